@@ -1,0 +1,2 @@
+// Placeholder until the command-line wiring lands.
+int main() { return 0; }

@@ -1,0 +1,265 @@
+// Typed assigner parameters: parsing from text and JSON, validation.
+#include "core/params.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/suggest.h"
+
+namespace assignscope {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool parse_int(const std::string& text, int64_t* out) {
+  const char* b = text.data();
+  const char* e = b + text.size();
+  auto [p, ec] = std::from_chars(b, e, *out);
+  return ec == std::errc() && p == e && !text.empty();
+}
+
+bool parse_double(const std::string& text, double* out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  *out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size();
+}
+
+std::string number_string(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15)
+    return fmt::format("{}", static_cast<int64_t>(v));
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
+const char* param_type_name(ParamType t) {
+  switch (t) {
+    case ParamType::kInt: return "integer";
+    case ParamType::kFloat: return "number";
+    case ParamType::kBool: return "boolean";
+    case ParamType::kString: return "string";
+    case ParamType::kRanges: return "list of [low, high] pairs";
+  }
+  return "?";
+}
+
+std::string param_value_string(const ParamValue& v) {
+  struct Visitor {
+    std::string operator()(int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const { return number_string(d); }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(const std::string& s) const { return s; }
+    std::string operator()(const Ranges& r) const {
+      std::string out = "[";
+      for (size_t i = 0; i < r.size(); ++i)
+        out += (i ? ", [" : "[") + number_string(r[i].first) + ", " + number_string(r[i].second) + "]";
+      return out + "]";
+    }
+  };
+  return std::visit(Visitor{}, v);
+}
+
+Params::Params(std::vector<ParamSpec> specs) : specs_(std::move(specs)) {
+  for (const ParamSpec& s : specs_) values_.push_back(s.default_value);
+}
+
+const ParamSpec* Params::find(const std::string& name) const {
+  for (const ParamSpec& s : specs_)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+Status Params::check_and_store(const ParamSpec& spec, ParamValue v) {
+  auto out_of_range = [&](double x) -> Status {
+    if ((spec.min && x < *spec.min) || (spec.max && x > *spec.max)) {
+      std::string range = spec.min && spec.max
+                              ? fmt::format("between {} and {}", number_string(*spec.min), number_string(*spec.max))
+                          : spec.min ? fmt::format(">= {}", number_string(*spec.min))
+                                     : fmt::format("<= {}", number_string(*spec.max));
+      return Status::Usage(fmt::format("parameter {}={}: expected a value {}", spec.name,
+                                       param_value_string(v), range));
+    }
+    return Status();
+  };
+  if (auto* i = std::get_if<int64_t>(&v)) ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(static_cast<double>(*i)));
+  if (auto* d = std::get_if<double>(&v)) {
+    if (!std::isfinite(*d))
+      return Status::Usage(fmt::format("parameter {}: expected a finite number, got {}", spec.name, *d));
+    ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(*d));
+  }
+  if (auto* s = std::get_if<std::string>(&v)) {
+    if (!spec.choices.empty() &&
+        std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
+      std::string list;
+      for (const std::string& c : spec.choices) list += (list.empty() ? "" : ", ") + c;
+      return Status::Usage(fmt::format("parameter {}={}: expected one of {}{}", spec.name, *s, list,
+                                       did_you_mean(*s, spec.choices)));
+    }
+  }
+  if (auto* r = std::get_if<Ranges>(&v)) {
+    for (const auto& [lo, hi] : *r)
+      if (!(lo <= hi))
+        return Status::Usage(fmt::format("parameter {}: range [{}, {}] has low > high", spec.name,
+                                         number_string(lo), number_string(hi)));
+  }
+  values_[static_cast<size_t>(&spec - specs_.data())] = std::move(v);
+  return Status();
+}
+
+namespace {
+std::vector<std::string> names_of(const std::vector<ParamSpec>& specs) {
+  std::vector<std::string> names;
+  for (const ParamSpec& s : specs) names.push_back(s.name);
+  return names;
+}
+
+std::string unknown_message(const std::string& name, const std::vector<ParamSpec>& specs) {
+  std::string list;
+  for (const ParamSpec& s : specs) list += (list.empty() ? "" : ", ") + s.name;
+  if (list.empty()) list = "none";
+  return fmt::format("unknown parameter '{}'{}; this assigner takes: {}", name,
+                     did_you_mean(name, names_of(specs)), list);
+}
+}  // namespace
+
+Status Params::set(const std::string& name, const std::string& text) {
+  const ParamSpec* spec = find(name);
+  if (!spec) return Status::Usage(unknown_message(name, specs_));
+  auto bad = [&]() {
+    return Status::Usage(fmt::format("parameter {}={}: expected {}", name, text, param_type_name(spec->type)));
+  };
+  switch (spec->type) {
+    case ParamType::kInt: {
+      int64_t i;
+      if (!parse_int(text, &i)) return bad();
+      return check_and_store(*spec, i);
+    }
+    case ParamType::kFloat: {
+      double d;
+      if (!parse_double(text, &d)) return bad();
+      return check_and_store(*spec, d);
+    }
+    case ParamType::kBool: {
+      const std::string t = lower(text);
+      if (t == "true" || t == "1" || t == "yes" || t == "on") return check_and_store(*spec, true);
+      if (t == "false" || t == "0" || t == "no" || t == "off") return check_and_store(*spec, false);
+      return bad();
+    }
+    case ParamType::kString:
+      return check_and_store(*spec, text);
+    case ParamType::kRanges: {
+      nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) return bad();
+      return set_json(name, j);
+    }
+  }
+  return bad();
+}
+
+Status Params::set_json(const std::string& name, const nlohmann::json& value) {
+  const ParamSpec* spec = find(name);
+  if (!spec) return Status::Usage(unknown_message(name, specs_));
+  auto bad = [&]() {
+    return Status::Usage(
+        fmt::format("parameter {}={}: expected {}", name, value.dump(), param_type_name(spec->type)));
+  };
+  switch (spec->type) {
+    case ParamType::kInt:
+      if (value.is_number_integer()) return check_and_store(*spec, value.get<int64_t>());
+      if (value.is_number_float()) {
+        const double d = value.get<double>();
+        if (d == std::floor(d) && std::fabs(d) < 9e15) return check_and_store(*spec, static_cast<int64_t>(d));
+      }
+      return bad();
+    case ParamType::kFloat:
+      if (value.is_number()) return check_and_store(*spec, value.get<double>());
+      return bad();
+    case ParamType::kBool:
+      if (value.is_boolean()) return check_and_store(*spec, value.get<bool>());
+      if (value.is_number_integer() && (value.get<int64_t>() == 0 || value.get<int64_t>() == 1))
+        return check_and_store(*spec, value.get<int64_t>() == 1);
+      return bad();
+    case ParamType::kString:
+      if (value.is_string()) return check_and_store(*spec, value.get<std::string>());
+      return bad();
+    case ParamType::kRanges: {
+      if (!value.is_array()) return bad();
+      Ranges r;
+      for (const auto& pair : value) {
+        if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number() || !pair[1].is_number()) return bad();
+        r.emplace_back(pair[0].get<double>(), pair[1].get<double>());
+      }
+      return check_and_store(*spec, std::move(r));
+    }
+  }
+  return bad();
+}
+
+Status Params::set_all(const nlohmann::json& object) {
+  if (!object.is_object()) return Status::Usage("parameters: expected a JSON object of name: value");
+  Params updated = *this;  // all or nothing
+  for (auto it = object.begin(); it != object.end(); ++it) ASSIGNSCOPE_RETURN_IF_ERROR(updated.set_json(it.key(), it.value()));
+  *this = std::move(updated);
+  return Status();
+}
+
+const ParamValue& Params::value(const std::string& name) const {
+  const ParamSpec* spec = find(name);
+  assert(spec && "parameter not declared by this assigner");
+  return values_[static_cast<size_t>(spec - specs_.data())];
+}
+
+int64_t Params::get_int(const std::string& name) const { return std::get<int64_t>(value(name)); }
+
+double Params::get_float(const std::string& name) const {
+  const ParamValue& v = value(name);
+  if (auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  return std::get<double>(v);
+}
+
+bool Params::get_bool(const std::string& name) const { return std::get<bool>(value(name)); }
+const std::string& Params::get_string(const std::string& name) const { return std::get<std::string>(value(name)); }
+const Ranges& Params::get_ranges(const std::string& name) const { return std::get<Ranges>(value(name)); }
+
+bool Params::is_default(const std::string& name) const {
+  const ParamSpec* spec = find(name);
+  return spec && value(name) == spec->default_value;
+}
+
+nlohmann::ordered_json Params::to_json() const {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    struct Visitor {
+      nlohmann::ordered_json operator()(int64_t v) const { return v; }
+      nlohmann::ordered_json operator()(double v) const { return v; }
+      nlohmann::ordered_json operator()(bool v) const { return v; }
+      nlohmann::ordered_json operator()(const std::string& v) const { return v; }
+      nlohmann::ordered_json operator()(const Ranges& r) const {
+        nlohmann::ordered_json a = nlohmann::ordered_json::array();
+        for (const auto& [lo, hi] : r) a.push_back({lo, hi});
+        return a;
+      }
+    };
+    j[specs_[i].name] = std::visit(Visitor{}, values_[i]);
+  }
+  return j;
+}
+
+std::string Params::to_string() const {
+  std::string out;
+  for (size_t i = 0; i < specs_.size(); ++i)
+    out += (i ? " " : "") + specs_[i].name + "=" + param_value_string(values_[i]);
+  return out;
+}
+
+}  // namespace assignscope

@@ -1,0 +1,103 @@
+// Problem (what one assigner call sees for one image) and Batch (several).
+//
+// Boxes are (x1, y1, x2, y2) in input-image pixels; priors are point priors
+// (cx, cy, stride_w, stride_h) as mmdet's MlvlPointGenerator(with_stride=True)
+// makes them. Every float is float32 because every reference assigner runs in
+// float32; wider inputs are rounded once, at load.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace assignscope {
+
+// [rows, 4] row-major: boxes (x1, y1, x2, y2) or priors (cx, cy, sw, sh).
+using Rows4f = Eigen::Array<float, Eigen::Dynamic, 4, Eigen::RowMajor>;
+// [rows, cols] row-major, e.g. class logits [N, C].
+using MatrixRf = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The fields of the dump contract (docs/format.md).
+enum class Field {
+  kPriors,
+  kAnchors,
+  kNumLevelPriors,
+  kClsScores,
+  kObjectness,
+  kPredBboxes,
+  kPredDistances,
+  kGtBboxes,
+  kGtLabels,
+  kGtBboxesIgnore,
+  kPadGtMask,
+};
+const char* field_name(Field f);  // "priors", "cls_scores", ...
+
+enum class ScoreKind { kLogits, kProbs };
+
+struct Meta {
+  int version = 1;
+  std::optional<std::array<int64_t, 2>> image_size;  // (height, width)
+  std::optional<int64_t> num_classes;
+  ScoreKind scores = ScoreKind::kLogits;  // what cls_scores / objectness held in the file
+  std::string source;
+};
+
+struct Problem {
+  std::string name;  // "" for a single image; the image's name within a batch
+  Meta meta;
+
+  Rows4f priors;                          // [N, 4] (cx, cy, sw, sh)
+  Rows4f anchors;                         // [N, 4] xyxy, when the dump has them
+  std::vector<int64_t> num_level_priors;  // [L], sums to N (inferred when absent)
+  bool levels_inferred = false;
+  std::vector<int32_t> prior_level;       // [N] level of each prior, from num_level_priors
+
+  MatrixRf cls_scores;                    // [N, C] logits (probabilities are converted at load)
+  std::vector<float> objectness;          // [N] logits
+  Rows4f pred_bboxes;                     // [N, 4] xyxy (decoded from pred_distances if given so)
+  bool preds_from_distances = false;
+
+  Rows4f gt_bboxes;                       // [G, 4] xyxy
+  std::vector<int64_t> gt_labels;         // [G] in [0, C)
+  Rows4f gt_bboxes_ignore;                // [K, 4] xyxy
+
+  uint32_t present = 0;                   // bit i set: Field(i) was in the dump
+
+  bool has(Field f) const { return (present >> static_cast<unsigned>(f)) & 1u; }
+  void mark(Field f) { present |= 1u << static_cast<unsigned>(f); }
+
+  int64_t num_priors() const { return num_priors_; }
+  int64_t num_gts() const { return gt_bboxes.rows(); }
+  // C: columns of cls_scores, else meta.num_classes, else 0 (unknown).
+  int64_t num_classes() const;
+  int64_t num_levels() const { return static_cast<int64_t>(num_level_priors.size()); }
+
+  void set_num_priors(int64_t n) { num_priors_ = n; }
+
+ private:
+  int64_t num_priors_ = 0;
+};
+
+struct Batch {
+  std::string source;             // the path the user gave
+  std::vector<Problem> images;
+  // True when the dump carried a leading batch dimension (or was a directory
+  // of image dumps): results then carry it too ([B, N], [B, Gmax]).
+  bool is_batch = false;
+  // Width of per-GT results ([B, gt_columns]): the padded Gmax of a stacked
+  // batch, else the largest G of the images.
+  int64_t gt_columns = 0;
+};
+
+// Levels of each prior from per-level counts: [0,0,...,1,1,...].
+std::vector<int32_t> levels_from_counts(const std::vector<int64_t>& num_level_priors);
+// Per-level counts from runs of equal stride (priors' column 2), for dumps
+// without num_level_priors.
+std::vector<int64_t> level_counts_from_strides(const Rows4f& priors);
+
+}  // namespace assignscope

@@ -1,0 +1,90 @@
+// Errors as values: a Status says what failed, where, and what was expected.
+//
+// The numeric core never throws; functions that can fail return a Status or a
+// Result<T>. Only cmd/ turns a Status into an exit code (see exit_code()).
+#pragma once
+
+#include <cassert>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace assignscope {
+
+enum class ErrorKind {
+  kOk,
+  kUsage,          // bad command line: unknown assigner, parameter, flag value
+  kInvalidInput,   // a well-formed file whose content breaks the contract
+  kCorrupt,        // a file that is not what it claims: truncated, bad magic
+  kUnsupported,    // a valid file using a feature we do not read
+  kIo,             // the operating system refused: missing file, no permission
+  kInternal,       // a bug in assignscope
+};
+
+class Status {
+ public:
+  Status() = default;  // ok
+
+  static Status Usage(std::string msg) { return {ErrorKind::kUsage, std::move(msg)}; }
+  static Status InvalidInput(std::string msg) { return {ErrorKind::kInvalidInput, std::move(msg)}; }
+  static Status Corrupt(std::string msg) { return {ErrorKind::kCorrupt, std::move(msg)}; }
+  static Status Unsupported(std::string msg) { return {ErrorKind::kUnsupported, std::move(msg)}; }
+  static Status Io(std::string msg) { return {ErrorKind::kIo, std::move(msg)}; }
+  static Status Internal(std::string msg) { return {ErrorKind::kInternal, std::move(msg)}; }
+
+  bool ok() const { return kind_ == ErrorKind::kOk; }
+  ErrorKind kind() const { return kind_; }
+  const std::string& message() const { return message_; }
+
+  // "error: <message>" style one-liner without the prefix; the caller adds it.
+  std::string ToString() const;
+
+  // The same error with "<where>: " put in front of the message, for callers
+  // that know the file or field a lower layer did not.
+  Status WithContext(const std::string& where) const;
+
+ private:
+  Status(ErrorKind kind, std::string msg) : kind_(kind), message_(std::move(msg)) {}
+  ErrorKind kind_ = ErrorKind::kOk;
+  std::string message_;
+};
+
+// Documented exit codes: 0 success, 1 a difference the user asked to fail on,
+// 2 bad usage or bad input, 3 internal error.
+int exit_code(const Status& s);
+
+// A value or the Status saying why there is none.
+template <class T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {       // NOLINT: implicit by design
+    assert(!std::get<Status>(v_).ok() && "Result from an ok Status");
+  }
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<Status>(v_);
+  }
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace assignscope
+
+// Return early with the Status of an expression that failed.
+#define ASSIGNSCOPE_RETURN_IF_ERROR(expr)          \
+  do {                                             \
+    ::assignscope::Status _st = (expr);            \
+    if (!_st.ok()) return _st;                     \
+  } while (0)

@@ -1,0 +1,130 @@
+// Helpers shared by the tests: paths, small hand-made problems, running the CLI.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "core/problem.h"
+#include "core/status.h"
+#include "io/files.h"
+
+namespace assignscope::testing {
+
+inline std::string source_path(const std::string& rel) { return std::string(ASSIGNSCOPE_SOURCE_DIR) + "/" + rel; }
+
+// The bytes of a file under the repository root; the test stops if it is unreadable.
+inline std::vector<unsigned char> source_bytes(const std::string& rel) {
+  auto bytes = io::read_file_bytes(source_path(rel));
+  REQUIRE_MESSAGE(bytes.ok(), bytes.status().message());
+  return std::move(bytes).value();
+}
+
+// A fresh empty directory under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("assignscope-test-" + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path(const std::string& rel = "") const { return rel.empty() ? path_.string() : (path_ / rel).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built assignscope binary with `args` (already shell-quoted where
+// needed), from the repository root.
+inline CliRun run_cli(const std::string& args) {
+  TempDir tmp;
+  const std::string cmd = "cd '" + std::string(ASSIGNSCOPE_SOURCE_DIR) + "' && '" + ASSIGNSCOPE_BIN + "' " + args +
+                          " >'" + tmp.path("out") + "' 2>'" + tmp.path("err") + "'";
+  const int status = std::system(cmd.c_str());
+  CliRun r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(tmp.path("out"));
+  r.err = read_text(tmp.path("err"));
+  return r;
+}
+
+// An error users can act on: the expected kind, one line, starting with
+// `prefix` (the file it is about), and holding every keyword.
+inline void check_error(const Status& status, ErrorKind kind, const std::string& prefix,
+                        const std::vector<const char*>& keywords) {
+  REQUIRE_FALSE(status.ok());
+  const std::string& message = status.message();
+  CAPTURE(message);
+  CHECK(status.kind() == kind);
+  CHECK(message.rfind(prefix, 0) == 0);
+  CHECK(message.find('\n') == std::string::npos);
+  for (const char* keyword : keywords) {
+    const std::string wanted = keyword;
+    CAPTURE(wanted);
+    CHECK(message.find(keyword) != std::string::npos);
+  }
+}
+
+inline int count_lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+// A one-image problem from literal rows: priors (cx, cy, stride, stride),
+// predicted boxes, logits [N][C], GT boxes and labels. One level.
+inline Problem make_problem(const std::vector<std::array<float, 4>>& priors,
+                            const std::vector<std::array<float, 4>>& preds,
+                            const std::vector<std::vector<float>>& logits,
+                            const std::vector<std::array<float, 4>>& gts, const std::vector<int64_t>& labels) {
+  Problem p;
+  const auto n = static_cast<Eigen::Index>(priors.size());
+  p.set_num_priors(n);
+  p.priors.resize(n, 4);
+  p.pred_bboxes.resize(n, 4);
+  const auto c = static_cast<Eigen::Index>(logits.empty() ? 1 : logits[0].size());
+  p.cls_scores.resize(n, c);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (int k = 0; k < 4; ++k) p.priors(i, k) = priors[i][k], p.pred_bboxes(i, k) = preds[i][k];
+    for (Eigen::Index j = 0; j < c; ++j) p.cls_scores(i, j) = logits[i][j];
+  }
+  p.gt_bboxes.resize(static_cast<Eigen::Index>(gts.size()), 4);
+  for (size_t g = 0; g < gts.size(); ++g)
+    for (int k = 0; k < 4; ++k) p.gt_bboxes(static_cast<Eigen::Index>(g), k) = gts[g][k];
+  p.gt_labels = labels;
+  p.num_level_priors = {n};
+  p.prior_level.assign(static_cast<size_t>(n), 0);
+  for (Field f : {Field::kPriors, Field::kClsScores, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels}) p.mark(f);
+  return p;
+}
+
+}  // namespace assignscope::testing
