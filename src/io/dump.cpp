@@ -1,0 +1,845 @@
+// Dump loading: containers, the shape contract, value checks, batches.
+#include "io/dump.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/suggest.h"
+#include "io/files.h"
+#include "io/zip.h"
+
+namespace assignscope::io {
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string>& known_fields() {
+  static const std::vector<std::string> kNames = {
+      "priors",     "anchors",   "num_level_priors", "cls_scores",       "objectness",    "pred_bboxes",
+      "pred_distances", "gt_bboxes", "gt_labels",  "gt_bboxes_ignore", "pad_gt_mask", "pad_bbox_flag"};
+  return kNames;
+}
+
+bool is_known_field(const std::string& name) {
+  const auto& k = known_fields();
+  return std::find(k.begin(), k.end(), name) != k.end();
+}
+
+// Adds a field, folding the mmyolo alias and refusing duplicates.
+Status add_field(RawDump* raw, std::string name, NpyArray array, std::string origin) {
+  if (name == "pad_bbox_flag") name = "pad_gt_mask";
+  if (!is_known_field(name)) {
+    raw->warnings.push_back(fmt::format("{}: unknown field '{}' ignored{}", origin, name,
+                                        did_you_mean(name, known_fields())));
+    return Status();
+  }
+  if (raw->fields.count(name))
+    return Status::InvalidInput(fmt::format("{}: field '{}' given twice (pad_bbox_flag is pad_gt_mask)", origin, name));
+  raw->fields[name] = RawField{std::move(array), std::move(origin)};
+  return Status();
+}
+
+Result<nlohmann::json> parse_json_text(const std::string& text, const std::string& origin) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded()) return j;
+  // Find where it broke for the message: parse again with exceptions.
+  try {
+    const nlohmann::json again = nlohmann::json::parse(text);
+    (void)again;
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string hint;
+    const size_t at = e.byte > 0 ? e.byte - 1 : 0;
+    if (at < text.size() && (text[at] == 'N' || text[at] == 'I' || text.compare(at, 2, "-I") == 0))
+      hint = " (NaN and Infinity are not JSON; Python's json.dump writes them for non-finite floats)";
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
+    std::string what = e.what();
+    const size_t cut = what.find("] ");
+    if (cut != std::string::npos) what = what.substr(cut + 2);
+    return Status::Corrupt(fmt::format("{}: not valid JSON: {}{}", origin, what, hint));
+  } catch (...) {
+  }
+  return Status::Corrupt(origin + ": not valid JSON");
+}
+
+}  // namespace
+
+// --- containers -------------------------------------------------------------
+
+Result<RawDump> read_npy_dir(const std::string& dir) {
+  RawDump raw;
+  raw.origin = dir;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && entry.path().extension() == ".npy") files.push_back(entry.path());
+  if (ec) return Status::Io(fmt::format("{}: cannot list: {}", dir, ec.message()));
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    auto array = read_npy_file(f.string());
+    if (!array.ok()) return array.status();
+    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, f.stem().string(), std::move(array).value(), f.string()));
+  }
+  const fs::path meta = fs::path(dir) / "meta.json";
+  if (fs::exists(meta, ec)) {
+    auto text = read_file_text(meta.string());
+    if (!text.ok()) return text.status();
+    auto j = parse_json_text(*text, meta.string());
+    if (!j.ok()) return j.status();
+    raw.meta = std::move(j).value();
+    raw.meta_origin = meta.string();
+  }
+  return raw;
+}
+
+Result<RawDump> read_npz(const std::string& path) {
+  auto bytes = read_file_bytes(path);
+  if (!bytes.ok()) return bytes.status();
+  auto members = read_zip(*bytes, path);
+  if (!members.ok()) return members.status();
+  RawDump raw;
+  raw.origin = path;
+  for (ZipMember& m : *members) {
+    const std::string origin = path + ":" + m.name;
+    if (m.name.size() < 5 || m.name.compare(m.name.size() - 4, 4, ".npy") != 0) {
+      raw.warnings.push_back(fmt::format("{}: member is not an .npy array; ignored", origin));
+      continue;
+    }
+    auto array = parse_npy(m.data.data(), m.data.size(), origin);
+    if (!array.ok()) return array.status();
+    const std::string name = m.name.substr(0, m.name.size() - 4);
+    if (name == "meta") {
+      const DTypeKind k = array->dtype.kind;
+      if ((k != DTypeKind::kUnicode && k != DTypeKind::kBytes) || array->size() != 1)
+        return Status::InvalidInput(fmt::format("{}: dtype {} shape {}; expected a 0-d string array holding the meta JSON",
+                                                origin, array->dtype.descr(), shape_string(array->shape)));
+      auto j = parse_json_text(array->to_text(), origin);
+      if (!j.ok()) return j.status();
+      raw.meta = std::move(j).value();
+      raw.meta_origin = origin;
+      continue;
+    }
+    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, name, std::move(array).value(), origin));
+  }
+  return raw;
+}
+
+namespace {
+
+// Shape and values of a nested JSON list; numbers only.
+Status json_shape(const nlohmann::json& j, size_t depth, std::vector<int64_t>* shape, const std::string& origin,
+                  std::vector<int64_t>* at) {
+  auto where = [&]() {
+    std::string s;
+    for (int64_t i : *at) s += (s.empty() ? "[" : ", ") + std::to_string(i);
+    return s.empty() ? std::string() : s + "]";
+  };
+  if (j.is_array()) {
+    if (depth == shape->size()) {
+      if (depth > 0 && !at->empty() && std::any_of(at->begin(), at->end(), [](int64_t i) { return i > 0; }))
+        return Status::InvalidInput(fmt::format("{}{}: ragged nested list (a list where a number was expected)",
+                                                origin, where()));
+      shape->push_back(static_cast<int64_t>(j.size()));
+    } else if ((*shape)[depth] != static_cast<int64_t>(j.size())) {
+      return Status::InvalidInput(fmt::format("{}{}: ragged nested list: {} elements, expected {}", origin, where(),
+                                              j.size(), (*shape)[depth]));
+    }
+    for (size_t i = 0; i < j.size(); ++i) {
+      at->push_back(static_cast<int64_t>(i));
+      ASSIGNSCOPE_RETURN_IF_ERROR(json_shape(j[i], depth + 1, shape, origin, at));
+      at->pop_back();
+    }
+    return Status();
+  }
+  if (depth != shape->size())
+    return Status::InvalidInput(fmt::format("{}{}: ragged nested list: a number where a list of {} was expected",
+                                            origin, where(), (*shape)[depth]));
+  if (j.is_number() || j.is_boolean()) return Status();
+  if (j.is_null())
+    return Status::InvalidInput(fmt::format(
+        "{}{}: null where a number was expected (a NaN written by a JSON library?)", origin, where()));
+  return Status::InvalidInput(fmt::format("{}{}: {} where a number was expected", origin, where(), j.type_name()));
+}
+
+void json_flatten(const nlohmann::json& j, std::vector<const nlohmann::json*>* out) {
+  if (j.is_array()) {
+    for (const auto& e : j) json_flatten(e, out);
+  } else {
+    out->push_back(&j);
+  }
+}
+
+Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origin) {
+  NpyArray a;
+  std::vector<int64_t> at;
+  ASSIGNSCOPE_RETURN_IF_ERROR(json_shape(j, 0, &a.shape, origin, &at));
+  std::vector<const nlohmann::json*> values;
+  json_flatten(j, &values);
+  const bool all_int = std::all_of(values.begin(), values.end(),
+                                   [](const nlohmann::json* v) { return v->is_number_integer() || v->is_boolean(); });
+  a.dtype.kind = all_int ? DTypeKind::kInt : DTypeKind::kFloat;
+  a.dtype.itemsize = 8;
+  a.data.resize(values.size() * 8);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const nlohmann::json& v = *values[i];
+    if (all_int) {
+      const int64_t x = v.is_boolean() ? int64_t{v.get<bool>()}
+                        : v.is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX))
+                                                 : v.get<int64_t>();
+      std::memcpy(&a.data[i * 8], &x, 8);
+    } else {
+      const double x = v.is_boolean() ? double{v.get<bool>() ? 1.0 : 0.0} : v.get<double>();
+      std::memcpy(&a.data[i * 8], &x, 8);
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin) {
+  auto j = parse_json_text(text, origin);
+  if (!j.ok()) return j.status();
+  if (!j->is_object())
+    return Status::InvalidInput(fmt::format("{}: top level is a JSON {}; expected an object with 'meta' and one key per field",
+                                            origin, j->type_name()));
+  RawDump raw;
+  raw.origin = origin;
+  for (auto it = j->begin(); it != j->end(); ++it) {
+    const std::string field_origin = origin + ":" + it.key();
+    if (it.key() == "meta") {
+      raw.meta = it.value();
+      raw.meta_origin = field_origin;
+      continue;
+    }
+    if (!is_known_field(it.key())) {
+      ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, it.key(), NpyArray{}, field_origin));
+      continue;
+    }
+    auto array = json_to_array(it.value(), field_origin);
+    if (!array.ok()) return array.status();
+    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, it.key(), std::move(array).value(), field_origin));
+  }
+  return raw;
+}
+
+Result<RawDump> read_json_dump(const std::string& path) {
+  auto text = read_file_text(path);
+  if (!text.ok()) return text.status();
+  return parse_json_dump(*text, path);
+}
+
+// --- validation -------------------------------------------------------------
+
+namespace {
+
+// Multi-index of flat element `flat` in `shape`, numpy style: "[3, 1]".
+std::string index_string(int64_t flat, const std::vector<int64_t>& shape) {
+  std::vector<int64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    const int64_t n = std::max<int64_t>(shape[d], 1);
+    idx[d] = flat % n;
+    flat /= n;
+  }
+  std::string s = "[";
+  for (size_t d = 0; d < idx.size(); ++d) s += (d ? ", " : "") + std::to_string(idx[d]);
+  return s + "]";
+}
+
+std::string dims_string(const std::vector<std::string>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + dims[i];
+  return s + "]";
+}
+
+bool is_numeric(const NpyArray& a) {
+  return a.dtype.kind == DTypeKind::kFloat || a.dtype.kind == DTypeKind::kInt || a.dtype.kind == DTypeKind::kUInt ||
+         a.dtype.kind == DTypeKind::kBool;
+}
+
+// The whole field as float32, C order.
+std::vector<float> field_floats(const NpyArray& a) {
+  const int64_t n = a.size();
+  std::vector<float> out(static_cast<size_t>(n));
+  if (a.dtype.kind == DTypeKind::kFloat && a.dtype.itemsize == 4) {
+    if (n > 0) std::memcpy(out.data(), a.data.data(), static_cast<size_t>(n) * 4);
+  } else if (a.dtype.kind == DTypeKind::kFloat && a.dtype.itemsize == 8) {
+    const auto* d = reinterpret_cast<const double*>(a.data.data());
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(d[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(a.to_double(i));
+  }
+  return out;
+}
+
+class Validator {
+ public:
+  Validator(RawDump raw, const LoadOptions& options) : raw_(std::move(raw)), options_(options) {}
+
+  Result<LoadedDump> run() {
+    ASSIGNSCOPE_RETURN_IF_ERROR(parse_meta());
+    ASSIGNSCOPE_RETURN_IF_ERROR(check_dtypes());
+    ASSIGNSCOPE_RETURN_IF_ERROR(find_batch());
+    ASSIGNSCOPE_RETURN_IF_ERROR(find_dims());
+    LoadedDump out;
+    out.batch.source = raw_.origin;
+    out.batch.is_batch = batch_;
+    out.batch.gt_columns = gt_columns_;
+    const int64_t images = batch_ ? num_images_ : 1;
+    ASSIGNSCOPE_RETURN_IF_ERROR(convert_fields());
+    for (int64_t b = 0; b < images; ++b) {
+      auto p = build_image(b);
+      if (!p.ok()) return p.status();
+      out.batch.images.push_back(std::move(p).value());
+    }
+    out.warnings = std::move(raw_.warnings);
+    return out;
+  }
+
+ private:
+  const RawField* get(const std::string& name) const {
+    auto it = raw_.fields.find(name);
+    return it == raw_.fields.end() ? nullptr : &it->second;
+  }
+
+  Status meta_error(const std::string& key, const std::string& what) const {
+    const std::string origin = raw_.meta_origin.empty() ? raw_.origin + ":meta" : raw_.meta_origin;
+    return Status::InvalidInput(fmt::format("{}: meta key '{}' {}", origin, key, what));
+  }
+
+  Status parse_meta() {
+    const nlohmann::json& m = raw_.meta;
+    if (m.is_null()) return Status();
+    if (!m.is_object())
+      return Status::InvalidInput(fmt::format("{}: meta is a JSON {}; expected an object",
+                                              raw_.meta_origin.empty() ? raw_.origin : raw_.meta_origin, m.type_name()));
+    if (m.contains("version")) {
+      const auto& v = m["version"];
+      if (!v.is_number_integer() || v.get<int64_t>() != 1)
+        return meta_error("version", fmt::format("is {}; expected 1 (the only dump format version)", v.dump()));
+    }
+    if (m.contains("image_size")) {
+      const auto& v = m["image_size"];
+      bool ok = v.is_array() && v.size() == 2;
+      for (size_t i = 0; ok && i < 2; ++i) ok = v[i].is_number() && v[i].get<double>() > 0 && v[i].get<double>() < 1e9;
+      if (!ok) return meta_error("image_size", fmt::format("is {}; expected [height, width], two positive numbers", v.dump()));
+      meta_.image_size = std::array<int64_t, 2>{static_cast<int64_t>(v[0].get<double>()),
+                                                static_cast<int64_t>(v[1].get<double>())};
+    }
+    if (m.contains("num_classes")) {
+      const auto& v = m["num_classes"];
+      if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (1 << 24))
+        return meta_error("num_classes", fmt::format("is {}; expected a positive integer", v.dump()));
+      meta_.num_classes = v.get<int64_t>();
+    }
+    if (m.contains("scores")) {
+      const auto& v = m["scores"];
+      if (v == "logits") {
+        meta_.scores = ScoreKind::kLogits;
+      } else if (v == "probs") {
+        meta_.scores = ScoreKind::kProbs;
+      } else {
+        return meta_error("scores", fmt::format("is {}; expected \"logits\" or \"probs\"", v.dump()));
+      }
+    }
+    if (m.contains("source")) {
+      const auto& v = m["source"];
+      meta_.source = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    return Status();
+  }
+
+  Status check_dtypes() const {
+    for (const auto& [name, f] : raw_.fields) {
+      if (!is_numeric(f.array))
+        return Status::InvalidInput(fmt::format("{}: dtype {}; expected a numeric array (float, int, uint or bool)",
+                                                f.origin, f.array.dtype.descr()));
+    }
+    return Status();
+  }
+
+  // A field with the batch dimension when the dump is a batch.
+  static bool per_image(const std::string& name) {
+    return name != "priors" && name != "anchors" && name != "num_level_priors";
+  }
+  // Rank of a field for one image. Per-prior and per-GT vectors may carry a
+  // trailing dimension of 1 ([G, 1] labels as mmdet/mmyolo keep them).
+  int image_rank(const std::string& name, const NpyArray& a) const {
+    if (name == "num_level_priors") return 1;
+    if (name == "objectness" || name == "gt_labels" || name == "pad_gt_mask") {
+      const bool trailing_one = a.ndim() == (batch_ ? 3 : 2) && a.shape.back() == 1;
+      return trailing_one ? 2 : 1;
+    }
+    return 2;
+  }
+
+  Status find_batch() {
+    // A batch is recognised by its ground truth: gt_bboxes [B, Gmax, 4], or a
+    // pad_gt_mask; or by per-image predictions with one more dimension.
+    const RawField* source = nullptr;
+    if (const RawField* g = get("gt_bboxes"); g && g->array.ndim() == 3) source = g;
+    if (!source) source = get("pad_gt_mask");
+    if (!source) {
+      for (const char* name : {"cls_scores", "pred_bboxes", "pred_distances"})
+        if (const RawField* f = get(name); f && f->array.ndim() == 3) { source = f; break; }
+    }
+    if (!source) {
+      if (const RawField* f = get("objectness"); f && f->array.ndim() == 2 && f->array.shape[1] != 1) source = f;
+    }
+    if (!source) return Status();
+    if (source->array.ndim() < 2)
+      return Status::InvalidInput(fmt::format("{}: shape {}; expected [B, Gmax] or [B, Gmax, 1]", source->origin,
+                                              shape_string(source->array.shape)));
+    batch_ = true;
+    num_images_ = source->array.shape[0];
+    batch_origin_ = source->origin;
+    if (get("gt_bboxes_ignore"))
+      return Status::Unsupported(fmt::format(
+          "{}: gt_bboxes_ignore in a stacked batch is not supported; give a directory of one-image dumps instead",
+          get("gt_bboxes_ignore")->origin));
+    for (const auto& [name, f] : raw_.fields) {
+      const int rank = image_rank(name, f.array);
+      const bool with_b = f.array.ndim() == rank + 1;
+      if (per_image(name) && !with_b)
+        return Status::InvalidInput(fmt::format(
+            "{}: shape {} has no batch dimension, but {} makes this dump a batch of {}; expected a leading B = {}",
+            f.origin, shape_string(f.array.shape), batch_origin_, num_images_, num_images_));
+      if (with_b && f.array.shape[0] != num_images_)
+        return Status::InvalidInput(fmt::format("{}: shape {}: batch dimension {} disagrees with B = {} of {}",
+                                                f.origin, shape_string(f.array.shape), f.array.shape[0], num_images_,
+                                                batch_origin_));
+    }
+    return Status();
+  }
+
+  // Checks the shape of a field (without batch dim) against dims where
+  // -1 means "any, remember it".
+  Status expect_shape(const std::string& name, std::vector<int64_t*> dims, std::vector<int64_t> fixed,
+                      const std::vector<std::string>& labels) {
+    const RawField* f = get(name);
+    if (!f) return Status();
+    const NpyArray& a = f->array;
+    const int rank = static_cast<int>(labels.size());
+    const bool with_b = batch_ && a.ndim() == rank + 1;
+    std::vector<std::string> want = labels;
+    if (batch_ && per_image(name)) want.insert(want.begin(), "B");
+    auto fail = [&](const std::string& why) {
+      return Status::InvalidInput(fmt::format("{}: shape {} but expected {}{}", f->origin, shape_string(a.shape),
+                                              dims_string(want), why));
+    };
+    if (a.ndim() != rank + (with_b ? 1 : 0)) {
+      // Tolerate the empty 1-d array numpy makes from [] for an empty box list.
+      if (!batch_ && a.ndim() == 1 && a.shape[0] == 0 && rank == 2 && fixed[1] == 4 && *dims[0] < 0) {
+        *dims[0] = 0;
+        return Status();
+      }
+      return fail("");
+    }
+    const size_t off = with_b ? 1 : 0;
+    for (int d = 0; d < rank; ++d) {
+      const int64_t got = a.shape[off + d];
+      if (fixed[d] >= 0) {
+        if (got != fixed[d]) return fail(fmt::format(" (dimension {} must be {})", d + off, fixed[d]));
+      } else if (dims[d]) {
+        if (*dims[d] < 0) {
+          *dims[d] = got;
+          dim_origin_[dims[d]] = f->origin;
+        } else if (*dims[d] != got) {
+          return fail(fmt::format(" ({} = {} from {})", labels[d], *dims[d], dim_origin_[dims[d]]));
+        }
+      }
+    }
+    return Status();
+  }
+
+  Status find_dims() {
+    int64_t* none = nullptr;
+    // N: every per-prior field agrees.
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("priors", {&n_, none}, {-1, 4}, {"N", "4"}));
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("anchors", {&n_, none}, {-1, 4}, {"N", "4"}));
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("cls_scores", {&n_, &c_}, {-1, -1}, {"N", "C"}));
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("pred_bboxes", {&n_, none}, {-1, 4}, {"N", "4"}));
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("pred_distances", {&n_, none}, {-1, 4}, {"N", "4"}));
+    if (const RawField* o = get("objectness")) {
+      const bool column = o->array.ndim() >= 2 && o->array.shape.back() == 1 && o->array.ndim() == (batch_ ? 3 : 2);
+      if (column) {
+        ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("objectness", {&n_, none}, {-1, 1}, {"N", "1"}));
+      } else {
+        ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("objectness", {&n_}, {-1}, {"N"}));
+      }
+    }
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("num_level_priors", {&l_}, {-1}, {"L"}));
+    if (get("pred_bboxes") && get("pred_distances"))
+      return Status::InvalidInput(fmt::format("{}: both pred_bboxes and pred_distances are present; expected one of them",
+                                              raw_.origin));
+    if (get("pred_distances") && !get("priors"))
+      return Status::InvalidInput(fmt::format("{}: pred_distances needs priors to be decoded (x1 = cx - l, ...)",
+                                              get("pred_distances")->origin));
+    // G: ground truth and its labels and mask.
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("gt_bboxes", {&g_, none}, {-1, 4}, {"G", "4"}));
+    for (const char* name : {"gt_labels", "pad_gt_mask"}) {
+      const RawField* f = get(name);
+      if (!f) continue;
+      if (image_rank(name, f->array) == 2) {
+        ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape(name, {&g_, none}, {-1, 1}, {"G", "1"}));
+      } else {
+        ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape(name, {&g_}, {-1}, {"G"}));
+      }
+    }
+    int64_t k = -1;
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("gt_bboxes_ignore", {&k, none}, {-1, 4}, {"K", "4"}));
+    if (get("gt_bboxes") && !get("gt_labels"))
+      return Status::InvalidInput(fmt::format("{}: gt_bboxes is present but gt_labels is missing", raw_.origin));
+    if (get("gt_labels") && !get("gt_bboxes"))
+      return Status::InvalidInput(fmt::format("{}: gt_labels is present but gt_bboxes is missing", raw_.origin));
+    if (get("pad_gt_mask") && !get("gt_bboxes"))
+      return Status::InvalidInput(fmt::format("{}: pad_gt_mask is present but gt_bboxes is missing", raw_.origin));
+    if (n_ < 0) n_ = 0;
+    if (g_ < 0) g_ = 0;
+    if (c_ >= 0 && meta_.num_classes && *meta_.num_classes != c_)
+      return meta_error("num_classes", fmt::format("is {} but {} has C = {} columns", *meta_.num_classes,
+                                                   get("cls_scores")->origin, c_));
+    if (c_ == 0 && n_ > 0)
+      return Status::InvalidInput(fmt::format("{}: shape {}: zero classes; expected C >= 1", get("cls_scores")->origin,
+                                              shape_string(get("cls_scores")->array.shape)));
+    gt_columns_ = g_;
+    return Status();
+  }
+
+  // Converts float fields once, checking finiteness; ints checked for range.
+  Status convert_fields() {
+    for (const auto& [name, f] : raw_.fields) {
+      if (name == "num_level_priors" || name == "gt_labels" || name == "pad_gt_mask") continue;
+      std::vector<float> v = field_floats(f.array);
+      if (!options_.allow_nonfinite) {
+        for (size_t i = 0; i < v.size(); ++i) {
+          if (std::isfinite(v[i])) continue;
+          const double orig = f.array.to_double(static_cast<int64_t>(i));
+          const std::string what = std::isfinite(orig) ? fmt::format("{} (outside the float32 range)", orig)
+                                                       : fmt::format("{}", orig);
+          return Status::InvalidInput(fmt::format(
+              "{}: {}{} is {}; expected finite values (pass --allow-nonfinite to replay anyway)", f.origin, name,
+              index_string(static_cast<int64_t>(i), f.array.shape), what));
+        }
+      }
+      floats_[name] = std::move(v);
+    }
+    if (meta_.scores == ScoreKind::kProbs) {
+      for (const char* name : {"cls_scores", "objectness"}) {
+        auto it = floats_.find(name);
+        if (it == floats_.end()) continue;
+        for (size_t i = 0; i < it->second.size(); ++i) {
+          float& p = it->second[i];
+          if (!(p >= 0.0f && p <= 1.0f) && !(options_.allow_nonfinite && std::isnan(p)))
+            return Status::InvalidInput(fmt::format(
+                "{}: {}{} is {}; meta says scores are \"probs\", expected values in [0, 1]", get(name)->origin, name,
+                index_string(static_cast<int64_t>(i), get(name)->array.shape), p));
+          // logit(p), clamped at +-100 as F.binary_cross_entropy clamps its logs.
+          const double logit = std::log(static_cast<double>(p)) - std::log1p(-static_cast<double>(p));
+          p = static_cast<float>(std::clamp(logit, -100.0, 100.0));
+        }
+      }
+    }
+    for (const char* name : {"num_level_priors", "gt_labels", "pad_gt_mask"}) {
+      const RawField* f = get(name);
+      if (!f) continue;
+      std::vector<int64_t> v(static_cast<size_t>(f->array.size()));
+      for (int64_t i = 0; i < f->array.size(); ++i) {
+        const double d = f->array.to_double(i);
+        const bool integral = f->array.dtype.kind != DTypeKind::kFloat || (std::isfinite(d) && d == std::floor(d));
+        if (!integral)
+          return Status::InvalidInput(fmt::format("{}: {}{} is {}; expected an integer", f->origin, name,
+                                                  index_string(i, f->array.shape), d));
+        if (f->array.dtype.kind == DTypeKind::kUInt && f->array.dtype.itemsize == 8 && d > 9.2e18)
+          return Status::InvalidInput(fmt::format("{}: {}{} is too large", f->origin, name, index_string(i, f->array.shape)));
+        v[i] = f->array.dtype.kind == DTypeKind::kFloat ? static_cast<int64_t>(d) : f->array.to_int64(i);
+      }
+      ints_[name] = std::move(v);
+    }
+    return Status();
+  }
+
+  // Copies `count` rows of width `width` of image b out of a converted field.
+  template <class Array>
+  void slice_rows(const std::string& name, int64_t b, int64_t rows, Array* out) const {
+    const std::vector<float>& v = floats_.at(name);
+    const RawField* f = get(name);
+    const int64_t width = out->cols();
+    const bool with_b = batch_ && f->array.ndim() == image_rank(name, f->array) + 1;
+    const int64_t offset = with_b ? b * rows * width : 0;
+    out->resize(rows, width);
+    if (rows * width > 0) std::memcpy(out->data(), v.data() + offset, static_cast<size_t>(rows * width) * sizeof(float));
+  }
+
+  // "<origin>: <field>[b, i]": where element i of image b sits, for messages.
+  std::string element(const std::string& name, int64_t b, int64_t flat_in_image) const {
+    const RawField* f = get(name);
+    const bool with_b = batch_ && f->array.ndim() == image_rank(name, f->array) + 1;
+    int64_t per_image = 1;
+    for (size_t d = with_b ? 1 : 0; d < f->array.shape.size(); ++d) per_image *= f->array.shape[d];
+    const int64_t flat = (with_b ? b * per_image : 0) + flat_in_image;
+    return fmt::format("{}: {}{}", f->origin, name, index_string(flat, f->array.shape));
+  }
+
+  Status check_boxes(const std::string& name, int64_t b, const Rows4f& boxes, bool is_error,
+                     std::vector<std::string>* warnings) const {
+    int64_t bad = 0, first = -1;
+    for (Eigen::Index i = 0; i < boxes.rows(); ++i) {
+      if (boxes(i, 2) < boxes(i, 0) || boxes(i, 3) < boxes(i, 1)) {
+        if (first < 0) first = i;
+        ++bad;
+      }
+    }
+    if (bad == 0) return Status();
+    const std::string where = element(name, b, first * 4);
+    const std::string msg = fmt::format(
+        "{} = ({}, {}, {}, {}) has x2 < x1 or y2 < y1 ({} such rows); expected (x1, y1, x2, y2) boxes — is this "
+        "(cx, cy, w, h) or (x, y, w, h)?",
+        where, boxes(first, 0), boxes(first, 1), boxes(first, 2), boxes(first, 3), bad);
+    if (is_error) return Status::InvalidInput(msg);
+    warnings->push_back(msg);
+    return Status();
+  }
+
+  Result<Problem> build_image(int64_t b) {
+    Problem p;
+    p.meta = meta_;
+    p.name = batch_ ? std::to_string(b) : "";
+    p.set_num_priors(n_);
+    auto mark = [&](Field f) {
+      if (get(field_name(f))) p.mark(f);
+    };
+    for (Field f : {Field::kPriors, Field::kAnchors, Field::kNumLevelPriors, Field::kClsScores, Field::kObjectness,
+                    Field::kPredBboxes, Field::kPredDistances, Field::kGtBboxes, Field::kGtLabels,
+                    Field::kGtBboxesIgnore, Field::kPadGtMask})
+      mark(f);
+
+    if (get("priors")) {
+      slice_rows("priors", b, n_, &p.priors);
+      for (int64_t i = 0; i < n_; ++i) {
+        if (p.priors(i, 2) > 0 && p.priors(i, 3) > 0) continue;
+        if (!options_.allow_nonfinite || (std::isfinite(p.priors(i, 2)) && std::isfinite(p.priors(i, 3))))
+          return Status::InvalidInput(fmt::format("{} = ({}, {}, {}, {}): stride must be > 0; expected priors as "
+                                                  "(cx, cy, stride_w, stride_h)",
+                                                  element("priors", b, i * 4), p.priors(i, 0), p.priors(i, 1),
+                                                  p.priors(i, 2), p.priors(i, 3)));
+      }
+    }
+    if (get("anchors")) {
+      slice_rows("anchors", b, n_, &p.anchors);
+      ASSIGNSCOPE_RETURN_IF_ERROR(check_boxes("anchors", b, p.anchors, true, nullptr));
+      if (!get("priors")) {
+        // Centres from the anchors; no stride is known.
+        p.priors.resize(n_, 4);
+        for (int64_t i = 0; i < n_; ++i) {
+          p.priors(i, 0) = (p.anchors(i, 0) + p.anchors(i, 2)) / 2.0f;
+          p.priors(i, 1) = (p.anchors(i, 1) + p.anchors(i, 3)) / 2.0f;
+          p.priors(i, 2) = p.priors(i, 3) = 0.0f;
+        }
+      }
+    }
+    if (get("cls_scores")) {
+      const int64_t rows = n_;
+      const std::vector<float>& v = floats_.at("cls_scores");
+      p.cls_scores.resize(rows, c_);
+      const int64_t offset = batch_ ? b * rows * c_ : 0;
+      if (rows * c_ > 0)
+        std::memcpy(p.cls_scores.data(), v.data() + offset, static_cast<size_t>(rows * c_) * sizeof(float));
+    }
+    if (get("objectness")) {
+      const std::vector<float>& v = floats_.at("objectness");
+      const int64_t offset = batch_ ? b * n_ : 0;
+      p.objectness.assign(v.begin() + offset, v.begin() + offset + n_);
+    }
+    if (get("pred_bboxes")) {
+      slice_rows("pred_bboxes", b, n_, &p.pred_bboxes);
+      ASSIGNSCOPE_RETURN_IF_ERROR(check_boxes("pred_bboxes", b, p.pred_bboxes, false, &image_warnings_));
+    }
+    if (get("pred_distances")) {
+      Rows4f d;
+      slice_rows("pred_distances", b, n_, &d);
+      p.pred_bboxes.resize(n_, 4);
+      for (int64_t i = 0; i < n_; ++i) {
+        const float cx = p.priors(i, 0), cy = p.priors(i, 1);
+        p.pred_bboxes.row(i) << cx - d(i, 0), cy - d(i, 1), cx + d(i, 2), cy + d(i, 3);
+      }
+      p.preds_from_distances = true;
+      p.mark(Field::kPredBboxes);
+      ASSIGNSCOPE_RETURN_IF_ERROR(check_boxes("pred_distances", b, p.pred_bboxes, false, &image_warnings_));
+    }
+
+    // Levels.
+    if (const auto it = ints_.find("num_level_priors"); it != ints_.end()) {
+      const RawField* f = get("num_level_priors");
+      const bool with_b = batch_ && f->array.ndim() == 2;
+      const int64_t offset = with_b ? b * l_ : 0;
+      p.num_level_priors.assign(it->second.begin() + offset, it->second.begin() + offset + l_);
+      int64_t sum = 0;
+      for (size_t l = 0; l < p.num_level_priors.size(); ++l) {
+        if (p.num_level_priors[l] < 0)
+          return Status::InvalidInput(fmt::format("{} is {}; expected a count >= 0",
+                                                  element("num_level_priors", b, static_cast<int64_t>(l)),
+                                                  p.num_level_priors[l]));
+        sum += p.num_level_priors[l];
+      }
+      if (sum != n_)
+        return Status::InvalidInput(fmt::format("{}: num_level_priors sums to {}; expected N = {} (the number of priors)",
+                                                f->origin, sum, n_));
+    } else if (get("priors")) {
+      p.num_level_priors = level_counts_from_strides(p.priors);
+      p.levels_inferred = true;
+    } else {
+      p.num_level_priors = {n_};
+      p.levels_inferred = true;
+    }
+    p.prior_level = levels_from_counts(p.num_level_priors);
+
+    // Ground truth: padding removed.
+    if (get("gt_bboxes")) {
+      Rows4f boxes;
+      slice_rows("gt_bboxes", b, g_, &boxes);
+      const std::vector<int64_t>& labels = ints_.at("gt_labels");
+      const int64_t label_offset = batch_ ? b * g_ : 0;
+      int64_t real = g_;
+      if (const auto it = ints_.find("pad_gt_mask"); it != ints_.end()) {
+        const int64_t* mask = it->second.data() + b * g_;
+        real = 0;
+        for (int64_t j = 0; j < g_; ++j) {
+          if (mask[j] != 0 && mask[j] != 1)
+            return Status::InvalidInput(fmt::format("{} is {}; expected 1 (a real box) or 0 (padding)",
+                                                    element("pad_gt_mask", b, j), mask[j]));
+          if (mask[j] == 1 && real != j)
+            return Status::InvalidInput(fmt::format(
+                "{} marks a real box after padding; expected real boxes first and padding at the end, as mmyolo pads",
+                element("pad_gt_mask", b, j)));
+          real += mask[j];
+        }
+      }
+      p.gt_bboxes = boxes.topRows(real);
+      p.gt_labels.assign(labels.begin() + label_offset, labels.begin() + label_offset + real);
+      ASSIGNSCOPE_RETURN_IF_ERROR(check_boxes("gt_bboxes", b, p.gt_bboxes, true, nullptr));
+      const int64_t classes = c_ >= 0 ? c_ : meta_.num_classes.value_or(-1);
+      for (int64_t j = 0; j < real; ++j) {
+        const int64_t label = p.gt_labels[j];
+        if (label < 0 || (classes >= 0 && label >= classes)) {
+          const std::string range = classes >= 0 ? fmt::format("[0, {})", classes) : std::string("[0, C)");
+          return Status::InvalidInput(fmt::format("{} is {}; expected a class index in {}{}",
+                                                  element("gt_labels", b, j), label, range,
+                                                  classes >= 0 && c_ >= 0 ? " (C from cls_scores)" : ""));
+        }
+      }
+    }
+    if (get("gt_bboxes_ignore")) {
+      const int64_t k = get("gt_bboxes_ignore")->array.ndim() == 2 ? get("gt_bboxes_ignore")->array.shape[0] : 0;
+      slice_rows("gt_bboxes_ignore", b, k, &p.gt_bboxes_ignore);
+      ASSIGNSCOPE_RETURN_IF_ERROR(check_boxes("gt_bboxes_ignore", b, p.gt_bboxes_ignore, true, nullptr));
+    }
+    for (std::string& w : image_warnings_) raw_.warnings.push_back(std::move(w));
+    image_warnings_.clear();
+    return p;
+  }
+
+  RawDump raw_;
+  LoadOptions options_;
+  Meta meta_;
+  bool batch_ = false;
+  int64_t num_images_ = 1;
+  std::string batch_origin_;
+  int64_t n_ = -1, c_ = -1, g_ = -1, l_ = -1;
+  int64_t gt_columns_ = 0;
+  std::map<const int64_t*, std::string> dim_origin_;
+  std::map<std::string, std::vector<float>> floats_;
+  std::map<std::string, std::vector<int64_t>> ints_;
+  std::vector<std::string> image_warnings_;
+};
+
+bool has_extension(const fs::path& p, const char* ext) { return p.extension() == ext; }
+
+// A directory that stands for one container file (a golden case).
+std::string single_container_in(const std::string& dir) {
+  std::error_code ec;
+  std::vector<fs::path> found;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file()) continue;
+    const fs::path& p = e.path();
+    if (has_extension(p, ".npz") || (has_extension(p, ".json") && p.filename() != "meta.json")) found.push_back(p);
+  }
+  if (found.size() == 1) return found[0].string();
+  for (const fs::path& p : found)
+    if (p.stem() == "input") return p.string();
+  return "";
+}
+
+bool dir_has_fields(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && has_extension(e.path(), ".npy")) return true;
+  return false;
+}
+
+Result<RawDump> read_single(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    if (dir_has_fields(path)) return read_npy_dir(path);
+    const std::string file = single_container_in(path);
+    if (!file.empty()) return read_single(file);
+    return Status::InvalidInput(fmt::format(
+        "{}: no dump here; expected <field>.npy files (priors.npy, cls_scores.npy, ...), one .npz or .json file, "
+        "or sub-directories holding one-image dumps",
+        path));
+  }
+  const fs::path p(path);
+  if (has_extension(p, ".npz")) return read_npz(path);
+  if (has_extension(p, ".json")) return read_json_dump(path);
+  if (has_extension(p, ".npy"))
+    return Status::Usage(fmt::format("{}: a single .npy is one field; give the directory that holds the dump's fields",
+                                     path));
+  return Status::Usage(fmt::format("{}: unknown dump container; expected a directory, an .npz or a .json file", path));
+}
+
+}  // namespace
+
+Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options) {
+  return Validator(std::move(raw), options).run();
+}
+
+Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Status::Io(fmt::format("{}: no such file or directory", path));
+  const bool is_dir = fs::is_directory(path, ec);
+  if (is_dir && !dir_has_fields(path) && single_container_in(path).empty()) {
+    // A directory of one-image dumps.
+    std::vector<fs::path> subdirs;
+    for (const auto& e : fs::directory_iterator(path, ec))
+      if (e.is_directory() && e.path().filename() != "expected") subdirs.push_back(e.path());
+    std::sort(subdirs.begin(), subdirs.end());
+    if (!subdirs.empty()) {
+      LoadedDump out;
+      out.batch.source = path;
+      out.batch.is_batch = true;
+      for (const fs::path& sub : subdirs) {
+        auto raw = read_single(sub.string());
+        if (!raw.ok()) return raw.status();
+        auto one = build_batch(std::move(raw).value(), options);
+        if (!one.ok()) return one.status();
+        if (one->batch.is_batch)
+          return Status::InvalidInput(fmt::format(
+              "{}: is itself a batch; a directory of dumps must hold one-image dumps", sub.string()));
+        Problem p = std::move(one->batch.images[0]);
+        p.name = sub.filename().string();
+        out.batch.gt_columns = std::max(out.batch.gt_columns, p.num_gts());
+        out.batch.images.push_back(std::move(p));
+        for (std::string& w : one->warnings) out.warnings.push_back(std::move(w));
+      }
+      return out;
+    }
+  }
+  auto raw = read_single(path);
+  if (!raw.ok()) return raw.status();
+  return build_batch(std::move(raw).value(), options);
+}
+
+}  // namespace assignscope::io

@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Builds testdata/ from ../shared/golden and by hand. Deterministic.
+
+Run from the repository root with Debian's python3-numpy:
+    /usr/bin/python3 tools/make_testdata.py
+
+What it writes (the outputs are committed; tests do not need Python):
+  testdata/coco640-late-g12-objectness/  the README demo: a golden case, verbatim
+  testdata/golden/<toy case>/            every small golden case, verbatim
+  testdata/batch/stacked-b2/             two toy images stacked [B, ...] with pad_gt_mask
+  testdata/batch/dirs-b2/                the same two images as a directory of dumps
+  testdata/containers/                   one toy image as .npz (stored, deflate),
+                                         .json, big-endian / Fortran / float16 npy dir,
+                                         pred_distances, probabilities, [G, 1] labels
+  testdata/bad/<kind>/                   one broken dump per error kind (see BAD below)
+"""
+import json
+import os
+import shutil
+import struct
+import zipfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN = os.path.join(ROOT, "..", "shared", "golden")
+OUT = os.path.join(ROOT, "testdata")
+BASE = os.path.join(GOLDEN, "toy-two-overlapping-gts")
+FIELDS = ["priors", "num_level_priors", "cls_scores", "pred_bboxes", "gt_bboxes", "gt_labels"]
+
+
+def fresh(path):
+    if os.path.exists(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    return path
+
+
+def load_case(case):
+    d = os.path.join(GOLDEN, case)
+    return {f: np.load(os.path.join(d, f + ".npy")) for f in FIELDS}, json.load(open(os.path.join(d, "meta.json")))
+
+
+def write_dir(path, fields, meta=None):
+    fresh(path)
+    for name, a in fields.items():
+        np.save(os.path.join(path, name + ".npy"), a)
+    if meta is not None:
+        with open(os.path.join(path, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+
+
+def copy_golden():
+    shutil.copytree(os.path.join(GOLDEN, "coco640-late-g12-objectness"),
+                    fresh(os.path.join(OUT, "coco640-late-g12-objectness")), dirs_exist_ok=True)
+    golden = fresh(os.path.join(OUT, "golden"))
+    for case in sorted(os.listdir(GOLDEN)):
+        if "toy" in case and os.path.isdir(os.path.join(GOLDEN, case)):
+            shutil.copytree(os.path.join(GOLDEN, case), os.path.join(golden, case))
+    for root, dirs, files in os.walk(OUT):  # the shared copy is read-only
+        for n in dirs + files:
+            os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)
+
+
+def batches():
+    a, meta_a = load_case("toy-two-overlapping-gts")
+    b, _ = load_case("toy-gt-edge-on-prior-centres")
+    assert a["priors"].shape == b["priors"].shape
+    gmax = 2
+    gt = np.zeros((2, gmax, 4), np.float32)
+    labels = np.zeros((2, gmax), np.int64)
+    mask = np.zeros((2, gmax, 1), np.float32)
+    for i, img in enumerate([a, b]):
+        g = img["gt_bboxes"].shape[0]
+        gt[i, :g] = img["gt_bboxes"]
+        labels[i, :g] = img["gt_labels"]
+        mask[i, :g] = 1
+    meta = dict(meta_a, source="testdata: toy-two-overlapping-gts and toy-gt-edge-on-prior-centres stacked as a batch")
+    write_dir(os.path.join(OUT, "batch", "stacked-b2"), {
+        "priors": a["priors"], "num_level_priors": a["num_level_priors"],
+        "cls_scores": np.stack([a["cls_scores"], b["cls_scores"]]),
+        "pred_bboxes": np.stack([a["pred_bboxes"], b["pred_bboxes"]]),
+        "gt_bboxes": gt, "gt_labels": labels, "pad_gt_mask": mask}, meta)
+    dirs = fresh(os.path.join(OUT, "batch", "dirs-b2"))
+    write_dir(os.path.join(dirs, "img0-two-overlapping"), a, meta)
+    write_dir(os.path.join(dirs, "img1-edge-on-centres"), b, meta)
+
+
+def containers():
+    fields, meta = load_case("toy-two-overlapping-gts")
+    c = fresh(os.path.join(OUT, "containers"))
+    meta_text = np.array(json.dumps(meta))
+    np.savez(os.path.join(c, "stored.npz"), meta=meta_text, **fields)
+    np.savez_compressed(os.path.join(c, "deflate.npz"), meta=meta_text, **fields)
+    with open(os.path.join(c, "dump.json"), "w") as f:
+        json.dump({"meta": meta, **{k: v.tolist() for k, v in fields.items()}}, f)
+    # Big-endian, Fortran order, float16 logits, int32 labels: the same image.
+    odd = {k: v.astype(v.dtype.newbyteorder(">")) for k, v in fields.items()}
+    odd["cls_scores"] = np.asfortranarray(fields["cls_scores"].astype(">f8"))
+    odd["pred_bboxes"] = np.asfortranarray(fields["pred_bboxes"])
+    odd["gt_labels"] = fields["gt_labels"].astype("<i4").reshape(-1, 1)
+    write_dir(os.path.join(c, "odd-layouts"), odd, meta)
+    # pred_distances instead of pred_bboxes (exactly representable: decoded boxes equal pred_bboxes).
+    p = fields["priors"]
+    boxes = fields["pred_bboxes"]
+    dist = np.stack([p[:, 0] - boxes[:, 0], p[:, 1] - boxes[:, 1], boxes[:, 2] - p[:, 0], boxes[:, 3] - p[:, 1]], 1)
+    dist_fields = {k: v for k, v in fields.items() if k != "pred_bboxes"}
+    dist_fields["pred_distances"] = dist.astype(np.float32)
+    write_dir(os.path.join(c, "distances"), dist_fields, meta)
+    # Probabilities instead of logits.
+    probs = dict(fields)
+    probs["cls_scores"] = (1 / (1 + np.exp(-fields["cls_scores"].astype(np.float64)))).astype(np.float32)
+    write_dir(os.path.join(c, "probs"), probs, dict(meta, scores="probs"))
+    # An unknown extra field (warned about, not fatal) and no meta.json.
+    extra = dict(fields)
+    extra["img_ids"] = np.arange(3)
+    write_dir(os.path.join(c, "extra-field"), extra)
+
+
+def npy_bytes(a):
+    import io
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def bad():
+    fields, meta = load_case("toy-two-overlapping-gts")
+    b = fresh(os.path.join(OUT, "bad"))
+
+    def variant(name, change=None, meta_change=None, raw=None):
+        f = {k: v.copy() for k, v in fields.items()}
+        m = dict(meta)
+        if change:
+            change(f)
+        if meta_change:
+            meta_change(m)
+        write_dir(os.path.join(b, name), f, m)
+        if raw:
+            for fname, data in raw.items():
+                with open(os.path.join(b, name, fname), "wb") as out:
+                    out.write(data)
+
+    cls = npy_bytes(fields["cls_scores"])
+    variant("truncated-npy", raw={"cls_scores.npy": cls[: len(cls) - 100]})
+    variant("bad-magic", raw={"priors.npy": b"\x93NUMPX" + npy_bytes(fields["priors"])[6:]})
+    header_broken = npy_bytes(fields["priors"]).replace(b"'shape'", b"'shope'")
+    variant("bad-header", raw={"priors.npy": header_broken})
+    variant("unsupported-dtype", lambda f: f.update(cls_scores=f["cls_scores"].astype(np.complex64)))
+    variant("shape-mismatch", lambda f: f.update(cls_scores=f["cls_scores"][:-1]))
+    variant("boxes-not-4", lambda f: f.update(gt_bboxes=f["gt_bboxes"][:, :3]))
+    variant("labels-count", lambda f: f.update(gt_labels=f["gt_labels"][:1]))
+    variant("label-out-of-range", lambda f: f["gt_labels"].__setitem__(1, 3))
+    variant("label-negative", lambda f: f["gt_labels"].__setitem__(0, -1))
+    variant("label-fractional", lambda f: f.update(gt_labels=np.array([0.0, 1.5], np.float32)))
+    variant("nan-logit", lambda f: f["cls_scores"].__setitem__((5, 1), np.nan))
+    variant("inf-gt", lambda f: f["gt_bboxes"].__setitem__((1, 2), np.inf))
+    variant("inverted-gt", lambda f: f["gt_bboxes"].__setitem__(0, [44.8, 12.6, 10.2, 50.3]))
+    variant("zero-stride", lambda f: f["priors"].__setitem__((7, 2), 0.0))
+    variant("level-sum", lambda f: f.update(num_level_priors=np.array([64, 15])))
+    variant("missing-cls", lambda f: f.pop("cls_scores"))
+    variant("meta-version", meta_change=lambda m: m.update(version=2))
+    variant("meta-num-classes", meta_change=lambda m: m.update(num_classes=80))
+    variant("probs-out-of-range", meta_change=lambda m: m.update(scores="probs"))
+    variant("bad-meta-json", raw={"meta.json": b'{"version": 1, "image_size": [64, 64'})
+    # Containers.
+    with open(os.path.join(b, "bad-json.json"), "w") as f:
+        f.write('{"meta": {"version": 1}, "priors": [[0, 0, 8, 8], [8, 0, 8, 8]], "gt_bboxes": [[1, 2, 3')
+    with_nan = {k: v.tolist() for k, v in fields.items()}
+    with_nan["pred_bboxes"][3][0] = float("nan")  # json.dump writes the token NaN
+    with open(os.path.join(b, "nan-token.json"), "w") as f:
+        json.dump({"meta": meta, **with_nan}, f)
+    ragged = {"meta": meta, **{k: v.tolist() for k, v in fields.items()}}
+    ragged["gt_bboxes"][1] = ragged["gt_bboxes"][1][:3]
+    with open(os.path.join(b, "ragged.json"), "w") as f:
+        json.dump(ragged, f)
+    np.savez(os.path.join(b, "truncated.npz"), **fields)
+    data = open(os.path.join(b, "truncated.npz"), "rb").read()
+    with open(os.path.join(b, "truncated.npz"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    np.savez(os.path.join(b, "crc.npz"), **fields)
+    data = bytearray(open(os.path.join(b, "crc.npz"), "rb").read())
+    at = data.find(b"\x93NUMPY") + 200  # a data byte of the first stored member
+    data[at] ^= 0xFF
+    with open(os.path.join(b, "crc.npz"), "wb") as f:
+        f.write(bytes(data))
+    with open(os.path.join(b, "not-a-zip.npz"), "wb") as f:
+        f.write(b"this is not a zip archive at all" * 4)
+    # Batches.
+    gt = np.zeros((2, 2, 4), np.float32)
+    gt[:, :] = fields["gt_bboxes"]
+    write_dir(os.path.join(b, "pad-in-middle"), {
+        "priors": fields["priors"], "cls_scores": np.stack([fields["cls_scores"]] * 2),
+        "pred_bboxes": np.stack([fields["pred_bboxes"]] * 2), "gt_bboxes": gt,
+        "gt_labels": np.stack([fields["gt_labels"]] * 2), "pad_gt_mask": np.array([[1, 1], [0, 1]], np.uint8)}, meta)
+    write_dir(os.path.join(b, "batch-b-mismatch"), {
+        "priors": fields["priors"], "cls_scores": np.stack([fields["cls_scores"]] * 3),
+        "pred_bboxes": np.stack([fields["pred_bboxes"]] * 2), "gt_bboxes": gt,
+        "gt_labels": np.stack([fields["gt_labels"]] * 2)}, meta)
+    fresh(os.path.join(b, "empty-dir"))
+    with open(os.path.join(b, "empty-dir", "README"), "w") as f:
+        f.write("a directory that holds no dump\n")
+
+
+if __name__ == "__main__":
+    copy_golden()
+    batches()
+    containers()
+    bad()
+    print("testdata written under", OUT)
