@@ -1,2 +1,102 @@
-// Placeholder until the command-line wiring lands.
-int main() { return 0; }
+// assignscope: replay, inspect and check object-detector label assignment.
+//
+// Dispatches on the sub-command; everything else lives in the library.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "core/suggest.h"
+
+namespace assignscope::cli {
+
+bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
+
+int fail(const char* command, const std::string& message, int code) {
+  std::fprintf(stderr, "assignscope %s: error: %s\n", command, message.c_str());
+  return code;
+}
+
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv, const char* command) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(command, std::string(e.what()) + " (see assignscope " + command + " --help)", 2);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* help;
+  int (*run)(int argc, char** argv);
+};
+
+constexpr Command kCommands[] = {
+    {"run", "replay an assigner on a dump and show the matching (table, json, npy)", run_command},
+    {"check", "replay stored results (golden cases, your own) and compare them", check_command},
+    {"list", "list the assigners, their flavours, parameters and references", list_command},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "assignscope %s: replay object-detector label assignment exactly, and show it\n\n"
+               "usage: assignscope <command> [options]    (assignscope <command> --help for more)\n\n"
+               "commands:\n",
+               ASSIGNSCOPE_VERSION);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-7s %s\n", c.name, c.help);
+  std::fprintf(out,
+               "\nexamples:\n"
+               "  assignscope run testdata/coco640-late-g12 --assigner dynamic-soft-label\n"
+               "  assignscope run DUMP --assigner dynamic-soft-label --set topk=5 --format json -o result.json\n"
+               "  assignscope check ../shared/golden\n"
+               "  assignscope list\n\n"
+               "exit codes: 0 ok, 1 a check found differences, 2 bad usage or input, 3 internal error\n");
+}
+
+}  // namespace
+}  // namespace assignscope::cli
+
+int main(int argc, char** argv) {
+  using namespace assignscope::cli;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  if (name == "--version" || name == "version") {
+    std::printf("assignscope %s\n", ASSIGNSCOPE_VERSION);
+    return 0;
+  }
+  std::vector<std::string> names;
+  for (const Command& c : kCommands) {
+    names.emplace_back(c.name);
+    if (name != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const std::bad_alloc&) {
+      return fail(c.name, "out of memory", 3);
+    } catch (const std::exception& e) {
+      return fail(c.name, std::string("internal error: ") + e.what(), 3);
+    }
+  }
+  std::fprintf(stderr, "assignscope: error: unknown command '%s'%s; commands: run, check, list\n", name.c_str(),
+               assignscope::did_you_mean(name, names).c_str());
+  return 2;
+}

@@ -1,0 +1,28 @@
+// The sub-commands of the assignscope tool. Each parses its own flags with
+// CLI11, calls the library, prints, and returns an exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace assignscope::cli {
+
+int run_command(int argc, char** argv);
+int check_command(int argc, char** argv);
+int list_command(int argc, char** argv);
+
+// Shared helpers of the sub-commands.
+bool stdout_is_terminal();
+bool stderr_is_terminal();
+// Prints "assignscope <command>: error: <message>" to stderr, returns `code`.
+int fail(const char* command, const std::string& message, int code);
+
+// Parses a sub-command's flags. Returns the exit code when the command ends
+// here (0 after --help, 2 on a flag error, printed), or nullopt to go on.
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv, const char* command);
+
+}  // namespace assignscope::cli

@@ -1,0 +1,90 @@
+// Per-GT, per-level and per-image statistics of one assignment.
+#include "analysis/stats.h"
+
+#include <algorithm>
+#include <map>
+
+namespace assignscope::analysis {
+
+ImageStats compute_stats(const Problem& problem, const Assignment& a) {
+  ImageStats s;
+  s.num_priors = a.num_priors();
+  s.num_gts = problem.num_gts();
+  const int64_t num_levels = std::max<int64_t>(problem.num_levels(), 1);
+  const auto level_of = [&](int64_t prior) -> int64_t {
+    return prior < static_cast<int64_t>(problem.prior_level.size()) ? problem.prior_level[prior] : 0;
+  };
+
+  s.gts.resize(static_cast<size_t>(s.num_gts));
+  for (int64_t g = 0; g < s.num_gts; ++g) {
+    GtStats& gs = s.gts[g];
+    gs.index = g;
+    gs.label = problem.gt_labels[g];
+    for (int c = 0; c < 4; ++c) gs.box[c] = problem.gt_bboxes(g, c);
+    if (a.has_dynamic_ks) gs.dynamic_k = a.dynamic_ks[g];
+    gs.positives_per_level.assign(static_cast<size_t>(num_levels), 0);
+    gs.iou_min = 0;
+  }
+
+  // Candidates, picks and losses from the pairs the assigner recorded.
+  std::vector<std::map<int64_t, int64_t>> lost_to(static_cast<size_t>(s.num_gts));
+  for (const CandidatePair& pair : a.candidates) {
+    GtStats& gs = s.gts[pair.gt];
+    if (pair.inside) ++gs.candidates;
+    if (!pair.picked) continue;
+    ++gs.picked;
+    const int64_t owner = a.gt_inds[pair.prior] - 1;
+    if (owner != pair.gt && owner >= 0) {
+      ++gs.lost;
+      ++lost_to[pair.gt][owner];
+    }
+  }
+  for (int64_t g = 0; g < s.num_gts; ++g) {
+    auto& v = s.gts[g].lost_to;
+    v.assign(lost_to[g].begin(), lost_to[g].end());
+    std::stable_sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+  }
+
+  // Positives.
+  s.levels.resize(static_cast<size_t>(num_levels));
+  for (int64_t l = 0; l < num_levels; ++l) {
+    s.levels[l].level = l;
+    s.levels[l].priors = l < problem.num_levels() ? problem.num_level_priors[l] : s.num_priors;
+  }
+  std::vector<double> iou_sum(static_cast<size_t>(s.num_gts), 0.0);
+  for (int64_t i = 0; i < s.num_priors; ++i) {
+    const int64_t gi = a.gt_inds[i];
+    if (gi == 0) {
+      ++s.negatives;
+      continue;
+    }
+    if (gi < 0) {
+      ++s.ignored;
+      continue;
+    }
+    ++s.positives;
+    GtStats& gs = s.gts[gi - 1];
+    const double iou = a.max_overlaps[i];
+    if (gs.positives == 0) {
+      gs.iou_min = gs.iou_max = iou;
+    } else {
+      gs.iou_min = std::min(gs.iou_min, iou);
+      gs.iou_max = std::max(gs.iou_max, iou);
+    }
+    ++gs.positives;
+    iou_sum[gi - 1] += iou;
+    const int64_t l = level_of(i);
+    ++gs.positives_per_level[l];
+    ++s.levels[l].positives;
+  }
+  for (int64_t g = 0; g < s.num_gts; ++g) {
+    GtStats& gs = s.gts[g];
+    if (gs.positives > 0) gs.iou_mean = iou_sum[g] / static_cast<double>(gs.positives);
+    if (gs.starved()) s.starved_gts.push_back(g);
+    for (int64_t l = 0; l < num_levels; ++l)
+      if (gs.positives_per_level[l] > 0) ++s.levels[l].gts_served;
+  }
+  return s;
+}
+
+}  // namespace assignscope::analysis

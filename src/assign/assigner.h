@@ -1,0 +1,57 @@
+// The assigner interface and the registry: name -> description, parameters
+// with their defaults, the fields it needs, and a factory.
+//
+// Names are `family` for mmdetection's version and `family.flavour` for other
+// frameworks' (dynamic-soft-label.mmyolo, simota.yolox); the golden
+// expected/ folders use exactly these names.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/assignment.h"
+#include "core/params.h"
+#include "core/problem.h"
+#include "core/status.h"
+
+namespace assignscope::assign {
+
+class Assigner {
+ public:
+  virtual ~Assigner() = default;
+  // Replays the assigner on one image. The problem has been validated and
+  // holds every field in AssignerInfo::needs.
+  virtual Assignment assign(const Problem& problem) const = 0;
+};
+
+struct AssignerInfo {
+  std::string name;                  // "dynamic-soft-label"
+  std::string summary;               // one line
+  std::string reference;             // upstream project, file, class
+  std::vector<ParamSpec> params;     // with defaults
+  std::vector<Field> needs;          // dump fields it reads
+  std::vector<std::string> result_files;  // npy files it produces, golden layout
+  std::function<std::unique_ptr<Assigner>(const Params&)> make;
+};
+
+// Every registered assigner, in a stable order.
+const std::vector<AssignerInfo>& registry();
+
+// nullptr when unknown.
+const AssignerInfo* find_assigner(const std::string& name);
+
+// Error for an unknown name, with a suggestion and the list of names.
+Status unknown_assigner(const std::string& name);
+
+// The registry entry's default parameters.
+Params default_params(const AssignerInfo& info);
+
+// Why `problem` cannot be fed to the assigner (a needed field is missing), or ok.
+Status check_needs(const AssignerInfo& info, const Problem& problem);
+
+// Replays the assigner with `params` on every image of the batch, in order.
+Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch);
+
+}  // namespace assignscope::assign

@@ -1,0 +1,60 @@
+// The registry of assigners. A new assigner is a new file plus one line here.
+#include <fmt/format.h>
+
+#include "assign/assigner.h"
+#include "assign/dynamic_soft_label.h"
+#include "core/suggest.h"
+
+namespace assignscope::assign {
+
+const std::vector<AssignerInfo>& registry() {
+  static const std::vector<AssignerInfo> kAll = {
+      dynamic_soft_label_info(),
+  };
+  return kAll;
+}
+
+const AssignerInfo* find_assigner(const std::string& name) {
+  for (const AssignerInfo& info : registry())
+    if (info.name == name) return &info;
+  return nullptr;
+}
+
+Status unknown_assigner(const std::string& name) {
+  std::vector<std::string> names;
+  std::string list;
+  for (const AssignerInfo& info : registry()) {
+    names.push_back(info.name);
+    list += (list.empty() ? "" : ", ") + info.name;
+  }
+  return Status::Usage(fmt::format("unknown assigner '{}'{}; known: {} (see `assignscope list`)", name,
+                                   did_you_mean(name, names), list));
+}
+
+Params default_params(const AssignerInfo& info) { return Params(info.params); }
+
+Status check_needs(const AssignerInfo& info, const Problem& problem) {
+  for (Field f : info.needs) {
+    if (problem.has(f)) continue;
+    std::string hint;
+    if (f == Field::kPredBboxes) hint = " (or pred_distances)";
+    if (f == Field::kPriors) hint = " (point priors (cx, cy, stride_w, stride_h))";
+    return Status::InvalidInput(fmt::format("field '{}' is missing{}; assigner {} needs it", field_name(f), hint,
+                                            info.name));
+  }
+  return Status();
+}
+
+Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch) {
+  for (const Problem& p : batch.images) {
+    const Status st = check_needs(info, p);
+    if (!st.ok()) return st.WithContext(batch.source);
+  }
+  const std::unique_ptr<Assigner> assigner = info.make(params);
+  std::vector<Assignment> results;
+  results.reserve(batch.images.size());
+  for (const Problem& p : batch.images) results.push_back(assigner->assign(p));
+  return results;
+}
+
+}  // namespace assignscope::assign

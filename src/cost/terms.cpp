@@ -1,0 +1,46 @@
+// Cost terms in the references' arithmetic.
+#include "cost/terms.h"
+
+#include <cmath>
+
+namespace assignscope::cost {
+
+float soft_center_prior(float px, float py, float stride, float cx, float cy, float radius) {
+  const float dx = px - cx;
+  const float dy = py - cy;
+  const float distance = std::sqrt(dx * dx + dy * dy) / stride;
+  return std::pow(10.0f, distance - radius);
+}
+
+float log_iou_cost(float iou, float weight, float eps) { return -std::log(iou + eps) * weight; }
+
+double bce_with_logits(double x, double y) {
+  return std::fmax(x, 0.0) - x * y + std::log1p(std::exp(-std::fabs(x)));
+}
+
+Logit logit_terms(double x) {
+  const double e = std::exp(-std::fabs(x));  // in (0, 1]: no overflow
+  Logit l;
+  l.x = x;
+  l.sigmoid = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+  l.softplus = std::fmax(x, 0.0) + std::log1p(e);
+  return l;
+}
+
+double soft_class_term(const Logit& l, double y) {
+  const double scale = y - l.sigmoid;
+  return (l.softplus - l.x * y) * scale * scale;
+}
+
+double soft_class_background_total(const float* logits, int64_t num_classes) {
+  double total = 0;
+  for (int64_t c = 0; c < num_classes; ++c) total += soft_class_term(logit_terms(logits[c]), 0.0);
+  return total;
+}
+
+float soft_class_cost(double background_total, const Logit& label_logit, float iou) {
+  return static_cast<float>(background_total - soft_class_term(label_logit, 0.0) +
+                            soft_class_term(label_logit, static_cast<double>(iou)));
+}
+
+}  // namespace assignscope::cost

@@ -1,0 +1,45 @@
+// Cost terms shared by the cost-based assigners (dynamic soft label, SimOTA,
+// OTA), each in the float32 operation order of its reference.
+#pragma once
+
+#include <cstdint>
+
+namespace assignscope::cost {
+
+// Soft centre prior of RTMDet (mmdet DynamicSoftLabelAssigner):
+//   10 ^ (|p - c| / stride - radius)
+// with the distance sqrt(dx^2 + dy^2) evaluated in float32. Overflows to +inf
+// for priors far from the GT, as the reference does.
+float soft_center_prior(float px, float py, float stride, float cx, float cy, float radius);
+
+// IoU cost: -log(iou + eps) * weight, float32 (mmdet dsla: eps 1e-7).
+float log_iou_cost(float iou, float weight, float eps);
+
+// BCE-with-logits of one logit x against a soft target y, as PyTorch's
+// F.binary_cross_entropy_with_logits: max(x, 0) - x*y + log1p(exp(-|x|)).
+double bce_with_logits(double x, double y);
+
+// What the soft class cost needs of one logit x, from one exp and one log1p:
+// sigmoid(x) and softplus(x) = BCE(x, 0); BCE(x, y) = softplus(x) - x*y.
+struct Logit {
+  double x = 0;
+  double sigmoid = 0.5;
+  double softplus = 0;
+};
+Logit logit_terms(double x);
+
+// One class's share of the soft (quality-focal) class cost of RTMDet:
+//   BCE(x, y) * |y - sigmoid(x)|^2
+double soft_class_term(const Logit& l, double y);
+inline double soft_class_term(double x, double y) { return soft_class_term(logit_terms(x), y); }
+
+// The soft class cost of a prior summed over all C classes, with soft target
+// y = iou on the GT's class and 0 elsewhere, without touching C values per
+// (prior, GT) pair:
+//   sum_c term(x_c, y_c) = background_total - term(x_l, 0) + term(x_l, iou)
+// where background_total = sum_c term(x_c, 0) is computed once per prior and
+// the GT class's Logit once per (prior, class).
+double soft_class_background_total(const float* logits, int64_t num_classes);
+float soft_class_cost(double background_total, const Logit& label_logit, float iou);
+
+}  // namespace assignscope::cost

@@ -1,0 +1,48 @@
+// Dynamic k and partial top-k selection.
+#include "match/dynamic_k.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace assignscope::match {
+
+namespace {
+// Strict weak orders that put NaN after every number, as torch.topk treats
+// NaN as the largest value; only reachable with --allow-nonfinite inputs.
+bool greater_nan_first(float a, float b) {
+  if (std::isnan(a)) return !std::isnan(b);
+  return !std::isnan(b) && a > b;
+}
+}  // namespace
+
+int64_t dynamic_k(std::vector<float> values, int64_t topk) {
+  const auto n = static_cast<int64_t>(values.size());
+  const int64_t take = std::min(topk, n);
+  if (take <= 0) return 1;
+  std::partial_sort(values.begin(), values.begin() + take, values.end(), greater_nan_first);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < take; ++i) sum += values[static_cast<size_t>(i)];
+  if (!(sum >= 1.0f)) return 1;  // also NaN: Tensor.int() of NaN, clamped, is 1
+  // Tensor.int() truncates toward zero.
+  return static_cast<int64_t>(std::min(sum, 1e9f));
+}
+
+std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k) {
+  std::vector<int32_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  // (cost, index) order with NaN after every number.
+  const auto less = [cost](int32_t a, int32_t b) {
+    const float ca = cost[a], cb = cost[b];
+    const bool na = std::isnan(ca), nb = std::isnan(cb);
+    if (na || nb) return na == nb ? a < b : nb;
+    return ca < cb || (ca == cb && a < b);
+  };
+  k = std::clamp<int64_t>(k, 0, n);
+  std::nth_element(idx.begin(), idx.begin() + k, idx.end(), less);
+  idx.resize(static_cast<size_t>(k));
+  std::sort(idx.begin(), idx.end(), less);
+  return idx;
+}
+
+}  // namespace assignscope::match

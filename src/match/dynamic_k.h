@@ -1,0 +1,32 @@
+// Dynamic-k matching (OTA / SimOTA / RTMDet): how many priors each GT takes,
+// which ones, and who keeps a prior that several GTs took.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace assignscope::match {
+
+// k = max(1, int(sum of the largest min(topk, n) values)), the sum taken in
+// float32 from the largest value down, as mmdet's
+// `torch.topk(ious, k, dim=0)[0].sum(0).int().clamp(min=1)` evaluates it.
+// `values` is taken by value: it is partially reordered.
+int64_t dynamic_k(std::vector<float> values, int64_t topk);
+
+// Indices of the k smallest of `cost[0..n)`, ordered by (cost, index).
+// Partial selection, not a full sort. Requires k <= n.
+std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k);
+
+// First index of the minimum of cost_of(0..num_gts) — torch.min's argmin.
+template <class CostOf>
+int32_t argmin_cost(int32_t num_gts, const CostOf& cost_of) {
+  int32_t best = 0;
+  float best_cost = cost_of(0);
+  for (int32_t g = 1; g < num_gts; ++g) {
+    const float c = cost_of(g);
+    if (c < best_cost) best_cost = c, best = g;
+  }
+  return best;
+}
+
+}  // namespace assignscope::match

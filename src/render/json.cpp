@@ -1,0 +1,126 @@
+// The JSON result (schema assignscope.result/1, documented in docs/cli.md).
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "analysis/stats.h"
+#include "render/render.h"
+
+namespace assignscope::render {
+
+using ojson = nlohmann::ordered_json;
+
+ojson json_float(float v) {
+  if (!std::isfinite(v)) return nullptr;  // JSON has no NaN/Inf
+  return std::stod(fmt::format("{}", v));
+}
+
+namespace {
+
+ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& options) {
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  ojson img;
+  img["name"] = p.name;
+  img["num_priors"] = p.num_priors();
+  img["num_gts"] = p.num_gts();
+  img["num_classes"] = p.num_classes();
+  img["num_levels"] = p.num_levels();
+  img["summary"] = {{"positives", s.positives},
+                    {"negatives", s.negatives},
+                    {"ignored", s.ignored},
+                    {"starved_gts", s.starved_gts}};
+  ojson levels = ojson::array();
+  for (const analysis::LevelStats& l : s.levels)
+    levels.push_back({{"level", l.level}, {"priors", l.priors}, {"positives", l.positives}, {"gts_served", l.gts_served}});
+  img["levels"] = levels;
+
+  ojson gts = ojson::array();
+  for (const analysis::GtStats& g : s.gts) {
+    ojson lost_to = ojson::array();
+    for (const auto& [other, count] : g.lost_to) lost_to.push_back({{"gt", other}, {"count", count}});
+    ojson j;
+    j["index"] = g.index;
+    j["label"] = g.label;
+    j["box"] = {json_float(g.box[0]), json_float(g.box[1]), json_float(g.box[2]), json_float(g.box[3])};
+    j["dynamic_k"] = g.dynamic_k >= 0 ? ojson(g.dynamic_k) : ojson(nullptr);
+    j["candidates"] = g.candidates;
+    j["picked"] = g.picked;
+    j["positives"] = g.positives;
+    j["lost"] = g.lost;
+    j["lost_to"] = lost_to;
+    j["iou"] = g.positives ? ojson{{"min", json_float(static_cast<float>(g.iou_min))},
+                                   {"mean", json_float(static_cast<float>(g.iou_mean))},
+                                   {"max", json_float(static_cast<float>(g.iou_max))}}
+                           : ojson(nullptr);
+    j["positives_per_level"] = g.positives_per_level;
+    j["starved"] = g.starved();
+    gts.push_back(std::move(j));
+  }
+  img["gts"] = std::move(gts);
+
+  ojson positives = ojson::array();
+  for (int64_t i = 0; i < a.num_priors(); ++i) {
+    if (a.gt_inds[i] <= 0) continue;
+    positives.push_back({{"prior", i},
+                         {"gt", a.gt_inds[i] - 1},
+                         {"label", a.labels[i]},
+                         {"overlap", json_float(a.max_overlaps[i])},
+                         {"level", i < static_cast<int64_t>(p.prior_level.size()) ? p.prior_level[i] : 0}});
+  }
+  img["positives"] = std::move(positives);
+  img["notes"] = a.notes;
+
+  if (options.per_prior) {
+    ojson overlaps = ojson::array();
+    for (float v : a.max_overlaps) overlaps.push_back(json_float(v));
+    img["priors"] = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
+    if (a.has_dynamic_ks) img["dynamic_ks"] = a.dynamic_ks;
+  }
+  if (options.candidates) {
+    img["cost_terms"] = a.cost_terms;
+    ojson pairs = ojson::array();
+    for (const CandidatePair& c : a.candidates) {
+      ojson terms = ojson::object();
+      for (size_t t = 0; t < a.cost_terms.size(); ++t) terms[a.cost_terms[t]] = json_float(c.terms[t]);
+      pairs.push_back({{"prior", c.prior},
+                       {"gt", c.gt},
+                       {"cost", json_float(c.cost)},
+                       {"terms", terms},
+                       {"iou", json_float(c.iou)},
+                       {"inside", c.inside},
+                       {"picked", c.picked},
+                       {"assigned", a.gt_inds[c.prior] == c.gt + 1}});
+    }
+    img["candidates"] = std::move(pairs);
+  }
+  return img;
+}
+
+}  // namespace
+
+ojson json(const Batch& batch, const std::vector<Assignment>& results, const JsonOptions& options) {
+  ojson out;
+  out["schema"] = kResultSchema;
+  out["tool"] = {{"name", "assignscope"}, {"version", ASSIGNSCOPE_VERSION}};
+  out["assigner"] = results.empty() ? "" : results[0].assigner;
+  out["params"] = results.empty() ? ojson::object() : results[0].params.to_json();
+  out["source"] = batch.source;
+  out["batch"] = batch.is_batch;
+  ojson images = ojson::array();
+  int64_t pos = 0, neg = 0, ign = 0, starved = 0, gts = 0;
+  for (size_t b = 0; b < results.size(); ++b) {
+    ojson img = image_json(batch.images[b], results[b], options);
+    pos += img["summary"]["positives"].get<int64_t>();
+    neg += img["summary"]["negatives"].get<int64_t>();
+    ign += img["summary"]["ignored"].get<int64_t>();
+    starved += static_cast<int64_t>(img["summary"]["starved_gts"].size());
+    gts += batch.images[b].num_gts();
+    images.push_back(std::move(img));
+  }
+  out["images"] = std::move(images);
+  out["summary"] = {{"images", results.size()}, {"gts", gts},        {"positives", pos},
+                    {"negatives", neg},         {"ignored", ign},    {"starved_gts", starved}};
+  return out;
+}
+
+}  // namespace assignscope::render

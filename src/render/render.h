@@ -1,0 +1,41 @@
+// Renderers: an assignment of a batch as a table, JSON, or the golden npy
+// layout. Pure functions from values to text/bytes; cmd/ writes them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/assignment.h"
+#include "core/problem.h"
+#include "core/status.h"
+#include "io/files.h"
+
+namespace assignscope::render {
+
+// Version of the JSON result schema (docs/cli.md). Bumped on any change that
+// renames or removes a key; new keys may appear within a version.
+inline constexpr const char* kResultSchema = "assignscope.result/1";
+
+// Per-GT rows and a summary line per image; a batch summary for batches.
+std::string table(const Batch& batch, const std::vector<Assignment>& results);
+
+struct JsonOptions {
+  bool per_prior = false;   // dense per-prior arrays (assigned_gt_inds, ...)
+  bool candidates = false;  // every candidate pair with its cost terms
+};
+nlohmann::ordered_json json(const Batch& batch, const std::vector<Assignment>& results, const JsonOptions& options);
+
+// The golden expected/<label>/ layout: assigned_gt_inds.npy,
+// assigned_labels.npy, max_overlaps.npy, dynamic_ks.npy (dynamic-k
+// assigners) and params.json. A batch gets a leading B ([B, N], [B, Gmax]);
+// its images must have the same N.
+Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::vector<Assignment>& results,
+                                           const std::string& reference);
+
+// A float as JSON with its shortest float32 spelling (0.8123457, not
+// 0.8123456835746765).
+nlohmann::ordered_json json_float(float v);
+
+}  // namespace assignscope::render

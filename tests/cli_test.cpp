@@ -1,0 +1,233 @@
+// The assignscope binary end to end: what a user types, what they get, and
+// the documented exit codes.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "io/files.h"
+#include "io/npy.h"
+#include "test_support.h"
+
+namespace assignscope {
+namespace {
+
+using testing::run_cli;
+namespace fs = std::filesystem;
+
+const std::string kDemo = "testdata/coco640-late-g12-objectness";
+const std::string kToy = "testdata/golden/toy-two-overlapping-gts";
+
+nlohmann::json parse(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("cli: run prints the per-GT table") {
+  const auto r = run_cli("run " + kDemo + " --assigner dynamic-soft-label --format table");
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("dynamic-soft-label · soft_center_radius=3 topk=13 iou_weight=3") != std::string::npos);
+  CHECK(r.out.find("8400 priors in 3 levels (strides 8, 16, 32) · 80 classes · 12 GTs") != std::string::npos);
+  CHECK(r.out.find("positives 74 · negatives 8326 · ignored 0 · starved GTs 0") != std::string::npos);
+  CHECK(testing::count_lines(r.out) == 2 + 1 + 12 + 1);  // title, sizes, header, 12 GTs, summary
+}
+
+TEST_CASE("cli: run --format json follows the documented schema") {
+  const auto r = run_cli("run " + kDemo + " -a dynamic-soft-label --format json --include priors,candidates");
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json j = parse(r.out);
+  CHECK(j["schema"] == "assignscope.result/1");
+  CHECK(j["assigner"] == "dynamic-soft-label");
+  CHECK(j["params"]["topk"] == 13);
+  CHECK(j["batch"] == false);
+  CHECK(j["summary"]["positives"] == 74);
+  const nlohmann::json& img = j["images"][0];
+  CHECK(img["num_priors"] == 8400);
+  CHECK(img["gts"].size() == 12);
+  CHECK(img["positives"].size() == 74);
+  CHECK(img["priors"]["assigned_gt_inds"].size() == 8400);
+  CHECK(img["cost_terms"] == nlohmann::json({"cls", "iou", "center"}));
+  int64_t assigned = 0, picked = 0;
+  for (const auto& c : img["candidates"]) {
+    assigned += c["assigned"].get<bool>();
+    picked += c["picked"].get<bool>();
+    CHECK(c["terms"].contains("center"));
+  }
+  CHECK(assigned == 74);
+  int64_t k_sum = 0;
+  for (const auto& g : img["gts"]) k_sum += g["dynamic_k"].get<int64_t>();
+  CHECK(picked == k_sum);  // each GT picks exactly its k priors
+  int64_t per_gt = 0;
+  for (const auto& g : img["gts"]) per_gt += g["positives"].get<int64_t>();
+  CHECK(per_gt == 74);
+}
+
+TEST_CASE("cli: --set changes a parameter, and bad ones are refused with exit 2") {
+  const auto five = run_cli("run " + kDemo + " -a dynamic-soft-label --set topk=5 -f json");
+  REQUIRE(five.exit_code == 0);
+  const nlohmann::json j = parse(five.out);
+  CHECK(j["params"]["topk"] == 5);
+  CHECK(j["summary"]["positives"].get<int64_t>() < 74);
+
+  const auto typo = run_cli("run " + kToy + " -a dynamic-soft-label --set tpok=3");
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.find("unknown parameter 'tpok' (did you mean 'topk'?)") != std::string::npos);
+  const auto bad_value = run_cli("run " + kToy + " -a dynamic-soft-label --set topk=0");
+  CHECK(bad_value.exit_code == 2);
+  CHECK(bad_value.err.find("topk=0: expected a value >= 1") != std::string::npos);
+  const auto no_eq = run_cli("run " + kToy + " -a dynamic-soft-label --set topk");
+  CHECK(no_eq.exit_code == 2);
+  CHECK(no_eq.err.find("NAME=VALUE") != std::string::npos);
+}
+
+TEST_CASE("cli: unknown assigners and commands suggest the right name") {
+  const auto a = run_cli("run " + kToy + " --assigner dynamic-soft-lable");
+  CHECK(a.exit_code == 2);
+  CHECK(a.err.find("unknown assigner 'dynamic-soft-lable' (did you mean 'dynamic-soft-label'?)") != std::string::npos);
+  const auto c = run_cli("rnu");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("did you mean 'run'") != std::string::npos);
+  CHECK(run_cli("").exit_code == 2);
+  const auto missing = run_cli("run " + kToy);
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("--assigner") != std::string::npos);
+}
+
+TEST_CASE("cli: --help shows examples; --version") {
+  for (const char* args : {"--help", "run --help", "check --help", "list --help"}) {
+    CAPTURE(args);
+    const auto r = run_cli(args);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("examples:") != std::string::npos);
+  }
+  CHECK(run_cli("--version").out.find("assignscope ") == 0);
+}
+
+TEST_CASE("cli: every broken dump exits 2 with one line on stderr naming the file") {
+  for (const auto& entry : fs::directory_iterator(testing::source_path("testdata/bad"))) {
+    const std::string rel = "testdata/bad/" + entry.path().filename().string();
+    CAPTURE(rel);
+    const auto r = run_cli("run " + rel + " -a dynamic-soft-label -f json");
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(testing::count_lines(r.err) == 1);
+    CHECK(r.err.find(rel) != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: run --format npy writes the golden layout, never over a user's files, and check replays it") {
+  testing::TempDir tmp;
+  const std::string out = tmp.path("result");
+  REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label -f npy -o " + out).exit_code == 0);
+  for (const char* f : {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy",
+                        "params.json"})
+    CHECK(fs::exists(fs::path(out) / f));
+  const nlohmann::json params = parse(testing::read_text(out + "/params.json"));
+  CHECK(params["assigner"] == "dynamic-soft-label");
+  CHECK(params["files"].size() == 4);
+  // The same bytes as the reference's stored result for the integer files.
+  for (const char* f : {"assigned_gt_inds.npy", "assigned_labels.npy", "dynamic_ks.npy"})
+    CHECK(testing::read_text(out + "/" + f) ==
+          testing::read_text(testing::source_path(kToy + "/expected/dynamic-soft-label/" + f)));
+
+  const auto again = run_cli("run " + kToy + " -a dynamic-soft-label -f npy -o " + out);
+  CHECK(again.exit_code == 2);
+  CHECK(again.err.find("--force") != std::string::npos);
+  CHECK(run_cli("run " + kToy + " -a dynamic-soft-label -f npy -o " + out + " --force").exit_code == 0);
+  // A directory that is not a result is never replaced, even with --force.
+  fs::create_directories(tmp.path("mine"));
+  REQUIRE(io::write_file_atomic(tmp.path("mine/notes.txt"), std::string("keep me"), false).ok());
+  CHECK(run_cli("run " + kToy + " -a dynamic-soft-label -f npy -o " + tmp.path("mine") + " --force").exit_code == 2);
+  CHECK(testing::read_text(tmp.path("mine/notes.txt")) == "keep me");
+  // Text outputs too.
+  REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label -o " + tmp.path("r.json")).exit_code == 0);
+  CHECK(parse(testing::read_text(tmp.path("r.json")))["schema"] == "assignscope.result/1");
+  CHECK(run_cli("run " + kToy + " -a dynamic-soft-label -o " + tmp.path("r.json")).exit_code == 2);
+  CHECK(run_cli("run " + kToy + " -a dynamic-soft-label -f npy").exit_code == 2);  // npy needs -o
+  // Devices are written to, never replaced (a rename over /dev/null would destroy it).
+  CHECK(run_cli("run " + kToy + " -a dynamic-soft-label -f json -o /dev/null").exit_code == 0);
+  CHECK(run_cli("run " + kToy + " -a dynamic-soft-label -f json -o /dev/null --force").exit_code == 0);
+  CHECK(fs::is_character_file("/dev/null"));
+  CHECK(run_cli("run " + kToy + " -a dynamic-soft-label -f json -o " + tmp.path()).exit_code == 2);  // a directory
+
+  const auto check = run_cli("check " + out);
+  CHECK(check.exit_code == 0);
+  CHECK(check.out.find("ok     " + out + " result") != std::string::npos);
+}
+
+TEST_CASE("cli: a batch is written with a leading B") {
+  testing::TempDir tmp;
+  REQUIRE(run_cli("run testdata/batch/stacked-b2 -a dynamic-soft-label -f npy -o " + tmp.path("b")).exit_code == 0);
+  auto inds = io::read_npy_file(tmp.path("b/assigned_gt_inds.npy"));
+  REQUIRE(inds.ok());
+  CHECK(inds->shape == std::vector<int64_t>{2, 80});
+  auto ks = io::read_npy_file(tmp.path("b/dynamic_ks.npy"));
+  REQUIRE(ks.ok());
+  CHECK(ks->shape == std::vector<int64_t>{2, 2});
+  const auto table = run_cli("run testdata/batch/dirs-b2 -a dynamic-soft-label -f table");
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("image 1 (img1-edge-on-centres)") != std::string::npos);
+  CHECK(table.out.find("batch: 2 images") != std::string::npos);
+}
+
+TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
+  const auto ok = run_cli("check " + kToy);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("ok     " + kToy + " dynamic-soft-label (1 image, 15 positives)") != std::string::npos);
+  CHECK(ok.out.find("skip   " + kToy + " simota") != std::string::npos);
+  CHECK(ok.out.find("match, 0 differ, 0 errors") != std::string::npos);
+
+  // A stored result with one prior moved to another GT.
+  testing::TempDir tmp;
+  const std::string copy = tmp.path("case");
+  fs::copy(testing::source_path(kToy), copy, fs::copy_options::recursive);
+  const std::string inds_path = copy + "/expected/dynamic-soft-label/assigned_gt_inds.npy";
+  auto inds = io::read_npy_file(inds_path);
+  REQUIRE(inds.ok());
+  std::vector<int64_t> values(static_cast<size_t>(inds->size()));
+  for (int64_t i = 0; i < inds->size(); ++i) values[i] = inds->to_int64(i);
+  int64_t moved = -1;
+  for (size_t i = 0; i < values.size() && moved < 0; ++i)
+    if (values[i] == 1) values[i] = 2, moved = static_cast<int64_t>(i);
+  REQUIRE(moved >= 0);
+  const auto bytes = io::npy_bytes(values.data(), inds->shape);
+  fs::permissions(inds_path, fs::perms::owner_write, fs::perm_options::add);
+  REQUIRE(io::write_file_atomic(inds_path, bytes.data(), bytes.size(), true).ok());
+  const auto differ = run_cli("check " + copy + " --quiet");
+  CHECK(differ.exit_code == 1);
+  CHECK(differ.out.find("DIFFER " + copy + " dynamic-soft-label: assigned_gt_inds.npy: 1 of 80 differ; prior " +
+                        std::to_string(moved) + ": expected 2, got 1") != std::string::npos);
+  CHECK(differ.out.find("ok ") == std::string::npos);  // --quiet
+
+  CHECK(run_cli("check testdata/nope").exit_code == 2);
+  CHECK(run_cli("check testdata/bad").exit_code == 2);
+  CHECK(run_cli("check " + kToy + " --tolerance abc").exit_code == 2);
+  CHECK(run_cli("check " + kToy + " --tolerance 1e-3,1e-4").exit_code == 0);
+}
+
+TEST_CASE("cli: check a directory of cases") {
+  const auto r = run_cli("check testdata/golden -q");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("in 16 cases") != std::string::npos);
+}
+
+TEST_CASE("cli: list shows assigners, parameters and defaults") {
+  const auto r = run_cli("list");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("dynamic-soft-label") != std::string::npos);
+  CHECK(r.out.find("topk") != std::string::npos);
+  CHECK(r.out.find("DynamicSoftLabelAssigner") != std::string::npos);
+  const nlohmann::json j = parse(run_cli("list --format json").out);
+  REQUIRE(j.is_array());
+  CHECK(j[0]["name"] == "dynamic-soft-label");
+  CHECK(j[0]["params"][1]["name"] == "topk");
+  CHECK(j[0]["params"][1]["default"] == 13);
+  CHECK(run_cli("list nope").exit_code == 2);
+}
+
+}  // namespace assignscope

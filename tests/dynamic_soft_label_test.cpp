@@ -1,0 +1,140 @@
+// dynamic-soft-label on tiny hand-made images whose outcome follows from the
+// algorithm by hand (the golden replays cover the reference at scale).
+#include <doctest/doctest.h>
+
+#include "analysis/stats.h"
+#include "assign/assigner.h"
+#include "test_support.h"
+
+namespace assignscope {
+namespace {
+
+Assignment run(const Problem& p, const std::vector<std::pair<std::string, std::string>>& sets = {}) {
+  const assign::AssignerInfo* info = assign::find_assigner("dynamic-soft-label");
+  REQUIRE(info != nullptr);
+  Params params = assign::default_params(*info);
+  for (const auto& [k, v] : sets) REQUIRE(params.set(k, v).ok());
+  REQUIRE(assign::check_needs(*info, p).ok());
+  return info->make(params)->assign(p);
+}
+
+// Four priors in a row, stride 8, each predicting its own cell.
+Problem row_of_four(const std::vector<std::array<float, 4>>& gts, const std::vector<int64_t>& labels) {
+  std::vector<std::array<float, 4>> priors, preds;
+  std::vector<std::vector<float>> logits;
+  for (int c = 0; c < 4; ++c) {
+    const float x = 4.0f + 8.0f * static_cast<float>(c);
+    priors.push_back({x, 4, 8, 8});
+    preds.push_back({x - 4, 0, x + 4, 8});
+    logits.push_back({-2.0f, 0.5f});
+  }
+  return testing::make_problem(priors, preds, logits, gts, labels);
+}
+
+}  // namespace
+
+TEST_CASE("dynamic-soft-label: two near-duplicate GTs compete for one prior; the cheaper keeps it") {
+  // Only prior 1 (x = 12) lies strictly inside either GT, so V = {1}; both GTs
+  // have the same IoU (2/3) with its predicted cell, k = max(1, int(2/3)) = 1
+  // each, and both take prior 1. GT 0 is centred on it (centre cost 10^-3),
+  // GT 1 is 1/8 stride off (10^-2.875): GT 0 keeps it, GT 1 ends starved.
+  const Problem p = row_of_four({{6, 0, 18, 8}, {7, 0, 19, 8}}, {1, 0});
+  const Assignment a = run(p);
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  CHECK(a.labels == std::vector<int64_t>{-1, 1, -1, -1});
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1});
+  CHECK(a.max_overlaps[1] == doctest::Approx(2.0 / 3.0).epsilon(1e-6));
+  CHECK(a.max_overlaps[0] == kMmdetNegativeOverlap);
+  CHECK(a.max_overlaps[3] == kMmdetNegativeOverlap);
+
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.positives == 1);
+  CHECK(s.negatives == 3);
+  CHECK(s.starved_gts == std::vector<int64_t>{1});
+  CHECK(s.gts[1].picked == 1);
+  CHECK(s.gts[1].lost == 1);
+  REQUIRE(s.gts[1].lost_to.size() == 1);
+  CHECK(s.gts[1].lost_to[0] == std::pair<int64_t, int64_t>{0, 1});
+  CHECK(s.gts[0].candidates == 1);
+
+  // The recorded pair carries the cost terms that decided it.
+  int found = 0;
+  for (const CandidatePair& c : a.candidates) {
+    if (c.prior != 1) continue;
+    ++found;
+    CHECK(c.inside);
+    CHECK(c.picked);
+    CHECK(c.terms[2] == doctest::Approx(c.gt == 0 ? 1e-3 : std::pow(10.0, 0.125 - 3.0)).epsilon(1e-5));
+    CHECK(c.cost == doctest::Approx(c.terms[0] + c.terms[1] + c.terms[2]));
+  }
+  CHECK(found == 2);
+}
+
+TEST_CASE("dynamic-soft-label: a prior taken by two GTs goes to the cheapest GT overall, even one that did not take it") {
+  // A 4 x 3 grid of stride-8 priors. Only GT 1 contains prior centres
+  // (priors 4, 5, 8, 9), so those are the valid priors. GTs 0 and 2 contain
+  // none; their IoU with every valid prediction is 0, so their cheapest valid
+  // prior is the nearest one, prior 5, and both take it (k = 1). GT 1 takes
+  // prior 4. Prior 5's cost is about 48.4 for GTs 0 and 2 (-3 log 1e-7
+  // dominates) and 2.8 for GT 1: mmdet's argmin over all GTs gives it to GT 1.
+  std::vector<std::array<float, 4>> priors;
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) priors.push_back({4.0f + 8.0f * static_cast<float>(c), 4.0f + 8.0f * static_cast<float>(r), 8, 8});
+  const std::vector<std::array<float, 4>> preds = {
+      {-4, 2, 15, 10}, {5, -2, 23, 11}, {10, -4, 30, 7},  {23, -1, 30, 6},  {-1, 1, 13, 18},  {2, 4, 14, 16},
+      {13, 9, 25, 15}, {25, 10, 33, 20}, {-4, 9, 7, 22}, {10, 17, 18, 30}, {12, 12, 24, 31}, {17, 15, 35, 26}};
+  const std::vector<std::vector<float>> logits = {{-2}, {-2}, {2}, {1}, {2}, {-2}, {-1}, {-1}, {2}, {0}, {1}, {2}};
+  const Problem p = testing::make_problem(priors, preds, logits,
+                                          {{20, 20, 26, 26}, {0, 4, 19, 23}, {20, 13, 31, 20}}, {0, 0, 0});
+  const Assignment a = run(p);
+  std::vector<int64_t> expected(12, 0);
+  expected[4] = expected[5] = 2;
+  CHECK(a.gt_inds == expected);
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1, 1});
+  CHECK(a.max_overlaps[4] == doctest::Approx(182.0 / 417.0).epsilon(1e-6));  // (13 x 14) / (238 + 361 - 182)
+  CHECK(a.max_overlaps[5] == doctest::Approx(144.0 / 361.0).epsilon(1e-6));  // pred 5 lies inside GT 1
+
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.starved_gts == std::vector<int64_t>{0, 2});
+  CHECK(s.gts[1].positives == 2);
+  CHECK(s.gts[1].picked == 1);
+  CHECK(s.gts[0].candidates == 0);
+  CHECK(s.gts[0].lost_to == std::vector<std::pair<int64_t, int64_t>>{{1, 1}});
+  CHECK(s.gts[2].lost_to == std::vector<std::pair<int64_t, int64_t>>{{1, 1}});
+}
+
+TEST_CASE("dynamic-soft-label: G = 0 and images where no prior centre is inside a GT return early") {
+  SUBCASE("no ground truth") {
+    const Assignment a = run(row_of_four({}, {}));
+    CHECK(a.gt_inds == std::vector<int64_t>(4, 0));
+    CHECK(a.labels == std::vector<int64_t>(4, -1));
+    CHECK(a.max_overlaps == std::vector<float>(4, 0.0f));
+    CHECK(a.has_dynamic_ks);
+    CHECK(a.dynamic_ks.empty());
+    CHECK(a.notes.size() == 1);
+  }
+  SUBCASE("a GT between prior centres") {
+    // [5, 1, 11, 7] holds no centre (4, 4) or (12, 4): mmdet returns all 0.
+    const Assignment a = run(row_of_four({{5, 1, 11, 7}}, {0}));
+    CHECK(a.gt_inds == std::vector<int64_t>(4, 0));
+    CHECK(a.max_overlaps == std::vector<float>(4, 0.0f));
+    CHECK(a.dynamic_ks == std::vector<int64_t>{0});
+  }
+  SUBCASE("a GT whose edges lie on prior centres does not contain them") {
+    const Assignment a = run(row_of_four({{4, 0, 12, 8}}, {0}));
+    CHECK(a.num_positives() == 0);
+  }
+}
+
+TEST_CASE("dynamic-soft-label: topk bounds the dynamic k") {
+  // One GT covering the whole row, every prediction equal to the GT: IoU 1
+  // for each of the 4 valid priors, so k = min(topk, 4).
+  Problem p = row_of_four({{0.5f, 0.5f, 31.5f, 7.5f}}, {1});
+  for (int i = 0; i < 4; ++i) p.pred_bboxes.row(i) << 0.5f, 0.5f, 31.5f, 7.5f;
+  CHECK(run(p).dynamic_ks == std::vector<int64_t>{4});
+  CHECK(run(p, {{"topk", "2"}}).dynamic_ks == std::vector<int64_t>{2});
+  CHECK(run(p, {{"topk", "2"}}).num_positives() == 2);
+  CHECK(run(p).num_positives() == 4);
+}
+
+}  // namespace assignscope
