@@ -160,6 +160,61 @@ TEST_CASE("cli: run --format npy writes the golden layout, never over a user's f
   CHECK(check.out.find("ok     " + out + " result") != std::string::npos);
 }
 
+TEST_CASE("cli: --force replaces only previous assignscope results, never the directory you stand in") {
+  testing::TempDir tmp;
+  const std::string res = tmp.path("res");
+  const std::string run = "run " + testing::source_path(kToy) + " -a dynamic-soft-label -f npy --force -o ";
+  REQUIRE(run_cli(run + res).exit_code == 0);
+  // A trailing slash names the same directory; the result is replaced, not lost.
+  CHECK(run_cli(run + res + "/").exit_code == 0);
+  CHECK(fs::exists(res + "/assigned_gt_inds.npy"));
+  CHECK(fs::is_regular_file(res + "/params.json"));
+  for (const auto& e : fs::directory_iterator(tmp.path())) CHECK(e.path().filename().string()[0] != '.');
+  // The current directory and its parents are never targets.
+  for (const char* where : {".", "..", "./"}) {
+    CAPTURE(where);
+    const auto r = run_cli(run + where, res);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("current directory") != std::string::npos);
+  }
+  CHECK(fs::exists(res + "/assigned_gt_inds.npy"));
+  // A params.json is not enough: it must be one assignscope wrote, with nothing else beside it.
+  fs::create_directories(tmp.path("project/src"));
+  REQUIRE(io::write_file_atomic(tmp.path("project/params.json"), std::string("{\"lr\": 1}"), false).ok());
+  REQUIRE(io::write_file_atomic(tmp.path("project/src/main.py"), std::string("code"), false).ok());
+  const auto project = run_cli(run + tmp.path("project"));
+  CHECK(project.exit_code == 2);
+  CHECK(project.err.find("not a previous assignscope result") != std::string::npos);
+  CHECK(testing::read_text(tmp.path("project/src/main.py")) == "code");
+  // A reference's stored result is not replaceable either.
+  fs::copy(testing::source_path(kToy), tmp.path("case"), fs::copy_options::recursive);
+  const auto golden = run_cli(run + tmp.path("case/expected/dynamic-soft-label"));
+  CHECK(golden.exit_code == 2);
+  CHECK(golden.err.find("was not written by assignscope") != std::string::npos);
+}
+
+TEST_CASE("cli: check finds a result's dump from any directory, and refuses results that compare nothing") {
+  testing::TempDir tmp;
+  const std::string res = tmp.path("res");
+  REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label -f npy -o " + res).exit_code == 0);
+  const auto elsewhere = run_cli("check " + res, tmp.path());
+  CHECK(elsewhere.exit_code == 0);
+  CHECK(elsewhere.out.find("ok ") == 0);
+
+  nlohmann::json params = parse(testing::read_text(res + "/params.json"));
+  params["files"] = nlohmann::json::array();
+  REQUIRE(io::write_file_atomic(res + "/params.json", params.dump(), true).ok());
+  const auto empty = run_cli("check " + res);
+  CHECK(empty.exit_code == 2);
+  CHECK(empty.out.find("ERROR") == 0);
+  CHECK(empty.out.find("nothing to compare") != std::string::npos);
+
+  // A temp directory left in expected/ by an interrupted run is not a result.
+  fs::copy(testing::source_path(kToy), tmp.path("case"), fs::copy_options::recursive);
+  fs::create_directories(tmp.path("case/expected/.assignscope-7.tmpdir"));
+  CHECK(run_cli("check " + tmp.path("case")).exit_code == 0);
+}
+
 TEST_CASE("cli: a batch is written with a leading B") {
   testing::TempDir tmp;
   REQUIRE(run_cli("run testdata/batch/stacked-b2 -a dynamic-soft-label -f npy -o " + tmp.path("b")).exit_code == 0);

@@ -2,6 +2,8 @@
 // one broken dump per error kind gives a one-line error naming file and field.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "io/dump.h"
 #include "test_support.h"
 
@@ -153,12 +155,46 @@ TEST_CASE("dump: each broken dump gives one line naming the file, the field and 
       {"pad-in-middle", ErrorKind::kInvalidInput, {"pad_gt_mask[1, 1]", "padding at the end"}},
       {"batch-b-mismatch", ErrorKind::kInvalidInput, {"cls_scores.npy", "B = 2"}},
       {"empty-dir", ErrorKind::kInvalidInput, {"empty-dir", "no dump here"}},
+      // Inputs built to break a reader (review findings): no wrap-around, no
+      // undefined casts, no stack exhaustion, no second line.
+      {"level-overflow", ErrorKind::kInvalidInput, {"num_level_priors[0] is 9223372036854775807", "2^53"}},
+      {"label-huge-float", ErrorKind::kInvalidInput, {"gt_labels[0] is 1e+30"}},
+      {"batch-zero", ErrorKind::kInvalidInput, {"B = 0", "at least one image"}},
+      {"deep-field.json", ErrorKind::kInvalidInput, {"priors", "nested deeper than 8 levels"}},
+      {"deep-meta.json", ErrorKind::kInvalidInput, {"version", "a JSON array of 1"}},
+      {"newline-member.npz", ErrorKind::kUnsupported, {"evil\\x0aassignscope", "<c8"}},
   };
   for (const Bad& b : cases) {
     CAPTURE(b.rel);
     const std::string path = source_path(std::string("testdata/bad/") + b.rel);
     testing::check_error(io::load_dump(path).status(), b.kind, path, b.says);
   }
+}
+
+TEST_CASE("dump: a level count above N is refused before levels are built") {
+  auto raw = io::parse_json_dump(R"({"priors": [[4, 4, 8, 8], [12, 4, 8, 8]], "num_level_priors": [3, -1]})", "l.json");
+  REQUIRE(raw.ok());
+  testing::check_error(io::build_batch(std::move(raw).value(), {}).status(), ErrorKind::kInvalidInput, "l.json",
+                       {"num_level_priors[0] is 3", "[0, N = 2]"});
+}
+
+TEST_CASE("dump: hidden directories (an interrupted write's temp dir) are not batch images") {
+  testing::TempDir tmp;
+  namespace fs = std::filesystem;
+  fs::copy(source_path("testdata/batch/dirs-b2"), tmp.path("b"), fs::copy_options::recursive);
+  fs::create_directories(tmp.path("b/.assignscope-1.tmpdir"));
+  auto d = io::load_dump(tmp.path("b"));
+  REQUIRE_MESSAGE(d.ok(), d.status().message());
+  CHECK(d->batch.images.size() == 2);
+}
+
+TEST_CASE("dump: --allow-nonfinite warns that NaN replays are unchecked") {
+  io::LoadOptions options;
+  options.allow_nonfinite = true;
+  auto d = io::load_dump(source_path("testdata/bad/nan-logit"), options);
+  REQUIRE(d.ok());
+  REQUIRE(d->warnings.size() == 1);
+  CHECK(d->warnings[0].find("1 non-finite values") != std::string::npos);
 }
 
 TEST_CASE("dump: paths that are not dumps") {

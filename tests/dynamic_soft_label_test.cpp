@@ -126,6 +126,20 @@ TEST_CASE("dynamic-soft-label: G = 0 and images where no prior centre is inside 
   }
 }
 
+TEST_CASE("dynamic-soft-label: with --allow-nonfinite, NaN follows torch's rules") {
+  // GT 1's x2 is NaN: torch's min(l, t, r, b) > 0 is false, so no prior is
+  // inside it; its IoU with prior 1's prediction is NaN, so its dynamic k is
+  // max(1, int(NaN)) = 1 and it takes prior 1 (the only valid prior, from
+  // GT 0). torch.min over prior 1's costs [c, NaN] returns the NaN: GT 1
+  // keeps it, and max_overlaps = (matching * ious).sum() is NaN.
+  const Problem p = row_of_four({{6, 0, 18, 8}, {7, 0, NAN, 8}}, {1, 0});
+  const Assignment a = run(p);
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 2, 0, 0});
+  CHECK(a.labels[1] == 0);
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1});
+  CHECK(std::isnan(a.max_overlaps[1]));
+}
+
 TEST_CASE("dynamic-soft-label: topk bounds the dynamic k") {
   // One GT covering the whole row, every prediction equal to the GT: IoU 1
   // for each of the 4 valid priors, so k = min(topk, 4).

@@ -36,7 +36,11 @@ TEST_CASE("geometry: the inside test is strict") {
   CHECK_FALSE(geometry::strictly_inside(16, 20, box));  // on the left edge
   CHECK_FALSE(geometry::strictly_inside(48, 47, box));  // on the right edge
   CHECK_FALSE(geometry::strictly_inside(8, 20, box));
-  CHECK(geometry::inside_margin(20, 30, box) == 4.0f);  // nearest edge: x - x1
+  CHECK(geometry::inside(20, 30, box, 3.99f));  // nearest edge: x - x1 = 4
+  CHECK_FALSE(geometry::inside(20, 30, box, 4.0f));
+  CHECK_FALSE(geometry::strictly_inside(NAN, 30, box));
+  const float nan_box[4] = {16, 16, NAN, 48};
+  CHECK_FALSE(geometry::strictly_inside(20, 20, nan_box));
   CHECK(geometry::centre_x(box) == 32.0f);
   CHECK(geometry::centre_y(box) == 32.0f);
 }
@@ -119,6 +123,8 @@ TEST_CASE("match: argmin returns the first minimum, as torch.min") {
   const std::vector<float> cost = {2, 1, 1, 3};
   CHECK(match::argmin_cost(4, [&](int32_t g) { return cost[g]; }) == 1);
   CHECK(match::argmin_cost(1, [&](int32_t g) { return cost[g]; }) == 0);
+  const std::vector<float> with_nan = {2, 1, NAN, 0};
+  CHECK(match::argmin_cost(4, [&](int32_t g) { return with_nan[g]; }) == 2);
 }
 
 }  // namespace assignscope

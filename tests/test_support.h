@@ -64,11 +64,11 @@ struct CliRun {
 };
 
 // Runs the built assignscope binary with `args` (already shell-quoted where
-// needed), from the repository root.
-inline CliRun run_cli(const std::string& args) {
+// needed), from `cwd` (default: the repository root).
+inline CliRun run_cli(const std::string& args, const std::string& cwd = ASSIGNSCOPE_SOURCE_DIR) {
   TempDir tmp;
-  const std::string cmd = "cd '" + std::string(ASSIGNSCOPE_SOURCE_DIR) + "' && '" + ASSIGNSCOPE_BIN + "' " + args +
-                          " >'" + tmp.path("out") + "' 2>'" + tmp.path("err") + "'";
+  const std::string cmd = "cd '" + cwd + "' && '" + ASSIGNSCOPE_BIN + "' " + args + " >'" + tmp.path("out") + "' 2>'" +
+                          tmp.path("err") + "'";
   const int status = std::system(cmd.c_str());
   CliRun r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -90,7 +90,7 @@ def containers():
     fields, meta = load_case("toy-two-overlapping-gts")
     c = fresh(os.path.join(OUT, "containers"))
     meta_text = np.array(json.dumps(meta))
-    np.savez(os.path.join(c, "stored.npz"), meta=meta_text, **fields)
+    np.savez(os.path.join(c, "stored.npz"), meta=meta_text, **fields)  # numpy writes fixed timestamps
     np.savez_compressed(os.path.join(c, "deflate.npz"), meta=meta_text, **fields)
     with open(os.path.join(c, "dump.json"), "w") as f:
         json.dump({"meta": meta, **{k: v.tolist() for k, v in fields.items()}}, f)
@@ -122,6 +122,7 @@ def npy_bytes(a):
     buf = io.BytesIO()
     np.save(buf, a)
     return buf.getvalue()
+
 
 
 def bad():
@@ -197,6 +198,23 @@ def bad():
         "priors": fields["priors"], "cls_scores": np.stack([fields["cls_scores"]] * 3),
         "pred_bboxes": np.stack([fields["pred_bboxes"]] * 2), "gt_bboxes": gt,
         "gt_labels": np.stack([fields["gt_labels"]] * 2)}, meta)
+    # Sizes and nesting meant to break a reader: wrapping sums, float labels
+    # beyond int64, a batch of no images, JSON nested 10^5 deep, a member
+    # name holding a newline.
+    variant("level-overflow", lambda f: f.update(num_level_priors=np.array([2**63 - 1, 2**63 - 1, 66], np.int64)))
+    variant("label-huge-float", lambda f: f.update(gt_labels=np.array([1e30, 0.0])))
+    write_dir(os.path.join(b, "batch-zero"), {
+        "priors": fields["priors"], "cls_scores": np.zeros((0, 80, 3), np.float32),
+        "pred_bboxes": np.zeros((0, 80, 4), np.float32), "gt_bboxes": np.zeros((0, 2, 4), np.float32),
+        "gt_labels": np.zeros((0, 2), np.int64)}, meta)
+    deep = 100000
+    with open(os.path.join(b, "deep-field.json"), "w") as f:
+        f.write('{"priors": ' + "[" * deep + "]" * deep + "}")
+    with open(os.path.join(b, "deep-meta.json"), "w") as f:
+        f.write('{"meta": {"version": ' + "[" * 2 * deep + "]" * 2 * deep + '}, "priors": [[0, 0, 8, 8]]}')
+    with zipfile.ZipFile(os.path.join(b, "newline-member.npz"), "w") as z:
+        info = zipfile.ZipInfo("evil\nassignscope run: error: fake.npy", date_time=(1980, 1, 1, 0, 0, 0))
+        z.writestr(info, npy_bytes(np.array([1.0, 2.0], dtype=np.complex64)))
     fresh(os.path.join(b, "empty-dir"))
     with open(os.path.join(b, "empty-dir", "README"), "w") as f:
         f.write("a directory that holds no dump\n")

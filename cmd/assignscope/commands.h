@@ -17,7 +17,6 @@ int list_command(int argc, char** argv);
 
 // Shared helpers of the sub-commands.
 bool stdout_is_terminal();
-bool stderr_is_terminal();
 // Prints "assignscope <command>: error: <message>" to stderr, returns `code`.
 int fail(const char* command, const std::string& message, int code);
 

@@ -1,6 +1,7 @@
 // assignscope: replay, inspect and check object-detector label assignment.
 //
 // Dispatches on the sub-command; everything else lives in the library.
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -14,14 +15,15 @@
 
 #include "commands.h"
 #include "core/suggest.h"
+#include "core/text.h"
 
 namespace assignscope::cli {
 
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
-bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
 
 int fail(const char* command, const std::string& message, int code) {
-  std::fprintf(stderr, "assignscope %s: error: %s\n", command, message.c_str());
+  // One line, whatever a file or member name held.
+  std::fprintf(stderr, "assignscope %s: error: %s\n", command, printable(message, SIZE_MAX, true).c_str());
   return code;
 }
 

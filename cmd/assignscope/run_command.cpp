@@ -1,4 +1,5 @@
 // `assignscope run`: replay one assigner on a dump and show the result.
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 
 #include "assign/assigner.h"
 #include "commands.h"
+#include "core/text.h"
 #include "io/dump.h"
 #include "io/files.h"
 #include "render/render.h"
@@ -85,7 +87,8 @@ int run_command(int argc, char** argv) {
   load_options.allow_nonfinite = allow_nonfinite;
   auto dump = io::load_dump(dump_path, load_options);
   if (!dump.ok()) return fail("run", dump.status().message(), exit_code(dump.status()));
-  for (const std::string& w : dump->warnings) std::fprintf(stderr, "assignscope run: warning: %s\n", w.c_str());
+  for (const std::string& w : dump->warnings)
+    std::fprintf(stderr, "assignscope run: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
 
   auto results = assign::assign_batch(*info, params, dump->batch);
   if (!results.ok()) return fail("run", results.status().message(), exit_code(results.status()));

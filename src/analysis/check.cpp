@@ -98,6 +98,11 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
     auto a = io::parse_npy(f.bytes.data(), f.bytes.size(), f.name);
     if (a.ok()) mine[f.name] = std::move(a).value();
   }
+  if (!expected.files.count("assigned_gt_inds.npy")) {
+    rc.verdict = Verdict::kError;
+    rc.detail = "the stored result lists no assigned_gt_inds.npy in params.json \"files\"; nothing to compare";
+    return rc;
+  }
   rc.verdict = Verdict::kMatch;
   for (const auto& [name, array] : expected.files) {
     auto it = mine.find(name);
@@ -210,7 +215,7 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
     const auto dump = io::load_dump(path, load);
     std::vector<fs::path> labels;
     for (const auto& e : fs::directory_iterator(p / "expected", ec))
-      if (e.is_directory()) labels.push_back(e.path());
+      if (e.is_directory() && e.path().filename().string()[0] != '.') labels.push_back(e.path());
     std::sort(labels.begin(), labels.end());
     if (labels.empty()) return Status::InvalidInput(fmt::format("{}: expected/ holds no result directories", path));
     for (const fs::path& l : labels) out.push_back(replay_one(path, l.filename().string(), l.string(), dump, options));
@@ -226,7 +231,10 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
           "{}/params.json: no \"source\" naming the dump to replay; put the result in <dump>/expected/<label>/ "
           "and check the dump directory instead",
           path));
-    const auto dump = io::load_dump(j["source"].get<std::string>(), load);
+    // Written absolute; a relative source is taken from here or from the result.
+    fs::path source = j["source"].get<std::string>();
+    if (source.is_relative() && !fs::exists(source, ec) && fs::exists(p / source, ec)) source = p / source;
+    const auto dump = io::load_dump(source.string(), load);
     out.push_back(replay_one(path, p.filename().string(), path, dump, options));
     return out;
   }

@@ -10,10 +10,8 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   ImageStats s;
   s.num_priors = a.num_priors();
   s.num_gts = problem.num_gts();
-  const int64_t num_levels = std::max<int64_t>(problem.num_levels(), 1);
-  const auto level_of = [&](int64_t prior) -> int64_t {
-    return prior < static_cast<int64_t>(problem.prior_level.size()) ? problem.prior_level[prior] : 0;
-  };
+  const int64_t num_levels = problem.num_levels();
+  const auto level_of = [&](int64_t prior) -> int64_t { return problem.prior_level[prior]; };
 
   s.gts.resize(static_cast<size_t>(s.num_gts));
   for (int64_t g = 0; g < s.num_gts; ++g) {
@@ -49,7 +47,7 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   s.levels.resize(static_cast<size_t>(num_levels));
   for (int64_t l = 0; l < num_levels; ++l) {
     s.levels[l].level = l;
-    s.levels[l].priors = l < problem.num_levels() ? problem.num_level_priors[l] : s.num_priors;
+    s.levels[l].priors = problem.num_level_priors[l];
   }
   std::vector<double> iou_sum(static_cast<size_t>(s.num_gts), 0.0);
   for (int64_t i = 0; i < s.num_priors; ++i) {

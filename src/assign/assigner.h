@@ -51,7 +51,11 @@ Params default_params(const AssignerInfo& info);
 // Why `problem` cannot be fed to the assigner (a needed field is missing), or ok.
 Status check_needs(const AssignerInfo& info, const Problem& problem);
 
+// Largest N x G an image may have: the dense cost tables take 8 bytes a pair.
+inline constexpr int64_t kMaxPriorGtPairs = int64_t{1} << 26;
+
 // Replays the assigner with `params` on every image of the batch, in order.
+// Images over kMaxPriorGtPairs are refused (kUnsupported).
 Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch);
 
 }  // namespace assignscope::assign

@@ -26,6 +26,8 @@
 #include "assign/dynamic_soft_label.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "cost/terms.h"
 #include "geometry/boxes.h"
@@ -177,12 +179,17 @@ class DynamicSoftLabel final : public Assigner {
     }
 
     // Step 6: the result, and the pairs worth reporting (inside or picked).
+    // The reference reads the IoU back as (matching_row * iou_row).sum(), so a
+    // NaN anywhere in the prior's IoU row (--allow-nonfinite) makes it NaN.
     for (int64_t v = 0; v < num_valid; ++v) {
       if (owner[v] < 0) continue;
       const int32_t prior = valid[v];
       out.gt_inds[prior] = owner[v] + 1;
       out.labels[prior] = p.gt_labels[owner[v]];
-      out.max_overlaps[prior] = table.at(table.iou, owner[v], v);
+      float overlap = table.at(table.iou, owner[v], v);
+      for (int64_t g = 0; g < num_gts; ++g)
+        if (std::isnan(table.at(table.iou, g, v))) overlap = std::numeric_limits<float>::quiet_NaN();
+      out.max_overlaps[prior] = overlap;
     }
     for (int64_t g = 0; g < num_gts; ++g) {
       std::vector<char> picked(valid.size(), 0);
@@ -196,7 +203,7 @@ class DynamicSoftLabel final : public Assigner {
         pair.gt = static_cast<int32_t>(g);
         pair.iou = table.at(table.iou, g, v);
         const auto t = terms(p, prior, g, pair.iou, background[v], logit_of(v, g));
-        pair.terms = {t[0], t[1], t[2], 0.0f};
+        pair.terms = t;
         pair.cost = table.at(table.cost, g, v);
         pair.inside = inside;
         pair.picked = picked[v] != 0;

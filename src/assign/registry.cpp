@@ -49,6 +49,13 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
   for (const Problem& p : batch.images) {
     const Status st = check_needs(info, p);
     if (!st.ok()) return st.WithContext(batch.source);
+    // The cost tables are dense over (prior, GT) for now: refuse sizes whose
+    // tables would not fit, rather than exhausting memory.
+    if (p.num_priors() > 0 && p.num_gts() > kMaxPriorGtPairs / p.num_priors())
+      return Status::Unsupported(fmt::format(
+          "{}{}: N x G = {} x {} (prior, GT) pairs is more than this version handles ({}); "
+          "split the image or drop GTs",
+          batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.num_gts(), kMaxPriorGtPairs));
   }
   const std::unique_ptr<Assigner> assigner = info.make(params);
   std::vector<Assignment> results;

@@ -20,7 +20,7 @@ namespace assignscope {
 // Sentinels the references write into max_overlaps.
 inline constexpr float kMmdetNegativeOverlap = -100000000.0f;  // -INF of dsla/atss/tal
 
-constexpr int kMaxCostTerms = 4;
+constexpr int kMaxCostTerms = 3;
 
 // A (prior, GT) pair the assigner looked at, with the cost it ranked it by.
 struct CandidatePair {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/suggest.h"
+#include "core/text.h"
 
 namespace assignscope {
 namespace {
@@ -171,7 +172,7 @@ Status Params::set_json(const std::string& name, const nlohmann::json& value) {
   if (!spec) return Status::Usage(unknown_message(name, specs_));
   auto bad = [&]() {
     return Status::Usage(
-        fmt::format("parameter {}={}: expected {}", name, value.dump(), param_type_name(spec->type)));
+        fmt::format("parameter {}={}: expected {}", name, json_snippet(value), param_type_name(spec->type)));
   };
   switch (spec->type) {
     case ParamType::kInt:

@@ -3,11 +3,6 @@
 
 namespace assignscope {
 
-std::string Status::ToString() const {
-  if (ok()) return "ok";
-  return message_;
-}
-
 Status Status::WithContext(const std::string& where) const {
   if (ok() || where.empty()) return *this;
   return Status(kind_, where + ": " + message_);

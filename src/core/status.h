@@ -37,9 +37,6 @@ class Status {
   ErrorKind kind() const { return kind_; }
   const std::string& message() const { return message_; }
 
-  // "error: <message>" style one-liner without the prefix; the caller adds it.
-  std::string ToString() const;
-
   // The same error with "<where>: " put in front of the message, for callers
   // that know the file or field a lower layer did not.
   Status WithContext(const std::string& where) const;

@@ -34,13 +34,14 @@ inline float iou(const float* a, const float* b) { return iou(a, b, area(a), are
 inline float centre_x(const float* b) { return (b[0] + b[2]) / 2.0f; }
 inline float centre_y(const float* b) { return (b[1] + b[3]) / 2.0f; }
 
-// min(x - x1, y - y1, x2 - x, y2 - y): how far the point is inside the box
-// (negative outside). The inside tests of the references compare it with a
-// margin: > 0 (dynamic soft label, SimOTA), > 0.01 (ATSS, TAL), > 1e-9.
-inline float inside_margin(float x, float y, const float* b) {
-  return std::min(std::min(x - b[0], y - b[1]), std::min(b[2] - x, b[3] - y));
+// The references' inside test: min(x - x1, y - y1, x2 - x, y2 - y) > margin,
+// with margin 0 (dynamic soft label, SimOTA), 0.01 (ATSS, TAL) or 1e-9.
+// Written as four comparisons so that a NaN coordinate makes the point not
+// inside, as torch's NaN-propagating min does.
+inline bool inside(float x, float y, const float* b, float margin) {
+  return x - b[0] > margin && y - b[1] > margin && b[2] - x > margin && b[3] - y > margin;
 }
 
-inline bool strictly_inside(float x, float y, const float* b) { return inside_margin(x, y, b) > 0.0f; }
+inline bool strictly_inside(float x, float y, const float* b) { return inside(x, y, b, 0.0f); }
 
 }  // namespace assignscope::geometry

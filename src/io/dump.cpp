@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/suggest.h"
+#include "core/text.h"
 #include "io/files.h"
 #include "io/zip.h"
 
@@ -33,7 +34,7 @@ bool is_known_field(const std::string& name) {
 Status add_field(RawDump* raw, std::string name, NpyArray array, std::string origin) {
   if (name == "pad_bbox_flag") name = "pad_gt_mask";
   if (!is_known_field(name)) {
-    raw->warnings.push_back(fmt::format("{}: unknown field '{}' ignored{}", origin, name,
+    raw->warnings.push_back(fmt::format("{}: unknown field '{}' ignored{}", origin, printable(name, 200, true),
                                         did_you_mean(name, known_fields())));
     return Status();
   }
@@ -81,7 +82,8 @@ Result<RawDump> read_npy_dir(const std::string& dir) {
   for (const fs::path& f : files) {
     auto array = read_npy_file(f.string());
     if (!array.ok()) return array.status();
-    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, f.stem().string(), std::move(array).value(), f.string()));
+    ASSIGNSCOPE_RETURN_IF_ERROR(
+        add_field(&raw, f.stem().string(), std::move(array).value(), printable(f.string(), 4096, true)));
   }
   const fs::path meta = fs::path(dir) / "meta.json";
   if (fs::exists(meta, ec)) {
@@ -103,7 +105,7 @@ Result<RawDump> read_npz(const std::string& path) {
   RawDump raw;
   raw.origin = path;
   for (ZipMember& m : *members) {
-    const std::string origin = path + ":" + m.name;
+    const std::string origin = path + ":" + printable(m.name, 200, true);
     if (m.name.size() < 5 || m.name.compare(m.name.size() - 4, 4, ".npy") != 0) {
       raw.warnings.push_back(fmt::format("{}: member is not an .npy array; ignored", origin));
       continue;
@@ -129,9 +131,16 @@ Result<RawDump> read_npz(const std::string& path) {
 
 namespace {
 
+// No field of the contract has more than 3 dimensions; deeper nesting is
+// refused before it can exhaust the stack.
+constexpr size_t kMaxJsonDepth = 8;
+
 // Shape and values of a nested JSON list; numbers only.
 Status json_shape(const nlohmann::json& j, size_t depth, std::vector<int64_t>* shape, const std::string& origin,
                   std::vector<int64_t>* at) {
+  if (depth > kMaxJsonDepth)
+    return Status::InvalidInput(fmt::format("{}: lists nested deeper than {} levels; expected at most [B, N, C]",
+                                            origin, kMaxJsonDepth));
   auto where = [&]() {
     std::string s;
     for (int64_t i : *at) s += (s.empty() ? "[" : ", ") + std::to_string(i);
@@ -178,17 +187,18 @@ Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origi
   ASSIGNSCOPE_RETURN_IF_ERROR(json_shape(j, 0, &a.shape, origin, &at));
   std::vector<const nlohmann::json*> values;
   json_flatten(j, &values);
-  const bool all_int = std::all_of(values.begin(), values.end(),
-                                   [](const nlohmann::json* v) { return v->is_number_integer() || v->is_boolean(); });
+  // Integers beyond int64 are kept as floats, so range checks see their value.
+  const bool all_int = std::all_of(values.begin(), values.end(), [](const nlohmann::json* v) {
+    return (v->is_number_integer() && !(v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX)) ||
+           v->is_boolean();
+  });
   a.dtype.kind = all_int ? DTypeKind::kInt : DTypeKind::kFloat;
   a.dtype.itemsize = 8;
   a.data.resize(values.size() * 8);
   for (size_t i = 0; i < values.size(); ++i) {
     const nlohmann::json& v = *values[i];
     if (all_int) {
-      const int64_t x = v.is_boolean() ? int64_t{v.get<bool>()}
-                        : v.is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX))
-                                                 : v.get<int64_t>();
+      const int64_t x = v.is_boolean() ? int64_t{v.get<bool>()} : v.get<int64_t>();
       std::memcpy(&a.data[i * 8], &x, 8);
     } else {
       const double x = v.is_boolean() ? double{v.get<bool>() ? 1.0 : 0.0} : v.get<double>();
@@ -201,17 +211,18 @@ Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origi
 }  // namespace
 
 Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin) {
-  auto j = parse_json_text(text, origin);
-  if (!j.ok()) return j.status();
-  if (!j->is_object())
+  auto parsed = parse_json_text(text, origin);
+  if (!parsed.ok()) return parsed.status();
+  nlohmann::json& j = parsed.value();
+  if (!j.is_object())
     return Status::InvalidInput(fmt::format("{}: top level is a JSON {}; expected an object with 'meta' and one key per field",
-                                            origin, j->type_name()));
+                                            origin, j.type_name()));
   RawDump raw;
   raw.origin = origin;
-  for (auto it = j->begin(); it != j->end(); ++it) {
-    const std::string field_origin = origin + ":" + it.key();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string field_origin = origin + ":" + printable(it.key(), 200, true);
     if (it.key() == "meta") {
-      raw.meta = it.value();
+      raw.meta = std::move(it.value());  // moved, never copied: a copy recurses
       raw.meta_origin = field_origin;
       continue;
     }
@@ -319,20 +330,21 @@ class Validator {
     if (m.contains("version")) {
       const auto& v = m["version"];
       if (!v.is_number_integer() || v.get<int64_t>() != 1)
-        return meta_error("version", fmt::format("is {}; expected 1 (the only dump format version)", v.dump()));
+        return meta_error("version", fmt::format("is {}; expected 1 (the only dump format version)", json_snippet(v)));
+      meta_.version = 1;
     }
     if (m.contains("image_size")) {
       const auto& v = m["image_size"];
       bool ok = v.is_array() && v.size() == 2;
       for (size_t i = 0; ok && i < 2; ++i) ok = v[i].is_number() && v[i].get<double>() > 0 && v[i].get<double>() < 1e9;
-      if (!ok) return meta_error("image_size", fmt::format("is {}; expected [height, width], two positive numbers", v.dump()));
+      if (!ok) return meta_error("image_size", fmt::format("is {}; expected [height, width], two positive numbers", json_snippet(v)));
       meta_.image_size = std::array<int64_t, 2>{static_cast<int64_t>(v[0].get<double>()),
                                                 static_cast<int64_t>(v[1].get<double>())};
     }
     if (m.contains("num_classes")) {
       const auto& v = m["num_classes"];
       if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (1 << 24))
-        return meta_error("num_classes", fmt::format("is {}; expected a positive integer", v.dump()));
+        return meta_error("num_classes", fmt::format("is {}; expected a positive integer", json_snippet(v)));
       meta_.num_classes = v.get<int64_t>();
     }
     if (m.contains("scores")) {
@@ -342,12 +354,12 @@ class Validator {
       } else if (v == "probs") {
         meta_.scores = ScoreKind::kProbs;
       } else {
-        return meta_error("scores", fmt::format("is {}; expected \"logits\" or \"probs\"", v.dump()));
+        return meta_error("scores", fmt::format("is {}; expected \"logits\" or \"probs\"", json_snippet(v)));
       }
     }
     if (m.contains("source")) {
       const auto& v = m["source"];
-      meta_.source = v.is_string() ? v.get<std::string>() : v.dump();
+      meta_.source = v.is_string() ? v.get<std::string>() : json_snippet(v);
     }
     return Status();
   }
@@ -396,6 +408,9 @@ class Validator {
     batch_ = true;
     num_images_ = source->array.shape[0];
     batch_origin_ = source->origin;
+    if (num_images_ == 0)
+      return Status::InvalidInput(fmt::format("{}: shape {}: a batch of B = 0 images; expected at least one image",
+                                              source->origin, shape_string(source->array.shape)));
     if (get("gt_bboxes_ignore"))
       return Status::Unsupported(fmt::format(
           "{}: gt_bboxes_ignore in a stacked batch is not supported; give a directory of one-image dumps instead",
@@ -464,8 +479,7 @@ class Validator {
     ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("pred_bboxes", {&n_, none}, {-1, 4}, {"N", "4"}));
     ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("pred_distances", {&n_, none}, {-1, 4}, {"N", "4"}));
     if (const RawField* o = get("objectness")) {
-      const bool column = o->array.ndim() >= 2 && o->array.shape.back() == 1 && o->array.ndim() == (batch_ ? 3 : 2);
-      if (column) {
+      if (image_rank("objectness", o->array) == 2) {
         ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("objectness", {&n_, none}, {-1, 1}, {"N", "1"}));
       } else {
         ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("objectness", {&n_}, {-1}, {"N"}));
@@ -514,7 +528,14 @@ class Validator {
     for (const auto& [name, f] : raw_.fields) {
       if (name == "num_level_priors" || name == "gt_labels" || name == "pad_gt_mask") continue;
       std::vector<float> v = field_floats(f.array);
-      if (!options_.allow_nonfinite) {
+      if (options_.allow_nonfinite) {
+        const auto bad = std::count_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); });
+        if (bad > 0)
+          raw_.warnings.push_back(fmt::format(
+              "{}: {} non-finite values let through by --allow-nonfinite; they are replayed with torch's NaN rules "
+              "as far as known (docs/format.md), which no golden case checks",
+              f.origin, bad));
+      } else {
         for (size_t i = 0; i < v.size(); ++i) {
           if (std::isfinite(v[i])) continue;
           const double orig = f.array.to_double(static_cast<int64_t>(i));
@@ -553,8 +574,17 @@ class Validator {
         if (!integral)
           return Status::InvalidInput(fmt::format("{}: {}{} is {}; expected an integer", f->origin, name,
                                                   index_string(i, f->array.shape), d));
-        if (f->array.dtype.kind == DTypeKind::kUInt && f->array.dtype.itemsize == 8 && d > 9.2e18)
-          return Status::InvalidInput(fmt::format("{}: {}{} is too large", f->origin, name, index_string(i, f->array.shape)));
+        // Beyond 2^53 no count, label or flag of a dump makes sense, and the
+        // int64 conversion of larger floats would be undefined.
+        if (std::fabs(d) > 9007199254740992.0) {
+          const std::string shown = f->array.dtype.kind == DTypeKind::kFloat
+                                        ? fmt::format("{}", d)
+                                        : f->array.dtype.kind == DTypeKind::kUInt
+                                              ? fmt::format("{}", static_cast<uint64_t>(d))
+                                              : std::to_string(f->array.to_int64(i));
+          return Status::InvalidInput(fmt::format("{}: {}{} is {}; expected an integer below 2^53", f->origin, name,
+                                                  index_string(i, f->array.shape), shown));
+        }
         v[i] = f->array.dtype.kind == DTypeKind::kFloat ? static_cast<int64_t>(d) : f->array.to_int64(i);
       }
       ints_[name] = std::move(v);
@@ -679,10 +709,10 @@ class Validator {
       p.num_level_priors.assign(it->second.begin() + offset, it->second.begin() + offset + l_);
       int64_t sum = 0;
       for (size_t l = 0; l < p.num_level_priors.size(); ++l) {
-        if (p.num_level_priors[l] < 0)
-          return Status::InvalidInput(fmt::format("{} is {}; expected a count >= 0",
+        if (p.num_level_priors[l] < 0 || p.num_level_priors[l] > n_)
+          return Status::InvalidInput(fmt::format("{} is {}; expected a count in [0, N = {}]",
                                                   element("num_level_priors", b, static_cast<int64_t>(l)),
-                                                  p.num_level_priors[l]));
+                                                  p.num_level_priors[l], n_));
         sum += p.num_level_priors[l];
       }
       if (sum != n_)
@@ -758,34 +788,43 @@ class Validator {
 
 bool has_extension(const fs::path& p, const char* ext) { return p.extension() == ext; }
 
-// A directory that stands for one container file (a golden case).
-std::string single_container_in(const std::string& dir) {
+// What a directory holds, from one listing: field files, a container file
+// standing for the dump (a golden case's input.npz / input.json), or
+// sub-directories that may be one-image dumps (hidden ones and expected/ left out).
+struct DirContents {
+  bool has_fields = false;
+  std::string container;
+  std::vector<fs::path> subdirs;
+};
+
+DirContents list_dir(const std::string& dir) {
+  DirContents c;
+  std::vector<fs::path> containers;
   std::error_code ec;
-  std::vector<fs::path> found;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file()) continue;
     const fs::path& p = e.path();
-    if (has_extension(p, ".npz") || (has_extension(p, ".json") && p.filename() != "meta.json")) found.push_back(p);
+    const std::string name = p.filename().string();
+    if (e.is_directory()) {
+      if (name != "expected" && name[0] != '.') c.subdirs.push_back(p);
+    } else if (e.is_regular_file()) {
+      if (has_extension(p, ".npy")) c.has_fields = true;
+      if (has_extension(p, ".npz") || (has_extension(p, ".json") && name != "meta.json")) containers.push_back(p);
+    }
   }
-  if (found.size() == 1) return found[0].string();
-  for (const fs::path& p : found)
-    if (p.stem() == "input") return p.string();
-  return "";
+  std::sort(c.subdirs.begin(), c.subdirs.end());
+  if (containers.size() == 1) c.container = containers[0].string();
+  for (const fs::path& p : containers)
+    if (p.stem() == "input") c.container = p.string();
+  return c;
 }
 
-bool dir_has_fields(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file() && has_extension(e.path(), ".npy")) return true;
-  return false;
-}
-
+// One image's (or one stacked batch's) raw fields from a file or directory.
 Result<RawDump> read_single(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    if (dir_has_fields(path)) return read_npy_dir(path);
-    const std::string file = single_container_in(path);
-    if (!file.empty()) return read_single(file);
+    const DirContents c = list_dir(path);
+    if (c.has_fields) return read_npy_dir(path);
+    if (!c.container.empty()) return read_single(c.container);
     return Status::InvalidInput(fmt::format(
         "{}: no dump here; expected <field>.npy files (priors.npy, cls_scores.npy, ...), one .npz or .json file, "
         "or sub-directories holding one-image dumps",
@@ -800,6 +839,29 @@ Result<RawDump> read_single(const std::string& path) {
   return Status::Usage(fmt::format("{}: unknown dump container; expected a directory, an .npz or a .json file", path));
 }
 
+// A directory of one-image dumps, in name order.
+Result<LoadedDump> read_dump_dirs(const std::string& path, const std::vector<fs::path>& subdirs,
+                                  const LoadOptions& options) {
+  LoadedDump out;
+  out.batch.source = path;
+  out.batch.is_batch = true;
+  for (const fs::path& sub : subdirs) {
+    auto raw = read_single(sub.string());
+    if (!raw.ok()) return raw.status();
+    auto one = build_batch(std::move(raw).value(), options);
+    if (!one.ok()) return one.status();
+    if (one->batch.is_batch)
+      return Status::InvalidInput(
+          fmt::format("{}: is itself a batch; a directory of dumps must hold one-image dumps", sub.string()));
+    Problem p = std::move(one->batch.images[0]);
+    p.name = sub.filename().string();
+    out.batch.gt_columns = std::max(out.batch.gt_columns, p.num_gts());
+    out.batch.images.push_back(std::move(p));
+    for (std::string& w : one->warnings) out.warnings.push_back(std::move(w));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options) {
@@ -809,33 +871,9 @@ Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options) {
 Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return Status::Io(fmt::format("{}: no such file or directory", path));
-  const bool is_dir = fs::is_directory(path, ec);
-  if (is_dir && !dir_has_fields(path) && single_container_in(path).empty()) {
-    // A directory of one-image dumps.
-    std::vector<fs::path> subdirs;
-    for (const auto& e : fs::directory_iterator(path, ec))
-      if (e.is_directory() && e.path().filename() != "expected") subdirs.push_back(e.path());
-    std::sort(subdirs.begin(), subdirs.end());
-    if (!subdirs.empty()) {
-      LoadedDump out;
-      out.batch.source = path;
-      out.batch.is_batch = true;
-      for (const fs::path& sub : subdirs) {
-        auto raw = read_single(sub.string());
-        if (!raw.ok()) return raw.status();
-        auto one = build_batch(std::move(raw).value(), options);
-        if (!one.ok()) return one.status();
-        if (one->batch.is_batch)
-          return Status::InvalidInput(fmt::format(
-              "{}: is itself a batch; a directory of dumps must hold one-image dumps", sub.string()));
-        Problem p = std::move(one->batch.images[0]);
-        p.name = sub.filename().string();
-        out.batch.gt_columns = std::max(out.batch.gt_columns, p.num_gts());
-        out.batch.images.push_back(std::move(p));
-        for (std::string& w : one->warnings) out.warnings.push_back(std::move(w));
-      }
-      return out;
-    }
+  if (fs::is_directory(path, ec)) {
+    const DirContents c = list_dir(path);
+    if (!c.has_fields && c.container.empty() && !c.subdirs.empty()) return read_dump_dirs(path, c.subdirs, options);
   }
   auto raw = read_single(path);
   if (!raw.ok()) return raw.status();

@@ -9,6 +9,8 @@
 #include <random>
 #include <system_error>
 
+#include <nlohmann/json.hpp>
+
 namespace assignscope::io {
 namespace fs = std::filesystem;
 
@@ -69,8 +71,9 @@ Status write_file_atomic(const std::string& path, const void* bytes, size_t size
   }
   fs::rename(tmp, target, ec);
   if (ec) {
+    const std::string why = ec.message();
     fs::remove(tmp, ec);
-    return Status::Io(path + ": cannot rename the written file into place: " + ec.message());
+    return Status::Io(path + ": cannot rename the written file into place: " + why);
   }
   return Status();
 }
@@ -79,23 +82,71 @@ Status write_file_atomic(const std::string& path, const std::string& text, bool 
   return write_file_atomic(path, text.data(), text.size(), overwrite);
 }
 
+namespace {
+
+// The directory as the user means it: absolute, normalised, no trailing separator.
+fs::path normal_target(const std::string& dir) {
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec).lexically_normal();
+  while (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  return p;
+}
+
+// `ancestor` is `p` or one of its parents.
+bool contains(const fs::path& ancestor, const fs::path& p) {
+  auto a = ancestor.begin();
+  for (auto it = p.begin(); a != ancestor.end() && it != p.end(); ++a, ++it)
+    if (*a != *it) return false;
+  return a == ancestor.end();
+}
+
+// A directory `--force` may replace: empty, or a result an earlier `run`
+// wrote (params.json says "produced_by": "assignscope ..." and nothing but
+// .npy files and params.json is inside). Golden references do not qualify.
+bool replaceable(const fs::path& dir, std::string* why) {
+  std::error_code ec;
+  if (fs::is_empty(dir, ec)) return true;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const fs::path name = e.path().filename();
+    if (!e.is_regular_file() || (name != "params.json" && name.extension() != ".npy")) {
+      *why = "it holds " + name.string() + ", which assignscope does not write";
+      return false;
+    }
+  }
+  auto text = read_file_text((dir / "params.json").string());
+  const nlohmann::json j = text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+  const bool ours = j.is_object() && j.contains("produced_by") && j["produced_by"].is_string() &&
+                    j["produced_by"].get<std::string>().rfind("assignscope", 0) == 0;
+  if (!ours) *why = "its params.json was not written by assignscope";
+  return ours;
+}
+
+std::string temp_name(const char* suffix) {
+  std::random_device rd;
+  return ".assignscope-" + std::to_string(rd()) + suffix;
+}
+
+}  // namespace
+
 Status write_directory_atomic(const std::string& dir, const std::vector<NamedBytes>& files, bool overwrite) {
   std::error_code ec;
-  const fs::path target(dir);
+  const fs::path target = normal_target(dir);
+  const fs::path cwd = fs::current_path(ec).lexically_normal();
+  if (target == target.root_path() || contains(target, cwd))
+    return Status::Usage(dir + ": is the current directory or one of its parents; name a new directory for the result");
   const bool exists = fs::exists(target, ec);
   if (exists) {
     if (!fs::is_directory(target, ec))
       return Status::Usage(dir + ": exists and is not a directory; not replacing it");
     if (!overwrite) return Status::Usage(dir + ": exists; not overwriting it (pass --force to replace it)");
-    const bool empty = fs::is_empty(target, ec);
-    if (!empty && !fs::exists(target / "params.json", ec))
-      return Status::Usage(dir + ": exists and does not look like a result directory (no params.json); "
-                                 "refusing to replace it even with --force");
+    std::string why;
+    if (!replaceable(target, &why))
+      return Status::Usage(dir + ": exists and is not a previous assignscope result (" + why +
+                           "); refusing to replace it even with --force");
   }
-  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec)) return Status::Io(dir + ": parent directory does not exist");
-  std::random_device rd;
-  const fs::path tmp = parent / (".assignscope-" + std::to_string(rd()) + ".tmpdir");
+  const fs::path parent = target.parent_path();
+  if (!fs::is_directory(parent, ec)) return Status::Io(dir + ": the directory " + parent.string() + " does not exist");
+  const fs::path tmp = parent / temp_name(".tmpdir");
   fs::create_directory(tmp, ec);
   if (ec) return Status::Io(dir + ": cannot create a directory next to it: " + ec.message());
   for (const NamedBytes& f : files) {
@@ -105,12 +156,25 @@ Status write_directory_atomic(const std::string& dir, const std::vector<NamedByt
       return st;
     }
   }
-  if (exists) fs::remove_all(target, ec);
+  // Swap: the old result moves aside, the new one in, and only then is the
+  // old one deleted, so a failure at any point leaves one of them in place.
+  const fs::path backup = parent / temp_name(".old");
+  if (exists) {
+    fs::rename(target, backup, ec);
+    if (ec) {
+      const std::string why = ec.message();
+      fs::remove_all(tmp, ec);
+      return Status::Io(dir + ": cannot move the previous result aside: " + why);
+    }
+  }
   fs::rename(tmp, target, ec);
   if (ec) {
+    const std::string why = ec.message();
+    if (exists) fs::rename(backup, target, ec);
     fs::remove_all(tmp, ec);
-    return Status::Io(dir + ": cannot move the written directory into place: " + ec.message());
+    return Status::Io(dir + ": cannot move the written directory into place: " + why);
   }
+  if (exists) fs::remove_all(backup, ec);
   return Status();
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/text.h"
 #include "io/files.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -33,28 +34,6 @@ uint16_t load_u16_le(const unsigned char* p) {
 uint32_t load_u32_le(const unsigned char* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-
-// Text from a file made safe for a one-line message: control bytes and bytes
-// >= 0x80 become \xNN, and long text is cut with "...".
-std::string printable(std::string_view text, size_t max_len = 80) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (out.size() >= max_len) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
 }
 
 // a * b, or false when it does not fit in uint64.
@@ -324,7 +303,7 @@ struct Header {
 
 // Parses a numpy type string such as "<f4", ">i8", "|b1", "<U12", "|S5".
 Status parse_descr(const std::string& descr, DType* out) {
-  const std::string shown = "'" + printable(descr) + "'";
+  const std::string shown = "'" + printable(descr, 80) + "'";
   std::string_view rest = descr;
   char order = '=';
   if (!rest.empty() && (rest[0] == '<' || rest[0] == '>' || rest[0] == '|' || rest[0] == '=')) {
@@ -401,14 +380,14 @@ Status header_from_value(const PyValue& dict, Header* out) {
   for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
     const PyValue& key = dict.items[i];
     if (key.kind != PyValue::Kind::kString)
-      return Status::Corrupt("malformed header: key " + printable(key.source) + " is not a string; " +
+      return Status::Corrupt("malformed header: key " + printable(key.source, 80) + " is not a string; " +
                              kExpected);
     const PyValue** slot = key.text == "descr"           ? &descr
                            : key.text == "fortran_order" ? &fortran
                            : key.text == "shape"         ? &shape
                                                          : nullptr;
     if (slot == nullptr)
-      return Status::Corrupt("malformed header: unknown key '" + printable(key.text) + "'; " + kExpected);
+      return Status::Corrupt("malformed header: unknown key '" + printable(key.text, 80) + "'; " + kExpected);
     if (*slot != nullptr)
       return Status::Corrupt("malformed header: duplicate key '" + key.text + "'; " + kExpected +
                              " once each");
@@ -421,32 +400,32 @@ Status header_from_value(const PyValue& dict, Header* out) {
   }
 
   if (fortran->kind != PyValue::Kind::kBool)
-    return Status::Corrupt("malformed header: 'fortran_order' is " + printable(fortran->source) +
+    return Status::Corrupt("malformed header: 'fortran_order' is " + printable(fortran->source, 80) +
                            ", expected True or False");
   out->fortran_order = fortran->flag;
 
   if (shape->kind != PyValue::Kind::kTuple)
-    return Status::Corrupt("malformed header: 'shape' is " + printable(shape->source) +
+    return Status::Corrupt("malformed header: 'shape' is " + printable(shape->source, 80) +
                            ", expected a tuple of non-negative integers such as (3, 4)");
   out->shape.clear();
   for (const PyValue& dim : shape->items) {
     if (dim.kind != PyValue::Kind::kInt)
-      return Status::Corrupt("malformed header: shape dimension " + printable(dim.source) +
+      return Status::Corrupt("malformed header: shape dimension " + printable(dim.source, 80) +
                              " is not an integer; expected a tuple of non-negative integers");
     if (dim.negative && (dim.magnitude != 0 || dim.int_overflow))
-      return Status::Corrupt("malformed header: shape dimension " + printable(dim.source) +
+      return Status::Corrupt("malformed header: shape dimension " + printable(dim.source, 80) +
                              " is negative; expected a non-negative integer");
     if (dim.int_overflow || dim.magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      return Status::Corrupt("malformed header: shape dimension " + printable(dim.source) +
+      return Status::Corrupt("malformed header: shape dimension " + printable(dim.source, 80) +
                              " does not fit in 64 bits");
     out->shape.push_back(static_cast<int64_t>(dim.magnitude));
   }
 
   if (descr->kind == PyValue::Kind::kList)
-    return Status::Unsupported("unsupported dtype: structured " + printable(descr->source) +
+    return Status::Unsupported("unsupported dtype: structured " + printable(descr->source, 80) +
                                "; supported: " + kSupportedDTypes);
   if (descr->kind != PyValue::Kind::kString)
-    return Status::Corrupt("malformed header: 'descr' is " + printable(descr->source) +
+    return Status::Corrupt("malformed header: 'descr' is " + printable(descr->source, 80) +
                            ", expected a type string such as '<f4'");
   return parse_descr(descr->text, &out->dtype);
 }
@@ -556,7 +535,7 @@ Result<NpyArray> parse_npy_impl(const unsigned char* bytes, size_t size, const s
         magic_seen == 0 ? std::string() : std::string(reinterpret_cast<const char*>(bytes), magic_seen);
     const bool looks_zip = size >= 4 && std::memcmp(bytes, "PK\x03\x04", 4) == 0;
     return corrupt("not a .npy file: expected the magic \\x93NUMPY, found " +
-                   (magic_seen == 0 ? std::string("an empty file") : "'" + printable(found) + "'") +
+                   (magic_seen == 0 ? std::string("an empty file") : "'" + printable(found, 80) + "'") +
                    (looks_zip ? " (this is a zip archive; .npz files hold .npy members)" : ""));
   }
   if (size < kMagicLen + 2)

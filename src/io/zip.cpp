@@ -11,6 +11,8 @@
 #define ZLIB_CONST
 #include <zlib.h>
 
+#include "core/text.h"
+
 namespace assignscope::io {
 namespace detail {
 namespace {
@@ -58,22 +60,6 @@ std::string hex32(uint32_t value, int digits = 8) {
 }
 
 // A member name made safe for a one-line message (control bytes escaped).
-std::string printable_name(const std::string& name) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 std::string method_name(uint16_t method) {
   std::string name;
   switch (method) {
@@ -277,7 +263,7 @@ Status read_directory(const std::vector<unsigned char>& bytes, const std::string
     entry.uncompressed_size = uncompressed32;
     entry.local_offset = offset32;
     entry.disk_start = disk16;
-    const std::string where = origin + ":" + printable_name(entry.name);
+    const std::string where = origin + ":" + printable(entry.name, 200, true);
     ASSIGNSCOPE_RETURN_IF_ERROR(apply_zip64_extra(h + kCentralHeaderLen + name_len, extra_len, &entry,
                                                   uncompressed32 == 0xffffffffu, compressed32 == 0xffffffffu,
                                                   offset32 == 0xffffffffu, disk16 == 0xffffu, where));
@@ -285,7 +271,7 @@ Status read_directory(const std::vector<unsigned char>& bytes, const std::string
 
     if (!entry.name.empty() && entry.name.back() == '/') continue;  // a directory
     if (!names.insert(entry.name).second)
-      return corrupt("duplicate member name '" + printable_name(entry.name) + "'; expected unique names");
+      return corrupt("duplicate member name '" + printable(entry.name, 200, true) + "'; expected unique names");
     if (entry.disk_start != 0)
       return Status::Unsupported(where + ": member stored on disk " + std::to_string(entry.disk_start) +
                                  " of a multi-disk archive; expected a single-file archive");
@@ -313,8 +299,9 @@ Status read_directory(const std::vector<unsigned char>& bytes, const std::string
                              " runs past the end of the archive");
     if (local_name_len != name_len || std::memcmp(local + kLocalHeaderLen, h + kCentralHeaderLen, name_len) != 0)
       return Status::Corrupt(where + ": local header names '" +
-                             printable_name(std::string(reinterpret_cast<const char*>(local + kLocalHeaderLen),
-                                                        local_name_len)) +
+                             printable(std::string(reinterpret_cast<const char*>(local + kLocalHeaderLen),
+                                                   local_name_len),
+                                       200, true) +
                              "'; expected the central directory's name");
     entry.data_offset = entry.local_offset + header_len;
     if (!in_bounds(entry.data_offset, entry.compressed_size, size))
@@ -416,7 +403,7 @@ Result<std::vector<ZipMember>> read_zip_impl(const std::vector<unsigned char>& b
   // Limits, from the declared sizes, before anything is allocated.
   uint64_t total = 0;
   for (const Entry& entry : entries) {
-    const std::string where = origin + ":" + printable_name(entry.name);
+    const std::string where = origin + ":" + printable(entry.name, 200, true);
     if (entry.uncompressed_size > limits.max_member_bytes)
       return Status::InvalidInput(where + ": member declares " + std::to_string(entry.uncompressed_size) +
                                   " uncompressed bytes, over the limit of " +
@@ -427,13 +414,13 @@ Result<std::vector<ZipMember>> read_zip_impl(const std::vector<unsigned char>& b
       return Status::InvalidInput(origin + ": members declare more than " +
                                   std::to_string(limits.max_total_bytes) +
                                   " uncompressed bytes in total, over the limit (reached at '" +
-                                  printable_name(entry.name) + "')");
+                                  printable(entry.name, 200, true) + "')");
   }
 
   std::vector<ZipMember> members;
   members.reserve(entries.size());
   for (const Entry& entry : entries) {
-    const std::string where = origin + ":" + printable_name(entry.name);
+    const std::string where = origin + ":" + printable(entry.name, 200, true);
     ZipMember member;
     member.name = entry.name;
     const unsigned char* data = bytes.data() + entry.data_offset;

@@ -17,13 +17,16 @@ int64_t dynamic_k(std::vector<float> values, int64_t topk);
 // Partial selection, not a full sort. Requires k <= n.
 std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k);
 
-// First index of the minimum of cost_of(0..num_gts) — torch.min's argmin.
+// First index of the minimum of cost_of(0..num_gts) — torch.min's argmin,
+// which returns the first NaN when there is one.
 template <class CostOf>
 int32_t argmin_cost(int32_t num_gts, const CostOf& cost_of) {
   int32_t best = 0;
   float best_cost = cost_of(0);
+  if (best_cost != best_cost) return 0;
   for (int32_t g = 1; g < num_gts; ++g) {
     const float c = cost_of(g);
+    if (c != c) return g;
     if (c < best_cost) best_cost = c, best = g;
   }
   return best;

@@ -25,6 +25,10 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
   img["num_gts"] = p.num_gts();
   img["num_classes"] = p.num_classes();
   img["num_levels"] = p.num_levels();
+  img["levels_inferred"] = p.levels_inferred;  // from runs of equal stride: the dump had no num_level_priors
+  img["predictions"] = p.preds_from_distances ? ojson("pred_distances")
+                       : p.has(Field::kPredBboxes) ? ojson("pred_bboxes")
+                                                   : ojson(nullptr);
   img["summary"] = {{"positives", s.positives},
                     {"negatives", s.negatives},
                     {"ignored", s.ignored},
@@ -65,7 +69,7 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
                          {"gt", a.gt_inds[i] - 1},
                          {"label", a.labels[i]},
                          {"overlap", json_float(a.max_overlaps[i])},
-                         {"level", i < static_cast<int64_t>(p.prior_level.size()) ? p.prior_level[i] : 0}});
+                         {"level", p.prior_level[i]}});
   }
   img["positives"] = std::move(positives);
   img["notes"] = a.notes;

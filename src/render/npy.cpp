@@ -1,5 +1,7 @@
 // Results in the golden expected/<label>/ layout, so `assignscope check` can
 // replay them later.
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "io/npy.h"
@@ -54,7 +56,9 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
   for (const io::NamedBytes& f : files) names.push_back(f.name);
   params["files"] = names;
   params["produced_by"] = fmt::format("assignscope {}", ASSIGNSCOPE_VERSION);
-  params["source"] = batch.source;
+  std::error_code ec;  // absolute, so `assignscope check DIR` finds the dump from anywhere
+  const std::filesystem::path source = std::filesystem::absolute(batch.source, ec).lexically_normal();
+  params["source"] = ec ? batch.source : source.string();
   if (batch.is_batch) {
     nlohmann::ordered_json image_names = nlohmann::ordered_json::array();
     for (const Problem& p : batch.images) image_names.push_back(p.name);
