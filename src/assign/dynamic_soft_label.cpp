@@ -115,6 +115,18 @@ class DynamicSoftLabel final : public Assigner {
 
   static float total(const std::array<float, 3>& t) { return t[0] + t[1] + t[2]; }
 
+  // A GT's reported pairs are kept in prior order.
+  static CandidatePair* find_pair(std::vector<CandidatePair>* pairs, int32_t prior) {
+    auto it = std::lower_bound(pairs->begin(), pairs->end(), prior,
+                               [](const CandidatePair& a, int32_t b) { return a.prior < b; });
+    return it != pairs->end() && it->prior == prior ? &*it : nullptr;
+  }
+  static CandidatePair* insert_pair(std::vector<CandidatePair>* pairs, const CandidatePair& pair) {
+    auto it = std::lower_bound(pairs->begin(), pairs->end(), pair.prior,
+                               [](const CandidatePair& a, int32_t b) { return a.prior < b; });
+    return &*pairs->insert(it, pair);
+  }
+
   Assignment match(const Problem& p, const std::vector<int32_t>& valid) const {
     const int64_t num_priors = p.num_priors();
     const int64_t num_gts = p.num_gts();
@@ -141,6 +153,19 @@ class DynamicSoftLabel final : public Assigner {
     table.num_valid = num_valid;
     table.iou.resize(static_cast<size_t>(num_gts * num_valid));
     table.cost.resize(table.iou.size());
+    // The pairs worth reporting are recorded as they are costed: those inside
+    // their GT now, picked ones outside it in step 6. By GT, in prior order.
+    std::vector<std::vector<CandidatePair>> reported(static_cast<size_t>(num_gts));
+    const auto make_pair = [&](int64_t v, int64_t g, const std::array<float, 3>& t, bool inside) {
+      CandidatePair pair;
+      pair.prior = valid[v];
+      pair.gt = static_cast<int32_t>(g);
+      pair.iou = table.at(table.iou, g, v);
+      pair.terms = t;
+      pair.cost = table.at(table.cost, g, v);
+      pair.inside = inside;
+      return pair;
+    };
     for (int64_t v = 0; v < num_valid; ++v) {
       const int32_t prior = valid[v];
       background[v] = cost::soft_class_background_total(&p.cls_scores(prior, 0), num_classes);
@@ -152,7 +177,10 @@ class DynamicSoftLabel final : public Assigner {
         const float u = geometry::iou(pred, &p.gt_bboxes(g, 0), pred_area, gt_area[g]);
         const size_t at = static_cast<size_t>(g * num_valid + v);
         table.iou[at] = u;
-        table.cost[at] = total(terms(p, prior, g, u, background[v], logit_of(v, g)));
+        const std::array<float, 3> t = terms(p, prior, g, u, background[v], logit_of(v, g));
+        table.cost[at] = total(t);
+        if (geometry::strictly_inside(p.priors(prior, 0), p.priors(prior, 1), &p.gt_bboxes(g, 0)))
+          reported[g].push_back(make_pair(v, g, t, true));
       }
     }
 
@@ -165,11 +193,11 @@ class DynamicSoftLabel final : public Assigner {
 
     // Step 4: each GT takes its k cheapest valid priors.
     std::vector<int32_t> owner(valid.size(), -1);     // [V] GT, when taken once
-    std::vector<int32_t> times_taken(valid.size(), 0);
+    std::vector<uint8_t> times_taken(valid.size(), 0);  // [V] how many GTs took it, up to 2
     std::vector<std::vector<int32_t>> picks(static_cast<size_t>(num_gts));
     for (int64_t g = 0; g < num_gts; ++g) {
       picks[g] = match::k_smallest(&table.cost[static_cast<size_t>(g * num_valid)], num_valid, out.dynamic_ks[g]);
-      for (int32_t v : picks[g]) owner[v] = static_cast<int32_t>(g), ++times_taken[v];
+      for (int32_t v : picks[g]) owner[v] = static_cast<int32_t>(g), times_taken[v] = times_taken[v] ? 2 : 1;
     }
 
     // Step 5: a prior taken by several GTs goes to its cheapest GT overall.
@@ -192,23 +220,15 @@ class DynamicSoftLabel final : public Assigner {
       out.max_overlaps[prior] = overlap;
     }
     for (int64_t g = 0; g < num_gts; ++g) {
-      std::vector<char> picked(valid.size(), 0);
-      for (int32_t v : picks[g]) picked[v] = 1;
-      for (int64_t v = 0; v < num_valid; ++v) {
-        const int32_t prior = valid[v];
-        const bool inside = geometry::strictly_inside(p.priors(prior, 0), p.priors(prior, 1), &p.gt_bboxes(g, 0));
-        if (!inside && !picked[v]) continue;
-        CandidatePair pair;
-        pair.prior = prior;
-        pair.gt = static_cast<int32_t>(g);
-        pair.iou = table.at(table.iou, g, v);
-        const auto t = terms(p, prior, g, pair.iou, background[v], logit_of(v, g));
-        pair.terms = t;
-        pair.cost = table.at(table.cost, g, v);
-        pair.inside = inside;
-        pair.picked = picked[v] != 0;
-        out.candidates.push_back(pair);
+      for (int32_t v : picks[g]) {
+        CandidatePair* pair = find_pair(&reported[g], valid[v]);
+        if (!pair) {  // picked from outside the GT: costed again, once
+          const auto t = terms(p, valid[v], g, table.at(table.iou, g, v), background[v], logit_of(v, g));
+          pair = insert_pair(&reported[g], make_pair(v, g, t, false));
+        }
+        pair->picked = true;
       }
+      out.candidates.insert(out.candidates.end(), reported[g].begin(), reported[g].end());
     }
     return out;
   }
