@@ -234,7 +234,7 @@ TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
   const auto ok = run_cli("check " + kToy);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.find("ok     " + kToy + " dynamic-soft-label (1 image, 15 positives)") != std::string::npos);
-  CHECK(ok.out.find("skip   " + kToy + " simota") != std::string::npos);
+  CHECK(ok.out.find("skip   " + kToy + " atss") != std::string::npos);
   CHECK(ok.out.find("match, 0 differ, 0 errors") != std::string::npos);
 
   // A stored result with one prior moved to another GT.

@@ -10,26 +10,10 @@ namespace assignscope {
 namespace {
 
 Assignment run(const Problem& p, const std::vector<std::pair<std::string, std::string>>& sets = {}) {
-  const assign::AssignerInfo* info = assign::find_assigner("dynamic-soft-label");
-  REQUIRE(info != nullptr);
-  Params params = assign::default_params(*info);
-  for (const auto& [k, v] : sets) REQUIRE(params.set(k, v).ok());
-  REQUIRE(assign::check_needs(*info, p).ok());
-  return info->make(params)->assign(p);
+  return testing::run_assigner("dynamic-soft-label", p, sets);
 }
 
-// Four priors in a row, stride 8, each predicting its own cell.
-Problem row_of_four(const std::vector<std::array<float, 4>>& gts, const std::vector<int64_t>& labels) {
-  std::vector<std::array<float, 4>> priors, preds;
-  std::vector<std::vector<float>> logits;
-  for (int c = 0; c < 4; ++c) {
-    const float x = 4.0f + 8.0f * static_cast<float>(c);
-    priors.push_back({x, 4, 8, 8});
-    preds.push_back({x - 4, 0, x + 4, 8});
-    logits.push_back({-2.0f, 0.5f});
-  }
-  return testing::make_problem(priors, preds, logits, gts, labels);
-}
+using testing::row_of_four;
 
 }  // namespace
 
@@ -149,6 +133,52 @@ TEST_CASE("dynamic-soft-label: topk bounds the dynamic k") {
   CHECK(run(p, {{"topk", "2"}}).dynamic_ks == std::vector<int64_t>{2});
   CHECK(run(p, {{"topk", "2"}}).num_positives() == 2);
   CHECK(run(p).num_positives() == 4);
+}
+
+TEST_CASE("dynamic-soft-label.mmyolo: the class cost looks at the GT's class only") {
+  // GT [2, 0, 22, 8] (class 0) holds priors 0, 1, 2; their cells have IoU
+  // 0.27, 0.40, 0.27, so k = 1. Prior 1 is the best match but has logit 8
+  // on class 1: mmdetection sums the soft class cost over all classes and
+  // pays ~8 for it, so its cheapest prior is prior 2 (logit -1 on class 0);
+  // mmyolo looks at class 0 only and keeps prior 1.
+  const Problem p =
+      row_of_four({{2, 0, 22, 8}}, {0}, {{-2.0f, -2.0f}, {-2.0f, 8.0f}, {-1.0f, -2.0f}, {-2.0f, -2.0f}});
+  CHECK(run(p).gt_inds == std::vector<int64_t>{0, 0, 1, 0});
+  const Assignment a = testing::run_assigner("dynamic-soft-label.mmyolo", p);
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  CHECK(a.max_overlaps[0] == 0.0f);  // mmyolo: 0 for negatives
+  REQUIRE(a.has_assign_metrics);
+  CHECK(a.assign_metrics[1] == doctest::Approx(0.4).epsilon(1e-6));
+  CHECK(a.assign_metrics[0] == 0.0f);
+}
+
+TEST_CASE("dynamic-soft-label.mmyolo: dynamic k sums IoUs over all priors, and INF-cost picks are flagged") {
+  // Only prior 1 lies inside GT [6, 0, 18, 8], but priors 0, 1 and 2 all
+  // predict the GT exactly. mmdetection sums IoUs over valid priors: k = 1.
+  // mmyolo sums over all priors: k = 3, more than the one prior with a finite
+  // cost; the other two picks come from priors inside no GT (cost 1e8), in an
+  // order torch.sort leaves open: the replay takes lower indices and says so.
+  Problem p = row_of_four({{6, 0, 18, 8}}, {0});
+  for (int i = 0; i < 3; ++i) p.pred_bboxes.row(i) << 6, 0, 18, 8;
+  const Assignment mmdet = run(p);
+  CHECK(mmdet.dynamic_ks == std::vector<int64_t>{1});
+  CHECK(mmdet.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  const Assignment mmyolo = testing::run_assigner("dynamic-soft-label.mmyolo", p);
+  CHECK(mmyolo.dynamic_ks == std::vector<int64_t>{3});
+  CHECK(mmyolo.gt_inds == std::vector<int64_t>{1, 1, 1, 0});
+  REQUIRE(mmyolo.notes.size() == 1);
+  CHECK(mmyolo.notes[0].find("GT 0: k = 3 exceeds the 1 priors with a finite cost") != std::string::npos);
+}
+
+TEST_CASE("dynamic-soft-label.mmyolo: padding columns of a batch get a k and take nothing") {
+  Problem p = row_of_four({{6, 0, 18, 8}}, {0});
+  p.padding_gt_bboxes = Rows4f::Zero(2, 4);
+  p.padding_gt_labels = {0, 0};
+  const Assignment a = testing::run_assigner("dynamic-soft-label.mmyolo", p);
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1, 1});  // IoU 0 with a zero box: clamped to 1
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  // mmdetection runs image by image on the real GTs: no padding columns.
+  CHECK(run(p).dynamic_ks == std::vector<int64_t>{1});
 }
 
 }  // namespace assignscope

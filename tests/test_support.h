@@ -15,6 +15,7 @@
 
 #include <doctest/doctest.h>
 
+#include "assign/assigner.h"
 #include "core/problem.h"
 #include "core/status.h"
 #include "io/files.h"
@@ -125,6 +126,31 @@ inline Problem make_problem(const std::vector<std::array<float, 4>>& priors,
   p.prior_level.assign(static_cast<size_t>(n), 0);
   for (Field f : {Field::kPriors, Field::kClsScores, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels}) p.mark(f);
   return p;
+}
+
+// Replays the registered assigner `name` with parameter overrides on one image.
+inline Assignment run_assigner(const std::string& name, const Problem& p,
+                               const std::vector<std::pair<std::string, std::string>>& sets = {}) {
+  const assign::AssignerInfo* info = assign::find_assigner(name);
+  REQUIRE_MESSAGE(info != nullptr, name);
+  Params params = assign::default_params(*info);
+  for (const auto& [k, v] : sets) REQUIRE(params.set(k, v).ok());
+  REQUIRE(assign::check_needs(*info, p).ok());
+  return info->make(params)->assign(p);
+}
+
+// Four priors in a row at x = 4, 12, 20, 28 (y = 4, stride 8), each
+// predicting its own 8 x 8 cell; `logits` per prior (default: C = 2).
+inline Problem row_of_four(const std::vector<std::array<float, 4>>& gts, const std::vector<int64_t>& labels,
+                           std::vector<std::vector<float>> logits = {}) {
+  std::vector<std::array<float, 4>> priors, preds;
+  for (int c = 0; c < 4; ++c) {
+    const float x = 4.0f + 8.0f * static_cast<float>(c);
+    priors.push_back({x, 4, 8, 8});
+    preds.push_back({x - 4, 0, x + 4, 8});
+  }
+  if (logits.empty()) logits.assign(4, {-2.0f, 0.5f});
+  return make_problem(priors, preds, logits, gts, labels);
 }
 
 }  // namespace assignscope::testing

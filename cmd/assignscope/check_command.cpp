@@ -20,7 +20,8 @@ constexpr const char* kCheckExamples = R"(examples:
 
 A case is a dump with an expected/<label>/ folder per stored result; each result's params.json names the
 assigner and parameters to replay. Integer files must match exactly; floats within
-|a - b| <= ABS + REL * |b| (default REL 1e-5, ABS 1e-6; sentinels 0, -1, -1e5, -1e8 exactly).
+|a - b| <= ABS + REL * |b| (default REL 1e-5, ABS 1e-6; OTA transport plans REL 1e-3; the sentinels
+0, -1, -1e5, -1e8 exactly).
 Exit codes: 0 all compared results match, 1 some differ, 2 bad usage or input.)";
 
 }  // namespace
@@ -32,7 +33,8 @@ int check_command(int argc, char** argv) {
   bool quiet = false, allow_nonfinite = false;
   app.add_option("paths", paths, "case directories, result directories, or directories holding them")
       ->required();
-  app.add_option("--tolerance", tolerance, "REL[,ABS]: float tolerance (default 1e-5,1e-6)");
+  app.add_option("--tolerance", tolerance,
+                 "REL[,ABS]: one float tolerance for every file (default per file: 1e-5,1e-6; transport plans 1e-3,1e-6)");
   app.add_flag("-q,--quiet", quiet, "print only results that do not match, and the summary");
   app.add_flag("--allow-nonfinite", allow_nonfinite, "replay inputs that hold NaN or Inf");
   app.footer(kCheckExamples);
@@ -44,14 +46,15 @@ int check_command(int argc, char** argv) {
     const auto parts = CLI::detail::split(tolerance, ',');
     try {
       size_t used = 0;
-      options.tolerance.rtol = std::stod(parts[0], &used);
+      analysis::Tolerance t;
+      t.rtol = std::stod(parts[0], &used);
       if (used != parts[0].size()) throw std::invalid_argument(parts[0]);
       if (parts.size() == 2) {
-        options.tolerance.atol = std::stod(parts[1], &used);
+        t.atol = std::stod(parts[1], &used);
         if (used != parts[1].size()) throw std::invalid_argument(parts[1]);
       }
-      if (parts.size() > 2 || !(options.tolerance.rtol >= 0) || !(options.tolerance.atol >= 0))
-        throw std::invalid_argument(tolerance);
+      if (parts.size() > 2 || !(t.rtol >= 0) || !(t.atol >= 0)) throw std::invalid_argument(tolerance);
+      options.tolerance = t;
     } catch (const std::exception&) {
       return fail("check", fmt::format("--tolerance {}: expected REL or REL,ABS, non-negative numbers", tolerance), 2);
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct Tolerance {
   double rtol = 1e-5;
   double atol = 1e-6;
 };
+
+// The golden cases' rule for a result file: 1e-5 relative (1e-6 absolute)
+// for overlaps and metrics; 1e-3 relative for an OTA transport plan, whose
+// 50 float32 Sinkhorn iterations accumulate reduction-order noise.
+Tolerance default_tolerance(const std::string& file);
 
 struct StoredResult {
   std::string dir;                            // expected/<label>
@@ -49,14 +55,14 @@ struct ResultCheck {
   int64_t positives = 0;   // of the replay
 };
 
-// Compares a replay (one Assignment per image) with a stored result.
-ResultCheck compare(const StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
-                    const Tolerance& tolerance);
-
 struct CheckOptions {
-  Tolerance tolerance;
+  std::optional<Tolerance> tolerance;  // every float file; default: default_tolerance(file)
   bool allow_nonfinite = false;
 };
+
+// Compares a replay (one Assignment per image) with a stored result.
+ResultCheck compare(const StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
+                    const CheckOptions& options);
 
 // Replays every expected/<label>/ of a case directory (a dump with an
 // expected/ folder), or the single result directory `path` when it holds a

@@ -31,10 +31,18 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
     if (pair.inside) ++gs.candidates;
     if (!pair.picked) continue;
     ++gs.picked;
-    const int64_t owner = a.gt_inds[pair.prior] - 1;
-    if (owner != pair.gt && owner >= 0) {
+    const int64_t owner = a.gt_inds[pair.prior] - 1;  // -1: negative (kBackground), -2: ignored
+    if (owner != pair.gt && owner >= kBackground) {
       ++gs.lost;
       ++lost_to[pair.gt][owner];
+    }
+  }
+  if (!a.transport_plan.empty()) {
+    const int64_t n = s.num_priors;
+    for (int64_t g = 0; g < s.num_gts; ++g) {
+      double mass = 0;
+      for (int64_t i = 0; i < n; ++i) mass += static_cast<double>(a.transport_plan[static_cast<size_t>(g * n + i)]);
+      s.gts[g].plan_mass = mass;
     }
   }
   for (int64_t g = 0; g < s.num_gts; ++g) {

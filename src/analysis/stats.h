@@ -10,6 +10,9 @@
 
 namespace assignscope::analysis {
 
+// lost_to's key for priors that ended negative (OTA's background row).
+inline constexpr int64_t kBackground = -1;
+
 struct GtStats {
   int64_t index = 0;
   int64_t label = 0;
@@ -18,8 +21,9 @@ struct GtStats {
   int64_t candidates = 0;      // pairs passing the assigner's geometric rule
   int64_t picked = 0;          // priors this GT chose before conflict resolution
   int64_t positives = 0;       // priors assigned to it in the end
-  int64_t lost = 0;            // picked priors that went to another GT
-  std::vector<std::pair<int64_t, int64_t>> lost_to;  // (other GT, count), most first
+  int64_t lost = 0;            // picked priors that went to another GT (or, OTA, to the background)
+  std::vector<std::pair<int64_t, int64_t>> lost_to;  // (other GT or kBackground, count), most first
+  double plan_mass = -1;       // OTA: the transport plan's mass shipped from this GT; -1 without a plan
   // IoU (as the assigner measured it) of the positives; 0 when none.
   double iou_min = 0, iou_mean = 0, iou_max = 0;
   std::vector<int64_t> positives_per_level;  // [L]

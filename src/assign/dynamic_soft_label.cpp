@@ -1,24 +1,37 @@
-// RTMDet's dynamic soft label assignment, as mmdetection computes it.
+// RTMDet's dynamic soft label assignment, as mmdetection and mmyolo compute it.
 //
-// Mirrors mmdet/models/task_modules/assigners/dynamic_soft_label_assigner.py
-// (DynamicSoftLabelAssigner, commit 18cd2b4f) in float32:
+// dynamic-soft-label: mmdet/models/task_modules/assigners/
+//   dynamic_soft_label_assigner.py, DynamicSoftLabelAssigner (commit 18cd2b4f).
+// dynamic-soft-label.mmyolo: mmyolo/models/task_modules/assigners/
+//   batch_dsl_assigner.py, BatchDynamicSoftLabelAssigner (mmyolo 0.6.0).
+// Both in float32:
 //
-//   candidates   priors whose centre lies strictly inside at least one GT
-//                (min(l, t, r, b) > 0): the "valid" priors V. No valid prior,
-//                or G = 0: empty result, max_overlaps 0, dynamic k 0.
-//   cost         for every valid prior v and GT g, with u = IoU(pred_v, gt_g):
+//   candidates   valid priors: centre strictly inside at least one GT
+//                (min(l, t, r, b) > 0). G = 0: empty result.
+//   cost         for a candidate v and GT g, with u = IoU(pred_v, gt_g):
 //                  cls(v, g)    = sum_c BCE(x_vc, y_c) |y_c - sigmoid(x_vc)|^2,
 //                                 y = u on g's class, 0 elsewhere
 //                  iou(v, g)    = -log(u + 1e-7) * iou_weight
 //                  centre(v, g) = 10^(|p_v - c_g| / stride_v - soft_center_radius)
-//                  cost = cls + iou + centre      (in that order, float32)
-//   dynamic k    k_g = max(1, int(sum of the top min(topk, |V|) IoUs of g over V))
-//   matching     each GT takes its k_g cheapest valid priors (ties: lower index)
+//                  cost = cls + iou + centre      (in that order)
+//   dynamic k    k_g = max(1, int(sum of the top min(topk, V) IoUs of g))
+//   matching     each GT takes its k_g cheapest candidates (ties: lower index)
 //   conflicts    a prior taken by several GTs goes to argmin_g cost(v, g) over
-//                ALL GTs, including GTs that did not take it (torch.min: first
-//                minimum); a GT can end with no positive.
-//   result       positives: gt_inds = g + 1, label of g, max_overlaps = u(v, g);
-//                every other prior: 0, -1, -100000000.0.
+//                ALL GT columns (torch.min: first minimum)
+//   result       positives: g + 1, g's label, u(v, g); others: 0, -1 and the
+//                negative overlap.
+//
+// The flavours differ in named rules (Rules below), point by point as
+// ../shared/golden/VARIANTS.md lists them:
+//   1. class cost: all C classes (mmdet) or only the GT's class (mmyolo)
+//   2./3. candidates: valid priors only (mmdet), or all N priors with cost
+//      INF = 1e8 for priors inside no GT, so dynamic k sums IoUs over all N
+//      (mmyolo)
+//   5. padding GT columns of a stacked batch get a k and compete in conflicts
+//      (mmyolo), or do not exist (mmdet, run image by image)
+//   6. negatives' max_overlaps -1e8 (mmdet) or 0 (mmyolo, which also returns
+//      the matched IoU as assign_metrics); mmdet returns early, all zeros,
+//      when no prior is valid; mmyolo matches anyway.
 //
 // The class cost never touches C values per (prior, GT) pair: the per-prior
 // background total sum_c term(x_c, 0) is computed once, and each pair only
@@ -26,17 +39,31 @@
 #include "assign/dynamic_soft_label.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
+#include <fmt/format.h>
+
+#include "assign/cost_table.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
-#include "match/dynamic_k.h"
 
 namespace assignscope::assign {
 namespace {
 
-constexpr float kIouEps = 1e-7f;  // EPS of the reference
+constexpr float kIouEps = 1e-7f;                 // EPS of both references
+constexpr float kMmyoloInvalidCost = 100000000;  // mmyolo's INF for priors inside no GT
+
+struct Rules {
+  const char* name;
+  bool class_cost_over_all_classes;  // 1.
+  bool all_priors_are_candidates;    // 2., 3.
+  bool padding_columns_compete;      // 5.
+  float negative_overlap;            // 6.
+  bool early_return_without_valid;   // 6.
+  bool assign_metrics;               // 6.
+};
+
+constexpr Rules kMmdetection{"dynamic-soft-label", true, false, false, kMmdetNegativeOverlap, true, false};
+constexpr Rules kMmyolo{"dynamic-soft-label.mmyolo", false, true, true, 0.0f, false, true};
 
 struct Settings {
   float soft_center_radius;
@@ -44,219 +71,191 @@ struct Settings {
   float iou_weight;
 };
 
-// Dense costs over (GT, valid prior), GT-major so that each GT's column of
-// candidates is contiguous for its top-k.
-struct CostTable {
-  int64_t num_valid = 0;
-  std::vector<float> iou;   // [G, V]
-  std::vector<float> cost;  // [G, V]
-  float at(const std::vector<float>& m, int64_t g, int64_t v) const {
-    return m[static_cast<size_t>(g * num_valid + v)];
-  }
-};
-
 class DynamicSoftLabel final : public Assigner {
  public:
-  explicit DynamicSoftLabel(const Params& params)
-      : params_(params),
+  DynamicSoftLabel(const Rules& rules, const Params& params)
+      : rules_(rules),
+        params_(params),
         s_{static_cast<float>(params.get_float("soft_center_radius")), params.get_int("topk"),
            static_cast<float>(params.get_float("iou_weight"))} {}
 
   Assignment assign(const Problem& p) const override {
-    const int64_t num_priors = p.num_priors();
-    const int64_t num_gts = p.num_gts();
+    const int64_t padding = rules_.padding_columns_compete ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;
     Assignment out;
-    if (num_gts == 0 || num_priors == 0) {
-      out = Assignment::Empty(num_priors, num_gts, 0.0f, true);
-      out.notes.push_back(num_gts == 0 ? "no ground truth: every prior is negative"
-                                       : "no priors: nothing to assign");
+    if (p.num_priors() == 0 || p.num_gts() + padding == 0) {
+      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, true);
+      out.notes.push_back(p.num_priors() == 0 ? "no priors: nothing to assign"
+                                              : "no ground truth: every prior is negative");
     } else {
       // Step 1: candidates.
-      const std::vector<int32_t> valid = valid_priors(p);
-      if (valid.empty()) {
-        out = Assignment::Empty(num_priors, num_gts, 0.0f, true);
+      const std::vector<char> valid = valid_priors(p);
+      const bool any_valid = std::find(valid.begin(), valid.end(), 1) != valid.end();
+      if (!any_valid && rules_.early_return_without_valid) {
+        out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, true);
         out.notes.push_back(
             "no prior centre lies strictly inside any GT: the reference returns before matching "
             "(max_overlaps 0, dynamic k 0)");
       } else {
-        out = match(p, valid);
+        out = match(p, valid, padding);
       }
     }
-    out.assigner = "dynamic-soft-label";
+    out.assigner = rules_.name;
     out.params = params_;
     out.cost_terms = {"cls", "iou", "center"};
+    if (rules_.assign_metrics) {
+      out.has_assign_metrics = true;
+      out.assign_metrics.assign(out.gt_inds.size(), 0.0f);
+      for (size_t i = 0; i < out.gt_inds.size(); ++i)
+        if (out.gt_inds[i] > 0) out.assign_metrics[i] = out.max_overlaps[i];
+    }
     return out;
   }
 
  private:
-  static std::vector<int32_t> valid_priors(const Problem& p) {
-    std::vector<int32_t> valid;
-    for (int64_t i = 0; i < p.num_priors(); ++i) {
-      for (int64_t g = 0; g < p.num_gts(); ++g) {
-        if (geometry::strictly_inside(p.priors(i, 0), p.priors(i, 1), &p.gt_bboxes(g, 0))) {
-          valid.push_back(static_cast<int32_t>(i));
-          break;
-        }
-      }
-    }
+  static std::vector<char> valid_priors(const Problem& p) {
+    std::vector<char> valid(static_cast<size_t>(p.num_priors()), 0);
+    for (int64_t i = 0; i < p.num_priors(); ++i)
+      for (int64_t g = 0; g < p.num_gts() && !valid[i]; ++g)
+        valid[i] = geometry::strictly_inside(p.priors(i, 0), p.priors(i, 1), &p.gt_bboxes(g, 0));
     return valid;
   }
 
-  // Cost terms of one (prior, GT) pair; `background_total` is the prior's
-  // sum_c term(x_c, 0), `label_logit` its logit of the GT's class.
-  std::array<float, 3> terms(const Problem& p, int64_t prior, int64_t gt, float iou, double background_total,
-                             const cost::Logit& label_logit) const {
-    const float* box = &p.gt_bboxes(gt, 0);
-    return {cost::soft_class_cost(background_total, label_logit, iou),
-            cost::log_iou_cost(iou, s_.iou_weight, kIouEps),
-            cost::soft_center_prior(p.priors(prior, 0), p.priors(prior, 1), p.priors(prior, 2),
-                                    geometry::centre_x(box), geometry::centre_y(box), s_.soft_center_radius)};
-  }
-
-  static float total(const std::array<float, 3>& t) { return t[0] + t[1] + t[2]; }
-
-  // A GT's reported pairs are kept in prior order.
-  static CandidatePair* find_pair(std::vector<CandidatePair>* pairs, int32_t prior) {
-    auto it = std::lower_bound(pairs->begin(), pairs->end(), prior,
-                               [](const CandidatePair& a, int32_t b) { return a.prior < b; });
-    return it != pairs->end() && it->prior == prior ? &*it : nullptr;
-  }
-  static CandidatePair* insert_pair(std::vector<CandidatePair>* pairs, const CandidatePair& pair) {
-    auto it = std::lower_bound(pairs->begin(), pairs->end(), pair.prior,
-                               [](const CandidatePair& a, int32_t b) { return a.prior < b; });
-    return &*pairs->insert(it, pair);
-  }
-
-  Assignment match(const Problem& p, const std::vector<int32_t>& valid) const {
-    const int64_t num_priors = p.num_priors();
+  Assignment match(const Problem& p, const std::vector<char>& valid, int64_t padding) const {
     const int64_t num_gts = p.num_gts();
-    const auto num_valid = static_cast<int64_t>(valid.size());
+    const int64_t columns = num_gts + padding;
     const int64_t num_classes = p.num_classes();
+    // GT columns: the real GTs, then padding (mmyolo).
+    std::vector<const float*> box(static_cast<size_t>(columns));
+    std::vector<int64_t> label(static_cast<size_t>(columns));
+    for (int64_t g = 0; g < columns; ++g) {
+      box[g] = g < num_gts ? &p.gt_bboxes(g, 0) : &p.padding_gt_bboxes(g - num_gts, 0);
+      label[g] = g < num_gts ? p.gt_labels[g] : p.padding_gt_labels[g - num_gts];
+      if (label[g] < 0) label[g] += num_classes;  // torch indexing, for padding labels of -1
+    }
+    std::vector<int32_t> candidates;
+    for (int64_t i = 0; i < p.num_priors(); ++i)
+      if (valid[i] || rules_.all_priors_are_candidates) candidates.push_back(static_cast<int32_t>(i));
+    detail::CostTable table(candidates, columns, num_gts);
 
-    // Step 2: cost of every (GT, valid prior). Per prior, the background
-    // class total and the sigmoid/softplus of each class some GT has.
-    std::vector<int64_t> classes = p.gt_labels;  // the distinct GT classes
+    // Per candidate, what the class cost needs: the background total over
+    // all classes (mmdet) and sigmoid/softplus of each class some column has.
+    std::vector<int64_t> classes = label;
     std::sort(classes.begin(), classes.end());
     classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
-    const auto num_gt_classes = static_cast<int64_t>(classes.size());
-    std::vector<int64_t> class_slot(static_cast<size_t>(num_gts));  // [G] -> index into classes
-    for (int64_t g = 0; g < num_gts; ++g)
-      class_slot[g] = std::lower_bound(classes.begin(), classes.end(), p.gt_labels[g]) - classes.begin();
-    std::vector<double> background(valid.size());                                       // [V]
-    std::vector<cost::Logit> gt_class_logit(static_cast<size_t>(num_valid * num_gt_classes));  // [V, classes]
-    const auto logit_of = [&](int64_t v, int64_t g) -> const cost::Logit& {
-      return gt_class_logit[static_cast<size_t>(v * num_gt_classes + class_slot[g])];
+    std::vector<int64_t> slot(static_cast<size_t>(columns));
+    for (int64_t g = 0; g < columns; ++g) slot[g] = std::lower_bound(classes.begin(), classes.end(), label[g]) - classes.begin();
+    const auto num_slots = static_cast<int64_t>(classes.size());
+    std::vector<cost::Logit> logit(static_cast<size_t>(num_slots));
+    std::vector<float> gt_area(static_cast<size_t>(columns));
+    for (int64_t g = 0; g < columns; ++g) gt_area[g] = geometry::area(box[g]);
+
+    // The three cost terms of (v, g) for a candidate whose per-prior values are loaded.
+    double background = 0;
+    const auto terms_of = [&](int64_t v, int64_t g, float u) -> detail::Terms {
+      const int32_t prior = table.prior(v);
+      const cost::Logit& l = logit[slot[g]];
+      const float cls = rules_.class_cost_over_all_classes
+                            ? cost::soft_class_cost(background, l, u)
+                            : static_cast<float>(cost::soft_class_term(l, static_cast<double>(u)));
+      return {cls, cost::log_iou_cost(u, s_.iou_weight, kIouEps),
+              cost::soft_center_prior(p.priors(prior, 0), p.priors(prior, 1), p.priors(prior, 2),
+                                      geometry::centre_x(box[g]), geometry::centre_y(box[g]), s_.soft_center_radius)};
     };
-    std::vector<float> gt_area(static_cast<size_t>(num_gts));  // [G]
-    for (int64_t g = 0; g < num_gts; ++g) gt_area[g] = geometry::area(&p.gt_bboxes(g, 0));
-    CostTable table;
-    table.num_valid = num_valid;
-    table.iou.resize(static_cast<size_t>(num_gts * num_valid));
-    table.cost.resize(table.iou.size());
-    // The pairs worth reporting are recorded as they are costed: those inside
-    // their GT now, picked ones outside it in step 6. By GT, in prior order.
-    std::vector<std::vector<CandidatePair>> reported(static_cast<size_t>(num_gts));
-    const auto make_pair = [&](int64_t v, int64_t g, const std::array<float, 3>& t, bool inside) {
-      CandidatePair pair;
-      pair.prior = valid[v];
-      pair.gt = static_cast<int32_t>(g);
-      pair.iou = table.at(table.iou, g, v);
-      pair.terms = t;
-      pair.cost = table.at(table.cost, g, v);
-      pair.inside = inside;
-      return pair;
+    const auto load_prior = [&](int64_t v) {
+      const int32_t prior = table.prior(v);
+      if (rules_.class_cost_over_all_classes)
+        background = cost::soft_class_background_total(&p.cls_scores(prior, 0), num_classes);
+      for (int64_t k = 0; k < num_slots; ++k) logit[k] = cost::logit_terms(p.cls_scores(prior, classes[k]));
     };
-    for (int64_t v = 0; v < num_valid; ++v) {
-      const int32_t prior = valid[v];
-      background[v] = cost::soft_class_background_total(&p.cls_scores(prior, 0), num_classes);
-      for (int64_t k = 0; k < num_gt_classes; ++k)
-        gt_class_logit[static_cast<size_t>(v * num_gt_classes + k)] = cost::logit_terms(p.cls_scores(prior, classes[k]));
+
+    // Step 2: cost of every (GT column, candidate).
+    for (int64_t v = 0; v < table.num_candidates(); ++v) {
+      const int32_t prior = table.prior(v);
       const float* pred = &p.pred_bboxes(prior, 0);
       const float pred_area = geometry::area(pred);
-      for (int64_t g = 0; g < num_gts; ++g) {
-        const float u = geometry::iou(pred, &p.gt_bboxes(g, 0), pred_area, gt_area[g]);
-        const size_t at = static_cast<size_t>(g * num_valid + v);
-        table.iou[at] = u;
-        const std::array<float, 3> t = terms(p, prior, g, u, background[v], logit_of(v, g));
-        table.cost[at] = total(t);
-        if (geometry::strictly_inside(p.priors(prior, 0), p.priors(prior, 1), &p.gt_bboxes(g, 0)))
-          reported[g].push_back(make_pair(v, g, t, true));
-      }
-    }
-
-    // Step 3: dynamic k of every GT.
-    Assignment out = Assignment::Empty(num_priors, num_gts, kMmdetNegativeOverlap, true);
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const auto first = table.iou.begin() + g * num_valid;
-      out.dynamic_ks[g] = match::dynamic_k(std::vector<float>(first, first + num_valid), s_.topk);
-    }
-
-    // Step 4: each GT takes its k cheapest valid priors.
-    std::vector<int32_t> owner(valid.size(), -1);     // [V] GT, when taken once
-    std::vector<uint8_t> times_taken(valid.size(), 0);  // [V] how many GTs took it, up to 2
-    std::vector<std::vector<int32_t>> picks(static_cast<size_t>(num_gts));
-    for (int64_t g = 0; g < num_gts; ++g) {
-      picks[g] = match::k_smallest(&table.cost[static_cast<size_t>(g * num_valid)], num_valid, out.dynamic_ks[g]);
-      for (int32_t v : picks[g]) owner[v] = static_cast<int32_t>(g), times_taken[v] = times_taken[v] ? 2 : 1;
-    }
-
-    // Step 5: a prior taken by several GTs goes to its cheapest GT overall.
-    for (int64_t v = 0; v < num_valid; ++v) {
-      if (times_taken[v] > 1)
-        owner[v] = match::argmin_cost(static_cast<int32_t>(num_gts), [&](int32_t g) { return table.at(table.cost, g, v); });
-    }
-
-    // Step 6: the result, and the pairs worth reporting (inside or picked).
-    // The reference reads the IoU back as (matching_row * iou_row).sum(), so a
-    // NaN anywhere in the prior's IoU row (--allow-nonfinite) makes it NaN.
-    for (int64_t v = 0; v < num_valid; ++v) {
-      if (owner[v] < 0) continue;
-      const int32_t prior = valid[v];
-      out.gt_inds[prior] = owner[v] + 1;
-      out.labels[prior] = p.gt_labels[owner[v]];
-      float overlap = table.at(table.iou, owner[v], v);
-      for (int64_t g = 0; g < num_gts; ++g)
-        if (std::isnan(table.at(table.iou, g, v))) overlap = std::numeric_limits<float>::quiet_NaN();
-      out.max_overlaps[prior] = overlap;
-    }
-    for (int64_t g = 0; g < num_gts; ++g) {
-      for (int32_t v : picks[g]) {
-        CandidatePair* pair = find_pair(&reported[g], valid[v]);
-        if (!pair) {  // picked from outside the GT: costed again, once
-          const auto t = terms(p, valid[v], g, table.at(table.iou, g, v), background[v], logit_of(v, g));
-          pair = insert_pair(&reported[g], make_pair(v, g, t, false));
+      if (valid[prior]) load_prior(v);
+      for (int64_t g = 0; g < columns; ++g) {
+        const float u = geometry::iou(pred, box[g], pred_area, gt_area[g]);
+        if (!valid[prior]) {  // mmyolo: a prior inside no GT costs INF for every column
+          table.record(g, v, u, {0, 0, 0}, kMmyoloInvalidCost, false);
+          continue;
         }
-        pair->picked = true;
+        const detail::Terms t = terms_of(v, g, u);
+        const bool inside = g < num_gts && geometry::strictly_inside(p.priors(prior, 0), p.priors(prior, 1), box[g]);
+        table.record(g, v, u, t, t[0] + t[1] + t[2], inside);
       }
-      out.candidates.insert(out.candidates.end(), reported[g].begin(), reported[g].end());
     }
+
+    // Steps 3-5: dynamic k, each GT's cheapest candidates, conflicts.
+    const match::DynamicKMatch m = table.match(s_.topk);
+
+    // Step 6: the result.
+    Assignment out = table.assemble(p, m, label, rules_.negative_overlap, [&](int64_t g, int64_t v) {
+      load_prior(v);
+      return terms_of(v, g, table.iou(g, v));
+    });
+    if (rules_.all_priors_are_candidates) note_infinite_picks(p, valid, m, &out);
     return out;
   }
 
+  // mmyolo: a GT whose k exceeds the priors with a finite cost picks priors
+  // inside no GT (cost INF) in an order the reference leaves to torch.sort.
+  static void note_infinite_picks(const Problem& p, const std::vector<char>& valid, const match::DynamicKMatch& m,
+                                  Assignment* out) {
+    const auto finite = static_cast<int64_t>(std::count(valid.begin(), valid.end(), 1));
+    for (int64_t g = 0; g < p.num_gts(); ++g) {
+      if (m.dynamic_ks[g] > finite)
+        out->notes.push_back(fmt::format(
+            "GT {}: k = {} exceeds the {} priors with a finite cost, so it also takes priors inside no GT "
+            "(cost INF); which ones depends on torch.sort's order for equal keys, which this replay does not "
+            "reproduce (lower prior index first)",
+            g, m.dynamic_ks[g], finite));
+    }
+  }
+
+  Rules rules_;
   Params params_;
   Settings s_;
 };
 
+std::vector<ParamSpec> dsla_params() {
+  return {
+      {"soft_center_radius", ParamType::kFloat, 3.0, "radius r of the soft centre prior 10^(distance/stride - r)",
+       std::nullopt, std::nullopt, {}},
+      {"topk", ParamType::kInt, int64_t{13}, "how many top IoUs are summed into a GT's dynamic k", 1.0, std::nullopt,
+       {}},
+      {"iou_weight", ParamType::kFloat, 3.0, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
+  };
+}
+
+AssignerInfo make_info(const Rules& rules, std::string summary, std::string reference) {
+  AssignerInfo info;
+  info.name = rules.name;
+  info.summary = std::move(summary);
+  info.reference = std::move(reference);
+  info.params = dsla_params();
+  info.needs = {Field::kPriors, Field::kClsScores, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels};
+  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy"};
+  if (rules.assign_metrics) info.result_files.push_back("assign_metrics.npy");
+  info.make = [rules](const Params& params) { return std::make_unique<DynamicSoftLabel>(rules, params); };
+  return info;
+}
+
 }  // namespace
 
 AssignerInfo dynamic_soft_label_info() {
-  AssignerInfo info;
-  info.name = "dynamic-soft-label";
-  info.summary = "RTMDet dynamic soft label assignment: soft class cost + log-IoU + soft centre prior, dynamic k";
-  info.reference =
-      "mmdetection mmdet/models/task_modules/assigners/dynamic_soft_label_assigner.py "
-      "DynamicSoftLabelAssigner (commit 18cd2b4f)";
-  info.params = {
-      {"soft_center_radius", ParamType::kFloat, 3.0,
-       "radius r of the soft centre prior 10^(distance/stride - r)", std::nullopt, std::nullopt, {}},
-      {"topk", ParamType::kInt, int64_t{13}, "how many top IoUs are summed into a GT's dynamic k", 1.0,
-       std::nullopt, {}},
-      {"iou_weight", ParamType::kFloat, 3.0, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
-  };
-  info.needs = {Field::kPriors, Field::kClsScores, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels};
-  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy"};
-  info.make = [](const Params& params) { return std::make_unique<DynamicSoftLabel>(params); };
-  return info;
+  return make_info(kMmdetection,
+                   "RTMDet dynamic soft label assignment: soft class cost + log-IoU + soft centre prior, dynamic k",
+                   "mmdetection mmdet/models/task_modules/assigners/dynamic_soft_label_assigner.py "
+                   "DynamicSoftLabelAssigner (commit 18cd2b4f)");
+}
+
+AssignerInfo dynamic_soft_label_mmyolo_info() {
+  return make_info(kMmyolo,
+                   "mmyolo's batched RTMDet assigner: class cost on the GT's class only, dynamic k over all priors, "
+                   "INF cost outside every GT",
+                   "mmyolo mmyolo/models/task_modules/assigners/batch_dsl_assigner.py BatchDynamicSoftLabelAssigner "
+                   "(mmyolo 0.6.0, commit 8c4d9dc5)");
 }
 
 }  // namespace assignscope::assign

@@ -3,6 +3,8 @@
 
 #include "assign/assigner.h"
 #include "assign/dynamic_soft_label.h"
+#include "assign/ota.h"
+#include "assign/simota.h"
 #include "core/suggest.h"
 
 namespace assignscope::assign {
@@ -10,6 +12,10 @@ namespace assignscope::assign {
 const std::vector<AssignerInfo>& registry() {
   static const std::vector<AssignerInfo> kAll = {
       dynamic_soft_label_info(),
+      dynamic_soft_label_mmyolo_info(),
+      simota_info(),
+      simota_yolox_info(),
+      ota_info(),
   };
   return kAll;
 }

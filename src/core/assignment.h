@@ -41,7 +41,13 @@ struct Assignment {
   std::vector<int64_t> labels;         // [N]
   std::vector<float> max_overlaps;     // [N] as the reference's AssignResult.max_overlaps
   bool has_dynamic_ks = false;         // the assigner computes a dynamic k per GT
-  std::vector<int64_t> dynamic_ks;     // [G] when has_dynamic_ks (0 where never computed)
+  // [G] when has_dynamic_ks (0 where never computed); mmyolo's batched
+  // assigners also give padding GT columns a k: [G + padding] then.
+  std::vector<int64_t> dynamic_ks;
+  bool has_assign_metrics = false;     // the assigner returns a soft target per prior
+  std::vector<float> assign_metrics;   // [N] when has_assign_metrics
+  // OTA: the Sinkhorn transport plan [G + 1, N], background row last; empty otherwise.
+  std::vector<float> transport_plan;
 
   std::vector<std::string> cost_terms; // names of CandidatePair::terms in use
   std::vector<CandidatePair> candidates;  // sorted by (gt, prior)

@@ -60,11 +60,19 @@ struct Problem {
   MatrixRf cls_scores;                    // [N, C] logits (probabilities are converted at load)
   std::vector<float> objectness;          // [N] logits
   Rows4f pred_bboxes;                     // [N, 4] xyxy (decoded from pred_distances if given so)
+  Rows4f pred_distances;                  // [N, 4] (l, t, r, b) as given, when the dump had them
   bool preds_from_distances = false;
 
   Rows4f gt_bboxes;                       // [G, 4] xyxy
   std::vector<int64_t> gt_labels;         // [G] in [0, C)
   Rows4f gt_bboxes_ignore;                // [K, 4] xyxy
+
+  // A stacked batch's padding after the real GTs, as stored (mmyolo pads to
+  // Gmax with zero boxes). The mmyolo batched assigners give padding columns
+  // a dynamic k and let them compete in conflicts, so they are kept; every
+  // other assigner ignores them. Empty for a single image.
+  Rows4f padding_gt_bboxes;               // [Gmax - G, 4]
+  std::vector<int64_t> padding_gt_labels; // [Gmax - G]
 
   uint32_t present = 0;                   // bit i set: Field(i) was in the dump
 

@@ -43,4 +43,38 @@ float soft_class_cost(double background_total, const Logit& label_logit, float i
                             soft_class_term(label_logit, static_cast<double>(iou)));
 }
 
+double bce_prob(double p, bool target) {
+  return target ? -std::fmax(std::log(p), -100.0) : -std::fmax(std::log1p(-p), -100.0);
+}
+
+double bce_prob_background_total(const float* probs, int64_t num_classes) {
+  double total = 0;
+  for (int64_t c = 0; c < num_classes; ++c) total += bce_prob(probs[c], false);
+  return total;
+}
+
+float bce_prob_class_cost(double background_total, float label_prob) {
+  return static_cast<float>(background_total - bce_prob(label_prob, false) + bce_prob(label_prob, true));
+}
+
+double focal_term(const Logit& l, bool target, double alpha, double gamma) {
+  const double bce = target ? l.softplus - l.x : l.softplus;  // softplus(-x) = softplus(x) - x
+  const double one_minus_pt = target ? 1.0 - l.sigmoid : l.sigmoid;
+  const double alpha_t = alpha < 0 ? 1.0 : (target ? alpha : 1.0 - alpha);
+  return alpha_t * bce * std::pow(one_minus_pt, gamma);
+}
+
+double focal_background_total(const float* logits, int64_t num_classes, double alpha, double gamma) {
+  double total = 0;
+  for (int64_t c = 0; c < num_classes; ++c) total += focal_term(logit_terms(logits[c]), false, alpha, gamma);
+  return total;
+}
+
+float focal_class_cost(double background_total, const Logit& label_logit, double alpha, double gamma) {
+  return static_cast<float>(background_total - focal_term(label_logit, false, alpha, gamma) +
+                            focal_term(label_logit, true, alpha, gamma));
+}
+
+float sigmoid_f32(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
 }  // namespace assignscope::cost

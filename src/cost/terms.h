@@ -42,4 +42,28 @@ inline double soft_class_term(double x, double y) { return soft_class_term(logit
 double soft_class_background_total(const float* logits, int64_t num_classes);
 float soft_class_cost(double background_total, const Logit& label_logit, float iou);
 
+// SimOTA's class cost: BCE of probabilities p against a one-hot target,
+// summed over C classes, as F.binary_cross_entropy computes it (both logs
+// clamped at -100):
+//   sum_c BCE(p_c, y_c) = background_total - bce(p_l, 0) + bce(p_l, 1)
+// with background_total = sum_c bce(p_c, 0) = sum_c -max(log(1 - p_c), -100).
+double bce_prob(double p, bool target);
+double bce_prob_background_total(const float* probs, int64_t num_classes);
+float bce_prob_class_cost(double background_total, float label_prob);
+
+// Sigmoid focal loss of one logit against a 0/1 target (Lin et al. 2017,
+// eq. 5), as fvcore / cvpods' sigmoid_focal_loss computes it:
+//   BCE(x, t) * (1 - p_t)^gamma * alpha_t,  p_t = p if t else 1 - p,
+//   alpha_t = alpha if t else 1 - alpha (no alpha factor when alpha < 0).
+// OTA's class cost is its sum over C classes against a one-hot target:
+//   background_total - focal(x_l, 0) + focal(x_l, 1),
+// with background_total = sum_c focal(x_c, 0), which is also OTA's cost of
+// the background row.
+double focal_term(const Logit& l, bool target, double alpha, double gamma);
+double focal_background_total(const float* logits, int64_t num_classes, double alpha, double gamma);
+float focal_class_cost(double background_total, const Logit& label_logit, double alpha, double gamma);
+
+// float32 sigmoid as PyTorch's CPU kernel computes it: 1 / (1 + exp(-x)).
+float sigmoid_f32(float x);
+
 }  // namespace assignscope::cost

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 
 namespace assignscope::geometry {
 
@@ -29,6 +30,43 @@ inline float iou(const float* a, const float* b, float area_a, float area_b) {
 }
 
 inline float iou(const float* a, const float* b) { return iou(a, b, area(a), area(b)); }
+
+// (cx, cy, w, h) of an xyxy box in float32, as YOLOX-style code converts it.
+inline std::array<float, 4> to_cxcywh(const float* b) {
+  return {(b[0] + b[2]) / 2.0f, (b[1] + b[3]) / 2.0f, b[2] - b[0], b[3] - b[1]};
+}
+
+// IoU of two (cx, cy, w, h) boxes as YOLOX's bboxes_iou(a, b, xyxy=False):
+// corners at centre -/+ size / 2, the overlap zeroed unless tl < br on both
+// axes, and no epsilon in the union (two empty boxes give 0 / 0 = NaN).
+inline float iou_cxcywh(const float* a, const float* b) {
+  const float tlx = std::max(a[0] - a[2] / 2, b[0] - b[2] / 2);
+  const float tly = std::max(a[1] - a[3] / 2, b[1] - b[3] / 2);
+  const float brx = std::min(a[0] + a[2] / 2, b[0] + b[2] / 2);
+  const float bry = std::min(a[1] + a[3] / 2, b[1] + b[3] / 2);
+  const float en = (tlx < brx && tly < bry) ? 1.0f : 0.0f;
+  const float area_i = (brx - tlx) * (bry - tly) * en;
+  return area_i / (a[2] * a[3] + b[2] * b[3] - area_i);
+}
+
+// IoU of two boxes given as (l, t, r, b) distances from the same point, as
+// OTA's get_ious_and_iou_loss(box_mode="ltrb") computes it: widths clamped at
+// 0, the union clamped at float32 epsilon.
+inline float iou_ltrb(const float* a, const float* b) {
+  constexpr float kEps = 1.1920928955078125e-07f;  // torch.finfo(torch.float32).eps
+  const float area_a = std::max(a[2] - -a[0], 0.0f) * std::max(a[3] - -a[1], 0.0f);
+  const float area_b = std::max(b[2] - -b[0], 0.0f) * std::max(b[3] - -b[1], 0.0f);
+  const float w = std::max(std::min(a[2], b[2]) - std::max(-a[0], -b[0]), 0.0f);
+  const float h = std::max(std::min(a[3], b[3]) - std::max(-a[1], -b[1]), 0.0f);
+  const float inter = w * h;
+  return inter / std::max(area_b + area_a - inter, kEps);
+}
+
+// (l, t, r, b) of an xyxy box seen from the point (x, y), float32:
+// (x - x1, y - y1, x2 - x, y2 - y).
+inline std::array<float, 4> ltrb_from(float x, float y, const float* b) {
+  return {x - b[0], y - b[1], b[2] - x, b[3] - y};
+}
 
 // Centre ((x1 + x2) / 2, (y1 + y2) / 2) as float32.
 inline float centre_x(const float* b) { return (b[0] + b[2]) / 2.0f; }

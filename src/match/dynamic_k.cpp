@@ -45,4 +45,27 @@ std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k) {
   return idx;
 }
 
+DynamicKMatch dynamic_k_matching(const float* cost_gv, const float* iou_gv, int64_t columns, int64_t picking,
+                                 int64_t num_candidates, int64_t topk) {
+  DynamicKMatch m;
+  const int64_t v_count = num_candidates;
+  m.dynamic_ks.resize(static_cast<size_t>(columns));
+  for (int64_t g = 0; g < columns; ++g) {
+    const float* row = iou_gv + g * v_count;
+    m.dynamic_ks[g] = dynamic_k(std::vector<float>(row, row + v_count), topk);
+  }
+  m.owner.assign(static_cast<size_t>(v_count), -1);
+  std::vector<uint8_t> times_taken(static_cast<size_t>(v_count), 0);  // up to 2
+  m.picks.resize(static_cast<size_t>(picking));
+  for (int64_t g = 0; g < picking; ++g) {
+    m.picks[g] = k_smallest(cost_gv + g * v_count, v_count, m.dynamic_ks[g]);
+    for (int32_t v : m.picks[g]) m.owner[v] = static_cast<int32_t>(g), times_taken[v] = times_taken[v] ? 2 : 1;
+  }
+  for (int64_t v = 0; v < v_count; ++v) {
+    if (times_taken[v] > 1)
+      m.owner[v] = argmin_cost(static_cast<int32_t>(columns), [&](int32_t g) { return cost_gv[g * v_count + v]; });
+  }
+  return m;
+}
+
 }  // namespace assignscope::match

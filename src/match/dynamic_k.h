@@ -17,6 +17,22 @@ int64_t dynamic_k(std::vector<float> values, int64_t topk);
 // Partial selection, not a full sort. Requires k <= n.
 std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k);
 
+// The matching step shared by SimOTA and the dynamic soft label assigners,
+// over a dense table of candidate priors:
+//   k_g = dynamic_k(IoU row g, topk)                          every column g
+//   each of the first `picking` columns takes its k_g cheapest candidates
+//   a candidate taken by several columns goes to the column with the lowest
+//   cost over ALL columns (torch.min), which need not be one that took it
+// Columns past `picking` (mmyolo's padded GTs) get a k and compete in
+// conflicts but take nothing.
+struct DynamicKMatch {
+  std::vector<int64_t> dynamic_ks;          // [columns]
+  std::vector<std::vector<int32_t>> picks;  // [picking] candidate indices, cheapest first
+  std::vector<int32_t> owner;               // [V] column that keeps the candidate, -1 none
+};
+DynamicKMatch dynamic_k_matching(const float* cost_gv, const float* iou_gv, int64_t columns, int64_t picking,
+                                 int64_t num_candidates, int64_t topk);
+
 // First index of the minimum of cost_of(0..num_gts) — torch.min's argmin,
 // which returns the first NaN when there is one.
 template <class CostOf>

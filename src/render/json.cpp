@@ -47,6 +47,7 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
     j["label"] = g.label;
     j["box"] = {json_float(g.box[0]), json_float(g.box[1]), json_float(g.box[2]), json_float(g.box[3])};
     j["dynamic_k"] = g.dynamic_k >= 0 ? ojson(g.dynamic_k) : ojson(nullptr);
+    j["plan_mass"] = g.plan_mass >= 0 ? ojson(json_float(static_cast<float>(g.plan_mass))) : ojson(nullptr);
     j["candidates"] = g.candidates;
     j["picked"] = g.picked;
     j["positives"] = g.positives;
@@ -65,11 +66,13 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
   ojson positives = ojson::array();
   for (int64_t i = 0; i < a.num_priors(); ++i) {
     if (a.gt_inds[i] <= 0) continue;
-    positives.push_back({{"prior", i},
-                         {"gt", a.gt_inds[i] - 1},
-                         {"label", a.labels[i]},
-                         {"overlap", json_float(a.max_overlaps[i])},
-                         {"level", p.prior_level[i]}});
+    ojson pos = {{"prior", i},
+                 {"gt", a.gt_inds[i] - 1},
+                 {"label", a.labels[i]},
+                 {"overlap", json_float(a.max_overlaps[i])},
+                 {"level", p.prior_level[i]}};
+    if (a.has_assign_metrics) pos["assign_metric"] = json_float(a.assign_metrics[i]);
+    positives.push_back(std::move(pos));
   }
   img["positives"] = std::move(positives);
   img["notes"] = a.notes;
@@ -79,6 +82,11 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
     for (float v : a.max_overlaps) overlaps.push_back(json_float(v));
     img["priors"] = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
     if (a.has_dynamic_ks) img["dynamic_ks"] = a.dynamic_ks;
+    if (a.has_assign_metrics) {
+      ojson metrics = ojson::array();
+      for (float v : a.assign_metrics) metrics.push_back(json_float(v));
+      img["priors"]["assign_metrics"] = std::move(metrics);
+    }
   }
   if (options.candidates) {
     img["cost_terms"] = a.cost_terms;

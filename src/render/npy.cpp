@@ -34,6 +34,30 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
   files.push_back({"assigned_labels.npy", io::npy_bytes(labels.data(), prior_shape)});
   files.push_back({"max_overlaps.npy", io::npy_bytes(overlaps.data(), prior_shape)});
 
+  if (!results[0].transport_plan.empty() || (results[0].assigner == "ota")) {
+    // [G + 1, N], background row last; a batch pads every image to the
+    // batch's GT columns with zero rows before its background row.
+    const int64_t gts = batch.is_batch ? batch.gt_columns : batch.images[0].num_gts();
+    std::vector<float> plan;
+    for (size_t b = 0; b < results.size(); ++b) {
+      const int64_t own = batch.images[b].num_gts();
+      const std::vector<float>& p = results[b].transport_plan;
+      std::vector<float> rows(static_cast<size_t>((gts + 1) * n), 0.0f);
+      if (!p.empty()) {
+        std::copy(p.begin(), p.begin() + own * n, rows.begin());
+        std::copy(p.begin() + own * n, p.end(), rows.begin() + gts * n);
+      }
+      plan.insert(plan.end(), rows.begin(), rows.end());
+    }
+    const std::vector<int64_t> shape =
+        batch.is_batch ? std::vector<int64_t>{num_images, gts + 1, n} : std::vector<int64_t>{gts + 1, n};
+    files.push_back({"transport_plan.npy", io::npy_bytes(plan.data(), shape)});
+  }
+  if (results[0].has_assign_metrics) {
+    std::vector<float> metrics;
+    for (const Assignment& a : results) metrics.insert(metrics.end(), a.assign_metrics.begin(), a.assign_metrics.end());
+    files.push_back({"assign_metrics.npy", io::npy_bytes(metrics.data(), prior_shape)});
+  }
   if (results[0].has_dynamic_ks) {
     // Per-GT results padded to the batch's GT columns with 0, as the golden batches are.
     const int64_t columns =
@@ -41,7 +65,8 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
     std::vector<int64_t> ks;
     for (const Assignment& a : results) {
       std::vector<int64_t> row(static_cast<size_t>(columns), 0);
-      std::copy(a.dynamic_ks.begin(), a.dynamic_ks.end(), row.begin());
+      std::copy_n(a.dynamic_ks.begin(), std::min<int64_t>(columns, static_cast<int64_t>(a.dynamic_ks.size())),
+                  row.begin());
       ks.insert(ks.end(), row.begin(), row.end());
     }
     const std::vector<int64_t> shape = batch.is_batch ? std::vector<int64_t>{num_images, columns} : std::vector<int64_t>{columns};

@@ -43,9 +43,11 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
                                 p.num_levels() == 1 ? "" : "s", strides_of(p), p.num_classes(), p.num_gts());
   if (s.num_gts > 0) {
     const bool has_k = a.has_dynamic_ks;
+    const bool has_plan = !a.transport_plan.empty();
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> head = {"gt", "label", "box (x1, y1, x2, y2)", "cand"};
     if (has_k) head.push_back("k");
+    if (has_plan) head.push_back("mass");
     for (const char* h : {"picked", "pos", "lost (to gt)", "IoU mean", "IoU max", "levels (level:pos)"}) head.push_back(h);
     rows.push_back(head);
     for (const analysis::GtStats& g : s.gts) {
@@ -54,13 +56,15 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
           fmt::format("{:.1f}, {:.1f}, {:.1f}, {:.1f}", g.box[0], g.box[1], g.box[2], g.box[3]),
           std::to_string(g.candidates)};
       if (has_k) r.push_back(std::to_string(g.dynamic_k));
+      if (has_plan) r.push_back(fmt::format("{:.2f}", g.plan_mass));
       r.push_back(std::to_string(g.picked));
       r.push_back(g.starved() ? "0 STARVED" : std::to_string(g.positives));
       std::string lost = std::to_string(g.lost);
       if (!g.lost_to.empty()) {
         std::string to;
         for (size_t i = 0; i < g.lost_to.size() && i < 3; ++i)
-          to += (i ? " " : "") + fmt::format("#{}", g.lost_to[i].first) +
+          to += (i ? " " : "") +
+                (g.lost_to[i].first == analysis::kBackground ? std::string("bg") : fmt::format("#{}", g.lost_to[i].first)) +
                 (g.lost_to[i].second > 1 ? fmt::format("x{}", g.lost_to[i].second) : "");
         if (g.lost_to.size() > 3) to += " ...";
         lost += " (" + to + ")";

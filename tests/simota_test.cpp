@@ -1,0 +1,129 @@
+// SimOTA (mmdetection and YOLOX flavours) on tiny hand-made images.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "analysis/stats.h"
+#include "test_support.h"
+
+namespace assignscope {
+namespace {
+
+using testing::row_of_four;
+using testing::run_assigner;
+
+Problem with_objectness(Problem p, std::vector<float> obj) {
+  p.objectness = std::move(obj);
+  p.mark(Field::kObjectness);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("simota: G = 0 assigns nothing") {
+  for (const char* name : {"simota", "simota.yolox"}) {
+    CAPTURE(name);
+    const Assignment a = run_assigner(name, with_objectness(row_of_four({}, {}), {0, 0, 0, 0}));
+    CHECK(a.num_positives() == 0);
+    CHECK(a.max_overlaps == std::vector<float>(4, 0.0f));
+    CHECK(a.has_dynamic_ks);
+    CHECK(a.dynamic_ks.empty());
+  }
+}
+
+TEST_CASE("simota: a GT containing no prior centre still gets one from its centre region, at cost 1e5 + c") {
+  // GT [5, 1, 11, 7] lies between the prior centres x = 4 and 12: no prior is
+  // in its box, but priors 0, 1, 2 are in its centre region (8 -+ 2.5 * 8),
+  // so they are candidates with the 1e5 penalty. Their IoUs are 18/82, 18/82
+  // and 0: k = max(1, int(0.44)) = 1. Priors 0 and 1 tie on IoU; prior 0's
+  // logit 2 (BCE 0.127 against 1.313 for logit -1) makes it the cheaper.
+  const Problem p = row_of_four({{5, 1, 11, 7}}, {0}, {{2.0f}, {-1.0f}, {0.0f}, {0.0f}});
+  const Assignment a = run_assigner("simota", p);
+  CHECK(a.gt_inds == std::vector<int64_t>{1, 0, 0, 0});
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1});
+  CHECK(a.max_overlaps[0] == doctest::Approx(18.0 / 82.0).epsilon(1e-6));
+  CHECK(a.max_overlaps[1] == -100000.0f);  // mmdet's -INF for SimOTA
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.gts[0].candidates == 0);  // no pair free of the penalty
+  CHECK(s.gts[0].positives == 1);
+  bool found = false;
+  for (const CandidatePair& c : a.candidates) {
+    if (c.prior != 0) continue;
+    found = true;
+    CHECK(c.picked);
+    CHECK_FALSE(c.inside);
+    CHECK(c.terms[2] == 100000.0f);
+    CHECK(c.cost == doctest::Approx(100000.0 + static_cast<double>(c.terms[0] + c.terms[1])).epsilon(1e-7));
+  }
+  CHECK(found);
+}
+
+TEST_CASE("simota: two GTs competing for one prior; the cheaper keeps it, the other is starved") {
+  // Both near-duplicate GTs contain only prior 1, whose cell has IoU 2/3 with
+  // each; k = 1 for both (IoU sums 0.89 and 0.90). Prior 1's logit is 0.5 for
+  // GT 0's class and -1 for GT 1's: GT 0's BCE is lower, GT 0 keeps it.
+  const Problem p = row_of_four({{6, 0, 18, 8}, {7, 0, 19, 8}}, {0, 1});
+  const Assignment a = run_assigner("simota", p);
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1});
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.starved_gts == std::vector<int64_t>{1});
+  CHECK(s.gts[1].lost_to == std::vector<std::pair<int64_t, int64_t>>{{0, 1}});
+}
+
+TEST_CASE("simota: a GT larger than the image") {
+  // Every prior lies in the box, so all four are candidates; but the centre
+  // region (50 -+ 20) misses the row at y = 4, so every pair pays the 1e5
+  // penalty. The cells' IoUs (64 / 1.21e6) give k = 1, and with IoU and
+  // penalty equal, the logits decide: prior 1.
+  const Problem p = row_of_four({{-500, -500, 600, 600}}, {0}, {{-3.0f}, {1.0f}, {-3.0f}, {-3.0f}});
+  const Assignment a = run_assigner("simota", p);
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1});
+  CHECK(analysis::compute_stats(p, a).gts[0].candidates == 0);
+  // With a centre region wide enough, all four are penalty-free.
+  const Assignment wide = run_assigner("simota", p, {{"center_radius", "10"}});
+  CHECK(analysis::compute_stats(p, wide).gts[0].candidates == 4);
+  CHECK(wide.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+}
+
+TEST_CASE("simota.yolox: prior points are shifted by half a stride, and only the centre square counts") {
+  // YOLOX takes prior i's point as (cx / s + 0.5) * s: x = 8, 16, 24, 32.
+  // GT [5, 1, 11, 7] has centre (8, 4) and square 8 -+ 12 = (-4, 20): the
+  // shifted points of priors 0 and 1 are inside it (mmdet's unshifted 4 and
+  // 12 would be too, but 20 is not: prior 2 is no candidate here), with no
+  // box test, so both are penalty-free candidates.
+  const Problem p = with_objectness(row_of_four({{5, 1, 11, 7}}, {0}, {{2.0f}, {-1.0f}, {0.0f}, {0.0f}}),
+                                    {0.0f, 0.0f, 0.0f, 0.0f});
+  const Assignment a = run_assigner("simota.yolox", p);
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.gts[0].candidates == 2);
+  CHECK(a.gt_inds == std::vector<int64_t>{1, 0, 0, 0});
+  CHECK(a.max_overlaps[1] == 0.0f);  // YOLOX: 0 for negatives
+  // (cx, cy, w, h) IoU of cell [0, 0, 8, 8] and the GT: 18 / 82.
+  CHECK(a.max_overlaps[0] == doctest::Approx(18.0 / 82.0).epsilon(1e-6));
+}
+
+TEST_CASE("simota.yolox: needs objectness; no prior in any square is reported, not a crash") {
+  const auto* info = assign::find_assigner("simota.yolox");
+  REQUIRE(info);
+  const Status st = assign::check_needs(*info, row_of_four({{5, 1, 11, 7}}, {0}));
+  CHECK(st.message().find("objectness") != std::string::npos);
+  // A GT far outside every prior's reach.
+  const Assignment a =
+      run_assigner("simota.yolox", with_objectness(row_of_four({{500, 500, 510, 510}}, {0}), {0, 0, 0, 0}));
+  CHECK(a.num_positives() == 0);
+  REQUIRE(a.notes.size() == 1);
+  CHECK(a.notes[0].find("YOLOX's get_assignments fails here") != std::string::npos);
+}
+
+TEST_CASE("simota: objectness multiplies the scores in mmdet's flavour") {
+  // With objectness logit -20 on prior 0, its score sigmoid(2) * ~2e-9 is
+  // near 0: BCE against 1 is ~20, so prior 1 becomes the cheaper.
+  const Problem base = row_of_four({{5, 1, 11, 7}}, {0}, {{2.0f}, {-1.0f}, {0.0f}, {0.0f}});
+  CHECK(run_assigner("simota", base).gt_inds[0] == 1);
+  const Assignment a = run_assigner("simota", with_objectness(base, {-20.0f, 0.0f, 0.0f, 0.0f}));
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+}
+
+}  // namespace assignscope
