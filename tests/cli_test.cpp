@@ -207,7 +207,7 @@ TEST_CASE("cli: check finds a result's dump from any directory, and refuses resu
   const auto empty = run_cli("check " + res);
   CHECK(empty.exit_code == 2);
   CHECK(empty.out.find("ERROR") == 0);
-  CHECK(empty.out.find("nothing to compare") != std::string::npos);
+  CHECK(empty.out.find("nothing decisive to compare") != std::string::npos);
 
   // A temp directory left in expected/ by an interrupted run is not a result.
   fs::copy(testing::source_path(kToy), tmp.path("case"), fs::copy_options::recursive);

@@ -26,8 +26,8 @@ TEST_CASE("simota: G = 0 assigns nothing") {
     const Assignment a = run_assigner(name, with_objectness(row_of_four({}, {}), {0, 0, 0, 0}));
     CHECK(a.num_positives() == 0);
     CHECK(a.max_overlaps == std::vector<float>(4, 0.0f));
-    CHECK(a.has_dynamic_ks);
-    CHECK(a.dynamic_ks.empty());
+    CHECK(a.dynamic_ks.has_value());
+    CHECK(a.dynamic_ks->empty());
   }
 }
 

@@ -21,8 +21,7 @@ std::string bounds(const ParamSpec& p) {
 
 std::string describe(const assign::AssignerInfo& info) {
   std::string out = fmt::format("{}\n  {}\n  reference: {}\n  needs:", info.name, info.summary, info.reference);
-  for (Field f : info.needs)
-    out += fmt::format(" {}{}", field_name(f), f == Field::kPredBboxes ? " (or pred_distances)" : "");
+  for (const assign::Need& need : info.needs) out += " " + assign::need_name(need);
   out += "\n  parameters (name, type, default, meaning):\n";
   size_t width = 0;
   for (const ParamSpec& p : info.params) width = std::max(width, p.name.size());
@@ -43,7 +42,7 @@ nlohmann::ordered_json to_json(const assign::AssignerInfo& info) {
   j["summary"] = info.summary;
   j["reference"] = info.reference;
   nlohmann::ordered_json needs = nlohmann::ordered_json::array();
-  for (Field f : info.needs) needs.push_back(field_name(f));
+  for (const assign::Need& need : info.needs) needs.push_back(assign::need_name(need));
   j["needs"] = needs;
   const Params defaults = assign::default_params(info);
   const nlohmann::ordered_json values = defaults.to_json();

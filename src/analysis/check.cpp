@@ -36,12 +36,24 @@ bool floats_agree(double expected, double got, const Tolerance& tol) {
   return std::fabs(expected - got) <= tol.atol + tol.rtol * std::fabs(expected);
 }
 
-// "image 2, prior 17" / "prior 17" / "gt 3".
+// Where element `flat` of a result file sits, in words: "prior 17",
+// "image 2 prior 17", "gt 3"; other layouts as a numpy index "[4, 1]".
 std::string element_name(const std::string& file, const std::vector<int64_t>& shape, int64_t flat) {
-  const char* what = file == "dynamic_ks.npy" ? "gt" : "prior";
-  if (shape.size() == 2) return fmt::format("image {} {} {}", flat / std::max<int64_t>(shape[1], 1), what,
-                                            flat % std::max<int64_t>(shape[1], 1));
-  return fmt::format("{} {}", what, flat);
+  std::vector<int64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    const int64_t n = std::max<int64_t>(shape[d], 1);
+    idx[d] = flat % n;
+    flat /= n;
+  }
+  const bool per_prior = file == "assigned_gt_inds.npy" || file == "assigned_labels.npy" ||
+                         file == "max_overlaps.npy" || file == "assign_metrics.npy" ||
+                         file == "assign_metrics_raw.npy";
+  const char* what = file == "dynamic_ks.npy" ? "gt" : per_prior ? "prior" : nullptr;
+  if (what && idx.size() == 1) return fmt::format("{} {}", what, idx[0]);
+  if (what && idx.size() == 2) return fmt::format("image {} {} {}", idx[0], what, idx[1]);
+  std::string s = "element [";
+  for (size_t d = 0; d < idx.size(); ++d) s += (d ? ", " : "") + std::to_string(idx[d]);
+  return s + "]";
 }
 
 FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, const io::NpyArray& got,
@@ -103,9 +115,12 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
     auto a = io::parse_npy(f.bytes.data(), f.bytes.size(), f.name);
     if (a.ok()) mine[f.name] = std::move(a).value();
   }
-  if (!expected.files.count("assigned_gt_inds.npy")) {
+  // A result must pin the decisions (which prior goes to which GT), not only floats.
+  const auto decides = [&](const char* f) { return expected.files.count(f) && mine.count(f); };
+  if (!decides("assigned_gt_inds.npy") && !decides("matches.npy")) {
     rc.verdict = Verdict::kError;
-    rc.detail = "the stored result lists no assigned_gt_inds.npy in params.json \"files\"; nothing to compare";
+    rc.detail = "the stored result lists neither assigned_gt_inds.npy nor matches.npy in params.json \"files\" "
+                "(of those this assigner writes); nothing decisive to compare";
     return rc;
   }
   rc.verdict = Verdict::kMatch;

@@ -19,7 +19,7 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
     gs.index = g;
     gs.label = problem.gt_labels[g];
     for (int c = 0; c < 4; ++c) gs.box[c] = problem.gt_bboxes(g, c);
-    if (a.has_dynamic_ks) gs.dynamic_k = a.dynamic_ks[g];
+    if (a.dynamic_ks) gs.dynamic_k = (*a.dynamic_ks)[g];
     gs.positives_per_level.assign(static_cast<size_t>(num_levels), 0);
     gs.iou_min = 0;
   }
@@ -37,11 +37,11 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
       ++lost_to[pair.gt][owner];
     }
   }
-  if (!a.transport_plan.empty()) {
+  if (a.transport_plan) {
     const int64_t n = s.num_priors;
     for (int64_t g = 0; g < s.num_gts; ++g) {
       double mass = 0;
-      for (int64_t i = 0; i < n; ++i) mass += static_cast<double>(a.transport_plan[static_cast<size_t>(g * n + i)]);
+      for (int64_t i = 0; i < n; ++i) mass += static_cast<double>((*a.transport_plan)[static_cast<size_t>(g * n + i)]);
       s.gts[g].plan_mass = mass;
     }
   }
@@ -58,19 +58,8 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
     s.levels[l].priors = problem.num_level_priors[l];
   }
   std::vector<double> iou_sum(static_cast<size_t>(s.num_gts), 0.0);
-  for (int64_t i = 0; i < s.num_priors; ++i) {
-    const int64_t gi = a.gt_inds[i];
-    if (gi == 0) {
-      ++s.negatives;
-      continue;
-    }
-    if (gi < 0) {
-      ++s.ignored;
-      continue;
-    }
-    ++s.positives;
-    GtStats& gs = s.gts[gi - 1];
-    const double iou = a.max_overlaps[i];
+  const auto add_positive = [&](int64_t prior, int64_t g, double iou) {
+    GtStats& gs = s.gts[g];
     if (gs.positives == 0) {
       gs.iou_min = gs.iou_max = iou;
     } else {
@@ -78,10 +67,34 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
       gs.iou_max = std::max(gs.iou_max, iou);
     }
     ++gs.positives;
-    iou_sum[gi - 1] += iou;
-    const int64_t l = level_of(i);
+    iou_sum[g] += iou;
+    const int64_t l = level_of(prior);
     ++gs.positives_per_level[l];
     ++s.levels[l].positives;
+  };
+  for (int64_t i = 0; i < s.num_priors; ++i) {
+    const int64_t gi = a.gt_inds[i];
+    if (gi == 0) {
+      ++s.negatives;
+    } else if (gi < 0) {
+      ++s.ignored;
+    } else {
+      ++s.positives;
+      if (!a.matches) add_positive(i, gi - 1, a.max_overlaps[i]);
+    }
+  }
+  if (a.matches) {
+    // A prior serving several GTs counts for each; the IoU is the pair's.
+    std::map<std::pair<int64_t, int64_t>, float> pair_iou;
+    for (const CandidatePair& c : a.candidates) pair_iou[{c.prior, c.gt}] = c.iou;
+    s.matches = static_cast<int64_t>(a.matches->size());
+    std::map<int64_t, int64_t> per_prior;
+    for (const Match& m : *a.matches) {
+      const auto it = pair_iou.find({m.prior, m.gt});
+      add_positive(m.prior, m.gt, it == pair_iou.end() ? 0.0 : static_cast<double>(it->second));
+      ++per_prior[m.prior];
+    }
+    for (const auto& [prior, count] : per_prior) s.priors_serving_several += count > 1;
   }
   for (int64_t g = 0; g < s.num_gts; ++g) {
     GtStats& gs = s.gts[g];

@@ -20,7 +20,7 @@ struct GtStats {
   int64_t dynamic_k = -1;      // -1: the assigner has no dynamic k
   int64_t candidates = 0;      // pairs passing the assigner's geometric rule
   int64_t picked = 0;          // priors this GT chose before conflict resolution
-  int64_t positives = 0;       // priors assigned to it in the end
+  int64_t positives = 0;       // priors assigned to it in the end (multi-match: its matches)
   int64_t lost = 0;            // picked priors that went to another GT (or, OTA, to the background)
   std::vector<std::pair<int64_t, int64_t>> lost_to;  // (other GT or kBackground, count), most first
   double plan_mass = -1;       // OTA: the transport plan's mass shipped from this GT; -1 without a plan
@@ -44,6 +44,9 @@ struct ImageStats {
   int64_t negatives = 0;
   int64_t ignored = 0;
   std::vector<int64_t> starved_gts;
+  // Multi-match assigners (YOLOX's matches): -1 otherwise.
+  int64_t matches = -1;              // (prior, GT) matches
+  int64_t priors_serving_several = 0;
   std::vector<GtStats> gts;
   std::vector<LevelStats> levels;
 };

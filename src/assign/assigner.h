@@ -26,12 +26,15 @@ class Assigner {
   virtual Assignment assign(const Problem& problem) const = 0;
 };
 
+// A field an assigner needs: any one of these (e.g. anchors or priors).
+using Need = std::vector<Field>;
+
 struct AssignerInfo {
   std::string name;                  // "dynamic-soft-label"
   std::string summary;               // one line
   std::string reference;             // upstream project, file, class
   std::vector<ParamSpec> params;     // with defaults
-  std::vector<Field> needs;          // dump fields it reads
+  std::vector<Need> needs;           // dump fields it reads
   std::vector<std::string> result_files;  // npy files it produces, golden layout
   std::function<std::unique_ptr<Assigner>(const Params&)> make;
 };
@@ -49,6 +52,8 @@ Status unknown_assigner(const std::string& name);
 Params default_params(const AssignerInfo& info);
 
 // Why `problem` cannot be fed to the assigner (a needed field is missing), or ok.
+// "priors|anchors" style spelling of a need, for messages and `list`.
+std::string need_name(const Need& need);
 Status check_needs(const AssignerInfo& info, const Problem& problem);
 
 // Largest N x G an image may have: the dense cost tables take 8 bytes a pair.

@@ -45,7 +45,7 @@ Assignment CostTable::assemble(const Problem& problem, const match::DynamicKMatc
                                const std::vector<int64_t>& column_labels, float negative_overlap,
                                const std::function<Terms(int64_t, int64_t)>& terms_of) const {
   Assignment out = Assignment::Empty(problem.num_priors(), problem.num_gts(), negative_overlap, true);
-  out.dynamic_ks = m.dynamic_ks;
+  out.dynamic_ks = m.dynamic_ks;  // [columns]
   for (int64_t v = 0; v < num_candidates(); ++v) {
     const int32_t g = m.owner[v];
     if (g < 0) continue;

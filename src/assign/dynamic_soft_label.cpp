@@ -103,10 +103,10 @@ class DynamicSoftLabel final : public Assigner {
     out.params = params_;
     out.cost_terms = {"cls", "iou", "center"};
     if (rules_.assign_metrics) {
-      out.has_assign_metrics = true;
-      out.assign_metrics.assign(out.gt_inds.size(), 0.0f);
+      std::vector<float> metrics(out.gt_inds.size(), 0.0f);
       for (size_t i = 0; i < out.gt_inds.size(); ++i)
-        if (out.gt_inds[i] > 0) out.assign_metrics[i] = out.max_overlaps[i];
+        if (out.gt_inds[i] > 0) metrics[i] = out.max_overlaps[i];
+      out.assign_metrics = std::move(metrics);
     }
     return out;
   }
@@ -234,7 +234,7 @@ AssignerInfo make_info(const Rules& rules, std::string summary, std::string refe
   info.summary = std::move(summary);
   info.reference = std::move(reference);
   info.params = dsla_params();
-  info.needs = {Field::kPriors, Field::kClsScores, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels};
+  info.needs = {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy"};
   if (rules.assign_metrics) info.result_files.push_back("assign_metrics.npy");
   info.make = [rules](const Params& params) { return std::make_unique<DynamicSoftLabel>(rules, params); };

@@ -117,9 +117,9 @@ class Ota final : public Assigner {
     for (int64_t g = 0; g < g_count; ++g) {
       std::vector<float> candidate_ious(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) candidate_ious[i] = candidate[g * n + i] ? iou[g * n + i] : 0.0f;
-      out.dynamic_ks[g] = match::dynamic_k(std::move(candidate_ious), candidate_topk_);
-      mu[g] = static_cast<float>(out.dynamic_ks[g]);
-      supplied += static_cast<float>(out.dynamic_ks[g]);
+      (*out.dynamic_ks)[g] = match::dynamic_k(std::move(candidate_ious), candidate_topk_);
+      mu[g] = static_cast<float>((*out.dynamic_ks)[g]);
+      supplied += static_cast<float>((*out.dynamic_ks)[g]);
     }
     mu[g_count] = static_cast<float>(n) - supplied;
     const std::vector<float> nu(static_cast<size_t>(n), 1.0f);
@@ -148,7 +148,7 @@ class Ota final : public Assigner {
       std::vector<float> minus_plan(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) minus_plan[i] = -plan[static_cast<size_t>(g * n + i)];
       std::vector<char> picked(static_cast<size_t>(n), 0);
-      for (int32_t i : match::k_smallest(minus_plan.data(), n, out.dynamic_ks[g])) picked[i] = 1;
+      for (int32_t i : match::k_smallest(minus_plan.data(), n, (*out.dynamic_ks)[g])) picked[i] = 1;
       for (int64_t i = 0; i < n; ++i) {
         const size_t at = static_cast<size_t>(g * n + i);
         if (!candidate[at] && !picked[i]) continue;
@@ -209,7 +209,7 @@ AssignerInfo ota_info() {
       {"focal_alpha", ParamType::kFloat, 0.25, "focal loss alpha (< 0: no alpha weighting)", std::nullopt, 1.0, {}},
       {"focal_gamma", ParamType::kFloat, 2.0, "focal loss gamma", 0.0, std::nullopt, {}},
   };
-  info.needs = {Field::kPriors, Field::kClsScores, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels};
+  info.needs = {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy",
                        "transport_plan.npy"};
   info.make = [](const Params& params) { return std::make_unique<Ota>(params); };

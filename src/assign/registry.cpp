@@ -1,4 +1,6 @@
 // The registry of assigners. A new assigner is a new file plus one line here.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "assign/assigner.h"
@@ -39,14 +41,25 @@ Status unknown_assigner(const std::string& name) {
 
 Params default_params(const AssignerInfo& info) { return Params(info.params); }
 
+std::string need_name(const Need& need) {
+  std::string s;
+  for (Field f : need) {
+    s += (s.empty() ? "" : "|") + std::string(field_name(f));
+    if (f == Field::kPredBboxes) s += "|pred_distances";
+  }
+  return s;
+}
+
 Status check_needs(const AssignerInfo& info, const Problem& problem) {
-  for (Field f : info.needs) {
-    if (problem.has(f)) continue;
+  for (const Need& need : info.needs) {
+    if (std::any_of(need.begin(), need.end(), [&](Field f) { return problem.has(f); })) continue;
     std::string hint;
-    if (f == Field::kPredBboxes) hint = " (or pred_distances)";
-    if (f == Field::kPriors) hint = " (point priors (cx, cy, stride_w, stride_h))";
-    return Status::InvalidInput(fmt::format("field '{}' is missing{}; assigner {} needs it", field_name(f), hint,
-                                            info.name));
+    if (need.size() == 1 && need[0] == Field::kPriors) hint = " (point priors (cx, cy, stride_w, stride_h))";
+    std::string names;
+    for (size_t i = 0; i < need.size(); ++i)
+      names += (i ? (i + 1 == need.size() ? " or '" : ", '") : "'") + std::string(field_name(need[i])) + "'";
+    if (need.size() == 1 && need[0] == Field::kPredBboxes) names += " (or 'pred_distances')";
+    return Status::InvalidInput(fmt::format("field {} is missing{}; assigner {} needs it", names, hint, info.name));
   }
   return Status();
 }

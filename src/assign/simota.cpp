@@ -208,7 +208,7 @@ std::vector<ParamSpec> simota_params(double center_radius) {
 }
 
 AssignerInfo make_info(const Rules& rules, double center_radius, std::string summary, std::string reference,
-                       std::vector<Field> needs) {
+                       std::vector<Need> needs) {
   AssignerInfo info;
   info.name = rules.name;
   info.summary = std::move(summary);
@@ -228,15 +228,19 @@ AssignerInfo simota_info() {
                    "dynamic k",
                    "mmdetection mmdet/models/task_modules/assigners/sim_ota_assigner.py SimOTAAssigner "
                    "(commit be627c24)",
-                   {Field::kPriors, Field::kClsScores, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels});
+                   {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}});
 }
 
 AssignerInfo simota_yolox_info() {
   return make_info(kYolox, 1.5,
                    "YOLOX's own SimOTA: centre square only, sqrt(cls * obj) BCE, cxcywh IoU, +1e6 outside",
                    "YOLOX yolox/models/yolo_head.py YOLOXHead.get_assignments (YOLOX 0.3.0, commit 6ddff482)",
-                   {Field::kPriors, Field::kClsScores, Field::kObjectness, Field::kPredBboxes, Field::kGtBboxes,
-                    Field::kGtLabels});
+                   {{Field::kPriors},
+                    {Field::kClsScores},
+                    {Field::kObjectness},
+                    {Field::kPredBboxes},
+                    {Field::kGtBboxes},
+                    {Field::kGtLabels}});
 }
 
 }  // namespace assignscope::assign

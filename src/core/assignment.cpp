@@ -14,8 +14,7 @@ Assignment Assignment::Empty(int64_t num_priors, int64_t num_gts, float overlap_
   a.gt_inds.assign(static_cast<size_t>(num_priors), 0);
   a.labels.assign(static_cast<size_t>(num_priors), -1);
   a.max_overlaps.assign(static_cast<size_t>(num_priors), overlap_fill);
-  a.has_dynamic_ks = with_dynamic_ks;
-  if (with_dynamic_ks) a.dynamic_ks.assign(static_cast<size_t>(num_gts), 0);
+  if (with_dynamic_ks) a.dynamic_ks = std::vector<int64_t>(static_cast<size_t>(num_gts), 0);
   return a;
 }
 

@@ -6,10 +6,13 @@
 //   gt_inds[i] == -1       prior i is ignored
 //   gt_inds[i] == g + 1    prior i is positive for GT g (0 <= g < G)
 //   labels[i] == gt_labels[g] for positives, -1 elsewhere
+// Assigners where one prior may serve several GTs (YOLOv5) also carry
+// `matches`; gt_inds then names the lowest-index GT of each matched prior.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +36,13 @@ struct CandidatePair {
   bool picked = false;                       // chosen by this GT before conflict resolution
 };
 
+// One (prior, GT) match of a multi-match assigner.
+struct Match {
+  int32_t prior = 0;
+  int32_t gt = 0;
+  bool operator==(const Match& o) const { return prior == o.prior && gt == o.gt; }
+};
+
 struct Assignment {
   std::string assigner;                // registry name, "dynamic-soft-label"
   Params params;
@@ -40,14 +50,16 @@ struct Assignment {
   std::vector<int64_t> gt_inds;        // [N] mmdet convention (see above)
   std::vector<int64_t> labels;         // [N]
   std::vector<float> max_overlaps;     // [N] as the reference's AssignResult.max_overlaps
-  bool has_dynamic_ks = false;         // the assigner computes a dynamic k per GT
-  // [G] when has_dynamic_ks (0 where never computed); mmyolo's batched
-  // assigners also give padding GT columns a k: [G + padding] then.
-  std::vector<int64_t> dynamic_ks;
-  bool has_assign_metrics = false;     // the assigner returns a soft target per prior
-  std::vector<float> assign_metrics;   // [N] when has_assign_metrics
-  // OTA: the Sinkhorn transport plan [G + 1, N], background row last; empty otherwise.
-  std::vector<float> transport_plan;
+
+  // Results only some assigners have (each written as <name>.npy):
+  // per-GT dynamic k, 0 where never computed; mmyolo's batched assigners also
+  // give padding GT columns a k ([G + padding] then).
+  std::optional<std::vector<int64_t>> dynamic_ks;
+  std::optional<std::vector<float>> assign_metrics;      // [N] soft targets (normalised, for TAL)
+  std::optional<std::vector<float>> assign_metrics_raw;  // [N] TAL's raw alignment metric
+  std::optional<std::vector<float>> transport_plan;      // [G + 1, N] OTA's plan, background row last
+  std::optional<std::vector<float>> bbox_targets;        // [N, 4] FCOS's (l, t, r, b) targets
+  std::optional<std::vector<Match>> matches;             // multi-match assigners, sorted (prior, gt)
 
   std::vector<std::string> cost_terms; // names of CandidatePair::terms in use
   std::vector<CandidatePair> candidates;  // sorted by (gt, prior)
@@ -58,7 +70,8 @@ struct Assignment {
   int64_t num_priors() const { return static_cast<int64_t>(gt_inds.size()); }
   int64_t num_positives() const;
 
-  // An assignment where every prior is negative and no GT has a k.
+  // An assignment where every prior is negative; with_dynamic_ks gives every
+  // GT a k of 0.
   static Assignment Empty(int64_t num_priors, int64_t num_gts, float overlap_fill, bool with_dynamic_ks);
 };
 

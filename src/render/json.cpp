@@ -33,6 +33,10 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
                     {"negatives", s.negatives},
                     {"ignored", s.ignored},
                     {"starved_gts", s.starved_gts}};
+  if (s.matches >= 0) {
+    img["summary"]["matches"] = s.matches;
+    img["summary"]["priors_serving_several_gts"] = s.priors_serving_several;
+  }
   ojson levels = ojson::array();
   for (const analysis::LevelStats& l : s.levels)
     levels.push_back({{"level", l.level}, {"priors", l.priors}, {"positives", l.positives}, {"gts_served", l.gts_served}});
@@ -71,21 +75,29 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
                  {"label", a.labels[i]},
                  {"overlap", json_float(a.max_overlaps[i])},
                  {"level", p.prior_level[i]}};
-    if (a.has_assign_metrics) pos["assign_metric"] = json_float(a.assign_metrics[i]);
+    if (a.assign_metrics) pos["assign_metric"] = json_float((*a.assign_metrics)[i]);
     positives.push_back(std::move(pos));
   }
   img["positives"] = std::move(positives);
+  if (a.matches) {
+    ojson matches = ojson::array();
+    for (const Match& m : *a.matches)
+      matches.push_back({{"prior", m.prior}, {"gt", m.gt}, {"level", p.prior_level[m.prior]}});
+    img["matches"] = std::move(matches);
+  }
   img["notes"] = a.notes;
 
   if (options.per_prior) {
     ojson overlaps = ojson::array();
     for (float v : a.max_overlaps) overlaps.push_back(json_float(v));
     img["priors"] = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
-    if (a.has_dynamic_ks) img["dynamic_ks"] = a.dynamic_ks;
-    if (a.has_assign_metrics) {
-      ojson metrics = ojson::array();
-      for (float v : a.assign_metrics) metrics.push_back(json_float(v));
-      img["priors"]["assign_metrics"] = std::move(metrics);
+    if (a.dynamic_ks) img["dynamic_ks"] = *a.dynamic_ks;
+    for (const auto& [name, values] : {std::pair{"assign_metrics", &a.assign_metrics},
+                                       std::pair{"assign_metrics_raw", &a.assign_metrics_raw}}) {
+      if (!*values) continue;
+      ojson array = ojson::array();
+      for (float v : **values) array.push_back(json_float(v));
+      img["priors"][name] = std::move(array);
     }
   }
   if (options.candidates) {

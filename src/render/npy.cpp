@@ -1,5 +1,13 @@
 // Results in the golden expected/<label>/ layout, so `assignscope check` can
 // replay them later.
+//
+// One image: assigned_gt_inds / assigned_labels / max_overlaps [N], and
+// when the assigner has them dynamic_ks [G], assign_metrics(_raw) [N],
+// bbox_targets [N, 4], transport_plan [G + 1, N], matches [M, 2] as
+// (prior, gt). A batch adds a leading B: per-GT results are padded to the
+// batch's GT columns with 0 (a transport plan with zero rows before each
+// image's background row), and matches become [M, 3] as (image, prior, gt).
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -8,9 +16,26 @@
 #include "render/render.h"
 
 namespace assignscope::render {
+namespace {
+
+// Stacks one per-image float array of `per_image` elements; its shape per
+// image is `shape`.
+template <class Get>
+io::NamedBytes stacked_floats(const char* name, const Batch& batch, const std::vector<Assignment>& results,
+                              std::vector<int64_t> shape, const Get& get) {
+  std::vector<float> all;
+  for (const Assignment& a : results) {
+    const std::vector<float>& v = *get(a);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  if (batch.is_batch) shape.insert(shape.begin(), static_cast<int64_t>(results.size()));
+  return {name, io::npy_bytes(all.data(), shape)};
+}
+
+}  // namespace
 
 Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::vector<Assignment>& results,
-                                           const std::string& reference) {
+                                               const std::string& reference) {
   if (results.empty()) return Status::Internal("npy_layout: no results");
   const int64_t n = results[0].num_priors();
   for (size_t b = 1; b < results.size(); ++b) {
@@ -20,62 +45,73 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
           batch.source, batch.images[0].name, n, batch.images[b].name, results[b].num_priors()));
   }
   const auto num_images = static_cast<int64_t>(results.size());
+  const Assignment& first = results[0];
   std::vector<int64_t> prior_shape = batch.is_batch ? std::vector<int64_t>{num_images, n} : std::vector<int64_t>{n};
 
   std::vector<int64_t> gt_inds, labels;
-  std::vector<float> overlaps;
   for (const Assignment& a : results) {
     gt_inds.insert(gt_inds.end(), a.gt_inds.begin(), a.gt_inds.end());
     labels.insert(labels.end(), a.labels.begin(), a.labels.end());
-    overlaps.insert(overlaps.end(), a.max_overlaps.begin(), a.max_overlaps.end());
   }
   std::vector<io::NamedBytes> files;
   files.push_back({"assigned_gt_inds.npy", io::npy_bytes(gt_inds.data(), prior_shape)});
   files.push_back({"assigned_labels.npy", io::npy_bytes(labels.data(), prior_shape)});
-  files.push_back({"max_overlaps.npy", io::npy_bytes(overlaps.data(), prior_shape)});
+  files.push_back(stacked_floats("max_overlaps.npy", batch, results, {n}, [](const Assignment& a) { return &a.max_overlaps; }));
+  if (first.assign_metrics)
+    files.push_back(stacked_floats("assign_metrics.npy", batch, results, {n},
+                                   [](const Assignment& a) { return &*a.assign_metrics; }));
+  if (first.assign_metrics_raw)
+    files.push_back(stacked_floats("assign_metrics_raw.npy", batch, results, {n},
+                                   [](const Assignment& a) { return &*a.assign_metrics_raw; }));
+  if (first.bbox_targets)
+    files.push_back(stacked_floats("bbox_targets.npy", batch, results, {n, 4},
+                                   [](const Assignment& a) { return &*a.bbox_targets; }));
 
-  if (!results[0].transport_plan.empty() || (results[0].assigner == "ota")) {
-    // [G + 1, N], background row last; a batch pads every image to the
-    // batch's GT columns with zero rows before its background row.
-    const int64_t gts = batch.is_batch ? batch.gt_columns : batch.images[0].num_gts();
-    std::vector<float> plan;
-    for (size_t b = 0; b < results.size(); ++b) {
-      const int64_t own = batch.images[b].num_gts();
-      const std::vector<float>& p = results[b].transport_plan;
-      std::vector<float> rows(static_cast<size_t>((gts + 1) * n), 0.0f);
-      if (!p.empty()) {
-        std::copy(p.begin(), p.begin() + own * n, rows.begin());
-        std::copy(p.begin() + own * n, p.end(), rows.begin() + gts * n);
-      }
-      plan.insert(plan.end(), rows.begin(), rows.end());
-    }
-    const std::vector<int64_t> shape =
-        batch.is_batch ? std::vector<int64_t>{num_images, gts + 1, n} : std::vector<int64_t>{gts + 1, n};
-    files.push_back({"transport_plan.npy", io::npy_bytes(plan.data(), shape)});
-  }
-  if (results[0].has_assign_metrics) {
-    std::vector<float> metrics;
-    for (const Assignment& a : results) metrics.insert(metrics.end(), a.assign_metrics.begin(), a.assign_metrics.end());
-    files.push_back({"assign_metrics.npy", io::npy_bytes(metrics.data(), prior_shape)});
-  }
-  if (results[0].has_dynamic_ks) {
-    // Per-GT results padded to the batch's GT columns with 0, as the golden batches are.
-    const int64_t columns =
-        batch.is_batch ? batch.gt_columns : static_cast<int64_t>(results[0].dynamic_ks.size());
+  // Per-GT results, padded to the batch's GT columns.
+  const int64_t columns = batch.is_batch ? batch.gt_columns : batch.images[0].num_gts();
+  if (first.dynamic_ks) {
+    const int64_t width = batch.is_batch ? columns : static_cast<int64_t>(first.dynamic_ks->size());
     std::vector<int64_t> ks;
     for (const Assignment& a : results) {
-      std::vector<int64_t> row(static_cast<size_t>(columns), 0);
-      std::copy_n(a.dynamic_ks.begin(), std::min<int64_t>(columns, static_cast<int64_t>(a.dynamic_ks.size())),
+      std::vector<int64_t> row(static_cast<size_t>(width), 0);
+      std::copy_n(a.dynamic_ks->begin(), std::min<int64_t>(width, static_cast<int64_t>(a.dynamic_ks->size())),
                   row.begin());
       ks.insert(ks.end(), row.begin(), row.end());
     }
-    const std::vector<int64_t> shape = batch.is_batch ? std::vector<int64_t>{num_images, columns} : std::vector<int64_t>{columns};
+    const std::vector<int64_t> shape =
+        batch.is_batch ? std::vector<int64_t>{num_images, width} : std::vector<int64_t>{width};
     files.push_back({"dynamic_ks.npy", io::npy_bytes(ks.data(), shape)});
+  }
+  if (first.transport_plan) {
+    std::vector<float> plan;
+    for (size_t b = 0; b < results.size(); ++b) {
+      const int64_t own = batch.images[b].num_gts();
+      const std::vector<float>& p = *results[b].transport_plan;
+      std::vector<float> rows(static_cast<size_t>((columns + 1) * n), 0.0f);
+      std::copy(p.begin(), p.begin() + own * n, rows.begin());
+      std::copy(p.begin() + own * n, p.end(), rows.begin() + columns * n);
+      plan.insert(plan.end(), rows.begin(), rows.end());
+    }
+    const std::vector<int64_t> shape =
+        batch.is_batch ? std::vector<int64_t>{num_images, columns + 1, n} : std::vector<int64_t>{columns + 1, n};
+    files.push_back({"transport_plan.npy", io::npy_bytes(plan.data(), shape)});
+  }
+  if (first.matches) {
+    std::vector<int64_t> rows;
+    for (size_t b = 0; b < results.size(); ++b) {
+      for (const Match& m : *results[b].matches) {
+        if (batch.is_batch) rows.push_back(static_cast<int64_t>(b));
+        rows.push_back(m.prior);
+        rows.push_back(m.gt);
+      }
+    }
+    const int64_t width = batch.is_batch ? 3 : 2;
+    files.push_back({"matches.npy", io::npy_bytes(rows.data(), {static_cast<int64_t>(rows.size()) / width, width})});
   }
 
   nlohmann::ordered_json params;
-  params["assigner"] = results[0].assigner;
-  params["params"] = results[0].params.to_json();
+  params["assigner"] = first.assigner;
+  params["params"] = first.params.to_json();
   params["reference"] = reference;
   nlohmann::ordered_json names = nlohmann::ordered_json::array();
   for (const io::NamedBytes& f : files) names.push_back(f.name);

@@ -42,8 +42,8 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
   std::string out = fmt::format("{} priors in {} level{}{} · {} classes · {} GTs\n", p.num_priors(), p.num_levels(),
                                 p.num_levels() == 1 ? "" : "s", strides_of(p), p.num_classes(), p.num_gts());
   if (s.num_gts > 0) {
-    const bool has_k = a.has_dynamic_ks;
-    const bool has_plan = !a.transport_plan.empty();
+    const bool has_k = a.dynamic_ks.has_value();
+    const bool has_plan = a.transport_plan.has_value();
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> head = {"gt", "label", "box (x1, y1, x2, y2)", "cand"};
     if (has_k) head.push_back("k");
@@ -91,6 +91,9 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
   for (const analysis::LevelStats& l : s.levels) per_level += fmt::format("{}{}", per_level.empty() ? "" : " ", l.positives);
   out += fmt::format("positives {} · negatives {} · ignored {} · starved GTs {}{} · positives per level [{}]\n",
                      s.positives, s.negatives, s.ignored, s.starved_gts.size(), starved, per_level);
+  if (s.matches >= 0)
+    out += fmt::format("matches {} (prior, GT) pairs · {} priors serve several GTs\n", s.matches,
+                       s.priors_serving_several);
   for (const std::string& note : a.notes) out += "note: " + note + "\n";
   return out;
 }
