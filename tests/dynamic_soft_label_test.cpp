@@ -167,7 +167,7 @@ TEST_CASE("dynamic-soft-label.mmyolo: dynamic k sums IoUs over all priors, and I
   CHECK(mmyolo.dynamic_ks == std::vector<int64_t>{3});
   CHECK(mmyolo.gt_inds == std::vector<int64_t>{1, 1, 1, 0});
   REQUIRE(mmyolo.notes.size() == 1);
-  CHECK(mmyolo.notes[0].find("GT 0: k = 3 exceeds the 1 priors with a finite cost") != std::string::npos);
+  CHECK(mmyolo.notes[0].find("GT 0: k = 3 exceeds the 1 priors costing less than INF = 1e8") != std::string::npos);
 }
 
 TEST_CASE("dynamic-soft-label.mmyolo: padding columns of a batch get a k and take nothing") {
@@ -179,6 +179,40 @@ TEST_CASE("dynamic-soft-label.mmyolo: padding columns of a batch get a k and tak
   CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
   // mmdetection runs image by image on the real GTs: no padding columns.
   CHECK(run(p).dynamic_ks == std::vector<int64_t>{1});
+}
+
+TEST_CASE("dynamic-soft-label.mmyolo: a padding column can win a conflict; reports stay within the real GTs") {
+  // 8 x 10 priors at (8c, 8r), every prediction [60, 60, 62, 62] (IoU 0 with
+  // everything, so k = 1 and the IoU cost is 48.35 everywhere). Logits are 2
+  // (class cost 1.65) except prior 9 at (8, 8): -30, class cost ~0, so both
+  // GTs take prior 9. Its costs: GT 0 48.487, GT 1 48.653, and the padding
+  // column (a zero box, centre (0, 0), label 0) 48.380: torch.min gives it
+  // to the padding column, both GTs end starved, and the label reported is
+  // the padding row's own (-1 here, which indexes the last class).
+  std::vector<std::array<float, 4>> priors, preds;
+  std::vector<std::vector<float>> logits;
+  for (int r = 0; r < 10; ++r)
+    for (int c = 0; c < 8; ++c) {
+      priors.push_back({8.0f * static_cast<float>(c), 8.0f * static_cast<float>(r), 8, 8});
+      preds.push_back({60, 60, 62, 62});
+      logits.push_back({2.0f, 2.0f});
+    }
+  logits[9] = {-30.0f, -30.0f};
+  Problem p = testing::make_problem(priors, preds, logits, {{0, 0, 40, 40}, {2, 2, 42, 42}}, {0, 1});
+  p.padding_gt_bboxes = Rows4f::Zero(1, 4);
+  p.padding_gt_labels = {-1};
+  const Assignment a = testing::run_assigner("dynamic-soft-label.mmyolo", p);
+  std::vector<int64_t> expected(80, 0);
+  expected[9] = 3;  // the padding column, past the 2 real GTs
+  CHECK(a.gt_inds == expected);
+  CHECK(a.labels[9] == -1);
+  bool noted = false;
+  for (const std::string& note : a.notes) noted |= note.find("padding GT columns") != std::string::npos;
+  CHECK(noted);
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.to_padding == 1);
+  CHECK(s.starved_gts == std::vector<int64_t>{0, 1});
+  CHECK(s.gts[0].lost_to == std::vector<std::pair<int64_t, int64_t>>{{2, 1}});
 }
 
 }  // namespace assignscope

@@ -107,4 +107,36 @@ TEST_CASE("ota: a GT with no candidate still supplies one unit, through its 1e6 
   CHECK(analysis::compute_stats(p, a).gts[0].candidates == 0);
 }
 
+TEST_CASE("ota: fewer priors than candidate_topk is refused, as the reference's topk fails there") {
+  const auto* info = assign::find_assigner("ota");
+  REQUIRE(info);
+  const Problem p = testing::row_of_four({{2, 0, 22, 8}}, {0});  // N = 4 < 20
+  const Status st = info->check(assign::default_params(*info), p);
+  CHECK(st.kind() == ErrorKind::kUsage);
+  CHECK(st.message().find("4 priors is fewer than candidate_topk = 20") != std::string::npos);
+  Params four = assign::default_params(*info);
+  REQUIRE(four.set("candidate_topk", "4").ok());
+  CHECK(info->check(four, p).ok());
+}
+
+TEST_CASE("ota: supplies beyond the priors make the plan NaN, and say so") {
+  // Four priors, all predicting the GT exactly: supply int(4 * IoU 1) = 4 for
+  // each of two identical GTs = 8 > 4 priors; the background's supply is -4.
+  Problem p = testing::row_of_four({{0.5f, 0.5f, 31.5f, 7.5f}, {0.5f, 0.5f, 31.5f, 7.5f}}, {0, 0});
+  for (int i = 0; i < 4; ++i) p.pred_bboxes.row(i) << 0.5f, 0.5f, 31.5f, 7.5f;
+  const Assignment a = testing::run_assigner("ota", p, {{"candidate_topk", "4"}});
+  CHECK(a.dynamic_ks == std::vector<int64_t>{4, 4});
+  REQUIRE(a.notes.size() == 1);
+  CHECK(a.notes[0].find("exceed the 4 priors") != std::string::npos);
+}
+
+TEST_CASE("ota: a NaN row wins the argmax, as torch.max returns NaN first") {
+  // With no Sinkhorn iteration the plan is exp(-C + 2) / eps per entry; the
+  // row of a GT with no candidate underflows to 0 everywhere, its rescale is
+  // 0 / 0 = NaN, and torch.max picks that NaN row for every prior.
+  const Problem p = testing::row_of_four({{2, 0, 22, 8}, {500, 500, 503, 503}}, {0, 1});
+  const Assignment a = testing::run_assigner("ota", p, {{"candidate_topk", "4"}, {"sinkhorn_iters", "0"}});
+  CHECK(a.gt_inds == std::vector<int64_t>{2, 2, 2, 2});
+}
+
 }  // namespace assignscope

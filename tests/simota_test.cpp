@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "analysis/stats.h"
+#include "cost/terms.h"
 #include "test_support.h"
 
 namespace assignscope {
@@ -124,6 +125,33 @@ TEST_CASE("simota: objectness multiplies the scores in mmdet's flavour") {
   CHECK(run_assigner("simota", base).gt_inds[0] == 1);
   const Assignment a = run_assigner("simota", with_objectness(base, {-20.0f, 0.0f, 0.0f, 0.0f}));
   CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+}
+
+TEST_CASE("simota: a dump of probabilities is used as given, without a logit round trip") {
+  // The same image as logits and as the float32 sigmoid of those logits,
+  // marked "probs": SimOTA consumes probabilities, so both replay alike.
+  const Problem logits = row_of_four({{5, 1, 11, 7}}, {0}, {{2.0f}, {-1.0f}, {0.0f}, {0.0f}});
+  Problem probs = logits;
+  probs.meta.scores = ScoreKind::kProbs;
+  probs.cls_probs = MatrixRf(4, 1);
+  for (int i = 0; i < 4; ++i) probs.cls_probs(i, 0) = cost::sigmoid_f32(logits.cls_scores(i, 0));
+  probs.cls_scores.setConstant(-50.0f);  // would change every cost if it were read
+  const Assignment a = run_assigner("simota", logits), b = run_assigner("simota", probs);
+  CHECK(a.gt_inds == b.gt_inds);
+  CHECK(a.max_overlaps == b.max_overlaps);
+  for (size_t i = 0; i < a.candidates.size(); ++i) CHECK(a.candidates[i].cost == b.candidates[i].cost);
+}
+
+TEST_CASE("simota.yolox: priors stored at offset 0.5 get a note about YOLOX's own half-stride shift") {
+  // row_of_four's points x = 4, 12, 20, 28 and y = 4 at stride 8 are all
+  // (col + 0.5) * 8: an offset-0.5 grid, which YOLOX shifts once more.
+  Problem p = with_objectness(row_of_four({{5, 1, 11, 7}}, {0}), {0, 0, 0, 0});
+  const Assignment shifted_twice = run_assigner("simota.yolox", p);
+  REQUIRE(shifted_twice.notes.size() == 1);
+  CHECK(shifted_twice.notes[0].find("shifted a second time") != std::string::npos);
+  // The grid YOLOX expects: col * 8.
+  for (int i = 0; i < 4; ++i) p.priors(i, 0) = 8.0f * static_cast<float>(i), p.priors(i, 1) = 0.0f;
+  CHECK(run_assigner("simota.yolox", p).notes.empty());
 }
 
 }  // namespace assignscope

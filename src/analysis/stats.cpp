@@ -10,6 +10,7 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   ImageStats s;
   s.num_priors = a.num_priors();
   s.num_gts = problem.num_gts();
+  s.has_overlaps = !a.max_overlaps.empty() || a.num_priors() == 0;
   const int64_t num_levels = problem.num_levels();
   const auto level_of = [&](int64_t prior) -> int64_t { return problem.prior_level[prior]; };
 
@@ -80,7 +81,11 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
       ++s.ignored;
     } else {
       ++s.positives;
-      if (!a.matches) add_positive(i, gi - 1, a.max_overlaps[i]);
+      if (gi > s.num_gts) {
+        ++s.to_padding;  // a padding column: no GT of this image
+      } else if (!a.matches) {
+        add_positive(i, gi - 1, a.max_overlaps.empty() ? 0.0 : static_cast<double>(a.max_overlaps[i]));
+      }
     }
   }
   if (a.matches) {

@@ -24,7 +24,8 @@ struct GtStats {
   int64_t lost = 0;            // picked priors that went to another GT (or, OTA, to the background)
   std::vector<std::pair<int64_t, int64_t>> lost_to;  // (other GT or kBackground, count), most first
   double plan_mass = -1;       // OTA: the transport plan's mass shipped from this GT; -1 without a plan
-  // IoU (as the assigner measured it) of the positives; 0 when none.
+  // IoU (as the assigner measured it) of the positives; 0 when none, and
+  // meaningless when the assigner measures none (ImageStats::has_overlaps).
   double iou_min = 0, iou_mean = 0, iou_max = 0;
   std::vector<int64_t> positives_per_level;  // [L]
   bool starved() const { return positives == 0; }
@@ -40,6 +41,7 @@ struct LevelStats {
 struct ImageStats {
   int64_t num_priors = 0;
   int64_t num_gts = 0;
+  bool has_overlaps = true;  // false: the assigner measures no IoU (FCOS, YOLOv5)
   int64_t positives = 0;
   int64_t negatives = 0;
   int64_t ignored = 0;
@@ -47,6 +49,9 @@ struct ImageStats {
   // Multi-match assigners (YOLOX's matches): -1 otherwise.
   int64_t matches = -1;              // (prior, GT) matches
   int64_t priors_serving_several = 0;
+  // Positives that went to a stacked batch's padding GT columns (mmyolo's
+  // batched assigners let padding compete in conflicts).
+  int64_t to_padding = 0;
   std::vector<GtStats> gts;
   std::vector<LevelStats> levels;
 };

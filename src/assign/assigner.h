@@ -37,6 +37,9 @@ struct AssignerInfo {
   std::vector<Need> needs;           // dump fields it reads
   std::vector<std::string> result_files;  // npy files it produces, golden layout
   std::function<std::unique_ptr<Assigner>(const Params&)> make;
+  // Optional: why these parameters cannot be replayed on this image (e.g.
+  // FCOS's regress ranges against the image's levels), as a usage error.
+  std::function<Status(const Params&, const Problem&)> check;
 };
 
 // Every registered assigner, in a stable order.

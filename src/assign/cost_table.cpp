@@ -16,6 +16,14 @@ std::vector<CandidatePair>::iterator lower_bound_prior(std::vector<CandidatePair
 
 }  // namespace
 
+ClassSlots::ClassSlots(const std::vector<int64_t>& column_labels) : classes(column_labels) {
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  slot.reserve(column_labels.size());
+  for (int64_t label : column_labels)
+    slot.push_back(static_cast<size_t>(std::lower_bound(classes.begin(), classes.end(), label) - classes.begin()));
+}
+
 CostTable::CostTable(std::vector<int32_t> candidates, int64_t columns, int64_t real_gts)
     : candidates_(std::move(candidates)), columns_(columns), real_gts_(real_gts) {
   iou_.resize(static_cast<size_t>(columns_ * num_candidates()));

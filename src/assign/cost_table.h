@@ -15,7 +15,16 @@
 
 namespace assignscope::assign::detail {
 
-using Terms = std::array<float, kMaxCostTerms>;
+using Terms = CostTerms;
+
+// The distinct classes of a set of GT columns, and each column's slot among
+// them: per-prior values needed for "the GT's class" (a logit, a
+// probability) are computed once per (prior, distinct class), not per pair.
+struct ClassSlots {
+  explicit ClassSlots(const std::vector<int64_t>& column_labels);
+  std::vector<int64_t> classes;  // distinct, sorted
+  std::vector<size_t> slot;      // [columns] index into classes
+};
 
 class CostTable {
  public:

@@ -124,13 +124,15 @@ class DynamicSoftLabel final : public Assigner {
     const int64_t num_gts = p.num_gts();
     const int64_t columns = num_gts + padding;
     const int64_t num_classes = p.num_classes();
-    // GT columns: the real GTs, then padding (mmyolo).
+    // GT columns: the real GTs, then padding (mmyolo). A padding label of -1
+    // indexes the last class (torch indexing) but is reported as stored.
     std::vector<const float*> box(static_cast<size_t>(columns));
     std::vector<int64_t> label(static_cast<size_t>(columns));
+    std::vector<int64_t> class_index(static_cast<size_t>(columns));
     for (int64_t g = 0; g < columns; ++g) {
       box[g] = g < num_gts ? &p.gt_bboxes(g, 0) : &p.padding_gt_bboxes(g - num_gts, 0);
       label[g] = g < num_gts ? p.gt_labels[g] : p.padding_gt_labels[g - num_gts];
-      if (label[g] < 0) label[g] += num_classes;  // torch indexing, for padding labels of -1
+      class_index[g] = label[g] < 0 ? label[g] + num_classes : label[g];
     }
     std::vector<int32_t> candidates;
     for (int64_t i = 0; i < p.num_priors(); ++i)
@@ -139,13 +141,8 @@ class DynamicSoftLabel final : public Assigner {
 
     // Per candidate, what the class cost needs: the background total over
     // all classes (mmdet) and sigmoid/softplus of each class some column has.
-    std::vector<int64_t> classes = label;
-    std::sort(classes.begin(), classes.end());
-    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
-    std::vector<int64_t> slot(static_cast<size_t>(columns));
-    for (int64_t g = 0; g < columns; ++g) slot[g] = std::lower_bound(classes.begin(), classes.end(), label[g]) - classes.begin();
-    const auto num_slots = static_cast<int64_t>(classes.size());
-    std::vector<cost::Logit> logit(static_cast<size_t>(num_slots));
+    const detail::ClassSlots slots(class_index);
+    std::vector<cost::Logit> logit(slots.classes.size());
     std::vector<float> gt_area(static_cast<size_t>(columns));
     for (int64_t g = 0; g < columns; ++g) gt_area[g] = geometry::area(box[g]);
 
@@ -153,7 +150,7 @@ class DynamicSoftLabel final : public Assigner {
     double background = 0;
     const auto terms_of = [&](int64_t v, int64_t g, float u) -> detail::Terms {
       const int32_t prior = table.prior(v);
-      const cost::Logit& l = logit[slot[g]];
+      const cost::Logit& l = logit[slots.slot[g]];
       const float cls = rules_.class_cost_over_all_classes
                             ? cost::soft_class_cost(background, l, u)
                             : static_cast<float>(cost::soft_class_term(l, static_cast<double>(u)));
@@ -165,7 +162,7 @@ class DynamicSoftLabel final : public Assigner {
       const int32_t prior = table.prior(v);
       if (rules_.class_cost_over_all_classes)
         background = cost::soft_class_background_total(&p.cls_scores(prior, 0), num_classes);
-      for (int64_t k = 0; k < num_slots; ++k) logit[k] = cost::logit_terms(p.cls_scores(prior, classes[k]));
+      for (size_t k = 0; k < slots.classes.size(); ++k) logit[k] = cost::logit_terms(p.cls_scores(prior, slots.classes[k]));
     };
 
     // Step 2: cost of every (GT column, candidate).
@@ -189,28 +186,41 @@ class DynamicSoftLabel final : public Assigner {
     // Steps 3-5: dynamic k, each GT's cheapest candidates, conflicts.
     const match::DynamicKMatch m = table.match(s_.topk);
 
-    // Step 6: the result.
+    // Step 6: the result. A picked prior inside no GT (mmyolo) costs INF
+    // and has no cost terms of its own.
     Assignment out = table.assemble(p, m, label, rules_.negative_overlap, [&](int64_t g, int64_t v) {
+      if (!valid[table.prior(v)]) return detail::Terms{0, 0, 0};
       load_prior(v);
       return terms_of(v, g, table.iou(g, v));
     });
-    if (rules_.all_priors_are_candidates) note_infinite_picks(p, valid, m, &out);
+    if (rules_.all_priors_are_candidates) note_mmyolo_quirks(table, m, num_gts, &out);
     return out;
   }
 
-  // mmyolo: a GT whose k exceeds the priors with a finite cost picks priors
-  // inside no GT (cost INF) in an order the reference leaves to torch.sort.
-  static void note_infinite_picks(const Problem& p, const std::vector<char>& valid, const match::DynamicKMatch& m,
-                                  Assignment* out) {
-    const auto finite = static_cast<int64_t>(std::count(valid.begin(), valid.end(), 1));
-    for (int64_t g = 0; g < p.num_gts(); ++g) {
-      if (m.dynamic_ks[g] > finite)
+  // mmyolo: a GT takes its k cheapest priors from a sort over all priors, in
+  // which those costing INF = 1e8 (inside no GT), or more (valid but far
+  // away: 10^(d - 3) >= 1e8 from about 11 strides), come after the tie block
+  // of equal 1e8 keys in an order torch.sort leaves open. And a padding
+  // column can win a prior in a conflict.
+  static void note_mmyolo_quirks(const detail::CostTable& table, const match::DynamicKMatch& m, int64_t num_gts,
+                                 Assignment* out) {
+    for (int64_t g = 0; g < num_gts; ++g) {
+      int64_t below_inf = 0;
+      for (int64_t v = 0; v < table.num_candidates(); ++v) below_inf += table.cost(g, v) < kMmyoloInvalidCost;
+      if (m.dynamic_ks[g] > below_inf)
         out->notes.push_back(fmt::format(
-            "GT {}: k = {} exceeds the {} priors with a finite cost, so it also takes priors inside no GT "
-            "(cost INF); which ones depends on torch.sort's order for equal keys, which this replay does not "
-            "reproduce (lower prior index first)",
-            g, m.dynamic_ks[g], finite));
+            "GT {}: k = {} exceeds the {} priors costing less than INF = 1e8, so it also takes priors inside no "
+            "GT (or far from it); which ones depends on torch.sort's order for equal keys, which this replay does "
+            "not reproduce (lower prior index first)",
+            g, m.dynamic_ks[g], below_inf));
     }
+    int64_t to_padding = 0;
+    for (int32_t owner : m.owner) to_padding += owner >= num_gts;
+    if (to_padding > 0)
+      out->notes.push_back(fmt::format(
+          "{} prior{} went to padding GT columns in conflicts (mmyolo lets padding compete): assigned_gt_inds "
+          "points past the image's real GTs there, as the reference's does",
+          to_padding, to_padding == 1 ? "" : "s"));
   }
 
   Rules rules_;

@@ -4,7 +4,7 @@
 // Mirrors Megvii-BaseDetection/OTA playground/detection/coco/
 // ota.res50.fpn.coco.800size.1x/fcos.py, FCOS.get_ground_truth and
 // SinkhornDistance (commit 2c85b4d0), with cvpods' Shift2BoxTransform and
-// sigmoid_focal_loss. Costs in float32, the plan in float64:
+// sigmoid_focal_loss. All in float32, as the reference:
 //
 //   geometry     a prior point p is a candidate of GT g when it lies inside
 //                the box by more than 0.01 (min(l, t, r, b) > 0.01) AND
@@ -22,8 +22,9 @@
 //   plan         pi = Sinkhorn(mu, nu, C), eps sinkhorn_eps, sinkhorn_iters
 //                log-domain iterations from u = v = 1 (match/sinkhorn.h)
 //   decision     each row of pi divided by its own maximum; each prior goes
-//                to the row with the largest value (the first on a tie, as
-//                torch.max); the background row means negative
+//                to the row with the largest value (the first on a tie, and
+//                the first NaN if any, as torch.max); the background row
+//                means negative
 //   result       positives: g + 1, g's label, u(g, p); others 0, -1, 0.0;
 //                dynamic k = mu_g; transport_plan = pi (background row last)
 //
@@ -34,6 +35,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "assign/cost_table.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
 #include "match/dynamic_k.h"
@@ -73,13 +77,9 @@ class Ota final : public Assigner {
     // background cost, and the logits of the classes some GT has.
     std::vector<std::array<float, 4>> pred_ltrb(static_cast<size_t>(n));
     std::vector<double> background(static_cast<size_t>(n));
-    std::vector<int64_t> classes = p.gt_labels;
-    std::sort(classes.begin(), classes.end());
-    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+    const detail::ClassSlots slots(p.gt_labels);
+    const std::vector<int64_t>& classes = slots.classes;
     std::vector<cost::Logit> logit(static_cast<size_t>(n) * classes.size());
-    std::vector<size_t> slot(static_cast<size_t>(g_count));
-    for (int64_t g = 0; g < g_count; ++g)
-      slot[g] = static_cast<size_t>(std::lower_bound(classes.begin(), classes.end(), p.gt_labels[g]) - classes.begin());
     for (int64_t i = 0; i < n; ++i) {
       const float px = p.priors(i, 0), py = p.priors(i, 1);
       pred_ltrb[i] = p.preds_from_distances ? std::array<float, 4>{p.pred_distances(i, 0), p.pred_distances(i, 1),
@@ -94,7 +94,7 @@ class Ota final : public Assigner {
     std::vector<float> cost(static_cast<size_t>(rows * n));
     std::vector<float> iou(static_cast<size_t>(g_count * n));
     std::vector<char> candidate(static_cast<size_t>(g_count * n));
-    std::vector<detail_terms> terms(static_cast<size_t>(g_count * n));
+    std::vector<CostTerms> terms(static_cast<size_t>(g_count * n));
     for (int64_t g = 0; g < g_count; ++g) {
       const float* box = &p.gt_bboxes(g, 0);
       for (int64_t i = 0; i < n; ++i) {
@@ -103,7 +103,8 @@ class Ota final : public Assigner {
         candidate[at] = geometry::inside(px, py, box, kInBoxMargin) && in_centre_box(p, i, box);
         const auto gt_ltrb = geometry::ltrb_from(px, py, box);
         iou[at] = geometry::iou_ltrb(pred_ltrb[i].data(), gt_ltrb.data());
-        const float cls = cost::focal_class_cost(background[i], logit[i * classes.size() + slot[g]], alpha_, gamma_);
+        const float cls =
+            cost::focal_class_cost(background[i], logit[i * classes.size() + slots.slot[g]], alpha_, gamma_);
         const float reg = reg_weight_ * -std::log(std::max(iou[at], 1.1920928955078125e-07f));
         terms[at] = {cls, reg, candidate[at] ? 0.0f : kOutsideCost};
         cost[at] = (cls + reg) + terms[at][2];
@@ -116,12 +117,18 @@ class Ota final : public Assigner {
     float supplied = 0.0f;
     for (int64_t g = 0; g < g_count; ++g) {
       std::vector<float> candidate_ious(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) candidate_ious[i] = candidate[g * n + i] ? iou[g * n + i] : 0.0f;
+      // ious * is_in_boxes.float(): a NaN IoU stays NaN (--allow-nonfinite).
+      for (int64_t i = 0; i < n; ++i) candidate_ious[i] = iou[g * n + i] * (candidate[g * n + i] ? 1.0f : 0.0f);
       (*out.dynamic_ks)[g] = match::dynamic_k(std::move(candidate_ious), candidate_topk_);
       mu[g] = static_cast<float>((*out.dynamic_ks)[g]);
       supplied += static_cast<float>((*out.dynamic_ks)[g]);
     }
     mu[g_count] = static_cast<float>(n) - supplied;
+    if (mu[g_count] < 0)
+      out.notes.push_back(fmt::format(
+          "the GTs' supplies ({:g}) exceed the {} priors: the background's supply is negative, its log NaN, and "
+          "the plan NaN throughout, in the reference as here",
+          supplied, n));
     const std::vector<float> nu(static_cast<size_t>(n), 1.0f);
 
     const std::vector<float> plan = match::sinkhorn_plan(cost, rows, n, mu, nu, static_cast<float>(eps_), iterations_);
@@ -134,8 +141,8 @@ class Ota final : public Assigner {
     const auto scaled = [&](int64_t r, int64_t i) { return plan[static_cast<size_t>(r * n + i)] / row_max[r]; };
     for (int64_t i = 0; i < n; ++i) {
       int64_t best = 0;
-      for (int64_t r = 1; r < rows; ++r)
-        if (scaled(r, i) > scaled(best, i)) best = r;
+      for (int64_t r = 1; r < rows && !std::isnan(scaled(best, i)); ++r)
+        if (std::isnan(scaled(r, i)) || scaled(r, i) > scaled(best, i)) best = r;
       if (best == g_count) continue;  // background
       out.gt_inds[i] = best + 1;
       out.labels[i] = p.gt_labels[best];
@@ -167,8 +174,6 @@ class Ota final : public Assigner {
   }
 
  private:
-  using detail_terms = std::array<float, kMaxCostTerms>;
-
   // Strictly inside the GT's centre box: its centre -/+ center_radius * stride,
   // clipped to the box.
   bool in_centre_box(const Problem& p, int64_t i, const float* box) const {
@@ -213,6 +218,15 @@ AssignerInfo ota_info() {
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy",
                        "transport_plan.npy"};
   info.make = [](const Params& params) { return std::make_unique<Ota>(params); };
+  info.check = [](const Params& params, const Problem& p) {
+    const int64_t topk = params.get_int("candidate_topk");
+    if (p.num_priors() > 0 && p.num_priors() < topk)
+      return Status::Usage(fmt::format(
+          "ota: {} priors is fewer than candidate_topk = {}; the reference fails there (torch.topk with k out of "
+          "range): pass --set candidate_topk=N with N <= {}",
+          p.num_priors(), topk, p.num_priors()));
+    return Status();
+  };
   return info;
 }
 

@@ -66,8 +66,9 @@ Status check_needs(const AssignerInfo& info, const Problem& problem) {
 
 Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch) {
   for (const Problem& p : batch.images) {
-    const Status st = check_needs(info, p);
-    if (!st.ok()) return st.WithContext(batch.source);
+    Status st = check_needs(info, p);
+    if (st.ok() && info.check) st = info.check(params, p);
+    if (!st.ok()) return st.WithContext(batch.source + (p.name.empty() ? "" : " image " + p.name));
     // The cost tables are dense over (prior, GT) for now: refuse sizes whose
     // tables would not fit, rather than exhausting memory.
     if (p.num_priors() > 0 && p.num_gts() > kMaxPriorGtPairs / p.num_priors())

@@ -38,6 +38,7 @@
 #include <cmath>
 
 #include "assign/cost_table.h"
+#include "assign/scores.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
 
@@ -47,6 +48,7 @@ namespace {
 struct Rules {
   const char* name;
   bool in_box_or_centre;     // candidate region: box OR centre region (mmdet), centre square only (yolox)
+  bool one_stride_square;    // the centre region uses one stride for both axes (yolox's expanded_strides)
   bool shift_half_stride;    // prior centre (cx / stride + 0.5) * stride (yolox)
   bool cxcywh_iou;           // YOLOX's bboxes_iou (no eps) instead of mmdet's bbox_overlaps
   float iou_eps;             // in -log(u + eps)
@@ -55,8 +57,11 @@ struct Rules {
   float negative_overlap;    // max_overlaps of non-positives
 };
 
-constexpr Rules kMmdetection{"simota", true, false, false, 1e-7f, false, 100000.0f, -100000.0f};
-constexpr Rules kYolox{"simota.yolox", false, true, true, 1e-8f, true, 1000000.0f, 0.0f};
+constexpr Rules kMmdetection{"simota", true, false, false, false, 1e-7f, false, 100000.0f, -100000.0f};
+constexpr Rules kYolox{"simota.yolox", false, true, true, true, 1e-8f, true, 1000000.0f, 0.0f};
+
+// Where a prior stands relative to one GT.
+enum Geometry : uint8_t { kInCentre = 1, kInBox = 2 };
 
 class SimOta final : public Assigner {
  public:
@@ -83,6 +88,16 @@ class SimOta final : public Assigner {
   }
 
  private:
+  // Every prior point at (col + 0.5) * stride (an offset-0.5 generator).
+  static bool looks_half_offset(const Problem& p) {
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      const float s = p.priors(i, 2);
+      const float fx = p.priors(i, 0) / s, fy = p.priors(i, 1) / s;
+      if (fx - std::floor(fx) != 0.5f || fy - std::floor(fy) != 0.5f) return false;
+    }
+    return p.num_priors() > 0;
+  }
+
   // The point a prior stands for.
   std::array<float, 2> centre(const Problem& p, int64_t i) const {
     if (!rules_.shift_half_stride) return {p.priors(i, 0), p.priors(i, 1)};
@@ -94,44 +109,46 @@ class SimOta final : public Assigner {
   bool in_centre(const Problem& p, int64_t i, const std::array<float, 2>& c, int64_t g) const {
     const float* box = &p.gt_bboxes(g, 0);
     const float sx = center_radius_ * p.priors(i, 2);
-    const float sy = center_radius_ * p.priors(i, rules_.shift_half_stride ? 2 : 3);
+    const float sy = center_radius_ * p.priors(i, rules_.one_stride_square ? 2 : 3);
     const float gx = geometry::centre_x(box), gy = geometry::centre_y(box);
     const float region[4] = {gx - sx, gy - sy, gx + sx, gy + sy};
     return geometry::strictly_inside(c[0], c[1], region);
   }
 
-  // No geometry penalty for this pair: in box and centre (mmdet), in the square (yolox).
-  bool in_geometry(const Problem& p, int64_t i, const std::array<float, 2>& c, int64_t g) const {
-    if (!in_centre(p, i, c, g)) return false;
-    return !rules_.in_box_or_centre || geometry::strictly_inside(c[0], c[1], &p.gt_bboxes(g, 0));
+  uint8_t geometry(const Problem& p, int64_t i, const std::array<float, 2>& c, int64_t g) const {
+    uint8_t flags = in_centre(p, i, c, g) ? kInCentre : 0;
+    if (rules_.in_box_or_centre && geometry::strictly_inside(c[0], c[1], &p.gt_bboxes(g, 0))) flags |= kInBox;
+    return flags;
   }
 
-  // Candidate rule: in some box or centre region (mmdet), in some square (yolox).
-  bool is_candidate(const Problem& p, int64_t i, const std::array<float, 2>& c) const {
-    for (int64_t g = 0; g < p.num_gts(); ++g) {
-      if (in_centre(p, i, c, g)) return true;
-      if (rules_.in_box_or_centre && geometry::strictly_inside(c[0], c[1], &p.gt_bboxes(g, 0))) return true;
-    }
-    return false;
+  // No geometry penalty: in box and centre region (mmdet), in the square (yolox).
+  bool penalty_free(uint8_t flags) const {
+    return rules_.in_box_or_centre ? flags == (kInCentre | kInBox) : flags == kInCentre;
   }
 
   // The class probabilities the reference feeds to its BCE, as float32.
   void probabilities(const Problem& p, int32_t prior, std::vector<float>* probs) const {
     const bool with_obj = p.has(Field::kObjectness);
-    const float obj = with_obj ? cost::sigmoid_f32(p.objectness[prior]) : 1.0f;
+    const float obj = with_obj ? objectness_probability(p, prior) : 1.0f;
     for (int64_t c = 0; c < p.num_classes(); ++c) {
-      const float cls = cost::sigmoid_f32(p.cls_scores(prior, c));
+      const float cls = class_probability(p, prior, c);
       (*probs)[c] = rules_.sqrt_score ? std::sqrt(cls * obj) : (with_obj ? cls * obj : cls);
     }
   }
 
   Assignment match(const Problem& p) const {
     const int64_t num_gts = p.num_gts();
+    // Candidates: in some GT's box or centre region; their geometry per GT.
     std::vector<int32_t> candidates;
-    std::vector<std::array<float, 2>> centres;
+    std::vector<uint8_t> geo;  // [V, G]
+    std::vector<uint8_t> flags(static_cast<size_t>(num_gts));
     for (int64_t i = 0; i < p.num_priors(); ++i) {
       const auto c = centre(p, i);
-      if (is_candidate(p, i, c)) candidates.push_back(static_cast<int32_t>(i)), centres.push_back(c);
+      bool any = false;
+      for (int64_t g = 0; g < num_gts; ++g) any |= (flags[g] = geometry(p, i, c, g)) != 0;
+      if (!any) continue;
+      candidates.push_back(static_cast<int32_t>(i));
+      geo.insert(geo.end(), flags.begin(), flags.end());
     }
     if (candidates.empty()) {
       Assignment out = Assignment::Empty(p.num_priors(), num_gts, 0.0f, true);
@@ -167,7 +184,7 @@ class SimOta final : public Assigner {
     const auto terms_of = [&](int64_t v, int64_t g, float u) -> detail::Terms {
       const float cls = cost::bce_prob_class_cost(background, probs[p.gt_labels[g]]) * cls_weight_;
       const float iou = cost::log_iou_cost(u, 1.0f, rules_.iou_eps) * iou_weight_;
-      return {cls, iou, in_geometry(p, table.prior(v), centres[v], g) ? 0.0f : rules_.outside_cost};
+      return {cls, iou, penalty_free(geo[static_cast<size_t>(v * num_gts + g)]) ? 0.0f : rules_.outside_cost};
     };
     const auto total = [](const detail::Terms& t) { return (t[0] + t[1]) + t[2]; };
 
@@ -182,10 +199,15 @@ class SimOta final : public Assigner {
     }
 
     const match::DynamicKMatch m = table.match(candidate_topk_);
-    return table.assemble(p, m, p.gt_labels, rules_.negative_overlap, [&](int64_t g, int64_t v) {
+    Assignment out = table.assemble(p, m, p.gt_labels, rules_.negative_overlap, [&](int64_t g, int64_t v) {
       load_prior(v);
       return terms_of(v, g, table.iou(g, v));
     });
+    if (rules_.shift_half_stride && looks_half_offset(p))
+      out.notes.push_back(
+          "every prior sits at (col + 0.5) * stride: YOLOX adds half a stride to its grid itself, so these points "
+          "were shifted a second time; a YOLOX dump stores the grid at col * stride (x_shifts * stride)");
+    return out;
   }
 
   Rules rules_;

@@ -24,13 +24,14 @@ namespace assignscope {
 inline constexpr float kMmdetNegativeOverlap = -100000000.0f;  // -INF of dsla/atss/tal
 
 constexpr int kMaxCostTerms = 3;
+using CostTerms = std::array<float, kMaxCostTerms>;  // named by Assignment::cost_terms
 
 // A (prior, GT) pair the assigner looked at, with the cost it ranked it by.
 struct CandidatePair {
   int32_t prior = 0;
   int32_t gt = 0;
   float cost = 0;                            // the total the assigner ranks by
-  std::array<float, kMaxCostTerms> terms{};  // components, named by Assignment::cost_terms
+  CostTerms terms{};                         // components, named by Assignment::cost_terms
   float iou = 0;                             // IoU used by the assigner for this pair
   bool inside = false;                       // passes the assigner's geometric candidate rule
   bool picked = false;                       // chosen by this GT before conflict resolution
@@ -49,7 +50,9 @@ struct Assignment {
 
   std::vector<int64_t> gt_inds;        // [N] mmdet convention (see above)
   std::vector<int64_t> labels;         // [N]
-  std::vector<float> max_overlaps;     // [N] as the reference's AssignResult.max_overlaps
+  // [N] as the reference's AssignResult.max_overlaps; empty for assigners
+  // that measure no overlap (FCOS, YOLOv5): reports then show none.
+  std::vector<float> max_overlaps;
 
   // Results only some assigners have (each written as <name>.npy):
   // per-GT dynamic k, 0 where never computed; mmyolo's batched assigners also

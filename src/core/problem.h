@@ -59,6 +59,10 @@ struct Problem {
 
   MatrixRf cls_scores;                    // [N, C] logits (probabilities are converted at load)
   std::vector<float> objectness;          // [N] logits
+  // Dumps of probabilities (meta.scores = "probs") keep them as given too,
+  // for assigners that consume probabilities (SimOTA, TAL): empty otherwise.
+  MatrixRf cls_probs;                     // [N, C]
+  std::vector<float> objectness_probs;    // [N]
   Rows4f pred_bboxes;                     // [N, 4] xyxy (decoded from pred_distances if given so)
   Rows4f pred_distances;                  // [N, 4] (l, t, r, b) as given, when the dump had them
   bool preds_from_distances = false;

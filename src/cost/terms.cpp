@@ -14,10 +14,6 @@ float soft_center_prior(float px, float py, float stride, float cx, float cy, fl
 
 float log_iou_cost(float iou, float weight, float eps) { return -std::log(iou + eps) * weight; }
 
-double bce_with_logits(double x, double y) {
-  return std::fmax(x, 0.0) - x * y + std::log1p(std::exp(-std::fabs(x)));
-}
-
 Logit logit_terms(double x) {
   const double e = std::exp(-std::fabs(x));  // in (0, 1]: no overflow
   Logit l;

@@ -15,12 +15,10 @@ float soft_center_prior(float px, float py, float stride, float cx, float cy, fl
 // IoU cost: -log(iou + eps) * weight, float32 (mmdet dsla: eps 1e-7).
 float log_iou_cost(float iou, float weight, float eps);
 
-// BCE-with-logits of one logit x against a soft target y, as PyTorch's
-// F.binary_cross_entropy_with_logits: max(x, 0) - x*y + log1p(exp(-|x|)).
-double bce_with_logits(double x, double y);
-
 // What the soft class cost needs of one logit x, from one exp and one log1p:
-// sigmoid(x) and softplus(x) = BCE(x, 0); BCE(x, y) = softplus(x) - x*y.
+// sigmoid(x) and softplus(x) = BCE(x, 0); PyTorch's
+// binary_cross_entropy_with_logits(x, y) = max(x, 0) - x*y + log1p(exp(-|x|))
+// = softplus(x) - x*y.
 struct Logit {
   double x = 0;
   double sigmoid = 0.5;

@@ -552,6 +552,7 @@ class Validator {
       for (const char* name : {"cls_scores", "objectness"}) {
         auto it = floats_.find(name);
         if (it == floats_.end()) continue;
+        probs_[name] = it->second;  // kept as given for assigners that consume probabilities
         for (size_t i = 0; i < it->second.size(); ++i) {
           float& p = it->second[i];
           if (!(p >= 0.0f && p <= 1.0f) && !(options_.allow_nonfinite && std::isnan(p)))
@@ -678,11 +679,19 @@ class Validator {
       const int64_t offset = batch_ ? b * rows * c_ : 0;
       if (rows * c_ > 0)
         std::memcpy(p.cls_scores.data(), v.data() + offset, static_cast<size_t>(rows * c_) * sizeof(float));
+      if (const auto probs = probs_.find("cls_scores"); probs != probs_.end()) {
+        p.cls_probs.resize(rows, c_);
+        if (rows * c_ > 0)
+          std::memcpy(p.cls_probs.data(), probs->second.data() + offset,
+                      static_cast<size_t>(rows * c_) * sizeof(float));
+      }
     }
     if (get("objectness")) {
       const std::vector<float>& v = floats_.at("objectness");
       const int64_t offset = batch_ ? b * n_ : 0;
       p.objectness.assign(v.begin() + offset, v.begin() + offset + n_);
+      if (const auto probs = probs_.find("objectness"); probs != probs_.end())
+        p.objectness_probs.assign(probs->second.begin() + offset, probs->second.begin() + offset + n_);
     }
     if (get("pred_bboxes")) {
       slice_rows("pred_bboxes", b, n_, &p.pred_bboxes);
@@ -793,6 +802,7 @@ class Validator {
   int64_t gt_columns_ = 0;
   std::map<const int64_t*, std::string> dim_origin_;
   std::map<std::string, std::vector<float>> floats_;
+  std::map<std::string, std::vector<float>> probs_;  // "probs" dumps: scores as given
   std::map<std::string, std::vector<int64_t>> ints_;
   std::vector<std::string> image_warnings_;
 };

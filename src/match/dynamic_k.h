@@ -9,7 +9,10 @@ namespace assignscope::match {
 
 // k = max(1, int(sum of the largest min(topk, n) values)), the sum taken in
 // float32 from the largest value down, as mmdet's
-// `torch.topk(ious, k, dim=0)[0].sum(0).int().clamp(min=1)` evaluates it.
+// `torch.topk(ious, k, dim=0)[0].sum(0).int().clamp(min=1)` evaluates it (a
+// reduction across rows). YOLOX and OTA sum along a row (`.sum(1)`), whose
+// order may differ; that can change k only for a sum within an ulp of an
+// integer, which no golden case has.
 // `values` is taken by value: it is partially reordered.
 int64_t dynamic_k(std::vector<float> values, int64_t topk);
 

@@ -11,9 +11,10 @@
 // ((-C + u) + v) / eps, because that is what the reference computes: where a
 // row's costs are all near 1e6 (a GT with no candidate), its potential u
 // grows to ~1e6, float32 spacing there is 0.0625 (0.625 after / eps), and
-// the reference's plan misses that row's supply by up to ~25%; a float64
-// solve would meet it and differ from the reference by a few percent
-// (docs/assigners.md). Sums of exp are accumulated in float64.
+// the reference's plan misses that row's supply (row sums 0.79 for 1 in a
+// golden case); a float64 solve would meet it and differ from the reference
+// by up to 35% there (docs/assigners.md). Sums of exp are accumulated in
+// float64.
 #pragma once
 
 #include <cstdint>

@@ -33,6 +33,7 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
                     {"negatives", s.negatives},
                     {"ignored", s.ignored},
                     {"starved_gts", s.starved_gts}};
+  if (s.to_padding > 0) img["summary"]["to_padding"] = s.to_padding;
   if (s.matches >= 0) {
     img["summary"]["matches"] = s.matches;
     img["summary"]["priors_serving_several_gts"] = s.priors_serving_several;
@@ -57,7 +58,7 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
     j["positives"] = g.positives;
     j["lost"] = g.lost;
     j["lost_to"] = lost_to;
-    j["iou"] = g.positives ? ojson{{"min", json_float(static_cast<float>(g.iou_min))},
+    j["iou"] = g.positives && s.has_overlaps ? ojson{{"min", json_float(static_cast<float>(g.iou_min))},
                                    {"mean", json_float(static_cast<float>(g.iou_mean))},
                                    {"max", json_float(static_cast<float>(g.iou_max))}}
                            : ojson(nullptr);
@@ -73,7 +74,7 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
     ojson pos = {{"prior", i},
                  {"gt", a.gt_inds[i] - 1},
                  {"label", a.labels[i]},
-                 {"overlap", json_float(a.max_overlaps[i])},
+                 {"overlap", a.max_overlaps.empty() ? ojson(nullptr) : json_float(a.max_overlaps[i])},
                  {"level", p.prior_level[i]}};
     if (a.assign_metrics) pos["assign_metric"] = json_float((*a.assign_metrics)[i]);
     positives.push_back(std::move(pos));
@@ -88,7 +89,7 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
   img["notes"] = a.notes;
 
   if (options.per_prior) {
-    ojson overlaps = ojson::array();
+    ojson overlaps = a.max_overlaps.empty() ? ojson(nullptr) : ojson::array();
     for (float v : a.max_overlaps) overlaps.push_back(json_float(v));
     img["priors"] = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
     if (a.dynamic_ks) img["dynamic_ks"] = *a.dynamic_ks;

@@ -56,7 +56,9 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
   std::vector<io::NamedBytes> files;
   files.push_back({"assigned_gt_inds.npy", io::npy_bytes(gt_inds.data(), prior_shape)});
   files.push_back({"assigned_labels.npy", io::npy_bytes(labels.data(), prior_shape)});
-  files.push_back(stacked_floats("max_overlaps.npy", batch, results, {n}, [](const Assignment& a) { return &a.max_overlaps; }));
+  if (!first.max_overlaps.empty() || n == 0)
+    files.push_back(
+        stacked_floats("max_overlaps.npy", batch, results, {n}, [](const Assignment& a) { return &a.max_overlaps; }));
   if (first.assign_metrics)
     files.push_back(stacked_floats("assign_metrics.npy", batch, results, {n},
                                    [](const Assignment& a) { return &*a.assign_metrics; }));

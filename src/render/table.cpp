@@ -62,16 +62,20 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
       std::string lost = std::to_string(g.lost);
       if (!g.lost_to.empty()) {
         std::string to;
-        for (size_t i = 0; i < g.lost_to.size() && i < 3; ++i)
+        for (size_t i = 0; i < g.lost_to.size() && i < 3; ++i) {
+          const int64_t other = g.lost_to[i].first;
           to += (i ? " " : "") +
-                (g.lost_to[i].first == analysis::kBackground ? std::string("bg") : fmt::format("#{}", g.lost_to[i].first)) +
+                (other == analysis::kBackground ? std::string("bg")
+                 : other >= s.num_gts          ? fmt::format("pad{}", other - s.num_gts)
+                                               : fmt::format("#{}", other)) +
                 (g.lost_to[i].second > 1 ? fmt::format("x{}", g.lost_to[i].second) : "");
+        }
         if (g.lost_to.size() > 3) to += " ...";
         lost += " (" + to + ")";
       }
       r.push_back(lost);
-      r.push_back(g.positives ? fmt::format("{:.3f}", g.iou_mean) : "-");
-      r.push_back(g.positives ? fmt::format("{:.3f}", g.iou_max) : "-");
+      r.push_back(g.positives && s.has_overlaps ? fmt::format("{:.3f}", g.iou_mean) : "-");
+      r.push_back(g.positives && s.has_overlaps ? fmt::format("{:.3f}", g.iou_max) : "-");
       std::string levels;
       for (size_t l = 0; l < g.positives_per_level.size(); ++l)
         if (g.positives_per_level[l]) levels += (levels.empty() ? "" : " ") + fmt::format("{}:{}", l, g.positives_per_level[l]);
@@ -91,6 +95,7 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
   for (const analysis::LevelStats& l : s.levels) per_level += fmt::format("{}{}", per_level.empty() ? "" : " ", l.positives);
   out += fmt::format("positives {} · negatives {} · ignored {} · starved GTs {}{} · positives per level [{}]\n",
                      s.positives, s.negatives, s.ignored, s.starved_gts.size(), starved, per_level);
+  if (s.to_padding > 0) out += fmt::format("{} positives went to padding GT columns\n", s.to_padding);
   if (s.matches >= 0)
     out += fmt::format("matches {} (prior, GT) pairs · {} priors serve several GTs\n", s.matches,
                        s.priors_serving_several);
