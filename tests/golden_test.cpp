@@ -48,8 +48,8 @@ Replayed replay_all(const std::string& root) {
 TEST_CASE("golden: the reference cases copied into testdata replay exactly") {
   const Replayed r = replay_all(testing::source_path("testdata/golden"));
   // The toy cases hold 9 dynamic-soft-label, 2 of its mmyolo flavour, 8 simota,
-  // 2 simota.yolox and 1 ota result.
-  CHECK(r.match >= 22);
+  // 2 simota.yolox, 1 ota, 2 fcos and 1 yolov5 result.
+  CHECK(r.match >= 25);
   const Replayed demo = replay_all(testing::source_path("testdata/coco640-late-g12-objectness"));
   CHECK(demo.match >= 3);  // dynamic-soft-label, simota, simota+center-radius1.5
 }
@@ -62,8 +62,9 @@ TEST_CASE("golden: every case in ../shared/golden replays exactly") {
   }
   const Replayed r = replay_all(root);
   // dynamic-soft-label 20 (16 single images, the batch, .npz and .json), its
-  // mmyolo flavour 5 (with a batch), simota 19, simota.yolox 5, ota 3.
-  CHECK(r.match >= 52);
+  // mmyolo flavour 5 (with a batch), simota 19, simota.yolox 5, ota 3,
+  // fcos 6, yolov5 4.
+  CHECK(r.match >= 62);
 }
 
 }  // namespace assignscope

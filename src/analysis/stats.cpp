@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace assignscope::analysis {
 
@@ -26,12 +27,18 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   }
 
   // Candidates, picks and losses from the pairs the assigner recorded.
+  // With multi-match results a picked pair that is a match is kept, not
+  // lost, even when gt_inds names another GT for its prior.
   std::vector<std::map<int64_t, int64_t>> lost_to(static_cast<size_t>(s.num_gts));
+  std::set<std::pair<int64_t, int64_t>> matched;
+  if (a.matches)
+    for (const Match& m : *a.matches) matched.insert({m.prior, m.gt});
   for (const CandidatePair& pair : a.candidates) {
     GtStats& gs = s.gts[pair.gt];
     if (pair.inside) ++gs.candidates;
     if (!pair.picked) continue;
     ++gs.picked;
+    if (matched.count({pair.prior, pair.gt}) != 0) continue;
     const int64_t owner = a.gt_inds[pair.prior] - 1;  // -1: negative (kBackground), -2: ignored
     if (owner != pair.gt && owner >= kBackground) {
       ++gs.lost;

@@ -5,8 +5,10 @@
 
 #include "assign/assigner.h"
 #include "assign/dynamic_soft_label.h"
+#include "assign/fcos.h"
 #include "assign/ota.h"
 #include "assign/simota.h"
+#include "assign/yolov5.h"
 #include "core/suggest.h"
 
 namespace assignscope::assign {
@@ -18,6 +20,8 @@ const std::vector<AssignerInfo>& registry() {
       simota_info(),
       simota_yolox_info(),
       ota_info(),
+      fcos_info(),
+      yolov5_info(),
   };
   return kAll;
 }
