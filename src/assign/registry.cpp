@@ -8,6 +8,7 @@
 #include "assign/fcos.h"
 #include "assign/ota.h"
 #include "assign/simota.h"
+#include "assign/task_aligned.h"
 #include "assign/yolov5.h"
 #include "core/suggest.h"
 
@@ -20,6 +21,9 @@ const std::vector<AssignerInfo>& registry() {
       simota_info(),
       simota_yolox_info(),
       ota_info(),
+      task_aligned_info(),
+      task_aligned_mmyolo_info(),
+      task_aligned_ultralytics_info(),
       fcos_info(),
       yolov5_info(),
   };

@@ -1,0 +1,457 @@
+// TOOD's task-aligned assignment, as mmdetection, mmyolo and ultralytics
+// compute it.
+//
+// task-aligned: mmdet/models/task_modules/assigners/task_aligned_assigner.py,
+//   TaskAlignedAssigner (commit d4ccf312), with the soft targets of
+//   mmdet/models/dense_heads/tood_head.py, TOODHead._get_targets_single.
+// task-aligned.mmyolo: mmyolo/models/task_modules/assigners/
+//   batch_task_aligned_assigner.py, BatchTaskAlignedAssigner, with
+//   select_candidates_in_gts / select_highest_overlaps / yolov6_iou_calculator
+//   of utils.py (mmyolo 0.6.0, commit 8c4d9dc5).
+// task-aligned.ultralytics: ultralytics/utils/tal.py, TaskAlignedAssigner
+//   (commit 002217d4), CIoU from ultralytics/utils/metrics.py bbox_iou
+//   (commit 000df7b3).
+// All in float32:
+//
+//   1. points     mmdet: the centres ((x1 + x2) / 2, (y1 + y2) / 2) of the
+//                 anchors it is given (the dump's, else squares of side
+//                 8 * stride, as the golden harness fed it); mmyolo,
+//                 ultralytics: the prior points as stored.
+//   2. inside     prior point p is inside GT g when
+//                 min(px - x1, py - y1, x2 - px, y2 - py) > margin,
+//                 margin 0.01 (mmdet) | 1e-9 (mmyolo, ultralytics).
+//   3. metric     t(p, g) = s^alpha * u^beta, s = sigmoid(logit of g's class),
+//                 u = mmdet's bbox_overlaps(pred, gt) | yolov6_iou_calculator
+//                 (gt, pred), union + 1e-9 | CIoU(gt, pred) clamped at 0 and
+//                 only for pairs inside g (0 elsewhere, score too)
+//                 (ultralytics). Powers as torch's pow(Tensor, Scalar): 1 is
+//                 a copy, 0.5 a sqrt, 2 and 3 products.
+//   4. top-k      per GT, the k = min(topk, N) largest metrics, ties to the
+//                 lower prior index (torch.topk leaves them open);
+//                 mmdet: over ALL priors, then kept only if t > 0 and inside;
+//                 mmyolo, ultralytics: over t * inside, kept if inside — when
+//                 fewer than k inside priors have t > 0, the rest of the k are
+//                 zero-valued priors in an order torch leaves open; an inside
+//                 one becomes a positive with t = 0 (noted; lower index here).
+//   5. conflicts  a prior positive for several GTs goes to
+//                 mmdet: the largest u among those GTs;
+//                 mmyolo, ultralytics: the largest u over ALL GTs (argmax of
+//                 the whole overlap column), which may be a GT that did not
+//                 pick it. First maximum on ties (torch max / argmax).
+//   6. soft target per GT g over its final positives, T = max t, U = max u:
+//                 mmdet (TOODHead): t / (T + 10e-8) * U;
+//                 mmyolo, ultralytics: t * U / (T + eps).
+//   7. result     positives: g + 1, g's label, max_overlaps u(p, g),
+//                 assign_metrics the soft target; mmdet also
+//                 assign_metrics_raw = t(p, g). Others: 0, -1, max_overlaps
+//                 -100000000.0 (mmdet) | 0 (mmyolo, ultralytics), metrics 0.
+//                 G = 0 (or N = 0): all negative, max_overlaps all 0.0.
+//
+// A stacked batch's padding GT columns (mmyolo, ultralytics) are not
+// mirrored: their boxes are zero, so their overlap with every prediction is 0
+// and no point is inside them; they pick nothing (topk_mask) and, standing
+// after the real GTs, never win step 5's first-maximum argmax.
+//
+// Work: the inside test, and for mmdet the IoU, over all (GT, prior) pairs,
+// but the metric only where it can matter (mmdet: u > 0 or inside; flavours:
+// inside), and nothing over C classes.
+#include "assign/task_aligned.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "assign/anchors.h"
+#include "cost/terms.h"
+#include "geometry/boxes.h"
+#include "match/dynamic_k.h"
+
+namespace assignscope::assign {
+namespace {
+
+constexpr double kHarnessAnchorScale = 8.0;  // side of the square anchors the golden harness built, in strides
+constexpr float kToodNormEps = 10e-8f;       // TOODHead._get_targets_single's 10e-8
+constexpr float kYolov6UnionEps = 1e-9f;     // yolov6_iou_calculator's eps
+constexpr float kCiouEps = 1e-7f;            // ultralytics bbox_iou's eps
+constexpr float kMmdetRejected = -100000000.0f;  // mmdet's -INF of overlaps_inf
+
+enum class Overlap {
+  kBboxOverlaps,  // mmdet BboxOverlaps2D(pred, gt): overlap / max(union, 1e-6)
+  kYolov6,        // mmyolo yolov6_iou_calculator(gt, pred): areas clipped at 0, union + 1e-9
+  kCiouClamped,   // ultralytics bbox_iou(gt, pred, CIoU=True).clamp_(0)
+};
+
+// The flavours' differences, by the step of the header they change.
+struct Rules {
+  const char* name;
+  bool anchor_centres;         // step 1: anchor centres (mmdet) | prior points as stored
+  float inside_margin;         // step 2: 0.01 (mmdet) | 1e-9
+  Overlap overlap;             // step 3: which u
+  bool only_inside_pairs;      // step 3: s, u and t are 0 for pairs outside the GT (ultralytics)
+  bool topk_among_inside;      // step 4: top-k of t * inside (flavours) | of t over all priors (mmdet)
+  bool positive_needs_metric;  // step 4: a pick must have t > 0 (mmdet) | zero-valued picks count
+  bool resolve_over_all_gts;   // step 5: argmax over every GT (flavours) | among the prior's GTs (mmdet)
+  bool tood_normalisation;     // step 6: t / (T + 10e-8) * U (mmdet) | t * U / (T + eps)
+  float negative_overlap;      // step 7
+  bool raw_metrics;            // step 7: assign_metrics_raw (mmdet)
+};
+
+constexpr Rules kMmdetection{
+    "task-aligned", true, 0.01f, Overlap::kBboxOverlaps, false, false, true, false, true, kMmdetNegativeOverlap, true};
+constexpr Rules kMmyolo{
+    "task-aligned.mmyolo", false, 1e-9f, Overlap::kYolov6, false, true, false, true, false, 0.0f, false};
+constexpr Rules kUltralytics{
+    "task-aligned.ultralytics", false, 1e-9f, Overlap::kCiouClamped, true, true, false, true, false, 0.0f, false};
+
+// x ** e as torch's pow(Tensor, Scalar) computes it for float32: exponent 0
+// fills 1, 1 copies, 0.5 / -0.5 / -1 are sqrt, rsqrt, reciprocal, 2 / 3 / -2
+// products; anything else std::pow (rounded once to float32 here; torch's
+// vectorised kernel is within an ulp of it).
+float torch_pow(float x, double e) {
+  if (e == 0.0) return 1.0f;
+  if (e == 1.0) return x;
+  if (e == 0.5) return std::sqrt(x);
+  if (e == -0.5) return 1.0f / std::sqrt(x);
+  if (e == -1.0) return 1.0f / x;
+  if (e == 2.0) return x * x;
+  if (e == 3.0) return x * x * x;
+  if (e == -2.0) return 1.0f / (x * x);
+  return static_cast<float>(std::pow(static_cast<double>(x), e));
+}
+
+// mmyolo's yolov6_iou_calculator(gt, pred): overlap / (area_gt + area_pred -
+// overlap + 1e-9), areas with widths clipped at 0.
+float yolov6_iou(const float* gt, const float* pred) {
+  const float overlap = geometry::overlap(gt, pred);
+  const float area_gt = std::max(gt[2] - gt[0], 0.0f) * std::max(gt[3] - gt[1], 0.0f);
+  const float area_pred = std::max(pred[2] - pred[0], 0.0f) * std::max(pred[3] - pred[1], 0.0f);
+  return overlap / (area_gt + area_pred - overlap + kYolov6UnionEps);
+}
+
+// ultralytics' bbox_iou(gt, pred, xywh=False, CIoU=True).clamp_(0), float32 in
+// its operation order: heights + eps, union + eps, enclosing diagonal + eps,
+// alpha = v / (v - iou + (1 + eps)).
+float ciou_clamped(const float* gt, const float* pred) {
+  constexpr double kPi = 3.141592653589793;  // math.pi
+  constexpr auto kFourOverPiSquared = static_cast<float>(4.0 / (kPi * kPi));
+  constexpr auto kOnePlusEps = static_cast<float>(1.0 + 1e-7);
+  const float w1 = gt[2] - gt[0], h1 = gt[3] - gt[1] + kCiouEps;
+  const float w2 = pred[2] - pred[0], h2 = pred[3] - pred[1] + kCiouEps;
+  const float inter = geometry::overlap(gt, pred);
+  const float iou = inter / (w1 * h1 + w2 * h2 - inter + kCiouEps);
+  const float cw = std::max(gt[2], pred[2]) - std::min(gt[0], pred[0]);
+  const float ch = std::max(gt[3], pred[3]) - std::min(gt[1], pred[1]);
+  const float c2 = cw * cw + ch * ch + kCiouEps;
+  const float dx = pred[0] + pred[2] - gt[0] - gt[2];
+  const float dy = pred[1] + pred[3] - gt[1] - gt[3];
+  const float rho2 = (dx * dx + dy * dy) / 4.0f;
+  const float datan = std::atan(w2 / h2) - std::atan(w1 / h1);
+  const float v = kFourOverPiSquared * (datan * datan);
+  const float alpha = v / (v - iou + kOnePlusEps);
+  const float ciou = iou - (rho2 / c2 + v * alpha);
+  return ciou < 0.0f ? 0.0f : ciou;  // clamp_(0); NaN stays NaN
+}
+
+// What a (GT, prior) pair contributes, as the reference holds it.
+struct Pair {
+  int32_t prior = 0;
+  float score = 0;    // s = sigmoid(logit of the GT's class)
+  float overlap = 0;  // u
+  float metric = 0;   // t = s^alpha * u^beta
+  bool inside = false;
+  bool picked = false;  // in the GT's top-k (step 4), before conflicts
+};
+
+// Orders pairs best first: larger metric, NaN above everything (torch.topk),
+// then the lower prior index.
+bool better(const Pair& a, const Pair& b) {
+  const bool a_nan = std::isnan(a.metric), b_nan = std::isnan(b.metric);
+  if (a_nan != b_nan) return a_nan;
+  if (!a_nan && a.metric != b.metric) return a.metric > b.metric;
+  return a.prior < b.prior;
+}
+
+bool positive_value(float t) { return t > 0.0f || std::isnan(t); }
+
+// torch's max: NaN wins.
+float max_propagating_nan(float a, float b) { return std::isnan(a) || a >= b ? a : b; }
+
+struct Settings {
+  int64_t topk;
+  double alpha;
+  double beta;
+  float eps;
+};
+
+class TaskAligned final : public Assigner {
+ public:
+  TaskAligned(const Rules& rules, const Params& params)
+      : rules_(rules),
+        params_(params),
+        s_{params.get_int("topk"), params.get_float("alpha"), params.get_float("beta"),
+           rules.tood_normalisation ? kToodNormEps : static_cast<float>(params.get_float("eps"))} {}
+
+  Assignment assign(const Problem& p) const override {
+    Assignment out;
+    if (p.num_gts() == 0 || p.num_priors() == 0) {
+      // Every reference returns before computing anything: all zeros.
+      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
+      out.assign_metrics = std::vector<float>(static_cast<size_t>(p.num_priors()), 0.0f);
+      if (rules_.raw_metrics) out.assign_metrics_raw = out.assign_metrics;
+      out.notes.push_back(p.num_gts() == 0 ? "no ground truth: every prior is negative"
+                                           : "no priors: nothing to assign");
+    } else {
+      out = match(p);
+    }
+    out.assigner = rules_.name;
+    out.params = params_;
+    out.cost_terms = {"metric", "score", "iou"};
+    return out;
+  }
+
+ private:
+  float metric_of(float score, float overlap) const {
+    return torch_pow(score, s_.alpha) * torch_pow(overlap, s_.beta);
+  }
+
+  // Step 4's outcome for a pair: picked and inside (mmdet: also t > 0).
+  bool is_positive(const Pair& pair) const {
+    return pair.inside && pair.picked && (!rules_.positive_needs_metric || pair.metric > 0.0f);
+  }
+
+  float overlap_of(const float* gt, const float* pred) const {
+    switch (rules_.overlap) {
+      case Overlap::kBboxOverlaps: return geometry::iou(pred, gt);
+      case Overlap::kYolov6: return yolov6_iou(gt, pred);
+      case Overlap::kCiouClamped: return ciou_clamped(gt, pred);
+    }
+    return 0.0f;
+  }
+
+  // Steps 2 and 3 for one pair, from scratch.
+  Pair evaluate(const Problem& p, const Rows4f& points, int64_t g, int64_t i) const {
+    Pair pair;
+    pair.prior = static_cast<int32_t>(i);
+    const float* gt = &p.gt_bboxes(g, 0);
+    pair.inside = geometry::inside(points(i, 0), points(i, 1), gt, rules_.inside_margin);
+    if (rules_.only_inside_pairs && !pair.inside) {
+      pair.metric = metric_of(0.0f, 0.0f);
+      return pair;
+    }
+    pair.overlap = overlap_of(gt, &p.pred_bboxes(i, 0));
+    pair.score = cost::sigmoid_f32(p.cls_scores(i, p.gt_labels[g]));
+    pair.metric = metric_of(pair.score, pair.overlap);
+    return pair;
+  }
+
+  // Step 3 over one GT: the pairs that are inside it or could enter its
+  // top-k, in prior order.
+  std::vector<Pair> gt_pairs(const Problem& p, const Rows4f& points, int64_t g) const {
+    std::vector<Pair> pairs;
+    const float* gt = &p.gt_bboxes(g, 0);
+    const float gt_area = geometry::area(gt);
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      const bool inside = geometry::inside(points(i, 0), points(i, 1), gt, rules_.inside_margin);
+      if (!inside) {
+        if (rules_.topk_among_inside) continue;  // t * inside is 0: only a zero-valued filler
+        // mmdet ranks every prior; with u = 0 (and beta > 0) t is 0 and it never counts.
+        const float* pred = &p.pred_bboxes(i, 0);
+        if (s_.beta > 0.0 && geometry::iou(pred, gt, geometry::area(pred), gt_area) == 0.0f) continue;
+      }
+      Pair pair = evaluate(p, points, g, i);
+      if (inside || positive_value(pair.metric)) pairs.push_back(pair);
+    }
+    return pairs;
+  }
+
+  // Step 4: marks the GT's top-k. Returns how many picks are inside the GT
+  // with t = 0 (zero-valued fillers that become positives).
+  int64_t pick_top_k(std::vector<Pair>* pairs, int64_t k) const {
+    std::vector<Pair*> ranked;
+    for (Pair& pair : *pairs)
+      if (positive_value(pair.metric) && (pair.inside || !rules_.topk_among_inside)) ranked.push_back(&pair);
+    const auto cmp = [](const Pair* a, const Pair* b) { return better(*a, *b); };
+    if (static_cast<int64_t>(ranked.size()) > k) {
+      std::nth_element(ranked.begin(), ranked.begin() + k, ranked.end(), cmp);
+      ranked.resize(static_cast<size_t>(k));
+    }
+    for (Pair* pair : ranked) pair->picked = true;
+    const auto free_slots = k - static_cast<int64_t>(ranked.size());
+    if (rules_.positive_needs_metric || free_slots <= 0) return 0;
+    // The remaining slots go to zero-valued priors of t * inside, lowest
+    // index first here: prior j is the (j - #positive-valued priors before j)-th.
+    int64_t fillers = 0, positive_before = 0;
+    for (Pair& pair : *pairs) {
+      if (pair.picked) {
+        ++positive_before;
+      } else if (pair.prior - positive_before < free_slots) {
+        pair.picked = true;
+        ++fillers;
+      }
+    }
+    return fillers;
+  }
+
+  Assignment match(const Problem& p) const {
+    const int64_t num_gts = p.num_gts(), num_priors = p.num_priors();
+    const Rows4f points = rules_.anchor_centres ? anchor_centres(anchor_boxes(p, kHarnessAnchorScale)) : p.priors;
+    const int64_t k = std::min(s_.topk, num_priors);
+    Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, false);
+    if (!rules_.positive_needs_metric && s_.topk > num_priors)
+      out.notes.push_back(fmt::format("topk = {} exceeds the {} priors: the reference's torch.topk fails here; "
+                                      "replayed with k = {}",
+                                      s_.topk, num_priors, num_priors));
+
+    // Steps 2-4, GT by GT; a positive is a pick inside the GT.
+    std::vector<std::vector<Pair>> pairs(static_cast<size_t>(num_gts));
+    std::vector<int32_t> first_gt(static_cast<size_t>(num_priors), -1);
+    std::vector<int32_t> gts_of_prior(static_cast<size_t>(num_priors), 0);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      pairs[g] = gt_pairs(p, points, g);
+      if (const int64_t fillers = pick_top_k(&pairs[g], k); fillers > 0)
+        out.notes.push_back(fmt::format(
+            "GT {}: fewer than k = {} inside priors have a positive metric, so its top-k takes zero-metric priors, "
+            "{} of them inside it; those become positives with metric 0, and which ones depends on torch.topk's "
+            "order for equal keys (lower prior index here)",
+            g, k, fillers));
+      std::vector<Pair> kept;
+      for (const Pair& pair : pairs[g]) {
+        if (!pair.inside && !pair.picked) continue;  // ranked but not picked: not reported
+        kept.push_back(pair);
+        if (!is_positive(pair)) continue;
+        if (gts_of_prior[pair.prior]++ == 0) first_gt[pair.prior] = static_cast<int32_t>(g);
+      }
+      pairs[g] = std::move(kept);
+    }
+    const auto find_pair = [&](int64_t g, int32_t prior) -> const Pair* {
+      const std::vector<Pair>& v = pairs[g];
+      const auto it = std::lower_bound(v.begin(), v.end(), prior, [](const Pair& a, int32_t b) { return a.prior < b; });
+      return it != v.end() && it->prior == prior ? &*it : nullptr;
+    };
+    // The pair as the reference's full [G, N] tables hold it.
+    const auto pair_of = [&](int64_t g, int32_t prior) {
+      const Pair* pair = find_pair(g, prior);
+      return pair ? *pair : evaluate(p, points, g, prior);
+    };
+
+    // Step 5: the owner of each positive prior.
+    std::vector<int32_t> owner = first_gt;
+    const auto num_gts32 = static_cast<int32_t>(num_gts);
+    for (int32_t i = 0; i < num_priors; ++i) {
+      if (gts_of_prior[i] < 2) continue;
+      if (rules_.resolve_over_all_gts) {
+        owner[i] = match::argmin_cost(num_gts32, [&](int32_t g) { return -pair_of(g, i).overlap; });
+      } else {
+        owner[i] = match::argmin_cost(num_gts32, [&](int32_t g) {
+          const Pair* pair = find_pair(g, i);
+          return pair && is_positive(*pair) ? -pair->overlap : -kMmdetRejected;
+        });
+      }
+    }
+
+    // Steps 6 and 7.
+    std::vector<float> metric(static_cast<size_t>(num_priors), 0.0f);
+    std::vector<float> max_metric(static_cast<size_t>(num_gts), 0.0f), max_overlap(static_cast<size_t>(num_gts), 0.0f);
+    std::vector<char> has_positive(static_cast<size_t>(num_gts), 0);
+    for (int32_t i = 0; i < num_priors; ++i) {
+      const int32_t g = owner[i];
+      if (g < 0) continue;
+      const Pair pair = pair_of(g, i);
+      out.gt_inds[i] = g + 1;
+      out.labels[i] = p.gt_labels[g];
+      out.max_overlaps[i] = pair.overlap;
+      metric[i] = pair.metric;
+      if (!has_positive[g]) {
+        max_metric[g] = pair.metric, max_overlap[g] = pair.overlap, has_positive[g] = 1;
+      } else {
+        max_metric[g] = max_propagating_nan(max_metric[g], pair.metric);
+        max_overlap[g] = max_propagating_nan(max_overlap[g], pair.overlap);
+      }
+    }
+    std::vector<float> soft(static_cast<size_t>(num_priors), 0.0f);
+    for (int32_t i = 0; i < num_priors; ++i) {
+      const int32_t g = owner[i];
+      if (g < 0) continue;
+      soft[i] = rules_.tood_normalisation ? metric[i] / (max_metric[g] + s_.eps) * max_overlap[g]
+                                          : metric[i] * max_overlap[g] / (max_metric[g] + s_.eps);
+    }
+    out.assign_metrics = std::move(soft);
+    if (rules_.raw_metrics) out.assign_metrics_raw = std::move(metric);
+
+    for (int64_t g = 0; g < num_gts; ++g) {
+      for (const Pair& pair : pairs[g]) {
+        CandidatePair c;
+        c.prior = pair.prior;
+        c.gt = static_cast<int32_t>(g);
+        c.cost = pair.metric;
+        c.terms = {pair.metric, pair.score, pair.overlap};
+        c.iou = pair.overlap;
+        c.inside = pair.inside;
+        c.picked = pair.picked;
+        out.candidates.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  Rules rules_;
+  Params params_;
+  Settings s_;
+};
+
+std::vector<ParamSpec> tal_params(int64_t topk, double alpha, double beta, std::optional<double> eps) {
+  std::vector<ParamSpec> specs = {
+      {"topk", ParamType::kInt, topk, "how many of a GT's largest alignment metrics become its candidates", 1.0,
+       std::nullopt, {}},
+      {"alpha", ParamType::kFloat, alpha, "exponent of the class score in the metric s^alpha * u^beta", 0.0,
+       std::nullopt, {}},
+      {"beta", ParamType::kFloat, beta, "exponent of the IoU in the metric s^alpha * u^beta", 0.0, std::nullopt, {}},
+  };
+  if (eps)
+    specs.push_back({"eps", ParamType::kFloat, *eps, "added to a GT's largest metric when normalising the soft targets",
+                     0.0, std::nullopt, {}});
+  return specs;
+}
+
+AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::string summary, std::string reference) {
+  AssignerInfo info;
+  info.name = rules.name;
+  info.summary = std::move(summary);
+  info.reference = std::move(reference);
+  info.params = std::move(specs);
+  const Need points = rules.anchor_centres ? Need{Field::kAnchors, Field::kPriors} : Need{Field::kPriors};
+  info.needs = {points, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
+  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "assign_metrics.npy"};
+  if (rules.raw_metrics) info.result_files.push_back("assign_metrics_raw.npy");
+  info.make = [rules](const Params& params) { return std::make_unique<TaskAligned>(rules, params); };
+  return info;
+}
+
+}  // namespace
+
+AssignerInfo task_aligned_info() {
+  return make_info(kMmdetection, tal_params(13, 1.0, 6.0, std::nullopt),
+                   "TOOD task alignment: top-k of s^alpha * IoU^beta over all priors, kept if the anchor centre "
+                   "is inside the GT",
+                   "mmdetection mmdet/models/task_modules/assigners/task_aligned_assigner.py TaskAlignedAssigner "
+                   "(commit d4ccf312); soft targets as TOODHead._get_targets_single");
+}
+
+AssignerInfo task_aligned_mmyolo_info() {
+  return make_info(kMmyolo, tal_params(13, 1.0, 6.0, 1e-7),
+                   "mmyolo's batched TAL (YOLOv6): top-k among the priors inside the GT, conflicts by IoU over all "
+                   "GTs",
+                   "mmyolo mmyolo/models/task_modules/assigners/batch_task_aligned_assigner.py "
+                   "BatchTaskAlignedAssigner (mmyolo 0.6.0, commit 8c4d9dc5)");
+}
+
+AssignerInfo task_aligned_ultralytics_info() {
+  return make_info(kUltralytics, tal_params(10, 0.5, 6.0, 1e-9),
+                   "YOLOv8's TAL: CIoU computed only inside the GT, top-k among the priors inside it, conflicts by "
+                   "CIoU over all GTs",
+                   "ultralytics ultralytics/utils/tal.py TaskAlignedAssigner (commit 002217d4), CIoU of "
+                   "ultralytics/utils/metrics.py bbox_iou (commit 000df7b3)");
+}
+
+}  // namespace assignscope::assign
