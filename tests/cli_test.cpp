@@ -234,13 +234,31 @@ TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
   const auto ok = run_cli("check " + kToy);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.find("ok     " + kToy + " dynamic-soft-label (1 image, 15 positives)") != std::string::npos);
-  CHECK(ok.out.find("skip   " + kToy + " atss") != std::string::npos);
-  CHECK(ok.out.find("match, 0 differ, 0 errors") != std::string::npos);
+  CHECK(ok.out.find("ok     " + kToy + " atss (1 image, 0 positives)") != std::string::npos);
+  CHECK(ok.out.find("ok     " + kToy + " max-iou (1 image, 18 positives)") != std::string::npos);
+  CHECK(ok.out.find("ok     " + kToy + " hungarian (1 image, 2 positives)") != std::string::npos);
+  CHECK(ok.out.find("match, 0 differ, 0 errors, 0 skipped") != std::string::npos);
 
-  // A stored result with one prior moved to another GT.
+  // A result of an assigner assignscope does not have is skipped, not passed.
   testing::TempDir tmp;
   const std::string copy = tmp.path("case");
   fs::copy(testing::source_path(kToy), copy, fs::copy_options::recursive);
+  fs::rename(copy + "/expected/hungarian", copy + "/expected/centernet");
+  {
+    const std::string params_path = copy + "/expected/centernet/params.json";
+    std::string params = testing::read_text(params_path);
+    const size_t at = params.find("\"hungarian\"");
+    REQUIRE(at != std::string::npos);
+    params.replace(at, 11, "\"centernet\"");
+    fs::permissions(params_path, fs::perms::owner_write, fs::perm_options::add);
+    REQUIRE(io::write_file_atomic(params_path, params.data(), params.size(), true).ok());
+  }
+  const auto skip = run_cli("check " + copy);
+  CHECK(skip.exit_code == 0);
+  CHECK(skip.out.find("skip   " + copy + " centernet") != std::string::npos);
+  CHECK(skip.out.find("6 match, 0 differ, 0 errors, 1 skipped") != std::string::npos);
+
+  // A stored result with one prior moved to another GT.
   const std::string inds_path = copy + "/expected/dynamic-soft-label/assigned_gt_inds.npy";
   auto inds = io::read_npy_file(inds_path);
   REQUIRE(inds.ok());

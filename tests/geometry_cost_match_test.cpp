@@ -30,6 +30,24 @@ TEST_CASE("geometry: IoU as mmdet's bbox_overlaps") {
   CHECK(geometry::iou(a, right) == 0.0f);
 }
 
+TEST_CASE("geometry: IoF over the first box's area, and mmyolo's yolov6 IoU") {
+  const float anchor[4] = {0, 0, 8, 8};
+  const float wide[4] = {0, 0, 80, 8};  // covers the anchor
+  CHECK(geometry::iof(anchor, wide, geometry::area(anchor)) == 1.0f);
+  CHECK(geometry::iof(wide, anchor, geometry::area(wide)) == doctest::Approx(0.1).epsilon(1e-7));
+  const float point[4] = {3, 3, 3, 3};
+  CHECK(geometry::iof(point, anchor, geometry::area(point)) == 0.0f);  // 0 / eps
+  // yolov6_iou_calculator: overlap / (area + area - overlap + 1e-9).
+  const float a[4] = {0, 0, 10, 10};
+  const float quarter[4] = {5, 5, 15, 15};
+  CHECK(geometry::iou_yolov6(a, quarter) == doctest::Approx(25.0 / 175.0).epsilon(1e-7));
+  CHECK(geometry::iou_yolov6(a, a) == 1.0f);
+  // Inverted boxes have area 0 there (clipped), not a negative area.
+  const float inverted[4] = {10, 10, 0, 0};
+  CHECK(geometry::iou_yolov6(a, inverted) == 0.0f);
+  CHECK(geometry::iou_yolov6(point, point) == 0.0f);  // 0 / 1e-9
+}
+
 TEST_CASE("geometry: the inside test is strict") {
   const float box[4] = {16, 16, 48, 48};
   CHECK(geometry::strictly_inside(20, 20, box));

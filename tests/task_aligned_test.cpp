@@ -22,6 +22,7 @@ namespace assignscope {
 namespace {
 
 using Sets = std::vector<std::pair<std::string, std::string>>;
+using testing::has_note;
 using testing::run_assigner;
 
 constexpr const char* kMmdet = "task-aligned";
@@ -46,10 +47,6 @@ Assignment run(const char* name, const Problem& p, Sets sets = {}) {
   if (std::string(name) != kMmdet && std::none_of(sets.begin(), sets.end(), [](const auto& s) { return s.first == "topk"; }))
     sets.push_back({"topk", "2"});
   return run_assigner(name, p, sets);
-}
-
-bool has_note(const Assignment& a, const std::string& words) {
-  return std::any_of(a.notes.begin(), a.notes.end(), [&](const std::string& n) { return n.find(words) != std::string::npos; });
 }
 
 const CandidatePair* find_pair(const Assignment& a, int32_t prior, int32_t gt) {

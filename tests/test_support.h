@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <array>
 #include <initializer_list>
 #include <random>
 #include <sstream>
@@ -151,6 +152,21 @@ inline Problem row_of_four(const std::vector<std::array<float, 4>>& gts, const s
   }
   if (logits.empty()) logits.assign(4, {-2.0f, 0.5f});
   return make_problem(priors, preds, logits, gts, labels);
+}
+
+// The problem with one ignore box (gt_bboxes_ignore) added.
+inline Problem with_ignore_box(Problem p, std::array<float, 4> box) {
+  p.gt_bboxes_ignore.resize(1, 4);
+  p.gt_bboxes_ignore.row(0) << box[0], box[1], box[2], box[3];
+  p.mark(Field::kGtBboxesIgnore);
+  return p;
+}
+
+// Whether one of the assignment's notes holds `words`.
+inline bool has_note(const Assignment& a, const std::string& words) {
+  for (const std::string& n : a.notes)
+    if (n.find(words) != std::string::npos) return true;
+  return false;
 }
 
 }  // namespace assignscope::testing

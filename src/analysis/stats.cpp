@@ -80,6 +80,13 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
     ++gs.positives_per_level[l];
     ++s.levels[l].positives;
   };
+  // A positive's IoU with its own GT: the recorded pair's when there is one
+  // (max-iou's max_overlaps is the best IoU over all GTs, which after
+  // low-quality matching can be another GT's), else max_overlaps.
+  std::vector<float> own_iou = a.max_overlaps;
+  if (!own_iou.empty())  // empty: the assigner measures no IoU (fcos, yolov5)
+    for (const CandidatePair& c : a.candidates)
+      if (a.gt_inds[c.prior] == c.gt + 1) own_iou[c.prior] = c.iou;
   for (int64_t i = 0; i < s.num_priors; ++i) {
     const int64_t gi = a.gt_inds[i];
     if (gi == 0) {
@@ -91,7 +98,7 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
       if (gi > s.num_gts) {
         ++s.to_padding;  // a padding column: no GT of this image
       } else if (!a.matches) {
-        add_positive(i, gi - 1, a.max_overlaps.empty() ? 0.0 : static_cast<double>(a.max_overlaps[i]));
+        add_positive(i, gi - 1, own_iou.empty() ? 0.0 : static_cast<double>(own_iou[i]));
       }
     }
   }

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 
 #include "assign/assigner.h"
+#include "assign/atss.h"
 #include "assign/dynamic_soft_label.h"
 #include "assign/fcos.h"
+#include "assign/hungarian.h"
+#include "assign/max_iou.h"
 #include "assign/ota.h"
 #include "assign/simota.h"
 #include "assign/task_aligned.h"
@@ -21,11 +24,15 @@ const std::vector<AssignerInfo>& registry() {
       simota_info(),
       simota_yolox_info(),
       ota_info(),
+      atss_info(),
+      atss_mmyolo_info(),
       task_aligned_info(),
       task_aligned_mmyolo_info(),
       task_aligned_ultralytics_info(),
+      max_iou_info(),
       fcos_info(),
       yolov5_info(),
+      hungarian_info(),
   };
   return kAll;
 }
@@ -61,6 +68,11 @@ std::string need_name(const Need& need) {
 Status check_needs(const AssignerInfo& info, const Problem& problem) {
   for (const Need& need : info.needs) {
     if (std::any_of(need.begin(), need.end(), [&](Field f) { return problem.has(f); })) continue;
+    if (need.size() == 1 && need[0] == Field::kPriors && problem.strideless_priors)
+      return Status::InvalidInput(fmt::format(
+          "field 'priors' has stride 0 in every row (DETR-style queries), not point priors (cx, cy, stride_w, "
+          "stride_h); assigner {} needs point priors",
+          info.name));
     std::string hint;
     if (need.size() == 1 && need[0] == Field::kPriors) hint = " (point priors (cx, cy, stride_w, stride_h))";
     std::string names;

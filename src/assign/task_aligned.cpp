@@ -72,7 +72,6 @@ namespace {
 
 constexpr double kHarnessAnchorScale = 8.0;  // side of the square anchors the golden harness built, in strides
 constexpr float kToodNormEps = 10e-8f;       // TOODHead._get_targets_single's 10e-8
-constexpr float kYolov6UnionEps = 1e-9f;     // yolov6_iou_calculator's eps
 constexpr float kCiouEps = 1e-7f;            // ultralytics bbox_iou's eps
 constexpr float kMmdetRejected = -100000000.0f;  // mmdet's -INF of overlaps_inf
 
@@ -118,15 +117,6 @@ float torch_pow(float x, double e) {
   if (e == 3.0) return x * x * x;
   if (e == -2.0) return 1.0f / (x * x);
   return static_cast<float>(std::pow(static_cast<double>(x), e));
-}
-
-// mmyolo's yolov6_iou_calculator(gt, pred): overlap / (area_gt + area_pred -
-// overlap + 1e-9), areas with widths clipped at 0.
-float yolov6_iou(const float* gt, const float* pred) {
-  const float overlap = geometry::overlap(gt, pred);
-  const float area_gt = std::max(gt[2] - gt[0], 0.0f) * std::max(gt[3] - gt[1], 0.0f);
-  const float area_pred = std::max(pred[2] - pred[0], 0.0f) * std::max(pred[3] - pred[1], 0.0f);
-  return overlap / (area_gt + area_pred - overlap + kYolov6UnionEps);
 }
 
 // ultralytics' bbox_iou(gt, pred, xywh=False, CIoU=True).clamp_(0), float32 in
@@ -223,7 +213,7 @@ class TaskAligned final : public Assigner {
   float overlap_of(const float* gt, const float* pred) const {
     switch (rules_.overlap) {
       case Overlap::kBboxOverlaps: return geometry::iou(pred, gt);
-      case Overlap::kYolov6: return yolov6_iou(gt, pred);
+      case Overlap::kYolov6: return geometry::iou_yolov6(gt, pred);
       case Overlap::kCiouClamped: return ciou_clamped(gt, pred);
     }
     return 0.0f;

@@ -8,6 +8,9 @@
 //   labels[i] == gt_labels[g] for positives, -1 elsewhere
 // Assigners where one prior may serve several GTs (YOLOv5) also carry
 // `matches`; gt_inds then names the lowest-index GT of each matched prior.
+// mmyolo's batched flavours can, as their references do, hand a prior to a
+// padding GT column of a stacked batch (g >= G; with zero padding boxes this
+// does not happen), and then say so in `notes`.
 #pragma once
 
 #include <array>

@@ -79,6 +79,9 @@ struct Problem {
   std::vector<int64_t> padding_gt_labels; // [Gmax - G]
 
   uint32_t present = 0;                   // bit i set: Field(i) was in the dump
+  // The dump's priors had stride 0 in every row, as DETR-style dumps store
+  // their queries: kept as locations, but not `present` as point priors.
+  bool strideless_priors = false;
 
   bool has(Field f) const { return (present >> static_cast<unsigned>(f)) & 1u; }
   void mark(Field f) { present |= 1u << static_cast<unsigned>(f); }

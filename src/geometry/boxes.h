@@ -31,6 +31,24 @@ inline float iou(const float* a, const float* b, float area_a, float area_b) {
 
 inline float iou(const float* a, const float* b) { return iou(a, b, area(a), area(b)); }
 
+// IoF as mmdet's bbox_overlaps(a, b, mode='iof', eps=1e-6): the overlap over
+// the area of `a` (the first argument), overlap / max(area(a), eps).
+inline float iof(const float* a, const float* b, float area_a) {
+  return overlap(a, b) / std::max(area_a, 1e-6f);
+}
+
+// IoU as mmyolo's yolov6_iou_calculator(a, b, eps=1e-9): widths, heights and
+// areas clipped at 0, and eps added to the union instead of clamping it:
+//   overlap / (area(a) + area(b) - overlap + 1e-9)
+inline float iou_yolov6(const float* a, const float* b) {
+  const float w = std::max(std::min(a[2], b[2]) - std::max(a[0], b[0]), 0.0f);
+  const float h = std::max(std::min(a[3], b[3]) - std::max(a[1], b[1]), 0.0f);
+  const float ov = w * h;
+  const float area_a = std::max(a[2] - a[0], 0.0f) * std::max(a[3] - a[1], 0.0f);
+  const float area_b = std::max(b[2] - b[0], 0.0f) * std::max(b[3] - b[1], 0.0f);
+  return ov / (area_a + area_b - ov + 1e-9f);
+}
+
 // (cx, cy, w, h) of an xyxy box in float32, as YOLOX-style code converts it.
 inline std::array<float, 4> to_cxcywh(const float* b) {
   return {(b[0] + b[2]) / 2.0f, (b[1] + b[3]) / 2.0f, b[2] - b[0], b[3] - b[1]};

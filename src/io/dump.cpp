@@ -650,7 +650,16 @@ class Validator {
 
     if (get("priors")) {
       slice_rows("priors", b, n_, &p.priors);
-      for (int64_t i = 0; i < n_; ++i) {
+      // Stride 0 in every row: locations without a stride, as DETR-style
+      // queries are dumped (all zeros). Kept like an anchors-only dump's
+      // centres, but not as point priors: assigners that need strides refuse
+      // (check_needs says why).
+      const bool strideless = n_ > 0 && (p.priors.col(2) == 0.0f).all() && (p.priors.col(3) == 0.0f).all();
+      if (strideless) {
+        p.present &= ~(1u << static_cast<unsigned>(Field::kPriors));
+        p.strideless_priors = true;
+      }
+      for (int64_t i = 0; i < n_ && !strideless; ++i) {
         if (p.priors(i, 2) > 0 && p.priors(i, 3) > 0) continue;
         if (!options_.allow_nonfinite || (std::isfinite(p.priors(i, 2)) && std::isfinite(p.priors(i, 3))))
           return Status::InvalidInput(fmt::format("{} = ({}, {}, {}, {}): stride must be > 0; expected priors as "

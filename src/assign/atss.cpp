@@ -1,0 +1,373 @@
+// ATSS (Zhang et al., "Bridging the Gap Between Anchor-based and Anchor-free
+// Detection via Adaptive Training Sample Selection", CVPR 2020, Alg. 1), as
+// mmdetection and mmyolo compute it.
+//
+// atss: mmdet/models/task_modules/assigners/atss_assigner.py, ATSSAssigner
+//   (commit adc8ffa5), without DDOD's cost (alpha = None).
+// atss.mmyolo: mmyolo/models/task_modules/assigners/batch_atss_assigner.py,
+//   BatchATSSAssigner (mmyolo 0.6.0, commit 8c4d9dc5), YOLOv6's warm-up
+//   assigner.
+// Both in float32, on anchor boxes (the dump's `anchors`, else squares of
+// anchor_scale x stride centred on the priors, assign/anchors.h):
+//
+//   candidates   for each GT and each level, the topk anchors whose centre is
+//                nearest the GT's centre (float32 Euclidean distance; ties:
+//                lower index, the golden cases hold none at a boundary)
+//   threshold    thr_g = mean + std of the IoUs (anchor, GT) of g's L x topk
+//                candidates, std unbiased (torch.std)
+//   positives    candidates with IoU >= thr_g (mmdet) | > thr_g (mmyolo) whose
+//                anchor centre lies inside the GT: min(l, t, r, b) > margin
+//   conflicts    an anchor positive for several GTs goes to the highest IoU:
+//                among those GTs (mmdet) | over all GT columns (mmyolo)
+//   result       positives: g + 1, g's label, IoU(anchor, g); others: 0 (-1
+//                ignored), -1, -100000000.0 (mmdet) | 0.0 (mmyolo).
+//
+// The flavours differ in named rules (Rules below), point by point as
+// ../shared/golden/VARIANTS.md lists them:
+//   1. anchors: mmyolo builds squares of 5 x stride inside the assigner; both
+//      take anchor_scale (8 for mmdet's harness, 5 for mmyolo)
+//   2. threshold: IoU >= thr (mmdet) or IoU > thr (mmyolo)
+//   3. inside margin: 0.01 (mmdet) or 1e-9 (mmyolo)
+//   4. conflicts: argmax IoU among the GTs the anchor is positive for (mmdet)
+//      or over ALL GT columns, padding included (mmyolo), which can hand an
+//      anchor to a GT it was no candidate of
+//   5. a level with fewer than topk priors: mmdet takes them all; mmyolo
+//      fails (torch.where shape mismatch), and the replay takes them all with
+//      a note. A level of exactly one prior does not fail in mmyolo: the
+//      broadcast makes its one-hot count topk, so it is no candidate and its
+//      IoU enters the statistics as 0; the replay does the same.
+//   6. results: mmyolo writes 0 for negatives' max_overlaps and returns the
+//      soft label as assign_metrics: IoU(prediction, assigned GT) by
+//      yolov6_iou_calculator (1.0 when the dump has no predictions)
+//   7. gt_bboxes_ignore (mmdet only, ignore_iof_thr > 0): anchors whose IoF
+//      with some ignore box exceeds the threshold are marked -1 and moved to
+//      distance 1e8; they stay candidates where a level runs out of others,
+//      and then can still become positive.
+#include "assign/atss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "assign/anchors.h"
+#include "geometry/boxes.h"
+#include "match/dynamic_k.h"
+
+namespace assignscope::assign {
+namespace {
+
+constexpr float kIgnoredDistance = 100000000.0f;  // mmdet's INF for ignored anchors
+
+struct Rules {
+  const char* name;
+  bool strict_threshold;              // 2.
+  float inside_margin;                // 3.
+  bool conflicts_over_all_columns;    // 4.
+  bool short_level_fails;             // 5.
+  bool mmyolo_results;                // 6.
+  bool ignore_boxes;                  // 7.
+};
+
+constexpr Rules kMmdetection{"atss", false, 0.01f, false, false, false, true};
+constexpr Rules kMmyolo{"atss.mmyolo", true, 1e-9f, true, true, true, false};
+
+// mean + std of the candidate IoUs, as torch evaluates
+// candidate_overlaps.mean(0) + candidate_overlaps.std(0) in float32:
+//   mean  the float32 sum divided by n in float32; torch adds in float32 in
+//         blocks whose order depends on the tensor's layout and the CPU's
+//         vector width, so the sum is taken in float64 here and rounded once
+//         (it agrees to an ulp; the golden cases hold no candidate that close
+//         to its threshold)
+//   std   sqrt of the unbiased variance, which torch accumulates in float64
+//         (Welford) and rounds once; NaN for one value (0 / 0)
+struct Threshold {
+  float mean = 0, std = 0, value = 0;
+};
+
+Threshold mean_plus_std(const std::vector<float>& x) {
+  const auto n = static_cast<int64_t>(x.size());
+  Threshold t;
+  if (n == 0) {
+    t.mean = t.std = t.value = std::numeric_limits<float>::quiet_NaN();
+    return t;
+  }
+  double sum = 0;
+  for (float v : x) sum += static_cast<double>(v);
+  t.mean = static_cast<float>(sum) / static_cast<float>(n);
+  const double mean = sum / static_cast<double>(n);
+  double m2 = 0;
+  for (float v : x) m2 += (static_cast<double>(v) - mean) * (static_cast<double>(v) - mean);
+  const double var = n > 1 ? m2 / static_cast<double>(n - 1) : std::numeric_limits<double>::quiet_NaN();
+  t.std = static_cast<float>(std::sqrt(var));
+  t.value = t.mean + t.std;
+  return t;
+}
+
+// ||anchor centre - GT centre|| in float32: (dx^2 + dy^2).sqrt().
+float centre_distance(float ax, float ay, float gx, float gy) {
+  const float dx = ax - gx, dy = ay - gy;
+  return std::sqrt(dx * dx + dy * dy);
+}
+
+// First index of the largest value; NaN counts as the largest (torch.max /
+// torch.argmax over a dimension).
+template <class ValueOf>
+int64_t first_argmax(int64_t n, const ValueOf& value_of) {
+  int64_t best = 0;
+  float best_value = value_of(0);
+  for (int64_t j = 1; j < n && !std::isnan(best_value); ++j) {
+    const float v = value_of(j);
+    if (!(v <= best_value)) best_value = v, best = j;
+  }
+  return best;
+}
+
+class Atss final : public Assigner {
+ public:
+  Atss(const Rules& rules, const Params& params)
+      : rules_(rules),
+        params_(params),
+        topk_(params.get_int("topk")),
+        anchor_scale_(params.get_float("anchor_scale")),
+        ignore_iof_thr_(rules.ignore_boxes ? params.get_float("ignore_iof_thr") : -1.0) {}
+
+  Assignment assign(const Problem& p) const override {
+    Assignment out;
+    if (p.num_gts() == 0 || p.num_priors() == 0) {
+      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
+      out.notes.push_back(p.num_priors() == 0 ? "no priors: nothing to assign"
+                                              : "no ground truth: every prior is negative");
+      if (rules_.mmyolo_results) out.assign_metrics = std::vector<float>(static_cast<size_t>(p.num_priors()), 0.0f);
+    } else {
+      out = match(p);
+    }
+    out.assigner = rules_.name;
+    out.params = params_;
+    out.cost_terms = {"distance", "iou_threshold"};
+    return out;
+  }
+
+ private:
+  // 7. Anchors whose largest IoF (overlap / anchor area) with an ignore box
+  // exceeds ignore_iof_thr.
+  std::vector<char> ignored_anchors(const Problem& p, const Rows4f& anchors) const {
+    std::vector<char> ignored(static_cast<size_t>(p.num_priors()), 0);
+    const auto k = static_cast<int64_t>(p.gt_bboxes_ignore.rows());
+    if (!rules_.ignore_boxes || !(ignore_iof_thr_ > 0) || k == 0) return ignored;
+    const auto thr = static_cast<float>(ignore_iof_thr_);
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      const float* a = &anchors(i, 0);
+      const float area = geometry::area(a);
+      const int64_t best = first_argmax(k, [&](int64_t j) { return geometry::iof(a, &p.gt_bboxes_ignore(j, 0), area); });
+      ignored[i] = geometry::iof(a, &p.gt_bboxes_ignore(best, 0), area) > thr;
+    }
+    return ignored;
+  }
+
+  Assignment match(const Problem& p) const {
+    const int64_t num_priors = p.num_priors();
+    const int64_t num_gts = p.num_gts();
+    const Rows4f anchors = anchor_boxes(p, anchor_scale_);
+    const Rows4f centres = anchor_centres(anchors);
+    const std::vector<char> ignored = ignored_anchors(p, anchors);
+    std::vector<float> anchor_area(static_cast<size_t>(num_priors));
+    for (int64_t i = 0; i < num_priors; ++i) anchor_area[i] = geometry::area(&anchors(i, 0));
+    const auto iou_with = [&](int64_t i, const float* box) {
+      return geometry::iou(&anchors(i, 0), box, anchor_area[i], geometry::area(box));
+    };
+
+    Assignment out = Assignment::Empty(num_priors, num_gts, rules_.mmyolo_results ? 0.0f : kMmdetNegativeOverlap, false);
+    for (int64_t i = 0; i < num_priors; ++i)
+      if (ignored[i]) out.gt_inds[i] = -1;
+    note_short_levels(p, &out);
+
+    // Steps 1-3 per GT: candidates, threshold, positives.
+    std::vector<std::vector<int32_t>> positive_for(static_cast<size_t>(num_priors));  // GTs, ascending
+    std::vector<float> distance;
+    std::vector<float> candidate_iou;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* gt = &p.gt_bboxes(g, 0);
+      const float gx = geometry::centre_x(gt), gy = geometry::centre_y(gt);
+      std::vector<CandidatePair> pairs;
+      std::vector<char> counts;  // 5. false for a one-prior level's prior in mmyolo
+      int64_t start = 0;
+      for (int64_t l = 0; l < p.num_levels(); ++l) {
+        const int64_t size = p.num_level_priors[l];
+        const int64_t k = std::min(topk_, size);
+        distance.resize(static_cast<size_t>(size));
+        for (int64_t j = 0; j < size; ++j) {
+          const int64_t i = start + j;
+          distance[j] = ignored[i] ? kIgnoredDistance : centre_distance(centres(i, 0), centres(i, 1), gx, gy);
+        }
+        const std::vector<int32_t> nearest = match::k_smallest(distance.data(), size, k);
+        if (rules_.ignore_boxes && !nearest.empty() && distance[nearest.back()] == kIgnoredDistance)
+          note_ignored_candidates(g, l, size, k, distance, &out);
+        const bool one_prior_level = rules_.short_level_fails && size == 1 && topk_ > 1;
+        for (int32_t j : nearest) {
+          CandidatePair pair;
+          pair.prior = static_cast<int32_t>(start + j);
+          pair.gt = static_cast<int32_t>(g);
+          pair.cost = distance[j];
+          pair.terms[0] = distance[j];
+          pair.iou = one_prior_level ? 0.0f : iou_with(pair.prior, gt);
+          pair.inside = geometry::inside(centres(pair.prior, 0), centres(pair.prior, 1), gt, rules_.inside_margin);
+          pairs.push_back(pair);
+          counts.push_back(!one_prior_level);
+        }
+        start += size;
+      }
+      candidate_iou.clear();
+      for (const CandidatePair& pair : pairs) candidate_iou.push_back(pair.iou);
+      const Threshold thr = mean_plus_std(candidate_iou);
+      for (size_t c = 0; c < pairs.size(); ++c) {
+        CandidatePair& pair = pairs[c];
+        pair.terms[1] = thr.value;
+        const bool passes = rules_.strict_threshold ? pair.iou > thr.value : pair.iou >= thr.value;
+        pair.picked = passes && pair.inside && counts[c];
+        if (pair.picked) positive_for[pair.prior].push_back(pair.gt);
+      }
+      std::sort(pairs.begin(), pairs.end(), [](const CandidatePair& a, const CandidatePair& b) { return a.prior < b.prior; });
+      out.candidates.insert(out.candidates.end(), pairs.begin(), pairs.end());
+    }
+
+    // Step 4: conflicts, and the result.
+    const int64_t padding = rules_.conflicts_over_all_columns ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;
+    const auto column_box = [&](int64_t c) {
+      return c < num_gts ? &p.gt_bboxes(c, 0) : &p.padding_gt_bboxes(c - num_gts, 0);
+    };
+    int64_t to_padding = 0;
+    for (int64_t i = 0; i < num_priors; ++i) {
+      const std::vector<int32_t>& gts = positive_for[i];
+      if (gts.empty()) continue;
+      int64_t owner = gts[0];
+      if (gts.size() > 1 && rules_.conflicts_over_all_columns) {
+        owner = first_argmax(num_gts + padding, [&](int64_t c) { return iou_with(i, column_box(c)); });
+      } else if (gts.size() > 1) {
+        owner = gts[static_cast<size_t>(
+            first_argmax(static_cast<int64_t>(gts.size()), [&](int64_t j) { return iou_with(i, &p.gt_bboxes(gts[j], 0)); }))];
+      }
+      out.gt_inds[i] = owner + 1;
+      if (owner < num_gts) {
+        out.labels[i] = p.gt_labels[owner];
+      } else {
+        out.labels[i] = p.padding_gt_labels[owner - num_gts];
+        ++to_padding;
+      }
+      out.max_overlaps[i] = iou_with(i, column_box(owner));
+    }
+    if (to_padding > 0)
+      out.notes.push_back(fmt::format(
+          "{} prior(s) positive for several GTs went to a padding column, whose box overlaps their anchor more than "
+          "any real GT's: mmyolo's select_highest_overlaps takes the argmax over every column; assigned_gt_inds "
+          "then names the padding column (> G)",
+          to_padding));
+
+    if (rules_.mmyolo_results) {
+      // The soft label: IoU(prediction, assigned GT) as yolov6_iou_calculator.
+      std::vector<float> metrics(static_cast<size_t>(num_priors), 0.0f);
+      const bool with_preds = p.has(Field::kPredBboxes);
+      for (int64_t i = 0; i < num_priors; ++i) {
+        if (out.gt_inds[i] <= 0) continue;
+        metrics[i] = with_preds ? geometry::iou_yolov6(column_box(out.gt_inds[i] - 1), &p.pred_bboxes(i, 0)) : 1.0f;
+      }
+      if (!with_preds)
+        out.notes.push_back("no predicted boxes: the soft label (assign_metrics) of every positive is 1.0, as "
+                            "BatchATSSAssigner gives without pred_bboxes");
+      out.assign_metrics = std::move(metrics);
+    }
+    return out;
+  }
+
+  // 5. mmyolo fails on a level with fewer than topk priors (but more than one).
+  void note_short_levels(const Problem& p, Assignment* out) const {
+    if (!rules_.short_level_fails) return;
+    for (int64_t l = 0; l < p.num_levels(); ++l) {
+      const int64_t size = p.num_level_priors[l];
+      if (size >= topk_ || size == 0) continue;
+      if (size == 1)
+        out->notes.push_back(fmt::format(
+            "level {} has a single prior: mmyolo's one-hot of its top-{} broadcast counts it {} times, so it is no "
+            "GT's candidate and enters each GT's IoU mean and std as 0; the replay does the same",
+            l, topk_, topk_));
+      else
+        out->notes.push_back(fmt::format(
+            "level {} has {} priors, fewer than topk = {}: mmyolo's BatchATSSAssigner fails there (torch.where shape "
+            "mismatch in select_topk_candidates); the replay takes all {} as candidates, as mmdetection does",
+            l, size, topk_, size));
+    }
+  }
+
+  // 7. A GT whose top-k on a level reaches ignored anchors (distance 1e8):
+  // when more of them are tied than it takes, torch.topk's order decides.
+  static void note_ignored_candidates(int64_t g, int64_t level, int64_t size, int64_t k,
+                                      const std::vector<float>& distance, Assignment* out) {
+    const auto at_inf = std::count(distance.begin(), distance.begin() + size, kIgnoredDistance);
+    const int64_t finite = size - at_inf;
+    if (at_inf > k - finite)
+      out->notes.push_back(fmt::format(
+          "GT {}: level {} has {} anchors that are not ignored, fewer than topk = {}; the remaining candidates are "
+          "ignored anchors at distance 1e8, all tied, and which of them torch.topk returns is not specified (the "
+          "replay takes the lowest indices)",
+          g, level, finite, k));
+  }
+
+  Rules rules_;
+  Params params_;
+  int64_t topk_;
+  double anchor_scale_;
+  double ignore_iof_thr_;
+};
+
+AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::string summary, std::string reference,
+                       std::vector<Need> needs) {
+  AssignerInfo info;
+  info.name = rules.name;
+  info.summary = std::move(summary);
+  info.reference = std::move(reference);
+  info.params = std::move(specs);
+  info.needs = std::move(needs);
+  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
+  if (rules.mmyolo_results) info.result_files.push_back("assign_metrics.npy");
+  info.make = [rules](const Params& params) { return std::make_unique<Atss>(rules, params); };
+  return info;
+}
+
+ParamSpec topk_param() {
+  return {"topk", ParamType::kInt, int64_t{9}, "candidates per level: the anchors nearest the GT's centre", 1.0,
+          std::nullopt, {}};
+}
+
+ParamSpec anchor_scale_param(double scale) {
+  return {"anchor_scale", ParamType::kFloat, scale,
+          "side of the square anchors built from the priors, in strides (the dump's anchors field wins)", 0.0,
+          std::nullopt, {}};
+}
+
+}  // namespace
+
+AssignerInfo atss_info() {
+  return make_info(
+      kMmdetection,
+      {topk_param(),
+       {"ignore_iof_thr", ParamType::kFloat, -1.0,
+        "anchors whose IoF with a gt_bboxes_ignore box exceeds this are ignored (-1); <= 0: ignore boxes unused",
+        std::nullopt, std::nullopt, {}},
+       anchor_scale_param(8.0)},
+      "ATSS: per level the topk anchors nearest each GT's centre, positive when IoU >= mean + std and centre in "
+      "the GT",
+      "mmdetection mmdet/models/task_modules/assigners/atss_assigner.py ATSSAssigner (commit adc8ffa5)",
+      {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}});
+}
+
+AssignerInfo atss_mmyolo_info() {
+  return make_info(kMmyolo, {topk_param(), anchor_scale_param(5.0)},
+                   "mmyolo's batched ATSS (YOLOv6 warm-up): IoU > mean + std, centre eps 1e-9, conflicts by argmax "
+                   "IoU over all GTs, soft label = prediction IoU",
+                   "mmyolo mmyolo/models/task_modules/assigners/batch_atss_assigner.py BatchATSSAssigner "
+                   "(mmyolo 0.6.0, commit 8c4d9dc5)",
+                   {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}});
+}
+
+}  // namespace assignscope::assign

@@ -1,0 +1,239 @@
+// Max-IoU assignment, as mmdetection's MaxIoUAssigner computes it with
+// RetinaNet's settings.
+//
+// max-iou: mmdet/models/task_modules/assigners/max_iou_assigner.py,
+//   MaxIoUAssigner (commit d4ccf312), in float32 on anchor boxes (the dump's
+//   `anchors`, else squares of anchor_scale x stride centred on the priors,
+//   assign/anchors.h). With u(g, a) = IoU(GT g, anchor a) (mmdet's
+//   bbox_overlaps, union clamped at 1e-6):
+//
+//   ignore       (ignore_iof_thr > 0 and gt_bboxes_ignore given) anchors whose
+//                largest IoF with an ignore box exceeds ignore_iof_thr get
+//                u = -1 for every GT. IoF is over the anchor's area
+//                (ignore_wrt_candidates) or over the ignore box's.
+//   per anchor   m(a) = max_g u(g, a), b(a) its first argmax
+//   1.           every anchor starts ignored (-1)
+//   2.           0 <= m(a) < neg_iou_thr: negative (0)
+//   3.           m(a) >= pos_iou_thr: positive for b(a)
+//   4.           (match_low_quality) for each GT g in index order whose best
+//                IoU M(g) = max_a u(g, a) is >= min_pos_iou: every anchor with
+//                u(g, a) == M(g) (gt_max_assign_all), else the first one,
+//                goes to g, overwriting steps 2-3 and earlier GTs
+//   result       labels of the assigned GTs, -1 elsewhere; max_overlaps = m(a)
+//                for EVERY anchor (not the IoU with the assigned GT): -1 for
+//                anchors ignored through ignore boxes; G = 0: all 0.
+//
+// Thresholds are compared in float32 (torch casts the Python float to the
+// tensor's dtype), so u = 0.5 exactly is positive and 0.4f is the negative
+// bound. Equal IoUs are decided by == and >=, never by an order.
+#include "assign/max_iou.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "assign/anchors.h"
+#include "geometry/boxes.h"
+
+namespace assignscope::assign {
+namespace {
+
+struct Settings {
+  float pos_iou_thr;
+  float neg_iou_thr;
+  float min_pos_iou;
+  bool gt_max_assign_all;
+  double ignore_iof_thr;
+  bool ignore_wrt_candidates;
+  bool match_low_quality;
+  double anchor_scale;
+};
+
+class MaxIou final : public Assigner {
+ public:
+  explicit MaxIou(const Params& params)
+      : params_(params),
+        s_{static_cast<float>(params.get_float("pos_iou_thr")),
+           static_cast<float>(params.get_float("neg_iou_thr")),
+           static_cast<float>(params.get_float("min_pos_iou")),
+           params.get_bool("gt_max_assign_all"),
+           params.get_float("ignore_iof_thr"),
+           params.get_bool("ignore_wrt_candidates"),
+           params.get_bool("match_low_quality"),
+           params.get_float("anchor_scale")} {}
+
+  Assignment assign(const Problem& p) const override {
+    Assignment out;
+    if (p.num_gts() == 0 || p.num_priors() == 0) {
+      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
+      out.notes.push_back(p.num_priors() == 0 ? "no priors: nothing to assign"
+                                              : "no ground truth: every prior is negative");
+    } else {
+      out = match(p);
+    }
+    out.assigner = "max-iou";
+    out.params = params_;
+    out.cost_terms = {"iou"};
+    return out;
+  }
+
+ private:
+  // Anchors ignored through gt_bboxes_ignore: largest IoF > ignore_iof_thr.
+  std::vector<char> ignored_anchors(const Problem& p, const Rows4f& anchors) const {
+    std::vector<char> ignored(static_cast<size_t>(p.num_priors()), 0);
+    const auto k = static_cast<int64_t>(p.gt_bboxes_ignore.rows());
+    if (!(s_.ignore_iof_thr > 0) || k == 0) return ignored;
+    const auto thr = static_cast<float>(s_.ignore_iof_thr);
+    std::vector<float> ignore_area(static_cast<size_t>(k));
+    for (int64_t j = 0; j < k; ++j) ignore_area[j] = geometry::area(&p.gt_bboxes_ignore(j, 0));
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      const float* a = &anchors(i, 0);
+      const float area = geometry::area(a);
+      float best = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        const float* box = &p.gt_bboxes_ignore(j, 0);
+        // iof(anchors, ignore) over the anchor's area, or iof(ignore, anchors) over the box's.
+        const float v = s_.ignore_wrt_candidates ? geometry::iof(a, box, area) : geometry::iof(box, a, ignore_area[j]);
+        if (j == 0 || !(v <= best)) best = v;  // torch.max: NaN wins
+        if (std::isnan(best)) break;
+      }
+      ignored[i] = best > thr;
+    }
+    return ignored;
+  }
+
+  Assignment match(const Problem& p) const {
+    const int64_t num_priors = p.num_priors();
+    const int64_t num_gts = p.num_gts();
+    const Rows4f anchors = anchor_boxes(p, s_.anchor_scale);
+    const std::vector<char> ignored = ignored_anchors(p, anchors);
+    std::vector<float> anchor_area(static_cast<size_t>(num_priors));
+    for (int64_t i = 0; i < num_priors; ++i) anchor_area[i] = geometry::area(&anchors(i, 0));
+    std::vector<float> row(static_cast<size_t>(num_priors));
+    // u(g, .) for every anchor, -1 where ignored.
+    const auto overlaps_of = [&](int64_t g) {
+      const float* gt = &p.gt_bboxes(g, 0);
+      const float gt_area = geometry::area(gt);
+      for (int64_t i = 0; i < num_priors; ++i)
+        row[i] = ignored[i] ? -1.0f : geometry::iou(gt, &anchors(i, 0), gt_area, anchor_area[i]);
+    };
+
+    // Per anchor: m(a), b(a); per GT: M(g) and its first anchor. torch.max
+    // over a dimension keeps the first maximum and lets NaN win.
+    std::vector<float> max_overlap(static_cast<size_t>(num_priors));
+    std::vector<int32_t> best_gt(static_cast<size_t>(num_priors), 0);
+    std::vector<float> gt_max(static_cast<size_t>(num_gts));
+    std::vector<int64_t> gt_argmax(static_cast<size_t>(num_gts), 0);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      overlaps_of(g);
+      gt_max[g] = row[0];
+      for (int64_t i = 0; i < num_priors; ++i) {
+        const float v = row[i];
+        if (g == 0 || (!(v <= max_overlap[i]) && !std::isnan(max_overlap[i]))) {
+          max_overlap[i] = v;
+          best_gt[i] = static_cast<int32_t>(g);
+        }
+        if (i > 0 && !(v <= gt_max[g]) && !std::isnan(gt_max[g])) gt_max[g] = v, gt_argmax[g] = i;
+      }
+    }
+
+    // Steps 1-3.
+    Assignment out = Assignment::Empty(num_priors, num_gts, 0.0f, false);
+    out.max_overlaps = max_overlap;
+    std::vector<int32_t> step3_gt(static_cast<size_t>(num_priors), -1);
+    for (int64_t i = 0; i < num_priors; ++i) {
+      const float m = max_overlap[i];
+      out.gt_inds[i] = -1;
+      if (m >= 0.0f && m < s_.neg_iou_thr) out.gt_inds[i] = 0;
+      if (m >= s_.pos_iou_thr) out.gt_inds[i] = best_gt[i] + 1, step3_gt[i] = best_gt[i];
+    }
+
+    // Step 4: low-quality matches, GT by GT; a later GT overwrites an earlier one.
+    std::vector<std::vector<int32_t>> low_quality(static_cast<size_t>(num_gts));
+    if (s_.match_low_quality) {
+      for (int64_t g = 0; g < num_gts; ++g) {
+        if (!(gt_max[g] >= s_.min_pos_iou)) continue;
+        if (s_.gt_max_assign_all) {
+          overlaps_of(g);
+          for (int64_t i = 0; i < num_priors; ++i)
+            if (row[i] == gt_max[g]) low_quality[g].push_back(static_cast<int32_t>(i));
+        } else {
+          low_quality[g].push_back(static_cast<int32_t>(gt_argmax[g]));
+        }
+        for (int32_t i : low_quality[g]) out.gt_inds[i] = g + 1;
+        if (gt_max[g] == 0.0f)
+          out.notes.push_back(fmt::format(
+              "GT {} overlaps no anchor (best IoU 0) and min_pos_iou is {}: low-quality matching gives it every "
+              "anchor with IoU 0 that no later GT claims",
+              g, s_.min_pos_iou));
+      }
+    }
+    for (int64_t i = 0; i < num_priors; ++i)
+      if (out.gt_inds[i] > 0) out.labels[i] = p.gt_labels[out.gt_inds[i] - 1];
+
+    // Reported pairs: anchors a GT reaches pos_iou_thr with (inside), and
+    // those it claimed in step 3 or step 4 (picked).
+    for (int64_t g = 0; g < num_gts; ++g) {
+      overlaps_of(g);
+      std::vector<char> claimed(static_cast<size_t>(num_priors), 0);
+      for (int32_t i : low_quality[g]) claimed[i] = 1;
+      for (int64_t i = 0; i < num_priors; ++i) {
+        const bool inside = row[i] >= s_.pos_iou_thr;
+        const bool picked = claimed[i] || step3_gt[i] == g;
+        if (!inside && !picked) continue;
+        CandidatePair pair;
+        pair.prior = static_cast<int32_t>(i);
+        pair.gt = static_cast<int32_t>(g);
+        pair.cost = row[i];
+        pair.terms[0] = row[i];
+        pair.iou = row[i];
+        pair.inside = inside;
+        pair.picked = picked;
+        out.candidates.push_back(pair);
+      }
+    }
+    return out;
+  }
+
+  Params params_;
+  Settings s_;
+};
+
+}  // namespace
+
+AssignerInfo max_iou_info() {
+  AssignerInfo info;
+  info.name = "max-iou";
+  info.summary =
+      "Max-IoU (RetinaNet): positive at IoU >= 0.5 with the best GT, negative below 0.4, ignored between; each GT "
+      "also takes its best anchors";
+  info.reference = "mmdetection mmdet/models/task_modules/assigners/max_iou_assigner.py MaxIoUAssigner (commit d4ccf312)";
+  info.params = {
+      {"pos_iou_thr", ParamType::kFloat, 0.5, "an anchor whose best IoU reaches this is positive for that GT",
+       std::nullopt, std::nullopt, {}},
+      {"neg_iou_thr", ParamType::kFloat, 0.4, "an anchor whose best IoU lies in [0, this) is negative; between the "
+       "two thresholds it is ignored (-1)", std::nullopt, std::nullopt, {}},
+      {"min_pos_iou", ParamType::kFloat, 0.0, "low-quality matching only for GTs whose best IoU reaches this",
+       std::nullopt, std::nullopt, {}},
+      {"gt_max_assign_all", ParamType::kBool, true,
+       "low-quality matching gives a GT every anchor sharing its best IoU (else only the first)", std::nullopt,
+       std::nullopt, {}},
+      {"ignore_iof_thr", ParamType::kFloat, -1.0,
+       "anchors whose IoF with a gt_bboxes_ignore box exceeds this are ignored (-1); <= 0: ignore boxes unused",
+       std::nullopt, std::nullopt, {}},
+      {"ignore_wrt_candidates", ParamType::kBool, true,
+       "IoF over the anchor's area (true) or over the ignore box's (false)", std::nullopt, std::nullopt, {}},
+      {"match_low_quality", ParamType::kBool, true, "each GT also takes its best anchors, whatever their IoU",
+       std::nullopt, std::nullopt, {}},
+      {"anchor_scale", ParamType::kFloat, 8.0,
+       "side of the square anchors built from the priors, in strides (the dump's anchors field wins)", 0.0,
+       std::nullopt, {}},
+  };
+  info.needs = {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
+  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
+  info.make = [](const Params& params) { return std::make_unique<MaxIou>(params); };
+  return info;
+}
+
+}  // namespace assignscope::assign
