@@ -34,7 +34,11 @@ TEST_CASE("cli: run prints the per-GT table") {
   CHECK(r.out.find("dynamic-soft-label · soft_center_radius=3 topk=13 iou_weight=3") != std::string::npos);
   CHECK(r.out.find("8400 priors in 3 levels (strides 8, 16, 32) · 80 classes · 12 GTs") != std::string::npos);
   CHECK(r.out.find("positives 74 · negatives 8326 · ignored 0 · starved GTs 0") != std::string::npos);
-  CHECK(testing::count_lines(r.out) == 2 + 1 + 12 + 1);  // title, sizes, header, 12 GTs, summary
+  // COCO scales from the boxes by hand: GTs 2, 3 (38.5 x 17.3), 5, 7, 11 are
+  // small; 0, 1, 4, 6, 8 medium; 9 and 10 (192 x 64) large.
+  CHECK(r.out.find("per scale: small 5 GTs 14 pos · medium 5 GTs 36 pos · large 2 GTs 24 pos") != std::string::npos);
+  // title, sizes, header, 12 GTs, summary, per level, per scale, per class
+  CHECK(testing::count_lines(r.out) == 2 + 1 + 12 + 1 + 3);
 }
 
 TEST_CASE("cli: run --format json follows the documented schema") {
@@ -65,6 +69,58 @@ TEST_CASE("cli: run --format json follows the documented schema") {
   int64_t per_gt = 0;
   for (const auto& g : img["gts"]) per_gt += g["positives"].get<int64_t>();
   CHECK(per_gt == 74);
+
+  // Statistics: every GT's keys; sums that must agree with each other.
+  const nlohmann::json& g9 = img["gts"][9];  // [272.7, 103.2, 540.0, 266.8]
+  CHECK(g9["scale"] == "large");
+  CHECK(g9["area"].get<double>() == doctest::Approx((540.0 - 272.7) * (266.8 - 103.2)).epsilon(1e-3));
+  for (const char* key : {"iou", "cost", "centre_distance"}) {
+    CAPTURE(key);
+    CHECK(g9[key]["min"].get<double>() <= g9[key]["mean"].get<double>());
+    CHECK(g9[key]["mean"].get<double>() <= g9[key]["max"].get<double>());
+  }
+  CHECK(g9["cost_terms"].contains("center"));
+  CHECK(g9["soft_target_sum"].is_null());  // dynamic-soft-label writes no assign_metrics
+  int64_t by_scale = 0, by_class = 0, by_level = 0;
+  for (const auto& [name, group] : img["summary"]["per_scale"].items()) by_scale += group["positives"].get<int64_t>();
+  for (const auto& group : img["summary"]["per_class"]) by_class += group["positives"].get<int64_t>();
+  for (const auto& level : img["levels"]) by_level += level["positives"].get<int64_t>();
+  CHECK(by_scale == 74);
+  CHECK(by_class == 74);
+  CHECK(by_level == 74);
+  CHECK(img["summary"]["per_scale"]["large"]["gts"] == 2);
+  CHECK(j["summary"]["per_scale"] == img["summary"]["per_scale"]);
+}
+
+TEST_CASE("cli: several dumps are one batch, the same for any thread count, globs, csv") {
+  const std::string toys = "testdata/golden/toy-single-gt testdata/golden/toy-two-overlapping-gts";
+  const auto one = run_cli("run " + toys + " -a simota -f json --threads 1");
+  REQUIRE(one.exit_code == 0);
+  const nlohmann::json j = parse(one.out);
+  CHECK(j["batch"] == true);
+  REQUIRE(j["images"].size() == 2);
+  CHECK(j["images"][1]["name"] == "testdata/golden/toy-two-overlapping-gts");
+  // The golden README: simota gives 7 and 12 positives on these two cases.
+  CHECK(j["images"][0]["summary"]["positives"] == 7);
+  CHECK(j["images"][1]["summary"]["positives"] == 12);
+  CHECK(j["summary"]["positives"] == 19);
+  CHECK(j["summary"]["gts"] == 3);
+  const auto two = run_cli("run " + toys + " -a simota -f json --threads 2");
+  CHECK(two.out == one.out);
+  const auto globbed = run_cli("run 'testdata/golden/toy-[st]*-g*' -a simota -f json");
+  REQUIRE(globbed.exit_code == 0);
+  // toy-single-gt, toy-tiny-gts-no-prior-inside, toy-two-overlapping-gts
+  CHECK(parse(globbed.out)["images"].size() == 3);
+  const auto nothing = run_cli("run 'testdata/golden/nothing-*' -a simota");
+  CHECK(nothing.exit_code == 2);
+  CHECK(nothing.err.find("testdata/golden/nothing-*: no such file or directory, and no path matches it") !=
+        std::string::npos);
+  const auto table = run_cli("run " + toys + " -a simota -f table");
+  CHECK(table.out.find("batch: 2 images · 3 GTs · positives 19") != std::string::npos);
+  const auto csv = run_cli("run " + toys + " -a simota -f csv");
+  REQUIRE(csv.exit_code == 0);
+  CHECK(testing::count_lines(csv.out) == 1 + 3);  // header, 3 GTs
+  CHECK(csv.out.find("\n1,testdata/golden/toy-two-overlapping-gts,1,") != std::string::npos);
 }
 
 TEST_CASE("cli: --set changes a parameter, and bad ones are refused with exit 2") {
@@ -98,7 +154,7 @@ TEST_CASE("cli: unknown assigners and commands suggest the right name") {
   CHECK(missing.err.find("--assigner") != std::string::npos);
 }
 
-TEST_CASE("cli: --help shows examples; --version") {
+TEST_CASE("cli: --help shows examples, --version") {
   for (const char* args : {"--help", "run --help", "check --help", "list --help"}) {
     CAPTURE(args);
     const auto r = run_cli(args);

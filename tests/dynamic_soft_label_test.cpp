@@ -17,7 +17,7 @@ using testing::row_of_four;
 
 }  // namespace
 
-TEST_CASE("dynamic-soft-label: two near-duplicate GTs compete for one prior; the cheaper keeps it") {
+TEST_CASE("dynamic-soft-label: two near-duplicate GTs compete for one prior, the cheaper keeps it") {
   // Only prior 1 (x = 12) lies strictly inside either GT, so V = {1}; both GTs
   // have the same IoU (2/3) with its predicted cell, k = max(1, int(2/3)) = 1
   // each, and both take prior 1. GT 0 is centred on it (centre cost 10^-3),
@@ -181,7 +181,7 @@ TEST_CASE("dynamic-soft-label.mmyolo: padding columns of a batch get a k and tak
   CHECK(run(p).dynamic_ks == std::vector<int64_t>{1});
 }
 
-TEST_CASE("dynamic-soft-label.mmyolo: a padding column can win a conflict; reports stay within the real GTs") {
+TEST_CASE("dynamic-soft-label.mmyolo: a padding column can win a conflict, reports stay within the real GTs") {
   // 8 x 10 priors at (8c, 8r), every prediction [60, 60, 62, 62] (IoU 0 with
   // everything, so k = 1 and the IoU cost is 48.35 everywhere). Logits are 2
   // (class cost 1.65) except prior 9 at (8, 8): -30, class cost ~0, so both
