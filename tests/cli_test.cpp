@@ -339,6 +339,62 @@ TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
   CHECK(run_cli("check " + kToy + " --tolerance 1e-3,1e-4").exit_code == 0);
 }
 
+TEST_CASE("cli: check per-file tolerances, the PASS/FAIL line, --update") {
+  testing::TempDir tmp;
+  const std::string copy = tmp.path("case");
+  fs::copy(testing::source_path(kToy), copy, fs::copy_options::recursive);
+  const std::string label = copy + "/expected/dynamic-soft-label";
+  // Stretch every stored IoU (> 0) by 1e-4 relative: beyond the default
+  // 1e-5, within 1e-3. The sentinels (-1e8 for negatives here) stay exact.
+  const std::string path = label + "/max_overlaps.npy";
+  auto stored = io::read_npy_file(path);
+  REQUIRE(stored.ok());
+  std::vector<float> values(static_cast<size_t>(stored->size()));
+  int64_t moved = 0;
+  for (int64_t i = 0; i < stored->size(); ++i) {
+    const double v = stored->to_double(i);
+    values[i] = static_cast<float>(v > 0 ? v * (1.0 + 1e-4) : v);
+    moved += v > 0;
+  }
+  REQUIRE(moved > 0);
+  const auto bytes = io::npy_bytes(values.data(), stored->shape);
+  fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
+  REQUIRE(io::write_file_atomic(path, bytes.data(), bytes.size(), true).ok());
+
+  const auto differ = run_cli("check " + copy + " -q");
+  CHECK(differ.exit_code == 1);
+  CHECK(differ.out.find("DIFFER " + copy + " dynamic-soft-label: max_overlaps.npy: " + std::to_string(moved) +
+                        " of 80 differ") != std::string::npos);
+  CHECK(differ.out.find("FAIL checked 7 results in 1 case: 6 match, 1 differ, 0 errors, 0 skipped") !=
+        std::string::npos);
+  // A tolerance for that file alone, with or without .npy; another file's does not help.
+  for (const char* flag : {"--tolerance max_overlaps=1e-3", "--tolerance max_overlaps.npy=1e-3,0"}) {
+    CAPTURE(flag);
+    const auto ok = run_cli("check " + copy + " -q " + flag);
+    CHECK(ok.exit_code == 0);
+    CHECK(ok.out.find("PASS checked 7 results in 1 case: 7 match") != std::string::npos);
+  }
+  CHECK(run_cli("check " + copy + " -q --tolerance assign_metrics=1e-3").exit_code == 1);
+  // A per-file rule beats the global one.
+  CHECK(run_cli("check " + copy + " -q --tolerance 1e-3 --tolerance max_overlaps=0").exit_code == 1);
+  for (const char* bad : {"=1e-3", "max_overlaps=", "max_overlaps=-1", "max_overlaps=1,2,3", "max_overlaps=nan"}) {
+    CAPTURE(bad);
+    const auto r = run_cli(std::string("check ") + copy + " --tolerance '" + bad + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("FILE=REL[,ABS]") != std::string::npos);
+  }
+
+  // --update rewrites the differing file with the replay; then it matches.
+  const auto updated = run_cli("check " + copy + " -q --update");
+  CHECK(updated.exit_code == 0);
+  CHECK(updated.out.find("UPDATED " + copy + " dynamic-soft-label") != std::string::npos);
+  CHECK(updated.out.find("PASS checked 7 results in 1 case: 6 match, 0 differ, 0 errors, 0 skipped, 1 updated") !=
+        std::string::npos);
+  const auto after = run_cli("check " + copy + " -q");
+  CHECK(after.exit_code == 0);
+  CHECK(testing::read_text(path) == testing::read_text(testing::source_path(kToy) + "/expected/dynamic-soft-label/max_overlaps.npy"));
+}
+
 TEST_CASE("cli: check a directory of cases") {
   const auto r = run_cli("check testdata/golden -q");
   CHECK(r.exit_code == 0);
