@@ -13,6 +13,7 @@
 #include "io/dump.h"
 #include "io/files.h"
 #include "render/render.h"
+#include "render/svg.h"
 
 namespace assignscope::cli {
 namespace {
@@ -24,6 +25,7 @@ constexpr const char* kRunExamples = R"(examples:
   assignscope run DUMP -a dynamic-soft-label --format npy -o DUMP/expected/mine   # check later with `assignscope check DUMP`
   assignscope run DUMP -a task-aligned --format csv -o gts.csv                   # per-GT statistics for pandas
   assignscope run 'dumps/*' -a simota --threads 2 --format table                 # many dumps: one batch, all cores
+  assignscope run DUMP -a simota -o assignment.svg                               # a picture: GT boxes, positives per pyramid level
 
 DUMP is a directory of <field>.npy files (+ meta.json), an .npz, a .json, or a directory of
 one-image dumps (a batch); see docs/format.md. Several DUMPs (or a quoted glob) are replayed as
@@ -38,6 +40,7 @@ std::string infer_format(const std::string& output) {
   if (ends_with(".json")) return "json";
   if (ends_with(".txt")) return "table";
   if (ends_with(".csv")) return "csv";
+  if (ends_with(".svg")) return "svg";
   return "npy";
 }
 
@@ -58,8 +61,8 @@ int run_command(int argc, char** argv) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("-f,--format", format,
-                 "table | json | csv | npy (default: table on a terminal, json otherwise; with -o, from its extension)")
-      ->check(CLI::IsMember({"table", "json", "csv", "npy"}));
+                 "table | json | csv | npy | svg (default: table on a terminal, json otherwise; with -o, from its extension)")
+      ->check(CLI::IsMember({"table", "json", "csv", "npy", "svg"}));
   app.add_option("-o,--output", output, "write here instead of stdout (a directory for --format npy)");
   app.add_option("--include", include, "json extras, comma-separated: priors (per-prior arrays), candidates");
   app.add_option("-j,--threads", threads, "images replayed at once (default 0: one per core)")
@@ -81,6 +84,8 @@ int run_command(int argc, char** argv) {
   }
   if (format.empty()) format = infer_format(output);
   if (format == "npy" && output.empty()) return fail("run", "--format npy needs -o DIR", 2);
+  if (format == "svg" && output.empty() && stdout_is_terminal())
+    return fail("run", "--format svg writes a picture: give -o FILE.svg, or pipe it", 2);
   render::JsonOptions json_options;
   if (!include.empty()) {
     if (format != "json") return fail("run", "--include applies to --format json", 2);
@@ -114,6 +119,7 @@ int run_command(int argc, char** argv) {
   } else {
     const std::string text = format == "json"  ? render::json(dump->batch, *results, json_options).dump(1) + "\n"
                              : format == "csv" ? render::csv(dump->batch, *results)
+                             : format == "svg" ? render::svg(dump->batch, *results)
                                                : render::table(dump->batch, *results);
     if (output.empty()) {
       std::fwrite(text.data(), 1, text.size(), stdout);
