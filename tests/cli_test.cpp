@@ -154,7 +154,7 @@ TEST_CASE("cli: unknown assigners and commands suggest the right name") {
   CHECK(missing.err.find("--assigner") != std::string::npos);
 }
 
-TEST_CASE("cli: --help shows examples, --version") {
+TEST_CASE("cli: --help shows examples, and --version") {
   for (const char* args : {"--help", "run --help", "check --help", "list --help"}) {
     CAPTURE(args);
     const auto r = run_cli(args);
