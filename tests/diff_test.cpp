@@ -109,7 +109,7 @@ TEST_CASE("diff: low-quality matching off turns max-iou's ignore-band positives 
   CHECK(t.differing() == 2);
 }
 
-TEST_CASE("diff: a prior handed to another GT is a changed GT; both GTs starve on one side") {
+TEST_CASE("diff: a prior handed to another GT is a changed GT, and both GTs starve on one side") {
   // GT 1 [9, 15] lies inside anchor 1, which GT 0 matches exactly: low-quality
   // matching (GT by GT) gives anchor 1 to GT 1 (0 2 0 0); without it the
   // anchor stays GT 0's (0 1 0 0).
@@ -132,7 +132,7 @@ TEST_CASE("diff: a prior handed to another GT is a changed GT; both GTs starve o
   CHECK(d.gts[0].index == 0);  // equal Jaccard and change: by index
 }
 
-TEST_CASE("diff: a smaller topk cuts dynamic-soft-label's k; the costs did not move") {
+TEST_CASE("diff: a smaller topk cuts dynamic-soft-label's k while the costs stay put") {
   // One GT over the whole row, every prediction equal to it: IoU 1 for the
   // 4 priors, k = min(topk, 4). With topk 2 the GT keeps its two cheapest
   // priors, those nearest its centre x = 16: priors 1 and 2.
@@ -166,7 +166,7 @@ TEST_CASE("diff: a smaller topk cuts dynamic-soft-label's k; the costs did not m
   }
 }
 
-TEST_CASE("diff: the class cost explains mmyolo's flip; the prior it displaced was outranked") {
+TEST_CASE("diff: the class cost explains mmyolo's flip, and the prior it displaced was outranked") {
   // GT [2, 0, 22, 8] (class 0) holds priors 0, 1, 2, k = 1. Prior 1 has logit
   // 8 on class 1: mmdetection's class cost over all classes makes it dear, so
   // prior 2 is taken (0 0 1 0); mmyolo's looks at class 0 only and takes
@@ -287,7 +287,7 @@ TEST_CASE("diff: multi-match results compare sets of (prior, GT) pairs") {
   CHECK(gt(d, 1).jaccard == 1.0);
 }
 
-TEST_CASE("diff: Jaccard is 1 when both sides leave a GT empty; no GTs, no flips") {
+TEST_CASE("diff: Jaccard is 1 when both sides leave a GT empty, and no GTs means nothing to flip") {
   const Problem p = row_of_four({{5, 1, 11, 7}}, {0});  // between prior centres: nothing inside
   const Assignment a = run_assigner("dynamic-soft-label", p);
   const ImageDiff d = analysis::diff_image(p, a, a);
