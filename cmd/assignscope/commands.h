@@ -7,9 +7,16 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "core/params.h"
+#include "core/status.h"
 
 namespace CLI {
 class App;
+}
+namespace assignscope::assign {
+struct AssignerInfo;
 }
 
 namespace assignscope::cli {
@@ -17,6 +24,7 @@ namespace assignscope::cli {
 int run_command(int argc, char** argv);
 int check_command(int argc, char** argv);
 int list_command(int argc, char** argv);
+int diff_command(int argc, char** argv);
 
 // Shared helpers of the sub-commands.
 bool stdout_is_terminal();
@@ -40,5 +48,10 @@ class ProgressLine {
 // Parses a sub-command's flags. Returns the exit code when the command ends
 // here (0 after --help, 2 on a flag error, printed), or nullopt to go on.
 std::optional<int> parse_flags(CLI::App& app, int argc, char** argv, const char* command);
+
+// The assigner's default parameters with `NAME=VALUE` overrides, as given to
+// `flag` ("--set", "--set-a"); usage errors name the flag or the assigner.
+Result<Params> params_from_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets,
+                                const std::string& flag);
 
 }  // namespace assignscope::cli

@@ -69,6 +69,7 @@ constexpr Command kCommands[] = {
     {"run", "replay an assigner on a dump and show the matching (table, json, npy)", run_command},
     {"check", "replay stored results (golden cases, your own) and compare them", check_command},
     {"list", "list the assigners, their flavours, parameters and references", list_command},
+    {"diff", "compare two assigners, settings or stored results on the same priors", diff_command},
 };
 
 void usage(std::FILE* out) {
@@ -84,7 +85,8 @@ void usage(std::FILE* out) {
                "  assignscope run DUMP --assigner dynamic-soft-label --set topk=5 --format json -o result.json\n"
                "  assignscope check ../shared/golden\n"
                "  assignscope list\n\n"
-               "exit codes: 0 ok, 1 a check found differences, 2 bad usage or input, 3 internal error\n");
+               "exit codes: 0 ok, 1 a check found differences or a diff --fail-if held, 2 bad usage or input, 3 internal "
+               "error\n");
 }
 
 }  // namespace
@@ -117,7 +119,9 @@ int main(int argc, char** argv) {
       return fail(c.name, std::string("internal error: ") + e.what(), 3);
     }
   }
-  std::fprintf(stderr, "assignscope: error: unknown command '%s'%s; commands: run, check, list\n", name.c_str(),
-               assignscope::did_you_mean(name, names).c_str());
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "assignscope: error: unknown command '%s'%s; commands: %s\n", name.c_str(),
+               assignscope::did_you_mean(name, names).c_str(), list.c_str());
   return 2;
 }

@@ -74,14 +74,9 @@ int run_command(int argc, char** argv) {
 
   const assign::AssignerInfo* info = assign::find_assigner(assigner_name);
   if (!info) return fail("run", assign::unknown_assigner(assigner_name).message(), 2);
-  Params params = assign::default_params(*info);
-  for (const std::string& s : sets) {
-    const size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail("run", fmt::format("--set {}: expected NAME=VALUE, e.g. --set topk=5", s), 2);
-    const Status st = params.set(s.substr(0, eq), s.substr(eq + 1));
-    if (!st.ok()) return fail("run", st.message() + " (" + info->name + ")", 2);
-  }
+  auto parsed = params_from_sets(*info, sets, "--set");
+  if (!parsed.ok()) return fail("run", parsed.status().message(), 2);
+  const Params& params = *parsed;
   if (format.empty()) format = infer_format(output);
   if (format == "npy" && output.empty()) return fail("run", "--format npy needs -o DIR", 2);
   if (format == "svg" && output.empty() && stdout_is_terminal())

@@ -163,8 +163,6 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
   return rc;
 }
 
-namespace {
-
 Result<StoredResult> read_stored(const std::string& dir) {
   StoredResult r;
   r.dir = dir;
@@ -198,6 +196,8 @@ Result<StoredResult> read_stored(const std::string& dir) {
   }
   return r;
 }
+
+namespace {
 
 ResultCheck replay_one(const std::string& case_name, const std::string& label, const std::string& result_dir,
                        const Result<io::LoadedDump>& dump, const CheckOptions& options) {

@@ -34,6 +34,11 @@ struct StoredResult {
   std::map<std::string, io::NpyArray> files;  // "assigned_gt_inds.npy" -> array
 };
 
+// Reads a result directory (a case's expected/<label>/, or what `assignscope
+// run --format npy -o DIR` wrote): params.json, which must name the
+// assigner, and every file its "files" lists (every .npy when it has none).
+Result<StoredResult> read_stored(const std::string& dir);
+
 // kUpdated: it differed and, as asked (CheckOptions::update), the stored
 // files now hold the replay.
 enum class Verdict { kMatch, kDiffer, kSkipped, kError, kUpdated };

@@ -1,0 +1,151 @@
+// `assignscope diff`: compare two assignments of the same priors.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "analysis/diff.h"
+#include "assign/assigner.h"
+#include "commands.h"
+#include "core/text.h"
+#include "io/dump.h"
+#include "io/files.h"
+#include "render/diff.h"
+
+namespace assignscope::cli {
+namespace {
+
+constexpr const char* kDiffExamples = R"(examples:
+  assignscope diff testdata/coco640-late-g12-objectness --a dynamic-soft-label --b simota
+  assignscope diff DUMP --a dynamic-soft-label --set-b topk=5           # --b defaults to --a's assigner
+  assignscope diff DUMP --a task-aligned --b task-aligned.mmyolo --format json | jq .summary
+  assignscope diff DUMP/expected/baseline mine/                          # two results of `run --format npy`
+  assignscope diff old.json new.json --fail-if 'agreement<0.99' --fail-if 'starved-one-side>0'
+
+With --a/--b/--set-a/--set-b: DUMP is replayed with both sides. Without them: two stored results, each a
+directory written by `assignscope run --format npy` (or a case's expected/<label>/) or a JSON written by
+`assignscope run --format json --include priors`.
+--fail-if keys: agreement (0..1, or a percentage: 99%), flips, pos-to-neg, neg-to-pos, changed-gt,
+ignored-changes, starved-one-side, jaccard-min, jaccard-mean; operators < <= > >= == !=.
+Exit codes: 0 ok, 1 a --fail-if condition holds, 2 bad usage or input, 3 internal error.)";
+
+// "--set-b: unknown parameter ..." unless the message names the flag already.
+std::string with_flag(const std::string& flag, const std::string& message) {
+  return message.rfind(flag, 0) == 0 ? message : flag + ": " + message;
+}
+
+}  // namespace
+
+int diff_command(int argc, char** argv) {
+  CLI::App app{"Compare two assignments of the same priors: two assigners or settings replayed on a dump, or two "
+               "stored results.",
+               "assignscope diff"};
+  std::vector<std::string> paths, sets_a, sets_b, fail_if;
+  std::string a_name, b_name, format, output;
+  int64_t top = 20;
+  bool force = false, allow_nonfinite = false;
+  app.add_option("paths", paths, "DUMP (with --a/--b), or RESULT_A RESULT_B")->required()->expected(1, 2);
+  app.add_option("--a", a_name, "assigner[.flavour] of side a, replayed on DUMP (default: --b's)");
+  app.add_option("--b", b_name, "assigner[.flavour] of side b (default: --a's)");
+  app.add_option("--set-a", sets_a, "NAME=VALUE: a parameter of side a (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--set-b", sets_b, "NAME=VALUE: a parameter of side b (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--fail-if", fail_if, "KEY OP NUMBER: exit 1 when it holds, e.g. 'agreement<0.99' (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--top", top, "flipped priors the table lists per image (default 20; json lists all)");
+  app.add_option("-f,--format", format, "table | json (default: table on a terminal, json otherwise; with -o, "
+                                        "json for a .json file)")
+      ->check(CLI::IsMember({"table", "json"}));
+  app.add_option("-o,--output", output, "write here instead of stdout");
+  app.add_flag("--force", force, "replace an existing output file");
+  app.add_flag("--allow-nonfinite", allow_nonfinite, "replay dumps that hold NaN or Inf instead of refusing them");
+  app.footer(kDiffExamples);
+  if (const auto done = parse_flags(app, argc, argv, "diff")) return *done;
+
+  if (top < 0) return fail("diff", fmt::format("--top {}: expected a number >= 0", top), 2);
+  std::vector<analysis::FailCondition> conditions;
+  for (const std::string& text : fail_if) {
+    auto c = analysis::parse_fail_condition(text);
+    if (!c.ok()) return fail("diff", c.status().message(), 2);
+    conditions.push_back(std::move(c).value());
+  }
+  if (format.empty()) {
+    const bool json_file = output.size() >= 5 && output.compare(output.size() - 5, 5, ".json") == 0;
+    format = output.empty() ? (stdout_is_terminal() ? "table" : "json") : json_file ? "json" : "table";
+  }
+
+  const bool replay = !a_name.empty() || !b_name.empty() || !sets_a.empty() || !sets_b.empty();
+  Result<analysis::BatchDiff> diff = Status::Internal("diff: nothing computed");
+  if (replay) {
+    if (paths.size() != 1)
+      return fail("diff",
+                  fmt::format("with --a/--b give one DUMP, not {} paths; to diff two stored results, drop "
+                              "--a/--b/--set-a/--set-b",
+                              paths.size()),
+                  2);
+    if (a_name.empty() && b_name.empty())
+      return fail("diff", "--set-a/--set-b need --a or --b naming the assigner", 2);
+    if (a_name.empty()) a_name = b_name;
+    if (b_name.empty()) b_name = a_name;
+    const assign::AssignerInfo* info_a = assign::find_assigner(a_name);
+    if (!info_a) return fail("diff", "--a: " + assign::unknown_assigner(a_name).message(), 2);
+    const assign::AssignerInfo* info_b = assign::find_assigner(b_name);
+    if (!info_b) return fail("diff", "--b: " + assign::unknown_assigner(b_name).message(), 2);
+    auto params_a = params_from_sets(*info_a, sets_a, "--set-a");
+    if (!params_a.ok()) return fail("diff", with_flag("--set-a", params_a.status().message()), 2);
+    auto params_b = params_from_sets(*info_b, sets_b, "--set-b");
+    if (!params_b.ok()) return fail("diff", with_flag("--set-b", params_b.status().message()), 2);
+
+    io::LoadOptions load_options;
+    load_options.allow_nonfinite = allow_nonfinite;
+    auto dump = io::load_dump(paths[0], load_options);
+    if (!dump.ok()) return fail("diff", dump.status().message(), exit_code(dump.status()));
+    for (const std::string& w : dump->warnings)
+      std::fprintf(stderr, "assignscope diff: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
+    auto a = assign::assign_batch(*info_a, *params_a, dump->batch);
+    if (!a.ok()) return fail("diff", "--a " + info_a->name + ": " + a.status().message(), exit_code(a.status()));
+    auto b = assign::assign_batch(*info_b, *params_b, dump->batch);
+    if (!b.ok()) return fail("diff", "--b " + info_b->name + ": " + b.status().message(), exit_code(b.status()));
+    diff = analysis::diff_batch(dump->batch, *a, *b);
+  } else {
+    if (paths.size() != 2)
+      return fail("diff",
+                  "give two stored results (RESULT_A RESULT_B), or one DUMP with --a NAME and/or --b NAME", 2);
+    auto a = analysis::read_result(paths[0]);
+    if (!a.ok()) return fail("diff", a.status().message(), exit_code(a.status()));
+    auto b = analysis::read_result(paths[1]);
+    if (!b.ok()) return fail("diff", b.status().message(), exit_code(b.status()));
+    diff = analysis::diff_stored(*a, *b);
+  }
+  if (!diff.ok()) return fail("diff", diff.status().message(), exit_code(diff.status()));
+
+  const std::vector<analysis::ConditionResult> results =
+      analysis::evaluate(conditions, analysis::totals(diff->images));
+  const std::string text =
+      format == "json" ? render::diff_json(*diff, results).dump(1) + "\n" : render::diff_table(*diff, top);
+  if (output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0) return fail("diff", "cannot write to stdout", 2);
+  } else {
+    const Status written = io::write_file_atomic(output, text, force);
+    if (!written.ok()) return fail("diff", written.message(), exit_code(written));
+  }
+  bool any = false;
+  for (const analysis::ConditionResult& r : results) {
+    if (!r.holds) continue;
+    any = true;
+    std::fprintf(stderr, "assignscope diff: --fail-if %s holds: %s = %s\n",
+                 printable(r.condition.text, 80).c_str(), r.condition.key.c_str(),
+                 fmt::format("{:.6g}", r.value).c_str());
+  }
+  return any ? 1 : 0;
+}
+
+}  // namespace assignscope::cli

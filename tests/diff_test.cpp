@@ -1,0 +1,522 @@
+// assignscope diff: the library on hand-checked images (row_of_four with two
+// assigners or two settings, hand-built assignments for the arithmetic), the
+// --fail-if conditions, and the command end to end.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/diff.h"
+#include "io/files.h"
+#include "io/npy.h"
+#include "render/diff.h"
+#include "test_support.h"
+
+namespace assignscope {
+namespace {
+
+using analysis::FlipKind;
+using analysis::GtDiff;
+using analysis::ImageDiff;
+using analysis::PriorState;
+using testing::row_of_four;
+using testing::run_assigner;
+using testing::run_cli;
+namespace fs = std::filesystem;
+
+using Sets = std::vector<std::pair<std::string, std::string>>;
+
+const std::string kDemo = "testdata/coco640-late-g12-objectness";
+const std::string kToy = "testdata/golden/toy-two-overlapping-gts";
+
+const GtDiff& gt(const ImageDiff& d, int64_t index) {
+  for (const GtDiff& g : d.gts)
+    if (g.index == index) return g;
+  FAIL("no row for GT " << index);
+  return d.gts.front();
+}
+
+Assignment max_iou(const Problem& p, Sets sets = {}) {
+  sets.emplace_back("anchor_scale", "1");
+  return run_assigner("max-iou", p, sets);
+}
+
+CandidatePair pair(int32_t prior, int32_t g, CostTerms terms, bool picked) {
+  CandidatePair c;
+  c.prior = prior;
+  c.gt = g;
+  c.terms = terms;
+  c.cost = terms[0] + terms[1] + terms[2];
+  c.inside = true;
+  c.picked = picked;
+  return c;
+}
+
+nlohmann::json parse(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("diff: low-quality matching off turns max-iou's ignore-band positives ignored") {
+  // GT 0 is anchor 1's cell (IoU 1); GT 1 [17, 31] has IoU 0.467 with anchors
+  // 2 and 3, in the ignore band: low-quality matching makes both positive
+  // (gt_inds 0 1 2 2), without it they stay ignored (0 1 -1 -1).
+  const Problem p = row_of_four({{8, 0, 16, 8}, {17, 0, 31, 8}}, {0, 1});
+  const Assignment a = max_iou(p);
+  const Assignment b = max_iou(p, {{"match_low_quality", "false"}});
+  REQUIRE(a.gt_inds == std::vector<int64_t>{0, 1, 2, 2});
+  REQUIRE(b.gt_inds == std::vector<int64_t>{0, 1, -1, -1});
+  const ImageDiff d = analysis::diff_image(p, a, b);
+  CHECK(d.num_priors == 4);
+  CHECK(d.same == 2);
+  CHECK(d.agreement() == 0.5);
+  CHECK(d.ignored_changes == 2);
+  CHECK(d.pos_to_neg + d.neg_to_pos + d.changed_gt == 0);
+  CHECK(d.positives_a == 3);
+  CHECK(d.positives_b == 1);
+  CHECK(d.positives_common == 1);
+  CHECK_FALSE(d.cost_based);
+  // Per GT, worst first: GT 1 lost both its priors, GT 0 kept its one.
+  REQUIRE(d.gts.size() == 2);
+  CHECK(d.gts[0].index == 1);
+  CHECK(d.gts[0].positives_a == 2);
+  CHECK(d.gts[0].positives_b == 0);
+  CHECK(d.gts[0].jaccard == 0.0);
+  CHECK(d.gts[0].starved_one_side());
+  CHECK(d.gts[0].label == 1);
+  CHECK(d.gts[0].k_a == -1);  // max-iou has no dynamic k
+  CHECK(d.gts[1].jaccard == 1.0);
+  CHECK(d.gts[1].same());
+  REQUIRE(d.flips.size() == 2);
+  for (size_t k = 0; k < 2; ++k) {
+    CHECK(d.flips[k].prior == static_cast<int64_t>(k) + 2);
+    CHECK(d.flips[k].kind == FlipKind::kIgnored);
+    CHECK(d.flips[k].state_a == PriorState::kPositive);
+    CHECK(d.flips[k].state_b == PriorState::kIgnored);
+    CHECK(d.flips[k].gts_a == std::vector<int64_t>{1});
+    CHECK(d.flips[k].gts_b.empty());
+    CHECK(d.flips[k].level == 0);
+    CHECK_FALSE(d.flips[k].attribution.has_value());
+  }
+  const analysis::DiffTotals t = analysis::totals({d});
+  CHECK(t.starved_one_side == 1);
+  CHECK(t.jaccard_min == 0.0);
+  CHECK(t.jaccard_mean == 0.5);
+  CHECK(t.differing() == 2);
+}
+
+TEST_CASE("diff: a prior handed to another GT is a changed GT, and both GTs starve on one side") {
+  // GT 1 [9, 15] lies inside anchor 1, which GT 0 matches exactly: low-quality
+  // matching (GT by GT) gives anchor 1 to GT 1 (0 2 0 0); without it the
+  // anchor stays GT 0's (0 1 0 0).
+  const Problem p = row_of_four({{8, 0, 16, 8}, {9, 0, 15, 8}}, {0, 1});
+  const Assignment a = max_iou(p);
+  const Assignment b = max_iou(p, {{"match_low_quality", "false"}});
+  REQUIRE(a.gt_inds == std::vector<int64_t>{0, 2, 0, 0});
+  REQUIRE(b.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  const ImageDiff d = analysis::diff_image(p, a, b);
+  CHECK(d.same == 3);
+  CHECK(d.changed_gt == 1);
+  CHECK(d.positives_common == 0);
+  REQUIRE(d.flips.size() == 1);
+  CHECK(d.flips[0].kind == FlipKind::kChangedGt);
+  CHECK(d.flips[0].gts_a == std::vector<int64_t>{1});
+  CHECK(d.flips[0].gts_b == std::vector<int64_t>{0});
+  CHECK(gt(d, 0).jaccard == 0.0);
+  CHECK(gt(d, 1).jaccard == 0.0);
+  CHECK(analysis::totals({d}).starved_one_side == 2);
+  CHECK(d.gts[0].index == 0);  // equal Jaccard and change: by index
+}
+
+TEST_CASE("diff: a smaller topk cuts dynamic-soft-label's k while the costs stay put") {
+  // One GT over the whole row, every prediction equal to it: IoU 1 for the
+  // 4 priors, k = min(topk, 4). With topk 2 the GT keeps its two cheapest
+  // priors, those nearest its centre x = 16: priors 1 and 2.
+  Problem p = row_of_four({{0.5f, 0.5f, 31.5f, 7.5f}}, {1});
+  for (int i = 0; i < 4; ++i) p.pred_bboxes.row(i) << 0.5f, 0.5f, 31.5f, 7.5f;
+  const Assignment a = run_assigner("dynamic-soft-label", p);
+  const Assignment b = run_assigner("dynamic-soft-label", p, {{"topk", "2"}});
+  REQUIRE(b.gt_inds == std::vector<int64_t>{0, 1, 1, 0});
+  const ImageDiff d = analysis::diff_image(p, a, b);
+  CHECK(d.pos_to_neg == 2);
+  CHECK(d.agreement() == 0.5);
+  REQUIRE(d.gts.size() == 1);
+  CHECK(d.gts[0].positives_a == 4);
+  CHECK(d.gts[0].positives_b == 2);
+  CHECK(d.gts[0].common == 2);
+  CHECK(d.gts[0].jaccard == 0.5);
+  CHECK(d.gts[0].k_a == 4);
+  CHECK(d.gts[0].k_b == 2);
+  CHECK(d.cost_based);
+  REQUIRE(d.flips.size() == 2);
+  CHECK(d.flips[0].prior == 0);
+  CHECK(d.flips[1].prior == 3);
+  for (const analysis::PriorFlip& f : d.flips) {
+    CHECK(f.kind == FlipKind::kPosToNeg);
+    CHECK(f.why == std::vector<std::string>{"#0: k 4→2"});
+    REQUIRE(f.attribution.has_value());
+    CHECK(f.attribution->cost_push == 0.0);
+    CHECK(f.attribution->term.empty());  // no cost term moved: the k did it
+    REQUIRE(f.pairs.size() == 1);
+    CHECK(f.pairs[0].a->cost == f.pairs[0].b->cost);
+  }
+}
+
+TEST_CASE("diff: the class cost explains mmyolo's flip, and the prior it displaced was outranked") {
+  // GT [2, 0, 22, 8] (class 0) holds priors 0, 1, 2, k = 1. Prior 1 has logit
+  // 8 on class 1: mmdetection's class cost over all classes makes it dear, so
+  // prior 2 is taken (0 0 1 0); mmyolo's looks at class 0 only and takes
+  // prior 1 (0 1 0 0). Prior 1's flip is the class cost falling; prior 2's
+  // own cost barely moved (mmyolo drops class 1's small term): outranked.
+  const Problem p =
+      row_of_four({{2, 0, 22, 8}}, {0}, {{-2.0f, -2.0f}, {-2.0f, 8.0f}, {-1.0f, -2.0f}, {-2.0f, -2.0f}});
+  const Assignment a = run_assigner("dynamic-soft-label", p);
+  const Assignment b = run_assigner("dynamic-soft-label.mmyolo", p);
+  REQUIRE(a.gt_inds == std::vector<int64_t>{0, 0, 1, 0});
+  REQUIRE(b.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  const ImageDiff d = analysis::diff_image(p, a, b);
+  CHECK(d.cost_based);
+  CHECK(d.neg_to_pos == 1);
+  CHECK(d.pos_to_neg == 1);
+  REQUIRE(d.flips.size() == 2);
+  const analysis::PriorFlip& joined = d.flips[0];
+  CHECK(joined.prior == 1);
+  CHECK(joined.kind == FlipKind::kNegToPos);
+  REQUIRE(joined.pairs.size() == 1);
+  REQUIRE(joined.pairs[0].a.has_value());
+  REQUIRE(joined.pairs[0].b.has_value());
+  REQUIRE(joined.attribution.has_value());
+  // A pair it joined: its push is a's value minus b's.
+  const double cls_fall =
+      static_cast<double>(joined.pairs[0].a->terms[0]) - static_cast<double>(joined.pairs[0].b->terms[0]);
+  CHECK(cls_fall > 5.0);
+  CHECK(joined.attribution->term == "cls");
+  CHECK(joined.attribution->push == doctest::Approx(cls_fall));
+  CHECK(joined.attribution->pushes[1] == std::pair<std::string, double>{"iou", 0.0});
+  CHECK(joined.attribution->pushes[2] == std::pair<std::string, double>{"center", 0.0});
+  CHECK(joined.why == std::vector<std::string>{"#0: outranked on a"});
+
+  const analysis::PriorFlip& left = d.flips[1];
+  CHECK(left.prior == 2);
+  REQUIRE(left.attribution.has_value());
+  CHECK(left.attribution->cost_push < 0);  // its cost fell a little: no term pushed it out
+  CHECK(left.attribution->term.empty());
+  CHECK(left.why == std::vector<std::string>{"#0: outranked on b"});
+}
+
+TEST_CASE("diff: cost-term attribution of a changed GT, worked by hand") {
+  // Prior 0 serves GT 0 on a and GT 1 on b. Pair (0, #0), which it left,
+  // went from (cls 1, iou 2, center 0.1) = 3.1 to (cls 1, iou 2.5, geometry
+  // 0.25) = 3.75; pair (0, #1), which it joined, from (1.25, 2.25, 0) = 3.5
+  // to (1, 2.25, 0.125) = 3.375. A push is the left pair's rise minus the
+  // joined pair's: cls 0 - (-0.25) = 0.25, iou 0.5 - 0 = 0.5, and the
+  // unshared center/geometry (0.25 - 0.1) - (0.125 - 0) = 0.025; in all
+  // 0.65 + 0.125 = 0.775. The iou term explains the flip.
+  analysis::DiffImage image;
+  image.num_priors = 2;
+  image.num_gts = 2;
+  Assignment a, b;
+  a.assigner = "dynamic-soft-label";
+  b.assigner = "simota";
+  a.gt_inds = {1, 0};
+  b.gt_inds = {2, 0};
+  a.labels = b.labels = {0, -1};
+  a.cost_terms = {"cls", "iou", "center"};
+  b.cost_terms = {"cls", "iou", "geometry"};
+  a.candidates = {pair(0, 0, {1.0f, 2.0f, 0.1f}, true), pair(0, 1, {1.25f, 2.25f, 0.0f}, false)};
+  b.candidates = {pair(0, 0, {1.0f, 2.5f, 0.25f}, true), pair(0, 1, {1.0f, 2.25f, 0.125f}, true)};
+  a.dynamic_ks = std::vector<int64_t>{3, 3};
+  b.dynamic_ks = std::vector<int64_t>{3, 4};
+  const ImageDiff d = analysis::diff_image(image, a, b);
+  REQUIRE(d.flips.size() == 1);
+  const analysis::PriorFlip& f = d.flips[0];
+  CHECK(f.kind == FlipKind::kChangedGt);
+  REQUIRE(f.pairs.size() == 2);
+  CHECK(f.pairs[0].gt == 0);  // the pair it left, then the one it joined
+  CHECK(f.pairs[1].gt == 1);
+  REQUIRE(f.attribution.has_value());
+  const analysis::Attribution& at = *f.attribution;
+  // cost: (3.75 - 3.1) - (3.375 - 3.5) = 0.65 + 0.125
+  CHECK(at.cost_push == doctest::Approx(0.775).epsilon(1e-6));
+  REQUIRE(at.pushes.size() == 3);
+  CHECK(at.pushes[0].first == "cls");
+  CHECK(at.pushes[0].second == doctest::Approx(0.25));  // 0 - (1.0 - 1.25)
+  CHECK(at.pushes[1].first == "iou");
+  CHECK(at.pushes[1].second == doctest::Approx(0.5));  // (2.5 - 2.0) - 0
+  CHECK(at.pushes[2].first == "center/geometry");
+  CHECK(at.pushes[2].second == doctest::Approx(0.025).epsilon(1e-5));  // (0.25 - 0.1) - (0.125 - 0)
+  CHECK(at.term == "iou");
+  CHECK(at.push == doctest::Approx(0.5));
+  // #0 picked it on b but lost the conflict; #1 has one more pick on b.
+  CHECK(f.why == std::vector<std::string>{"#0: picked on b, lost to #1", "#1: k 3→4"});
+  CHECK(gt(d, 1).k_b == 4);
+
+  // Assigners whose cost is not a minimised sum get no attribution.
+  a.assigner = b.assigner = "task-aligned";
+  CHECK_FALSE(analysis::diff_image(image, a, b).flips[0].attribution.has_value());
+  CHECK(analysis::is_cost_based("simota.yolox"));
+  CHECK_FALSE(analysis::is_cost_based("atss"));
+}
+
+TEST_CASE("diff: multi-match results compare sets of (prior, GT) pairs") {
+  analysis::DiffImage image;
+  image.num_priors = 3;
+  image.num_gts = 2;
+  Assignment a, b;
+  a.assigner = b.assigner = "yolov5";
+  a.gt_inds = {1, 0, 2};  // lowest GT of each matched prior
+  b.gt_inds = {2, 0, 2};
+  a.matches = std::vector<Match>{{0, 0}, {0, 1}, {2, 1}};
+  b.matches = std::vector<Match>{{0, 1}, {2, 1}};
+  const ImageDiff d = analysis::diff_image(image, a, b);
+  CHECK(d.same == 2);
+  CHECK(d.changed_gt == 1);
+  REQUIRE(d.flips.size() == 1);
+  CHECK(d.flips[0].gts_a == std::vector<int64_t>{0, 1});
+  CHECK(d.flips[0].gts_b == std::vector<int64_t>{1});
+  REQUIRE(d.flips[0].pairs.size() == 1);  // only the pair it left
+  CHECK(d.flips[0].pairs[0].gt == 0);
+  CHECK(gt(d, 0).positives_a == 1);
+  CHECK(gt(d, 0).positives_b == 0);
+  CHECK(gt(d, 1).positives_a == 2);
+  CHECK(gt(d, 1).common == 2);
+  CHECK(gt(d, 1).jaccard == 1.0);
+}
+
+TEST_CASE("diff: Jaccard is 1 when both sides leave a GT empty, and no GTs means nothing to flip") {
+  const Problem p = row_of_four({{5, 1, 11, 7}}, {0});  // between prior centres: nothing inside
+  const Assignment a = run_assigner("dynamic-soft-label", p);
+  const ImageDiff d = analysis::diff_image(p, a, a);
+  REQUIRE(d.gts.size() == 1);
+  CHECK(d.gts[0].positives_a == 0);
+  CHECK(d.gts[0].jaccard == 1.0);
+  CHECK_FALSE(d.gts[0].starved_one_side());
+  CHECK(d.agreement() == 1.0);
+  const analysis::DiffTotals none = analysis::totals({analysis::diff_image(row_of_four({}, {}), a, a)});
+  CHECK(none.gts == 0);
+  CHECK(none.jaccard_min == 1.0);
+  CHECK(none.agreement() == 1.0);
+  CHECK(analysis::totals({}).agreement() == 1.0);
+}
+
+TEST_CASE("diff: image by image, and a batch's totals add up") {
+  // Two images diffed one at a time give the same totals as the batch.
+  const Problem p1 = row_of_four({{8, 0, 16, 8}, {17, 0, 31, 8}}, {0, 1});
+  const Problem p2 = row_of_four({{8, 0, 16, 8}, {9, 0, 15, 8}}, {0, 1});
+  Batch batch;
+  batch.images = {p1, p2};
+  batch.is_batch = true;
+  std::vector<Assignment> a = {max_iou(p1), max_iou(p2)};
+  std::vector<Assignment> b = {max_iou(p1, {{"match_low_quality", "false"}}), max_iou(p2, {{"match_low_quality", "false"}})};
+  auto diff = analysis::diff_batch(batch, a, b);
+  REQUIRE(diff.ok());
+  const analysis::DiffTotals t = analysis::totals(diff->images);
+  CHECK(t.images == 2);
+  CHECK(t.priors == 8);
+  CHECK(t.same == 5);
+  CHECK(t.ignored_changes == 2);
+  CHECK(t.changed_gt == 1);
+  CHECK(t.starved_one_side == 3);
+  CHECK(t.jaccard_mean == doctest::Approx(0.25));  // 0, 1, 0, 0
+  CHECK(diff->a.assigner == "max-iou");
+  CHECK(diff->b.params.find("match_low_quality=false") != std::string::npos);
+  b.pop_back();
+  CHECK_FALSE(analysis::diff_batch(batch, a, b).ok());
+
+  const std::string text = render::diff_table(*diff, 20);
+  CHECK(text.find("image 1 · 4 priors · 2 GTs") != std::string::npos);
+  CHECK(text.find("batch: 2 images · agreement 62.5 % of 8 priors · 0 pos→neg · 0 neg→pos · 1 changed GT · 2 ignored "
+                  "on one side") != std::string::npos);
+}
+
+TEST_CASE("diff: percentages never round a difference away") {
+  CHECK(render::percent(973, 1000) == "97.3 %");
+  CHECK(render::percent(8399, 8400) == "99.99 %");
+  CHECK(render::percent(1, 8400) == "0.01 %");
+  CHECK(render::percent(8400, 8400) == "100.0 %");
+  CHECK(render::percent(0, 0) == "100.0 %");
+}
+
+TEST_CASE("diff: --fail-if conditions parse, evaluate, and refuse unknown keys and operators") {
+  analysis::DiffTotals t;
+  t.priors = 100;
+  t.same = 97;
+  t.pos_to_neg = 2;
+  t.neg_to_pos = 1;
+  t.starved_one_side = 1;
+  t.jaccard_min = 0.75;
+  const auto holds = [&](const std::string& text) {
+    auto c = analysis::parse_fail_condition(text);
+    REQUIRE_MESSAGE(c.ok(), c.status().message());
+    return analysis::evaluate({*c}, t)[0].holds;
+  };
+  CHECK(holds("agreement<0.99"));
+  CHECK(holds("agreement < 99%"));
+  CHECK_FALSE(holds("agreement<0.97"));
+  CHECK(holds("agreement<=0.97"));
+  CHECK(holds("flips>0"));
+  CHECK(holds("flips==3"));
+  CHECK_FALSE(holds("flips!=3"));
+  CHECK(holds("pos-to-neg>=2"));
+  CHECK_FALSE(holds("neg_to_pos>1"));  // underscores as dashes
+  CHECK(holds("starved-one-side>0"));
+  CHECK(holds("jaccard-min<0.8"));
+  CHECK_FALSE(holds("changed-gt>0"));
+  CHECK_FALSE(holds("ignored-changes>0"));
+  CHECK(holds("jaccard-mean>=1"));  // no GTs counted: 1
+
+  auto unknown = analysis::parse_fail_condition("agrement<0.9");
+  testing::check_error(unknown.status(), ErrorKind::kUsage, "--fail-if agrement<0.9",
+                       {"unknown key 'agrement'", "did you mean 'agreement'", "starved-one-side", "jaccard-min"});
+  testing::check_error(analysis::parse_fail_condition("flips=>0").status(), ErrorKind::kUsage, "--fail-if",
+                       {"unknown operator '=>'", "<="});
+  testing::check_error(analysis::parse_fail_condition("flips").status(), ErrorKind::kUsage, "--fail-if",
+                       {"no operator"});
+  testing::check_error(analysis::parse_fail_condition("flips>many").status(), ErrorKind::kUsage, "--fail-if",
+                       {"expected a number"});
+  testing::check_error(analysis::parse_fail_condition("<3").status(), ErrorKind::kUsage, "--fail-if",
+                       {"expected KEY OP NUMBER", "agreement"});
+}
+
+TEST_CASE("cli: diff of two assigners on the demo dump") {
+  const auto r = run_cli("diff " + kDemo + " --a dynamic-soft-label --b simota --format table");
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("a: dynamic-soft-label · soft_center_radius=3 topk=13 iou_weight=3\n") == 0);
+  CHECK(r.out.find("b: simota · center_radius=2.5 candidate_topk=10 iou_weight=3 cls_weight=1\n") != std::string::npos);
+  CHECK(r.out.find("agreement 99.4 % of 8400 priors · 31 pos→neg · 17 neg→pos · 1 changed GT\n") != std::string::npos);
+  CHECK(r.out.find("positives a 74 · b 60 · same on both 42") != std::string::npos);
+  CHECK(r.out.find("2 GTs the same on both sides: #2 #5") != std::string::npos);
+  CHECK(r.out.find("flipped priors: 20 of 49, worst GTs first") != std::string::npos);
+  CHECK(r.out.find("explained by") != std::string::npos);
+  CHECK(r.out.find("#1: k 12→9") != std::string::npos);
+
+  const auto j = run_cli("diff " + kDemo + " --a dynamic-soft-label --b simota --format json");
+  REQUIRE(j.exit_code == 0);
+  const nlohmann::json d = parse(j.out);
+  CHECK(d["schema"] == "assignscope.diff/1");
+  CHECK(d["a"]["assigner"] == "dynamic-soft-label");
+  CHECK(d["b"]["params"]["center_radius"] == 2.5);
+  CHECK(d["a"]["result"].is_null());
+  CHECK(d["summary"]["priors"] == 8400);
+  CHECK(d["summary"]["same"] == 8400 - 49);
+  CHECK(d["summary"]["pos_to_neg"] == 31);
+  CHECK(d["summary"]["gts"] == 12);
+  CHECK(d["fail_if"].empty());
+  const nlohmann::json& img = d["images"][0];
+  CHECK(img["flips"].size() == 49);  // json lists every flip
+  CHECK(img["gts"].size() == 12);
+  CHECK(img["gts"][0]["jaccard"] <= img["gts"][11]["jaccard"]);
+  int64_t attributed = 0;
+  for (const auto& f : img["flips"]) attributed += !f["attribution"].is_null();
+  CHECK(attributed > 0);
+}
+
+TEST_CASE("cli: diff of two stored results (npy directories and JSON) agrees with the replay") {
+  testing::TempDir tmp;
+  REQUIRE(run_cli("run " + kDemo + " -a dynamic-soft-label -f npy -o " + tmp.path("a")).exit_code == 0);
+  REQUIRE(run_cli("run " + kDemo + " -a simota -f npy -o " + tmp.path("b")).exit_code == 0);
+  REQUIRE(run_cli("run " + kDemo + " -a simota -f json --include priors -o " + tmp.path("b.json")).exit_code == 0);
+  const auto npy = run_cli("diff " + tmp.path("a") + " " + tmp.path("b") + " -f json");
+  REQUIRE(npy.exit_code == 0);
+  const nlohmann::json d = parse(npy.out);
+  CHECK(d["a"]["result"] == tmp.path("a"));
+  CHECK(d["source"].is_null());
+  CHECK(d["summary"]["same"] == 8400 - 49);
+  CHECK(d["summary"]["changed_gt"] == 1);
+  CHECK(d["images"][0]["num_gts"].is_null());      // GTs known from the indices only
+  CHECK(d["images"][0]["gts"].size() == 12);      // every GT has a k > 0
+  CHECK(d["images"][0]["gts"][0]["box"].is_null());
+  CHECK(d["images"][0]["flips"][0]["attribution"].is_null());  // no candidates stored
+
+  const auto mixed = run_cli("diff " + tmp.path("a") + " " + tmp.path("b.json") + " -f table");
+  CHECK(mixed.exit_code == 0);
+  CHECK(mixed.out.find("agreement 99.4 % of 8400 priors · 31 pos→neg · 17 neg→pos · 1 changed GT") != std::string::npos);
+  CHECK(mixed.out.find("634.0, 213.3, 637.2, 221.2") != std::string::npos);  // the JSON result's GT boxes
+
+  // A golden case's expected/<label>/ results diff the same way.
+  const auto golden = run_cli("diff " + kDemo + "/expected/dynamic-soft-label " + kDemo + "/expected/simota -f json");
+  REQUIRE(golden.exit_code == 0);
+  CHECK(parse(golden.out)["summary"]["same"] == 8400 - 49);
+
+  // A batch result keeps its images.
+  REQUIRE(run_cli("run testdata/batch/stacked-b2 -a dynamic-soft-label -f npy -o " + tmp.path("ba")).exit_code == 0);
+  REQUIRE(run_cli("run testdata/batch/stacked-b2 -a dynamic-soft-label --set topk=3 -f npy -o " + tmp.path("bb")).exit_code == 0);
+  const auto batch = run_cli("diff " + tmp.path("ba") + " " + tmp.path("bb") + " -f table");
+  CHECK(batch.exit_code == 0);
+  CHECK(batch.out.find("image 1") != std::string::npos);
+  CHECK(batch.out.find("batch: 2 images") != std::string::npos);
+}
+
+TEST_CASE("cli: diff --fail-if exits 0 when nothing holds, 1 when one does, 2 on a bad condition") {
+  const std::string base = "diff " + kToy + " --a dynamic-soft-label --set-b topk=5 -f table";
+  const auto fine = run_cli(base + " --fail-if 'agreement<0.5' --fail-if 'starved-one-side>0'");
+  CHECK(fine.exit_code == 0);
+  CHECK(fine.err.empty());
+  const auto held = run_cli(base + " --fail-if 'agreement<0.5' --fail-if 'flips>0'");
+  CHECK(held.exit_code == 1);
+  CHECK(held.err.find("--fail-if flips>0 holds: flips = ") != std::string::npos);
+  CHECK(held.err.find("agreement<0.5") == std::string::npos);
+  CHECK(held.out.find("agreement ") != std::string::npos);  // the report is still printed
+  const auto json = run_cli("diff " + kToy + " --a dynamic-soft-label --set-b topk=5 -f json --fail-if 'flips>0'");
+  CHECK(json.exit_code == 1);
+  const nlohmann::json d = parse(json.out);
+  CHECK(d["fail_if"][0]["holds"] == true);
+  CHECK(d["fail_if"][0]["key"] == "flips");
+  const auto bad = run_cli(base + " --fail-if 'flipz>0'");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("did you mean 'flips'") != std::string::npos);
+  CHECK(bad.err.find("jaccard-min") != std::string::npos);
+  CHECK(run_cli(base + " --fail-if 'flips~0'").exit_code == 2);
+  // Identical sides: nothing differs.
+  const auto same = run_cli("diff " + kToy + " --a simota -f table --fail-if 'flips>0'");
+  CHECK(same.exit_code == 0);
+  CHECK(same.out.find("agreement 100.0 % of 80 priors · identical") != std::string::npos);
+}
+
+TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
+  testing::TempDir tmp;
+  REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label -f npy -o " + tmp.path("toy")).exit_code == 0);
+  REQUIRE(run_cli("run " + kDemo + " -a dynamic-soft-label -f npy -o " + tmp.path("demo")).exit_code == 0);
+  REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label -f json -o " + tmp.path("slim.json")).exit_code == 0);
+  REQUIRE(run_cli("run testdata/batch/dirs-b2 -a dynamic-soft-label -f npy -o " + tmp.path("two")).exit_code == 0);
+  REQUIRE(io::write_file_atomic(tmp.path("notes.json"), std::string("[1, 2]"), false).ok());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {kToy + " --a dynamic-soft-lable --b simota", "unknown assigner 'dynamic-soft-lable' (did you mean 'dynamic-soft-label'?)"},
+      {kToy + " --a simota --b simota.yolo", "--b: unknown assigner 'simota.yolo'"},
+      {kToy + " --a dynamic-soft-label --set-b tpok=3", "--set-b: unknown parameter 'tpok' (did you mean 'topk'?)"},
+      {kToy + " --a dynamic-soft-label --set-a topk", "--set-a topk: expected NAME=VALUE"},
+      {kToy + " --a dynamic-soft-label --set-a topk=0", "topk=0: expected a value >= 1"},
+      {kToy + " --set-a topk=3", "need --a or --b"},
+      {kToy + " " + kToy + " --a simota", "give one DUMP"},
+      {kToy, "give two stored results"},
+      {kToy + " --a simota --top -1", "--top -1"},
+      {tmp.path("toy") + " " + tmp.path("demo"), "different numbers of priors: " + tmp.path("toy") + " has 80"},
+      {tmp.path("toy") + " " + tmp.path("two"), "different numbers of images"},
+      {tmp.path("toy") + " " + tmp.path("slim.json"), "no per-prior arrays"},
+      {tmp.path("toy") + " " + tmp.path("notes.json"), "not a result"},
+      {tmp.path("toy") + " " + kToy, "a case (a dump with stored results), not a result"},
+      {tmp.path("toy") + " " + kToy + "/gt_bboxes.npy", "not a result"},
+      {tmp.path("toy") + " testdata/batch", "not a result"},
+      {tmp.path("toy") + " " + tmp.path("nope"), "no such file or directory"},
+  };
+  for (const auto& [args, words] : cases) {
+    CAPTURE(args);
+    const auto r = run_cli("diff " + args + " -f table");
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(testing::count_lines(r.err) == 1);
+    CHECK(r.err.find(words) != std::string::npos);
+  }
+  // An assigner whose needs the dump does not meet names the side.
+  const auto needs = run_cli("diff testdata/golden/toy-single-gt --a dynamic-soft-label --b yolov5 -f table");
+  CHECK(needs.exit_code == 2);
+  CHECK(needs.err.find("--b yolov5: ") != std::string::npos);
+  CHECK(run_cli("diff --help").out.find("examples:") != std::string::npos);
+}
+
+}  // namespace assignscope
