@@ -134,6 +134,24 @@ TEST_CASE("atss.mmyolo: levels with fewer than topk priors, where the reference 
   CHECK(has_note(m, "level 1 has a single prior"));
 }
 
+TEST_CASE("atss.mmyolo: an empty level is one more level the reference fails on") {
+  // Levels of 2, 0 and 2 priors. mmdet's top-k of an empty level is empty;
+  // mmyolo's [B, G, 0] top-k meets its [B, G, topk] padding mask in
+  // torch.where and fails, as on any level shorter than topk. GT [0, 0, 16,
+  // 8] = cells 0 and 1 exactly: IoUs 0.5, 0.5, 0, 0 on the four candidates,
+  // threshold 0.25 + 0.2887: nothing passes in either flavour.
+  Problem p = row_of_four({{0, 0, 16, 8}}, {0});
+  p.num_level_priors = {2, 0, 2};
+  p.prior_level = {0, 0, 2, 2};
+  const Assignment mmdet = run_assigner("atss", p, {{"anchor_scale", "1"}});
+  CHECK(mmdet.num_positives() == 0);
+  CHECK(mmdet.notes.empty());
+  const Assignment m = run_assigner("atss.mmyolo", p, {{"anchor_scale", "1"}, {"topk", "2"}});
+  CHECK(m.num_positives() == 0);
+  REQUIRE(m.notes.size() == 1);
+  CHECK(has_note(m, "level 1 has no priors, fewer than topk = 2: mmyolo's BatchATSSAssigner fails there"));
+}
+
 TEST_CASE("atss: anchors ignored through gt_bboxes_ignore are -1, unless they still become positive") {
   // Ignore box [7, 17] x [0, 8]: IoF 1 with anchor 1, 0.125 with anchors 0, 2.
   const Problem p = with_ignore_box(row_of_four({{8, 0, 16, 8}}, {2}), {7, 0, 17, 8});

@@ -34,7 +34,11 @@ TEST_CASE("cli: run prints the per-GT table") {
   CHECK(r.out.find("dynamic-soft-label · soft_center_radius=3 topk=13 iou_weight=3") != std::string::npos);
   CHECK(r.out.find("8400 priors in 3 levels (strides 8, 16, 32) · 80 classes · 12 GTs") != std::string::npos);
   CHECK(r.out.find("positives 74 · negatives 8326 · ignored 0 · starved GTs 0") != std::string::npos);
-  CHECK(testing::count_lines(r.out) == 2 + 1 + 12 + 1);  // title, sizes, header, 12 GTs, summary
+  // COCO scales from the boxes by hand: GTs 2, 3 (38.5 x 17.3), 5, 7, 11 are
+  // small; 0, 1, 4, 6, 8 medium; 9 and 10 (192 x 64) large.
+  CHECK(r.out.find("per scale: small 5 GTs 14 pos · medium 5 GTs 36 pos · large 2 GTs 24 pos") != std::string::npos);
+  // title, sizes, header, 12 GTs, summary, per level, per scale, per class
+  CHECK(testing::count_lines(r.out) == 2 + 1 + 12 + 1 + 3);
 }
 
 TEST_CASE("cli: run --format json follows the documented schema") {
@@ -65,6 +69,58 @@ TEST_CASE("cli: run --format json follows the documented schema") {
   int64_t per_gt = 0;
   for (const auto& g : img["gts"]) per_gt += g["positives"].get<int64_t>();
   CHECK(per_gt == 74);
+
+  // Statistics: every GT's keys; sums that must agree with each other.
+  const nlohmann::json& g9 = img["gts"][9];  // [272.7, 103.2, 540.0, 266.8]
+  CHECK(g9["scale"] == "large");
+  CHECK(g9["area"].get<double>() == doctest::Approx((540.0 - 272.7) * (266.8 - 103.2)).epsilon(1e-3));
+  for (const char* key : {"iou", "cost", "centre_distance"}) {
+    CAPTURE(key);
+    CHECK(g9[key]["min"].get<double>() <= g9[key]["mean"].get<double>());
+    CHECK(g9[key]["mean"].get<double>() <= g9[key]["max"].get<double>());
+  }
+  CHECK(g9["cost_terms"].contains("center"));
+  CHECK(g9["soft_target_sum"].is_null());  // dynamic-soft-label writes no assign_metrics
+  int64_t by_scale = 0, by_class = 0, by_level = 0;
+  for (const auto& [name, group] : img["summary"]["per_scale"].items()) by_scale += group["positives"].get<int64_t>();
+  for (const auto& group : img["summary"]["per_class"]) by_class += group["positives"].get<int64_t>();
+  for (const auto& level : img["levels"]) by_level += level["positives"].get<int64_t>();
+  CHECK(by_scale == 74);
+  CHECK(by_class == 74);
+  CHECK(by_level == 74);
+  CHECK(img["summary"]["per_scale"]["large"]["gts"] == 2);
+  CHECK(j["summary"]["per_scale"] == img["summary"]["per_scale"]);
+}
+
+TEST_CASE("cli: several dumps are one batch, the same for any thread count, globs, csv") {
+  const std::string toys = "testdata/golden/toy-single-gt testdata/golden/toy-two-overlapping-gts";
+  const auto one = run_cli("run " + toys + " -a simota -f json --threads 1");
+  REQUIRE(one.exit_code == 0);
+  const nlohmann::json j = parse(one.out);
+  CHECK(j["batch"] == true);
+  REQUIRE(j["images"].size() == 2);
+  CHECK(j["images"][1]["name"] == "testdata/golden/toy-two-overlapping-gts");
+  // The golden README: simota gives 7 and 12 positives on these two cases.
+  CHECK(j["images"][0]["summary"]["positives"] == 7);
+  CHECK(j["images"][1]["summary"]["positives"] == 12);
+  CHECK(j["summary"]["positives"] == 19);
+  CHECK(j["summary"]["gts"] == 3);
+  const auto two = run_cli("run " + toys + " -a simota -f json --threads 2");
+  CHECK(two.out == one.out);
+  const auto globbed = run_cli("run 'testdata/golden/toy-[st]*-g*' -a simota -f json");
+  REQUIRE(globbed.exit_code == 0);
+  // toy-single-gt, toy-tiny-gts-no-prior-inside, toy-two-overlapping-gts
+  CHECK(parse(globbed.out)["images"].size() == 3);
+  const auto nothing = run_cli("run 'testdata/golden/nothing-*' -a simota");
+  CHECK(nothing.exit_code == 2);
+  CHECK(nothing.err.find("testdata/golden/nothing-*: no such file or directory, and no path matches it") !=
+        std::string::npos);
+  const auto table = run_cli("run " + toys + " -a simota -f table");
+  CHECK(table.out.find("batch: 2 images · 3 GTs · positives 19") != std::string::npos);
+  const auto csv = run_cli("run " + toys + " -a simota -f csv");
+  REQUIRE(csv.exit_code == 0);
+  CHECK(testing::count_lines(csv.out) == 1 + 3);  // header, 3 GTs
+  CHECK(csv.out.find("\n1,testdata/golden/toy-two-overlapping-gts,1,") != std::string::npos);
 }
 
 TEST_CASE("cli: --set changes a parameter, and bad ones are refused with exit 2") {
@@ -98,7 +154,7 @@ TEST_CASE("cli: unknown assigners and commands suggest the right name") {
   CHECK(missing.err.find("--assigner") != std::string::npos);
 }
 
-TEST_CASE("cli: --help shows examples; --version") {
+TEST_CASE("cli: --help shows examples, and --version") {
   for (const char* args : {"--help", "run --help", "check --help", "list --help"}) {
     CAPTURE(args);
     const auto r = run_cli(args);
@@ -281,6 +337,62 @@ TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
   CHECK(run_cli("check testdata/bad").exit_code == 2);
   CHECK(run_cli("check " + kToy + " --tolerance abc").exit_code == 2);
   CHECK(run_cli("check " + kToy + " --tolerance 1e-3,1e-4").exit_code == 0);
+}
+
+TEST_CASE("cli: check per-file tolerances, the PASS/FAIL line, --update") {
+  testing::TempDir tmp;
+  const std::string copy = tmp.path("case");
+  fs::copy(testing::source_path(kToy), copy, fs::copy_options::recursive);
+  const std::string label = copy + "/expected/dynamic-soft-label";
+  // Stretch every stored IoU (> 0) by 1e-4 relative: beyond the default
+  // 1e-5, within 1e-3. The sentinels (-1e8 for negatives here) stay exact.
+  const std::string path = label + "/max_overlaps.npy";
+  auto stored = io::read_npy_file(path);
+  REQUIRE(stored.ok());
+  std::vector<float> values(static_cast<size_t>(stored->size()));
+  int64_t moved = 0;
+  for (int64_t i = 0; i < stored->size(); ++i) {
+    const double v = stored->to_double(i);
+    values[i] = static_cast<float>(v > 0 ? v * (1.0 + 1e-4) : v);
+    moved += v > 0;
+  }
+  REQUIRE(moved > 0);
+  const auto bytes = io::npy_bytes(values.data(), stored->shape);
+  fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
+  REQUIRE(io::write_file_atomic(path, bytes.data(), bytes.size(), true).ok());
+
+  const auto differ = run_cli("check " + copy + " -q");
+  CHECK(differ.exit_code == 1);
+  CHECK(differ.out.find("DIFFER " + copy + " dynamic-soft-label: max_overlaps.npy: " + std::to_string(moved) +
+                        " of 80 differ") != std::string::npos);
+  CHECK(differ.out.find("FAIL checked 7 results in 1 case: 6 match, 1 differ, 0 errors, 0 skipped") !=
+        std::string::npos);
+  // A tolerance for that file alone, with or without .npy; another file's does not help.
+  for (const char* flag : {"--tolerance max_overlaps=1e-3", "--tolerance max_overlaps.npy=1e-3,0"}) {
+    CAPTURE(flag);
+    const auto ok = run_cli("check " + copy + " -q " + flag);
+    CHECK(ok.exit_code == 0);
+    CHECK(ok.out.find("PASS checked 7 results in 1 case: 7 match") != std::string::npos);
+  }
+  CHECK(run_cli("check " + copy + " -q --tolerance assign_metrics=1e-3").exit_code == 1);
+  // A per-file rule beats the global one.
+  CHECK(run_cli("check " + copy + " -q --tolerance 1e-3 --tolerance max_overlaps=0").exit_code == 1);
+  for (const char* bad : {"=1e-3", "max_overlaps=", "max_overlaps=-1", "max_overlaps=1,2,3", "max_overlaps=nan"}) {
+    CAPTURE(bad);
+    const auto r = run_cli(std::string("check ") + copy + " --tolerance '" + bad + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("FILE=REL[,ABS]") != std::string::npos);
+  }
+
+  // --update rewrites the differing file with the replay; then it matches.
+  const auto updated = run_cli("check " + copy + " -q --update");
+  CHECK(updated.exit_code == 0);
+  CHECK(updated.out.find("UPDATED " + copy + " dynamic-soft-label") != std::string::npos);
+  CHECK(updated.out.find("PASS checked 7 results in 1 case: 6 match, 0 differ, 0 errors, 0 skipped, 1 updated") !=
+        std::string::npos);
+  const auto after = run_cli("check " + copy + " -q");
+  CHECK(after.exit_code == 0);
+  CHECK(testing::read_text(path) == testing::read_text(testing::source_path(kToy) + "/expected/dynamic-soft-label/max_overlaps.npy"));
 }
 
 TEST_CASE("cli: check a directory of cases") {

@@ -71,7 +71,7 @@ TEST_CASE("dump: probabilities are turned into logits") {
   CHECK((p.cls_scores - base.cls_scores).abs().maxCoeff() < 1e-4f);
 }
 
-TEST_CASE("dump: unknown fields are warned about, not fatal; meta.json is optional") {
+TEST_CASE("dump: unknown fields are warned about, not fatal, and meta.json is optional") {
   auto d = io::load_dump(source_path("testdata/containers/extra-field"));
   REQUIRE(d.ok());
   REQUIRE(d->warnings.size() == 1);
@@ -85,7 +85,7 @@ TEST_CASE("dump: a golden case directory stands for its single .json / .npz") {
   CHECK(p.num_gts() == 1);
 }
 
-TEST_CASE("dump: levels are inferred from strides when num_level_priors is absent; [G, 1] labels") {
+TEST_CASE("dump: levels are inferred from strides when num_level_priors is absent, and [G, 1] labels load") {
   const Problem p = load_one("testdata/golden/toy-anchors-field");
   CHECK(p.levels_inferred);
   CHECK(p.num_level_priors.size() == 2);

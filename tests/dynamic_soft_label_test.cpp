@@ -17,7 +17,7 @@ using testing::row_of_four;
 
 }  // namespace
 
-TEST_CASE("dynamic-soft-label: two near-duplicate GTs compete for one prior; the cheaper keeps it") {
+TEST_CASE("dynamic-soft-label: two near-duplicate GTs compete for one prior, and the cheaper keeps it") {
   // Only prior 1 (x = 12) lies strictly inside either GT, so V = {1}; both GTs
   // have the same IoU (2/3) with its predicted cell, k = max(1, int(2/3)) = 1
   // each, and both take prior 1. GT 0 is centred on it (centre cost 10^-3),
@@ -170,6 +170,23 @@ TEST_CASE("dynamic-soft-label.mmyolo: dynamic k sums IoUs over all priors, and I
   CHECK(mmyolo.notes[0].find("GT 0: k = 3 exceeds the 1 priors costing less than INF = 1e8") != std::string::npos);
 }
 
+TEST_CASE("dynamic-soft-label.mmyolo: two near-duplicate GTs compete for one prior, and the cheaper keeps it") {
+  // The mmdet case above: only prior 1 lies inside either GT, the others cost
+  // INF. mmyolo's k sums IoUs over all priors, 0.889 and 0.896: still 1
+  // each, so both take prior 1. The class cost at the GT's class alone,
+  // BCE(x, u) |u - sigmoid(x)|^2 with u = 2/3: logit 0.5 (GT 0, class 1)
+  // 0.641 * 0.0020 = 0.0013; logit -2 (GT 1, class 0) 1.460 * 0.300 = 0.438.
+  // GT 0 is also nearer: it keeps the prior, GT 1 is starved.
+  const Problem p = row_of_four({{6, 0, 18, 8}, {7, 0, 19, 8}}, {1, 0});
+  const Assignment a = testing::run_assigner("dynamic-soft-label.mmyolo", p);
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1});
+  CHECK(a.notes.empty());  // k never exceeds the one finite-cost prior
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.starved_gts == std::vector<int64_t>{1});
+  CHECK(s.gts[1].lost_to == std::vector<std::pair<int64_t, int64_t>>{{0, 1}});
+}
+
 TEST_CASE("dynamic-soft-label.mmyolo: padding columns of a batch get a k and take nothing") {
   Problem p = row_of_four({{6, 0, 18, 8}}, {0});
   p.padding_gt_bboxes = Rows4f::Zero(2, 4);
@@ -181,7 +198,7 @@ TEST_CASE("dynamic-soft-label.mmyolo: padding columns of a batch get a k and tak
   CHECK(run(p).dynamic_ks == std::vector<int64_t>{1});
 }
 
-TEST_CASE("dynamic-soft-label.mmyolo: a padding column can win a conflict; reports stay within the real GTs") {
+TEST_CASE("dynamic-soft-label.mmyolo: a padding column can win a conflict, and reports stay within the real GTs") {
   // 8 x 10 priors at (8c, 8r), every prediction [60, 60, 62, 62] (IoU 0 with
   // everything, so k = 1 and the IoU cost is 48.35 everywhere). Logits are 2
   // (class cost 1.65) except prior 9 at (8, 8): -30, class cost ~0, so both

@@ -48,7 +48,7 @@ TEST_CASE("fcos: the level range is inclusive at both ends") {
   CHECK(from_64.gt_inds[1] == 1);  // the low end is inclusive too
 }
 
-TEST_CASE("fcos: the smallest GT wins; an exact area tie goes to the lower index") {
+TEST_CASE("fcos: the smallest GT wins, and an exact area tie goes to the lower index") {
   // Point 1 (12, 4) lies in [0, 0, 32, 8] (area 256) and [8, 0, 16, 8] (64):
   // the smaller, GT 1, takes it.
   const Assignment smaller = run_assigner("fcos", row_of_four({{0, 0, 32, 8}, {8, 0, 16, 8}}, {0, 1}), {kOneLevel});
@@ -61,7 +61,7 @@ TEST_CASE("fcos: the smallest GT wins; an exact area tie goes to the lower index
   CHECK(s.gts[1].lost_to == std::vector<std::pair<int64_t, int64_t>>{{0, 1}});
 }
 
-TEST_CASE("fcos: centre sampling shrinks 'inside' to the centre box clipped to the GT; norm_on_bbox") {
+TEST_CASE("fcos: centre sampling shrinks 'inside' to the centre box clipped to the GT, and norm_on_bbox") {
   // GT [0, 0, 32, 8]: centre (16, 4), radius 1.5 * 8 = 12: centre box
   // [4, -8, 28, 16] clipped to [4, 0, 28, 8]; strictly inside: x = 12, 20.
   const Problem p = row_of_four({{0, 0, 32, 8}}, {0});
@@ -72,6 +72,24 @@ TEST_CASE("fcos: centre sampling shrinks 'inside' to the centre box clipped to t
   CHECK(targets_of(sampled, 1) == std::vector<float>{12, 4, 20, 4});
   const Assignment normed = run_assigner("fcos", p, {kOneLevel, {"norm_on_bbox", "true"}});
   CHECK(targets_of(normed, 1) == std::vector<float>{1.5f, 0.5f, 2.5f, 0.5f});
+}
+
+TEST_CASE("fcos: a GT of area 1e8 or more loses to mmdet's INF, unless every GT is a candidate") {
+  // mmdet gives a GT that is no candidate of a point the area INF = 1e8 and
+  // calls the point background when the row's minimum is INF. A GT of
+  // 12000 x 12000 = 1.44e8 px² holding every point:
+  //   alone, it is the minimum (1.44e8 != INF): all four points are its;
+  //   next to a GT that holds none of them, that GT's INF (1e8) is smaller:
+  //   all four are background.
+  const std::pair<std::string, std::string> any_distance{"regress_ranges", "[[-1, 1e8]]"};
+  const Assignment alone = run_assigner("fcos", row_of_four({{-6000, -6000, 6000, 6000}}, {0}), {any_distance});
+  CHECK(alone.gt_inds == std::vector<int64_t>{1, 1, 1, 1});
+  CHECK(targets_of(alone, 0) == std::vector<float>{6004, 6004, 5996, 5996});
+  const Problem beside = row_of_four({{-6000, -6000, 6000, 6000}, {100, 100, 110, 110}}, {0, 1});
+  CHECK(run_assigner("fcos", beside, {any_distance}).num_positives() == 0);
+  // A GT just under INF (9999 x 10000 px²) wins either way.
+  const Problem under = row_of_four({{-4990, -4996, 5009, 5004}, {100, 100, 110, 110}}, {0, 1});
+  CHECK(run_assigner("fcos", under, {any_distance}).gt_inds == std::vector<int64_t>{1, 1, 1, 1});
 }
 
 TEST_CASE("fcos: regress ranges must match the image's levels") {
@@ -142,7 +160,7 @@ TEST_CASE("yolov5: an integer centre fires left and right onto the same cell, ke
   CHECK(std::count(m.begin(), m.end(), Match{cell(1, 3, 2), 0}) == 1);
 }
 
-TEST_CASE("yolov5: no anchor of similar shape starves a GT; one prior may serve several GTs") {
+TEST_CASE("yolov5: no anchor of similar shape starves a GT, and one prior may serve several GTs") {
   // 64 x 4 px = 8 x 0.5 cells: width ratio 8, 4, 2 and height ratio 2, 4, 8
   // against anchors of 1, 2, 4 cells: every anchor fails one of them (< 4).
   const Problem strip = yolov5_grid({{0, 26, 64, 30}}, {0});
@@ -163,7 +181,7 @@ TEST_CASE("yolov5: no anchor of similar shape starves a GT; one prior may serve 
   CHECK(s.gts[1].lost == 0);  // shared with GT 0, not lost to it
 }
 
-TEST_CASE("yolov5: G = 0; a GT centred off the grid is dropped with a note; image_size is required") {
+TEST_CASE("yolov5: G = 0, a GT centred off the grid (dropped with a note), and image_size is required") {
   CHECK(matches_of(yolov5_grid({}, {})).empty());
   // Centre x = 70 -> 8.75 cells, past the 8-cell grid: the reference would
   // index past it and fail.

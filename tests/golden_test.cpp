@@ -36,7 +36,7 @@ Replayed replay_all(const std::string& root) {
       if (rc.verdict == analysis::Verdict::kSkipped) ++r.skipped;
     }
   }
-  std::printf("golden replay of %s: %lld results replayed exactly, %lld skipped (assigner not in assignscope yet), "
+  std::printf("golden replay of %s: %lld results replayed exactly, %lld skipped (assigner not in assignscope), "
               "%lld cases\n",
               root.c_str(), static_cast<long long>(r.match), static_cast<long long>(r.skipped),
               static_cast<long long>(r.cases));

@@ -93,7 +93,7 @@ TEST_CASE("hungarian: needs meta.image_size, named as a meta key") {
   CHECK(!simota->check);
 }
 
-TEST_CASE("hungarian: each cost term of one pair, by hand; box_format and iou_mode switch them") {
+TEST_CASE("hungarian: each cost term of one pair, by hand, as box_format and iou_mode switch them") {
   // Image h = 50, w = 100. GT [10, 10, 30, 30], class 0; the query predicts
   // [20, 10, 50, 40] with logit 0 at class 0 (class 1's logit 5 is not read).
   //   cls  = -ln(2) / 4 = -0.1732868
@@ -303,7 +303,7 @@ TEST_CASE("hungarian: a NaN cost is scipy's ValueError, reported as no positives
   CHECK(infeasible.notes[0].find("cost matrix is infeasible") != std::string::npos);
 }
 
-TEST_CASE("hungarian: a DETR dump with all-zero priors loads; point-prior assigners refuse it") {
+TEST_CASE("hungarian: a DETR dump with all-zero priors loads, and point-prior assigners refuse it") {
   // DETR queries have no location: the golden detr-* dumps store priors as
   // (0, 0, 0, 0). Read as locations without strides (like an anchors-only
   // dump), silently; assigners that divide by a stride refuse the dump and
@@ -327,7 +327,8 @@ TEST_CASE("hungarian: a DETR dump with all-zero priors loads; point-prior assign
   const auto* dsl = assign::find_assigner("dynamic-soft-label");
   auto refused = assign::assign_batch(*dsl, assign::default_params(*dsl), dump->batch);
   REQUIRE_FALSE(refused.ok());
-  testing::check_error(refused.status(), ErrorKind::kInvalidInput, "field 'priors' has stride 0 in every row",
+  // assign_batch names the dump first, as every error about an input does.
+  testing::check_error(refused.status(), ErrorKind::kInvalidInput, path + ": field 'priors' has stride 0 in every row",
                        {"DETR-style", "dynamic-soft-label needs point priors"});
 
   // One zero stride among real ones is still an error.

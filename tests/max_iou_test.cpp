@@ -62,7 +62,7 @@ TEST_CASE("max-iou: low-quality matching goes GT by GT, a later GT overwriting a
   const analysis::ImageStats s = analysis::compute_stats(p, a);
   CHECK(s.starved_gts == std::vector<int64_t>{0});
   CHECK(s.gts[0].lost_to == std::vector<std::pair<int64_t, int64_t>>{{1, 1}});
-  CHECK(s.gts[1].iou_mean == doctest::Approx(0.75).epsilon(1e-7));  // its own IoU, not max_overlaps
+  CHECK(s.gts[1].iou.mean == doctest::Approx(0.75).epsilon(1e-7));  // its own IoU, not max_overlaps
 }
 
 TEST_CASE("max-iou: a GT overlapping no anchor takes every anchor with IoU 0 (min_pos_iou 0)") {

@@ -32,24 +32,36 @@ TEST_CASE("sinkhorn: a separable cost gives the independent coupling, in closed 
   }
 }
 
-TEST_CASE("sinkhorn: small eps and costs of 1e6 neither overflow nor give NaN; marginals are met") {
+TEST_CASE("sinkhorn: small eps and costs of 1e6 neither overflow nor give NaN, and marginals are met once converged") {
   const int rows = 3, cols = 6;
   std::vector<float> cost = {0.1f, 0.5f, 1e6f, 1e6f, 2.0f, 1e6f,   //
                              1e6f, 0.2f, 0.3f, 1e6f, 1e6f, 1.5f,   //
                              0.4f, 0.4f, 0.4f, 0.4f, 0.4f, 0.4f};  // background
   const std::vector<float> mu = {2.0f, 2.0f, 2.0f}, nu(cols, 1.0f);
-  const std::vector<float> plan = match::sinkhorn_plan(cost, rows, cols, mu, nu, 0.01f, 200);
+  const auto sums = [&](const std::vector<float>& plan) {
+    std::vector<double> row(rows, 0.0), col(cols, 0.0);
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j) {
+        const auto x = static_cast<double>(plan[static_cast<size_t>(i * cols + j)]);
+        row[i] += x, col[j] += x;
+      }
+    return std::pair{row, col};
+  };
+  // Each iteration ends with the row update, so the row sums are met at
+  // once; at eps 0.01 the columns converge slowly: after 200 iterations they
+  // are still 1.047, 1.043, 1.001, 0.956, 0.956, 0.997 (the reference's own
+  // iteration, in float64, gives the same), and met after 5000.
+  const std::vector<float> early = match::sinkhorn_plan(cost, rows, cols, mu, nu, 0.01f, 200);
+  for (float x : early) CHECK(std::isfinite(x));
+  const auto [early_rows, early_cols] = sums(early);
+  for (int i = 0; i < rows; ++i) CHECK(early_rows[i] == doctest::Approx(mu[i]).epsilon(1e-3));
+  CHECK(early_cols[0] == doctest::Approx(1.0473).epsilon(1e-3));
+  CHECK(early_cols[3] == doctest::Approx(0.9557).epsilon(1e-3));
+  const std::vector<float> plan = match::sinkhorn_plan(cost, rows, cols, mu, nu, 0.01f, 5000);
   for (float x : plan) CHECK(std::isfinite(x));
-  for (int i = 0; i < rows; ++i) {
-    double row = 0;
-    for (int j = 0; j < cols; ++j) row += static_cast<double>(plan[static_cast<size_t>(i * cols + j)]);
-    CHECK(row == doctest::Approx(mu[i]).epsilon(1e-3));
-  }
-  for (int j = 0; j < cols; ++j) {
-    double col = 0;
-    for (int i = 0; i < rows; ++i) col += static_cast<double>(plan[static_cast<size_t>(i * cols + j)]);
-    CHECK(col == doctest::Approx(1.0).epsilon(1e-3));
-  }
+  const auto [row_sums, col_sums] = sums(plan);
+  for (int i = 0; i < rows; ++i) CHECK(row_sums[i] == doctest::Approx(mu[i]).epsilon(1e-3));
+  for (int j = 0; j < cols; ++j) CHECK(col_sums[j] == doctest::Approx(1.0).epsilon(1e-3));
   // Pairs costing 1e6 get no mass.
   CHECK(plan[2] == 0.0f);
   CHECK(plan[static_cast<size_t>(1 * cols + 0)] == 0.0f);
@@ -62,7 +74,7 @@ TEST_CASE("ota: G = 0 ships every prior to the background") {
   for (float x : *a.transport_plan) CHECK(x == doctest::Approx(1.0).epsilon(1e-4));
 }
 
-TEST_CASE("ota: priors predicting their GT exactly are its positives; the supply is their IoU sum") {
+TEST_CASE("ota: priors predicting their GT exactly are its positives, and the supply is their IoU sum") {
   // A 2 x 4 grid of stride-8 priors (x = 4..28, y = 4, 12). The GT [2, 2, 22, 14]
   // holds priors 0, 1, 2 (row 0) and 4, 5, 6 (row 1) by more than 0.01, all
   // within its centre box. Priors 0, 1 and 4 predict the GT exactly (IoU 1),
@@ -137,6 +149,43 @@ TEST_CASE("ota: a NaN row wins the argmax, as torch.max returns NaN first") {
   const Problem p = testing::row_of_four({{2, 0, 22, 8}, {500, 500, 503, 503}}, {0, 1});
   const Assignment a = testing::run_assigner("ota", p, {{"candidate_topk", "4"}, {"sinkhorn_iters", "0"}});
   CHECK(a.gt_inds == std::vector<int64_t>{2, 2, 2, 2});
+}
+
+TEST_CASE("ota: two GTs whose only candidate is the same prior both scale to 1.0 there, and the first keeps it") {
+  // GT 0 [6, 0, 18, 8] (class 1) and GT 1 [7, 0, 19, 8] (class 0) each have
+  // one candidate, prior 1 (IoU 2/3), and supply 1. Every other entry of
+  // their rows costs 1e6 + c, whose exp(-C / 0.1) is 0 in float32: each row
+  // can ship only to prior 1, and, rows being met by the last update, each
+  // ends with its whole unit there (column 1 receives 2). Both rows scale to
+  // 1.0 at prior 1: torch.max's first row, GT 0, keeps it; GT 1, cheaper or
+  // not, gets nothing.
+  const Problem p = testing::row_of_four({{6, 0, 18, 8}, {7, 0, 19, 8}}, {1, 0});
+  const Assignment a = testing::run_assigner("ota", p, {{"candidate_topk", "4"}});
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1});
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  CHECK((*a.transport_plan)[1] == doctest::Approx(1.0).epsilon(1e-5));      // GT 0 -> prior 1
+  CHECK((*a.transport_plan)[4 + 1] == doctest::Approx(1.0).epsilon(1e-5));  // GT 1 -> prior 1
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.starved_gts == std::vector<int64_t>{1});
+  // Swapping the GTs swaps the winner: the tie is broken by index alone.
+  const Problem swapped = testing::row_of_four({{7, 0, 19, 8}, {6, 0, 18, 8}}, {0, 1});
+  CHECK(testing::run_assigner("ota", swapped, {{"candidate_topk", "4"}}).gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+}
+
+TEST_CASE("ota: a NaN in a row makes the row's maximum NaN, as torch.max does") {
+  // Prior 3's logit is NaN (--allow-nonfinite): its column of costs is NaN.
+  // With no Sinkhorn iteration the NaN stays in that column, so every row
+  // holds one. torch's pi.max(dim=1) is NaN for every row, every rescaled
+  // entry NaN, and the first NaN row, GT 0, takes every prior. Taking the
+  // maxima over the finite entries instead would give prior 3 to GT 0 and
+  // the other priors to whichever row is largest there.
+  Problem p = testing::row_of_four({{2, 0, 22, 8}}, {0});
+  p.cls_scores(3, 0) = NAN;
+  const Assignment a = testing::run_assigner("ota", p, {{"candidate_topk", "4"}, {"sinkhorn_iters", "0"}});
+  const std::vector<float>& plan = *a.transport_plan;
+  CHECK(std::isnan(plan[3]));
+  CHECK(std::isfinite(plan[0]));
+  CHECK(a.gt_inds == std::vector<int64_t>{1, 1, 1, 1});
 }
 
 }  // namespace assignscope

@@ -59,17 +59,22 @@ TEST_CASE("simota: a GT containing no prior centre still gets one from its centr
   CHECK(found);
 }
 
-TEST_CASE("simota: two GTs competing for one prior; the cheaper keeps it, the other is starved") {
+TEST_CASE("simota: two GTs competing for one prior: the cheaper keeps it, the other is starved") {
   // Both near-duplicate GTs contain only prior 1, whose cell has IoU 2/3 with
   // each; k = 1 for both (IoU sums 0.89 and 0.90). Prior 1's logit is 0.5 for
-  // GT 0's class and -1 for GT 1's: GT 0's BCE is lower, GT 0 keeps it.
-  const Problem p = row_of_four({{6, 0, 18, 8}, {7, 0, 19, 8}}, {0, 1});
+  // GT 0's class (1) and -2 for GT 1's (0): BCE summed over both classes is
+  // 0.474 + 0.127 = 0.601 for GT 0 against 2.127 + 0.974 = 3.101 for GT 1, so
+  // GT 0 keeps it.
+  const Problem p = row_of_four({{6, 0, 18, 8}, {7, 0, 19, 8}}, {1, 0});
   const Assignment a = run_assigner("simota", p);
   CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
   CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1});
   const analysis::ImageStats s = analysis::compute_stats(p, a);
   CHECK(s.starved_gts == std::vector<int64_t>{1});
   CHECK(s.gts[1].lost_to == std::vector<std::pair<int64_t, int64_t>>{{0, 1}});
+  // The statistics' cost of GT 0's positive: its class term is the 0.601.
+  REQUIRE(s.gts[0].cost.count == 1);
+  CHECK(s.gts[0].terms[0].mean == doctest::Approx(std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-0.5))).epsilon(1e-5));
 }
 
 TEST_CASE("simota: a GT larger than the image") {
@@ -105,7 +110,27 @@ TEST_CASE("simota.yolox: prior points are shifted by half a stride, and only the
   CHECK(a.max_overlaps[0] == doctest::Approx(18.0 / 82.0).epsilon(1e-6));
 }
 
-TEST_CASE("simota.yolox: needs objectness; no prior in any square is reported, not a crash") {
+TEST_CASE("simota.yolox: two near-duplicate GTs compete for one prior, and the cheaper keeps it") {
+  // As the mmdet case above, in YOLOX's geometry: the shifted points are x =
+  // 8, 16, 24, 32; GT 0's square 12 -+ 12 holds priors 0 and 1, GT 1's
+  // 13 -+ 12 priors 0, 1 and 2. IoUs (k = 1 for both): GT 0 0.111, 0.667;
+  // GT 1 0.053, 0.667, 0.176. Both take prior 1. Its score for class 1 is
+  // sqrt(0.6225 * 0.5) = 0.558 and for class 0 sqrt(0.1192 * 0.5) = 0.244:
+  // BCE 0.584 + 0.280 = 0.864 for GT 0 (class 1) against 1.410 + 0.816 =
+  // 2.226 for GT 1 (class 0), the same IoU cost: GT 0 keeps it.
+  const Problem p = with_objectness(row_of_four({{6, 0, 18, 8}, {7, 0, 19, 8}}, {1, 0}), {0, 0, 0, 0});
+  const Assignment a = run_assigner("simota.yolox", p);
+  CHECK(a.dynamic_ks == std::vector<int64_t>{1, 1});
+  CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});
+  CHECK(a.labels[1] == 1);
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.gts[0].candidates == 2);
+  CHECK(s.gts[1].candidates == 3);
+  CHECK(s.starved_gts == std::vector<int64_t>{1});
+  CHECK(s.gts[1].lost_to == std::vector<std::pair<int64_t, int64_t>>{{0, 1}});
+}
+
+TEST_CASE("simota.yolox: needs objectness, and no prior in any square is reported, not a crash") {
   const auto* info = assign::find_assigner("simota.yolox");
   REQUIRE(info);
   const Status st = assign::check_needs(*info, row_of_four({{5, 1, 11, 7}}, {0}));

@@ -237,7 +237,8 @@ TEST_CASE("task-aligned: a GT smaller than a stride") {
       CHECK(s.gts[0].picked == (std::string(name) == kMmdet ? 2 : 0));
       CHECK(s.starved_gts == std::vector<int64_t>{0});
     }
-    const CandidatePair* c = find_pair(run(kMmdet, p), 1, 0);
+    const Assignment mmdet = run(kMmdet, p);  // c points into it
+    const CandidatePair* c = find_pair(mmdet, 1, 0);
     REQUIRE(c != nullptr);
     CHECK_FALSE(c->inside);
     CHECK(c->iou == doctest::Approx(18.0 / 82.0).epsilon(1e-6));

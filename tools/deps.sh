@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, the Debian packages assignscope builds with, when missing.
+# Installs, with apt-get, the Debian packages assignscope builds with, when missing;
+# arguments name further packages (tools/test.sh: librsvg2-bin for the SVG rendering test).
 set -euo pipefail
 
-packages=(g++ make cmake libcli11-dev nlohmann-json3-dev libeigen3-dev libfmt-dev doctest-dev zlib1g-dev)
+packages=(g++ make cmake libcli11-dev nlohmann-json3-dev libeigen3-dev libfmt-dev doctest-dev zlib1g-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,7 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer. The last line says how many ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh
+tools/deps.sh librsvg2-bin   # rsvg-convert: tests/svg_test.cpp renders the SVG pictures
 jobs=$(nproc)
 
 run_suite() {  # build-dir, cmake args...

@@ -1,5 +1,10 @@
 // `assignscope check`: replay stored results and compare them.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -15,26 +20,64 @@ namespace {
 constexpr const char* kCheckExamples = R"(examples:
   assignscope check ../shared/golden/coco640-late-g40      # one case: every expected/<label>/
   assignscope check ../shared/golden testdata/golden      # every case under these directories
-  assignscope check DUMP --tolerance 1e-4                  # looser float tolerance
+  assignscope check DUMP --tolerance 1e-4                  # looser float tolerance for every float file
+  assignscope check DUMP --tolerance max_overlaps=1e-4,1e-6 --tolerance assign_metrics=1e-3
   assignscope check OUTDIR                                 # a result written by `run --format npy -o OUTDIR`
+  assignscope check my-suite/ --update                     # accept the replays: rewrite the differing files
 
 A case is a dump with an expected/<label>/ folder per stored result; each result's params.json names the
 assigner and parameters to replay. Integer files must match exactly; floats within
 |a - b| <= ABS + REL * |b| (default REL 1e-5, ABS 1e-6; OTA transport plans REL 1e-3; the sentinels
 0, -1, -1e5, -1e8 exactly).
-Exit codes: 0 all compared results match, 1 some differ, 2 bad usage or input.)";
+The last line starts PASS or FAIL. Exit codes: 0 all compared results match (or were updated),
+1 some differ, 2 bad usage or input, or a result that cannot be replayed.)";
+
+// Parses one --tolerance: "REL", "REL,ABS", or "FILE=REL[,ABS]" (FILE with
+// or without .npy). False when malformed.
+bool parse_tolerance(const std::string& text, analysis::CheckOptions* options) {
+  const size_t eq = text.find('=');
+  std::string file, rule = text;
+  if (eq != std::string::npos) {
+    file = text.substr(0, eq);
+    rule = text.substr(eq + 1);
+    if (file.empty()) return false;
+    if (file.size() < 4 || file.compare(file.size() - 4, 4, ".npy") != 0) file += ".npy";
+  }
+  const auto parts = CLI::detail::split(rule, ',');
+  if (parts.empty() || parts.size() > 2) return false;
+  analysis::Tolerance t;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(parts[i], &used);
+    } catch (const std::exception&) {
+      return false;
+    }
+    if (used != parts[i].size() || !(v >= 0) || !std::isfinite(v)) return false;
+    (i == 0 ? t.rtol : t.atol) = v;
+  }
+  if (file.empty()) options->tolerance = t;
+  else options->file_tolerance[file] = t;
+  return true;
+}
 
 }  // namespace
 
 int check_command(int argc, char** argv) {
   CLI::App app{"Replay stored results and compare them with the stored values.", "assignscope check"};
-  std::vector<std::string> paths;
-  std::string tolerance;
-  bool quiet = false, allow_nonfinite = false;
+  std::vector<std::string> paths, tolerances;
+  bool quiet = false, allow_nonfinite = false, update = false;
+  int threads = 0;
   app.add_option("paths", paths, "case directories, result directories, or directories holding them")
       ->required();
-  app.add_option("--tolerance", tolerance,
-                 "REL[,ABS]: one float tolerance for every file (default per file: 1e-5,1e-6; transport plans 1e-3,1e-6)");
+  app.add_option("--tolerance", tolerances,
+                 "REL[,ABS] for every float file, or FILE=REL[,ABS] for one (repeatable; default 1e-5,1e-6, "
+                 "transport plans 1e-3,1e-6)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--update", update, "rewrite the stored files of differing results with the replay");
+  app.add_option("-j,--threads", threads, "cases checked at once (default 0: one per core)")->check(CLI::Range(0, 1024));
   app.add_flag("-q,--quiet", quiet, "print only results that do not match, and the summary");
   app.add_flag("--allow-nonfinite", allow_nonfinite, "replay inputs that hold NaN or Inf");
   app.footer(kCheckExamples);
@@ -42,32 +85,45 @@ int check_command(int argc, char** argv) {
 
   analysis::CheckOptions options;
   options.allow_nonfinite = allow_nonfinite;
-  if (!tolerance.empty()) {
-    const auto parts = CLI::detail::split(tolerance, ',');
-    try {
-      size_t used = 0;
-      analysis::Tolerance t;
-      t.rtol = std::stod(parts[0], &used);
-      if (used != parts[0].size()) throw std::invalid_argument(parts[0]);
-      if (parts.size() == 2) {
-        t.atol = std::stod(parts[1], &used);
-        if (used != parts[1].size()) throw std::invalid_argument(parts[1]);
-      }
-      if (parts.size() > 2 || !(t.rtol >= 0) || !(t.atol >= 0)) throw std::invalid_argument(tolerance);
-      options.tolerance = t;
-    } catch (const std::exception&) {
-      return fail("check", fmt::format("--tolerance {}: expected REL or REL,ABS, non-negative numbers", tolerance), 2);
-    }
-  }
+  options.update = update;
+  for (const std::string& t : tolerances)
+    if (!parse_tolerance(t, &options))
+      return fail("check",
+                  fmt::format("--tolerance {}: expected REL, REL,ABS or FILE=REL[,ABS], non-negative numbers", t), 2);
 
   auto found = analysis::find_checkable(paths);
   if (!found.ok()) return fail("check", found.status().message(), exit_code(found.status()));
+  // Cases are checked on all cores, printed in order.
+  std::vector<Result<std::vector<analysis::ResultCheck>>> checked(found->size(), Status());
+  {
+    std::atomic<size_t> next{0};
+    std::mutex progress_mutex;
+    ProgressLine progress("check", found->size());
+    const auto report = progress.callback();
+    int64_t done = 0;
+    const auto work = [&] {
+      for (size_t i = next++; i < found->size(); i = next++) {
+        checked[i] = analysis::check_path((*found)[i], options);
+        if (report) {
+          const std::lock_guard<std::mutex> lock(progress_mutex);
+          report(++done, static_cast<int64_t>(found->size()));
+        }
+      }
+    };
+    size_t workers_wanted = threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
+    workers_wanted = std::min(workers_wanted, found->size());
+    std::vector<std::thread> workers;
+    for (size_t w = 1; w < workers_wanted; ++w) workers.emplace_back(work);
+    work();
+    for (std::thread& w : workers) w.join();
+    progress.finish();
+  }
   std::vector<analysis::ResultCheck> all;
-  for (const std::string& path : *found) {
-    auto results = analysis::check_path(path, options);
+  for (auto& results : checked) {
     if (!results.ok()) return fail("check", results.status().message(), exit_code(results.status()));
     for (analysis::ResultCheck& r : *results) {
-      if (!quiet || r.verdict == analysis::Verdict::kDiffer || r.verdict == analysis::Verdict::kError) {
+      const bool bad = r.verdict == analysis::Verdict::kDiffer || r.verdict == analysis::Verdict::kError;
+      if (!quiet || bad || r.verdict == analysis::Verdict::kUpdated) {
         std::string line = fmt::format("{:<6} {} {}", analysis::verdict_name(r.verdict), r.case_name, r.label);
         if (r.verdict == analysis::Verdict::kMatch) {
           line += fmt::format(" ({} image{}, {} positives", r.images, r.images == 1 ? "" : "s", r.positives);
@@ -85,10 +141,12 @@ int check_command(int argc, char** argv) {
   const analysis::CheckTotals t = analysis::totals(all);
   std::string skipped;
   for (const std::string& a : t.skipped_assigners) skipped += (skipped.empty() ? "" : ", ") + a;
-  std::printf("checked %zu results in %zu case%s: %lld match, %lld differ, %lld errors, %lld skipped%s\n",
-              all.size(), found->size(), found->size() == 1 ? "" : "s", static_cast<long long>(t.match), static_cast<long long>(t.differ),
-              static_cast<long long>(t.errors), static_cast<long long>(t.skipped),
-              skipped.empty() ? "" : (" (not in assignscope yet: " + skipped + ")").c_str());
+  const bool pass = t.errors == 0 && t.differ == 0;
+  std::printf("%s checked %zu results in %zu case%s: %lld match, %lld differ, %lld errors, %lld skipped%s%s\n",
+              pass ? "PASS" : "FAIL", all.size(), found->size(), found->size() == 1 ? "" : "s",
+              static_cast<long long>(t.match), static_cast<long long>(t.differ), static_cast<long long>(t.errors),
+              static_cast<long long>(t.skipped), t.updated ? fmt::format(", {} updated", t.updated).c_str() : "",
+              skipped.empty() ? "" : (" (assigners assignscope does not have: " + skipped + ")").c_str());
   std::fflush(stdout);
   if (t.errors) return 2;
   return t.differ ? 1 : 0;

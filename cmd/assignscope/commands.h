@@ -2,6 +2,9 @@
 // CLI11, calls the library, prints, and returns an exit code.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +30,20 @@ int diff_command(int argc, char** argv);
 bool stdout_is_terminal();
 // Prints "assignscope <command>: error: <message>" to stderr, returns `code`.
 int fail(const char* command, const std::string& message, int code);
+
+// "assignscope <command>: 12/64 images" on stderr, rewritten in place, when
+// stderr is a terminal and there is more than one image; nothing otherwise.
+class ProgressLine {
+ public:
+  ProgressLine(const char* command, size_t total);
+  // For BatchOptions::progress; empty when no line is shown.
+  std::function<void(int64_t, int64_t)> callback();
+  void finish();  // clears the line
+
+ private:
+  const char* command_;
+  bool shown_;
+};
 
 // Parses a sub-command's flags. Returns the exit code when the command ends
 // here (0 after --help, 2 on a flag error, printed), or nullopt to go on.

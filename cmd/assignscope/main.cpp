@@ -21,6 +21,25 @@ namespace assignscope::cli {
 
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
 
+ProgressLine::ProgressLine(const char* command, size_t total)
+    : command_(command), shown_(total > 1 && isatty(STDERR_FILENO) != 0) {}
+
+std::function<void(int64_t, int64_t)> ProgressLine::callback() {
+  if (!shown_) return {};
+  return [command = command_](int64_t done, int64_t total) {
+    std::fprintf(stderr, "\rassignscope %s: %lld/%lld images", command, static_cast<long long>(done),
+                 static_cast<long long>(total));
+    std::fflush(stderr);
+  };
+}
+
+void ProgressLine::finish() {
+  if (!shown_) return;
+  std::fprintf(stderr, "\r\033[K");  // back to the start, erase the line
+  std::fflush(stderr);
+  shown_ = false;
+}
+
 int fail(const char* command, const std::string& message, int code) {
   // One line, whatever a file or member name held.
   std::fprintf(stderr, "assignscope %s: error: %s\n", command, printable(message, SIZE_MAX, true).c_str());

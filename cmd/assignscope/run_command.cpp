@@ -13,6 +13,7 @@
 #include "io/dump.h"
 #include "io/files.h"
 #include "render/render.h"
+#include "render/svg.h"
 
 namespace assignscope::cli {
 namespace {
@@ -22,9 +23,13 @@ constexpr const char* kRunExamples = R"(examples:
   assignscope run DUMP -a dynamic-soft-label --set topk=5 --format json -o result.json
   assignscope run DUMP -a dynamic-soft-label --format json --include candidates | jq '.images[0].gts'
   assignscope run DUMP -a dynamic-soft-label --format npy -o DUMP/expected/mine   # check later with `assignscope check DUMP`
+  assignscope run DUMP -a task-aligned --format csv -o gts.csv                   # per-GT statistics for pandas
+  assignscope run 'dumps/*' -a simota --threads 2 --format table                 # many dumps: one batch, all cores
+  assignscope run DUMP -a simota -o assignment.svg                               # a picture: GT boxes, positives per pyramid level
 
 DUMP is a directory of <field>.npy files (+ meta.json), an .npz, a .json, or a directory of
-one-image dumps (a batch); see docs/format.md. Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)";
+one-image dumps (a batch); see docs/format.md. Several DUMPs (or a quoted glob) are replayed as
+one batch whose statistics aggregate across them. Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)";
 
 std::string infer_format(const std::string& output) {
   if (output.empty()) return stdout_is_terminal() ? "table" : "json";
@@ -34,6 +39,8 @@ std::string infer_format(const std::string& output) {
   };
   if (ends_with(".json")) return "json";
   if (ends_with(".txt")) return "table";
+  if (ends_with(".csv")) return "csv";
+  if (ends_with(".svg")) return "svg";
   return "npy";
 }
 
@@ -41,10 +48,12 @@ std::string infer_format(const std::string& output) {
 
 int run_command(int argc, char** argv) {
   CLI::App app{"Replay an assigner on a dump and show the matching.", "assignscope run"};
-  std::string dump_path, assigner_name, format, output, include;
-  std::vector<std::string> sets;
+  std::string assigner_name, format, output, include;
+  std::vector<std::string> dump_paths, sets;
   bool force = false, allow_nonfinite = false;
-  app.add_option("dump", dump_path, "the dump: directory, .npz, .json, or a directory of one-image dumps")
+  int threads = 0;
+  app.add_option("dump", dump_paths,
+                 "the dump(s): directory, .npz, .json, a directory of one-image dumps, or a glob; several are one batch")
       ->required();
   app.add_option("-a,--assigner", assigner_name, "assigner[.flavour] to replay (see `assignscope list`)")
       ->required();
@@ -52,10 +61,12 @@ int run_command(int argc, char** argv) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("-f,--format", format,
-                 "table | json | npy (default: table on a terminal, json otherwise; with -o, from its extension)")
-      ->check(CLI::IsMember({"table", "json", "npy"}));
+                 "table | json | csv | npy | svg (default: table on a terminal, json otherwise; with -o, from its extension)")
+      ->check(CLI::IsMember({"table", "json", "csv", "npy", "svg"}));
   app.add_option("-o,--output", output, "write here instead of stdout (a directory for --format npy)");
   app.add_option("--include", include, "json extras, comma-separated: priors (per-prior arrays), candidates");
+  app.add_option("-j,--threads", threads, "images replayed at once (default 0: one per core)")
+      ->check(CLI::Range(0, 1024));
   app.add_flag("--force", force, "replace an existing output");
   app.add_flag("--allow-nonfinite", allow_nonfinite, "replay inputs that hold NaN or Inf instead of refusing them");
   app.footer(kRunExamples);
@@ -68,6 +79,8 @@ int run_command(int argc, char** argv) {
   const Params& params = *parsed;
   if (format.empty()) format = infer_format(output);
   if (format == "npy" && output.empty()) return fail("run", "--format npy needs -o DIR", 2);
+  if (format == "svg" && output.empty() && stdout_is_terminal())
+    return fail("run", "--format svg writes a picture: give -o FILE.svg, or pipe it", 2);
   render::JsonOptions json_options;
   if (!include.empty()) {
     if (format != "json") return fail("run", "--include applies to --format json", 2);
@@ -80,12 +93,17 @@ int run_command(int argc, char** argv) {
 
   io::LoadOptions load_options;
   load_options.allow_nonfinite = allow_nonfinite;
-  auto dump = io::load_dump(dump_path, load_options);
+  auto dump = io::load_dumps(dump_paths, load_options);
   if (!dump.ok()) return fail("run", dump.status().message(), exit_code(dump.status()));
   for (const std::string& w : dump->warnings)
     std::fprintf(stderr, "assignscope run: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
 
-  auto results = assign::assign_batch(*info, params, dump->batch);
+  assign::BatchOptions batch_options;
+  batch_options.threads = threads;
+  ProgressLine progress("run", dump->batch.images.size());
+  batch_options.progress = progress.callback();
+  auto results = assign::assign_batch(*info, params, dump->batch, batch_options);
+  progress.finish();
   if (!results.ok()) return fail("run", results.status().message(), exit_code(results.status()));
 
   Status written;
@@ -94,8 +112,10 @@ int run_command(int argc, char** argv) {
     if (!files.ok()) return fail("run", files.status().message(), exit_code(files.status()));
     written = io::write_directory_atomic(output, *files, force);
   } else {
-    const std::string text = format == "json" ? render::json(dump->batch, *results, json_options).dump(1) + "\n"
-                                              : render::table(dump->batch, *results);
+    const std::string text = format == "json"  ? render::json(dump->batch, *results, json_options).dump(1) + "\n"
+                             : format == "csv" ? render::csv(dump->batch, *results)
+                             : format == "svg" ? render::svg(dump->batch, *results)
+                                               : render::table(dump->batch, *results);
     if (output.empty()) {
       std::fwrite(text.data(), 1, text.size(), stdout);
       return std::fflush(stdout) == 0 ? 0 : fail("run", "cannot write to stdout", 2);

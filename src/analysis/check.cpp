@@ -22,6 +22,7 @@ const char* verdict_name(Verdict v) {
     case Verdict::kDiffer: return "DIFFER";
     case Verdict::kSkipped: return "skip";
     case Verdict::kError: return "ERROR";
+    case Verdict::kUpdated: return "UPDATED";
   }
   return "?";
 }
@@ -98,6 +99,12 @@ Tolerance default_tolerance(const std::string& file) {
   return {};
 }
 
+Tolerance tolerance_for(const std::string& file, const CheckOptions& options) {
+  const auto it = options.file_tolerance.find(file);
+  if (it != options.file_tolerance.end()) return it->second;
+  return options.tolerance.value_or(default_tolerance(file));
+}
+
 ResultCheck compare(const StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
                     const CheckOptions& options) {
   ResultCheck rc;
@@ -133,12 +140,25 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
       rc.files.push_back(fc);
       continue;
     }
-    FileCheck fc = compare_arrays(name, array, it->second, options.tolerance.value_or(default_tolerance(name)));
+    FileCheck fc = compare_arrays(name, array, it->second, tolerance_for(name, options));
     if (fc.differing) {
       rc.verdict = Verdict::kDiffer;
       if (rc.detail.empty()) rc.detail = name + ": " + fc.detail;
     }
     rc.files.push_back(std::move(fc));
+  }
+  if (rc.verdict == Verdict::kDiffer && options.update) {
+    for (const io::NamedBytes& f : *produced) {
+      if (!expected.files.count(f.name)) continue;  // only what the stored result holds
+      const Status st = io::write_file_atomic((fs::path(expected.dir) / f.name).string(), f.bytes.data(),
+                                              f.bytes.size(), true);
+      if (!st.ok()) {
+        rc.verdict = Verdict::kError;
+        rc.detail = "--update: " + st.message();
+        return rc;
+      }
+    }
+    rc.verdict = Verdict::kUpdated;
   }
   return rc;
 }
@@ -195,7 +215,7 @@ ResultCheck replay_one(const std::string& case_name, const std::string& label, c
   const assign::AssignerInfo* info = assign::find_assigner(rc.assigner);
   if (!info) {
     rc.verdict = Verdict::kSkipped;
-    rc.detail = fmt::format("assigner '{}' is not in assignscope yet", rc.assigner);
+    rc.detail = fmt::format("assignscope has no assigner '{}'", rc.assigner);
     return rc;
   }
   if (!dump.ok()) return fail(dump.status());
@@ -293,6 +313,7 @@ CheckTotals totals(const std::vector<ResultCheck>& results) {
       case Verdict::kDiffer: ++t.differ; break;
       case Verdict::kSkipped: ++t.skipped, skipped.insert(r.assigner); break;
       case Verdict::kError: ++t.errors; break;
+      case Verdict::kUpdated: ++t.updated; break;
     }
   }
   t.skipped_assigners.assign(skipped.begin(), skipped.end());

@@ -39,8 +39,10 @@ struct StoredResult {
 // assigner, and every file its "files" lists (every .npy when it has none).
 Result<StoredResult> read_stored(const std::string& dir);
 
-enum class Verdict { kMatch, kDiffer, kSkipped, kError };
-const char* verdict_name(Verdict v);  // "ok", "DIFFER", "skip", "ERROR"
+// kUpdated: it differed and, as asked (CheckOptions::update), the stored
+// files now hold the replay.
+enum class Verdict { kMatch, kDiffer, kSkipped, kError, kUpdated };
+const char* verdict_name(Verdict v);  // "ok", "DIFFER", "skip", "ERROR", "UPDATED"
 
 struct FileCheck {
   std::string file;
@@ -61,9 +63,18 @@ struct ResultCheck {
 };
 
 struct CheckOptions {
-  std::optional<Tolerance> tolerance;  // every float file; default: default_tolerance(file)
+  // Which tolerance a float file gets: its entry in `file_tolerance` (keyed
+  // "max_overlaps.npy"), else `tolerance`, else default_tolerance(file).
+  std::map<std::string, Tolerance> file_tolerance;
+  std::optional<Tolerance> tolerance;
   bool allow_nonfinite = false;
+  // Rewrite the stored files of a differing result with the replay's (each
+  // file atomically; params.json and files the replay does not produce are
+  // left as they are).
+  bool update = false;
 };
+
+Tolerance tolerance_for(const std::string& file, const CheckOptions& options);
 
 // Compares a replay (one Assignment per image) with a stored result.
 ResultCheck compare(const StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
@@ -80,7 +91,7 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
 Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& paths);
 
 struct CheckTotals {
-  int64_t match = 0, differ = 0, skipped = 0, errors = 0;
+  int64_t match = 0, differ = 0, skipped = 0, errors = 0, updated = 0;
   std::vector<std::string> skipped_assigners;  // unique, sorted
 };
 CheckTotals totals(const std::vector<ResultCheck>& results);

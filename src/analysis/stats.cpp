@@ -1,19 +1,51 @@
-// Per-GT, per-level and per-image statistics of one assignment.
+// Per-GT, per-level, per-class, per-scale, per-image and per-batch
+// statistics of assignments.
 #include "analysis/stats.h"
 
 #include <algorithm>
-#include <map>
+#include <cmath>
 #include <set>
+#include <unordered_map>
 
 namespace assignscope::analysis {
+
+const char* scale_name(Scale s) {
+  switch (s) {
+    case Scale::kSmall: return "small";
+    case Scale::kMedium: return "medium";
+    case Scale::kLarge: return "large";
+  }
+  return "?";
+}
+
+Scale coco_scale(double area) {
+  if (area < 32.0 * 32.0) return Scale::kSmall;
+  if (area < 96.0 * 96.0) return Scale::kMedium;
+  return Scale::kLarge;
+}
+
+void Summary::add(double v) {
+  if (count == 0) {
+    min = max = v;
+  } else {
+    min = std::min(min, v);
+    max = std::max(max, v);
+  }
+  ++count;
+  sum_ += v;
+}
+
+void Summary::finish() { mean = count > 0 ? sum_ / static_cast<double>(count) : 0.0; }
 
 ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   ImageStats s;
   s.num_priors = a.num_priors();
   s.num_gts = problem.num_gts();
   s.has_overlaps = !a.max_overlaps.empty() || a.num_priors() == 0;
+  s.cost_terms = a.cost_terms;
   const int64_t num_levels = problem.num_levels();
   const auto level_of = [&](int64_t prior) -> int64_t { return problem.prior_level[prior]; };
+  const bool has_points = problem.has(Field::kPriors);
 
   s.gts.resize(static_cast<size_t>(s.num_gts));
   for (int64_t g = 0; g < s.num_gts; ++g) {
@@ -21,9 +53,15 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
     gs.index = g;
     gs.label = problem.gt_labels[g];
     for (int c = 0; c < 4; ++c) gs.box[c] = problem.gt_bboxes(g, c);
+    const auto coord = [&](int c) { return static_cast<double>(gs.box[c]); };
+    const double w = std::max(0.0, coord(2) - coord(0));
+    const double h = std::max(0.0, coord(3) - coord(1));
+    gs.area = w * h;
+    gs.scale = coco_scale(gs.area);
     if (a.dynamic_ks) gs.dynamic_k = (*a.dynamic_ks)[g];
     gs.positives_per_level.assign(static_cast<size_t>(num_levels), 0);
-    gs.iou_min = 0;
+    gs.terms.resize(a.cost_terms.size());
+    if (a.assign_metrics && !a.matches) gs.soft_target_sum = 0.0;
   }
 
   // Candidates, picks and losses from the pairs the assigner recorded.
@@ -33,7 +71,13 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   std::set<std::pair<int64_t, int64_t>> matched;
   if (a.matches)
     for (const Match& m : *a.matches) matched.insert({m.prior, m.gt});
-  for (const CandidatePair& pair : a.candidates) {
+  // The recorded pair of (prior, gt), for the positives' IoU and cost.
+  std::unordered_map<int64_t, size_t> pair_of;
+  pair_of.reserve(a.candidates.size());
+  const auto key = [&](int64_t prior, int64_t g) { return prior * (s.num_gts + 1) + g; };
+  for (size_t c = 0; c < a.candidates.size(); ++c) {
+    const CandidatePair& pair = a.candidates[c];
+    pair_of.emplace(key(pair.prior, pair.gt), c);
     GtStats& gs = s.gts[pair.gt];
     if (pair.inside) ++gs.candidates;
     if (!pair.picked) continue;
@@ -65,28 +109,33 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
     s.levels[l].level = l;
     s.levels[l].priors = problem.num_level_priors[l];
   }
-  std::vector<double> iou_sum(static_cast<size_t>(s.num_gts), 0.0);
-  const auto add_positive = [&](int64_t prior, int64_t g, double iou) {
+  const auto add_positive = [&](int64_t prior, int64_t g) {
     GtStats& gs = s.gts[g];
-    if (gs.positives == 0) {
-      gs.iou_min = gs.iou_max = iou;
-    } else {
-      gs.iou_min = std::min(gs.iou_min, iou);
-      gs.iou_max = std::max(gs.iou_max, iou);
+    const auto it = pair_of.find(key(prior, g));
+    const CandidatePair* pair = it == pair_of.end() ? nullptr : &a.candidates[it->second];
+    if (s.has_overlaps) {
+      // The recorded pair's IoU is the IoU with this GT; max_overlaps can be
+      // another GT's (max-iou's low-quality matches) and does not exist for
+      // a multi-match result.
+      if (pair) gs.iou.add(pair->iou);
+      else if (!a.matches) gs.iou.add(a.max_overlaps[prior]);
     }
+    if (pair) {
+      gs.cost.add(pair->cost);
+      for (size_t t = 0; t < gs.terms.size(); ++t) gs.terms[t].add(pair->terms[t]);
+    }
+    if (has_points && problem.priors(prior, 2) > 0) {
+      const auto at = [&](int c) { return static_cast<double>(problem.priors(prior, c)); };
+      const auto coord = [&](int c) { return static_cast<double>(gs.box[c]); };
+      const double dx = at(0) - (coord(0) + coord(2)) / 2.0, dy = at(1) - (coord(1) + coord(3)) / 2.0;
+      gs.centre_distance.add(std::sqrt(dx * dx + dy * dy) / at(2));
+    }
+    if (gs.soft_target_sum) *gs.soft_target_sum += static_cast<double>((*a.assign_metrics)[prior]);
     ++gs.positives;
-    iou_sum[g] += iou;
     const int64_t l = level_of(prior);
     ++gs.positives_per_level[l];
     ++s.levels[l].positives;
   };
-  // A positive's IoU with its own GT: the recorded pair's when there is one
-  // (max-iou's max_overlaps is the best IoU over all GTs, which after
-  // low-quality matching can be another GT's), else max_overlaps.
-  std::vector<float> own_iou = a.max_overlaps;
-  if (!own_iou.empty())  // empty: the assigner measures no IoU (fcos, yolov5)
-    for (const CandidatePair& c : a.candidates)
-      if (a.gt_inds[c.prior] == c.gt + 1) own_iou[c.prior] = c.iou;
   for (int64_t i = 0; i < s.num_priors; ++i) {
     const int64_t gi = a.gt_inds[i];
     if (gi == 0) {
@@ -98,31 +147,64 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
       if (gi > s.num_gts) {
         ++s.to_padding;  // a padding column: no GT of this image
       } else if (!a.matches) {
-        add_positive(i, gi - 1, own_iou.empty() ? 0.0 : static_cast<double>(own_iou[i]));
+        add_positive(i, gi - 1);
       }
     }
   }
   if (a.matches) {
-    // A prior serving several GTs counts for each; the IoU is the pair's.
-    std::map<std::pair<int64_t, int64_t>, float> pair_iou;
-    for (const CandidatePair& c : a.candidates) pair_iou[{c.prior, c.gt}] = c.iou;
+    // A prior serving several GTs counts for each.
     s.matches = static_cast<int64_t>(a.matches->size());
     std::map<int64_t, int64_t> per_prior;
     for (const Match& m : *a.matches) {
-      const auto it = pair_iou.find({m.prior, m.gt});
-      add_positive(m.prior, m.gt, it == pair_iou.end() ? 0.0 : static_cast<double>(it->second));
+      add_positive(m.prior, m.gt);
       ++per_prior[m.prior];
     }
     for (const auto& [prior, count] : per_prior) s.priors_serving_several += count > 1;
   }
   for (int64_t g = 0; g < s.num_gts; ++g) {
     GtStats& gs = s.gts[g];
-    if (gs.positives > 0) gs.iou_mean = iou_sum[g] / static_cast<double>(gs.positives);
+    gs.iou.finish();
+    gs.cost.finish();
+    for (Summary& t : gs.terms) t.finish();
+    gs.centre_distance.finish();
     if (gs.starved()) s.starved_gts.push_back(g);
     for (int64_t l = 0; l < num_levels; ++l)
       if (gs.positives_per_level[l] > 0) ++s.levels[l].gts_served;
+    const GroupStats one{1, gs.positives, gs.starved() ? 1 : 0};
+    s.classes[gs.label].add(one);
+    s.scales[static_cast<size_t>(gs.scale)].add(one);
   }
   return s;
+}
+
+BatchStats compute_batch_stats(const Batch& batch, const std::vector<Assignment>& results) {
+  BatchStats out;
+  bool same_levels = true;
+  for (size_t b = 0; b < results.size(); ++b) {
+    ImageStats s = compute_stats(batch.images[b], results[b]);
+    out.gts += s.num_gts;
+    out.positives += s.positives;
+    out.negatives += s.negatives;
+    out.ignored += s.ignored;
+    out.starved += static_cast<int64_t>(s.starved_gts.size());
+    out.to_padding += s.to_padding;
+    for (const auto& [label, group] : s.classes) out.classes[label].add(group);
+    for (int k = 0; k < kNumScales; ++k) out.scales[k].add(s.scales[k]);
+    if (b == 0) {
+      out.levels = s.levels;
+    } else if (same_levels && s.levels.size() == out.levels.size()) {
+      for (size_t l = 0; l < s.levels.size(); ++l) {
+        out.levels[l].priors += s.levels[l].priors;
+        out.levels[l].positives += s.levels[l].positives;
+        out.levels[l].gts_served += s.levels[l].gts_served;
+      }
+    } else {
+      same_levels = false;
+    }
+    out.images.push_back(std::move(s));
+  }
+  if (!same_levels) out.levels.clear();
+  return out;
 }
 
 }  // namespace assignscope::analysis

@@ -62,8 +62,19 @@ Status check_needs(const AssignerInfo& info, const Problem& problem);
 // Largest N x G an image may have: the dense cost tables take 8 bytes a pair.
 inline constexpr int64_t kMaxPriorGtPairs = int64_t{1} << 26;
 
-// Replays the assigner with `params` on every image of the batch, in order.
-// Images over kMaxPriorGtPairs are refused (kUnsupported).
-Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch);
+struct BatchOptions {
+  // Images replayed at once; 0: one per hardware thread. Results are the
+  // same for any count: each image is replayed on its own.
+  int threads = 1;
+  // Called after each image (from any thread, serialised) with the number
+  // done and the total: a progress line.
+  std::function<void(int64_t done, int64_t total)> progress;
+};
+
+// Replays the assigner with `params` on every image of the batch; results in
+// image order. Every image is checked before any is replayed. Images over
+// kMaxPriorGtPairs are refused (kUnsupported).
+Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch,
+                                             const BatchOptions& options = {});
 
 }  // namespace assignscope::assign

@@ -31,11 +31,12 @@
 //   4. conflicts: argmax IoU among the GTs the anchor is positive for (mmdet)
 //      or over ALL GT columns, padding included (mmyolo), which can hand an
 //      anchor to a GT it was no candidate of
-//   5. a level with fewer than topk priors: mmdet takes them all; mmyolo
-//      fails (torch.where shape mismatch), and the replay takes them all with
-//      a note. A level of exactly one prior does not fail in mmyolo: the
-//      broadcast makes its one-hot count topk, so it is no candidate and its
-//      IoU enters the statistics as 0; the replay does the same.
+//   5. a level with fewer than topk priors (none included): mmdet takes
+//      them all; mmyolo fails (torch.where shape mismatch), and the replay
+//      takes them all with a note. A level of exactly one prior does not
+//      fail in mmyolo: the broadcast makes its one-hot count topk, so it is
+//      no candidate and its IoU enters the statistics as 0; the replay does
+//      the same.
 //   6. results: mmyolo writes 0 for negatives' max_overlaps and returns the
 //      soft label as assign_metrics: IoU(prediction, assigned GT) by
 //      yolov6_iou_calculator (1.0 when the dump has no predictions)
@@ -280,13 +281,20 @@ class Atss final : public Assigner {
     return out;
   }
 
-  // 5. mmyolo fails on a level with fewer than topk priors (but more than one).
+  // 5. mmyolo fails on a level with fewer than topk priors, none included
+  // (a [B, G, 0] top-k against the [B, G, topk] padding mask), but not on a
+  // level of one.
   void note_short_levels(const Problem& p, Assignment* out) const {
     if (!rules_.short_level_fails) return;
     for (int64_t l = 0; l < p.num_levels(); ++l) {
       const int64_t size = p.num_level_priors[l];
-      if (size >= topk_ || size == 0) continue;
-      if (size == 1)
+      if (size >= topk_) continue;
+      if (size == 0)
+        out->notes.push_back(fmt::format(
+            "level {} has no priors, fewer than topk = {}: mmyolo's BatchATSSAssigner fails there (torch.where "
+            "shape mismatch in select_topk_candidates); the replay skips the level, as mmdetection does",
+            l, topk_));
+      else if (size == 1)
         out->notes.push_back(fmt::format(
             "level {} has a single prior: mmyolo's one-hot of its top-{} broadcast counts it {} times, so it is no "
             "GT's candidate and enters each GT's IoU mean and std as 0; the replay does the same",

@@ -13,10 +13,12 @@
 //                center_sample_radius, clipped to the GT box.
 //   2. range     max(l, t, r, b) to the full GT box lies in the prior's
 //                level range [lo, hi], both ends inclusive.
-//   3. winner    among the GTs passing both, the one with the smallest area
-//                (x2 - x1) * (y2 - y1); an exact tie goes to the lowest GT
-//                index (torch.min). An area reaching the reference's INF
-//                (1e8) counts as no candidate.
+//   3. winner    every GT failing 1. or 2. gets the area INF = 1e8, the
+//                others their area (x2 - x1) * (y2 - y1); the smallest wins,
+//                an exact tie to the lowest GT index (torch.min), and a
+//                minimum equal to INF means background. So an area of 1e8
+//                or more never beats a GT that is no candidate (its INF),
+//                yet wins where every GT is a candidate (e.g. G = 1).
 //   4. result    positives: g + 1, g's label, bbox_targets = (l, t, r, b)
 //                to g (divided by the stride with norm_on_bbox); others 0,
 //                -1, (0, 0, 0, 0). FCOS never ignores; it measures no IoU, so
@@ -64,25 +66,29 @@ class Fcos final : public Assigner {
     for (int64_t i = 0; i < n; ++i) {
       const float x = p.priors(i, 0), y = p.priors(i, 1), stride = p.priors(i, 2);
       const auto& [lo, hi] = ranges_[static_cast<size_t>(p.prior_level[i])];
-      float best_area = kInf;
+      // Step 3 as mmdet's areas.min(dim=1) over the row with INF filled in.
+      float min_area = kInf;
       int64_t best = -1;
       for (int64_t g = 0; g < g_count; ++g) {
         const float* box = &p.gt_bboxes(g, 0);
         const auto d = geometry::ltrb_from(x, y, box);
         const bool inside = center_sampling_ ? in_centre_box(x, y, stride, box) : geometry::strictly_inside(x, y, box);
-        if (!inside) continue;
-        const float max_d = std::max(std::max(d[0], d[1]), std::max(d[2], d[3]));
-        const bool in_range = max_d >= static_cast<float>(lo) && max_d <= static_cast<float>(hi);
-        CandidatePair pair;
-        pair.prior = static_cast<int32_t>(i);
-        pair.gt = static_cast<int32_t>(g);
-        pair.cost = area[g];
-        pair.terms = {area[g], max_d, std::min(std::min(d[0], d[1]), std::min(d[2], d[3]))};
-        pair.inside = pair.picked = in_range;
-        out.candidates.push_back(pair);
-        if (in_range && area[g] < best_area) best_area = area[g], best = g;  // strict: the first minimum
+        bool in_range = false;
+        if (inside) {
+          const float max_d = std::max(std::max(d[0], d[1]), std::max(d[2], d[3]));
+          in_range = max_d >= static_cast<float>(lo) && max_d <= static_cast<float>(hi);
+          CandidatePair pair;
+          pair.prior = static_cast<int32_t>(i);
+          pair.gt = static_cast<int32_t>(g);
+          pair.cost = area[g];
+          pair.terms = {area[g], max_d, std::min(std::min(d[0], d[1]), std::min(d[2], d[3]))};
+          pair.inside = pair.picked = in_range;
+          out.candidates.push_back(pair);
+        }
+        const float a = in_range ? area[g] : kInf;
+        if (best < 0 || a < min_area) min_area = a, best = g;  // strict: the first minimum
       }
-      if (best < 0) continue;
+      if (best < 0 || min_area == kInf) continue;
       out.gt_inds[i] = best + 1;
       out.labels[i] = p.gt_labels[best];
       const auto d = geometry::ltrb_from(x, y, &p.gt_bboxes(best, 0));

@@ -21,10 +21,10 @@
 //                every prior demands nu_p = 1
 //   plan         pi = Sinkhorn(mu, nu, C), eps sinkhorn_eps, sinkhorn_iters
 //                log-domain iterations from u = v = 1 (match/sinkhorn.h)
-//   decision     each row of pi divided by its own maximum; each prior goes
-//                to the row with the largest value (the first on a tie, and
-//                the first NaN if any, as torch.max); the background row
-//                means negative
+//   decision     each row of pi divided by its own maximum (NaN when the
+//                row holds a NaN, as torch.max); each prior goes to the row
+//                with the largest value (the first on a tie, and the first
+//                NaN if any, as torch.max); the background row means negative
 //   result       positives: g + 1, g's label, u(g, p); others 0, -1, 0.0;
 //                dynamic k = mu_g; transport_plan = pi (background row last)
 //
@@ -135,9 +135,15 @@ class Ota final : public Assigner {
     out.transport_plan = plan;
 
     // Each row scaled to a maximum of 1, then each prior to its largest row.
+    // The maximum is torch's pi.max(dim=1): a NaN anywhere in the row makes
+    // it NaN, and with it the whole scaled row.
     std::vector<float> row_max(static_cast<size_t>(rows), 0.0f);
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t i = 0; i < n; ++i) row_max[r] = std::max(row_max[r], plan[static_cast<size_t>(r * n + i)]);
+      for (int64_t i = 0; i < n; ++i) {
+        const float x = plan[static_cast<size_t>(r * n + i)];
+        if (i == 0 || std::isnan(x) || x > row_max[r]) row_max[r] = x;
+        if (std::isnan(x)) break;
+      }
     const auto scaled = [&](int64_t r, int64_t i) { return plan[static_cast<size_t>(r * n + i)] / row_max[r]; };
     for (int64_t i = 0; i < n; ++i) {
       int64_t best = 0;

@@ -1,5 +1,8 @@
 // The registry of assigners. A new assigner is a new file plus one line here.
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -84,7 +87,8 @@ Status check_needs(const AssignerInfo& info, const Problem& problem) {
   return Status();
 }
 
-Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch) {
+Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch,
+                                             const BatchOptions& options) {
   for (const Problem& p : batch.images) {
     Status st = check_needs(info, p);
     if (st.ok() && info.check) st = info.check(params, p);
@@ -97,10 +101,27 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
           "split the image or drop GTs",
           batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.num_gts(), kMaxPriorGtPairs));
   }
-  const std::unique_ptr<Assigner> assigner = info.make(params);
-  std::vector<Assignment> results;
-  results.reserve(batch.images.size());
-  for (const Problem& p : batch.images) results.push_back(assigner->assign(p));
+  const std::unique_ptr<Assigner> assigner = info.make(params);  // const, shared by the workers
+  const auto total = static_cast<int64_t>(batch.images.size());
+  std::vector<Assignment> results(batch.images.size());
+  std::atomic<int64_t> next{0};
+  std::mutex progress_mutex;
+  int64_t done = 0;
+  const auto work = [&] {
+    for (int64_t i = next++; i < total; i = next++) {
+      results[static_cast<size_t>(i)] = assigner->assign(batch.images[static_cast<size_t>(i)]);
+      if (options.progress) {
+        const std::lock_guard<std::mutex> lock(progress_mutex);
+        options.progress(++done, total);
+      }
+    }
+  };
+  int64_t threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, total);
+  std::vector<std::thread> workers;
+  for (int64_t t = 1; t < threads; ++t) workers.emplace_back(work);
+  work();
+  for (std::thread& w : workers) w.join();
   return results;
 }
 

@@ -1,6 +1,8 @@
 // Dump loading: containers, the shape contract, value checks, batches.
 #include "io/dump.h"
 
+#include <glob.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -908,6 +910,54 @@ Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options
   auto raw = read_single(path);
   if (!raw.ok()) return raw.status();
   return build_batch(std::move(raw).value(), options);
+}
+
+namespace {
+
+bool has_glob_chars(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+// The paths a pattern matches, sorted; an error when none.
+Result<std::vector<std::string>> expand_glob(const std::string& pattern) {
+  glob_t found{};
+  const int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
+  std::vector<std::string> paths;
+  if (rc == 0)
+    for (size_t i = 0; i < found.gl_pathc; ++i) paths.emplace_back(found.gl_pathv[i]);
+  ::globfree(&found);
+  if (paths.empty()) return Status::Io(fmt::format("{}: no such file or directory, and no path matches it", pattern));
+  return paths;
+}
+
+}  // namespace
+
+Result<LoadedDump> load_dumps(const std::vector<std::string>& patterns, const LoadOptions& options) {
+  std::vector<std::string> paths;
+  for (const std::string& p : patterns) {
+    std::error_code ec;
+    if (!has_glob_chars(p) || fs::exists(p, ec)) {
+      paths.push_back(p);
+      continue;
+    }
+    auto expanded = expand_glob(p);
+    if (!expanded.ok()) return expanded.status();
+    paths.insert(paths.end(), expanded->begin(), expanded->end());
+  }
+  if (paths.empty()) return Status::InvalidInput("no dump given");
+  if (paths.size() == 1) return load_dump(paths[0], options);
+  LoadedDump out;
+  out.batch.source = fmt::format("{} dumps", paths.size());
+  out.batch.is_batch = true;
+  for (const std::string& path : paths) {
+    auto one = load_dump(path, options);
+    if (!one.ok()) return one.status();
+    for (Problem& p : one->batch.images) {
+      p.name = one->batch.is_batch ? path + "/" + (p.name.empty() ? "?" : p.name) : path;
+      out.batch.gt_columns = std::max(out.batch.gt_columns, p.num_gts());
+      out.batch.images.push_back(std::move(p));
+    }
+    for (std::string& w : one->warnings) out.warnings.push_back(std::move(w));
+  }
+  return out;
 }
 
 }  // namespace assignscope::io

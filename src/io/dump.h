@@ -30,6 +30,13 @@ struct LoadedDump {
 // Errors name the file, the field, and what was expected.
 Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options = {});
 
+// Several dumps replayed together: each path as load_dump reads it, or a
+// glob pattern (`*`, `?`, `[...]`, for shells that pass it unexpanded) that
+// must match something. One path gives exactly load_dump's batch; several
+// give one batch of all their images, named "<path>" (or "<path>/<image>"
+// for a batch's images), in the order given.
+Result<LoadedDump> load_dumps(const std::vector<std::string>& paths, const LoadOptions& options = {});
+
 // One field as read from a container, before validation.
 struct RawField {
   NpyArray array;

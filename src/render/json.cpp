@@ -1,5 +1,7 @@
 // The JSON result (schema assignscope.result/1, documented in docs/cli.md).
+#include <array>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -17,8 +19,45 @@ ojson json_float(float v) {
 
 namespace {
 
-ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& options) {
-  const analysis::ImageStats s = analysis::compute_stats(p, a);
+ojson summary_json(const analysis::Summary& v) {
+  if (v.empty()) return nullptr;
+  return {{"min", json_float(static_cast<float>(v.min))},
+          {"mean", json_float(static_cast<float>(v.mean))},
+          {"max", json_float(static_cast<float>(v.max))}};
+}
+
+ojson group_json(const analysis::GroupStats& g) {
+  return {{"gts", g.gts}, {"positives", g.positives}, {"starved", g.starved}};
+}
+
+ojson levels_json(const std::vector<analysis::LevelStats>& levels) {
+  ojson out = ojson::array();
+  for (const analysis::LevelStats& l : levels)
+    out.push_back({{"level", l.level},
+                   {"priors", l.priors},
+                   {"positives", l.positives},
+                   {"gts_served", l.gts_served},
+                   {"positives_per_gt", json_float(static_cast<float>(l.positives_per_gt()))}});
+  return out;
+}
+
+// "per_class": [{"label": 3, ...}], "per_scale": {"small": {...}, ...}
+void add_groups(const std::map<int64_t, analysis::GroupStats>& classes,
+                const std::array<analysis::GroupStats, analysis::kNumScales>& scales, ojson* summary) {
+  ojson by_class = ojson::array();
+  for (const auto& [label, g] : classes) {
+    ojson j = {{"label", label}};
+    j.update(group_json(g));
+    by_class.push_back(std::move(j));
+  }
+  ojson by_scale = ojson::object();
+  for (int k = 0; k < analysis::kNumScales; ++k)
+    by_scale[analysis::scale_name(analysis::Scale(k))] = group_json(scales[k]);
+  (*summary)["per_class"] = std::move(by_class);
+  (*summary)["per_scale"] = std::move(by_scale);
+}
+
+ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageStats& s, const JsonOptions& options) {
   ojson img;
   img["name"] = p.name;
   img["num_priors"] = p.num_priors();
@@ -38,10 +77,8 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
     img["summary"]["matches"] = s.matches;
     img["summary"]["priors_serving_several_gts"] = s.priors_serving_several;
   }
-  ojson levels = ojson::array();
-  for (const analysis::LevelStats& l : s.levels)
-    levels.push_back({{"level", l.level}, {"priors", l.priors}, {"positives", l.positives}, {"gts_served", l.gts_served}});
-  img["levels"] = levels;
+  add_groups(s.classes, s.scales, &img["summary"]);
+  img["levels"] = levels_json(s.levels);
 
   ojson gts = ojson::array();
   for (const analysis::GtStats& g : s.gts) {
@@ -51,6 +88,8 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
     j["index"] = g.index;
     j["label"] = g.label;
     j["box"] = {json_float(g.box[0]), json_float(g.box[1]), json_float(g.box[2]), json_float(g.box[3])};
+    j["area"] = json_float(static_cast<float>(g.area));
+    j["scale"] = analysis::scale_name(g.scale);
     j["dynamic_k"] = g.dynamic_k >= 0 ? ojson(g.dynamic_k) : ojson(nullptr);
     j["plan_mass"] = g.plan_mass >= 0 ? ojson(json_float(static_cast<float>(g.plan_mass))) : ojson(nullptr);
     j["candidates"] = g.candidates;
@@ -58,10 +97,13 @@ ojson image_json(const Problem& p, const Assignment& a, const JsonOptions& optio
     j["positives"] = g.positives;
     j["lost"] = g.lost;
     j["lost_to"] = lost_to;
-    j["iou"] = g.positives && s.has_overlaps ? ojson{{"min", json_float(static_cast<float>(g.iou_min))},
-                                   {"mean", json_float(static_cast<float>(g.iou_mean))},
-                                   {"max", json_float(static_cast<float>(g.iou_max))}}
-                           : ojson(nullptr);
+    j["iou"] = summary_json(g.iou);
+    j["cost"] = summary_json(g.cost);
+    ojson terms = ojson::object();
+    for (size_t t = 0; t < g.terms.size() && !g.cost.empty(); ++t) terms[s.cost_terms[t]] = summary_json(g.terms[t]);
+    j["cost_terms"] = g.cost.empty() ? ojson(nullptr) : std::move(terms);
+    j["centre_distance"] = summary_json(g.centre_distance);
+    j["soft_target_sum"] = g.soft_target_sum ? json_float(static_cast<float>(*g.soft_target_sum)) : ojson(nullptr);
     j["positives_per_level"] = g.positives_per_level;
     j["starved"] = g.starved();
     gts.push_back(std::move(j));
@@ -131,20 +173,16 @@ ojson json(const Batch& batch, const std::vector<Assignment>& results, const Jso
   out["params"] = results.empty() ? ojson::object() : results[0].params.to_json();
   out["source"] = batch.source;
   out["batch"] = batch.is_batch;
+  const analysis::BatchStats stats = analysis::compute_batch_stats(batch, results);
   ojson images = ojson::array();
-  int64_t pos = 0, neg = 0, ign = 0, starved = 0, gts = 0;
-  for (size_t b = 0; b < results.size(); ++b) {
-    ojson img = image_json(batch.images[b], results[b], options);
-    pos += img["summary"]["positives"].get<int64_t>();
-    neg += img["summary"]["negatives"].get<int64_t>();
-    ign += img["summary"]["ignored"].get<int64_t>();
-    starved += static_cast<int64_t>(img["summary"]["starved_gts"].size());
-    gts += batch.images[b].num_gts();
-    images.push_back(std::move(img));
-  }
+  for (size_t b = 0; b < results.size(); ++b)
+    images.push_back(image_json(batch.images[b], results[b], stats.images[b], options));
   out["images"] = std::move(images);
-  out["summary"] = {{"images", results.size()}, {"gts", gts},        {"positives", pos},
-                    {"negatives", neg},         {"ignored", ign},    {"starved_gts", starved}};
+  out["summary"] = {{"images", results.size()}, {"gts", stats.gts},         {"positives", stats.positives},
+                    {"negatives", stats.negatives}, {"ignored", stats.ignored}, {"starved_gts", stats.starved}};
+  if (stats.to_padding > 0) out["summary"]["to_padding"] = stats.to_padding;
+  add_groups(stats.classes, stats.scales, &out["summary"]);
+  out["summary"]["levels"] = stats.levels.empty() && !results.empty() ? ojson(nullptr) : levels_json(stats.levels);
   return out;
 }
 

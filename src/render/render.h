@@ -1,4 +1,4 @@
-// Renderers: an assignment of a batch as a table, JSON, or the golden npy
+// Renderers: an assignment of a batch as a table, CSV, JSON, or the golden npy
 // layout. Pure functions from values to text/bytes; cmd/ writes them.
 #pragma once
 
@@ -20,6 +20,10 @@ inline constexpr const char* kResultSchema = "assignscope.result/1";
 
 // Per-GT rows and a summary line per image; a batch summary for batches.
 std::string table(const Batch& batch, const std::vector<Assignment>& results);
+
+// The per-GT statistics as CSV: a header row, then one row per (image, GT),
+// empty cells where a value does not exist (docs/cli.md lists the columns).
+std::string csv(const Batch& batch, const std::vector<Assignment>& results);
 
 struct JsonOptions {
   bool per_prior = false;   // dense per-prior arrays (assigned_gt_inds, ...)

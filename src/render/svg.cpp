@@ -1,0 +1,766 @@
+// SVG pictures of an assignment and of the difference between two (render/svg.h).
+#include "render/svg.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <iterator>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "analysis/stats.h"
+
+namespace assignscope::render {
+
+namespace layout = svg_layout;
+
+namespace {
+
+constexpr const char* kStarvedRed = "#d62728";
+constexpr const char* kGrey = "#8c8c8c";
+constexpr const char* kNegativeGrey = "#c8c8c8";
+constexpr const char* kPaddingGrey = "#555555";
+constexpr const char* kTextGrey = "#555555";
+constexpr double kCharWidth = 5.8;    // a generous average width of an 11 px sans-serif character, for layout
+constexpr double kLegendRow = 16;     // one legend line
+constexpr int kMaxNotes = 5;          // notes shown per image
+
+// A coordinate or length: one decimal, without a trailing ".0".
+std::string num(double v) {
+  std::string s = fmt::format("{:.1f}", v);
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+  if (s == "-0") s = "0";
+  return s;
+}
+
+// Characters (not bytes) of UTF-8 text, for estimating its drawn width.
+double text_width(std::string_view text) {
+  size_t chars = 0;
+  for (char c : text) chars += (static_cast<unsigned char>(c) & 0xC0u) != 0x80u;
+  return static_cast<double>(chars) * kCharWidth;
+}
+
+bool finite(double v) { return std::isfinite(v); }
+
+template <typename... Args>
+void emit(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
+  fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
+}
+
+// One pyramid level: its priors [start, start + count) and stride (0: unknown).
+struct Level {
+  int64_t start = 0;
+  int64_t count = 0;
+  double stride = 0;
+};
+
+std::vector<Level> levels_of(const Problem& p) {
+  std::vector<Level> levels;
+  int64_t start = 0;
+  for (int64_t count : p.num_level_priors) {
+    Level l;
+    l.start = start;
+    l.count = count;
+    if (count > 0 && p.has(Field::kPriors) && start < p.priors.rows()) l.stride = static_cast<double>(p.priors(start, 2));
+    levels.push_back(l);
+    start += count;
+  }
+  if (levels.empty()) levels.push_back({0, p.num_priors(), 0});  // no priors: one panel for the GTs
+  return levels;
+}
+
+int32_t level_of_prior(const Problem& p, int64_t prior) {
+  return prior < static_cast<int64_t>(p.prior_level.size()) ? p.prior_level[static_cast<size_t>(prior)] : 0;
+}
+
+// A panel: the canvas mapped onto a rectangle of the picture.
+struct Panel {
+  double left = 0, top = 0;
+  SvgCanvas canvas;
+  double scale = 1;
+  double x(double v) const { return left + (v - canvas.x0) * scale; }
+  double y(double v) const { return top + (v - canvas.y0) * scale; }
+  double width() const { return canvas.width * scale; }
+  double height() const { return canvas.height * scale; }
+};
+
+// Radius of a prior's marker: 0.3 stride on screen, within [2, 6] px; 3 px
+// when the stride is unknown (anchors-only dumps).
+double marker_radius(double stride, double scale) {
+  if (!(stride > 0)) return 3;
+  return std::clamp(0.3 * stride * scale, 2.0, 6.0);
+}
+
+std::string box_tag(const Problem& p, int64_t g) { return fmt::format("{}:{}", g, p.gt_labels[static_cast<size_t>(g)]); }
+
+bool box_is_finite(const Rows4f& boxes, Eigen::Index r) {
+  for (int c = 0; c < 4; ++c)
+    if (!finite(static_cast<double>(boxes(r, c)))) return false;
+  return true;
+}
+
+void rect_of_box(std::string& out, const Panel& panel, const Rows4f& boxes, Eigen::Index r) {
+  const double x1 = panel.x(static_cast<double>(boxes(r, 0))), y1 = panel.y(static_cast<double>(boxes(r, 1)));
+  const double x2 = panel.x(static_cast<double>(boxes(r, 2))), y2 = panel.y(static_cast<double>(boxes(r, 3)));
+  emit(out, "x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"", num(std::min(x1, x2)), num(std::min(y1, y2)),
+       num(std::max(std::abs(x2 - x1), 0.5)), num(std::max(std::abs(y2 - y1), 0.5)));
+}
+
+// The panel's frame and title, the ignore boxes and the GT boxes (dashed red
+// with a marker when `starved[g]`), tagged "gt:label" for small G.
+void draw_panel_base(std::string& out, const Problem& p, const Panel& panel, const std::string& title,
+                     const std::vector<char>& starved) {
+  emit(out, "<text class=\"panel-title\" x=\"{}\" y=\"{}\">{}</text>\n", num(panel.left), num(panel.top - 5),
+       xml_escape(title));
+  emit(out, "<rect class=\"canvas\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f7f7f7\" stroke=\"#bbbbbb\"/>\n",
+       num(panel.left), num(panel.top), num(panel.width()), num(panel.height()));
+  if (p.gt_bboxes_ignore.rows() > 0) {
+    out += "<g fill=\"none\" stroke=\"#8c8c8c\" stroke-dasharray=\"2 2\">\n";
+    for (Eigen::Index r = 0; r < p.gt_bboxes_ignore.rows(); ++r) {
+      if (!box_is_finite(p.gt_bboxes_ignore, r)) continue;
+      emit(out, "<rect class=\"ignore-box\" data-ignore=\"{}\" ", r);
+      rect_of_box(out, panel, p.gt_bboxes_ignore, r);
+      out += "/>\n";
+    }
+    out += "</g>\n";
+  }
+  const int64_t num_gts = p.num_gts();
+  out += "<g class=\"gts\" fill=\"none\" stroke-width=\"1.5\">\n";
+  for (int64_t g = 0; g < num_gts; ++g) {
+    if (!box_is_finite(p.gt_bboxes, g)) continue;
+    if (starved[static_cast<size_t>(g)]) {
+      emit(out, "<rect class=\"gt starved\" data-gt=\"{}\" ", g);
+      rect_of_box(out, panel, p.gt_bboxes, g);
+      emit(out, " stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>\n", kStarvedRed);
+    } else {
+      emit(out, "<rect class=\"gt\" data-gt=\"{}\" ", g);
+      rect_of_box(out, panel, p.gt_bboxes, g);
+      emit(out, " stroke=\"{}\"/>\n", gt_colour(g));
+    }
+  }
+  out += "</g>\n";
+  if (num_gts > 0 && num_gts <= layout::kMaxBoxLabels) {
+    out += "<g font-size=\"10\">\n";
+    for (int64_t g = 0; g < num_gts; ++g) {
+      if (!box_is_finite(p.gt_bboxes, g)) continue;
+      const std::string tag = box_tag(p, g);
+      double x = panel.x(static_cast<double>(std::min(p.gt_bboxes(g, 0), p.gt_bboxes(g, 2)))) + 1;
+      const double right = panel.x(static_cast<double>(std::max(p.gt_bboxes(g, 0), p.gt_bboxes(g, 2))));
+      const char* anchor = "";
+      if (x + text_width(tag) > panel.left + panel.width()) {  // no room right of x: end at the box's right edge
+        x = std::min(right, panel.left + panel.width()) - 1;
+        anchor = " text-anchor=\"end\"";
+      }
+      double y = panel.y(static_cast<double>(std::min(p.gt_bboxes(g, 1), p.gt_bboxes(g, 3)))) - 2;
+      if (y < panel.top + 10) y += 12;  // no room above the box: inside it
+      emit(out, "<text class=\"gt-label\" data-gt=\"{}\" x=\"{}\" y=\"{}\"{} fill=\"{}\">{}</text>\n", g, num(x), num(y),
+           anchor, starved[static_cast<size_t>(g)] ? kStarvedRed : gt_colour(g), tag);
+    }
+    out += "</g>\n";
+  }
+}
+
+// The red "!" on a starved GT's top-left corner, drawn last so nothing covers it.
+void draw_starved_markers(std::string& out, const Problem& p, const Panel& panel, const std::vector<char>& starved) {
+  for (int64_t g = 0; g < p.num_gts(); ++g) {
+    if (!starved[static_cast<size_t>(g)] || !box_is_finite(p.gt_bboxes, g)) continue;
+    const double x = panel.x(static_cast<double>(std::min(p.gt_bboxes(g, 0), p.gt_bboxes(g, 2))));
+    const double y = panel.y(static_cast<double>(std::min(p.gt_bboxes(g, 1), p.gt_bboxes(g, 3))));
+    emit(out,
+         "<g class=\"starved-marker\" data-gt=\"{}\"><circle cx=\"{}\" cy=\"{}\" r=\"6\" fill=\"{}\"/>"
+         "<text x=\"{}\" y=\"{}\" fill=\"#ffffff\" font-size=\"10\" font-weight=\"bold\" "
+         "text-anchor=\"middle\">!</text></g>\n",
+         g, num(x), num(y), kStarvedRed, num(x), num(y + 3.5));
+  }
+}
+
+bool prior_centre(const Problem& p, int64_t i, double* x, double* y) {
+  if (i >= p.priors.rows()) return false;
+  *x = static_cast<double>(p.priors(i, 0));
+  *y = static_cast<double>(p.priors(i, 1));
+  return finite(*x) && finite(*y);
+}
+
+// --- the legend's key: symbols followed by words, flowed into lines ---------
+
+enum class Symbol { kPositive, kExtraMatch, kIgnored, kNegative, kGtBox, kStarved, kIgnoreBox,
+                    kFlipPosNeg, kFlipNegPos, kFlipGt, kFlipIgnored };
+
+struct KeyItem {
+  Symbol symbol;
+  std::string text;
+};
+
+void draw_symbol(std::string& out, Symbol s, double x, double y) {  // centred on (x, y), about 12 px wide
+  const std::string c0 = gt_colour(0), c1 = gt_colour(1);
+  switch (s) {
+    case Symbol::kPositive:
+      emit(out, "<circle class=\"key-positive\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/>", num(x), num(y), c0);
+      break;
+    case Symbol::kExtraMatch:
+      emit(out, "<circle class=\"key-positive\" cx=\"{0}\" cy=\"{1}\" r=\"3\" fill=\"{2}\"/><circle class=\"key-extra-match\" "
+                "cx=\"{0}\" cy=\"{1}\" r=\"5.5\" fill=\"none\" stroke=\"{3}\" stroke-width=\"1.5\"/>",
+           num(x), num(y), c0, c1);
+      break;
+    case Symbol::kIgnored:
+    case Symbol::kFlipIgnored:
+      emit(out, "<path class=\"key-ignored\" d=\"M{} {}L{} {}M{} {}L{} {}\" stroke=\"{}\" stroke-width=\"1.5\"/>",
+           num(x - 4), num(y - 4), num(x + 4), num(y + 4), num(x - 4), num(y + 4), num(x + 4), num(y - 4), kGrey);
+      break;
+    case Symbol::kNegative:
+      emit(out, "<circle class=\"key-negative\" cx=\"{}\" cy=\"{}\" r=\"1.5\" fill=\"{}\"/>", num(x), num(y), kNegativeGrey);
+      break;
+    case Symbol::kGtBox:
+      emit(out, "<rect class=\"key-gt\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
+                "stroke-width=\"1.5\"/>",
+           num(x - 6), num(y - 4.5), c0);
+      break;
+    case Symbol::kStarved:
+      emit(out, "<rect class=\"key-starved\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
+                "stroke-width=\"2\" stroke-dasharray=\"4 3\"/>",
+           num(x - 6), num(y - 4.5), kStarvedRed);
+      break;
+    case Symbol::kIgnoreBox:
+      emit(out, "<rect class=\"key-ignore-box\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
+                "stroke-dasharray=\"2 2\"/>",
+           num(x - 6), num(y - 4.5), kGrey);
+      break;
+    case Symbol::kFlipPosNeg:
+      emit(out, "<circle class=\"key-flip-pos-neg\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"none\" stroke=\"{}\" "
+                "stroke-width=\"1.5\"/>",
+           num(x), num(y), c0);
+      break;
+    case Symbol::kFlipNegPos:
+      emit(out, "<circle class=\"key-flip-neg-pos\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/>", num(x), num(y), c0);
+      break;
+    case Symbol::kFlipGt:
+      emit(out, "<path class=\"key-flip-gt\" d=\"M{0} {1}A4 4 0 0 0 {0} {2}Z\" fill=\"{3}\"/>"
+                "<path class=\"key-flip-gt\" d=\"M{0} {1}A4 4 0 0 1 {0} {2}Z\" fill=\"{4}\"/>",
+           num(x), num(y - 4), num(y + 4), c0, c1);
+      break;
+  }
+}
+
+// Draws the key from (left, y) within `width`; returns the y below it.
+double draw_key(std::string& out, const std::vector<KeyItem>& items, double left, double y, double width) {
+  out += "<g class=\"key\">\n";
+  double x = left;
+  for (const KeyItem& item : items) {
+    const double w = 18 + text_width(item.text) + 14;
+    if (x > left && x + w > left + width) {
+      x = left;
+      y += kLegendRow;
+    }
+    draw_symbol(out, item.symbol, x + 6, y - 4);
+    emit(out, "<text x=\"{}\" y=\"{}\">{}</text>\n", num(x + 16), num(y), xml_escape(item.text));
+    x += w;
+  }
+  out += "</g>\n";
+  return y + kLegendRow;
+}
+
+// One legend entry per GT, in columns, at most kMaxLegendGts, then "… and N more".
+struct GtEntry {
+  int64_t gt = 0;
+  std::string text;
+  bool alarm = false;  // drawn in red (starved)
+};
+
+double draw_gt_entries(std::string& out, const std::vector<GtEntry>& entries, int64_t total, double left, double y,
+                       double width) {
+  const int64_t columns = std::max<int64_t>(1, static_cast<int64_t>(width / layout::kLegendColumnWidth));
+  const int64_t shown = std::min<int64_t>(static_cast<int64_t>(entries.size()), layout::kMaxLegendGts);
+  for (int64_t e = 0; e < shown; ++e) {
+    const GtEntry& entry = entries[static_cast<size_t>(e)];
+    const double x = left + static_cast<double>(e % columns) * layout::kLegendColumnWidth;
+    const double row_y = y + static_cast<double>(e / columns) * kLegendRow;
+    emit(out,
+         "<rect class=\"legend-swatch\" data-gt=\"{}\" x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>"
+         "<text class=\"legend-gt\" data-gt=\"{}\" x=\"{}\" y=\"{}\"{}>{}</text>\n",
+         entry.gt, num(x), num(row_y - 9), gt_colour(entry.gt), entry.gt, num(x + 14), num(row_y),
+         entry.alarm ? fmt::format(" fill=\"{}\"", kStarvedRed) : "", xml_escape(entry.text));
+  }
+  y += static_cast<double>((shown + columns - 1) / columns) * kLegendRow;
+  if (total > shown) {
+    emit(out, "<text class=\"legend-more\" x=\"{}\" y=\"{}\">… and {} more GT{}</text>\n", num(left), num(y),
+         total - shown, total - shown == 1 ? "" : "s");
+    y += kLegendRow;
+  }
+  return y;
+}
+
+// --- the document -------------------------------------------------------------
+
+double picture_width(int64_t max_levels) {
+  const auto panels = static_cast<double>(std::max<int64_t>(1, max_levels));
+  return std::max(layout::kMinWidth, 2 * layout::kGap + panels * layout::kPanelWidth + (panels - 1) * layout::kGap);
+}
+
+std::string document(double width, double height, const std::string& title, const std::string& heading,
+                     const std::string& subheading, const std::string& body) {
+  std::string out;
+  emit(out,
+       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+       "font-family=\"DejaVu Sans, Verdana, sans-serif\" font-size=\"11\">\n"
+       "<title>{2}</title>\n"
+       "<rect class=\"background\" width=\"{0}\" height=\"{1}\" fill=\"#ffffff\"/>\n"
+       "<text class=\"title\" x=\"{3}\" y=\"{4}\" font-size=\"14\" font-weight=\"bold\">{5}</text>\n"
+       "<text class=\"subtitle\" x=\"{3}\" y=\"{6}\" fill=\"{7}\">{8}</text>\n",
+       num(width), num(height), xml_escape(title), num(layout::kGap), num(layout::kGap + 6), xml_escape(heading),
+       num(layout::kGap + 24), kTextGrey, xml_escape(subheading));
+  out += body;
+  out += "</svg>\n";
+  return out;
+}
+
+std::string title_of(const Assignment& a) {
+  const std::string params = a.params.to_string();
+  return params.empty() ? a.assigner : a.assigner + " · " + params;
+}
+
+// The row of level panels of one image, and the y below it.
+struct PanelRow {
+  std::vector<Level> levels;
+  std::vector<Panel> panels;
+  double bottom = 0;
+};
+
+PanelRow panel_row(const Problem& p, double top) {
+  PanelRow row;
+  row.levels = levels_of(p);
+  const SvgCanvas canvas = svg_canvas(p);
+  const double scale = svg_scale(canvas);
+  for (size_t l = 0; l < row.levels.size(); ++l) {
+    Panel panel;
+    panel.left = layout::kGap + static_cast<double>(l) * (layout::kPanelWidth + layout::kGap);
+    panel.top = top + layout::kPanelTitleHeight;
+    panel.canvas = canvas;
+    panel.scale = scale;
+    row.panels.push_back(panel);
+  }
+  row.bottom = row.panels[0].top + row.panels[0].height() + 12;
+  return row;
+}
+
+std::string panel_title(const Level& level, size_t l, int64_t drawn, const char* what) {
+  std::string title = fmt::format("level {}", l);
+  if (level.stride > 0) title += fmt::format(" · stride {:g}", level.stride);
+  title += fmt::format(" · {} priors · {} {}", level.count, drawn, what);
+  return title;
+}
+
+// The GTs a prior is positive for: its gt_inds GT, and with multi-match
+// results every matched GT, lowest first.
+class PriorGts {
+ public:
+  explicit PriorGts(const Assignment& a) : a_(a) {
+    if (!a.matches) return;
+    first_.assign(a.gt_inds.size() + 1, 0);
+    for (const Match& m : *a.matches)
+      if (m.prior >= 0 && static_cast<size_t>(m.prior) < a.gt_inds.size()) ++first_[static_cast<size_t>(m.prior) + 1];
+    for (size_t i = 1; i < first_.size(); ++i) first_[i] += first_[i - 1];
+    gts_.resize(first_.back());
+    std::vector<size_t> next(first_.begin(), first_.end() - 1);
+    for (const Match& m : *a.matches)
+      if (m.prior >= 0 && static_cast<size_t>(m.prior) < a.gt_inds.size()) gts_[next[static_cast<size_t>(m.prior)]++] = m.gt;
+    for (size_t i = 0; i + 1 < first_.size(); ++i)
+      std::sort(gts_.begin() + static_cast<std::ptrdiff_t>(first_[i]), gts_.begin() + static_cast<std::ptrdiff_t>(first_[i + 1]));
+  }
+  std::vector<int64_t> of(int64_t prior) const {
+    std::vector<int64_t> gts;
+    if (prior < 0 || prior >= static_cast<int64_t>(a_.gt_inds.size())) return gts;
+    const auto i = static_cast<size_t>(prior);
+    if (a_.matches) {
+      gts.assign(gts_.begin() + static_cast<std::ptrdiff_t>(first_[i]), gts_.begin() + static_cast<std::ptrdiff_t>(first_[i + 1]));
+      if (!gts.empty()) return gts;
+    }
+    if (a_.gt_inds[i] > 0) gts.push_back(a_.gt_inds[i] - 1);
+    return gts;
+  }
+  bool ignored(int64_t prior) const {
+    return prior >= 0 && prior < static_cast<int64_t>(a_.gt_inds.size()) && a_.gt_inds[static_cast<size_t>(prior)] < 0;
+  }
+
+ private:
+  const Assignment& a_;
+  std::vector<size_t> first_;   // [N + 1] offsets into gts_
+  std::vector<int64_t> gts_;
+};
+
+std::string colour_of(int64_t g, int64_t num_gts) { return g < num_gts ? gt_colour(g) : kPaddingGrey; }
+
+// One image of `svg`: its summary line, level panels and legend, from `top`;
+// returns the y below it.
+double draw_image(std::string& out, const Problem& p, const Assignment& a, const std::string& heading, double top,
+                  double width, size_t index) {
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  const int64_t num_gts = p.num_gts();
+  const int64_t n = std::min(p.num_priors(), a.num_priors());
+  std::vector<char> starved(static_cast<size_t>(num_gts), 0);
+  for (int64_t g : s.starved_gts) starved[static_cast<size_t>(g)] = 1;
+
+  emit(out, "<g class=\"image\" id=\"image-{}\" data-name=\"{}\">\n", index, xml_escape(p.name));
+  std::string summary = fmt::format("{} priors · {} GTs · {} positives · {} negatives · {} ignored · {} starved GT{}",
+                                    p.num_priors(), num_gts, s.positives, s.negatives, s.ignored,
+                                    s.starved_gts.size(), s.starved_gts.size() == 1 ? "" : "s");
+  if (s.matches >= 0) summary += fmt::format(" · {} matches ({} priors serve several GTs)", s.matches, s.priors_serving_several);
+  if (s.to_padding > 0) summary += fmt::format(" · {} positives to padding GT columns", s.to_padding);
+  emit(out, "<text class=\"image-title\" x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(layout::kGap),
+       num(top + 14), xml_escape(heading.empty() ? summary : heading + " · " + summary));
+
+  const PanelRow row = panel_row(p, top + layout::kImageTitleHeight);
+  const bool dots = n <= layout::kMaxNegativeDots;
+  const PriorGts prior_gts(a);
+  for (size_t l = 0; l < row.levels.size(); ++l) {
+    const Level& level = row.levels[l];
+    const Panel& panel = row.panels[l];
+    const int64_t positives = l < s.levels.size() ? s.levels[l].positives : 0;
+    emit(out, "<g class=\"panel\" id=\"image-{}-level-{}\" data-level=\"{}\">\n", index, l, l);
+    draw_panel_base(out, p, panel, panel_title(level, l, positives, "positives"), starved);
+    const int64_t end = std::min(level.start + level.count, n);
+    const double r = marker_radius(level.stride, panel.scale);
+    double x = 0, y = 0;
+    if (dots) {
+      emit(out, "<g class=\"negatives\" fill=\"{}\">\n", kNegativeGrey);
+      for (int64_t i = level.start; i < end; ++i)
+        if (a.gt_inds[static_cast<size_t>(i)] == 0 && prior_centre(p, i, &x, &y))
+          emit(out, "<circle class=\"negative\" cx=\"{}\" cy=\"{}\" r=\"1\"/>\n", num(panel.x(x)), num(panel.y(y)));
+      out += "</g>\n";
+    }
+    emit(out, "<g class=\"ignoreds\" stroke=\"{}\" stroke-width=\"1.2\">\n", kGrey);
+    for (int64_t i = level.start; i < end; ++i) {
+      if (a.gt_inds[static_cast<size_t>(i)] >= 0 || !prior_centre(p, i, &x, &y)) continue;
+      const double cx = panel.x(x), cy = panel.y(y), h = std::max(r, 2.5);
+      emit(out, "<path class=\"ignored\" data-prior=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\"/>\n", i, num(cx - h),
+           num(cy - h), num(cx + h), num(cy + h), num(cx - h), num(cy + h), num(cx + h), num(cy - h));
+    }
+    out += "</g>\n";
+    out += "<g class=\"positives\" stroke=\"#ffffff\" stroke-width=\"0.5\">\n";
+    for (int64_t i = level.start; i < end; ++i) {
+      const int64_t gi = a.gt_inds[static_cast<size_t>(i)];
+      if (gi <= 0 || !prior_centre(p, i, &x, &y)) continue;
+      const double cx = panel.x(x), cy = panel.y(y);
+      const int64_t g = gi - 1;
+      emit(out, "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>\n",
+           i, g < num_gts ? std::to_string(g) : "padding", num(cx), num(cy), num(r), colour_of(g, num_gts));
+      if (!a.matches) continue;
+      int ring = 0;
+      for (int64_t other : prior_gts.of(i)) {
+        if (other == g) continue;
+        ++ring;
+        emit(out,
+             "<circle class=\"extra-match\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" "
+             "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+             i, other, num(cx), num(cy), num(r + 2 * ring), colour_of(other, num_gts));
+      }
+    }
+    out += "</g>\n";
+    draw_starved_markers(out, p, panel, starved);
+    out += "</g>\n";
+  }
+
+  // The legend.
+  double y = row.bottom + 12;
+  const double legend_width = width - 2 * layout::kGap;
+  out += "<g class=\"legend\">\n";
+  std::vector<KeyItem> key = {{Symbol::kGtBox, "GT box, tagged gt:label"},
+                              {Symbol::kPositive, "positive prior at its centre, coloured by its GT"}};
+  if (a.matches) key.push_back({Symbol::kExtraMatch, "ring: a further GT of a multi-match prior"});
+  if (s.ignored > 0) key.push_back({Symbol::kIgnored, "ignored prior"});
+  if (dots) key.push_back({Symbol::kNegative, "negative prior"});
+  if (!s.starved_gts.empty()) key.push_back({Symbol::kStarved, "starved GT (no positive)"});
+  if (p.gt_bboxes_ignore.rows() > 0) key.push_back({Symbol::kIgnoreBox, "ignore region"});
+  y = draw_key(out, key, layout::kGap, y, legend_width);
+  for (size_t i = 0; i < a.notes.size() && i < kMaxNotes; ++i) {
+    emit(out, "<text class=\"note\" x=\"{}\" y=\"{}\" fill=\"{}\">note: {}</text>\n", num(layout::kGap), num(y),
+         kTextGrey, xml_escape(a.notes[i]));
+    y += kLegendRow;
+  }
+  if (a.notes.size() > kMaxNotes) {
+    emit(out, "<text class=\"note\" x=\"{}\" y=\"{}\" fill=\"{}\">… and {} more notes</text>\n", num(layout::kGap),
+         num(y), kTextGrey, a.notes.size() - kMaxNotes);
+    y += kLegendRow;
+  }
+  std::vector<GtEntry> entries;
+  for (const analysis::GtStats& g : s.gts) {
+    if (static_cast<int64_t>(entries.size()) >= layout::kMaxLegendGts) break;
+    std::string text = fmt::format("gt {} · label {} · ", g.index, g.label);
+    text += g.starved() ? std::string("STARVED") : fmt::format("{} pos", g.positives);
+    if (g.dynamic_k >= 0) text += fmt::format(" · k {}", g.dynamic_k);
+    entries.push_back({g.index, text, g.starved()});
+  }
+  y = draw_gt_entries(out, entries, num_gts, layout::kGap, y + 4, legend_width);
+  out += "</g>\n</g>\n";
+  return y + layout::kGap;
+}
+
+}  // namespace
+
+std::string xml_escape(std::string_view text) {
+  static const char* const kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        case '\'': out += "&apos;"; break;
+        default:
+          if (c < 0x20 || c == 0x7F) out += kReplacement;  // XML 1.0 forbids most controls; one line anyway
+          else out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    // A multi-byte UTF-8 sequence: its length, its smallest legal code point.
+    size_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if ((c & 0xE0u) == 0xC0u) len = 2, cp = c & 0x1Fu, min = 0x80;
+    else if ((c & 0xF0u) == 0xE0u) len = 3, cp = c & 0x0Fu, min = 0x800;
+    else if ((c & 0xF8u) == 0xF0u) len = 4, cp = c & 0x07u, min = 0x10000;
+    bool valid = len > 0 && i + len <= text.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      valid = (cc & 0xC0u) == 0x80u;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    valid = valid && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) && cp != 0xFFFE && cp != 0xFFFF &&
+            !(cp >= 0x80 && cp <= 0x9F);
+    if (valid) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += kReplacement;
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string gt_colour(int64_t g) {
+  // 300° (1 - 1/φ): the golden angle's share of the 300° of hues in use.
+  const double step = 300.0 * (1.0 - 2.0 / (1.0 + std::sqrt(5.0)));
+  const double hue = 30.0 + std::fmod(185.0 + step * static_cast<double>(g < 0 ? 0 : g), 300.0);
+  const double saturation = 0.70;
+  const double lightness = std::array<double, 3>{0.45, 0.62, 0.34}[static_cast<size_t>((g < 0 ? 0 : g) % 3)];
+  // HSL to RGB.
+  const double chroma = (1 - std::abs(2 * lightness - 1)) * saturation;
+  const double h = hue / 60.0;
+  const double second = chroma * (1 - std::abs(std::fmod(h, 2.0) - 1));
+  double r = 0, gr = 0, b = 0;
+  if (h < 1) r = chroma, gr = second;
+  else if (h < 2) r = second, gr = chroma;
+  else if (h < 3) gr = chroma, b = second;
+  else if (h < 4) gr = second, b = chroma;
+  else if (h < 5) r = second, b = chroma;
+  else r = chroma, b = second;
+  const double m = lightness - chroma / 2;
+  const auto byte = [&](double v) { return static_cast<int>(std::lround(std::clamp(v + m, 0.0, 1.0) * 255.0)); };
+  return fmt::format("#{:02x}{:02x}{:02x}", byte(r), byte(gr), byte(b));
+}
+
+SvgCanvas svg_canvas(const Problem& p) {
+  SvgCanvas c;
+  if (p.meta.image_size && (*p.meta.image_size)[0] > 0 && (*p.meta.image_size)[1] > 0) {
+    c.height = static_cast<double>((*p.meta.image_size)[0]);
+    c.width = static_cast<double>((*p.meta.image_size)[1]);
+    c.from_image_size = true;
+    return c;
+  }
+  double x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // the origin is always inside
+  const auto include = [&](double xa, double ya, double xb, double yb) {
+    if (!finite(xa) || !finite(ya) || !finite(xb) || !finite(yb)) return;
+    x0 = std::min({x0, xa, xb}), y0 = std::min({y0, ya, yb});
+    x1 = std::max({x1, xa, xb}), y1 = std::max({y1, ya, yb});
+  };
+  for (Eigen::Index i = 0; i < p.priors.rows(); ++i) {
+    const auto cx = static_cast<double>(p.priors(i, 0)), cy = static_cast<double>(p.priors(i, 1));
+    const double hw = std::max(0.0, static_cast<double>(p.priors(i, 2))) / 2;
+    const double hh = std::max(0.0, static_cast<double>(p.priors(i, 3))) / 2;
+    include(cx - hw, cy - hh, cx + hw, cy + hh);
+  }
+  for (const Rows4f* boxes : {&p.gt_bboxes, &p.gt_bboxes_ignore})
+    for (Eigen::Index r = 0; r < boxes->rows(); ++r)
+      include(static_cast<double>((*boxes)(r, 0)), static_cast<double>((*boxes)(r, 1)),
+              static_cast<double>((*boxes)(r, 2)), static_cast<double>((*boxes)(r, 3)));
+  c.x0 = x0, c.y0 = y0;
+  c.width = x1 - x0 > 0 ? x1 - x0 : 1;
+  c.height = y1 - y0 > 0 ? y1 - y0 : 1;
+  return c;
+}
+
+double svg_scale(const SvgCanvas& canvas) {
+  return std::min(layout::kPanelWidth / canvas.width, layout::kMaxPanelHeight / canvas.height);
+}
+
+std::string svg(const Batch& batch, const std::vector<Assignment>& results) {
+  const size_t images = std::min(batch.images.size(), results.size());
+  int64_t max_levels = 1;
+  for (size_t b = 0; b < images; ++b)
+    max_levels = std::max<int64_t>(max_levels, static_cast<int64_t>(levels_of(batch.images[b]).size()));
+  const double width = picture_width(max_levels);
+  std::string body;
+  double y = layout::kGap + layout::kTitleHeight;
+  for (size_t b = 0; b < images; ++b) {
+    const Problem& p = batch.images[b];
+    std::string heading;
+    if (batch.is_batch)
+      heading = fmt::format("image {}{}", b, p.name.empty() || p.name == std::to_string(b) ? "" : " (" + p.name + ")");
+    y = draw_image(body, p, results[b], heading, y, width, b);
+  }
+  const std::string title = images > 0 ? title_of(results[0]) : std::string("no images");
+  const std::string sub = fmt::format("{} · {} image{} · priors drawn at their centres, one panel per pyramid level",
+                                      batch.source, images, images == 1 ? "" : "s");
+  return document(width, std::ceil(y), "assignscope run: " + title, title, sub, body);
+}
+
+std::string svg_diff(const Problem& p, const Assignment& a, const Assignment& b, const std::string& name_a,
+                     const std::string& name_b) {
+  const int64_t num_gts = p.num_gts();
+  const int64_t n = std::min({p.num_priors(), a.num_priors(), b.num_priors()});
+  const PriorGts gts_a(a), gts_b(b);
+  const std::vector<Level> levels = levels_of(p);
+  const double width = picture_width(static_cast<int64_t>(levels.size()));
+
+  // Classify every prior once: 0 same, 1 pos→neg, 2 neg→pos, 3 GT changed, 4 negative↔ignored.
+  enum Flip : char { kSame, kPosNeg, kNegPos, kGtChanged, kIgnoredChanged };
+  std::vector<char> flip(static_cast<size_t>(n), kSame);
+  std::vector<int64_t> positives_a(static_cast<size_t>(num_gts), 0), positives_b(static_cast<size_t>(num_gts), 0);
+  std::vector<char> gt_changed(static_cast<size_t>(num_gts), 0);
+  std::array<int64_t, 5> counts{};
+  std::vector<int64_t> flips_per_level(levels.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int64_t> ga = gts_a.of(i), gb = gts_b.of(i);
+    for (int64_t g : ga)
+      if (g < num_gts) ++positives_a[static_cast<size_t>(g)];
+    for (int64_t g : gb)
+      if (g < num_gts) ++positives_b[static_cast<size_t>(g)];
+    Flip f = kSame;
+    if (!ga.empty() && gb.empty()) f = kPosNeg;
+    else if (ga.empty() && !gb.empty()) f = kNegPos;
+    else if (!ga.empty() && ga != gb) f = kGtChanged;
+    else if (ga.empty() && gts_a.ignored(i) != gts_b.ignored(i)) f = kIgnoredChanged;
+    flip[static_cast<size_t>(i)] = f;
+    ++counts[f];
+    if (f == kSame) continue;
+    const auto l = static_cast<size_t>(level_of_prior(p, i));
+    if (l < flips_per_level.size()) ++flips_per_level[l];
+    if (f == kIgnoredChanged) continue;
+    for (const auto* side : {&ga, &gb})
+      for (int64_t g : *side)
+        if (g < num_gts && !(std::find(ga.begin(), ga.end(), g) != ga.end() && std::find(gb.begin(), gb.end(), g) != gb.end()))
+          gt_changed[static_cast<size_t>(g)] = 1;
+  }
+  std::string body;
+  const double top = layout::kGap + layout::kTitleHeight;
+  const int64_t total_flips = n - counts[kSame];
+  std::string summary = fmt::format("{} of {} priors differ · positive in {} only {} · positive in {} only {} · "
+                                    "GT changed {} · negative/ignored changed {}",
+                                    total_flips, p.num_priors(), name_a, counts[kPosNeg], name_b, counts[kNegPos],
+                                    counts[kGtChanged], counts[kIgnoredChanged]);
+  body += "<g class=\"image\" id=\"image-0\">\n";
+  emit(body, "<text class=\"image-title\" x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(layout::kGap),
+       num(top + 14), xml_escape(summary));
+  const PanelRow row = panel_row(p, top + layout::kImageTitleHeight);
+  const std::vector<char> none(static_cast<size_t>(num_gts), 0);
+  for (size_t l = 0; l < row.levels.size(); ++l) {
+    const Level& level = row.levels[l];
+    const Panel& panel = row.panels[l];
+    emit(body, "<g class=\"panel\" id=\"image-0-level-{}\" data-level=\"{}\">\n", l, l);
+    draw_panel_base(body, p, panel, panel_title(level, l, flips_per_level[l], "differ"), none);
+    const int64_t end = std::min(level.start + level.count, n);
+    const double r = std::max(marker_radius(level.stride, panel.scale), 3.0);
+    double x = 0, y = 0;
+    body += "<g class=\"flips\">\n";
+    for (int64_t i = level.start; i < end; ++i) {
+      const char f = flip[static_cast<size_t>(i)];
+      if (f == kSame || !prior_centre(p, i, &x, &y)) continue;
+      const double cx = panel.x(x), cy = panel.y(y);
+      const std::vector<int64_t> ga = gts_a.of(i), gb = gts_b.of(i);
+      // The GT a side is positive for that the other is not (else its first).
+      const auto differing = [](const std::vector<int64_t>& mine, const std::vector<int64_t>& other) -> int64_t {
+        for (int64_t g : mine)
+          if (std::find(other.begin(), other.end(), g) == other.end()) return g;
+        return mine.empty() ? -1 : mine[0];
+      };
+      const int64_t g_a = differing(ga, gb), g_b = differing(gb, ga);
+      if (f == kPosNeg) {
+        emit(body,
+             "<circle class=\"flip-pos-neg\" data-prior=\"{}\" data-gt-a=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" "
+             "stroke=\"{}\" stroke-width=\"2\"/>\n",
+             i, g_a, num(cx), num(cy), num(r), colour_of(g_a, num_gts));
+      } else if (f == kNegPos) {
+        emit(body,
+             "<circle class=\"flip-neg-pos\" data-prior=\"{}\" data-gt-b=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\" "
+             "stroke=\"#ffffff\" stroke-width=\"0.5\"/>\n",
+             i, g_b, num(cx), num(cy), num(r), colour_of(g_b, num_gts));
+      } else if (f == kGtChanged) {
+        emit(body,
+             "<g class=\"flip-gt\" data-prior=\"{0}\" data-gt-a=\"{1}\" data-gt-b=\"{2}\">"
+             "<path d=\"M{3} {4}A{6} {6} 0 0 0 {3} {5}Z\" fill=\"{7}\"/>"
+             "<path d=\"M{3} {4}A{6} {6} 0 0 1 {3} {5}Z\" fill=\"{8}\"/></g>\n",
+             i, g_a, g_b, num(cx), num(cy - r), num(cy + r), num(r), colour_of(g_a, num_gts), colour_of(g_b, num_gts));
+      } else {
+        emit(body,
+             "<path class=\"flip-ignored\" data-prior=\"{}\" data-ignored-in=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\" "
+             "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+             i, gts_a.ignored(i) ? "a" : "b", num(cx - r), num(cy - r), num(cx + r), num(cy + r), num(cx - r),
+             num(cy + r), num(cx + r), num(cy - r), kGrey);
+      }
+    }
+    body += "</g>\n</g>\n";
+  }
+
+  double y = row.bottom + 12;
+  const double legend_width = width - 2 * layout::kGap;
+  body += "<g class=\"legend\">\n";
+  const std::vector<KeyItem> key = {
+      {Symbol::kGtBox, "GT box, tagged gt:label"},
+      {Symbol::kFlipPosNeg, fmt::format("positive in {} only ({}), {}'s GT colour", name_a, counts[kPosNeg], name_a)},
+      {Symbol::kFlipNegPos, fmt::format("positive in {} only ({}), {}'s GT colour", name_b, counts[kNegPos], name_b)},
+      {Symbol::kFlipGt, fmt::format("GT changed ({}): left {}'s GT, right {}'s", counts[kGtChanged], name_a, name_b)},
+      {Symbol::kFlipIgnored, fmt::format("negative in one, ignored in the other ({})", counts[kIgnoredChanged])}};
+  y = draw_key(body, key, layout::kGap, y, legend_width);
+  if (n != p.num_priors() || a.num_priors() != b.num_priors()) {
+    emit(body, "<text class=\"note\" x=\"{}\" y=\"{}\" fill=\"{}\">note: {} has {} priors, {} {}, the dump {}; the "
+               "first {} are compared</text>\n",
+         num(layout::kGap), num(y), kStarvedRed, xml_escape(name_a), a.num_priors(), xml_escape(name_b),
+         b.num_priors(), p.num_priors(), n);
+    y += kLegendRow;
+  }
+  std::vector<GtEntry> entries;
+  int64_t changed = 0;
+  for (int64_t g = 0; g < num_gts; ++g) {
+    if (!gt_changed[static_cast<size_t>(g)]) continue;
+    ++changed;
+    if (static_cast<int64_t>(entries.size()) >= layout::kMaxLegendGts) continue;
+    std::string text = fmt::format("gt {} · label {} · pos {} → {}", g, p.gt_labels[static_cast<size_t>(g)],
+                                   positives_a[static_cast<size_t>(g)], positives_b[static_cast<size_t>(g)]);
+    const auto k_of = [&](const Assignment& s) -> std::string {
+      return s.dynamic_ks && static_cast<size_t>(g) < s.dynamic_ks->size()
+                 ? std::to_string((*s.dynamic_ks)[static_cast<size_t>(g)])
+                 : "-";
+    };
+    if (a.dynamic_ks || b.dynamic_ks) text += fmt::format(" · k {} → {}", k_of(a), k_of(b));
+    entries.push_back({g, text, positives_b[static_cast<size_t>(g)] == 0});
+  }
+  emit(body, "<text class=\"legend-summary\" x=\"{}\" y=\"{}\">{} of {} GTs changed their positives{}</text>\n",
+       num(layout::kGap), num(y), changed, num_gts, changed > 0 ? ":" : "");
+  y += kLegendRow;
+  y = draw_gt_entries(body, entries, changed, layout::kGap, y + 4, legend_width);
+  body += "</g>\n</g>\n";
+  y += layout::kGap;
+
+  const std::string heading = fmt::format("diff: {} → {}", name_a, name_b);
+  const std::string sub = fmt::format("{}: {} · {}: {}", name_a, title_of(a), name_b, title_of(b));
+  return document(width, std::ceil(y), "assignscope " + heading, heading, sub, body);
+}
+
+}  // namespace assignscope::render

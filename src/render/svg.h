@@ -1,0 +1,84 @@
+// SVG pictures of an assignment: the input canvas with the GT boxes, one
+// panel per pyramid level, positives drawn at their prior centres coloured by
+// their GT, ignored priors, starved GTs and a legend with dynamic k
+// (`assignscope run --format svg`); and the priors two assignments disagree on
+// (`svg_diff`). Pure functions from values to SVG text; docs/cli.md ("svg")
+// describes what is drawn.
+//
+// Every drawn element carries a class, so tests and scripts can count them:
+//   run:   rect.gt (class "gt starved" when the GT has no positive; one per GT
+//          per panel), g.starved-marker, circle.positive (one per positive
+//          prior), circle.extra-match (the further GTs of a multi-match prior),
+//          path.ignored (a cross per ignored prior), circle.negative (faint
+//          dots, only when N <= kMaxNegativeDots), rect.ignore-box,
+//          text.gt-label, g.panel, g.image, g.legend, text.legend-gt (one per
+//          GT listed), text.legend-more, text.note.
+//   diff:  circle.flip-pos-neg (hollow), circle.flip-neg-pos (filled),
+//          g.flip-gt (two half discs), path.flip-ignored.
+// Legend symbols use "key-..." classes and never count as drawn priors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/assignment.h"
+#include "core/problem.h"
+
+namespace assignscope::render {
+
+// The layout, in SVG pixels.
+namespace svg_layout {
+inline constexpr double kPanelWidth = 480;      // the canvas is scaled to this width...
+inline constexpr double kMaxPanelHeight = 960;  // ...unless it would then be taller than this
+inline constexpr double kGap = 16;              // between panels, and the margin all round
+inline constexpr double kMinWidth = 720;        // room for the title and the legend
+inline constexpr double kImageTitleHeight = 20; // an image's summary line
+inline constexpr double kPanelTitleHeight = 18; // "level 0 · stride 8 · ..." above each panel
+inline constexpr double kTitleHeight = 40;      // the picture's two title lines
+inline constexpr double kLegendColumnWidth = 240;
+inline constexpr int64_t kMaxNegativeDots = 1024;  // negatives drawn as faint dots when N <= this
+inline constexpr int64_t kMaxBoxLabels = 100;      // GT boxes tagged "gt:label" when G <= this
+inline constexpr int64_t kMaxLegendGts = 60;       // legend entries per image, then "… and N more"
+}  // namespace svg_layout
+
+// The region of input-image pixels a panel shows: (0, 0, width, height) from
+// meta.image_size when the dump has it, else the bounding box of the prior
+// cells, GT boxes and ignore boxes, widened to include the origin.
+struct SvgCanvas {
+  double x0 = 0, y0 = 0, width = 1, height = 1;
+  bool from_image_size = false;
+};
+SvgCanvas svg_canvas(const Problem& problem);
+
+// How many input pixels one SVG pixel is worth: kPanelWidth / width, or
+// kMaxPanelHeight / height when that is smaller.
+double svg_scale(const SvgCanvas& canvas);
+
+// GT g's colour, "#rrggbb": hue 30° + (185° + 114.59°·g) mod 300°, where
+// 114.59° = 300°·(1 - 1/φ) is the golden angle scaled to the 300° in use (so
+// consecutive GTs differ most; the reds 330°..30° are kept for starved GTs),
+// saturation 70%, lightness 45%, 62%, 34% for g mod 3 = 0, 1, 2. GT 0 is blue
+// (#2265c3), GT 1 pink (#e25a9f), GT 2 green (#1a934b). Colours never repeat
+// exactly but far-apart GTs can look alike: data-gt says which GT it is.
+std::string gt_colour(int64_t g);
+
+// `assignscope run --format svg`: one block per image, stacked vertically,
+// each a row of level panels over a legend. `results[b]` is image b's.
+std::string svg(const Batch& batch, const std::vector<Assignment>& results);
+
+// The priors whose assignment differs between `a` and `b` (both of
+// `problem`), over the GT boxes: positive in a only (hollow circle in a's GT
+// colour), positive in b only (filled, b's GT colour), positive in both for
+// different GTs (left half a's GT colour, right half b's), negative in one and
+// ignored in the other (grey cross). A multi-match prior compares its sets of
+// GTs. `name_a` / `name_b` label the two sides in the legend.
+std::string svg_diff(const Problem& problem, const Assignment& a, const Assignment& b, const std::string& name_a,
+                     const std::string& name_b);
+
+// Text for XML character data or an attribute value: & < > " ' escaped,
+// control characters and invalid UTF-8 replaced by U+FFFD.
+std::string xml_escape(std::string_view text);
+
+}  // namespace assignscope::render
