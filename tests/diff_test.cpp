@@ -61,7 +61,7 @@ nlohmann::json parse(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("diff: low-quality matching off turns max-iou's ignore-band positives ignored") {
+TEST_CASE("diff: low-quality matching off turns max-iou's ignore-band positives ignored, a pos-to-neg flip") {
   // GT 0 is anchor 1's cell (IoU 1); GT 1 [17, 31] has IoU 0.467 with anchors
   // 2 and 3, in the ignore band: low-quality matching makes both positive
   // (gt_inds 0 1 2 2), without it they stay ignored (0 1 -1 -1).
@@ -74,8 +74,8 @@ TEST_CASE("diff: low-quality matching off turns max-iou's ignore-band positives 
   CHECK(d.num_priors == 4);
   CHECK(d.same == 2);
   CHECK(d.agreement() == 0.5);
-  CHECK(d.ignored_changes == 2);
-  CHECK(d.pos_to_neg + d.neg_to_pos + d.changed_gt == 0);
+  CHECK(d.pos_to_neg == 2);  // positive on a, not on b: ignored there
+  CHECK(d.ignored_changes + d.neg_to_pos + d.changed_gt == 0);
   CHECK(d.positives_a == 3);
   CHECK(d.positives_b == 1);
   CHECK(d.positives_common == 1);
@@ -94,7 +94,7 @@ TEST_CASE("diff: low-quality matching off turns max-iou's ignore-band positives 
   REQUIRE(d.flips.size() == 2);
   for (size_t k = 0; k < 2; ++k) {
     CHECK(d.flips[k].prior == static_cast<int64_t>(k) + 2);
-    CHECK(d.flips[k].kind == FlipKind::kIgnored);
+    CHECK(d.flips[k].kind == FlipKind::kPosToNeg);
     CHECK(d.flips[k].state_a == PriorState::kPositive);
     CHECK(d.flips[k].state_b == PriorState::kIgnored);
     CHECK(d.flips[k].gts_a == std::vector<int64_t>{1});
@@ -318,7 +318,7 @@ TEST_CASE("diff: image by image, and a batch's totals add up") {
   CHECK(t.images == 2);
   CHECK(t.priors == 8);
   CHECK(t.same == 5);
-  CHECK(t.ignored_changes == 2);
+  CHECK(t.pos_to_neg == 2);
   CHECK(t.changed_gt == 1);
   CHECK(t.starved_one_side == 3);
   CHECK(t.jaccard_mean == doctest::Approx(0.25));  // 0, 1, 0, 0
@@ -329,8 +329,19 @@ TEST_CASE("diff: image by image, and a batch's totals add up") {
 
   const std::string text = render::diff_table(*diff, 20);
   CHECK(text.find("image 1 · 4 priors · 2 GTs") != std::string::npos);
-  CHECK(text.find("batch: 2 images · agreement 62.5 % of 8 priors · 0 pos→neg · 0 neg→pos · 1 changed GT · 2 ignored "
-                  "on one side") != std::string::npos);
+  CHECK(text.find("batch: 2 images · agreement 62.5 % of 8 priors · 2 pos→neg · 0 neg→pos · 1 changed GT\n") !=
+        std::string::npos);
+  CHECK(text.find("      2     0 pos→neg #1 ign #1: not a candidate on b\n") != std::string::npos);
+  CHECK(text.find("      1     0 changed GT #1 #0 #1: not picked on b; #0: picked on a, lost to #1\n") !=
+        std::string::npos);
+
+  // Negative on one side, ignored on the other: an "ignored" change.
+  const Problem p3 = testing::with_ignore_box(row_of_four({{8, 0, 16, 8}}, {0}), {0, 0, 8, 8});
+  const ImageDiff ignored = analysis::diff_image(p3, max_iou(p3), max_iou(p3, {{"ignore_iof_thr", "0.2"}}));
+  CHECK(ignored.ignored_changes == 1);
+  REQUIRE(ignored.flips.size() == 1);
+  CHECK(ignored.flips[0].kind == FlipKind::kIgnored);
+  CHECK(ignored.flips[0].state_b == PriorState::kIgnored);
 }
 
 TEST_CASE("diff: percentages never round a difference away") {
@@ -452,6 +463,28 @@ TEST_CASE("cli: diff of two stored results (npy directories and JSON) agrees wit
   CHECK(batch.out.find("batch: 2 images") != std::string::npos);
 }
 
+TEST_CASE("cli: diff of several dumps is one batch, and of one image draws a picture") {
+  const auto two = run_cli("diff " + kToy + " testdata/golden/toy-single-gt --a dynamic-soft-label --b simota -f json");
+  REQUIRE(two.exit_code == 0);
+  const nlohmann::json d = parse(two.out);
+  CHECK(d["batch"] == true);
+  REQUIRE(d["images"].size() == 2);
+  CHECK(d["images"][0]["name"] == kToy);
+  CHECK(d["summary"]["priors"] == d["images"][0]["num_priors"].get<int64_t>() + d["images"][1]["num_priors"].get<int64_t>());
+
+  testing::TempDir tmp;
+  const auto svg = run_cli("diff " + kToy + " --a dynamic-soft-label --set-b topk=5 -o " + tmp.path("flips.svg"));
+  REQUIRE(svg.exit_code == 0);
+  const std::string picture = testing::read_text(tmp.path("flips.svg"));
+  CHECK(picture.find("<svg") != std::string::npos);
+  CHECK(picture.find("diff: topk=13 → topk=5") != std::string::npos);  // the sides named by what differs
+  size_t hollow = 0;
+  for (size_t at = picture.find("class=\"flip-pos-neg\""); at != std::string::npos;
+       at = picture.find("class=\"flip-pos-neg\"", at + 1))
+    ++hollow;
+  CHECK(hollow == 9);  // the 9 pos→neg flips
+}
+
 TEST_CASE("cli: diff --fail-if exits 0 when nothing holds, 1 when one does, 2 on a bad condition") {
   const std::string base = "diff " + kToy + " --a dynamic-soft-label --set-b topk=5 -f table";
   const auto fine = run_cli(base + " --fail-if 'agreement<0.5' --fail-if 'starved-one-side>0'");
@@ -485,14 +518,14 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
   REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label -f json -o " + tmp.path("slim.json")).exit_code == 0);
   REQUIRE(run_cli("run testdata/batch/dirs-b2 -a dynamic-soft-label -f npy -o " + tmp.path("two")).exit_code == 0);
   REQUIRE(io::write_file_atomic(tmp.path("notes.json"), std::string("[1, 2]"), false).ok());
-  const std::vector<std::pair<std::string, std::string>> cases = {
+  std::vector<std::pair<std::string, std::string>> cases = {
       {kToy + " --a dynamic-soft-lable --b simota", "unknown assigner 'dynamic-soft-lable' (did you mean 'dynamic-soft-label'?)"},
       {kToy + " --a simota --b simota.yolo", "--b: unknown assigner 'simota.yolo'"},
       {kToy + " --a dynamic-soft-label --set-b tpok=3", "--set-b: unknown parameter 'tpok' (did you mean 'topk'?)"},
       {kToy + " --a dynamic-soft-label --set-a topk", "--set-a topk: expected NAME=VALUE"},
       {kToy + " --a dynamic-soft-label --set-a topk=0", "topk=0: expected a value >= 1"},
       {kToy + " --set-a topk=3", "need --a or --b"},
-      {kToy + " " + kToy + " --a simota", "give one DUMP"},
+      {kToy + " " + kDemo + " " + kToy + "/expected/simota", "give two stored results"},
       {kToy, "give two stored results"},
       {kToy + " --a simota --top -1", "--top -1"},
       {tmp.path("toy") + " " + tmp.path("demo"), "different numbers of priors: " + tmp.path("toy") + " has 80"},
@@ -504,9 +537,11 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
       {tmp.path("toy") + " testdata/batch", "not a result"},
       {tmp.path("toy") + " " + tmp.path("nope"), "no such file or directory"},
   };
+  cases.emplace_back(kToy + "/expected/simota " + kToy + "/expected/atss -f svg", "--format svg draws priors and GT boxes");
+  cases.emplace_back("testdata/batch/stacked-b2 --a simota -f svg", "--format svg draws one image");
   for (const auto& [args, words] : cases) {
     CAPTURE(args);
-    const auto r = run_cli("diff " + args + " -f table");
+    const auto r = run_cli("diff " + args + (args.find(" -f ") == std::string::npos ? " -f table" : ""));
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
     CHECK(testing::count_lines(r.err) == 1);
@@ -517,6 +552,10 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
   CHECK(needs.exit_code == 2);
   CHECK(needs.err.find("--b yolov5: ") != std::string::npos);
   CHECK(run_cli("diff --help").out.find("examples:") != std::string::npos);
+  const auto typo = run_cli("dif");
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.find("did you mean 'diff'?); commands: run, check, list, diff") != std::string::npos);
+  CHECK(run_cli("--help").out.find("  diff    compare two assigners") != std::string::npos);
 }
 
 }  // namespace assignscope

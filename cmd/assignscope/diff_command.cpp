@@ -14,6 +14,7 @@
 #include "io/dump.h"
 #include "io/files.h"
 #include "render/diff.h"
+#include "render/svg.h"
 
 namespace assignscope::cli {
 namespace {
@@ -22,12 +23,14 @@ constexpr const char* kDiffExamples = R"(examples:
   assignscope diff testdata/coco640-late-g12-objectness --a dynamic-soft-label --b simota
   assignscope diff DUMP --a dynamic-soft-label --set-b topk=5           # --b defaults to --a's assigner
   assignscope diff DUMP --a task-aligned --b task-aligned.mmyolo --format json | jq .summary
+  assignscope diff 'dumps/*' --a simota --b simota.yolox --fail-if 'agreement<0.999'   # many dumps, one batch
+  assignscope diff DUMP --a dynamic-soft-label --b simota -o flips.svg  # a picture of the priors that differ
   assignscope diff DUMP/expected/baseline mine/                          # two results of `run --format npy`
   assignscope diff old.json new.json --fail-if 'agreement<0.99' --fail-if 'starved-one-side>0'
 
-With --a/--b/--set-a/--set-b: DUMP is replayed with both sides. Without them: two stored results, each a
-directory written by `assignscope run --format npy` (or a case's expected/<label>/) or a JSON written by
-`assignscope run --format json --include priors`.
+With --a/--b/--set-a/--set-b: every DUMP (or glob) is replayed with both sides, as one batch. Without
+them: two stored results, each a directory written by `assignscope run --format npy` (or a case's
+expected/<label>/) or a JSON written by `assignscope run --format json --include priors`.
 --fail-if keys: agreement (0..1, or a percentage: 99%), flips, pos-to-neg, neg-to-pos, changed-gt,
 ignored-changes, starved-one-side, jaccard-min, jaccard-mean; operators < <= > >= == !=.
 Exit codes: 0 ok, 1 a --fail-if condition holds, 2 bad usage or input, 3 internal error.)";
@@ -35,6 +38,21 @@ Exit codes: 0 ok, 1 a --fail-if condition holds, 2 bad usage or input, 3 interna
 // "--set-b: unknown parameter ..." unless the message names the flag already.
 std::string with_flag(const std::string& flag, const std::string& message) {
   return message.rfind(flag, 0) == 0 ? message : flag + ": " + message;
+}
+
+// Short names of the two sides for the picture's legend: the assigners when
+// they differ, else the parameters that do ("topk=13" / "topk=5").
+std::pair<std::string, std::string> side_names(const analysis::DiffSide& a, const analysis::DiffSide& b) {
+  if (a.assigner != b.assigner) return {a.assigner, b.assigner};
+  const std::vector<std::string> wa = CLI::detail::split(a.params, ' '), wb = CLI::detail::split(b.params, ' ');
+  std::string na, nb;
+  for (size_t k = 0; k < wa.size() && k < wb.size(); ++k) {
+    if (wa[k] == wb[k]) continue;
+    na += (na.empty() ? "" : " ") + wa[k];
+    nb += (nb.empty() ? "" : " ") + wb[k];
+  }
+  if (na.empty()) return {"a", "b"};
+  return {na, nb};
 }
 
 }  // namespace
@@ -46,8 +64,10 @@ int diff_command(int argc, char** argv) {
   std::vector<std::string> paths, sets_a, sets_b, fail_if;
   std::string a_name, b_name, format, output;
   int64_t top = 20;
+  int threads = 0;
   bool force = false, allow_nonfinite = false;
-  app.add_option("paths", paths, "DUMP (with --a/--b), or RESULT_A RESULT_B")->required()->expected(1, 2);
+  app.add_option("paths", paths, "DUMP... (with --a/--b; several or a glob are one batch), or RESULT_A RESULT_B")
+      ->required();
   app.add_option("--a", a_name, "assigner[.flavour] of side a, replayed on DUMP (default: --b's)");
   app.add_option("--b", b_name, "assigner[.flavour] of side b (default: --a's)");
   app.add_option("--set-a", sets_a, "NAME=VALUE: a parameter of side a (repeatable)")
@@ -60,10 +80,12 @@ int diff_command(int argc, char** argv) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--top", top, "flipped priors the table lists per image (default 20; json lists all)");
-  app.add_option("-f,--format", format, "table | json (default: table on a terminal, json otherwise; with -o, "
-                                        "json for a .json file)")
-      ->check(CLI::IsMember({"table", "json"}));
+  app.add_option("-f,--format", format,
+                 "table | json | svg (default: table on a terminal, json otherwise; with -o, from its extension)")
+      ->check(CLI::IsMember({"table", "json", "svg"}));
   app.add_option("-o,--output", output, "write here instead of stdout");
+  app.add_option("-j,--threads", threads, "images replayed at once (default 0: one per core)")
+      ->check(CLI::Range(0, 1024));
   app.add_flag("--force", force, "replace an existing output file");
   app.add_flag("--allow-nonfinite", allow_nonfinite, "replay dumps that hold NaN or Inf instead of refusing them");
   app.footer(kDiffExamples);
@@ -76,20 +98,28 @@ int diff_command(int argc, char** argv) {
     if (!c.ok()) return fail("diff", c.status().message(), 2);
     conditions.push_back(std::move(c).value());
   }
+  const auto ends_with = [&](const char* ext) {
+    const std::string e(ext);
+    return output.size() >= e.size() && output.compare(output.size() - e.size(), e.size(), e) == 0;
+  };
   if (format.empty()) {
-    const bool json_file = output.size() >= 5 && output.compare(output.size() - 5, 5, ".json") == 0;
-    format = output.empty() ? (stdout_is_terminal() ? "table" : "json") : json_file ? "json" : "table";
+    format = output.empty()       ? (stdout_is_terminal() ? "table" : "json")
+             : ends_with(".json") ? "json"
+             : ends_with(".svg")  ? "svg"
+                                  : "table";
   }
-
   const bool replay = !a_name.empty() || !b_name.empty() || !sets_a.empty() || !sets_b.empty();
+  if (format == "svg" && !replay)
+    return fail("diff",
+                "--format svg draws priors and GT boxes, which stored results do not hold: diff the dump "
+                "(DUMP --a NAME --b NAME)",
+                2);
+  if (format == "svg" && output.empty() && stdout_is_terminal())
+    return fail("diff", "--format svg writes a picture: give -o FILE.svg, or pipe it", 2);
+
   Result<analysis::BatchDiff> diff = Status::Internal("diff: nothing computed");
+  std::string picture;
   if (replay) {
-    if (paths.size() != 1)
-      return fail("diff",
-                  fmt::format("with --a/--b give one DUMP, not {} paths; to diff two stored results, drop "
-                              "--a/--b/--set-a/--set-b",
-                              paths.size()),
-                  2);
     if (a_name.empty() && b_name.empty())
       return fail("diff", "--set-a/--set-b need --a or --b naming the assigner", 2);
     if (a_name.empty()) a_name = b_name;
@@ -105,15 +135,35 @@ int diff_command(int argc, char** argv) {
 
     io::LoadOptions load_options;
     load_options.allow_nonfinite = allow_nonfinite;
-    auto dump = io::load_dump(paths[0], load_options);
+    auto dump = io::load_dumps(paths, load_options);
     if (!dump.ok()) return fail("diff", dump.status().message(), exit_code(dump.status()));
     for (const std::string& w : dump->warnings)
       std::fprintf(stderr, "assignscope diff: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
-    auto a = assign::assign_batch(*info_a, *params_a, dump->batch);
+    const Batch& batch = dump->batch;
+    if (format == "svg" && batch.images.size() != 1)
+      return fail("diff",
+                  fmt::format("--format svg draws one image, and {} holds {}; diff them as a table or JSON",
+                              batch.source, batch.images.size()),
+                  2);
+    // Each side with its own progress line, as run shows it.
+    const auto replay_side = [&](const assign::AssignerInfo& info, const Params& params) {
+      assign::BatchOptions batch_options;
+      batch_options.threads = threads;
+      ProgressLine progress("diff", batch.images.size());
+      batch_options.progress = progress.callback();
+      auto results = assign::assign_batch(info, params, batch, batch_options);
+      progress.finish();
+      return results;
+    };
+    auto a = replay_side(*info_a, *params_a);
     if (!a.ok()) return fail("diff", "--a " + info_a->name + ": " + a.status().message(), exit_code(a.status()));
-    auto b = assign::assign_batch(*info_b, *params_b, dump->batch);
+    auto b = replay_side(*info_b, *params_b);
     if (!b.ok()) return fail("diff", "--b " + info_b->name + ": " + b.status().message(), exit_code(b.status()));
-    diff = analysis::diff_batch(dump->batch, *a, *b);
+    diff = analysis::diff_batch(batch, *a, *b);
+    if (diff.ok() && format == "svg") {
+      const auto names = side_names(diff->a, diff->b);
+      picture = render::svg_diff(batch.images[0], (*a)[0], (*b)[0], names.first, names.second);
+    }
   } else {
     if (paths.size() != 2)
       return fail("diff",
@@ -128,8 +178,9 @@ int diff_command(int argc, char** argv) {
 
   const std::vector<analysis::ConditionResult> results =
       analysis::evaluate(conditions, analysis::totals(diff->images));
-  const std::string text =
-      format == "json" ? render::diff_json(*diff, results).dump(1) + "\n" : render::diff_table(*diff, top);
+  const std::string text = format == "json"  ? render::diff_json(*diff, results).dump(1) + "\n"
+                           : format == "svg" ? picture
+                                             : render::diff_table(*diff, top);
   if (output.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     if (std::fflush(stdout) != 0) return fail("diff", "cannot write to stdout", 2);

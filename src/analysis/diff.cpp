@@ -260,10 +260,13 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
     f.state_b = sb;
     f.gts_a = ga;
     f.gts_b = gb;
-    if (sa == PriorState::kIgnored || sb == PriorState::kIgnored) f.kind = FlipKind::kIgnored, ++d.ignored_changes;
-    else if (sa == PriorState::kPositive && sb == PriorState::kPositive) f.kind = FlipKind::kChangedGt, ++d.changed_gt;
-    else if (sa == PriorState::kPositive) f.kind = FlipKind::kPosToNeg, ++d.pos_to_neg;
-    else f.kind = FlipKind::kNegToPos, ++d.neg_to_pos;
+    // Positivity first (as render::svg_diff draws them): ignored counts as
+    // not positive, and "ignored" is left for negative <-> ignored.
+    const bool pa = sa == PriorState::kPositive, pb = sb == PriorState::kPositive;
+    if (pa && pb) f.kind = FlipKind::kChangedGt, ++d.changed_gt;
+    else if (pa) f.kind = FlipKind::kPosToNeg, ++d.pos_to_neg;
+    else if (pb) f.kind = FlipKind::kNegToPos, ++d.neg_to_pos;
+    else f.kind = FlipKind::kIgnored, ++d.ignored_changes;
     d.flips.push_back(std::move(f));
   }
   // GTs the results know only by their dynamic k (stored results).

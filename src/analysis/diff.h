@@ -54,10 +54,10 @@ enum class PriorState { kNegative, kPositive, kIgnored };
 const char* prior_state_name(PriorState s);  // "negative", "positive", "ignored"
 
 enum class FlipKind {
-  kPosToNeg,    // positive on a, negative on b
-  kNegToPos,    // negative on a, positive on b
+  kPosToNeg,    // positive on a, not on b (negative or ignored)
+  kNegToPos,    // not positive on a, positive on b
   kChangedGt,   // positive on both, for different GTs
-  kIgnored,     // ignored on one side only
+  kIgnored,     // negative on one side, ignored on the other
 };
 const char* flip_kind_name(FlipKind k);   // "pos→neg", "neg→pos", "changed GT", "ignored"
 const char* flip_kind_key(FlipKind k);    // "pos_to_neg", "neg_to_pos", "changed_gt", "ignored" (JSON)
