@@ -66,10 +66,11 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"run", "replay an assigner on a dump and show the matching (table, json, npy)", run_command},
+    {"run", "replay an assigner on a dump and show the matching (table, json, csv, npy, svg)", run_command},
     {"check", "replay stored results (golden cases, your own) and compare them", check_command},
     {"list", "list the assigners, their flavours, parameters and references", list_command},
     {"diff", "compare two assigners, settings or stored results on the same priors", diff_command},
+    {"bench", "time an assigner on a dump, in-process: per image, per batch, peak memory", bench_command},
 };
 
 void usage(std::FILE* out) {
@@ -81,7 +82,7 @@ void usage(std::FILE* out) {
   for (const Command& c : kCommands) std::fprintf(out, "  %-7s %s\n", c.name, c.help);
   std::fprintf(out,
                "\nexamples:\n"
-               "  assignscope run testdata/coco640-late-g12 --assigner dynamic-soft-label\n"
+               "  assignscope run testdata/coco640-late-g12-objectness --assigner dynamic-soft-label\n"
                "  assignscope run DUMP --assigner dynamic-soft-label --set topk=5 --format json -o result.json\n"
                "  assignscope check ../shared/golden\n"
                "  assignscope list\n\n"

@@ -19,7 +19,7 @@ namespace assignscope::cli {
 namespace {
 
 constexpr const char* kRunExamples = R"(examples:
-  assignscope run testdata/coco640-late-g12 --assigner dynamic-soft-label
+  assignscope run testdata/coco640-late-g12-objectness --assigner dynamic-soft-label
   assignscope run DUMP -a dynamic-soft-label --set topk=5 --format json -o result.json
   assignscope run DUMP -a dynamic-soft-label --format json --include candidates | jq '.images[0].gts'
   assignscope run DUMP -a dynamic-soft-label --format npy -o DUMP/expected/mine   # check later with `assignscope check DUMP`
