@@ -395,10 +395,17 @@ TEST_CASE("cli: check per-file tolerances, the PASS/FAIL line, --update") {
   CHECK(testing::read_text(path) == testing::read_text(testing::source_path(kToy) + "/expected/dynamic-soft-label/max_overlaps.npy"));
 }
 
-TEST_CASE("cli: check a directory of cases") {
+TEST_CASE("cli: check a directory of cases, and a glob") {
   const auto r = run_cli("check testdata/golden -q");
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("in 16 cases") != std::string::npos);
+  // toy-single-gt, toy-symmetric-ties, toy-tiny-gts-no-prior-inside, toy-two-overlapping-gts
+  const auto globbed = run_cli("check 'testdata/golden/toy-[st]*' -q -j 2");
+  CHECK(globbed.exit_code == 0);
+  CHECK(globbed.out.find("in 4 cases") != std::string::npos);
+  const auto none = run_cli("check 'testdata/golden/zz*'");
+  CHECK(none.exit_code == 2);
+  CHECK(none.err.find("testdata/golden/zz*: no such file or directory, and no path matches it") != std::string::npos);
 }
 
 TEST_CASE("cli: list shows assigners, parameters and defaults") {

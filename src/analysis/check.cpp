@@ -282,9 +282,11 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
       "{}: not a case (a dump with an expected/ folder) nor a result directory (with params.json)", path));
 }
 
-Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& paths) {
+Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& patterns) {
+  auto paths = io::expand_paths(patterns);
+  if (!paths.ok()) return paths.status();
   std::vector<std::string> found;
-  for (const std::string& path : paths) {
+  for (const std::string& path : *paths) {
     const fs::path p(path);
     std::error_code ec;
     if (!fs::exists(p, ec)) return Status::Io(path + ": no such file or directory");

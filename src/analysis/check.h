@@ -87,7 +87,8 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
 Result<std::vector<ResultCheck>> check_path(const std::string& path, const CheckOptions& options);
 
 // The case or result directories under each path: a path is itself one, or
-// a directory whose sub-directories are (searched one level deep).
+// a directory whose sub-directories are (searched one level deep). A glob
+// pattern stands for the paths it matches (io::expand_paths).
 Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& paths);
 
 struct CheckTotals {

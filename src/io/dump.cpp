@@ -930,7 +930,7 @@ Result<std::vector<std::string>> expand_glob(const std::string& pattern) {
 
 }  // namespace
 
-Result<LoadedDump> load_dumps(const std::vector<std::string>& patterns, const LoadOptions& options) {
+Result<std::vector<std::string>> expand_paths(const std::vector<std::string>& patterns) {
   std::vector<std::string> paths;
   for (const std::string& p : patterns) {
     std::error_code ec;
@@ -942,6 +942,13 @@ Result<LoadedDump> load_dumps(const std::vector<std::string>& patterns, const Lo
     if (!expanded.ok()) return expanded.status();
     paths.insert(paths.end(), expanded->begin(), expanded->end());
   }
+  return paths;
+}
+
+Result<LoadedDump> load_dumps(const std::vector<std::string>& patterns, const LoadOptions& options) {
+  auto expanded = expand_paths(patterns);
+  if (!expanded.ok()) return expanded.status();
+  const std::vector<std::string>& paths = *expanded;
   if (paths.empty()) return Status::InvalidInput("no dump given");
   if (paths.size() == 1) return load_dump(paths[0], options);
   LoadedDump out;

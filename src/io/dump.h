@@ -37,6 +37,11 @@ Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options
 // for a batch's images), in the order given.
 Result<LoadedDump> load_dumps(const std::vector<std::string>& paths, const LoadOptions& options = {});
 
+// The paths given, each glob pattern among them (one that names no existing
+// path) replaced by its sorted matches; an error for a pattern matching
+// nothing.
+Result<std::vector<std::string>> expand_paths(const std::vector<std::string>& patterns);
+
 // One field as read from a container, before validation.
 struct RawField {
   NpyArray array;
