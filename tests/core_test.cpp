@@ -1,10 +1,15 @@
 // The vocabulary: Params (typed, validated, defaults), Status, suggestions,
 // the registry.
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "assign/assigner.h"
+#include "core/parallel.h"
 #include "core/params.h"
 #include "core/status.h"
 #include "core/suggest.h"
@@ -127,6 +132,29 @@ TEST_CASE("registry: every assigner is complete and reachable by name") {
   CHECK(assign::find_assigner("nope") == nullptr);
   CHECK(assign::unknown_assigner("dynamic-soft-lable").message().find("did you mean 'dynamic-soft-label'") !=
         std::string::npos);
+}
+
+
+TEST_CASE("parallel_for: every index exactly once on any thread count, progress counts up, errors come back") {
+  for (int threads : {1, 2, 3, 0}) {
+    CAPTURE(threads);
+    std::vector<int> hits(100, 0);
+    std::vector<size_t> progress;
+    parallel_for(
+        hits.size(), threads, [&](size_t i) { ++hits[i]; }, [&](size_t finished) { progress.push_back(finished); });
+    CHECK(std::count(hits.begin(), hits.end(), 1) == 100);
+    REQUIRE(progress.size() == 100);
+    for (size_t k = 0; k < progress.size(); ++k) CHECK(progress[k] == k + 1);
+  }
+  CHECK(worker_count(0, 0) == 1);
+  CHECK(worker_count(8, 3) == 3);
+  CHECK(worker_count(2, 100) == 2);
+  parallel_for(0, 2, [](size_t) { FAIL("no work to do"); });
+  CHECK_THROWS_AS(parallel_for(50, 2,
+                               [](size_t i) {
+                                 if (i == 7) throw std::runtime_error("image 7");
+                               }),
+                  std::runtime_error);
 }
 
 }  // namespace assignscope

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +21,7 @@
 
 #include "assign/assigner.h"
 #include "commands.h"
+#include "core/parallel.h"
 #include "io/dump.h"
 #include "io/files.h"
 
@@ -138,8 +138,7 @@ int bench_command(int argc, char** argv) {
   progress.finish();
 
   std::optional<Spread> batch_one, batch_many;
-  int workers = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  workers = std::min<int>(workers, static_cast<int>(batch.images.size()));
+  const int workers = static_cast<int>(worker_count(threads, batch.images.size()));
   if (batch.images.size() > 1 && workers > 1) {
     auto one = time_batch(*info, *params, batch, 1, repeat);
     auto many = time_batch(*info, *params, batch, workers, repeat);

@@ -1,10 +1,7 @@
 // `assignscope check`: replay stored results and compare them.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -13,6 +10,7 @@
 
 #include "analysis/check.h"
 #include "commands.h"
+#include "core/parallel.h"
 
 namespace assignscope::cli {
 namespace {
@@ -96,26 +94,13 @@ int check_command(int argc, char** argv) {
   // Cases are checked on all cores, printed in order.
   std::vector<Result<std::vector<analysis::ResultCheck>>> checked(found->size(), Status());
   {
-    std::atomic<size_t> next{0};
-    std::mutex progress_mutex;
     ProgressLine progress("check", found->size());
     const auto report = progress.callback();
-    int64_t done = 0;
-    const auto work = [&] {
-      for (size_t i = next++; i < found->size(); i = next++) {
-        checked[i] = analysis::check_path((*found)[i], options);
-        if (report) {
-          const std::lock_guard<std::mutex> lock(progress_mutex);
-          report(++done, static_cast<int64_t>(found->size()));
-        }
-      }
-    };
-    size_t workers_wanted = threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
-    workers_wanted = std::min(workers_wanted, found->size());
-    std::vector<std::thread> workers;
-    for (size_t w = 1; w < workers_wanted; ++w) workers.emplace_back(work);
-    work();
-    for (std::thread& w : workers) w.join();
+    parallel_for(
+        found->size(), threads, [&](size_t i) { checked[i] = analysis::check_path((*found)[i], options); },
+        [&](size_t finished) {
+          if (report) report(static_cast<int64_t>(finished), static_cast<int64_t>(found->size()));
+        });
     progress.finish();
   }
   std::vector<analysis::ResultCheck> all;

@@ -1,8 +1,5 @@
 // The registry of assigners. A new assigner is a new file plus one line here.
 #include <algorithm>
-#include <atomic>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -16,6 +13,7 @@
 #include "assign/simota.h"
 #include "assign/task_aligned.h"
 #include "assign/yolov5.h"
+#include "core/parallel.h"
 #include "core/suggest.h"
 
 namespace assignscope::assign {
@@ -104,24 +102,12 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
   const std::unique_ptr<Assigner> assigner = info.make(params);  // const, shared by the workers
   const auto total = static_cast<int64_t>(batch.images.size());
   std::vector<Assignment> results(batch.images.size());
-  std::atomic<int64_t> next{0};
-  std::mutex progress_mutex;
-  int64_t done = 0;
-  const auto work = [&] {
-    for (int64_t i = next++; i < total; i = next++) {
-      results[static_cast<size_t>(i)] = assigner->assign(batch.images[static_cast<size_t>(i)]);
-      if (options.progress) {
-        const std::lock_guard<std::mutex> lock(progress_mutex);
-        options.progress(++done, total);
-      }
-    }
-  };
-  int64_t threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  threads = std::min(threads, total);
-  std::vector<std::thread> workers;
-  for (int64_t t = 1; t < threads; ++t) workers.emplace_back(work);
-  work();
-  for (std::thread& w : workers) w.join();
+  parallel_for(
+      batch.images.size(), options.threads,
+      [&](size_t i) { results[i] = assigner->assign(batch.images[i]); },
+      [&](size_t finished) {
+        if (options.progress) options.progress(static_cast<int64_t>(finished), total);
+      });
   return results;
 }
 
