@@ -1,10 +1,13 @@
 // The shared building blocks against values worked out by hand: IoU, inside
 // tests, the cost terms of dynamic soft label, dynamic k, top-k, argmin.
-#include <doctest/doctest.h>
-
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
 #include <random>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "cost/terms.h"
 #include "geometry/boxes.h"
@@ -140,6 +143,32 @@ TEST_CASE("match: k smallest, ties to the lower index") {
   CHECK(match::k_smallest(with_nan, 3, 2) == std::vector<int32_t>{2, 1});  // NaN sorts last
   const float inf[] = {INFINITY, 5, INFINITY};
   CHECK(match::k_smallest(inf, 3, 2) == std::vector<int32_t>{1, 0});
+}
+
+TEST_CASE("k_smallest: the one-pass small-k path and the selection path agree with a full sort") {
+  // Random costs from a few values (many ties) with NaNs; every k, both
+  // paths (k <= 32 with n > 4k takes the one pass), against sorting all.
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> pick(0, 9);
+  for (int n : {1, 5, 40, 200}) {
+    std::vector<float> cost(static_cast<size_t>(n));
+    for (float& c : cost) {
+      const int v = pick(rng);
+      c = v == 9 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(v % 4) * 0.5f;
+    }
+    std::vector<int32_t> all(static_cast<size_t>(n));
+    std::iota(all.begin(), all.end(), 0);
+    std::sort(all.begin(), all.end(), [&](int32_t a, int32_t b) {
+      const bool na = std::isnan(cost[a]), nb = std::isnan(cost[b]);
+      if (na || nb) return na == nb ? a < b : nb;
+      return cost[a] < cost[b] || (cost[a] == cost[b] && a < b);
+    });
+    for (int k = 0; k <= n; ++k) {
+      CAPTURE(n);
+      CAPTURE(k);
+      CHECK(match::k_smallest(cost.data(), n, k) == std::vector<int32_t>(all.begin(), all.begin() + k));
+    }
+  }
 }
 
 TEST_CASE("match: argmin returns the first minimum, as torch.min") {

@@ -28,9 +28,11 @@ int64_t dynamic_k(std::vector<float> values, int64_t topk) {
   return static_cast<int64_t>(std::min(sum, 1e9f));
 }
 
+namespace {
+constexpr int64_t kSmallK = 32;  // up to here, one insertion pass beats nth_element
+}  // namespace
+
 std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k) {
-  std::vector<int32_t> idx(static_cast<size_t>(n));
-  std::iota(idx.begin(), idx.end(), 0);
   // (cost, index) order with NaN after every number.
   const auto less = [cost](int32_t a, int32_t b) {
     const float ca = cost[a], cb = cost[b];
@@ -39,6 +41,22 @@ std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k) {
     return ca < cb || (ca == cb && a < b);
   };
   k = std::clamp<int64_t>(k, 0, n);
+  if (k > 0 && k <= kSmallK && n > 4 * k) {
+    // Small k (ATSS's 9, a dynamic k): one pass keeping the best k sorted;
+    // most entries lose to the current k-th and cost one comparison. The
+    // order is a strict total order, so the result is the same set and
+    // order as selecting and sorting.
+    std::vector<int32_t> best;
+    best.reserve(static_cast<size_t>(k) + 1);
+    for (int32_t i = 0; i < static_cast<int32_t>(n); ++i) {
+      if (static_cast<int64_t>(best.size()) == k && !less(i, best.back())) continue;
+      best.insert(std::upper_bound(best.begin(), best.end(), i, less), i);
+      if (static_cast<int64_t>(best.size()) > k) best.pop_back();
+    }
+    return best;
+  }
+  std::vector<int32_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
   std::nth_element(idx.begin(), idx.begin() + k, idx.end(), less);
   idx.resize(static_cast<size_t>(k));
   std::sort(idx.begin(), idx.end(), less);
