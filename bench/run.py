@@ -224,11 +224,19 @@ def fmt_ratio(x):
     return "{:.0f}×".format(x) if x >= 100 else "{:.1f}×".format(x) if x >= 10 else "{:.2f}×".format(x)
 
 
+def fmt_speedup(x):
+    """Two decimals, or three when two would round up onto the 1.8 target."""
+    text = "{:.2f}".format(x)
+    if x < 1.8 <= float(text):
+        text = "{:.3f}".format(x)
+    return text + "×"
+
+
 def min_speedup(b):
     """The speed-up of the fastest whole-batch replays (older bench JSON lacks them)."""
     if b.get("one_thread_min_ms") is None or not b.get("threads_min_ms"):
         return "–"
-    return "{:.2f}×".format(b["one_thread_min_ms"] / b["threads_min_ms"])
+    return fmt_speedup(b["one_thread_min_ms"] / b["threads_min_ms"])
 
 
 def median_of(r):
@@ -304,9 +312,9 @@ class Page:
                     a, failure_text(r, self.args), fmt_ms(ref.get("one")), fmt_ms(ref.get("two"))))
                 continue
             b = r["batch"]
-            rows.append("| {} | {} | {} | {} | {} | {:.2f}× | {} | {} | {} |".format(
+            rows.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 a, r["repeat"], fmt_ms(r["sum_of_medians_ms"]), fmt_ms(b["one_thread_ms"]), fmt_ms(b["threads_ms"]),
-                b["speedup"], min_speedup(b), fmt_ms(ref.get("one")), fmt_ms(ref.get("two"))))
+                fmt_speedup(b["speedup"]), min_speedup(b), fmt_ms(ref.get("one")), fmt_ms(ref.get("two"))))
         return "\n".join(rows)
 
     # Targets ---------------------------------------------------------------
@@ -403,8 +411,9 @@ class Page:
                                                 fmt_ms(b.get("one_thread_min_ms")), fmt_ms(b.get("threads_min_ms")),
                                                 min_speedup(b), self.args.load_at_start))
                 row("threads", target, self.batch,
-                    (sp >= 1.8, "{:.2f}× ({} → {} ms)".format(sp, fmt_ms(b["one_thread_ms"]), fmt_ms(b["threads_ms"])),
-                     bound), 1.8 / sp, "{} {:.2f}×".format(a, sp))
+                    (sp >= 1.8, "{} ({} → {} ms)".format(fmt_speedup(sp), fmt_ms(b["one_thread_ms"]),
+                                                         fmt_ms(b["threads_ms"])),
+                     bound), 1.8 / sp, "{} {}".format(a, fmt_speedup(sp)))
         for a in ALL_ASSIGNERS:
             worst = None
             for s in self.grid:
@@ -724,11 +733,16 @@ def main():
                     a, s["name"], fmt_ms(t) + " ms" if t is not None else r.get("error"), r["seconds"]),
                     file=sys.stderr)
         meta = machine_meta(args, started)
+        if args.from_raw and "meta" in raw:  # the page describes the run that timed, not this one
+            meta = raw["meta"]
+            for key in ["load_at_start", "budget", "timeout", "threads", "command"]:
+                setattr(args, key, meta.get(key if key != "load_at_start" else "load", getattr(args, key)))
         Page(args, grid, results, floors, refs).write(args.output, meta)
         if args.raw:
             with open(args.raw, "w") as f:
                 json.dump({"results": {"{} {}".format(*k): v for k, v in results.items()}, "floors": floors,
-                           "load_at_start": args.load_at_start, "seconds": time.monotonic() - started}, f, indent=1)
+                           "load_at_start": args.load_at_start, "seconds": time.monotonic() - started, "meta": meta},
+                          f, indent=1)
         print("run.py: wrote {} ({:.0f} s)".format(args.output, time.monotonic() - started), file=sys.stderr)
         if args.smoke:
             smoke_check(args.output)
