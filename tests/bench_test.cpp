@@ -26,6 +26,8 @@ TEST_CASE("bench: per-image spread, batch speed-up and peak memory in the docume
   }
   CHECK(j["batch"]["threads"] == 2);
   CHECK(j["batch"]["speedup"].get<double>() > 0);
+  CHECK(j["batch"]["one_thread_min_ms"].get<double>() <= j["batch"]["one_thread_ms"].get<double>());
+  CHECK(j["batch"]["threads_min_ms"].get<double>() <= j["batch"]["threads_ms"].get<double>());
   CHECK(j["load_ms"].get<double>() > 0);
   CHECK(j["peak_rss_mib"].get<double>() > 1);
 }
