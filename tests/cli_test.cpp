@@ -115,6 +115,12 @@ TEST_CASE("cli: several dumps are one batch, the same for any thread count, glob
   CHECK(nothing.exit_code == 2);
   CHECK(nothing.err.find("testdata/golden/nothing-*: no such file or directory, and no path matches it") !=
         std::string::npos);
+  // One broken dump among good ones: exit 2, naming the broken file.
+  const auto broken = run_cli("run testdata/golden/toy-single-gt testdata/bad/bad-header -a simota");
+  CHECK(broken.exit_code == 2);
+  CHECK(broken.out.empty());
+  CHECK(broken.err.find("testdata/bad/bad-header/priors.npy: malformed header") != std::string::npos);
+  CHECK(testing::count_lines(broken.err) == 1);
   const auto table = run_cli("run " + toys + " -a simota -f table");
   CHECK(table.out.find("batch: 2 images · 3 GTs · positives 19") != std::string::npos);
   const auto csv = run_cli("run " + toys + " -a simota -f csv");

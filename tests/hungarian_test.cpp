@@ -20,6 +20,7 @@
 namespace assignscope {
 namespace {
 
+using testing::find_pair;
 using testing::make_problem;
 using testing::run_assigner;
 
@@ -34,12 +35,6 @@ Problem detr_problem(int64_t h, int64_t w, const std::vector<std::array<float, 4
   Problem p = make_problem(priors, preds, logits, gts, labels);
   p.meta.image_size = std::array<int64_t, 2>{h, w};
   return p;
-}
-
-const CandidatePair* find_pair(const Assignment& a, int32_t query, int32_t gt) {
-  for (const CandidatePair& c : a.candidates)
-    if (c.prior == query && c.gt == gt) return &c;
-  return nullptr;
 }
 
 }  // namespace

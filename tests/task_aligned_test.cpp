@@ -22,6 +22,7 @@ namespace assignscope {
 namespace {
 
 using Sets = std::vector<std::pair<std::string, std::string>>;
+using testing::find_pair;
 using testing::has_note;
 using testing::run_assigner;
 
@@ -47,12 +48,6 @@ Assignment run(const char* name, const Problem& p, Sets sets = {}) {
   if (std::string(name) != kMmdet && std::none_of(sets.begin(), sets.end(), [](const auto& s) { return s.first == "topk"; }))
     sets.push_back({"topk", "2"});
   return run_assigner(name, p, sets);
-}
-
-const CandidatePair* find_pair(const Assignment& a, int32_t prior, int32_t gt) {
-  for (const CandidatePair& c : a.candidates)
-    if (c.prior == prior && c.gt == gt) return &c;
-  return nullptr;
 }
 
 }  // namespace

@@ -162,6 +162,14 @@ inline Problem with_ignore_box(Problem p, std::array<float, 4> box) {
   return p;
 }
 
+// The pair (prior, gt) the assigner recorded, or nullptr. The pointer lives
+// as long as `a`: keep the assignment in a variable.
+inline const CandidatePair* find_pair(const Assignment& a, int32_t prior, int32_t gt) {
+  for (const CandidatePair& c : a.candidates)
+    if (c.prior == prior && c.gt == gt) return &c;
+  return nullptr;
+}
+
 // Whether one of the assignment's notes holds `words`.
 inline bool has_note(const Assignment& a, const std::string& words) {
   for (const std::string& n : a.notes)

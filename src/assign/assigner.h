@@ -51,6 +51,10 @@ const AssignerInfo* find_assigner(const std::string& name);
 // Error for an unknown name, with a suggestion and the list of names.
 Status unknown_assigner(const std::string& name);
 
+// What an assigner returns when there is nothing to match (no priors, or
+// no GT): every prior negative, max_overlaps 0, and a note saying which.
+Assignment nothing_to_assign(const Problem& problem, bool with_dynamic_ks);
+
 // The registry entry's default parameters.
 Params default_params(const AssignerInfo& info);
 

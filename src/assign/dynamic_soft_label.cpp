@@ -83,9 +83,7 @@ class DynamicSoftLabel final : public Assigner {
     const int64_t padding = rules_.padding_columns_compete ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;
     Assignment out;
     if (p.num_priors() == 0 || p.num_gts() + padding == 0) {
-      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, true);
-      out.notes.push_back(p.num_priors() == 0 ? "no priors: nothing to assign"
-                                              : "no ground truth: every prior is negative");
+      out = nothing_to_assign(p, true);
     } else {
       // Step 1: candidates.
       const std::vector<char> valid = valid_priors(p);

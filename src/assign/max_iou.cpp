@@ -66,9 +66,7 @@ class MaxIou final : public Assigner {
   Assignment assign(const Problem& p) const override {
     Assignment out;
     if (p.num_gts() == 0 || p.num_priors() == 0) {
-      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
-      out.notes.push_back(p.num_priors() == 0 ? "no priors: nothing to assign"
-                                              : "no ground truth: every prior is negative");
+      out = nothing_to_assign(p, false);
     } else {
       out = match(p);
     }

@@ -66,6 +66,13 @@ std::string need_name(const Need& need) {
   return s;
 }
 
+Assignment nothing_to_assign(const Problem& problem, bool with_dynamic_ks) {
+  Assignment out = Assignment::Empty(problem.num_priors(), problem.num_gts(), 0.0f, with_dynamic_ks);
+  out.notes.push_back(problem.num_priors() == 0 ? "no priors: nothing to assign"
+                                                : "no ground truth: every prior is negative");
+  return out;
+}
+
 Status check_needs(const AssignerInfo& info, const Problem& problem) {
   for (const Need& need : info.needs) {
     if (std::any_of(need.begin(), need.end(), [&](Field f) { return problem.has(f); })) continue;

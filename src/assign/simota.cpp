@@ -76,8 +76,7 @@ class SimOta final : public Assigner {
   Assignment assign(const Problem& p) const override {
     Assignment out;
     if (p.num_gts() == 0 || p.num_priors() == 0) {
-      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, true);
-      out.notes.push_back(p.num_gts() == 0 ? "no ground truth: every prior is negative" : "no priors: nothing to assign");
+      out = nothing_to_assign(p, true);
     } else {
       out = match(p);
     }

@@ -186,11 +186,9 @@ class TaskAligned final : public Assigner {
     Assignment out;
     if (p.num_gts() == 0 || p.num_priors() == 0) {
       // Every reference returns before computing anything: all zeros.
-      out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
+      out = nothing_to_assign(p, false);
       out.assign_metrics = std::vector<float>(static_cast<size_t>(p.num_priors()), 0.0f);
       if (rules_.raw_metrics) out.assign_metrics_raw = out.assign_metrics;
-      out.notes.push_back(p.num_gts() == 0 ? "no ground truth: every prior is negative"
-                                           : "no priors: nothing to assign");
     } else {
       out = match(p);
     }
