@@ -42,9 +42,13 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <optional>
+
 #include "assign/cost_table.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
+#include "geometry/prior_grid.h"
 
 namespace assignscope::assign {
 namespace {
@@ -77,7 +81,8 @@ class DynamicSoftLabel final : public Assigner {
       : rules_(rules),
         params_(params),
         s_{static_cast<float>(params.get_float("soft_center_radius")), params.get_int("topk"),
-           static_cast<float>(params.get_float("iou_weight"))} {}
+           static_cast<float>(params.get_float("iou_weight"))},
+        sparse_search_(params.get_string("search") == "sparse") {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t padding = rules_.padding_columns_compete ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;
@@ -86,15 +91,14 @@ class DynamicSoftLabel final : public Assigner {
       out = nothing_to_assign(p, true);
     } else {
       // Step 1: candidates.
-      const std::vector<char> valid = valid_priors(p);
-      const bool any_valid = std::find(valid.begin(), valid.end(), 1) != valid.end();
-      if (!any_valid && rules_.early_return_without_valid) {
-        out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, true);
-        out.notes.push_back(
-            "no prior centre lies strictly inside any GT: the reference returns before matching "
-            "(max_overlaps 0, dynamic k 0)");
+      std::optional<Assignment> sparse;
+      if (sparse_search_ && !rules_.all_priors_are_candidates) sparse = match_sparse(p);
+      if (sparse) {
+        out = std::move(*sparse);
       } else {
-        out = match(p, valid, padding);
+        const std::vector<char> valid = valid_priors(p);
+        const bool any_valid = std::find(valid.begin(), valid.end(), 1) != valid.end();
+        out = !any_valid && rules_.early_return_without_valid ? no_valid_prior(p) : match(p, valid, padding);
       }
     }
     out.assigner = rules_.name;
@@ -110,6 +114,14 @@ class DynamicSoftLabel final : public Assigner {
   }
 
  private:
+  static Assignment no_valid_prior(const Problem& p) {
+    Assignment out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, true);
+    out.notes.push_back(
+        "no prior centre lies strictly inside any GT: the reference returns before matching "
+        "(max_overlaps 0, dynamic k 0)");
+    return out;
+  }
+
   static std::vector<char> valid_priors(const Problem& p) {
     std::vector<char> valid(static_cast<size_t>(p.num_priors()), 0);
     for (int64_t i = 0; i < p.num_priors(); ++i)
@@ -195,6 +207,249 @@ class DynamicSoftLabel final : public Assigner {
     return out;
   }
 
+  // The same result as match() for the mmdetection flavour, costing only the
+  // (prior, GT) pairs that can matter. Needs point priors on per-level grids
+  // and finite inputs; returns nullopt otherwise (match() then runs).
+  //
+  // Every cost term is >= 0 (up to rounding), and the centre term of a prior
+  // whose centre is more than R strides from the GT's centre on either axis
+  // exceeds 10^(R - soft_center_radius). So a GT's k cheapest priors are found
+  // among those within a square of half-side R strides (plus those inside
+  // it, which the report needs anyway): once the k-th cheapest there costs
+  // less than the bound for R, no prior outside can enter, and ties cannot
+  // reorder anything (strict bound). Otherwise R grows until the square
+  // holds every prior. Dynamic k needs the positive IoUs only, found through
+  // an index of the predicted boxes. A prior several GTs pick goes to the
+  // cheapest GT over all GTs, again bounded by the centre term.
+  std::optional<Assignment> match_sparse(const Problem& p) const {
+    const std::optional<geometry::PriorGrid> grid = geometry::PriorGrid::of(p);
+    if (!grid) return std::nullopt;
+    const int64_t num_gts = p.num_gts();
+    const int64_t num_priors = p.num_priors();
+    const int64_t num_classes = p.num_classes();
+    const auto finite4 = [](const float* b) {
+      return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
+    };
+    for (int64_t g = 0; g < num_gts; ++g)
+      if (!finite4(&p.gt_bboxes(g, 0)) || p.gt_labels[g] < 0 || p.gt_labels[g] >= num_classes) return std::nullopt;
+
+    // Step 1: each GT's inside priors; valid = inside some GT.
+    std::vector<std::vector<int32_t>> inside(static_cast<size_t>(num_gts));
+    std::vector<char> valid(static_cast<size_t>(num_priors), 0);
+    float bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
+    double area_sum = 0;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* box = &p.gt_bboxes(g, 0);
+      for (const auto& level : grid->levels())
+        grid->for_each_in(level, box[0], box[1], box[2], box[3], [&](int32_t i) {
+          if (!geometry::strictly_inside(p.priors(i, 0), p.priors(i, 1), box)) return;
+          inside[g].push_back(i);
+          valid[i] = 1;
+        });
+      bx0 = std::min(bx0, box[0]), by0 = std::min(by0, box[1]);
+      bx1 = std::max(bx1, box[2]), by1 = std::max(by1, box[3]);
+      area_sum += std::max(0.0, static_cast<double>(box[2] - box[0]) * static_cast<double>(box[3] - box[1]));
+    }
+    if (std::find(valid.begin(), valid.end(), 1) == valid.end()) return no_valid_prior(p);
+
+    // Step 2: positive IoUs per GT, through an index of the valid priors'
+    // predicted boxes over the GTs' extent; dynamic k from them (zero IoUs
+    // add nothing to the top-k sum).
+    const float cell = static_cast<float>(std::clamp(std::sqrt(area_sum / static_cast<double>(num_gts)), 16.0, 256.0));
+    geometry::BoxIndex index(bx0, by0, bx1, by1, cell);
+    std::vector<float> pred_area(static_cast<size_t>(num_priors), 0.0f);
+    for (int64_t i = 0; i < num_priors; ++i) {
+      if (!valid[i]) continue;
+      const float* pred = &p.pred_bboxes(i, 0);
+      if (!finite4(pred)) return std::nullopt;
+      pred_area[i] = geometry::area(pred);
+      index.insert(static_cast<int32_t>(i), pred);
+    }
+    std::vector<float> gt_area(static_cast<size_t>(num_gts));
+    for (int64_t g = 0; g < num_gts; ++g) gt_area[g] = geometry::area(&p.gt_bboxes(g, 0));
+    std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
+    std::vector<int64_t> ks(static_cast<size_t>(num_gts));
+    std::vector<std::vector<std::pair<int32_t, float>>> overlapping(static_cast<size_t>(num_gts));  // (prior, IoU > 0)
+    std::vector<float> ious;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* box = &p.gt_bboxes(g, 0);
+      ious.clear();
+      index.query(box, &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
+        const float u = geometry::iou(&p.pred_bboxes(i, 0), box, pred_area[i], gt_area[g]);
+        if (u > 0) ious.push_back(u), overlapping[g].emplace_back(i, u);
+      });
+      ks[g] = match::dynamic_k(ious, s_.topk);
+    }
+
+    // Per-prior class totals, on demand.
+    std::vector<double> background(static_cast<size_t>(num_priors), std::nan(""));
+    bool nonfinite_logit = false;
+    const auto pair_of = [&](int32_t i, int64_t g, float u, bool is_inside) {
+      double& bg = background[i];
+      if (std::isnan(bg)) {
+        bg = cost::soft_class_background_total(&p.cls_scores(i, 0), num_classes);
+        if (!std::isfinite(bg)) nonfinite_logit = true, bg = 0;
+      }
+      const float x = p.cls_scores(i, p.gt_labels[g]);
+      if (!std::isfinite(x)) nonfinite_logit = true;
+      const float* box = &p.gt_bboxes(g, 0);
+      CandidatePair pair;
+      pair.prior = i;
+      pair.gt = static_cast<int32_t>(g);
+      pair.iou = u;
+      pair.terms = {cost::soft_class_cost(bg, cost::logit_terms(x), u), cost::log_iou_cost(u, s_.iou_weight, kIouEps),
+                    cost::soft_center_prior(p.priors(i, 0), p.priors(i, 1), p.priors(i, 2), geometry::centre_x(box),
+                                            geometry::centre_y(box), s_.soft_center_radius)};
+      pair.cost = pair.terms[0] + pair.terms[1] + pair.terms[2];
+      pair.inside = is_inside;
+      return pair;
+    };
+    const auto iou_with = [&](int32_t i, int64_t g) {
+      return geometry::iou(&p.pred_bboxes(i, 0), &p.gt_bboxes(g, 0), pred_area[i], gt_area[g]);
+    };
+    // Lower bounds on the cost of a valid prior: cls >= 0 (up to rounding);
+    // iou = -log(u + 1e-7) * w is >= 0, and is the constant -log(1e-7) * w
+    // when the prediction misses the GT (u = 0); centre = 10^(d - radius)
+    // where d, in strides, exceeds r outside a square of half-side r. The
+    // margins cover float32 rounding.
+    const double radius = static_cast<double>(s_.soft_center_radius);
+    const double miss_cost = static_cast<double>(cost::log_iou_cost(0.0f, s_.iou_weight, kIouEps)) * (1 - 1e-5) - 0.01;
+    const auto radius_for = [&](double cost_bound) {  // outside this square, cost > cost_bound
+      return radius + 2e-3 + std::log10(std::max(cost_bound, 0.0) + 0.01);
+    };
+
+    // Step 3: each GT's k cheapest. Its inside priors are costed (the report
+    // needs them); the k-th cheapest so far, T, bounds the search: another
+    // prior can only enter within the square of radius_for(T), and only if
+    // its prediction overlaps the GT unless T reaches the miss cost. Without
+    // k priors yet, squares grow until they hold k.
+    std::vector<std::vector<CandidatePair>> costed(static_cast<size_t>(num_gts));  // [G] by prior
+    std::vector<std::vector<int32_t>> picks(static_cast<size_t>(num_gts));         // [G] positions in costed[g]
+    std::vector<uint32_t> in_set(static_cast<size_t>(num_priors), 0), overlaps_tag(static_cast<size_t>(num_priors), 0);
+    std::vector<float> iou_of(static_cast<size_t>(num_priors), 0.0f);
+    std::vector<float> costs;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const uint32_t tag = static_cast<uint32_t>(g + 1);
+      const float* box = &p.gt_bboxes(g, 0);
+      const float cx = geometry::centre_x(box), cy = geometry::centre_y(box);
+      for (const auto& [i, u] : overlapping[g]) overlaps_tag[i] = tag, iou_of[i] = u;
+      std::vector<CandidatePair>& pairs = costed[g];
+      const auto add = [&](int32_t i, bool is_inside) {
+        in_set[i] = tag;
+        pairs.push_back(pair_of(i, g, overlaps_tag[i] == tag ? iou_of[i] : 0.0f, is_inside));
+      };
+      const auto kth_cost = [&]() {
+        if (static_cast<int64_t>(pairs.size()) < ks[g]) return INFINITY;
+        costs.clear();
+        for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
+        std::nth_element(costs.begin(), costs.begin() + (ks[g] - 1), costs.end());
+        return costs[static_cast<size_t>(ks[g] - 1)];
+      };
+      const auto add_square = [&](double r, bool overlapping_only) {
+        bool all = true;
+        for (const auto& level : grid->levels()) {
+          const float half = static_cast<float>(r * static_cast<double>(level.stride));
+          all &= grid->covers_all(cx - half, cy - half, cx + half, cy + half);
+          grid->for_each_in(level, cx - half, cy - half, cx + half, cy + half, [&](int32_t i) {
+            if (valid[i] && in_set[i] != tag && (!overlapping_only || overlaps_tag[i] == tag)) add(i, false);
+          });
+        }
+        return all;
+      };
+      for (int32_t i : inside[g]) add(i, true);
+      float t = kth_cost();
+      for (double r = radius + 1.0; std::isinf(t); r += 2.0) {  // fewer than k so far
+        const bool all = add_square(r, false);
+        t = kth_cost();
+        if (all) break;
+      }
+      if (!std::isinf(t)) add_square(radius_for(static_cast<double>(t)), static_cast<double>(t) < miss_cost);
+      std::sort(pairs.begin(), pairs.end(), [](const CandidatePair& x, const CandidatePair& y) { return x.prior < y.prior; });
+      costs.clear();
+      for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
+      picks[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks[g]);
+    }
+    if (nonfinite_logit) return std::nullopt;
+
+    // Step 4: owners; a prior several GTs picked goes to the cheapest GT over
+    // all GTs (first minimum), looked for only where the centre term allows.
+    std::vector<int32_t> owner(static_cast<size_t>(num_priors), -1);
+    std::vector<int32_t> pickers_of(static_cast<size_t>(num_priors), 0);
+    for (int64_t g = 0; g < num_gts; ++g)
+      for (int32_t v : picks[g]) {
+        const int32_t i = costed[g][v].prior;
+        ++pickers_of[i];
+        owner[i] = static_cast<int32_t>(g);
+      }
+    const auto costed_pair = [&](int64_t g, int32_t i) -> const CandidatePair* {
+      const auto& pairs = costed[g];
+      const auto it = std::lower_bound(pairs.begin(), pairs.end(), i,
+                                       [](const CandidatePair& x, int32_t b) { return x.prior < b; });
+      return it != pairs.end() && it->prior == i ? &*it : nullptr;
+    };
+    std::vector<std::pair<int32_t, int32_t>> contested;  // (prior, picking GT)
+    for (int64_t g = 0; g < num_gts; ++g)
+      for (int32_t v : picks[g])
+        if (pickers_of[costed[g][v].prior] > 1) contested.emplace_back(costed[g][v].prior, static_cast<int32_t>(g));
+    std::sort(contested.begin(), contested.end());
+    // GT centres bucketed, for "which GTs are within reach of this prior".
+    const float bucket = grid->levels().back().stride;
+    geometry::BoxIndex centres(bx0, by0, bx1, by1, bucket);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* box = &p.gt_bboxes(g, 0);
+      const float c[4] = {geometry::centre_x(box), geometry::centre_y(box), geometry::centre_x(box),
+                          geometry::centre_y(box)};
+      centres.insert(static_cast<int32_t>(g), c);
+    }
+    std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);
+    uint32_t query = 0;
+    for (size_t a = 0; a < contested.size();) {
+      const int32_t i = contested[a].first;
+      size_t b = a;
+      float best = INFINITY;
+      int32_t best_g = -1;
+      for (; b < contested.size() && contested[b].first == i; ++b) {  // pickers, in GT order
+        const float c = costed_pair(contested[b].second, i)->cost;
+        if (best_g < 0 || c < best) best = c, best_g = contested[b].second;
+      }
+      // Any other GT costs at least the bound of its centre distance: only
+      // GTs whose centre lies within reach can win.
+      const float reach = static_cast<float>(radius_for(static_cast<double>(best)) * static_cast<double>(p.priors(i, 2)));
+      const float px = p.priors(i, 0), py = p.priors(i, 1);
+      const float area[4] = {px - reach, py - reach, px + reach, py + reach};
+      centres.query(area, &gt_seen, ++query, [&](int32_t g) {
+        const float* box = &p.gt_bboxes(g, 0);
+        if (std::fabs(px - geometry::centre_x(box)) > reach || std::fabs(py - geometry::centre_y(box)) > reach) return;
+        const CandidatePair* known = costed_pair(g, i);
+        const float c = known ? known->cost : pair_of(i, g, iou_with(i, g), false).cost;
+        if (c < best || (c == best && g < best_g)) best = c, best_g = g;
+      });
+      owner[i] = best_g;
+      a = b;
+    }
+    if (nonfinite_logit) return std::nullopt;
+
+    // Step 5: the result, as CostTable::assemble makes it.
+    Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, true);
+    out.dynamic_ks = ks;
+    for (int64_t i = 0; i < num_priors; ++i) {
+      const int32_t g = owner[i];
+      if (g < 0) continue;
+      out.gt_inds[i] = g + 1;
+      out.labels[i] = p.gt_labels[g];
+      const CandidatePair* pair = costed_pair(g, static_cast<int32_t>(i));
+      out.max_overlaps[i] = pair ? pair->iou : iou_with(static_cast<int32_t>(i), g);
+    }
+    for (int64_t g = 0; g < num_gts; ++g) {
+      std::vector<CandidatePair>& pairs = costed[g];
+      for (int32_t v : picks[g]) pairs[v].picked = true;
+      for (const CandidatePair& pair : pairs)
+        if (pair.inside || pair.picked) out.candidates.push_back(pair);
+    }
+    return out;
+  }
+
+
   // mmyolo: a GT takes its k cheapest priors from a sort over all priors, in
   // which those costing INF = 1e8 (inside no GT), or more (valid but far
   // away: 10^(d - 3) >= 1e8 from about 11 strides), come after the tie block
@@ -224,6 +479,7 @@ class DynamicSoftLabel final : public Assigner {
   Rules rules_;
   Params params_;
   Settings s_;
+  bool sparse_search_;
 };
 
 std::vector<ParamSpec> dsla_params() {
@@ -233,6 +489,10 @@ std::vector<ParamSpec> dsla_params() {
       {"topk", ParamType::kInt, int64_t{13}, "how many top IoUs are summed into a GT's dynamic k", 1.0, std::nullopt,
        {}},
       {"iou_weight", ParamType::kFloat, 3.0, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
+      {"search", ParamType::kString, std::string("sparse"),
+       "sparse: cost only the (prior, GT) pairs that can matter, a result identical to dense; dense: cost every "
+       "pair, as the reference does (a cross-check)",
+       std::nullopt, std::nullopt, {"sparse", "dense"}},
   };
 }
 

@@ -257,9 +257,13 @@ nlohmann::ordered_json Params::to_json() const {
 }
 
 std::string Params::to_string() const {
+  // `search` (sparse | dense) changes how a result is found, never the
+  // result: the one-line summary names it only when it is not the default.
   std::string out;
-  for (size_t i = 0; i < specs_.size(); ++i)
-    out += (i ? " " : "") + specs_[i].name + "=" + param_value_string(values_[i]);
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].name == "search" && values_[i] == specs_[i].default_value) continue;
+    out += (out.empty() ? "" : " ") + specs_[i].name + "=" + param_value_string(values_[i]);
+  }
   return out;
 }
 

@@ -57,7 +57,7 @@ class Params {
   bool is_default(const std::string& name) const;
 
   nlohmann::ordered_json to_json() const;  // {"topk": 13, ...} in declaration order
-  std::string to_string() const;         // "soft_center_radius=3 topk=13 iou_weight=3"
+  std::string to_string() const;         // "soft_center_radius=3 topk=13 iou_weight=3" (search only when not default)
 
  private:
   const ParamSpec* find(const std::string& name) const;

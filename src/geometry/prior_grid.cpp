@@ -1,0 +1,80 @@
+// Prior grids and the box index.
+#include "geometry/prior_grid.h"
+
+#include <cmath>
+
+namespace assignscope::geometry {
+
+std::optional<PriorGrid> PriorGrid::of(const Problem& p) {
+  PriorGrid grid;
+  int64_t first = 0;
+  for (int64_t count : p.num_level_priors) {
+    Level level;
+    level.first = first;
+    if (count <= 0) return std::nullopt;
+    level.stride = p.priors(first, 2);
+    if (!(level.stride > 0) || !std::isfinite(level.stride)) return std::nullopt;
+    const float y0 = p.priors(first, 1);
+    while (level.cols < count && p.priors(first + level.cols, 1) == y0) ++level.cols;
+    if (count % level.cols != 0) return std::nullopt;
+    level.rows = count / level.cols;
+    for (int64_t c = 0; c < level.cols; ++c) level.xs.push_back(p.priors(first + c, 0));
+    for (int64_t r = 0; r < level.rows; ++r) level.ys.push_back(p.priors(first + r * level.cols, 1));
+    const auto increasing = [](const std::vector<float>& v) {
+      for (size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i]) || (i > 0 && !(v[i - 1] < v[i]))) return false;
+      return true;
+    };
+    if (!increasing(level.xs) || !increasing(level.ys)) return std::nullopt;
+    for (int64_t r = 0; r < level.rows; ++r)
+      for (int64_t c = 0; c < level.cols; ++c) {
+        const int64_t i = first + r * level.cols + c;
+        if (p.priors(i, 0) != level.xs[c] || p.priors(i, 1) != level.ys[r] || p.priors(i, 2) != level.stride)
+          return std::nullopt;
+      }
+    first += count;
+    grid.levels_.push_back(std::move(level));
+  }
+  if (first != p.num_priors()) return std::nullopt;
+  return grid;
+}
+
+bool PriorGrid::covers_all(float x0, float y0, float x1, float y1) const {
+  for (const Level& l : levels_)
+    if (x0 > l.xs.front() || x1 < l.xs.back() || y0 > l.ys.front() || y1 < l.ys.back()) return false;
+  return true;
+}
+
+BoxIndex::BoxIndex(float x0, float y0, float x1, float y1, float cell) : x0_(x0), y0_(y0), cell_(cell) {
+  nx_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((x1 - x0) / cell)) + 1);
+  ny_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((y1 - y0) / cell)) + 1);
+  cells_.resize(static_cast<size_t>(nx_ * ny_));
+}
+
+bool BoxIndex::cell_range(const float* box, int64_t* cx0, int64_t* cy0, int64_t* cx1, int64_t* cy1) const {
+  // Cell of a coordinate, clamped to the grid; a box wholly outside it on
+  // some side overlaps nothing indexed there.
+  const auto cell_of = [&](float v, float origin, int64_t n) {
+    const double c = std::floor((static_cast<double>(v) - static_cast<double>(origin)) / static_cast<double>(cell_));
+    return static_cast<int64_t>(std::clamp(c, -1.0, static_cast<double>(n)));
+  };
+  *cx0 = cell_of(box[0], x0_, nx_), *cx1 = cell_of(box[2], x0_, nx_);
+  *cy0 = cell_of(box[1], y0_, ny_), *cy1 = cell_of(box[3], y0_, ny_);
+  if (*cx1 < 0 || *cy1 < 0 || *cx0 >= nx_ || *cy0 >= ny_ || *cx0 > *cx1 || *cy0 > *cy1) return false;
+  *cx0 = std::max<int64_t>(*cx0, 0), *cy0 = std::max<int64_t>(*cy0, 0);
+  *cx1 = std::min(*cx1, nx_ - 1), *cy1 = std::min(*cy1, ny_ - 1);
+  return true;
+}
+
+void BoxIndex::insert(int32_t id, const float* box) {
+  int64_t cx0, cy0, cx1, cy1;
+  if (!cell_range(box, &cx0, &cy0, &cx1, &cy1)) return;
+  if ((cx1 - cx0 + 1) * (cy1 - cy0 + 1) > 16) {
+    large_.push_back(id);
+    return;
+  }
+  for (int64_t cy = cy0; cy <= cy1; ++cy)
+    for (int64_t cx = cx0; cx <= cx1; ++cx) cells_[static_cast<size_t>(cy * nx_ + cx)].push_back(id);
+}
+
+}  // namespace assignscope::geometry

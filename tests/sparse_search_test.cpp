@@ -1,0 +1,151 @@
+// The sparse search of the cost-based assigners (search=sparse, the default)
+// against the dense one (search=dense: every (valid prior, GT) pair costed,
+// as the references do) on generated scenes: the whole result must be the
+// same, to the bit, for every scene. The golden replays check the sparse
+// search against the references themselves; these scenes push it where the
+// golden cases do not go (tiny and huge GTs, duplicates, GTs off the image,
+// confident wrong logits, bad predictions).
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "geometry/prior_grid.h"
+#include <fmt/format.h>
+
+#include "test_support.h"
+
+namespace assignscope {
+namespace {
+using testing::make_problem;
+using testing::run_assigner;
+
+// Point priors of an MlvlPointGenerator over a size x size image, strides 8,
+// 16, 32; GTs from tiny to image-sized; predictions near their prior or
+// near a GT; logits in [lo, hi].
+Problem random_scene(std::mt19937& rng, int size, int num_gts, int num_classes, float lo, float hi) {
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::vector<std::array<float, 4>> priors, preds;
+  std::vector<int64_t> level_counts;
+  std::vector<std::array<float, 4>> gts;
+  for (int g = 0; g < num_gts; ++g) {
+    const float kind = unit(rng);
+    const float side = kind < 0.4f ? 2.0f + 20.0f * unit(rng) : kind < 0.8f ? 20.0f + 80.0f * unit(rng)
+                                                                             : 60.0f + static_cast<float>(size) * unit(rng);
+    const float w = side * (0.5f + unit(rng)), h = side * (0.5f + unit(rng));
+    const float x = -0.1f * static_cast<float>(size) + 1.2f * static_cast<float>(size) * unit(rng) - w / 2;
+    const float y = -0.1f * static_cast<float>(size) + 1.2f * static_cast<float>(size) * unit(rng) - h / 2;
+    gts.push_back({x, y, x + w, y + h});
+    if (unit(rng) < 0.1f) gts.push_back(gts.back());  // an identical duplicate
+  }
+  for (float stride : {8.0f, 16.0f, 32.0f}) {
+    const int cells = size / static_cast<int>(stride);
+    level_counts.push_back(int64_t{cells} * cells);
+    for (int r = 0; r < cells; ++r)
+      for (int c = 0; c < cells; ++c) {
+        const float cx = (static_cast<float>(c) + 0.5f) * stride, cy = (static_cast<float>(r) + 0.5f) * stride;
+        priors.push_back({cx, cy, stride, stride});
+        if (!gts.empty() && unit(rng) < 0.5f) {  // a prediction near some GT
+          const auto& b = gts[static_cast<size_t>(rng() % gts.size())];
+          const float jx = (unit(rng) - 0.5f) * 0.3f * (b[2] - b[0]), jy = (unit(rng) - 0.5f) * 0.3f * (b[3] - b[1]);
+          preds.push_back({b[0] + jx, b[1] + jy, b[2] + jx + 1, b[3] + jy + 1});
+        } else {
+          const float half = stride * (0.5f + 3.0f * unit(rng));
+          preds.push_back({cx - half, cy - half * unit(rng), cx + half * unit(rng), cy + half});
+        }
+      }
+  }
+  std::vector<std::vector<float>> logits(priors.size(), std::vector<float>(static_cast<size_t>(num_classes)));
+  for (auto& row : logits)
+    for (float& x : row) x = lo + (hi - lo) * unit(rng);
+  std::vector<int64_t> labels;
+  for (size_t g = 0; g < gts.size(); ++g) labels.push_back(static_cast<int64_t>(rng() % num_classes));
+  Problem p = make_problem(priors, preds, logits, gts, labels);
+  p.num_level_priors = level_counts;
+  p.prior_level = levels_from_counts(level_counts);
+  p.mark(Field::kNumLevelPriors);
+  return p;
+}
+
+void require_same(const Assignment& sparse, const Assignment& dense, const std::string& what) {
+  INFO(what);
+  REQUIRE(sparse.gt_inds == dense.gt_inds);
+  REQUIRE(sparse.labels == dense.labels);
+  REQUIRE(sparse.dynamic_ks == dense.dynamic_ks);
+  REQUIRE(sparse.notes == dense.notes);
+  REQUIRE(sparse.max_overlaps.size() == dense.max_overlaps.size());
+  for (size_t i = 0; i < sparse.max_overlaps.size(); ++i) REQUIRE(sparse.max_overlaps[i] == dense.max_overlaps[i]);
+  REQUIRE(sparse.candidates.size() == dense.candidates.size());
+  for (size_t c = 0; c < sparse.candidates.size(); ++c) {
+    const CandidatePair &s = sparse.candidates[c], &d = dense.candidates[c];
+    REQUIRE(s.prior == d.prior);
+    REQUIRE(s.gt == d.gt);
+    REQUIRE(s.cost == d.cost);
+    REQUIRE(s.terms == d.terms);
+    REQUIRE(s.iou == d.iou);
+    REQUIRE(s.inside == d.inside);
+    REQUIRE(s.picked == d.picked);
+  }
+}
+
+const char* const kSparseAssigners[] = {"dynamic-soft-label"};
+
+TEST_CASE("sparse search: identical to the dense search on 300 generated scenes per assigner") {
+  for (const char* name : kSparseAssigners) {
+    std::mt19937 rng(20261121);
+    int positives = 0, contested_scenes = 0;
+    for (int scene = 0; scene < 300; ++scene) {
+      const int size = scene % 3 == 0 ? 256 : 128;
+      const int num_gts = 1 + static_cast<int>(rng() % (scene % 10 == 0 ? 60 : 12));
+      const bool confident = scene % 4 == 0;
+      const Problem p = random_scene(rng, size, num_gts, 5, confident ? -12.0f : -6.0f, confident ? 12.0f : 3.0f);
+      REQUIRE(geometry::PriorGrid::of(p).has_value());
+      const Assignment sparse = run_assigner(name, p);
+      const Assignment dense = run_assigner(name, p, {{"search", "dense"}});
+      require_same(sparse, dense, fmt::format("{} scene {} (seed 20261121): N {} G {}", name, scene, p.num_priors(),
+                                              p.num_gts()));
+      int pos = 0;
+      for (int64_t v : sparse.gt_inds) pos += v > 0;
+      positives += pos;
+      int picked = 0;
+      for (const CandidatePair& c : sparse.candidates) picked += c.picked;
+      contested_scenes += picked > pos;
+    }
+    INFO(name);
+    CHECK(positives > 1000);        // the scenes do assign
+    CHECK(contested_scenes > 50);   // and priors picked by several GTs are common
+  }
+}
+
+TEST_CASE("sparse search: priors that form no grid fall back to the dense search") {
+  std::mt19937 rng(7);
+  Problem p = random_scene(rng, 128, 8, 3, -6.0f, 3.0f);
+  // Swap two priors of the first level (and their rows): no longer a grid.
+  for (auto* m : {&p.priors, &p.pred_bboxes}) m->row(0).swap(m->row(5));
+  p.cls_scores.row(0).swap(p.cls_scores.row(5));
+  REQUIRE_FALSE(geometry::PriorGrid::of(p).has_value());
+  for (const char* name : kSparseAssigners)
+    require_same(run_assigner(name, p), run_assigner(name, p, {{"search", "dense"}}), name);
+}
+
+TEST_CASE("prior grid: levels, rectangles and what is not a grid") {
+  std::mt19937 rng(1);
+  const Problem p = random_scene(rng, 64, 1, 2, 0.0f, 1.0f);  // 8x8 + 4x4 + 2x2 priors
+  const auto grid = geometry::PriorGrid::of(p);
+  REQUIRE(grid.has_value());
+  REQUIRE(grid->levels().size() == 3);
+  CHECK(grid->levels()[1].first == 64);
+  CHECK(grid->levels()[1].cols == 4);
+  CHECK(grid->levels()[1].stride == 16.0f);
+  std::vector<int32_t> hit;
+  // Level 1 centres are 8, 24, 40, 56: x in [20, 41] -> 24 and 40; y in [0, 8] -> 8.
+  grid->for_each_in(grid->levels()[1], 20.0f, 0.0f, 41.0f, 8.0f, [&](int32_t i) { hit.push_back(i); });
+  CHECK(hit == std::vector<int32_t>{65, 66});
+  CHECK(grid->covers_all(0, 0, 64, 64));
+  CHECK_FALSE(grid->covers_all(5, 0, 64, 64));
+  Problem broken = p;
+  broken.priors(70, 2) = 8.0f;  // one prior of level 1 with another stride
+  CHECK_FALSE(geometry::PriorGrid::of(broken).has_value());
+}
+
+}  // namespace
+}  // namespace assignscope
