@@ -63,6 +63,9 @@ Problem random_scene(std::mt19937& rng, int size, int num_gts, int num_classes, 
   p.num_level_priors = level_counts;
   p.prior_level = levels_from_counts(level_counts);
   p.mark(Field::kNumLevelPriors);
+  p.objectness.resize(priors.size());
+  for (float& x : p.objectness) x = lo + (hi - lo) * unit(rng);
+  p.mark(Field::kObjectness);
   return p;
 }
 
@@ -87,7 +90,7 @@ void require_same(const Assignment& sparse, const Assignment& dense, const std::
   }
 }
 
-const char* const kSparseAssigners[] = {"dynamic-soft-label"};
+const char* const kSparseAssigners[] = {"dynamic-soft-label", "simota", "simota.yolox"};
 
 TEST_CASE("sparse search: identical to the dense search on 300 generated scenes per assigner") {
   for (const char* name : kSparseAssigners) {

@@ -55,6 +55,11 @@ Status unknown_assigner(const std::string& name);
 // no GT): every prior negative, max_overlaps 0, and a note saying which.
 Assignment nothing_to_assign(const Problem& problem, bool with_dynamic_ks);
 
+// The `search` parameter of the assigners with a sparse search: "sparse"
+// (default) costs only the (prior, GT) pairs that can matter, "dense" every
+// pair as the reference does; both give the same result (a cross-check).
+ParamSpec search_param();
+
 // The registry entry's default parameters.
 Params default_params(const AssignerInfo& info);
 

@@ -489,10 +489,7 @@ std::vector<ParamSpec> dsla_params() {
       {"topk", ParamType::kInt, int64_t{13}, "how many top IoUs are summed into a GT's dynamic k", 1.0, std::nullopt,
        {}},
       {"iou_weight", ParamType::kFloat, 3.0, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
-      {"search", ParamType::kString, std::string("sparse"),
-       "sparse: cost only the (prior, GT) pairs that can matter, a result identical to dense; dense: cost every "
-       "pair, as the reference does (a cross-check)",
-       std::nullopt, std::nullopt, {"sparse", "dense"}},
+      search_param(),
   };
 }
 

@@ -55,6 +55,13 @@ Status unknown_assigner(const std::string& name) {
                                    did_you_mean(name, names), list));
 }
 
+ParamSpec search_param() {
+  return {"search", ParamType::kString, std::string("sparse"),
+          "sparse: cost only the (prior, GT) pairs that can matter; dense: cost every pair, as the reference does. "
+          "Same result (a cross-check)",
+          std::nullopt, std::nullopt, {"sparse", "dense"}};
+}
+
 Params default_params(const AssignerInfo& info) { return Params(info.params); }
 
 std::string need_name(const Need& need) {

@@ -36,11 +36,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "assign/cost_table.h"
 #include "assign/scores.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
+#include "geometry/prior_grid.h"
 
 namespace assignscope::assign {
 namespace {
@@ -71,14 +73,21 @@ class SimOta final : public Assigner {
         center_radius_(static_cast<float>(params.get_float("center_radius"))),
         candidate_topk_(params.get_int("candidate_topk")),
         iou_weight_(static_cast<float>(params.get_float("iou_weight"))),
-        cls_weight_(static_cast<float>(params.get_float("cls_weight"))) {}
+        cls_weight_(static_cast<float>(params.get_float("cls_weight"))),
+        sparse_search_(params.get_string("search") == "sparse") {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
     if (p.num_gts() == 0 || p.num_priors() == 0) {
       out = nothing_to_assign(p, true);
     } else {
-      out = match(p);
+      std::optional<Assignment> sparse;
+      if (sparse_search_) sparse = match_sparse(p);
+      out = sparse ? std::move(*sparse) : match(p);
+      if (rules_.shift_half_stride && looks_half_offset(p))
+        out.notes.push_back(
+            "every prior sits at (col + 0.5) * stride: YOLOX adds half a stride to its grid itself, so these points "
+            "were shifted a second time; a YOLOX dump stores the grid at col * stride (x_shifts * stride)");
     }
     out.assigner = rules_.name;
     out.params = params_;
@@ -202,10 +211,335 @@ class SimOta final : public Assigner {
       load_prior(v);
       return terms_of(v, g, table.iou(g, v));
     });
-    if (rules_.shift_half_stride && looks_half_offset(p))
-      out.notes.push_back(
-          "every prior sits at (col + 0.5) * stride: YOLOX adds half a stride to its grid itself, so these points "
-          "were shifted a second time; a YOLOX dump stores the grid at col * stride (x_shifts * stride)");
+    return out;
+  }
+
+  // The same result as the dense search below, costing only the pairs that
+  // can matter. Needs point priors on per-level grids (equal x and y
+  // strides), finite inputs and GTs of positive area; nullopt otherwise.
+  //
+  // A pair outside the GT's geometry costs at least INF (1e5 | 1e6) and one
+  // inside it less (cls + iou stays far below INF: checked), so a GT whose
+  // penalty-free priors number k or more picks among them alone. A GT with
+  // fewer takes the rest from the other candidates, ordered by
+  // (cls + iou) + INF: exact costs for those whose prediction overlaps the
+  // GT, and, for the others (u = 0), a per-class order of all candidates by
+  // their cost at u = 0, walked from the cheapest. A prior several GTs pick
+  // goes to the cheapest GT over all GTs: only GTs whose geometry holds the
+  // prior can undercut a penalty-free cost; otherwise every GT is costed.
+  std::optional<Assignment> match_sparse(const Problem& p) const {
+    const std::optional<geometry::PriorGrid> grid = geometry::PriorGrid::of(p);
+    if (!grid) return std::nullopt;
+    const int64_t num_gts = p.num_gts(), num_priors = p.num_priors(), num_classes = p.num_classes();
+    const auto finite4 = [](const float* b) {
+      return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
+    };
+    for (int64_t i = 0; i < num_priors; ++i)
+      if (p.priors(i, 3) != p.priors(i, 2)) return std::nullopt;
+    // (cls + iou) must stay below INF: each BCE term is at most 100.
+    const double max_inside = 100.0 * static_cast<double>(num_classes) * static_cast<double>(cls_weight_) +
+                              static_cast<double>(cost::log_iou_cost(0.0f, 1.0f, rules_.iou_eps) * iou_weight_);
+    if (!(max_inside < 0.5 * static_cast<double>(rules_.outside_cost))) return std::nullopt;
+    std::vector<float> gt_area(static_cast<size_t>(num_gts));
+    std::vector<std::array<float, 4>> gt_cxcywh(static_cast<size_t>(num_gts));
+    float bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
+    double area_sum = 0;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* box = &p.gt_bboxes(g, 0);
+      if (!finite4(box) || p.gt_labels[g] < 0 || p.gt_labels[g] >= num_classes) return std::nullopt;
+      gt_area[g] = geometry::area(box);
+      gt_cxcywh[g] = geometry::to_cxcywh(box);
+      if (!(gt_area[g] > 0) || !(gt_cxcywh[g][2] * gt_cxcywh[g][3] > 0)) return std::nullopt;
+      bx0 = std::min(bx0, box[0]), by0 = std::min(by0, box[1]);
+      bx1 = std::max(bx1, box[2]), by1 = std::max(by1, box[3]);
+      area_sum += static_cast<double>(gt_area[g]);
+    }
+
+    // Step 1: each GT's geometry over the priors near it; candidates.
+    struct Near {
+      int32_t prior;
+      uint8_t flags;
+    };
+    std::vector<std::vector<Near>> near(static_cast<size_t>(num_gts));  // by prior; flags != 0
+    std::vector<char> valid(static_cast<size_t>(num_priors), 0);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* box = &p.gt_bboxes(g, 0);
+      const float gx = geometry::centre_x(box), gy = geometry::centre_y(box);
+      for (const auto& level : grid->levels()) {
+        // A superset of the box and the centre region (yolox: of its square
+        // around the shifted centres, about half a stride off).
+        const float s = level.stride, r = center_radius_ * s * 1.01f + 0.01f * s;
+        const float shift = rules_.shift_half_stride ? 0.5f * s : 0.0f;
+        float x0 = gx - r - shift, y0 = gy - r - shift, x1 = gx + r, y1 = gy + r;
+        if (rules_.in_box_or_centre) x0 = std::min(x0, box[0]), y0 = std::min(y0, box[1]), x1 = std::max(x1, box[2]),
+                                     y1 = std::max(y1, box[3]);
+        grid->for_each_in(level, x0, y0, x1, y1, [&](int32_t i) {
+          const uint8_t flags = geometry(p, i, centre(p, i), g);
+          if (flags == 0) return;
+          near[g].push_back({i, flags});
+          valid[i] = 1;
+        });
+      }
+      std::sort(near[g].begin(), near[g].end(), [](const Near& a, const Near& b) { return a.prior < b.prior; });
+    }
+    if (std::find(valid.begin(), valid.end(), 1) == valid.end()) return std::nullopt;  // the dense path's note
+
+    // Step 2: positive IoUs per GT through an index of the candidates'
+    // predictions (boxes widened a little: YOLOX's cxcywh round trip can
+    // move an edge by an ulp); dynamic k.
+    const float cell = static_cast<float>(std::clamp(std::sqrt(area_sum / static_cast<double>(num_gts)), 16.0, 256.0));
+    geometry::BoxIndex index(bx0, by0, bx1, by1, cell);
+    std::vector<std::array<float, 4>> pred_cxcywh(static_cast<size_t>(num_priors));
+    std::vector<float> pred_area(static_cast<size_t>(num_priors), 0.0f);
+    for (int64_t i = 0; i < num_priors; ++i) {
+      if (!valid[i]) continue;
+      const float* pred = &p.pred_bboxes(i, 0);
+      if (!finite4(pred)) return std::nullopt;
+      pred_area[i] = geometry::area(pred);
+      pred_cxcywh[i] = geometry::to_cxcywh(pred);
+      const float m = 1e-3f + 1e-5f * (std::fabs(pred[0]) + std::fabs(pred[1]) + std::fabs(pred[2]) + std::fabs(pred[3]));
+      const float widened[4] = {pred[0] - m, pred[1] - m, pred[2] + m, pred[3] + m};
+      index.insert(static_cast<int32_t>(i), widened);
+    }
+    const auto iou_with = [&](int32_t i, int64_t g) {
+      if (!rules_.cxcywh_iou) return geometry::iou(&p.pred_bboxes(i, 0), &p.gt_bboxes(g, 0), pred_area[i], gt_area[g]);
+      return geometry::iou_cxcywh(gt_cxcywh[g].data(), pred_cxcywh[i].data());
+    };
+    std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
+    std::vector<int64_t> ks(static_cast<size_t>(num_gts));
+    std::vector<std::vector<std::pair<int32_t, float>>> overlapping(static_cast<size_t>(num_gts));
+    std::vector<float> ious;
+    bool nonfinite = false;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      ious.clear();
+      index.query(&p.gt_bboxes(g, 0), &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
+        const float u = iou_with(i, g);
+        if (std::isnan(u)) nonfinite = true;
+        if (u > 0) ious.push_back(u), overlapping[g].emplace_back(i, u);
+      });
+      ks[g] = match::dynamic_k(ious, candidate_topk_);
+    }
+    if (nonfinite) return std::nullopt;
+
+    // Per-prior class totals, on demand; the pair cost as the dense search forms it.
+    std::vector<double> background(static_cast<size_t>(num_priors), std::nan(""));
+    std::vector<float> probs(static_cast<size_t>(num_classes));
+    const auto background_of = [&](int32_t i) {
+      double& bg = background[i];
+      if (std::isnan(bg)) {
+        probabilities(p, i, &probs);
+        bg = cost::bce_prob_background_total(probs.data(), num_classes);
+        if (!std::isfinite(bg)) nonfinite = true, bg = 0;
+      }
+      return bg;
+    };
+    const bool with_obj = p.has(Field::kObjectness);
+    const auto prob_of = [&](int32_t i, int64_t c) {
+      const float obj = with_obj ? objectness_probability(p, i) : 1.0f;
+      const float cls = class_probability(p, i, c);
+      const float q = rules_.sqrt_score ? std::sqrt(cls * obj) : (with_obj ? cls * obj : cls);
+      if (!std::isfinite(q)) nonfinite = true;
+      return q;
+    };
+    const auto pair_of = [&](int32_t i, int64_t g, float u, uint8_t flags) {
+      CandidatePair pair;
+      pair.prior = i;
+      pair.gt = static_cast<int32_t>(g);
+      pair.iou = u;
+      const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, p.gt_labels[g])) * cls_weight_;
+      const float iou = cost::log_iou_cost(u, 1.0f, rules_.iou_eps) * iou_weight_;
+      pair.inside = penalty_free(flags);
+      pair.terms = {cls, iou, pair.inside ? 0.0f : rules_.outside_cost};
+      pair.cost = (pair.terms[0] + pair.terms[1]) + pair.terms[2];
+      return pair;
+    };
+    // The cost of candidate i for a GT of class c whose prediction misses it
+    // (u = 0): (cls + iou(0)) + INF.
+    std::vector<int32_t> candidates;
+    for (int64_t i = 0; i < num_priors; ++i)
+      if (valid[i]) candidates.push_back(static_cast<int32_t>(i));
+    const float miss_iou = cost::log_iou_cost(0.0f, 1.0f, rules_.iou_eps) * iou_weight_;
+    const auto miss_cost = [&](int32_t i, int64_t c) {
+      const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, c)) * cls_weight_;
+      return (cls + miss_iou) + rules_.outside_cost;
+    };
+    // The m cheapest candidates at u = 0 for class c, by (cost, prior). The
+    // class cost is at least BCE(p, 1) = -log p with p <= sigmoid(x) (times
+    // an objectness probability; YOLOX: p <= sqrt(sigmoid(x))), so costing
+    // the m candidates of highest logit gives a bound on the m-th cheapest,
+    // and only logits above the matching threshold can reach it.
+    std::vector<std::vector<float>> negated_logits(static_cast<size_t>(num_classes));
+    const auto cheapest_misses = [&](int64_t c, int64_t m) {
+      std::vector<std::pair<float, int32_t>> found;
+      const auto v_count = static_cast<int64_t>(candidates.size());
+      m = std::min(m, v_count);
+      const auto take_all = [&]() {
+        for (int32_t i : candidates) found.emplace_back(miss_cost(i, c), i);
+      };
+      if (p.cls_probs.size() > 0 || cls_weight_ <= 0) {
+        take_all();
+      } else {
+        std::vector<float>& neg = negated_logits[static_cast<size_t>(c)];
+        if (neg.empty())
+          for (int32_t i : candidates) neg.push_back(-p.cls_scores(i, c));
+        std::vector<int32_t> top = match::k_smallest(neg.data(), v_count, m);
+        std::vector<char> costed_v(static_cast<size_t>(v_count), 0);
+        float worst = -INFINITY;
+        for (int32_t v : top) {
+          found.emplace_back(miss_cost(candidates[v], c), candidates[v]);
+          worst = std::max(worst, found.back().first);
+          costed_v[v] = 1;
+        }
+        // Others need -log p * cls_weight <= worst - INF - iou(0) (with margins).
+        const double room = (static_cast<double>(worst) - static_cast<double>(rules_.outside_cost) -
+                             static_cast<double>(miss_iou)) / static_cast<double>(cls_weight_) + 0.05;
+        const double scale = rules_.sqrt_score ? 0.5 : 1.0;  // -log p >= scale * softplus(-x)
+        const double softplus_max = room / scale;
+        if (softplus_max >= 99.0) {
+          for (int64_t v = 0; v < v_count; ++v)
+            if (!costed_v[v]) found.emplace_back(miss_cost(candidates[v], c), candidates[v]);
+        } else if (softplus_max > 0) {
+          // softplus(-x) <= s  <=>  x >= -log(expm1(s)); a margin for float32.
+          const double threshold = -std::log(std::expm1(softplus_max)) - 1e-3;
+          for (int64_t v = 0; v < v_count; ++v)
+            if (!costed_v[v] && -static_cast<double>(neg[v]) >= threshold)
+              found.emplace_back(miss_cost(candidates[v], c), candidates[v]);
+        }
+      }
+      const auto m_end = found.begin() + std::min<int64_t>(m, static_cast<int64_t>(found.size()));
+      std::partial_sort(found.begin(), m_end, found.end());
+      found.erase(m_end, found.end());
+      return found;
+    };
+
+    // Step 3: each GT's k cheapest.
+    std::vector<std::vector<CandidatePair>> costed(static_cast<size_t>(num_gts));  // [G] by prior
+    std::vector<std::vector<int32_t>> picks(static_cast<size_t>(num_gts));
+    std::vector<uint32_t> tag_of(static_cast<size_t>(num_priors), 0);
+    std::vector<float> costs;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const uint32_t tag = static_cast<uint32_t>(g + 1);
+      std::vector<CandidatePair>& pairs = costed[g];
+      std::vector<float> iou_near;
+      // Penalty-free pairs (the report's "inside") and, in the fallback, the rest.
+      int64_t free = 0;
+      size_t o = 0;
+      auto& over = overlapping[g];
+      std::sort(over.begin(), over.end());
+      for (const Near& n : near[g]) {
+        while (o < over.size() && over[o].first < n.prior) ++o;
+        const float u = o < over.size() && over[o].first == n.prior ? over[o].second : 0.0f;
+        if (!penalty_free(n.flags)) continue;
+        pairs.push_back(pair_of(n.prior, g, u, n.flags));
+        tag_of[n.prior] = tag;
+        ++free;
+      }
+      if (free < ks[g]) {
+        // Overlapping candidates outside the geometry: exact costs.
+        for (const auto& [i, u] : over) {
+          if (tag_of[i] == tag) continue;
+          tag_of[i] = tag;
+          pairs.push_back(pair_of(i, g, u, geometry(p, i, centre(p, i), g)));
+        }
+        // The others, cheapest first at u = 0: the first (k - free) untagged suffice.
+        // Ask for a few more than needed; if tagged ones crowd them out, ask for more.
+        const int64_t need = ks[g] - free;
+        const auto total = static_cast<int64_t>(candidates.size());
+        std::vector<int32_t> rest;
+        for (int64_t m = need + 8;; m = std::min(2 * m, total)) {
+          rest.clear();
+          for (const auto& [c, i] : cheapest_misses(p.gt_labels[g], m)) {
+            if (static_cast<int64_t>(rest.size()) == need) break;
+            if (tag_of[i] != tag) rest.push_back(i);
+          }
+          if (static_cast<int64_t>(rest.size()) == need || m >= total) break;
+        }
+        for (int32_t i : rest) pairs.push_back(pair_of(i, g, 0.0f, geometry(p, i, centre(p, i), g)));
+      }
+      std::sort(pairs.begin(), pairs.end(), [](const CandidatePair& x, const CandidatePair& y) { return x.prior < y.prior; });
+      costs.clear();
+      for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
+      picks[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks[g]);
+    }
+    if (nonfinite) return std::nullopt;
+
+    // Step 4: owners.
+    std::vector<int32_t> owner(static_cast<size_t>(num_priors), -1);
+    std::vector<int32_t> pickers_of(static_cast<size_t>(num_priors), 0);
+    for (int64_t g = 0; g < num_gts; ++g)
+      for (int32_t v : picks[g]) {
+        const int32_t i = costed[g][v].prior;
+        ++pickers_of[i];
+        owner[i] = static_cast<int32_t>(g);
+      }
+    const auto costed_pair = [&](int64_t g, int32_t i) -> const CandidatePair* {
+      const auto& pairs = costed[g];
+      const auto it = std::lower_bound(pairs.begin(), pairs.end(), i,
+                                       [](const CandidatePair& x, int32_t b) { return x.prior < b; });
+      return it != pairs.end() && it->prior == i ? &*it : nullptr;
+    };
+    const auto exact_cost = [&](int32_t i, int64_t g) {
+      const CandidatePair* known = costed_pair(g, i);
+      return known ? known->cost : pair_of(i, g, iou_with(i, g), geometry(p, i, centre(p, i), g)).cost;
+    };
+    std::vector<std::pair<int32_t, int32_t>> contested;
+    for (int64_t g = 0; g < num_gts; ++g)
+      for (int32_t v : picks[g])
+        if (pickers_of[costed[g][v].prior] > 1) contested.emplace_back(costed[g][v].prior, static_cast<int32_t>(g));
+    std::sort(contested.begin(), contested.end());
+    const float bucket = grid->levels().back().stride;
+    geometry::BoxIndex centres(bx0, by0, bx1, by1, bucket);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float c[4] = {gt_cxcywh[g][0], gt_cxcywh[g][1], gt_cxcywh[g][0], gt_cxcywh[g][1]};
+      centres.insert(static_cast<int32_t>(g), c);
+    }
+    std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);
+    uint32_t query = 0;
+    for (size_t a = 0; a < contested.size();) {
+      const int32_t i = contested[a].first;
+      size_t b = a;
+      float best = INFINITY;
+      int32_t best_g = -1;
+      for (; b < contested.size() && contested[b].first == i; ++b) {
+        const float c = costed_pair(contested[b].second, i)->cost;
+        if (best_g < 0 || c < best) best = c, best_g = contested[b].second;
+      }
+      const auto consider = [&](int32_t g) {
+        const float c = exact_cost(i, g);
+        if (c < best || (c == best && g < best_g)) best = c, best_g = g;
+      };
+      if (best < rules_.outside_cost) {
+        // Only a GT whose centre region holds the prior can cost less than INF.
+        const float s = p.priors(i, 2);
+        const float reach = center_radius_ * s * 1.01f + 0.51f * s;
+        const float px = p.priors(i, 0), py = p.priors(i, 1);
+        const float area[4] = {px - reach, py - reach, px + reach + 0.5f * s, py + reach + 0.5f * s};
+        centres.query(area, &gt_seen, ++query, consider);
+      } else {
+        for (int32_t g = 0; g < num_gts; ++g) consider(g);
+      }
+      owner[i] = best_g;
+      a = b;
+    }
+    if (nonfinite) return std::nullopt;
+
+    // Step 5: the result, as CostTable::assemble makes it.
+    Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, true);
+    out.dynamic_ks = ks;
+    for (int64_t i = 0; i < num_priors; ++i) {
+      const int32_t g = owner[i];
+      if (g < 0) continue;
+      out.gt_inds[i] = g + 1;
+      out.labels[i] = p.gt_labels[g];
+      const CandidatePair* pair = costed_pair(g, static_cast<int32_t>(i));
+      out.max_overlaps[i] = pair ? pair->iou : iou_with(static_cast<int32_t>(i), g);
+    }
+    for (int64_t g = 0; g < num_gts; ++g) {
+      std::vector<CandidatePair>& pairs = costed[g];
+      for (int32_t v : picks[g]) pairs[v].picked = true;
+      for (const CandidatePair& pair : pairs)
+        if (pair.inside || pair.picked) out.candidates.push_back(pair);
+    }
     return out;
   }
 
@@ -215,6 +549,7 @@ class SimOta final : public Assigner {
   int64_t candidate_topk_;
   float iou_weight_;
   float cls_weight_;
+  bool sparse_search_;
 };
 
 std::vector<ParamSpec> simota_params(double center_radius) {
@@ -225,6 +560,7 @@ std::vector<ParamSpec> simota_params(double center_radius) {
        std::nullopt, {}},
       {"iou_weight", ParamType::kFloat, 3.0, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
       {"cls_weight", ParamType::kFloat, 1.0, "weight of the class (BCE) cost", 0.0, std::nullopt, {}},
+      search_param(),
   };
 }
 
