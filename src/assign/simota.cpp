@@ -84,10 +84,6 @@ class SimOta final : public Assigner {
       std::optional<Assignment> sparse;
       if (sparse_search_) sparse = match_sparse(p);
       out = sparse ? std::move(*sparse) : match(p);
-      if (rules_.shift_half_stride && looks_half_offset(p))
-        out.notes.push_back(
-            "every prior sits at (col + 0.5) * stride: YOLOX adds half a stride to its grid itself, so these points "
-            "were shifted a second time; a YOLOX dump stores the grid at col * stride (x_shifts * stride)");
     }
     out.assigner = rules_.name;
     out.params = params_;
@@ -96,6 +92,14 @@ class SimOta final : public Assigner {
   }
 
  private:
+  // After a match: YOLOX's own grid is at col * stride.
+  void note_half_offset(const Problem& p, Assignment* out) const {
+    if (rules_.shift_half_stride && looks_half_offset(p))
+      out->notes.push_back(
+          "every prior sits at (col + 0.5) * stride: YOLOX adds half a stride to its grid itself, so these points "
+          "were shifted a second time; a YOLOX dump stores the grid at col * stride (x_shifts * stride)");
+  }
+
   // Every prior point at (col + 0.5) * stride (an offset-0.5 generator).
   static bool looks_half_offset(const Problem& p) {
     for (int64_t i = 0; i < p.num_priors(); ++i) {
@@ -211,6 +215,7 @@ class SimOta final : public Assigner {
       load_prior(v);
       return terms_of(v, g, table.iou(g, v));
     });
+    note_half_offset(p, &out);
     return out;
   }
 
@@ -540,6 +545,7 @@ class SimOta final : public Assigner {
       for (const CandidatePair& pair : pairs)
         if (pair.inside || pair.picked) out.candidates.push_back(pair);
     }
+    note_half_offset(p, &out);
     return out;
   }
 
