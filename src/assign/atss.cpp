@@ -47,6 +47,7 @@
 #include "assign/atss.h"
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <limits>
 
@@ -54,6 +55,7 @@
 
 #include "assign/anchors.h"
 #include "geometry/boxes.h"
+#include "geometry/prior_grid.h"
 #include "match/dynamic_k.h"
 
 namespace assignscope::assign {
@@ -132,7 +134,8 @@ class Atss final : public Assigner {
         params_(params),
         topk_(params.get_int("topk")),
         anchor_scale_(params.get_float("anchor_scale")),
-        ignore_iof_thr_(rules.ignore_boxes ? params.get_float("ignore_iof_thr") : -1.0) {}
+        ignore_iof_thr_(rules.ignore_boxes ? params.get_float("ignore_iof_thr") : -1.0),
+        sparse_search_(params.get_string("search") == "sparse") {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
@@ -182,6 +185,14 @@ class Atss final : public Assigner {
       if (ignored[i]) out.gt_inds[i] = -1;
     note_short_levels(p, &out);
 
+    // The anchor centres on per-level grids (and no ignored anchor): each
+    // level's nearest anchors are searched around the GT's centre.
+    std::optional<geometry::PriorGrid> grid;
+    if (sparse_search_ && std::find(ignored.begin(), ignored.end(), 1) == ignored.end())
+      grid = geometry::PriorGrid::of_points(centres, p.num_level_priors);
+    std::vector<int32_t> near_j;
+    std::vector<float> near_d;
+
     // Steps 1-3 per GT: candidates, threshold, positives.
     std::vector<std::vector<int32_t>> positive_for(static_cast<size_t>(num_priors));  // GTs, ascending
     std::vector<float> distance;
@@ -196,11 +207,17 @@ class Atss final : public Assigner {
         const int64_t size = p.num_level_priors[l];
         const int64_t k = std::min(topk_, size);
         distance.resize(static_cast<size_t>(size));
-        for (int64_t j = 0; j < size; ++j) {
-          const int64_t i = start + j;
-          distance[j] = ignored[i] ? kIgnoredDistance : centre_distance(centres(i, 0), centres(i, 1), gx, gy);
+        std::vector<int32_t> nearest;
+        if (grid && std::isfinite(gx) && std::isfinite(gy)) {
+          nearest = nearest_on_grid(grid->levels()[static_cast<size_t>(l)], *grid, centres, gx, gy, k, &near_j, &near_d);
+          for (size_t n = 0; n < nearest.size(); ++n) distance[nearest[n]] = near_d[n];
+        } else {
+          for (int64_t j = 0; j < size; ++j) {
+            const int64_t i = start + j;
+            distance[j] = ignored[i] ? kIgnoredDistance : centre_distance(centres(i, 0), centres(i, 1), gx, gy);
+          }
+          nearest = match::k_smallest(distance.data(), size, k);
         }
-        const std::vector<int32_t> nearest = match::k_smallest(distance.data(), size, k);
         if (rules_.ignore_boxes && !nearest.empty() && distance[nearest.back()] == kIgnoredDistance)
           note_ignored_candidates(g, l, size, k, distance, &out);
         const bool one_prior_level = rules_.short_level_fails && size == 1 && topk_ > 1;
@@ -236,13 +253,46 @@ class Atss final : public Assigner {
     const auto column_box = [&](int64_t c) {
       return c < num_gts ? &p.gt_bboxes(c, 0) : &p.padding_gt_bboxes(c - num_gts, 0);
     };
+    // mmyolo's argmax over every column, through an index of the GT boxes
+    // when all are finite: only GTs overlapping the anchor have IoU > 0.
+    std::optional<geometry::BoxIndex> gt_index;
+    bool finite_gts = true;
+    for (int64_t g = 0; g < num_gts; ++g)
+      for (int c = 0; c < 4; ++c) finite_gts &= std::isfinite(p.gt_bboxes(g, c));
+    if (rules_.conflicts_over_all_columns && sparse_search_ && finite_gts && num_gts > 0) {
+      float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+      double side = 0;
+      for (int64_t g = 0; g < num_gts; ++g) {
+        const float* b = &p.gt_bboxes(g, 0);
+        x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
+        side += std::max(0.0, static_cast<double>(b[2] - b[0])) + std::max(0.0, static_cast<double>(b[3] - b[1]));
+      }
+      gt_index.emplace(x0, y0, x1, y1, static_cast<float>(std::clamp(side / (2.0 * static_cast<double>(num_gts)), 16.0, 256.0)));
+      for (int64_t g = 0; g < num_gts; ++g) gt_index->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));
+    }
+    std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);
+    uint32_t query = 0;
+    const auto argmax_all_columns = [&](int64_t i) -> int64_t {
+      if (!gt_index) return first_argmax(num_gts + padding, [&](int64_t c) { return iou_with(i, column_box(c)); });
+      int64_t best = 0;
+      float best_u = iou_with(i, column_box(0));
+      gt_index->query(&anchors(i, 0), &gt_seen, ++query, [&](int32_t g) {
+        const float u = iou_with(i, column_box(g));
+        if (u > best_u || (u == best_u && g < best)) best_u = u, best = g;
+      });
+      for (int64_t c = num_gts; c < num_gts + padding; ++c) {
+        const float u = iou_with(i, column_box(c));
+        if (u > best_u) best_u = u, best = c;
+      }
+      return best;
+    };
     int64_t to_padding = 0;
     for (int64_t i = 0; i < num_priors; ++i) {
       const std::vector<int32_t>& gts = positive_for[i];
       if (gts.empty()) continue;
       int64_t owner = gts[0];
       if (gts.size() > 1 && rules_.conflicts_over_all_columns) {
-        owner = first_argmax(num_gts + padding, [&](int64_t c) { return iou_with(i, column_box(c)); });
+        owner = argmax_all_columns(i);
       } else if (gts.size() > 1) {
         owner = gts[static_cast<size_t>(
             first_argmax(static_cast<int64_t>(gts.size()), [&](int64_t j) { return iou_with(i, &p.gt_bboxes(gts[j], 0)); }))];
@@ -277,6 +327,38 @@ class Atss final : public Assigner {
       out.assign_metrics = std::move(metrics);
     }
     return out;
+  }
+
+  // The k anchors of `level` nearest (gx, gy), by (distance, index) as
+  // k_smallest orders them: squares around the centre grow until the k-th
+  // nearest inside lies closer than the square's half-side, so that every
+  // anchor outside is strictly further. Level-relative indices; their
+  // distances in `*dist`.
+  static std::vector<int32_t> nearest_on_grid(const geometry::PriorGrid::Level& level, const geometry::PriorGrid& grid,
+                                              const Rows4f& centres, float gx, float gy, int64_t k,
+                                              std::vector<int32_t>* js, std::vector<float>* dist) {
+    const float step = level.cols > 1 ? level.xs[1] - level.xs[0] : level.rows > 1 ? level.ys[1] - level.ys[0] : 1.0f;
+    float half = step * (std::sqrt(static_cast<float>(k)) / 2.0f + 1.0f);
+    for (;;) {
+      js->clear();
+      std::vector<float> d;
+      const bool all = gx - half <= level.xs.front() && gx + half >= level.xs.back() && gy - half <= level.ys.front() &&
+                       gy + half >= level.ys.back();
+      grid.for_each_in(level, gx - half, gy - half, gx + half, gy + half, [&](int32_t i) {
+        js->push_back(static_cast<int32_t>(i - level.first));
+        d.push_back(centre_distance(centres(i, 0), centres(i, 1), gx, gy));
+      });
+      if (static_cast<int64_t>(js->size()) >= k || all) {
+        const std::vector<int32_t> pick = match::k_smallest(d.data(), static_cast<int64_t>(d.size()), k);
+        if (all || pick.empty() || d[pick.back()] < half * (1.0f - 1e-5f)) {
+          std::vector<int32_t> out;
+          dist->clear();
+          for (int32_t n : pick) out.push_back((*js)[n]), dist->push_back(d[n]);
+          return out;
+        }
+      }
+      half *= 2.0f;
+    }
   }
 
   // 5. mmyolo fails on a level with fewer than topk priors, none included
@@ -324,6 +406,7 @@ class Atss final : public Assigner {
   int64_t topk_;
   double anchor_scale_;
   double ignore_iof_thr_;
+  bool sparse_search_;
 };
 
 AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::string summary, std::string reference,
@@ -333,6 +416,7 @@ AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::st
   info.summary = std::move(summary);
   info.reference = std::move(reference);
   info.params = std::move(specs);
+  info.params.push_back(search_param());
   info.needs = std::move(needs);
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
   if (rules.mmyolo_results) info.result_files.push_back("assign_metrics.npy");

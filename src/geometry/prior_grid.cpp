@@ -5,37 +5,58 @@
 
 namespace assignscope::geometry {
 
-std::optional<PriorGrid> PriorGrid::of(const Problem& p) {
+namespace {
+
+std::optional<PriorGrid::Level> level_of(const Rows4f& points, int64_t first, int64_t count) {
+  PriorGrid::Level level;
+  level.first = first;
+  if (count <= 0) return std::nullopt;
+  const float y0 = points(first, 1);
+  while (level.cols < count && points(first + level.cols, 1) == y0) ++level.cols;
+  if (count % level.cols != 0) return std::nullopt;
+  level.rows = count / level.cols;
+  for (int64_t c = 0; c < level.cols; ++c) level.xs.push_back(points(first + c, 0));
+  for (int64_t r = 0; r < level.rows; ++r) level.ys.push_back(points(first + r * level.cols, 1));
+  const auto increasing = [](const std::vector<float>& v) {
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i]) || (i > 0 && !(v[i - 1] < v[i]))) return false;
+    return true;
+  };
+  if (!increasing(level.xs) || !increasing(level.ys)) return std::nullopt;
+  for (int64_t r = 0; r < level.rows; ++r)
+    for (int64_t c = 0; c < level.cols; ++c) {
+      const int64_t i = first + r * level.cols + c;
+      if (points(i, 0) != level.xs[c] || points(i, 1) != level.ys[r]) return std::nullopt;
+    }
+  return level;
+}
+
+}  // namespace
+
+std::optional<PriorGrid> PriorGrid::of_points(const Rows4f& points, const std::vector<int64_t>& level_counts) {
   PriorGrid grid;
   int64_t first = 0;
-  for (int64_t count : p.num_level_priors) {
-    Level level;
-    level.first = first;
-    if (count <= 0) return std::nullopt;
-    level.stride = p.priors(first, 2);
-    if (!(level.stride > 0) || !std::isfinite(level.stride)) return std::nullopt;
-    const float y0 = p.priors(first, 1);
-    while (level.cols < count && p.priors(first + level.cols, 1) == y0) ++level.cols;
-    if (count % level.cols != 0) return std::nullopt;
-    level.rows = count / level.cols;
-    for (int64_t c = 0; c < level.cols; ++c) level.xs.push_back(p.priors(first + c, 0));
-    for (int64_t r = 0; r < level.rows; ++r) level.ys.push_back(p.priors(first + r * level.cols, 1));
-    const auto increasing = [](const std::vector<float>& v) {
-      for (size_t i = 0; i < v.size(); ++i)
-        if (!std::isfinite(v[i]) || (i > 0 && !(v[i - 1] < v[i]))) return false;
-      return true;
-    };
-    if (!increasing(level.xs) || !increasing(level.ys)) return std::nullopt;
-    for (int64_t r = 0; r < level.rows; ++r)
-      for (int64_t c = 0; c < level.cols; ++c) {
-        const int64_t i = first + r * level.cols + c;
-        if (p.priors(i, 0) != level.xs[c] || p.priors(i, 1) != level.ys[r] || p.priors(i, 2) != level.stride)
-          return std::nullopt;
-      }
+  for (int64_t count : level_counts) {
+    if (first + count > points.rows()) return std::nullopt;
+    std::optional<Level> level = level_of(points, first, count);
+    if (!level) return std::nullopt;
+    grid.levels_.push_back(std::move(*level));
     first += count;
-    grid.levels_.push_back(std::move(level));
   }
-  if (first != p.num_priors()) return std::nullopt;
+  if (first != points.rows()) return std::nullopt;
+  return grid;
+}
+
+std::optional<PriorGrid> PriorGrid::of(const Problem& p) {
+  if (p.priors.rows() != p.num_priors()) return std::nullopt;
+  std::optional<PriorGrid> grid = of_points(p.priors, p.num_level_priors);
+  if (!grid) return std::nullopt;
+  for (Level& level : grid->levels_) {
+    level.stride = p.priors(level.first, 2);
+    if (!(level.stride > 0) || !std::isfinite(level.stride)) return std::nullopt;
+    for (int64_t i = level.first; i < level.first + level.rows * level.cols; ++i)
+      if (p.priors(i, 2) != level.stride) return std::nullopt;
+  }
   return grid;
 }
 

@@ -30,6 +30,9 @@ class PriorGrid {
   // The grid of `problem`'s priors, or nullopt when they do not form one
   // (or hold a non-finite value or a stride <= 0).
   static std::optional<PriorGrid> of(const Problem& problem);
+  // The same for other points per prior (e.g. anchor centres, columns 0
+  // and 1) with the problem's level counts; `stride` is then 0.
+  static std::optional<PriorGrid> of_points(const Rows4f& points, const std::vector<int64_t>& level_counts);
 
   const std::vector<Level>& levels() const { return levels_; }
 
