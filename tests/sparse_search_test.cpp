@@ -90,7 +90,7 @@ void require_same(const Assignment& sparse, const Assignment& dense, const std::
   }
 }
 
-const char* const kSparseAssigners[] = {"dynamic-soft-label", "simota", "simota.yolox", "atss", "atss.mmyolo"};
+const char* const kSparseAssigners[] = {"dynamic-soft-label", "simota", "simota.yolox", "atss", "atss.mmyolo", "max-iou"};
 
 TEST_CASE("sparse search: identical to the dense search on 300 generated scenes per assigner") {
   for (const char* name : kSparseAssigners) {

@@ -30,11 +30,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "assign/anchors.h"
 #include "geometry/boxes.h"
+#include "geometry/prior_grid.h"
 
 namespace assignscope::assign {
 namespace {
@@ -61,14 +63,17 @@ class MaxIou final : public Assigner {
            params.get_float("ignore_iof_thr"),
            params.get_bool("ignore_wrt_candidates"),
            params.get_bool("match_low_quality"),
-           params.get_float("anchor_scale")} {}
+           params.get_float("anchor_scale")},
+        sparse_search_(params.get_string("search") == "sparse") {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
     if (p.num_gts() == 0 || p.num_priors() == 0) {
       out = nothing_to_assign(p, false);
     } else {
-      out = match(p);
+      std::optional<Assignment> sparse;
+      if (sparse_search_) sparse = match_sparse(p);
+      out = sparse ? std::move(*sparse) : match(p);
     }
     out.assigner = "max-iou";
     out.params = params_;
@@ -194,8 +199,137 @@ class MaxIou final : public Assigner {
     return out;
   }
 
+  // The same result as match(), visiting only (GT, anchor) pairs that
+  // overlap: an index of the anchors per level finds them, and every other
+  // pair has IoU 0. Needs finite boxes, no ignored anchor and pos_iou_thr > 0.
+  std::optional<Assignment> match_sparse(const Problem& p) const {
+    const int64_t num_priors = p.num_priors(), num_gts = p.num_gts();
+    if (!(s_.pos_iou_thr > 0)) return std::nullopt;
+    const Rows4f anchors = anchor_boxes(p, s_.anchor_scale);
+    const std::vector<char> ignored = ignored_anchors(p, anchors);
+    if (std::find(ignored.begin(), ignored.end(), 1) != ignored.end()) return std::nullopt;
+    if (!anchors.allFinite() || !p.gt_bboxes.allFinite()) return std::nullopt;
+    float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* b = &p.gt_bboxes(g, 0);
+      x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
+    }
+    // One index per level, cells about an anchor's side.
+    std::vector<geometry::BoxIndex> index;
+    std::vector<float> anchor_area(static_cast<size_t>(num_priors));
+    int64_t first = 0;
+    for (int64_t count : p.num_level_priors) {
+      double side = 0;
+      for (int64_t i = first; i < first + count; ++i)
+        side += static_cast<double>(anchors(i, 2) - anchors(i, 0)) + static_cast<double>(anchors(i, 3) - anchors(i, 1));
+      const double cell = count > 0 ? std::clamp(side / (2.0 * static_cast<double>(count)), 4.0, 4096.0) : 64.0;
+      index.emplace_back(x0, y0, x1, y1, static_cast<float>(cell), 64);
+      for (int64_t i = first; i < first + count; ++i) {
+        anchor_area[i] = geometry::area(&anchors(i, 0));
+        index.back().insert(static_cast<int32_t>(i), &anchors(i, 0));
+      }
+      first += count;
+    }
+    if (first != num_priors) return std::nullopt;
+
+    // Per GT, its anchors with IoU > 0, by anchor index.
+    std::vector<std::vector<std::pair<int32_t, float>>> overlapping(static_cast<size_t>(num_gts));
+    std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const float* gt = &p.gt_bboxes(g, 0);
+      const float gt_area = geometry::area(gt);
+      for (const geometry::BoxIndex& level : index)
+        level.query(gt, &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
+          const float u = geometry::iou(gt, &anchors(i, 0), gt_area, anchor_area[i]);
+          if (u > 0) overlapping[g].emplace_back(i, u);
+        });
+    }
+
+    // m(a), b(a): IoU 0 and GT 0 unless some GT overlaps (first maximum);
+    // M(g) and its first anchor: 0 and anchor 0 unless g overlaps some anchor.
+    std::vector<float> max_overlap(static_cast<size_t>(num_priors), 0.0f);
+    std::vector<int32_t> best_gt(static_cast<size_t>(num_priors), 0);
+    std::vector<float> gt_max(static_cast<size_t>(num_gts), 0.0f);
+    std::vector<int64_t> gt_argmax(static_cast<size_t>(num_gts), 0);
+    for (int64_t g = 0; g < num_gts; ++g)
+      for (const auto& [i, u] : overlapping[g]) {
+        if (u > max_overlap[i]) max_overlap[i] = u, best_gt[i] = static_cast<int32_t>(g);
+        if (u > gt_max[g] || (u == gt_max[g] && i < gt_argmax[g])) gt_max[g] = u, gt_argmax[g] = i;
+      }
+
+    // Steps 1-3.
+    Assignment out = Assignment::Empty(num_priors, num_gts, 0.0f, false);
+    out.max_overlaps = max_overlap;
+    std::vector<int32_t> step3_gt(static_cast<size_t>(num_priors), -1);
+    for (int64_t i = 0; i < num_priors; ++i) {
+      const float m = max_overlap[i];
+      out.gt_inds[i] = -1;
+      if (m >= 0.0f && m < s_.neg_iou_thr) out.gt_inds[i] = 0;
+      if (m >= s_.pos_iou_thr) out.gt_inds[i] = best_gt[i] + 1, step3_gt[i] = best_gt[i];
+    }
+
+    // Step 4.
+    std::vector<std::vector<int32_t>> low_quality(static_cast<size_t>(num_gts));
+    if (s_.match_low_quality) {
+      for (int64_t g = 0; g < num_gts; ++g) {
+        if (!(gt_max[g] >= s_.min_pos_iou)) continue;
+        if (s_.gt_max_assign_all && gt_max[g] > 0) {
+          for (const auto& [i, u] : overlapping[g])
+            if (u == gt_max[g]) low_quality[g].push_back(i);
+          std::sort(low_quality[g].begin(), low_quality[g].end());
+        } else if (s_.gt_max_assign_all) {  // best IoU 0: every anchor it misses
+          std::sort(overlapping[g].begin(), overlapping[g].end());
+          size_t o = 0;
+          for (int32_t i = 0; i < num_priors; ++i) {
+            while (o < overlapping[g].size() && overlapping[g][o].first < i) ++o;
+            if (o == overlapping[g].size() || overlapping[g][o].first != i) low_quality[g].push_back(i);
+          }
+        } else {
+          low_quality[g].push_back(static_cast<int32_t>(gt_argmax[g]));
+        }
+        for (int32_t i : low_quality[g]) out.gt_inds[i] = g + 1;
+        if (gt_max[g] == 0.0f)
+          out.notes.push_back(fmt::format(
+              "GT {} overlaps no anchor (best IoU 0) and min_pos_iou is {}: low-quality matching gives it every "
+              "anchor with IoU 0 that no later GT claims",
+              g, s_.min_pos_iou));
+      }
+    }
+    for (int64_t i = 0; i < num_priors; ++i)
+      if (out.gt_inds[i] > 0) out.labels[i] = p.gt_labels[out.gt_inds[i] - 1];
+
+    // Reported pairs, as match() reports them: IoU >= pos_iou_thr (> 0, so
+    // overlapping) or claimed in step 3 (overlapping) or 4.
+    std::vector<char> claimed(static_cast<size_t>(num_priors), 0);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      for (int32_t i : low_quality[g]) claimed[i] = 1;
+      std::vector<std::pair<int32_t, float>> rows;
+      for (const auto& [i, u] : overlapping[g])
+        if (u >= s_.pos_iou_thr || claimed[i] || step3_gt[i] == g) rows.emplace_back(i, u), claimed[i] |= 2;
+      for (int32_t i : low_quality[g])
+        if (!(claimed[i] & 2)) rows.emplace_back(i, 0.0f);  // IoU 0: claimed by a GT that overlaps nothing
+      std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (const auto& [i, u] : rows) {
+        const bool inside = u >= s_.pos_iou_thr;
+        const bool picked = (claimed[i] & 1) || step3_gt[i] == g;
+        claimed[i] = 0;
+        CandidatePair pair;
+        pair.prior = i;
+        pair.gt = static_cast<int32_t>(g);
+        pair.cost = u;
+        pair.terms[0] = u;
+        pair.iou = u;
+        pair.inside = inside;
+        pair.picked = picked;
+        out.candidates.push_back(pair);
+      }
+    }
+    return out;
+  }
+
   Params params_;
   Settings s_;
+  bool sparse_search_;
 };
 
 }  // namespace
@@ -227,6 +361,7 @@ AssignerInfo max_iou_info() {
       {"anchor_scale", ParamType::kFloat, 8.0,
        "side of the square anchors built from the priors, in strides (the dump's anchors field wins)", 0.0,
        std::nullopt, {}},
+      search_param(),
   };
   info.needs = {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};

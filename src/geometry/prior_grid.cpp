@@ -66,7 +66,8 @@ bool PriorGrid::covers_all(float x0, float y0, float x1, float y1) const {
   return true;
 }
 
-BoxIndex::BoxIndex(float x0, float y0, float x1, float y1, float cell) : x0_(x0), y0_(y0), cell_(cell) {
+BoxIndex::BoxIndex(float x0, float y0, float x1, float y1, float cell, int64_t max_cells)
+    : x0_(x0), y0_(y0), cell_(cell), max_cells_(max_cells) {
   nx_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((x1 - x0) / cell)) + 1);
   ny_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((y1 - y0) / cell)) + 1);
   cells_.resize(static_cast<size_t>(nx_ * ny_));
@@ -90,7 +91,7 @@ bool BoxIndex::cell_range(const float* box, int64_t* cx0, int64_t* cy0, int64_t*
 void BoxIndex::insert(int32_t id, const float* box) {
   int64_t cx0, cy0, cx1, cy1;
   if (!cell_range(box, &cx0, &cy0, &cx1, &cy1)) return;
-  if ((cx1 - cx0 + 1) * (cy1 - cy0 + 1) > 16) {
+  if ((cx1 - cx0 + 1) * (cy1 - cy0 + 1) > max_cells_) {
     large_.push_back(id);
     return;
   }

@@ -61,7 +61,7 @@ class PriorGrid {
 class BoxIndex {
  public:
   // Cells cover [x0, x1] x [y0, y1]; parts of boxes outside it are never queried.
-  BoxIndex(float x0, float y0, float x1, float y1, float cell);
+  BoxIndex(float x0, float y0, float x1, float y1, float cell, int64_t max_cells = 16);
   void insert(int32_t id, const float* box);
   // Calls f(id) once per box that may overlap `box`. `seen` is scratch
   // sized by the caller to the largest id + 1; `tag` must differ between calls.
@@ -82,6 +82,7 @@ class BoxIndex {
 
   float x0_, y0_, cell_;
   int64_t nx_, ny_;
+  int64_t max_cells_;  // a box covering more cells goes to large_
   std::vector<std::vector<int32_t>> cells_;
   std::vector<int32_t> large_;
 };
