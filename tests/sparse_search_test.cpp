@@ -75,6 +75,8 @@ void require_same(const Assignment& sparse, const Assignment& dense, const std::
   REQUIRE(sparse.labels == dense.labels);
   REQUIRE(sparse.dynamic_ks == dense.dynamic_ks);
   REQUIRE(sparse.notes == dense.notes);
+  REQUIRE(sparse.bbox_targets == dense.bbox_targets);
+  REQUIRE(sparse.assign_metrics == dense.assign_metrics);
   REQUIRE(sparse.max_overlaps.size() == dense.max_overlaps.size());
   for (size_t i = 0; i < sparse.max_overlaps.size(); ++i) REQUIRE(sparse.max_overlaps[i] == dense.max_overlaps[i]);
   REQUIRE(sparse.candidates.size() == dense.candidates.size());
@@ -90,7 +92,16 @@ void require_same(const Assignment& sparse, const Assignment& dense, const std::
   }
 }
 
-const char* const kSparseAssigners[] = {"dynamic-soft-label", "simota", "simota.yolox", "atss", "atss.mmyolo", "max-iou"};
+const char* const kSparseAssigners[] = {"dynamic-soft-label", "simota", "simota.yolox", "atss", "atss.mmyolo",
+                                        "max-iou", "fcos"};
+
+// The scenes have three levels; fcos's defaults are for five.
+std::vector<std::pair<std::string, std::string>> sets_for(const std::string& name, bool dense) {
+  std::vector<std::pair<std::string, std::string>> sets;
+  if (name == "fcos") sets.emplace_back("regress_ranges", "[[-1,32],[32,64],[64,1e8]]");
+  if (dense) sets.emplace_back("search", "dense");
+  return sets;
+}
 
 TEST_CASE("sparse search: identical to the dense search on 300 generated scenes per assigner") {
   for (const char* name : kSparseAssigners) {
@@ -102,8 +113,8 @@ TEST_CASE("sparse search: identical to the dense search on 300 generated scenes 
       const bool confident = scene % 4 == 0;
       const Problem p = random_scene(rng, size, num_gts, 5, confident ? -12.0f : -6.0f, confident ? 12.0f : 3.0f);
       REQUIRE(geometry::PriorGrid::of(p).has_value());
-      const Assignment sparse = run_assigner(name, p);
-      const Assignment dense = run_assigner(name, p, {{"search", "dense"}});
+      const Assignment sparse = run_assigner(name, p, sets_for(name, false));
+      const Assignment dense = run_assigner(name, p, sets_for(name, true));
       require_same(sparse, dense, fmt::format("{} scene {} (seed 20261121): N {} G {}", name, scene, p.num_priors(),
                                               p.num_gts()));
       int pos = 0;
@@ -127,7 +138,7 @@ TEST_CASE("sparse search: priors that form no grid fall back to the dense search
   p.cls_scores.row(0).swap(p.cls_scores.row(5));
   REQUIRE_FALSE(geometry::PriorGrid::of(p).has_value());
   for (const char* name : kSparseAssigners)
-    require_same(run_assigner(name, p), run_assigner(name, p, {{"search", "dense"}}), name);
+    require_same(run_assigner(name, p, sets_for(name, false)), run_assigner(name, p, sets_for(name, true)), name);
 }
 
 TEST_CASE("prior grid: levels, rectangles and what is not a grid") {

@@ -31,10 +31,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "geometry/boxes.h"
+#include "geometry/prior_grid.h"
 
 namespace assignscope::assign {
 namespace {
@@ -48,7 +50,8 @@ class Fcos final : public Assigner {
         center_sampling_(params.get_bool("center_sampling")),
         radius_(params.get_float("center_sample_radius")),
         ranges_(params.get_ranges("regress_ranges")),
-        norm_on_bbox_(params.get_bool("norm_on_bbox")) {}
+        norm_on_bbox_(params.get_bool("norm_on_bbox")),
+        sparse_search_(params.get_string("search") == "sparse") {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t n = p.num_priors(), g_count = p.num_gts();
@@ -63,6 +66,13 @@ class Fcos final : public Assigner {
     std::vector<float> area(static_cast<size_t>(g_count));
     for (int64_t g = 0; g < g_count; ++g) area[g] = geometry::area(&p.gt_bboxes(g, 0));
 
+    const std::optional<geometry::PriorGrid> grid =
+        sparse_search_ && p.gt_bboxes.allFinite() ? geometry::PriorGrid::of(p) : std::nullopt;
+    if (grid) {
+      assign_on_grid(p, *grid, area, &out, &targets);
+      out.bbox_targets = std::move(targets);
+      return out;
+    }
     for (int64_t i = 0; i < n; ++i) {
       const float x = p.priors(i, 0), y = p.priors(i, 1), stride = p.priors(i, 2);
       const auto& [lo, hi] = ranges_[static_cast<size_t>(p.prior_level[i])];
@@ -112,11 +122,64 @@ class Fcos final : public Assigner {
     return geometry::strictly_inside(x, y, centre_box);
   }
 
+  // The same result, visiting only the priors inside each GT's box (a
+  // superset of its centre box): through the prior grid, GT by GT. A prior
+  // no GT holds gets INF from every GT, so stays background; for the others
+  // step 3 runs over the GTs that hold it, every other GT counting INF.
+  void assign_on_grid(const Problem& p, const geometry::PriorGrid& grid, const std::vector<float>& area,
+                      Assignment* out, std::vector<float>* targets) const {
+    const int64_t g_count = p.num_gts();
+    std::vector<std::vector<std::pair<int32_t, float>>> held_by(static_cast<size_t>(p.num_priors()));  // (g, a_g)
+    for (int64_t g = 0; g < g_count; ++g) {
+      const float* box = &p.gt_bboxes(g, 0);
+      for (const auto& level : grid.levels())
+        grid.for_each_in(level, box[0], box[1], box[2], box[3], [&](int32_t i) {
+          const float x = p.priors(i, 0), y = p.priors(i, 1), stride = p.priors(i, 2);
+          const bool inside =
+              center_sampling_ ? in_centre_box(x, y, stride, box) : geometry::strictly_inside(x, y, box);
+          if (!inside) return;
+          const auto& [lo, hi] = ranges_[static_cast<size_t>(p.prior_level[i])];
+          const auto d = geometry::ltrb_from(x, y, box);
+          const float max_d = std::max(std::max(d[0], d[1]), std::max(d[2], d[3]));
+          const bool in_range = max_d >= static_cast<float>(lo) && max_d <= static_cast<float>(hi);
+          CandidatePair pair;
+          pair.prior = i;
+          pair.gt = static_cast<int32_t>(g);
+          pair.cost = area[g];
+          pair.terms = {area[g], max_d, std::min(std::min(d[0], d[1]), std::min(d[2], d[3]))};
+          pair.inside = pair.picked = in_range;
+          out->candidates.push_back(pair);
+          held_by[i].emplace_back(static_cast<int32_t>(g), in_range ? area[g] : kInf);
+        });
+      // This GT's pairs in prior order (levels are visited in order, rows within).
+    }
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      const auto& gts = held_by[i];
+      if (gts.empty()) continue;
+      // torch.min over the row: GTs not holding the prior count INF; the
+      // first minimum wins. held_by is in GT order.
+      float min_area = static_cast<int64_t>(gts.size()) < g_count ? kInf : gts[0].second;
+      int64_t best = static_cast<int64_t>(gts.size()) < g_count ? -1 : gts[0].first;
+      for (const auto& [g, a] : gts) {
+        if (a < min_area) min_area = a, best = g;
+      }
+      if (best < 0 || min_area == kInf) continue;
+      // Ties with INF-area GTs of lower index than `best` cannot occur:
+      // min_area < INF here, or every GT holds the prior.
+      out->gt_inds[i] = best + 1;
+      out->labels[i] = p.gt_labels[best];
+      const float x = p.priors(i, 0), y = p.priors(i, 1), stride = p.priors(i, 2);
+      const auto d = geometry::ltrb_from(x, y, &p.gt_bboxes(best, 0));
+      for (int k = 0; k < 4; ++k) (*targets)[static_cast<size_t>(i * 4 + k)] = norm_on_bbox_ ? d[k] / stride : d[k];
+    }
+  }
+
   Params params_;
   bool center_sampling_;
   double radius_;
   Ranges ranges_;
   bool norm_on_bbox_;
+  bool sparse_search_;
 };
 
 }  // namespace
@@ -138,6 +201,7 @@ AssignerInfo fcos_info() {
        std::nullopt, {}},
       {"norm_on_bbox", ParamType::kBool, false, "bbox_targets divided by the level's stride", std::nullopt,
        std::nullopt, {}},
+      search_param(),
   };
   info.needs = {{Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "bbox_targets.npy"};
