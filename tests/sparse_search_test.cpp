@@ -93,7 +93,8 @@ void require_same(const Assignment& sparse, const Assignment& dense, const std::
 }
 
 const char* const kSparseAssigners[] = {"dynamic-soft-label", "simota", "simota.yolox", "atss", "atss.mmyolo",
-                                        "max-iou", "fcos"};
+                                        "max-iou", "fcos", "task-aligned", "task-aligned.mmyolo",
+                                        "task-aligned.ultralytics"};
 
 // The scenes have three levels; fcos's defaults are for five.
 std::vector<std::pair<std::string, std::string>> sets_for(const std::string& name, bool dense) {

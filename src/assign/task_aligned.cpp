@@ -59,12 +59,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "assign/anchors.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
+#include "geometry/prior_grid.h"
 #include "match/dynamic_k.h"
 
 namespace assignscope::assign {
@@ -180,7 +182,8 @@ class TaskAligned final : public Assigner {
       : rules_(rules),
         params_(params),
         s_{params.get_int("topk"), params.get_float("alpha"), params.get_float("beta"),
-           rules.tood_normalisation ? kToodNormEps : static_cast<float>(params.get_float("eps"))} {}
+           rules.tood_normalisation ? kToodNormEps : static_cast<float>(params.get_float("eps"))},
+        sparse_search_(params.get_string("search") == "sparse") {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
@@ -253,6 +256,146 @@ class TaskAligned final : public Assigner {
     return pairs;
   }
 
+  // What gt_pairs visits, found without a pass over all priors: the points
+  // on per-level grids give the priors inside a GT (a rectangle query), and
+  // an index of the predicted boxes those whose IoU with it is > 0 (mmdet
+  // ranks those too). nullopt members: not available, pass over all priors.
+  struct Search {
+    std::optional<geometry::PriorGrid> grid;
+    std::optional<geometry::BoxIndex> preds;
+    std::vector<uint32_t> seen;
+    uint32_t tag = 0;
+  };
+
+  Search make_search(const Problem& p, const Rows4f& points) const {
+    Search search;
+    if (!sparse_search_ || !p.gt_bboxes.allFinite()) return search;
+    search.grid = geometry::PriorGrid::of_points(points, p.num_level_priors);
+    if (!search.grid || rules_.topk_among_inside) return search;
+    // mmdet also ranks priors outside the GT: only those whose prediction
+    // overlaps it have t > 0, and only when beta > 0.
+    if (!(s_.beta > 0.0) || !p.pred_bboxes.allFinite()) {
+      search.grid.reset();
+      return search;
+    }
+    float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    double side = 0;
+    for (int64_t g = 0; g < p.num_gts(); ++g) {
+      const float* b = &p.gt_bboxes(g, 0);
+      x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
+      side += std::max(0.0, static_cast<double>(b[2] - b[0])) + std::max(0.0, static_cast<double>(b[3] - b[1]));
+    }
+    const double cell = std::clamp(side / (2.0 * static_cast<double>(p.num_gts())), 16.0, 256.0);
+    search.preds.emplace(x0, y0, x1, y1, static_cast<float>(cell), 64);
+    for (int64_t i = 0; i < p.num_priors(); ++i) search.preds->insert(static_cast<int32_t>(i), &p.pred_bboxes(i, 0));
+    search.seen.assign(static_cast<size_t>(p.num_priors()), 0);
+    return search;
+  }
+
+  // gt_pairs through the search structures: the same pairs, in prior order.
+  std::vector<Pair> gt_pairs_searched(const Problem& p, const Rows4f& points, int64_t g, Search* search) const {
+    std::vector<int32_t> visit;
+    const float* gt = &p.gt_bboxes(g, 0);
+    for (const auto& level : search->grid->levels())
+      search->grid->for_each_in(level, gt[0], gt[1], gt[2], gt[3], [&](int32_t i) {
+        if (geometry::inside(points(i, 0), points(i, 1), gt, rules_.inside_margin)) visit.push_back(i);
+      });
+    if (search->preds) {
+      const float gt_area = geometry::area(gt);
+      search->preds->query(gt, &search->seen, ++search->tag, [&](int32_t i) {
+        const float* pred = &p.pred_bboxes(i, 0);
+        if (geometry::iou(pred, gt, geometry::area(pred), gt_area) != 0.0f) visit.push_back(i);
+      });
+    }
+    std::sort(visit.begin(), visit.end());
+    visit.erase(std::unique(visit.begin(), visit.end()), visit.end());
+    std::vector<Pair> pairs;
+    for (int32_t i : visit) {
+      Pair pair = evaluate(p, points, g, i);
+      if (pair.inside || positive_value(pair.metric)) pairs.push_back(pair);
+    }
+    return pairs;
+  }
+
+  // Step 5 for one prior positive for several GTs, over every GT as the
+  // reference's [G, N] tables do: the largest u over all GTs (flavours) or
+  // over the GTs it is positive for (mmdet), first maximum, NaN first.
+  template <class FindPair, class PairOf>
+  int32_t resolve_dense(int32_t num_gts, int32_t i, const FindPair& find_pair, const PairOf& pair_of) const {
+    if (rules_.resolve_over_all_gts)
+      return match::argmin_cost(num_gts, [&](int32_t g) { return -pair_of(g, i).overlap; });
+    return match::argmin_cost(num_gts, [&](int32_t g) {
+      const Pair* pair = find_pair(g, i);
+      return pair && is_positive(*pair) ? -pair->overlap : -kMmdetRejected;
+    });
+  }
+
+  // Step 5 without a pass over all GTs. mmdet: the GTs the prior is
+  // positive for, in GT order (every other GT counts -INF). Flavours: u is 0
+  // for every GT but those whose box overlaps the prediction (mmyolo) or
+  // holds the prior's point (ultralytics), found through an index of GT
+  // boxes; GT 0 is costed too, so that when no GT beats u = 0 the first GT
+  // wins as the reference's argmax gives. A NaN anywhere: the dense rule.
+  template <class FindPair, class PairOf>
+  void resolve_searched(const Problem& p, const Rows4f& points, std::vector<std::pair<int32_t, int32_t>> positives,
+                        const std::vector<int32_t>& gts_of_prior, const FindPair& find_pair, const PairOf& pair_of,
+                        std::vector<int32_t>* owner) const {
+    const int64_t num_gts = p.num_gts();
+    std::sort(positives.begin(), positives.end());
+    std::optional<geometry::BoxIndex> gts;
+    std::vector<uint32_t> seen;
+    uint32_t tag = 0;
+    if (rules_.resolve_over_all_gts) {
+      float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+      double side = 0;
+      for (int64_t g = 0; g < num_gts; ++g) {
+        const float* b = &p.gt_bboxes(g, 0);
+        x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
+        side += std::max(0.0, static_cast<double>(b[2] - b[0])) + std::max(0.0, static_cast<double>(b[3] - b[1]));
+      }
+      gts.emplace(x0, y0, x1, y1, static_cast<float>(std::clamp(side / (2.0 * static_cast<double>(num_gts)), 16.0, 256.0)),
+                  64);
+      for (int64_t g = 0; g < num_gts; ++g) gts->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));
+      seen.assign(static_cast<size_t>(num_gts), 0);
+    }
+    const auto nan_first_min = [](float v, int32_t g, float* best, int32_t* best_g) {
+      if (v < *best || (v == *best && g < *best_g)) *best = v, *best_g = g;
+    };
+    for (size_t a = 0; a < positives.size();) {
+      const int32_t i = positives[a].first;
+      size_t b = a;
+      while (b < positives.size() && positives[b].first == i) ++b;
+      if (gts_of_prior[i] < 2) {
+        a = b;
+        continue;
+      }
+      bool nan = false;
+      float best = 0;
+      int32_t best_g = -1;
+      if (!rules_.resolve_over_all_gts) {
+        for (size_t c = a; c < b && !nan; ++c) {
+          const float v = -pair_of(positives[c].second, i).overlap;
+          nan = std::isnan(v);
+          if (best_g < 0) best = v, best_g = positives[c].second;
+          else nan_first_min(v, positives[c].second, &best, &best_g);
+        }
+      } else {
+        best = -pair_of(0, i).overlap, best_g = 0;
+        nan = std::isnan(best);
+        const float point[4] = {points(i, 0), points(i, 1), points(i, 0), points(i, 1)};
+        const float* probe = rules_.only_inside_pairs ? point : &p.pred_bboxes(i, 0);
+        gts->query(probe, &seen, ++tag, [&](int32_t g) {
+          const float v = -pair_of(g, i).overlap;
+          nan |= std::isnan(v);
+          nan_first_min(v, g, &best, &best_g);
+        });
+      }
+      if (nan) best_g = resolve_dense(static_cast<int32_t>(num_gts), i, find_pair, pair_of);
+      (*owner)[i] = best_g;
+      a = b;
+    }
+  }
+
   // Step 4: marks the GT's top-k. Returns how many picks are inside the GT
   // with t = 0 (zero-valued fillers that become positives).
   int64_t pick_top_k(std::vector<Pair>* pairs, int64_t k) const {
@@ -295,8 +438,10 @@ class TaskAligned final : public Assigner {
     std::vector<std::vector<Pair>> pairs(static_cast<size_t>(num_gts));
     std::vector<int32_t> first_gt(static_cast<size_t>(num_priors), -1);
     std::vector<int32_t> gts_of_prior(static_cast<size_t>(num_priors), 0);
+    Search search = make_search(p, points);
+    std::vector<std::pair<int32_t, int32_t>> positives;  // (prior, GT), GT-major
     for (int64_t g = 0; g < num_gts; ++g) {
-      pairs[g] = gt_pairs(p, points, g);
+      pairs[g] = search.grid ? gt_pairs_searched(p, points, g, &search) : gt_pairs(p, points, g);
       if (const int64_t fillers = pick_top_k(&pairs[g], k); fillers > 0)
         out.notes.push_back(fmt::format(
             "GT {}: fewer than k = {} inside priors have a positive metric, so its top-k takes zero-metric priors, "
@@ -309,6 +454,7 @@ class TaskAligned final : public Assigner {
         kept.push_back(pair);
         if (!is_positive(pair)) continue;
         if (gts_of_prior[pair.prior]++ == 0) first_gt[pair.prior] = static_cast<int32_t>(g);
+        positives.emplace_back(pair.prior, static_cast<int32_t>(g));
       }
       pairs[g] = std::move(kept);
     }
@@ -326,15 +472,12 @@ class TaskAligned final : public Assigner {
     // Step 5: the owner of each positive prior.
     std::vector<int32_t> owner = first_gt;
     const auto num_gts32 = static_cast<int32_t>(num_gts);
-    for (int32_t i = 0; i < num_priors; ++i) {
-      if (gts_of_prior[i] < 2) continue;
-      if (rules_.resolve_over_all_gts) {
-        owner[i] = match::argmin_cost(num_gts32, [&](int32_t g) { return -pair_of(g, i).overlap; });
-      } else {
-        owner[i] = match::argmin_cost(num_gts32, [&](int32_t g) {
-          const Pair* pair = find_pair(g, i);
-          return pair && is_positive(*pair) ? -pair->overlap : -kMmdetRejected;
-        });
+    if (search.grid) {
+      resolve_searched(p, points, positives, gts_of_prior, find_pair, pair_of, &owner);
+    } else {
+      for (int32_t i = 0; i < num_priors; ++i) {
+        if (gts_of_prior[i] < 2) continue;
+        owner[i] = resolve_dense(num_gts32, i, find_pair, pair_of);
       }
     }
 
@@ -386,6 +529,7 @@ class TaskAligned final : public Assigner {
   Rules rules_;
   Params params_;
   Settings s_;
+  bool sparse_search_;
 };
 
 std::vector<ParamSpec> tal_params(int64_t topk, double alpha, double beta, std::optional<double> eps) {
@@ -399,6 +543,7 @@ std::vector<ParamSpec> tal_params(int64_t topk, double alpha, double beta, std::
   if (eps)
     specs.push_back({"eps", ParamType::kFloat, *eps, "added to a GT's largest metric when normalising the soft targets",
                      0.0, std::nullopt, {}});
+  specs.push_back(search_param());
   return specs;
 }
 
