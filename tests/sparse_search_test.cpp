@@ -92,7 +92,7 @@ void require_same(const Assignment& sparse, const Assignment& dense, const std::
   }
 }
 
-const char* const kSparseAssigners[] = {"dynamic-soft-label", "simota", "simota.yolox", "atss", "atss.mmyolo",
+const char* const kSparseAssigners[] = {"dynamic-soft-label", "dynamic-soft-label.mmyolo", "simota", "simota.yolox", "atss", "atss.mmyolo",
                                         "max-iou", "fcos", "task-aligned", "task-aligned.mmyolo",
                                         "task-aligned.ultralytics"};
 

@@ -92,7 +92,7 @@ class DynamicSoftLabel final : public Assigner {
     } else {
       // Step 1: candidates.
       std::optional<Assignment> sparse;
-      if (sparse_search_ && !rules_.all_priors_are_candidates) sparse = match_sparse(p);
+      if (sparse_search_) sparse = match_sparse(p, padding);
       if (sparse) {
         out = std::move(*sparse);
       } else {
@@ -221,17 +221,25 @@ class DynamicSoftLabel final : public Assigner {
   // holds every prior. Dynamic k needs the positive IoUs only, found through
   // an index of the predicted boxes. A prior several GTs pick goes to the
   // cheapest GT over all GTs, again bounded by the centre term.
-  std::optional<Assignment> match_sparse(const Problem& p) const {
+  std::optional<Assignment> match_sparse(const Problem& p, int64_t padding) const {
     const std::optional<geometry::PriorGrid> grid = geometry::PriorGrid::of(p);
     if (!grid) return std::nullopt;
     const int64_t num_gts = p.num_gts();
+    const int64_t columns = num_gts + padding;
     const int64_t num_priors = p.num_priors();
     const int64_t num_classes = p.num_classes();
     const auto finite4 = [](const float* b) {
       return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
     };
-    for (int64_t g = 0; g < num_gts; ++g)
-      if (!finite4(&p.gt_bboxes(g, 0)) || p.gt_labels[g] < 0 || p.gt_labels[g] >= num_classes) return std::nullopt;
+    // GT columns as match() forms them: the real GTs, then mmyolo's padding.
+    std::vector<const float*> box_of(static_cast<size_t>(columns));
+    std::vector<int64_t> label_of(static_cast<size_t>(columns)), class_of(static_cast<size_t>(columns));
+    for (int64_t g = 0; g < columns; ++g) {
+      box_of[g] = g < num_gts ? &p.gt_bboxes(g, 0) : &p.padding_gt_bboxes(g - num_gts, 0);
+      label_of[g] = g < num_gts ? p.gt_labels[g] : p.padding_gt_labels[g - num_gts];
+      class_of[g] = label_of[g] < 0 ? label_of[g] + num_classes : label_of[g];
+      if (!finite4(box_of[g]) || class_of[g] < 0 || class_of[g] >= num_classes) return std::nullopt;
+    }
 
     // Step 1: each GT's inside priors; valid = inside some GT.
     std::vector<std::vector<int32_t>> inside(static_cast<size_t>(num_gts));
@@ -250,7 +258,12 @@ class DynamicSoftLabel final : public Assigner {
       bx1 = std::max(bx1, box[2]), by1 = std::max(by1, box[3]);
       area_sum += std::max(0.0, static_cast<double>(box[2] - box[0]) * static_cast<double>(box[3] - box[1]));
     }
-    if (std::find(valid.begin(), valid.end(), 1) == valid.end()) return no_valid_prior(p);
+    if (std::find(valid.begin(), valid.end(), 1) == valid.end())
+      return rules_.early_return_without_valid ? std::optional<Assignment>(no_valid_prior(p)) : std::nullopt;
+    for (int64_t g = num_gts; g < columns; ++g) {
+      bx0 = std::min(bx0, box_of[g][0]), by0 = std::min(by0, box_of[g][1]);
+      bx1 = std::max(bx1, box_of[g][2]), by1 = std::max(by1, box_of[g][3]);
+    }
 
     // Step 2: positive IoUs per GT, through an index of the valid priors'
     // predicted boxes over the GTs' extent; dynamic k from them (zero IoUs
@@ -259,24 +272,27 @@ class DynamicSoftLabel final : public Assigner {
     geometry::BoxIndex index(bx0, by0, bx1, by1, cell);
     std::vector<float> pred_area(static_cast<size_t>(num_priors), 0.0f);
     for (int64_t i = 0; i < num_priors; ++i) {
-      if (!valid[i]) continue;
+      if (!valid[i] && !rules_.all_priors_are_candidates) continue;  // mmyolo's k sums IoUs over all priors
       const float* pred = &p.pred_bboxes(i, 0);
       if (!finite4(pred)) return std::nullopt;
       pred_area[i] = geometry::area(pred);
       index.insert(static_cast<int32_t>(i), pred);
     }
-    std::vector<float> gt_area(static_cast<size_t>(num_gts));
-    for (int64_t g = 0; g < num_gts; ++g) gt_area[g] = geometry::area(&p.gt_bboxes(g, 0));
+    std::vector<float> gt_area(static_cast<size_t>(columns));
+    for (int64_t g = 0; g < columns; ++g) gt_area[g] = geometry::area(box_of[g]);
     std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
-    std::vector<int64_t> ks(static_cast<size_t>(num_gts));
+    std::vector<int64_t> ks(static_cast<size_t>(columns));
     std::vector<std::vector<std::pair<int32_t, float>>> overlapping(static_cast<size_t>(num_gts));  // (prior, IoU > 0)
     std::vector<float> ious;
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const float* box = &p.gt_bboxes(g, 0);
+    for (int64_t g = 0; g < columns; ++g) {
+      const float* box = box_of[g];
       ious.clear();
       index.query(box, &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
         const float u = geometry::iou(&p.pred_bboxes(i, 0), box, pred_area[i], gt_area[g]);
-        if (u > 0) ious.push_back(u), overlapping[g].emplace_back(i, u);
+        if (u > 0) {
+          ious.push_back(u);
+          if (g < num_gts && valid[i]) overlapping[g].emplace_back(i, u);
+        }
       });
       ks[g] = match::dynamic_k(ious, s_.topk);
     }
@@ -286,18 +302,22 @@ class DynamicSoftLabel final : public Assigner {
     bool nonfinite_logit = false;
     const auto pair_of = [&](int32_t i, int64_t g, float u, bool is_inside) {
       double& bg = background[i];
-      if (std::isnan(bg)) {
+      if (rules_.class_cost_over_all_classes && std::isnan(bg)) {
         bg = cost::soft_class_background_total(&p.cls_scores(i, 0), num_classes);
         if (!std::isfinite(bg)) nonfinite_logit = true, bg = 0;
       }
-      const float x = p.cls_scores(i, p.gt_labels[g]);
+      const float x = p.cls_scores(i, class_of[g]);
       if (!std::isfinite(x)) nonfinite_logit = true;
-      const float* box = &p.gt_bboxes(g, 0);
+      const float* box = box_of[g];
       CandidatePair pair;
       pair.prior = i;
       pair.gt = static_cast<int32_t>(g);
       pair.iou = u;
-      pair.terms = {cost::soft_class_cost(bg, cost::logit_terms(x), u), cost::log_iou_cost(u, s_.iou_weight, kIouEps),
+      const cost::Logit logit = cost::logit_terms(x);
+      pair.terms = {rules_.class_cost_over_all_classes
+                        ? cost::soft_class_cost(bg, logit, u)
+                        : static_cast<float>(cost::soft_class_term(logit, static_cast<double>(u))),
+                    cost::log_iou_cost(u, s_.iou_weight, kIouEps),
                     cost::soft_center_prior(p.priors(i, 0), p.priors(i, 1), p.priors(i, 2), geometry::centre_x(box),
                                             geometry::centre_y(box), s_.soft_center_radius)};
       pair.cost = pair.terms[0] + pair.terms[1] + pair.terms[2];
@@ -305,7 +325,7 @@ class DynamicSoftLabel final : public Assigner {
       return pair;
     };
     const auto iou_with = [&](int32_t i, int64_t g) {
-      return geometry::iou(&p.pred_bboxes(i, 0), &p.gt_bboxes(g, 0), pred_area[i], gt_area[g]);
+      return geometry::iou(&p.pred_bboxes(i, 0), box_of[g], pred_area[i], gt_area[g]);
     };
     // Lower bounds on the cost of a valid prior: cls >= 0 (up to rounding);
     // iou = -log(u + 1e-7) * w is >= 0, and is the constant -log(1e-7) * w
@@ -368,6 +388,11 @@ class DynamicSoftLabel final : public Assigner {
       costs.clear();
       for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
       picks[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks[g]);
+      // mmyolo: a k-th cheapest at INF or more takes priors inside no GT (or
+      // far away) in an order only match() replays.
+      if (rules_.all_priors_are_candidates &&
+          (static_cast<int64_t>(picks[g].size()) < ks[g] || !(costs[picks[g].back()] < kMmyoloInvalidCost)))
+        return std::nullopt;
     }
     if (nonfinite_logit) return std::nullopt;
 
@@ -424,6 +449,10 @@ class DynamicSoftLabel final : public Assigner {
         const float c = known ? known->cost : pair_of(i, g, iou_with(i, g), false).cost;
         if (c < best || (c == best && g < best_g)) best = c, best_g = g;
       });
+      for (int64_t g = num_gts; g < columns; ++g) {  // mmyolo's padding columns compete, after every real GT
+        const float c = pair_of(i, g, iou_with(i, g), false).cost;
+        if (c < best) best = c, best_g = static_cast<int32_t>(g);
+      }
       owner[i] = best_g;
       a = b;
     }
@@ -432,12 +461,14 @@ class DynamicSoftLabel final : public Assigner {
     // Step 5: the result, as CostTable::assemble makes it.
     Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, true);
     out.dynamic_ks = ks;
+    int64_t to_padding = 0;
     for (int64_t i = 0; i < num_priors; ++i) {
       const int32_t g = owner[i];
       if (g < 0) continue;
       out.gt_inds[i] = g + 1;
-      out.labels[i] = p.gt_labels[g];
-      const CandidatePair* pair = costed_pair(g, static_cast<int32_t>(i));
+      out.labels[i] = label_of[g];
+      to_padding += g >= num_gts;
+      const CandidatePair* pair = g < num_gts ? costed_pair(g, static_cast<int32_t>(i)) : nullptr;
       out.max_overlaps[i] = pair ? pair->iou : iou_with(static_cast<int32_t>(i), g);
     }
     for (int64_t g = 0; g < num_gts; ++g) {
@@ -446,6 +477,7 @@ class DynamicSoftLabel final : public Assigner {
       for (const CandidatePair& pair : pairs)
         if (pair.inside || pair.picked) out.candidates.push_back(pair);
     }
+    if (to_padding > 0) out.notes.push_back(padding_note(to_padding));
     return out;
   }
 
@@ -469,11 +501,14 @@ class DynamicSoftLabel final : public Assigner {
     }
     int64_t to_padding = 0;
     for (int32_t owner : m.owner) to_padding += owner >= num_gts;
-    if (to_padding > 0)
-      out->notes.push_back(fmt::format(
-          "{} prior{} went to padding GT columns in conflicts (mmyolo lets padding compete): assigned_gt_inds "
-          "points past the image's real GTs there, as the reference's does",
-          to_padding, to_padding == 1 ? "" : "s"));
+    if (to_padding > 0) out->notes.push_back(padding_note(to_padding));
+  }
+
+  static std::string padding_note(int64_t to_padding) {
+    return fmt::format(
+        "{} prior{} went to padding GT columns in conflicts (mmyolo lets padding compete): assigned_gt_inds "
+        "points past the image's real GTs there, as the reference's does",
+        to_padding, to_padding == 1 ? "" : "s");
   }
 
   Rules rules_;
