@@ -22,10 +22,15 @@
 
 namespace assignscope::cost::vmath {
 
-// exp(x) for x <= 0; x below -87 returns exp(-87) ~ 1.6e-38, which every
-// caller multiplies into a term far below a float32 ulp of its total.
-inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
+// exp(x) for x <= 0; x below -87 (and -inf) returns exp(-87) ~ 1.6e-38,
+// which every caller adds or multiplies into a term far below a float32 ulp
+// of its total; x > 0 is taken as 0; NaN returns NaN. The float-to-int
+// conversion below only ever sees finite values.
+inline float exp_nonpositive(float x_in) {
+  const bool nan = x_in != x_in;
+  float x = x_in < -87.0f ? -87.0f : x_in;
+  x = x > 0.0f ? 0.0f : x;
+  x = nan ? 0.0f : x;
   const float n = static_cast<float>(static_cast<int32_t>(x * 1.44269504088896341f - 0.5f));  // round half down, x <= 0
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -39,7 +44,7 @@ inline float exp_nonpositive(float x) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
+  return nan ? x_in : y * scale;
 }
 
 // log(u) for u in [1, 2].
