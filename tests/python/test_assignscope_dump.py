@@ -225,6 +225,26 @@ def round_trip_checks(tmp):
                       f"round trip {case} with {assigner}: no positive at all, a weak comparison")
 
 
+def golden_checks(tmp):
+    """Every ../shared/golden case stored as .npy fields, re-written through dump(): check passes them all."""
+    golden = SRC.parent / "shared" / "golden"
+    if not golden.is_dir():
+        print(f"note: {golden} absent; the golden re-dump checks did not run")
+        return
+    out = tmp / "golden"
+    p = subprocess.run([sys.executable, str(SRC / "tools" / "python" / "redump_golden.py"), str(golden), str(out)],
+                       capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0, f"redump_golden.py: exit {p.returncode}: {p.stderr.strip()[-400:]}")
+    if p.returncode != 0:
+        return
+    cases = len(p.stdout.split())
+    c = subprocess.run([str(BIN), "check", str(out), "-q"], capture_output=True, text=True, timeout=600)
+    last = c.stdout.strip().splitlines()[-1] if c.stdout.strip() else c.stderr.strip()
+    check(c.returncode == 0 and last.startswith("PASS") and f" in {cases} cases:" in last and " 0 differ" in last,
+          f"golden cases re-dumped through the helper: {last!r} (exit {c.returncode})")
+    check(cases >= 10, f"golden re-dump covered only {cases} cases")
+
+
 def error_checks(tmp):
     base = dict(TINY)
 
@@ -305,7 +325,7 @@ def main():
         sys.exit(f"{BIN}: no such file (the assignscope binary)")
     with tempfile.TemporaryDirectory(prefix="assignscope-py-") as t:
         tmp = Path(t)
-        for group in (tiny_checks, round_trip_checks, error_checks):
+        for group in (tiny_checks, round_trip_checks, golden_checks, error_checks):
             sub = tmp / group.__name__
             sub.mkdir()
             try:
