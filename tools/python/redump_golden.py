@@ -32,14 +32,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from assignscope_dump import dump  # noqa: E402
 
 
-def yolox_cxcywh(boxes):
-    """xyxy -> YOLOX's float32 (cx, cy, w, h) -> xyxy via float64, as a dump written inside YOLOX holds it."""
-    shape = boxes.shape
+def as_cxcywh(boxes):
+    """xyxy -> (cx, cy, w, h) in float32, as YOLOX's reference code converts them."""
     b = boxes.reshape(-1, 4).astype(np.float32)
     half = np.float32(2)
-    c = np.stack([(b[:, 0] + b[:, 2]) / half, (b[:, 1] + b[:, 3]) / half, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
-    c = c.astype(np.float64)
-    return np.concatenate([c[:, :2] - c[:, 2:] / 2, c[:, :2] + c[:, 2:] / 2], 1).astype(np.float32).reshape(shape)
+    return np.stack([(b[:, 0] + b[:, 2]) / half, (b[:, 1] + b[:, 3]) / half, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
+
+
+def yolox_cxcywh(boxes):
+    """xyxy -> YOLOX's float32 (cx, cy, w, h) -> xyxy via float64, as a dump written inside YOLOX holds it."""
+    c = as_cxcywh(boxes).astype(np.float64)
+    xyxy = np.concatenate([c[:, :2] - c[:, 2:] / 2, c[:, :2] + c[:, 2:] / 2], 1).astype(np.float32)
+    return xyxy.reshape(boxes.shape)
 
 
 def main():
@@ -65,16 +69,20 @@ def main():
             x = fields["cls_scores"].astype(np.float32)
             fields["cls_scores"] = np.float32(1) / (np.float32(1) + np.exp(-x))
             scores = "probs"
+        note = ""
         if args.via == "yolox-cxcywh":
             for name in ("gt_bboxes", "pred_bboxes"):
                 if name in fields:
+                    before = as_cxcywh(fields[name])
                     fields[name] = yolox_cxcywh(fields[name])
+                    moved = int((as_cxcywh(fields[name]) != before).sum())
+                    note += f"  {name}: {moved} of {before.size} (cx, cy, w, h) values not recovered exactly"
         if "pad_bbox_flag" in fields:
             fields["pad_gt_mask"] = fields.pop("pad_bbox_flag")
         out = dump(args.out / case.name, scores=scores, image_size=meta.get("image_size"),
                    num_classes=meta.get("num_classes"), source=f"{case.name} via {args.via}", **fields)
         shutil.copytree(case / "expected", out / "expected")
-        print(out)
+        print(f"{out}{note}")
 
 
 if __name__ == "__main__":
