@@ -183,6 +183,16 @@ def tiny_checks(tmp):
         check(rb["images"][1]["priors"]["assigned_gt_inds"] == [0, 0, 0, 0],
               f"batch image 1: no prior inside its GT: {rb['images'][1]['priors']['assigned_gt_inds']}")
 
+    # Per-image priors [B, N, 4] and level counts [B, L], into directories that do not exist yet.
+    two = lambda x: np.stack([x, x])  # noqa: E731
+    b2 = dump(tmp / "new" / "dirs" / "batch", priors=two(TINY["priors"]), num_level_priors=[[4], [4]],
+              cls_scores=two(TINY["cls_scores"]), pred_bboxes=two(TINY["pred_bboxes"]),
+              gt_bboxes=two(TINY["gt_bboxes"]), gt_labels=[[1], [1]], pad_gt_mask=[[True], [True]])
+    rb2 = run(b2, "dynamic-soft-label")
+    if isinstance(rb2, dict):
+        check([img["priors"]["assigned_gt_inds"] for img in rb2["images"]] == [[0, 0, 0, 1]] * 2,
+              "per-image priors: both images are the tiny scene")
+
     # No GT at all: G = 0 from empty lists.
     e = dump(tmp / "empty-gt", priors=TINY["priors"], cls_scores=TINY["cls_scores"],
              pred_bboxes=TINY["pred_bboxes"], gt_bboxes=[], gt_labels=[])

@@ -82,6 +82,7 @@ def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=No
       ``.npz``, else ``"dir"``. ``compress``: deflate the ``.npz``.
     - ``overwrite``: replace an existing dump at ``path`` (never anything
       else: a directory holding files other than a dump's is refused).
+      Missing parent directories are created.
     - ``allow_nonfinite``: write NaN / Inf values instead of refusing them
       (replay them with ``assignscope run --allow-nonfinite``).
 
@@ -446,9 +447,7 @@ def _is_previous_dump(directory):
 
 def _check_target(target, fmt, overwrite):
     if not (target.exists() or target.is_symlink()):
-        parent = target.parent
-        if not parent.is_dir():
-            raise FileNotFoundError(f"{parent}: no such directory (create it first)")
+        target.parent.mkdir(parents=True, exist_ok=True)  # dumps/ on the first call of a training run
         return
     if not overwrite:
         raise FileExistsError(f"{target}: exists; pass overwrite=True to replace it")
