@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian packages assignscope builds with, when missing;
-# arguments name further packages (tools/test.sh: librsvg2-bin for the SVG rendering test).
+# arguments name further packages (tools/test.sh: librsvg2-bin for the SVG rendering test,
+# python3-numpy for the Python dump-helper test).
 set -euo pipefail
 
 packages=(g++ make cmake libcli11-dev nlohmann-json3-dev libeigen3-dev libfmt-dev doctest-dev zlib1g-dev "$@")

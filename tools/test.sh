@@ -4,7 +4,7 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer. The last line says how many ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh librsvg2-bin   # rsvg-convert: tests/svg_test.cpp renders the SVG pictures
+tools/deps.sh librsvg2-bin python3-numpy  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python
 jobs=$(nproc)
 
 run_suite() {  # build-dir, cmake args...

@@ -1,0 +1,350 @@
+#!/usr/bin/python3
+"""tools/python/assignscope_dump.py end to end: write dumps, replay them with assignscope.
+
+    /usr/bin/python3 tests/python/test_assignscope_dump.py BUILD/assignscope [SOURCE_DIR]
+
+Needs numpy (Debian's python3-numpy; tools/test.sh installs it). Run by ctest
+as the test `python: assignscope_dump.py writes dumps assignscope replays`.
+Prints one line per failed check and, last, how many checks ran; exits 1 when
+any failed.
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+if len(sys.argv) not in (2, 3):
+    sys.exit(__doc__)
+BIN = Path(sys.argv[1]).resolve()
+SRC = Path(sys.argv[2] if len(sys.argv) == 3 else Path(__file__).resolve().parents[2]).resolve()
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(SRC / "tools" / "python"))
+from assignscope_dump import dump  # noqa: E402
+
+checks = 0
+failures = []
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print(f"FAIL: {what}", flush=True)
+
+
+def run(dump_path, assigner, *extra, expect_rc=0):
+    """assignscope run DUMP -a ASSIGNER --format json --include priors; the parsed JSON (or stderr on failure)."""
+    cmd = [str(BIN), "run", str(dump_path), "-a", assigner, "--format", "json", "--include", "priors", *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    check(p.returncode == expect_rc,
+          f"{' '.join(cmd)}: exit {p.returncode}, expected {expect_rc}; stderr: {p.stderr.strip()[:400]}")
+    if p.returncode != 0:
+        return p.stderr
+    return json.loads(p.stdout)
+
+
+def raises(exc, fn, *needles, what):
+    """fn() raises exc whose message holds every needle."""
+    try:
+        fn()
+    except exc as e:
+        msg = str(e)
+        check(all(n in msg for n in needles), f"{what}: message {msg!r} lacks one of {needles}")
+        return msg
+    except Exception as e:  # noqa: BLE001 - a wrong exception type is a failed check
+        check(False, f"{what}: raised {type(e).__name__}: {e}, expected {exc.__name__}")
+        return None
+    check(False, f"{what}: no {exc.__name__} raised")
+    return None
+
+
+def assignment(result):
+    """What the assigner decided, per image: the dense arrays and per-GT k, without names or paths."""
+    return [{"priors": img["priors"], "dynamic_ks": img.get("dynamic_ks"), "positives": img["positives"],
+             "gts": img["gts"], "num_gts": img["num_gts"]} for img in result["images"]]
+
+
+class FakeTensor:
+    """Just what a torch.Tensor offers the helper: detach(), cpu(), numpy(); counts the calls."""
+    calls = []
+
+    def __init__(self, array):
+        self._array = np.asarray(array)
+
+    def detach(self):
+        FakeTensor.calls.append("detach")
+        return self
+
+    def cpu(self):
+        FakeTensor.calls.append("cpu")
+        return self
+
+    def numpy(self):
+        FakeTensor.calls.append("numpy")
+        return self._array
+
+
+class ArrayLike:
+    """Only __array__, as a jax / cupy-on-host / xarray object would offer."""
+
+    def __init__(self, array):
+        self._array = np.asarray(array)
+
+    def __array__(self, dtype=None, copy=None):
+        return self._array if dtype is None else self._array.astype(dtype)
+
+
+# A 16 x 16 image, one level of stride 8, offset 0: priors at (0,0) (8,0) (0,8) (8,8).
+# The GT (5, 5, 11, 11), class 1, holds only prior 3's point strictly inside, and
+# prior 3 predicts that very box (IoU 1). Dynamic-soft-label's candidates are the
+# priors inside some GT, so prior 3 alone; k = max(1, int(1.0)) = 1: prior 3 is the
+# one positive, for GT 0 with label 1 and max_overlaps 1.0.
+TINY = dict(
+    priors=np.array([[0, 0, 8, 8], [8, 0, 8, 8], [0, 8, 8, 8], [8, 8, 8, 8]], np.float32),
+    cls_scores=np.array([[-4, -4, -4], [-4, -4, -4], [-4, -4, -4], [-4, 2, -4]], np.float32),
+    pred_bboxes=np.array([[-4, -4, 4, 4], [4, -4, 12, 4], [-4, 4, 4, 12], [5, 5, 11, 11]], np.float32),
+    gt_bboxes=np.array([[5, 5, 11, 11]], np.float32),
+    gt_labels=np.array([1]),
+)
+
+
+def tiny_checks(tmp):
+    # One image, a directory dump, from fake tensors.
+    FakeTensor.calls.clear()
+    d = dump(tmp / "tiny", image_size=(16, 16), source="hand-made tiny scene",
+             **{k: FakeTensor(v) for k, v in TINY.items()})
+    check(d == tmp / "tiny" and d.is_dir(), f"dump returned {d}, expected the directory {tmp / 'tiny'}")
+    check(FakeTensor.calls.count("detach") == 5 and FakeTensor.calls.count("numpy") == 5,
+          f"tensors converted through detach().cpu().numpy(): calls {FakeTensor.calls}")
+    names = sorted(p.name for p in d.iterdir())
+    check(names == ["cls_scores.npy", "gt_bboxes.npy", "gt_labels.npy", "meta.json", "pred_bboxes.npy",
+                    "priors.npy"], f"files of the dir dump: {names}")
+    meta = json.loads((d / "meta.json").read_text())
+    check(meta == {"version": 1, "image_size": [16, 16], "scores": "logits", "source": "hand-made tiny scene"},
+          f"meta.json: {meta}")
+    check(np.load(d / "gt_labels.npy").dtype == np.int64, "gt_labels stored as int64")
+    check(not [p for p in tmp.iterdir() if p.name.startswith(".")], "no temporary file left behind")
+
+    r = run(d, "dynamic-soft-label")
+    if isinstance(r, dict):
+        img = r["images"][0]
+        check(img["priors"]["assigned_gt_inds"] == [0, 0, 0, 1],
+              f"tiny scene: assigned_gt_inds {img['priors']['assigned_gt_inds']}, expected [0, 0, 0, 1]")
+        check(img["priors"]["assigned_labels"] == [-1, -1, -1, 1],
+              f"tiny scene: assigned_labels {img['priors']['assigned_labels']}, expected [-1, -1, -1, 1]")
+        check(img["positives"] == [{"prior": 3, "gt": 0, "label": 1, "overlap": 1.0, "level": 0}],
+              f"tiny scene: positives {img['positives']}")
+        check(img["dynamic_ks"] == [1], f"tiny scene: dynamic_ks {img['dynamic_ks']}, expected [1]")
+
+    # The same scene as an .npz through __array__-only objects and nested lists.
+    z = dump(tmp / "tiny.npz", priors=ArrayLike(TINY["priors"]), cls_scores=TINY["cls_scores"].tolist(),
+             pred_bboxes=ArrayLike(TINY["pred_bboxes"]), gt_bboxes=TINY["gt_bboxes"].tolist(), gt_labels=[[1]])
+    with np.load(z) as f:
+        check(sorted(f.files) == ["cls_scores", "gt_bboxes", "gt_labels", "meta", "pred_bboxes", "priors"],
+              f"npz members {sorted(f.files)}")
+        check(json.loads(str(f["meta"])) == {"version": 1, "scores": "logits"}, f"npz meta {f['meta']}")
+        check(f["gt_labels"].shape == (1,), f"[G, 1] labels stored as [G]: {f['gt_labels'].shape}")
+    r2 = run(z, "dynamic-soft-label")
+    if isinstance(r, dict) and isinstance(r2, dict):
+        check(assignment(r) == assignment(r2), "tiny scene: the .npz replays as the directory does")
+
+    # Compressed npz, and simota (which reads objectness when present) on probabilities.
+    zc = dump(tmp / "tiny-probs.npz", compress=True, scores="probs", priors=TINY["priors"],
+              cls_scores=1 / (1 + np.exp(-TINY["cls_scores"].astype(np.float64))), pred_bboxes=TINY["pred_bboxes"],
+              gt_bboxes=TINY["gt_bboxes"], gt_labels=TINY["gt_labels"])
+    r3 = run(zc, "simota")
+    if isinstance(r3, dict):
+        check(r3["images"][0]["priors"]["assigned_gt_inds"][3] == 1,
+              f"tiny scene, probs, simota: prior 3 positive: {r3['images'][0]['priors']['assigned_gt_inds']}")
+
+    # A padded batch: image 0 the tiny scene, image 1 two GTs of which one is padding...
+    # image 1's real GT (0, 0, 6, 6) holds no prior point strictly inside, so the
+    # assigner has no candidate there: no positive, not an error.
+    b = dump(tmp / "batch", priors=TINY["priors"],
+             cls_scores=np.stack([TINY["cls_scores"], TINY["cls_scores"]]),
+             pred_bboxes=np.stack([TINY["pred_bboxes"], TINY["pred_bboxes"]]),
+             gt_bboxes=np.array([[[5, 5, 11, 11], [0, 0, 0, 0]], [[1, 1, 6, 6], [0, 0, 0, 0]]], np.float32),
+             gt_labels=np.array([[[1], [0]], [[2], [0]]], np.float32),  # mmyolo's float labels [B, Gmax, 1]
+             pad_gt_mask=np.array([[[1], [0]], [[1], [0]]], np.float32), num_level_priors=[4])
+    check(np.load(b / "pad_gt_mask.npy").dtype == np.uint8, "pad_gt_mask stored as uint8 [B, Gmax]")
+    rb = run(b, "dynamic-soft-label")
+    if isinstance(rb, dict):
+        check(rb["batch"] is True and len(rb["images"]) == 2, f"batch of 2: batch={rb['batch']}")
+        check([img["num_gts"] for img in rb["images"]] == [1, 1], "padding dropped: one real GT per image")
+        check(rb["images"][0]["priors"]["assigned_gt_inds"] == [0, 0, 0, 1],
+              f"batch image 0 = the tiny scene: {rb['images'][0]['priors']['assigned_gt_inds']}")
+        check(rb["images"][1]["priors"]["assigned_gt_inds"] == [0, 0, 0, 0],
+              f"batch image 1: no prior inside its GT: {rb['images'][1]['priors']['assigned_gt_inds']}")
+
+    # Per-image priors [B, N, 4] and level counts [B, L], into directories that do not exist yet.
+    two = lambda x: np.stack([x, x])  # noqa: E731
+    b2 = dump(tmp / "new" / "dirs" / "batch", priors=two(TINY["priors"]), num_level_priors=[[4], [4]],
+              cls_scores=two(TINY["cls_scores"]), pred_bboxes=two(TINY["pred_bboxes"]),
+              gt_bboxes=two(TINY["gt_bboxes"]), gt_labels=[[1], [1]], pad_gt_mask=[[True], [True]])
+    rb2 = run(b2, "dynamic-soft-label")
+    if isinstance(rb2, dict):
+        check([img["priors"]["assigned_gt_inds"] for img in rb2["images"]] == [[0, 0, 0, 1]] * 2,
+              "per-image priors: both images are the tiny scene")
+
+    # No GT at all: G = 0 from empty lists.
+    e = dump(tmp / "empty-gt", priors=TINY["priors"], cls_scores=TINY["cls_scores"],
+             pred_bboxes=TINY["pred_bboxes"], gt_bboxes=[], gt_labels=[])
+    check(np.load(e / "gt_bboxes.npy").shape == (0, 4), "empty GT stored as (0, 4)")
+    re_ = run(e, "dynamic-soft-label")
+    if isinstance(re_, dict):
+        check(re_["images"][0]["priors"]["assigned_gt_inds"] == [0, 0, 0, 0], "G = 0: every prior negative")
+
+
+def load_dump_dir(d):
+    fields = {p.stem: np.load(p) for p in sorted(d.glob("*.npy"))}
+    meta = json.loads((d / "meta.json").read_text()) if (d / "meta.json").exists() else {}
+    return fields, meta
+
+
+def round_trip_checks(tmp):
+    """Existing testdata dumps, loaded with numpy and re-dumped: identical assignments."""
+    cases = [
+        ("coco640-late-g12-objectness", ["dynamic-soft-label", "simota", "simota.yolox"], "dir"),
+        ("batch/stacked-b2", ["dynamic-soft-label", "task-aligned.ultralytics"], "npz"),
+        ("containers/probs", ["task-aligned", "dynamic-soft-label"], "dir"),
+        ("containers/distances", ["dynamic-soft-label"], "npz"),
+        ("golden/toy-anchors-field", ["atss", "max-iou"], "dir"),
+    ]
+    for case, assigners, fmt in cases:
+        src = SRC / "testdata" / case
+        fields, meta = load_dump_dir(src)
+        out = tmp / ("rt-" + case.replace("/", "-") + (".npz" if fmt == "npz" else ""))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # inverted predicted boxes are legal; the CLI warns too
+            dump(out, image_size=meta.get("image_size"), num_classes=meta.get("num_classes"),
+                 scores=meta.get("scores", "logits"), source=meta.get("source"), **fields)
+        for assigner in assigners:
+            a = run(src, assigner)
+            b = run(out, assigner)
+            if isinstance(a, dict) and isinstance(b, dict):
+                same = assignment(a) == assignment(b)
+                check(same, f"round trip {case} ({fmt}) with {assigner}: the re-dumped copy replays differently")
+                check(sum(img["summary"]["positives"] for img in a["images"]) > 0,
+                      f"round trip {case} with {assigner}: no positive at all, a weak comparison")
+
+
+def golden_checks(tmp):
+    """Every ../shared/golden case stored as .npy fields, re-written through dump(): check passes them all."""
+    golden = SRC.parent / "shared" / "golden"
+    if not golden.is_dir():
+        print(f"note: {golden} absent; the golden re-dump checks did not run")
+        return
+    out = tmp / "golden"
+    p = subprocess.run([sys.executable, str(SRC / "tools" / "python" / "redump_golden.py"), str(golden), str(out)],
+                       capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0, f"redump_golden.py: exit {p.returncode}: {p.stderr.strip()[-400:]}")
+    if p.returncode != 0:
+        return
+    cases = len(p.stdout.split())
+    c = subprocess.run([str(BIN), "check", str(out), "-q"], capture_output=True, text=True, timeout=600)
+    last = c.stdout.strip().splitlines()[-1] if c.stdout.strip() else c.stderr.strip()
+    check(c.returncode == 0 and last.startswith("PASS") and f" in {cases} cases:" in last and " 0 differ" in last,
+          f"golden cases re-dumped through the helper: {last!r} (exit {c.returncode})")
+    check(cases >= 10, f"golden re-dump covered only {cases} cases")
+
+
+def error_checks(tmp):
+    base = dict(TINY)
+
+    def bad(**over):
+        args = dict(base)
+        args.update(over)
+        return lambda: dump(tmp / "bad", **args)
+
+    raises(ValueError, bad(cls_scores=TINY["cls_scores"][:3]), "cls_scores", "(3, 3)", "N = 4",
+           what="wrong N in cls_scores")
+    raises(ValueError, bad(pred_bboxes=TINY["pred_bboxes"][:, :3]), "pred_bboxes", "(4, 3)", "[N, 4]",
+           what="pred_bboxes with 3 columns")
+    nan = TINY["cls_scores"].copy()
+    nan[2, 1] = np.nan
+    raises(ValueError, bad(cls_scores=nan), "cls_scores[2, 1]", "nan", "finite", what="NaN logit")
+    raises(ValueError, bad(gt_labels=[3]), "gt_labels[0] is 3", "[0, 3)", "cls_scores", what="label == C")
+    raises(ValueError, bad(gt_labels=[-1]), "gt_labels[0] is -1", what="negative label")
+    raises(ValueError, bad(gt_labels=[1.5]), "gt_labels[0]", "integer", what="fractional label")
+    raises(ValueError, bad(gt_labels=[1, 2]), "gt_labels", "(2,)", "G = 1", what="two labels for one box")
+    raises(ValueError, bad(gt_bboxes=[[8, 8, 6, 6]]), "gt_bboxes[0]", "x2 < x1", "(cx, cy, w, h)",
+           what="inverted GT box")
+    raises(ValueError, bad(priors=np.array([[0, 0, 8, 8]] * 3 + [[8, 8, 0, 8]], np.float32)),
+           "priors[3]", "stride must be > 0", what="zero stride")
+    raises(ValueError, bad(num_level_priors=[3]), "num_level_priors", "sums to 3", "N = 4",
+           what="level counts not summing to N")
+    raises(ValueError, bad(scores="probs"), "cls_scores", "[0, 1]", what="logits passed as probs")
+    raises(ValueError, bad(scores="softmax"), "scores", "'logits' or 'probs'", what="unknown scores kind")
+    raises(ValueError, bad(priors=None), "priors", "anchors", what="no priors nor anchors")
+    raises(ValueError, bad(pred_distances=TINY["pred_bboxes"]), "pred_bboxes and pred_distances",
+           what="both prediction forms")
+    raises(ValueError, bad(num_classes=5), "num_classes is 5", "C = 3", what="num_classes disagreeing with C")
+    raises(ValueError, bad(image_size=(16,)), "image_size", "(height, width)", what="one-number image size")
+    raises(ValueError, bad(cls_scores=TINY["cls_scores"].astype(np.complex64)), "cls_scores", "complex",
+           what="complex dtype")
+    raises(ValueError, bad(cls_scores=[[1, 2], [3]]), "cls_scores", what="ragged nested lists")
+    raises(ValueError, bad(gt_bboxes=np.array([[[5, 5, 11, 11]]], np.float32), gt_labels=[[1]],
+                           cls_scores=TINY["cls_scores"][None], pred_bboxes=TINY["pred_bboxes"][None]),
+           "pad_gt_mask", "missing", what="a batch without pad_gt_mask")
+    raises(ValueError, bad(gt_bboxes=np.array([[[5, 5, 11, 11], [1, 1, 2, 2]]], np.float32), gt_labels=[[1, 0]],
+                           pad_gt_mask=[[0, 1]], cls_scores=TINY["cls_scores"][None],
+                           pred_bboxes=TINY["pred_bboxes"][None]),
+           "pad_gt_mask[0, 1]", "after padding", what="real box after padding")
+    raises(ValueError, bad(gt_bboxes=np.array([[[5, 5, 11, 11]]], np.float32), gt_labels=[[1]], pad_gt_mask=[[1]]),
+           "cls_scores", "[B, N, C]", "B = 1", what="batch GT with one-image cls_scores")
+    raises(ValueError, bad(fmt="npz"), ".npz", what="npz format for a name without .npz")
+    check(not (tmp / "bad").exists() and not [p for p in tmp.iterdir() if p.name.startswith(".")],
+          "nothing written by the refused calls")
+
+    # Existing paths: refused, then replaced only when asked, never a foreign directory.
+    first = dump(tmp / "exists", **TINY)
+    before = sorted((p.name, p.read_bytes()) for p in first.iterdir())
+    raises(FileExistsError, lambda: dump(tmp / "exists", **TINY), "exists", "overwrite=True",
+           what="existing dump without overwrite")
+    check(sorted((p.name, p.read_bytes()) for p in first.iterdir()) == before, "the existing dump is untouched")
+    dump(tmp / "exists", overwrite=True, source="second", **TINY)
+    check(json.loads((tmp / "exists" / "meta.json").read_text()).get("source") == "second",
+          "overwrite=True replaces the dump")
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "notes.txt").write_text("my notes")
+    raises(FileExistsError, lambda: dump(tmp / "mine", overwrite=True, **TINY), "more than a dump",
+           what="overwrite of a directory holding other files")
+    check((tmp / "mine" / "notes.txt").read_text() == "my notes", "a foreign directory is never replaced")
+    (tmp / "file.npz").write_bytes(b"not mine to lose")
+    raises(FileExistsError, lambda: dump(tmp / "file.npz", **TINY), "exists", what="existing npz without overwrite")
+    check((tmp / "file.npz").read_bytes() == b"not mine to lose", "the existing file is untouched")
+    check(not [p for p in tmp.iterdir() if p.name.startswith(".")], "no temporary file left behind after refusals")
+
+    # NaN written on request is refused by the CLI unless it is told, with exit code 2 and the field named.
+    dump(tmp / "nan", allow_nonfinite=True, **dict(TINY, cls_scores=nan))
+    err = run(tmp / "nan", "dynamic-soft-label", expect_rc=2)
+    check(isinstance(err, str) and "cls_scores[2, 1]" in err, f"CLI names the NaN: {err!r}")
+    r = run(tmp / "nan", "dynamic-soft-label", "--allow-nonfinite")
+    check(isinstance(r, dict), "--allow-nonfinite replays a dump written with allow_nonfinite=True")
+
+
+def main():
+    if not BIN.is_file():
+        sys.exit(f"{BIN}: no such file (the assignscope binary)")
+    with tempfile.TemporaryDirectory(prefix="assignscope-py-") as t:
+        tmp = Path(t)
+        for group in (tiny_checks, round_trip_checks, golden_checks, error_checks):
+            sub = tmp / group.__name__
+            sub.mkdir()
+            try:
+                group(sub)
+            except Exception:  # noqa: BLE001 - an unexpected exception fails the group, the others still run
+                check(False, f"{group.__name__} raised:\n{traceback.format_exc()}")
+    print(f"python dump helper: {checks} checks, {checks - len(failures)} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

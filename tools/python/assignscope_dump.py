@@ -1,0 +1,516 @@
+"""Write what an assigner saw as an assignscope dump (docs/format.md), from Python.
+
+One public function, :func:`dump`. It needs numpy and nothing else: tensors
+are converted with ``.detach().cpu().numpy()`` (anything with ``__array__``,
+lists and numbers are accepted too), every field is checked against the dump
+format *before* anything is written, and the dump appears atomically (written
+under a temporary name, then renamed), so a failed call leaves nothing behind
+and a replay never reads a half-written dump.
+
+Example, inside mmdetection's ``RTMDetHead._get_targets_single``, just
+before ``self.assigner.assign(...)``::
+
+    from assignscope_dump import dump
+    dump(f"dumps/iter{it}_img{i}",
+         priors=pred_instances.priors,           # (cx, cy, stride_w, stride_h)
+         cls_scores=pred_instances.scores,       # logits
+         pred_bboxes=pred_instances.bboxes,      # xyxy, pixels
+         gt_bboxes=gt_instances.bboxes, gt_labels=gt_instances.labels,
+         image_size=img_meta["img_shape"][:2], source="rtmdet-tiny epoch 12")
+
+then ``assignscope run dumps/iter0_img0 -a dynamic-soft-label``.
+docs/integrations.md has the lines for mmyolo, YOLOX and ultralytics.
+
+Copy this file next to your training code or put ``tools/python`` on
+``PYTHONPATH``; it runs on Python 3.8+ with numpy 1.17+.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["dump"]
+
+FORMAT_VERSION = 1
+
+# Field names, in the order they are written.
+_FIELDS = ("priors", "anchors", "num_level_priors", "cls_scores", "objectness", "pred_bboxes",
+           "pred_distances", "gt_bboxes", "gt_labels", "gt_bboxes_ignore", "pad_gt_mask")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_INT_EXACT = 2 ** 53  # assignscope reads integers through doubles in places: beyond this they are refused
+
+
+def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=None, pred_bboxes=None,
+         pred_distances=None, objectness=None, num_level_priors=None, gt_bboxes_ignore=None,
+         pad_gt_mask=None, image_size=None, num_classes=None, scores="logits", source=None,
+         fmt=None, compress=False, overwrite=False, allow_nonfinite=False):
+    """Write one assigner call's inputs as an assignscope dump; return its path.
+
+    One image or a padded batch. For one image, per-prior fields are
+    ``[N, ...]`` and ground truth ``[G, 4]`` / ``[G]``. For a batch (when
+    ``gt_bboxes`` is ``[B, Gmax, 4]``), per-image fields get a leading ``B``
+    (``priors``, ``anchors`` and ``num_level_priors`` may stay shared) and
+    ``pad_gt_mask`` ``[B, Gmax]`` (or ``[B, Gmax, 1]``) says which GT rows
+    are real: 1 real, 0 padding, real rows first, as mmyolo's
+    ``pad_bbox_flag`` and ultralytics' ``mask_gt``.
+
+    Arguments (tensors, arrays or nested lists; names as mmdetection's):
+
+    - ``priors`` [N, 4]: point priors ``(cx, cy, stride_w, stride_h)`` in
+      input pixels. ``anchors`` [N, 4]: anchor boxes ``(x1, y1, x2, y2)``.
+      At least one of the two.
+    - ``cls_scores`` [N, C]: class logits (or probabilities with
+      ``scores="probs"``). ``objectness`` [N] or [N, 1] (YOLOX).
+    - ``pred_bboxes`` [N, 4]: decoded boxes ``(x1, y1, x2, y2)`` in pixels, or
+      ``pred_distances`` [N, 4]: ``(l, t, r, b)`` from the prior centre.
+    - ``gt_bboxes`` [G, 4] ``(x1, y1, x2, y2)``; ``gt_labels`` [G] or [G, 1],
+      integers (or floats holding integers, as mmyolo and ultralytics keep
+      them) in ``[0, C)``. ``gt_bboxes_ignore`` [K, 4] (one image only).
+    - ``num_level_priors`` [L]: priors per pyramid level, summing to N.
+    - ``image_size``: ``(height, width)`` of the network input;
+      ``num_classes``: C, needed when there are no ``cls_scores``;
+      ``scores``: ``"logits"`` or ``"probs"``; ``source``: free text.
+    - ``fmt``: ``"dir"`` (a directory of ``.npy`` files and ``meta.json``)
+      or ``"npz"`` (one archive); by default ``"npz"`` when ``path`` ends in
+      ``.npz``, else ``"dir"``. ``compress``: deflate the ``.npz``.
+    - ``overwrite``: replace an existing dump at ``path`` (never anything
+      else: a directory holding files other than a dump's is refused).
+      Missing parent directories are created.
+    - ``allow_nonfinite``: write NaN / Inf values instead of refusing them
+      (replay them with ``assignscope run --allow-nonfinite``).
+
+    Floating dtypes are kept as they are (float16 AMP logits stay exact);
+    integer data in float fields is stored as float32, labels as int64.
+
+    Raises ``ValueError`` naming the field, the element and what was expected
+    when an input does not fit the format (nothing is written then), and
+    ``FileExistsError`` when ``path`` exists and ``overwrite`` is false.
+
+    >>> import numpy as np
+    >>> p = dump("/tmp/assignscope-doctest.npz", overwrite=True,
+    ...          priors=[[4, 4, 8, 8], [12, 4, 8, 8]], cls_scores=np.zeros((2, 3)),
+    ...          pred_bboxes=[[0, 0, 8, 8], [8, 0, 16, 8]],
+    ...          gt_bboxes=[[1, 1, 9, 9]], gt_labels=[2], image_size=(8, 16))
+    >>> sorted(np.load(p).files)[:3]
+    ['cls_scores', 'gt_bboxes', 'gt_labels']
+    """
+    target = Path(os.fspath(path))
+    if fmt is None:
+        fmt = "npz" if target.suffix == ".npz" else "dir"
+    if fmt not in ("dir", "npz"):
+        raise ValueError(f"fmt is {fmt!r}; expected 'dir' or 'npz'")
+    if fmt == "npz" and target.suffix != ".npz":
+        raise ValueError(f"path {str(target)!r}: an npz dump's name must end in .npz (assignscope reads the "
+                         f"container from the extension)")
+    if fmt == "dir" and target.suffix in (".npz", ".json", ".npy"):
+        raise ValueError(f"path {str(target)!r}: a directory dump's name must not end in {target.suffix}")
+
+    fields = _check(dict(priors=priors, anchors=anchors, num_level_priors=num_level_priors,
+                         cls_scores=cls_scores, objectness=objectness, pred_bboxes=pred_bboxes,
+                         pred_distances=pred_distances, gt_bboxes=gt_bboxes, gt_labels=gt_labels,
+                         gt_bboxes_ignore=gt_bboxes_ignore, pad_gt_mask=pad_gt_mask),
+                    scores=scores, num_classes=num_classes, allow_nonfinite=allow_nonfinite)
+    meta = _meta(image_size, num_classes, scores, source)
+
+    _check_target(target, fmt, overwrite)
+    if fmt == "npz":
+        _write_npz(target, fields, meta, compress)
+    else:
+        _write_dir(target, fields, meta)
+    return target
+
+
+# --- conversion ---------------------------------------------------------------
+
+def _to_numpy(name, value):
+    """A tensor, an array-like or nested lists as a numpy array (no copy when possible)."""
+    if value is None:
+        return None
+    x = value
+    if hasattr(x, "detach") and callable(x.detach):  # torch.Tensor (and look-alikes)
+        x = x.detach()
+        if "bfloat16" in str(getattr(x, "dtype", "")):  # numpy has no bfloat16
+            x = x.float()
+    if hasattr(x, "cpu") and callable(x.cpu):
+        x = x.cpu()
+    if hasattr(x, "numpy") and callable(x.numpy) and not isinstance(x, np.ndarray):
+        x = x.numpy()
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as e:  # ragged nested lists, unconvertible objects
+        raise ValueError(f"{name}: cannot be read as an array ({e}); expected a tensor, an array or "
+                         f"nested lists of numbers") from None
+    if arr.dtype == object:
+        raise ValueError(f"{name}: holds Python objects (ragged lists?); expected a rectangular array of numbers")
+    return arr
+
+
+def _shape(a):
+    return "(" + ", ".join(str(d) for d in a.shape) + ("," if a.ndim == 1 else "") + ")"
+
+
+def _index(idx):
+    return "[" + ", ".join(str(int(i)) for i in idx) + "]"
+
+
+def _as_float(name, a):
+    """Real-valued data for a float field: float16/32/64 kept, integers to float32."""
+    if a.dtype.kind == "f" and a.dtype.itemsize in (2, 4, 8):
+        return a
+    if a.dtype.kind in "iu":
+        return a.astype(np.float32)
+    raise ValueError(f"{name}: dtype {a.dtype} but expected a float (or integer) array")
+
+
+def _as_int(name, a, what):
+    """Integer data: integer dtypes, bools, or floats that hold integers; returned as int64."""
+    if a.dtype.kind == "b":
+        return a.astype(np.int64)
+    if a.dtype.kind in "iu":
+        if a.size and a.dtype.kind == "u" and a.dtype.itemsize == 8 and int(a.max()) >= _INT_EXACT:
+            bad = np.argwhere(a >= _INT_EXACT)[0]
+            raise ValueError(f"{name}{_index(bad)} is {a[tuple(bad)]}; expected {what}")
+        return a.astype(np.int64)
+    if a.dtype.kind == "f":
+        if a.size:
+            bad = ~np.isfinite(a) | (np.floor(a) != a) | (np.abs(a) >= _INT_EXACT)
+            if bad.any():
+                at = np.argwhere(bad)[0]
+                raise ValueError(f"{name}{_index(at)} is {a[tuple(at)]!r}; expected {what} (an integer value)")
+        return a.astype(np.int64)
+    raise ValueError(f"{name}: dtype {a.dtype} but expected integers ({what})")
+
+
+# --- validation ---------------------------------------------------------------
+
+def _check(raw, *, scores, num_classes, allow_nonfinite):
+    """Every field converted and checked; the dict of arrays to write."""
+    a = {name: _to_numpy(name, v) for name, v in raw.items()}
+    if scores not in ("logits", "probs"):
+        raise ValueError(f"scores is {scores!r}; expected 'logits' or 'probs'")
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes <= 0:
+            raise ValueError(f"num_classes is {num_classes!r}; expected a positive integer")
+        num_classes = int(num_classes)
+
+    for name in ("priors", "anchors", "cls_scores", "objectness", "pred_bboxes", "pred_distances",
+                 "gt_bboxes", "gt_bboxes_ignore"):
+        if a[name] is not None:
+            a[name] = _as_float(name, a[name])
+
+    if a["gt_bboxes"] is None or a["gt_labels"] is None:
+        raise ValueError("gt_bboxes and gt_labels are required (pass empty arrays for an image without GT)")
+    if a["priors"] is None and a["anchors"] is None:
+        raise ValueError("priors: missing; expected priors [N, 4] (cx, cy, stride_w, stride_h) "
+                         "or anchors [N, 4] (x1, y1, x2, y2)")
+    if a["pred_bboxes"] is not None and a["pred_distances"] is not None:
+        raise ValueError("pred_bboxes and pred_distances are both given; expected one of them")
+
+    gt = a["gt_bboxes"]
+    if gt.ndim == 1 and gt.size == 0:  # an empty list: an image without GT
+        gt = a["gt_bboxes"] = gt.reshape(0, 4).astype(np.float32)
+    if gt.ndim not in (2, 3) or gt.shape[-1] != 4:
+        raise ValueError(f"gt_bboxes: shape {_shape(gt)} but expected [G, 4] (one image) or [B, Gmax, 4] (a batch)")
+    batch = gt.ndim == 3
+    lead = gt.shape[:1] if batch else ()  # (B,) or ()
+    num_images = gt.shape[0] if batch else 1
+    if batch and num_images == 0:
+        raise ValueError("gt_bboxes: shape (0, Gmax, 4) is a batch of no image; expected B >= 1")
+    g = gt.shape[-2]
+
+    # Per-prior fields: N from the first one given; shared ones may drop the batch dimension.
+    n = None
+    n_from = None
+
+    def per_prior(name, cols, shareable):
+        """Checks [N, cols] (cols None: [N]; "C": any), with a leading B in a batch unless shared."""
+        nonlocal n, n_from
+        x = a[name]
+        if x is None:
+            return
+        trailing = 1 if cols is None else 2
+        allowed = []  # leading dimensions this field may have
+        if batch:
+            allowed.append(lead)
+        if shareable or not batch:
+            allowed.append(())
+        fits = [p for p in allowed if x.ndim == len(p) + trailing and x.shape[:len(p)] == p and
+                (cols in (None, "C") or x.shape[-1] == cols)]
+        if not fits:
+            want = "N" if cols is None else f"N, {cols}"
+            options = " or ".join(f"[B, {want}]" if p else f"[{want}]" for p in allowed)
+            raise ValueError(f"{name}: shape {_shape(x)} but expected {options}"
+                             + (f" (B = {num_images} from gt_bboxes)" if batch else ""))
+        rows = x.shape[len(fits[0])]
+        if n is None:
+            n, n_from = rows, name
+        elif rows != n:
+            raise ValueError(f"{name}: shape {_shape(x)} but expected N = {n} rows (from {n_from})")
+
+    # objectness [.., N, 1] -> [.., N]
+    if a["objectness"] is not None and a["objectness"].ndim >= 2 and a["objectness"].shape[-1] == 1:
+        a["objectness"] = a["objectness"].reshape(a["objectness"].shape[:-1])
+    per_prior("priors", 4, True)
+    per_prior("anchors", 4, True)
+    per_prior("cls_scores", "C", False)
+    per_prior("objectness", None, False)
+    per_prior("pred_bboxes", 4, False)
+    per_prior("pred_distances", 4, False)
+
+    c = a["cls_scores"].shape[-1] if a["cls_scores"] is not None else None
+    if c is not None and c == 0:
+        raise ValueError(f"cls_scores: shape {_shape(a['cls_scores'])} has no class column; expected C >= 1")
+    if c is not None and num_classes is not None and c != num_classes:
+        raise ValueError(f"num_classes is {num_classes} but cls_scores has C = {c} columns")
+    classes = c if c is not None else num_classes
+
+    # Levels.
+    if a["num_level_priors"] is not None:
+        nl = a["num_level_priors"]
+        if nl.ndim == 0:
+            nl = nl.reshape(1)
+        if not (nl.ndim == 1 or (batch and nl.ndim == 2 and nl.shape[0] == num_images)):
+            raise ValueError(f"num_level_priors: shape {_shape(nl)} but expected [L]"
+                             + (" or [B, L]" if batch else ""))
+        nl = a["num_level_priors"] = _as_int("num_level_priors", nl, "a count of priors >= 0")
+        if (nl < 0).any():
+            at = np.argwhere(nl < 0)[0]
+            raise ValueError(f"num_level_priors{_index(at)} is {nl[tuple(at)]}; expected a count of priors >= 0")
+        sums = nl.sum(axis=-1).reshape(-1)
+        if n is not None and (sums != n).any():
+            raise ValueError(f"num_level_priors: sums to {int(sums[sums != n][0])} but expected N = {n} "
+                             f"(rows of {n_from})")
+
+    # Ground truth.
+    labels = a["gt_labels"]
+    if labels.ndim == gt.ndim and labels.shape[-1:] == (1,):
+        labels = labels.reshape(labels.shape[:-1])
+    if labels.size == 0 and g == 0 and labels.ndim == 1 and not batch:
+        labels = labels.reshape(0)
+    if labels.shape != gt.shape[:-1]:
+        want = "[B, Gmax] or [B, Gmax, 1]" if batch else "[G] or [G, 1]"
+        raise ValueError(f"gt_labels: shape {_shape(a['gt_labels'])} but expected {want} "
+                         f"(G{'max' if batch else ''} = {g} from gt_bboxes {_shape(gt)})")
+    labels = a["gt_labels"] = _as_int("gt_labels", labels, f"a class index in [0, {classes if classes else 'C'})")
+
+    real = np.ones(labels.shape, dtype=bool)
+    if batch:
+        m = a["pad_gt_mask"]
+        if m is None:
+            raise ValueError("pad_gt_mask: missing; a batch needs it, [B, Gmax]: 1 for a real box, 0 for padding "
+                             "(mmyolo's pad_bbox_flag, ultralytics' mask_gt; gt_bboxes.sum(-1) > 0 rebuilds it)")
+        if m.ndim == 3 and m.shape[-1] == 1:
+            m = m.reshape(m.shape[:-1])
+        if m.shape != labels.shape:
+            raise ValueError(f"pad_gt_mask: shape {_shape(a['pad_gt_mask'])} but expected [B, Gmax] or "
+                             f"[B, Gmax, 1] = ({num_images}, {g}) from gt_bboxes")
+        m = _as_int("pad_gt_mask", m, "1 (a real box) or 0 (padding)")
+        bad = (m != 0) & (m != 1)
+        if bad.any():
+            at = np.argwhere(bad)[0]
+            raise ValueError(f"pad_gt_mask{_index(at)} is {m[tuple(at)]}; expected 1 (a real box) or 0 (padding)")
+        after_pad = (m[:, 1:] == 1) & (np.cumsum(m == 0, axis=1)[:, :-1] > 0)
+        if after_pad.any():
+            b, j = np.argwhere(after_pad)[0]
+            raise ValueError(f"pad_gt_mask[{b}, {j + 1}] marks a real box after padding; expected real boxes first "
+                             f"and padding at the end, as mmyolo pads")
+        a["pad_gt_mask"] = m.astype(np.uint8)
+        real = m == 1
+    elif a["pad_gt_mask"] is not None:
+        raise ValueError(f"pad_gt_mask: given for one image (gt_bboxes {_shape(gt)}); it belongs to a batch, "
+                         f"[B, Gmax] with gt_bboxes [B, Gmax, 4]. Pass only the real boxes of one image")
+
+    if labels.size:
+        low = np.where(real, 0, -(classes or 0))  # padding rows may hold -C..C-1 (torch indexing)
+        bad = labels < low
+        if classes is not None:
+            bad |= labels >= classes
+        if bad.any():
+            at = tuple(np.argwhere(bad)[0])
+            expected = f"[0, {classes})" if classes is not None else "[0, C)"
+            origin = " (C from cls_scores)" if c is not None else (" (C from num_classes)" if classes else "")
+            pad = " (a padding row: [-C, C))" if not real[at] else ""
+            raise ValueError(f"gt_labels{_index(at)} is {labels[at]}; expected a class index in {expected}"
+                             f"{origin}{pad}")
+
+    if a["gt_bboxes_ignore"] is not None:
+        ig = a["gt_bboxes_ignore"]
+        if batch:
+            raise ValueError("gt_bboxes_ignore: not supported in a stacked batch; dump each image on its own "
+                             "(a directory of one-image dumps is a batch too)")
+        if ig.ndim == 1 and ig.size == 0:
+            ig = a["gt_bboxes_ignore"] = ig.reshape(0, 4)
+        if ig.ndim != 2 or ig.shape[1] != 4:
+            raise ValueError(f"gt_bboxes_ignore: shape {_shape(ig)} but expected [K, 4]")
+
+    # Values: finiteness, ranges, box orientation.
+    for name in ("priors", "anchors", "cls_scores", "objectness", "pred_bboxes", "pred_distances",
+                 "gt_bboxes", "gt_bboxes_ignore"):
+        x = a[name]
+        if x is None or x.size == 0:
+            continue
+        if name == "gt_bboxes" and batch:
+            x = np.where(real[..., None], x, 0)  # padding rows are never read
+        if x.dtype.itemsize == 8:
+            big = np.isfinite(x) & (np.abs(x) > _FLOAT32_MAX)
+            if big.any():
+                at = np.argwhere(big)[0]
+                raise ValueError(f"{name}{_index(at)} is {x[tuple(at)]!r}; expected a value in float32 range "
+                                 f"(assignscope computes in float32, as the references do)")
+        if not allow_nonfinite:
+            bad = ~np.isfinite(x)
+            if bad.any():
+                at = np.argwhere(bad)[0]
+                raise ValueError(f"{name}{_index(at)} is {x[tuple(at)]}; expected finite values "
+                                 f"(pass allow_nonfinite=True to write it anyway)")
+    if scores == "probs":
+        for name in ("cls_scores", "objectness"):
+            x = a[name]
+            if x is not None and x.size:
+                bad = (x < 0) | (x > 1)
+                if bad.any():
+                    at = np.argwhere(bad)[0]
+                    raise ValueError(f"{name}{_index(at)} is {x[tuple(at)]}; scores='probs', expected values in "
+                                     f"[0, 1] (pass scores='logits' for logits)")
+
+    pri = a["priors"]
+    if pri is not None and pri.size:
+        strides = pri[..., 2:4]
+        strideless = bool((strides == 0).all())  # DETR-style queries: accepted for hungarian only
+        if not strideless:
+            bad = ~(strides > 0) & np.isfinite(strides)
+            if bad.any():
+                at = np.argwhere(bad)[0]
+                row = tuple(at[:-1])
+                raise ValueError(f"priors{_index(row)} = {tuple(float(v) for v in pri[row])}: stride must be > 0; "
+                                 f"expected priors as (cx, cy, stride_w, stride_h)")
+
+    for name in ("gt_bboxes", "gt_bboxes_ignore", "anchors"):
+        x = a[name]
+        if x is None or x.size == 0:
+            continue
+        inverted = (x[..., 2] < x[..., 0]) | (x[..., 3] < x[..., 1])
+        if name == "gt_bboxes":
+            inverted &= real
+        if inverted.any():
+            at = tuple(np.argwhere(inverted)[0])
+            box = ", ".join(f"{float(v):.6g}" for v in x[at])
+            raise ValueError(f"{name}{_index(at)} = ({box}) has x2 < x1 or y2 < y1 ({int(inverted.sum())} such rows); "
+                             f"expected (x1, y1, x2, y2) boxes: is this (cx, cy, w, h) or (x, y, w, h)?")
+    x = a["pred_bboxes"]
+    if x is not None and x.size:
+        inverted = (x[..., 2] < x[..., 0]) | (x[..., 3] < x[..., 1])
+        if inverted.any():
+            warnings.warn(f"pred_bboxes: {int(inverted.sum())} boxes have x2 < x1 or y2 < y1 (legal for an "
+                          f"untrained head; the references process them as they are)", stacklevel=3)
+
+    return {name: a[name] for name in _FIELDS if a[name] is not None}
+
+
+def _meta(image_size, num_classes, scores, source):
+    meta = {"version": FORMAT_VERSION}
+    if image_size is not None:
+        size = _to_numpy("image_size", image_size).reshape(-1)
+        if size.shape != (2,) or size.dtype.kind not in "iuf" or not np.isfinite(size).all() \
+                or (size <= 0).any() or (np.floor(size) != size).any():
+            raise ValueError(f"image_size is {image_size!r}; expected (height, width) of the network input, two "
+                             f"positive integers (mmdet: img_meta['img_shape'][:2])")
+        meta["image_size"] = [int(v) for v in size]
+    if num_classes is not None:
+        meta["num_classes"] = int(num_classes)
+    meta["scores"] = scores
+    if source is not None:
+        if not isinstance(source, str):
+            raise ValueError(f"source is {type(source).__name__}; expected free text (a str)")
+        meta["source"] = source
+    return meta
+
+
+# --- writing ------------------------------------------------------------------
+
+def _is_previous_dump(directory):
+    """True when a directory holds nothing but a dump's files (so replacing it loses nothing else)."""
+    for entry in os.scandir(directory):
+        if entry.is_dir(follow_symlinks=False):
+            return False
+        if not (entry.name == "meta.json" or (entry.name.endswith(".npy") and entry.name[:-4] in _FIELDS)):
+            return False
+    return True
+
+
+def _check_target(target, fmt, overwrite):
+    if not (target.exists() or target.is_symlink()):
+        target.parent.mkdir(parents=True, exist_ok=True)  # dumps/ on the first call of a training run
+        return
+    if not overwrite:
+        raise FileExistsError(f"{target}: exists; pass overwrite=True to replace it")
+    if target.is_symlink() or target.is_file():
+        return
+    if not target.is_dir():
+        raise FileExistsError(f"{target}: exists and is not a regular file or directory; not replaced")
+    resolved = target.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise FileExistsError(f"{target}: is the current directory or one of its parents; not replaced")
+    if not _is_previous_dump(target):
+        raise FileExistsError(f"{target}: a directory that holds more than a dump's files (*.npy fields, "
+                              f"meta.json); not replaced, even with overwrite=True")
+
+
+def _replace(tmp, target):
+    """Moves tmp (a file or a directory) to target; an existing target is moved aside first, removed last."""
+    if target.is_dir() and not target.is_symlink():
+        aside = _temp_name(target, ".old")
+        os.rename(target, aside)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            os.rename(aside, target)
+            raise
+        shutil.rmtree(aside)
+    elif tmp.is_dir() and (target.exists() or target.is_symlink()):
+        os.unlink(target)  # a file where a directory dump goes (overwrite=True was checked)
+        os.rename(tmp, target)
+    else:
+        os.replace(tmp, target)
+
+
+def _temp_name(target, suffix):
+    return target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+
+
+def _write_npz(target, fields, meta, compress):
+    tmp = _temp_name(target, ".tmp.npz")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as f:
+            save = np.savez_compressed if compress else np.savez
+            save(f, meta=np.array(json.dumps(meta)), **fields)
+            f.flush()
+            os.fsync(f.fileno())
+        _replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _write_dir(target, fields, meta):
+    tmp = _temp_name(target, ".tmp")
+    os.mkdir(tmp, 0o777)
+    try:
+        for name, arr in fields.items():
+            np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        _replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
