@@ -277,6 +277,19 @@ TEST_CASE("numerics: where the reference computes NaN or Inf from finite inputs,
     CHECK(nonfinite_output(one, a).empty());
   }
 
+  // OTA: two GTs supply 1 each to a single prior, the background's supply
+  // is -1 and its log NaN: the plan is NaN throughout, reported as 0.
+  {
+    Problem one = testing::make_problem({{12, 4, 8, 8}}, {{8, 0, 16, 8}}, {{-3, 0.5f}}, {{6, 0, 18, 8}, {2, 0, 14, 8}},
+                                        {1, 0});
+    const Assignment a = replay(*assign::find_assigner("ota"), one);
+    CHECK(warned(a, "background's supply is negative"));
+    CHECK(testing::has_note(a, "the plan NaN throughout"));
+    CHECK(a.gt_inds == std::vector<int64_t>{1});  // torch.max: the first NaN row, GT 0
+    CHECK(*a.transport_plan == std::vector<float>(3, 0.0f));
+    CHECK(nonfinite_output(one, a).empty());
+  }
+
   // Ordinary scenes give no warning; inputs that hold NaN themselves
   // (--allow-nonfinite) keep the reference's NaN, unwarned here (the loader warns).
   for (const assign::AssignerInfo& info : assign::registry()) {
