@@ -504,6 +504,7 @@ TEST_CASE("invariants, every assigner: permuting the GTs permutes the result") {
       }
       ++permuted;
     }
+    MESSAGE(info.name << ": GTs permuted in " << permuted << " of " << kScenes << " scenes (the others have G = 1)");
     CHECK(permuted >= kScenes / 2);
   }
 }
@@ -531,6 +532,7 @@ TEST_CASE("invariants, every assigner: a GT no prior reaches is reported, never 
       const nlohmann::ordered_json j = render::json(batch, {a}, {});
       CHECK(j["images"][0]["gts"].size() == static_cast<size_t>(s.problem.num_gts()));
     }
+    MESSAGE(info.name << ": " << seen << " scenes with a far-away GT");
     CHECK(seen >= kScenes / 10);
   }
 }
