@@ -112,48 +112,6 @@ Assignment replay(const assign::AssignerInfo& info, const Problem& p) {
   return info.make(params)->assign(p);
 }
 
-// A result every assigner must give: sizes, conventions, reports in range.
-void check_well_formed(const Problem& p, const Assignment& a) {
-  const auto n = static_cast<size_t>(p.num_priors());
-  const int64_t columns = p.num_gts() + static_cast<int64_t>(p.padding_gt_labels.size());
-  REQUIRE(a.gt_inds.size() == n);
-  REQUIRE(a.labels.size() == n);
-  CHECK((a.max_overlaps.empty() || a.max_overlaps.size() == n));
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t g = a.gt_inds[i];
-    CHECK(g >= -1);
-    CHECK(g <= columns);
-    if (g > 0 && g <= p.num_gts()) CHECK(a.labels[i] == p.gt_labels[static_cast<size_t>(g - 1)]);
-    if (g <= 0) CHECK(a.labels[i] == -1);
-  }
-  if (a.dynamic_ks) CHECK((a.dynamic_ks->size() == static_cast<size_t>(p.num_gts()) ||
-                           a.dynamic_ks->size() == static_cast<size_t>(columns)));
-  for (const auto* metrics : {&a.assign_metrics, &a.assign_metrics_raw, &a.bbox_targets})
-    if (*metrics) CHECK((*metrics)->size() % std::max<size_t>(n, 1) == 0);
-  for (const CandidatePair& c : a.candidates) {
-    CHECK(c.prior >= 0);
-    CHECK(static_cast<size_t>(c.prior) < n);
-    CHECK(c.gt >= 0);
-    CHECK(c.gt < p.num_gts());
-  }
-  if (a.matches)
-    for (const Match& m : *a.matches) {
-      CHECK(static_cast<size_t>(m.prior) < n);
-      CHECK(a.gt_inds[static_cast<size_t>(m.prior)] > 0);
-      CHECK(a.gt_inds[static_cast<size_t>(m.prior)] <= m.gt + 1);
-    }
-  // The reports and every output format take it.
-  const analysis::ImageStats s = analysis::compute_stats(p, a);
-  CHECK(s.positives + s.negatives + s.ignored == p.num_priors());
-  Batch batch;
-  batch.source = "edge";
-  batch.images = {p};
-  batch.gt_columns = columns;
-  CHECK_FALSE(render::table(batch, {a}).empty());
-  CHECK_FALSE(render::json(batch, {a}, {true, true}).empty());
-  CHECK(render::npy_layout(batch, {a}, "edge").ok());
-}
-
 std::string str(const Inds& inds) {
   std::string s;
   for (int64_t g : inds) s += (s.empty() ? "" : " ") + std::to_string(g);
@@ -169,7 +127,7 @@ void check_every_assigner(const std::vector<Box>& gts, const std::vector<int64_t
     REQUIRE_MESSAGE(it != expected.end(), "no hand-derived outcome for this assigner: add one");
     const Problem p = scene(info.name, gts, labels, exact);
     const Assignment a = replay(info, p);
-    check_well_formed(p, a);
+    testing::check_well_formed(p, a);
     // One expected gt_inds, or several where the reference leaves a tie open.
     const std::vector<Inds>& allowed = it->second;
     const std::string got = str(a.gt_inds);
@@ -193,7 +151,7 @@ TEST_CASE("edge cases, every assigner: no ground truth") {
     CAPTURE(info.name);
     const Problem p = scene(info.name, {}, {});
     const Assignment a = replay(info, p);
-    check_well_formed(p, a);
+    testing::check_well_formed(p, a);
     CHECK(a.num_positives() == 0);
     CHECK(std::all_of(a.gt_inds.begin(), a.gt_inds.end(), [](int64_t g) { return g == 0; }));
     // Every reference returns zeros here (mmdet's -INF sentinels included).
@@ -413,7 +371,7 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
     for (const Degenerate& d : cases) {
       CAPTURE(d.what);
       const Problem p = scene(info.name, d.gts, d.labels);
-      check_well_formed(p, replay(info, p));
+      testing::check_well_formed(p, replay(info, p));
     }
     // Zero-area predictions and saturated logits.
     Problem flat = scene(info.name, {{6, 0, 26, 8}}, {1});
@@ -421,7 +379,7 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
       flat.pred_bboxes.row(i) << flat.priors(i, 0), 4, flat.priors(i, 0), 4;
     flat.cls_scores.col(0).setConstant(-80.0f);
     flat.cls_scores.col(1).setConstant(80.0f);
-    check_well_formed(flat, replay(info, flat));
+    testing::check_well_formed(flat, replay(info, flat));
 
     // N = 0: nothing to assign.
     Problem empty = scene(info.name, {{6, 0, 26, 8}}, {1});
@@ -443,7 +401,7 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
     padded.padding_gt_bboxes = Rows4f::Zero(2, 4);
     padded.padding_gt_labels = {0, 0};
     const Assignment a = replay(info, padded);
-    check_well_formed(padded, a);
+    testing::check_well_formed(padded, a);
     CHECK(a.num_positives() == 0);
   }
 
@@ -458,7 +416,7 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
     one.mark(Field::kObjectness);
     Params params = params_for(info);
     if (info.name == "ota") REQUIRE(params.set("candidate_topk", "1").ok());
-    check_well_formed(one, info.make(params)->assign(one));
+    testing::check_well_formed(one, info.make(params)->assign(one));
 
     Problem gap = scene(info.name, {{6, 0, 26, 8}}, {1});
     gap.num_level_priors = {2, 0, 2};
@@ -466,7 +424,7 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
     Params three_levels = params_for(info);
     if (info.name == "fcos") REQUIRE(three_levels.set("regress_ranges", "[[-1, 64], [-1, 64], [-1, 64]]").ok());
     if (info.check) REQUIRE(info.check(three_levels, gap).ok());
-    check_well_formed(gap, info.make(three_levels)->assign(gap));
+    testing::check_well_formed(gap, info.make(three_levels)->assign(gap));
   }
 }
 

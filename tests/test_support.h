@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <array>
 #include <initializer_list>
 #include <random>
@@ -16,10 +17,12 @@
 
 #include <doctest/doctest.h>
 
+#include "analysis/stats.h"
 #include "assign/assigner.h"
 #include "core/problem.h"
 #include "core/status.h"
 #include "io/files.h"
+#include "render/render.h"
 
 namespace assignscope::testing {
 
@@ -175,6 +178,50 @@ inline bool has_note(const Assignment& a, const std::string& words) {
   for (const std::string& n : a.notes)
     if (n.find(words) != std::string::npos) return true;
   return false;
+}
+
+// A result every assigner must give: sizes, conventions, reports in range;
+// with `render`, the table, JSON and npy renderers take it too.
+inline void check_well_formed(const Problem& p, const Assignment& a, bool render = true) {
+  const auto n = static_cast<size_t>(p.num_priors());
+  const int64_t columns = p.num_gts() + static_cast<int64_t>(p.padding_gt_labels.size());
+  REQUIRE(a.gt_inds.size() == n);
+  REQUIRE(a.labels.size() == n);
+  CHECK((a.max_overlaps.empty() || a.max_overlaps.size() == n));
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t g = a.gt_inds[i];
+    CHECK(g >= -1);
+    CHECK(g <= columns);
+    if (g > 0 && g <= p.num_gts()) CHECK(a.labels[i] == p.gt_labels[static_cast<size_t>(g - 1)]);
+    if (g <= 0) CHECK(a.labels[i] == -1);
+  }
+  if (a.dynamic_ks) CHECK((a.dynamic_ks->size() == static_cast<size_t>(p.num_gts()) ||
+                           a.dynamic_ks->size() == static_cast<size_t>(columns)));
+  for (const auto* metrics : {&a.assign_metrics, &a.assign_metrics_raw, &a.bbox_targets})
+    if (*metrics) CHECK((*metrics)->size() % std::max<size_t>(n, 1) == 0);
+  for (const CandidatePair& c : a.candidates) {
+    CHECK(c.prior >= 0);
+    CHECK(static_cast<size_t>(c.prior) < n);
+    CHECK(c.gt >= 0);
+    CHECK(c.gt < p.num_gts());
+  }
+  if (a.matches)
+    for (const Match& m : *a.matches) {
+      CHECK(static_cast<size_t>(m.prior) < n);
+      CHECK(a.gt_inds[static_cast<size_t>(m.prior)] > 0);
+      CHECK(a.gt_inds[static_cast<size_t>(m.prior)] <= m.gt + 1);
+    }
+  // The reports and every output format take it.
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  CHECK(s.positives + s.negatives + s.ignored == p.num_priors());
+  if (!render) return;
+  Batch batch;
+  batch.source = "edge";
+  batch.images = {p};
+  batch.gt_columns = columns;
+  CHECK_FALSE(render::table(batch, {a}).empty());
+  CHECK_FALSE(render::json(batch, {a}, {true, true}).empty());
+  CHECK(render::npy_layout(batch, {a}, "edge").ok());
 }
 
 }  // namespace assignscope::testing

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/assignment.h"
 #include "core/params.h"
+#include "core/problem.h"
 #include "core/status.h"
 
 namespace CLI {
@@ -31,6 +33,12 @@ int bench_command(int argc, char** argv);
 bool stdout_is_terminal();
 // Prints "assignscope <command>: error: <message>" to stderr, returns `code`.
 int fail(const char* command, const std::string& message, int code);
+
+// Prints each image's replay warnings (Assignment::warnings) as
+// "assignscope <command>: warning: <source>[ image <name>][ (<side>)]: ...",
+// at most 10 lines and a count of the rest.
+void print_replay_warnings(const char* command, const Batch& batch, const std::vector<Assignment>& results,
+                           const std::string& side = "");
 
 // "assignscope <command>: 12/64 images" on stderr, rewritten in place, when
 // stderr is a terminal and there is more than one image; nothing otherwise.

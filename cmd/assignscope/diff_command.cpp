@@ -159,6 +159,8 @@ int diff_command(int argc, char** argv) {
     if (!a.ok()) return fail("diff", "--a " + info_a->name + ": " + a.status().message(), exit_code(a.status()));
     auto b = replay_side(*info_b, *params_b);
     if (!b.ok()) return fail("diff", "--b " + info_b->name + ": " + b.status().message(), exit_code(b.status()));
+    print_replay_warnings("diff", batch, *a, "a: " + info_a->name);
+    print_replay_warnings("diff", batch, *b, "b: " + info_b->name);
     diff = analysis::diff_batch(batch, *a, *b);
     if (diff.ok() && format == "svg") {
       const auto names = side_names(diff->a, diff->b);

@@ -46,6 +46,25 @@ int fail(const char* command, const std::string& message, int code) {
   return code;
 }
 
+void print_replay_warnings(const char* command, const Batch& batch, const std::vector<Assignment>& results,
+                           const std::string& side) {
+  constexpr int kMaxLines = 10;
+  int shown = 0, more = 0;
+  for (size_t i = 0; i < results.size() && i < batch.images.size(); ++i)
+    for (const std::string& w : results[i].warnings) {
+      if (shown == kMaxLines) {
+        ++more;
+        continue;
+      }
+      const std::string& name = batch.images[i].name;
+      std::fprintf(stderr, "assignscope %s: warning: %s: %s\n", command,
+                   printable(batch.source + (name.empty() ? "" : " image " + name) + (side.empty() ? "" : " (" + side + ")"), SIZE_MAX, true).c_str(),
+                   printable(w, SIZE_MAX, true).c_str());
+      ++shown;
+    }
+  if (more > 0) std::fprintf(stderr, "assignscope %s: warning: %d more like these (see the JSON's \"warnings\")\n", command, more);
+}
+
 std::optional<int> parse_flags(CLI::App& app, int argc, char** argv, const char* command) {
   try {
     app.parse(argc, argv);

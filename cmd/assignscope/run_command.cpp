@@ -105,6 +105,7 @@ int run_command(int argc, char** argv) {
   auto results = assign::assign_batch(*info, params, dump->batch, batch_options);
   progress.finish();
   if (!results.ok()) return fail("run", results.status().message(), exit_code(results.status()));
+  print_replay_warnings("run", dump->batch, *results);
 
   Status written;
   if (format == "npy") {

@@ -40,6 +40,9 @@ struct AssignerInfo {
   // Optional: why these parameters cannot be replayed on this image (e.g.
   // FCOS's regress ranges against the image's levels), as a usage error.
   std::function<Status(const Params&, const Problem&)> check;
+  // Where the reference computes NaN or Inf from finite inputs, for the
+  // warning of assign/finite_reports.h; "" when it never does.
+  std::string numerics;
 };
 
 // Every registered assigner, in a stable order.

@@ -420,6 +420,9 @@ AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::st
   info.needs = std::move(needs);
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
   if (rules.mmyolo_results) info.result_files.push_back("assign_metrics.npy");
+  info.numerics =
+      "a GT with a single candidate has an IoU threshold of mean + std with torch.std's unbiased n - 1 = 0: NaN, which "
+      "no candidate passes";
   info.make = [rules](const Params& params) { return std::make_unique<Atss>(rules, params); };
   return info;
 }

@@ -537,6 +537,9 @@ AssignerInfo make_info(const Rules& rules, std::string summary, std::string refe
   info.needs = {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy"};
   if (rules.assign_metrics) info.result_files.push_back("assign_metrics.npy");
+  info.numerics =
+      "the soft centre prior 10^(d - soft_center_radius) overflows float32 to +Inf for a prior more than about 38.5 + "
+      "soft_center_radius strides from a GT's centre, and so does that pair's cost";
   info.make = [rules](const Params& params) { return std::make_unique<DynamicSoftLabel>(rules, params); };
   return info;
 }

@@ -223,6 +223,9 @@ AssignerInfo ota_info() {
   info.needs = {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy",
                        "transport_plan.npy"};
+  info.numerics =
+      "when the GTs' supplies (at least 1 each) add up to more than the N priors, the background's supply is "
+      "negative, its log NaN, and the Sinkhorn plan NaN throughout (each prior then goes to the first GT)";
   info.make = [](const Params& params) { return std::make_unique<Ota>(params); };
   info.check = [](const Params& params, const Problem& p) {
     const int64_t topk = params.get_int("candidate_topk");

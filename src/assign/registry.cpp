@@ -7,6 +7,7 @@
 #include "assign/atss.h"
 #include "assign/dynamic_soft_label.h"
 #include "assign/fcos.h"
+#include "assign/finite_reports.h"
 #include "assign/hungarian.h"
 #include "assign/max_iou.h"
 #include "assign/ota.h"
@@ -18,8 +19,36 @@
 
 namespace assignscope::assign {
 
+namespace {
+
+// Every registered assigner's results pass through make_reports_finite.
+class FiniteReports final : public Assigner {
+ public:
+  FiniteReports(std::unique_ptr<Assigner> inner, std::string numerics)
+      : inner_(std::move(inner)), numerics_(std::move(numerics)) {}
+  Assignment assign(const Problem& problem) const override {
+    Assignment out = inner_->assign(problem);
+    make_reports_finite(problem, numerics_, &out);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Assigner> inner_;
+  std::string numerics_;
+};
+
+std::vector<AssignerInfo> with_finite_reports(std::vector<AssignerInfo> all) {
+  for (AssignerInfo& info : all)
+    info.make = [make = info.make, numerics = info.numerics](const Params& params) -> std::unique_ptr<Assigner> {
+      return std::make_unique<FiniteReports>(make(params), numerics);
+    };
+  return all;
+}
+
+}  // namespace
+
 const std::vector<AssignerInfo>& registry() {
-  static const std::vector<AssignerInfo> kAll = {
+  static const std::vector<AssignerInfo> kAll = with_finite_reports({
       dynamic_soft_label_info(),
       dynamic_soft_label_mmyolo_info(),
       simota_info(),
@@ -34,7 +63,7 @@ const std::vector<AssignerInfo>& registry() {
       fcos_info(),
       yolov5_info(),
       hungarian_info(),
-  };
+  });
   return kAll;
 }
 

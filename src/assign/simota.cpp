@@ -579,6 +579,10 @@ AssignerInfo make_info(const Rules& rules, double center_radius, std::string sum
   info.params = simota_params(center_radius);
   info.needs = std::move(needs);
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy"};
+  if (rules.cxcywh_iou)
+    info.numerics =
+        "YOLOX's bboxes_iou has no epsilon: a zero-area GT and a zero-area prediction give IoU 0 / 0 = NaN, and "
+        "NaN costs; the positive's IoU, (matching_matrix * ious).sum(0), is NaN wherever its prior has a NaN IoU";
   info.make = [rules](const Params& params) { return std::make_unique<SimOta>(rules, params); };
   return info;
 }

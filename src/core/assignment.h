@@ -72,6 +72,10 @@ struct Assignment {
 
   // Human-readable remarks about this image: early returns, reference quirks.
   std::vector<std::string> notes;
+  // Remarks the commands also print on stderr: where the reference computes
+  // NaN or Inf from finite inputs and what the replay reports instead
+  // (assign/finite_reports.h).
+  std::vector<std::string> warnings;
 
   int64_t num_priors() const { return static_cast<int64_t>(gt_inds.size()); }
   int64_t num_positives() const;

@@ -1,6 +1,8 @@
 // Whole-file reads and temp-file-plus-rename writes.
 #include "io/files.h"
 
+#include <fcntl.h>  // AT_FDCWD
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,6 +50,21 @@ Status write_stream(const std::string& path, const void* bytes, size_t size) {
   return Status();
 }
 
+// Moves `from` onto `to`. Without `overwrite` the move fails if `to` exists,
+// atomically (renameat2 RENAME_NOREPLACE), so a file that appeared after the
+// check above is not replaced either; file systems without that flag fall
+// back to the check.
+std::error_code move_into_place(const fs::path& from, const fs::path& to, bool overwrite) {
+  std::error_code ec;
+  if (!overwrite) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return ec;
+    if (errno != EINVAL && errno != ENOSYS) return std::error_code(errno, std::generic_category());
+    if (fs::exists(to, ec)) return std::make_error_code(std::errc::file_exists);
+  }
+  fs::rename(from, to, ec);
+  return ec;
+}
+
 }  // namespace
 
 Status write_file_atomic(const std::string& path, const void* bytes, size_t size, bool overwrite) {
@@ -69,10 +86,12 @@ Status write_file_atomic(const std::string& path, const void* bytes, size_t size
     fs::remove(tmp, ec);
     return Status::Io(path + ": write failed (disk full?)");
   }
-  fs::rename(tmp, target, ec);
+  ec = move_into_place(tmp, target, overwrite);
   if (ec) {
+    const bool appeared = ec == std::errc::file_exists;
     const std::string why = ec.message();
     fs::remove(tmp, ec);
+    if (appeared) return Status::Usage(path + ": exists; not overwriting it (pass --force to replace it)");
     return Status::Io(path + ": cannot rename the written file into place: " + why);
   }
   return Status();
@@ -167,7 +186,7 @@ Status write_directory_atomic(const std::string& dir, const std::vector<NamedByt
       return Status::Io(dir + ": cannot move the previous result aside: " + why);
     }
   }
-  fs::rename(tmp, target, ec);
+  ec = move_into_place(tmp, target, /*overwrite=*/false);  // the old one, if any, was moved aside
   if (ec) {
     const std::string why = ec.message();
     if (exists) fs::rename(backup, target, ec);

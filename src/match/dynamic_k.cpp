@@ -9,7 +9,8 @@ namespace assignscope::match {
 
 namespace {
 // Strict weak orders that put NaN after every number, as torch.topk treats
-// NaN as the largest value; only reachable with --allow-nonfinite inputs.
+// NaN as the largest value: NaN inputs (--allow-nonfinite), or YOLOX's IoU of two
+// empty boxes (0 / 0).
 bool greater_nan_first(float a, float b) {
   if (std::isnan(a)) return !std::isnan(b);
   return !std::isnan(b) && a > b;

@@ -129,6 +129,7 @@ ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageSta
     img["matches"] = std::move(matches);
   }
   img["notes"] = a.notes;
+  img["warnings"] = a.warnings;
 
   if (options.per_prior) {
     ojson overlaps = a.max_overlaps.empty() ? ojson(nullptr) : ojson::array();

@@ -150,6 +150,7 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
   if (s.matches >= 0)
     out += fmt::format("matches {} (prior, GT) pairs · {} priors serve several GTs\n", s.matches,
                        s.priors_serving_several);
+  for (const std::string& warning : a.warnings) out += "warning: " + warning + "\n";
   for (const std::string& note : a.notes) out += "note: " + note + "\n";
   return out;
 }
