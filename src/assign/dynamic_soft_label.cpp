@@ -378,7 +378,7 @@ class DynamicSoftLabel final : public Assigner {
       };
       for (int32_t i : inside[g]) add(i, true);
       float t = kth_cost();
-      for (double r = radius + 1.0; std::isinf(t); r += 2.0) {  // fewer than k so far
+      for (double r = radius + 1.0; std::isinf(t); r *= 2.0) {  // fewer than k so far
         const bool all = add_square(r, false);
         t = kth_cost();
         if (all) break;

@@ -68,8 +68,18 @@ bool PriorGrid::covers_all(float x0, float y0, float x1, float y1) const {
 
 BoxIndex::BoxIndex(float x0, float y0, float x1, float y1, float cell, int64_t max_cells)
     : x0_(x0), y0_(y0), cell_(cell), max_cells_(max_cells) {
-  nx_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((x1 - x0) / cell)) + 1);
-  ny_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((y1 - y0) / cell)) + 1);
+  // At most kMaxSide cells a side, whatever the extent (a GT 1e7 px away
+  // would otherwise ask for billions): the cells grow instead.
+  constexpr double kMaxSide = 1024;
+  const double dx0 = x0, dy0 = y0, dx1 = x1, dy1 = y1;
+  const double extent = std::max(dx1 - dx0, dy1 - dy0);
+  if (!(extent / static_cast<double>(cell_) <= kMaxSide)) cell_ = static_cast<float>(extent / kMaxSide) * 1.001f;
+  if (!(cell_ > 0) || !std::isfinite(cell_)) cell_ = 1.0f;
+  const double c = cell_;
+  nx_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((dx1 - dx0) / c)) + 1);
+  ny_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((dy1 - dy0) / c)) + 1);
+  nx_ = std::min<int64_t>(nx_, static_cast<int64_t>(kMaxSide) + 2);
+  ny_ = std::min<int64_t>(ny_, static_cast<int64_t>(kMaxSide) + 2);
   cells_.resize(static_cast<size_t>(nx_ * ny_));
 }
 
