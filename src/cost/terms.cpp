@@ -1,6 +1,7 @@
 // Cost terms in the references' arithmetic.
 #include "cost/terms.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cost/vector_math.h"
@@ -34,14 +35,19 @@ double soft_class_term(const Logit& l, double y) {
 // elementwise kernels evaluate each term, vectorised: eight running float
 // sums (the reference's reduction is also blocked), added in double.
 ASSIGNSCOPE_VECTOR_CLONES double soft_class_background_total(const float* logits, int64_t num_classes) {
-  constexpr int kLanes = 8;
+  constexpr int kChunk = 64, kLanes = 8;
+  float terms[kChunk];
   float lane[kLanes] = {};
-  int64_t c = 0;
-  for (; c + kLanes <= num_classes; c += kLanes)
-    for (int j = 0; j < kLanes; ++j) lane[j] += vmath::soft_background_term(logits[c + j]);
   double total = 0;
+  for (int64_t c = 0; c < num_classes; c += kChunk) {
+    const int n = static_cast<int>(std::min<int64_t>(kChunk, num_classes - c));
+    for (int j = 0; j < n; ++j) terms[j] = vmath::soft_background_term(logits[c + j]);
+    int j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+      for (int l = 0; l < kLanes; ++l) lane[l] += terms[j + l];
+    for (; j < n; ++j) total += static_cast<double>(terms[j]);
+  }
   for (float v : lane) total += static_cast<double>(v);
-  for (; c < num_classes; ++c) total += static_cast<double>(vmath::soft_background_term(logits[c]));
   return total;
 }
 
