@@ -69,6 +69,17 @@ Result<nlohmann::json> parse_json_text(const std::string& text, const std::strin
   return Status::Corrupt(origin + ": not valid JSON");
 }
 
+// Runs a loading step, turning an allocation failure (an input within the
+// budget that still does not fit) into an error naming `origin`.
+template <class F>
+auto guarded(const std::string& origin, F&& step) -> decltype(step()) {
+  try {
+    return step();
+  } catch (const std::bad_alloc&) {
+    return Status::Io(origin + ": out of memory loading the dump");
+  }
+}
+
 }  // namespace
 
 // --- containers -------------------------------------------------------------
@@ -133,10 +144,8 @@ bool is_npy_member(const std::string& name) {
   return name.size() >= 5 && name.compare(name.size() - 4, 4, ".npy") == 0;
 }
 
-}  // namespace
-
-Result<RawDump> parse_npz(const std::vector<unsigned char>& bytes, const std::string& path,
-                          const LoadOptions& options) {
+Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const std::string& path,
+                               const LoadOptions& options) {
   // The archive stays in memory while its members are read: they get what it leaves.
   MemoryBudget budget = memory_budget(options.memory_limit);
   budget.bytes -= std::min<uint64_t>(budget.bytes, bytes.size());
@@ -176,6 +185,13 @@ Result<RawDump> parse_npz(const std::vector<unsigned char>& bytes, const std::st
     ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, name, std::move(array).value(), origin));
   }
   return raw;
+}
+
+}  // namespace
+
+Result<RawDump> parse_npz(const std::vector<unsigned char>& bytes, const std::string& path,
+                          const LoadOptions& options) {
+  return guarded(path, [&]() { return parse_npz_impl(bytes, path, options); });
 }
 
 Result<RawDump> read_npz(const std::string& path, const LoadOptions& options) {
@@ -275,7 +291,9 @@ uint64_t json_parse_bytes(const std::string& text) {
   return text.size() + 48 * values + 96 * containers;
 }
 
-Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin, const LoadOptions& options) {
+namespace {
+
+Result<RawDump> parse_json_dump_impl(const std::string& text, const std::string& origin, const LoadOptions& options) {
   const MemoryBudget budget = memory_budget(options.memory_limit);
   const uint64_t parsed_bytes = json_parse_bytes(text);
   if (parsed_bytes > budget.bytes)
@@ -306,6 +324,12 @@ Result<RawDump> parse_json_dump(const std::string& text, const std::string& orig
     ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, it.key(), std::move(array).value(), field_origin));
   }
   return raw;
+}
+
+}  // namespace
+
+Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin, const LoadOptions& options) {
+  return guarded(origin, [&]() { return parse_json_dump_impl(text, origin, options); });
 }
 
 Result<RawDump> read_json_dump(const std::string& path, const LoadOptions& options) {
@@ -977,7 +1001,8 @@ Result<LoadedDump> read_dump_dirs(const std::string& path, const std::vector<fs:
 }  // namespace
 
 Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options) {
-  return Validator(std::move(raw), options).run();
+  const std::string origin = raw.origin;
+  return guarded(origin, [&]() { return Validator(std::move(raw), options).run(); });
 }
 
 Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options) {
