@@ -23,7 +23,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   run_suite build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSIGNSCOPE_SANITIZE=ON
 
 echo "== fuzz: the .npy, .npz and JSON dump readers"
-fuzzed=$(tools/fuzz.sh | tee /dev/stderr | tail -1)
+fuzzed=$(tools/fuzz.sh | tee -a /dev/stderr | tail -1)   # -a: stderr may be the log file
 
 golden=$(build/tests/assignscope_tests --test-case='golden: every case in ../shared/golden*' | grep -m1 '^golden' || true)
 release=$(grep -oE 'out of [0-9]+' build/ctest.log | grep -oE '[0-9]+')
