@@ -244,11 +244,13 @@ Status json_shape(const nlohmann::json& j, size_t depth, std::vector<int64_t>* s
   return Status::InvalidInput(fmt::format("{}{}: {} where a number was expected", origin, where(), j.type_name()));
 }
 
-void json_flatten(const nlohmann::json& j, std::vector<const nlohmann::json*>* out) {
+// Calls f on every number of a nested list, in C order (depth checked by json_shape).
+template <class F>
+void for_each_leaf(const nlohmann::json& j, F& f) {
   if (j.is_array()) {
-    for (const auto& e : j) json_flatten(e, out);
+    for (const auto& e : j) for_each_leaf(e, f);
   } else {
-    out->push_back(&j);
+    f(j);
   }
 }
 
@@ -256,18 +258,20 @@ Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origi
   NpyArray a;
   std::vector<int64_t> at;
   ASSIGNSCOPE_RETURN_IF_ERROR(json_shape(j, 0, &a.shape, origin, &at));
-  std::vector<const nlohmann::json*> values;
-  json_flatten(j, &values);
   // Integers beyond int64 are kept as floats, so range checks see their value.
-  const bool all_int = std::all_of(values.begin(), values.end(), [](const nlohmann::json* v) {
-    return (v->is_number_integer() && !(v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX)) ||
-           v->is_boolean();
-  });
+  bool all_int = true;
+  size_t count = 0;
+  auto classify = [&](const nlohmann::json& v) {
+    all_int = all_int && ((v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX)) ||
+                          v.is_boolean());
+    ++count;
+  };
+  for_each_leaf(j, classify);
   a.dtype.kind = all_int ? DTypeKind::kInt : DTypeKind::kFloat;
   a.dtype.itemsize = 8;
-  a.data.resize(values.size() * 8);
-  for (size_t i = 0; i < values.size(); ++i) {
-    const nlohmann::json& v = *values[i];
+  a.data.resize(count * 8);  // written straight from the DOM: no list of pointers to its values
+  size_t i = 0;
+  auto store = [&](const nlohmann::json& v) {
     if (all_int) {
       const int64_t x = v.is_boolean() ? int64_t{v.get<bool>()} : v.get<int64_t>();
       std::memcpy(&a.data[i * 8], &x, 8);
@@ -275,7 +279,9 @@ Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origi
       const double x = v.is_boolean() ? double{v.get<bool>() ? 1.0 : 0.0} : v.get<double>();
       std::memcpy(&a.data[i * 8], &x, 8);
     }
-  }
+    ++i;
+  };
+  for_each_leaf(j, store);
   return a;
 }
 
@@ -288,7 +294,7 @@ uint64_t json_parse_bytes(const std::string& text) {
     containers += c == '[' || c == '{';
   }
   const uint64_t values = separators + containers + 1;
-  return text.size() + 48 * values + 96 * containers;
+  return text.size() + 64 * values + 96 * containers;
 }
 
 namespace {

@@ -75,10 +75,12 @@ Result<RawDump> read_json_dump(const std::string& path, const LoadOptions& optio
 Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin, const LoadOptions& options = {});
 
 // An upper bound of the memory parsing `text` takes, from one scan of it:
-// the text, 48 bytes a value (a 16-byte JSON value in a vector that may have
-// doubled its capacity, then a pointer and 8 bytes when flattened) and 96 more
-// a list or object (its vector). A JSON text of numbers takes about 20 times
-// its size; deeply nested lists up to about 32 (docs/reliability.md).
+// the text, 64 bytes a value and 96 more a list or object. Parsing builds a
+// DOM of 16-byte values in vectors that double their capacity (old and new
+// buffers both live as they grow), the parser's own stacks, then 8 bytes a
+// number of the array. Calibrated on 200 MiB texts (docs/reliability.md): a
+// flat list of numbers takes 55 bytes a value; the bound is 13 % above that,
+// and far above for nested lists.
 uint64_t json_parse_bytes(const std::string& text);
 // Memory one image of a batch takes besides its arrays (its Problem and its
 // result), charged against the budget before a batch's images are built.
