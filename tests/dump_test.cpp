@@ -4,7 +4,10 @@
 
 #include <filesystem>
 
+#include <zlib.h>
+
 #include "io/dump.h"
+#include "io/npy.h"
 #include "test_support.h"
 
 namespace assignscope {
@@ -222,6 +225,38 @@ TEST_CASE("dump: JSON containers, parsed from text") {
   CHECK(text.status().message().find("string where a number was expected") != std::string::npos);
   auto twice = io::parse_json_dump(R"({"pad_gt_mask": [[1]], "pad_bbox_flag": [[1]]})", "t.json");
   CHECK(twice.status().message().find("given twice") != std::string::npos);
+}
+
+}  // namespace assignscope
+
+namespace assignscope {
+
+TEST_CASE("dump: an .npz member whose .npy header is longer than the first bytes inflated") {
+  // np.savez of one array with 25000 axes of length 1: a ~75 KB header.
+  const std::vector<int64_t> many_axes(25000, 1);
+  const int64_t one = 7;
+  const std::vector<unsigned char> member = io::npy_bytes(&one, many_axes);
+  std::vector<unsigned char> zip;
+  const auto put = [&](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) zip.push_back(static_cast<unsigned char>(v >> (8 * i)));
+  };
+  const std::string name = "priors.npy";
+  const uint32_t crc = static_cast<uint32_t>(crc32(0L, member.data(), static_cast<uInt>(member.size())));
+  put(0x04034b50, 4), put(20, 2), put(0, 2), put(0, 2), put(0, 4), put(crc, 4), put(member.size(), 4),
+      put(member.size(), 4), put(name.size(), 2), put(0, 2);
+  zip.insert(zip.end(), name.begin(), name.end());
+  zip.insert(zip.end(), member.begin(), member.end());
+  const uint64_t directory = zip.size();
+  put(0x02014b50, 4), put(20, 2), put(20, 2), put(0, 2), put(0, 2), put(0, 4), put(crc, 4), put(member.size(), 4),
+      put(member.size(), 4), put(name.size(), 2), put(0, 2), put(0, 2), put(0, 2), put(0, 2), put(0, 4), put(0, 4);
+  zip.insert(zip.end(), name.begin(), name.end());
+  const uint64_t directory_size = zip.size() - directory;
+  put(0x06054b50, 4), put(0, 2), put(0, 2), put(1, 2), put(1, 2), put(directory_size, 4), put(directory, 4),
+      put(0, 2);
+  auto raw = io::parse_npz(zip, "wide.npz");
+  REQUIRE_MESSAGE(raw.ok(), raw.status().message());
+  CHECK(raw->fields.at("priors").array.shape == many_axes);
+  CHECK(raw->fields.at("priors").array.to_int64(0) == 7);
 }
 
 }  // namespace assignscope

@@ -1,8 +1,12 @@
 // Tests of the .npy reader and writer against numpy-made and hand-broken fixtures (tools/make_io_fixtures.py).
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
@@ -467,5 +471,62 @@ TEST_CASE("npy: writer round trip, and format 2.0 when the header outgrows 64 Ki
     const size_t len = small[8] | (small[9] << 8);
     CHECK((10 + len) % 64 == 0);
     CHECK(small.size() == 10 + len);
+  }
+}
+
+TEST_CASE("npy: a file is read header first, whatever the header's length or the file's kind") {
+  assignscope::testing::TempDir tmp;
+  const auto write = [&](const std::string& name, const std::vector<unsigned char>& bytes) {
+    std::ofstream out(tmp.path(name), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  };
+  // A header of ~75 KB, longer than the first bytes read.
+  const std::vector<int64_t> many_axes(25000, 1);
+  const int64_t one = 7;
+  write("wide.npy", npy_bytes(&one, many_axes));
+  const NpyArray wide = [&]() {
+    auto a = read_npy_file(tmp.path("wide.npy"));
+    REQUIRE_MESSAGE(a.ok(), a.status().message());
+    return std::move(a).value();
+  }();
+  CHECK(wide.shape == many_axes);
+  CHECK(wide.to_int64(0) == 7);
+  // Its header alone over the budget.
+  assignscope::testing::check_error(
+      read_npy_file(tmp.path("wide.npy"), assignscope::io::MemoryBudget{8192, "test"}).status(),
+      ErrorKind::kInvalidInput, tmp.path("wide.npy"), {"the .npy header needs", "more than the 8.0 KiB"});
+
+  // The data over the budget: refused from the header, before it is read.
+  const std::vector<float> values(1000, 1.5f);
+  write("floats.npy", npy_bytes(values.data(), {1000}));
+  assignscope::testing::check_error(
+      read_npy_file(tmp.path("floats.npy"), assignscope::io::MemoryBudget{1000, "test"}).status(),
+      ErrorKind::kInvalidInput, tmp.path("floats.npy"),
+      {"shape (1000,) <f4 needs 4128 bytes (4.0 KiB), more than the 1000 bytes of memory available (test); "
+       "refused before reading the data"});
+
+  // A FIFO: no size up front, read to its end.
+  const std::string fifo = tmp.path("pipe.npy");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string feed = "cat '" + tmp.path("floats.npy") + "' > '" + fifo + "' &";
+  REQUIRE(std::system(feed.c_str()) == 0);
+  auto piped = read_npy_file(fifo);
+  REQUIRE_MESSAGE(piped.ok(), piped.status().message());
+  CHECK(piped->shape == std::vector<int64_t>{1000});
+  CHECK(piped->to_double(999) == 1.5);
+}
+
+TEST_CASE("npy: parsing from an owned buffer gives what parsing a copy gives") {
+  for (const char* name : {"f4_le_c.npy", "f8_be_c.npy", "f4_be_f_3d.npy", "text_u_be.npy", "empty_f8_f_0x3.npy",
+                           "scalar_i8_be.npy"}) {
+    CAPTURE(name);
+    std::vector<unsigned char> bytes = fixture_bytes(name);
+    auto copied = parse_npy(bytes.data(), bytes.size(), name);
+    auto adopted = parse_npy(std::move(bytes), name);
+    REQUIRE(copied.ok());
+    REQUIRE(adopted.ok());
+    CHECK(adopted->shape == copied->shape);
+    CHECK(adopted->dtype.descr() == copied->dtype.descr());
+    CHECK(adopted->data == copied->data);
   }
 }

@@ -17,8 +17,11 @@ namespace {
 using assignscope::ErrorKind;
 using assignscope::io::NpyArray;
 using assignscope::io::parse_npy;
+using assignscope::io::list_zip;
+using assignscope::io::MemoryBudget;
 using assignscope::io::read_zip;
-using assignscope::io::ZipLimits;
+using assignscope::io::read_zip_member;
+using assignscope::io::ZipEntry;
 using assignscope::io::ZipMember;
 
 std::vector<unsigned char> fixture_bytes(const std::string& name) {
@@ -66,9 +69,9 @@ void check_savez_members(const std::string& archive, const std::vector<ZipMember
 // The error of reading testdata/io/bad/<name>: kind, and every keyword in its
 // one-line message, which starts with the archive's name.
 void check_bad(const std::string& name, ErrorKind kind, std::initializer_list<const char*> keywords,
-               const ZipLimits& limits = {}) {
+               const MemoryBudget& budget = {}) {
   CAPTURE(name);
-  assignscope::testing::check_error(read_zip(fixture_bytes("bad/" + name), name, limits).status(), kind, name + ":",
+  assignscope::testing::check_error(read_zip(fixture_bytes("bad/" + name), name, budget).status(), kind, name + ":",
                                     keywords);
 }
 
@@ -126,25 +129,50 @@ TEST_CASE("zip: zip64 end records and zip64 central directory fields") {
   }
 }
 
-TEST_CASE("zip: size limits are enforced from the declared sizes") {
-  ZipLimits per_member;
-  per_member.max_member_bytes = 200;  // meta.npy is 276 bytes
-  auto result = read_zip(fixture_bytes("savez_deflate.npz"), "dump.npz", per_member);
+TEST_CASE("zip: the memory budget is enforced from the declared sizes") {
+  // Members: priors.npy 160 bytes, gt_labels.npy 152, meta.npy 276.
+  auto result = read_zip(fixture_bytes("savez_deflate.npz"), "dump.npz", MemoryBudget{150, "test"});
   REQUIRE_FALSE(result.ok());
   CHECK(result.status().kind() == ErrorKind::kInvalidInput);
   CHECK(result.status().message() ==
-        "dump.npz:meta.npy: member declares 276 uncompressed bytes, over the limit of 200 bytes per member");
+        "dump.npz:priors.npy: member declares 160 bytes, more than the 150 bytes of memory available (test); "
+        "refused before inflating it");
 
-  ZipLimits total;
-  total.max_total_bytes = 400;  // 160 + 152 + 276
-  result = read_zip(fixture_bytes("savez_stored.npz"), "dump.npz", total);
+  result = read_zip(fixture_bytes("savez_stored.npz"), "dump.npz", MemoryBudget{400, "test"});
   REQUIRE_FALSE(result.ok());
   CHECK(result.status().kind() == ErrorKind::kInvalidInput);
-  CHECK(result.status().message().find("more than 400 uncompressed bytes in total") != std::string::npos);
-  CHECK(result.status().message().find("'meta.npy'") != std::string::npos);
+  CHECK(result.status().message() ==
+        "dump.npz: the members up to 'meta.npy' declare 588 bytes, more than the 400 bytes of memory available "
+        "(test); refused before inflating them");
 
-  total.max_total_bytes = 588;  // exactly enough
-  CHECK(read_zip(fixture_bytes("savez_stored.npz"), "dump.npz", total).ok());
+  CHECK(read_zip(fixture_bytes("savez_stored.npz"), "dump.npz", MemoryBudget{588, "test"}).ok());  // just enough
+}
+
+TEST_CASE("zip: listing reads no member data, and a member's first bytes can be read alone") {
+  const std::vector<unsigned char> bytes = fixture_bytes("savez_deflate.npz");
+  auto entries = list_zip(bytes, "dump.npz");
+  REQUIRE_MESSAGE(entries.ok(), entries.status().message());
+  REQUIRE(entries->size() == 3);
+  const ZipEntry& priors = (*entries)[0];
+  CHECK(priors.name == "priors.npy");
+  CHECK(priors.method == 8);
+  CHECK(priors.uncompressed_size == 160);
+  auto whole = read_zip_member(bytes, priors, "dump.npz");
+  REQUIRE(whole.ok());
+  CHECK(whole->size() == 160);
+  for (const uint64_t n : {0, 1, 10, 128, 159}) {
+    CAPTURE(n);
+    auto head = read_zip_member(bytes, priors, "dump.npz", n);
+    REQUIRE_MESSAGE(head.ok(), head.status().message());
+    CHECK(*head == std::vector<unsigned char>(whole->begin(), whole->begin() + static_cast<std::ptrdiff_t>(n)));
+  }
+  // A stored member the same way.
+  const std::vector<unsigned char> stored = fixture_bytes("savez_stored.npz");
+  auto stored_entries = list_zip(stored, "stored.npz");
+  REQUIRE(stored_entries.ok());
+  auto head = read_zip_member(stored, (*stored_entries)[0], "stored.npz", 10);
+  REQUIRE(head.ok());
+  CHECK(*head == std::vector<unsigned char>(whole->begin(), whole->begin() + 10));
 }
 
 TEST_CASE("zip: broken archives are refused with a one-line message naming the archive") {
@@ -166,16 +194,24 @@ TEST_CASE("zip: corrupt, unsupported and oversized members") {
             {"priors.npy", "inflates to 160 bytes but the central directory declares 170"});
   check_bad("bad_deflate.npz", ErrorKind::kCorrupt, {"priors.npy", "deflate data is corrupt", "zlib"});
   check_bad("duplicate_names.npz", ErrorKind::kCorrupt, {"duplicate member name 'a.npy'"});
-  check_bad("huge_member.npz", ErrorKind::kInvalidInput,
-            {"huge_member.npz:huge.npy: member declares 1099511627776 uncompressed bytes", "over the limit"});
+  check_bad("huge_member.npz", ErrorKind::kCorrupt,
+            {"huge_member.npz:huge.npy: member declares 1099511627776 uncompressed bytes from 76 compressed bytes",
+             "deflate cannot expand more than 1032 to 1"});
 }
 
-TEST_CASE("zip: a huge declared size within the limits costs no memory up front") {
-  ZipLimits generous;
-  generous.max_member_bytes = uint64_t{1} << 41;
-  generous.max_total_bytes = uint64_t{1} << 41;
-  check_bad("huge_member.npz", ErrorKind::kCorrupt,
-            {"huge.npy", "inflates to 152 bytes but the central directory declares 1099511627776"}, generous);
+TEST_CASE("zip: a declared size deflate could reach costs no memory until the data produces it") {
+  // huge_member.npz declares 1 TiB from 76 compressed bytes. Cut the claim
+  // (the central directory's zip64 field at offset 192) to the most 76 bytes
+  // can inflate to: the listing accepts it, and the data, which ends after
+  // 152 bytes, is refused with memory grown only as far as those.
+  std::vector<unsigned char> bytes = fixture_bytes("bad/huge_member.npz");
+  const uint64_t most = 76 * assignscope::io::kMaxDeflateRatio;
+  for (int i = 0; i < 8; ++i) bytes[192 + i] = static_cast<unsigned char>(most >> (8 * i));
+  auto listed = list_zip(bytes, "huge.npz");
+  REQUIRE_MESSAGE(listed.ok(), listed.status().message());
+  CHECK((*listed)[0].uncompressed_size == most);
+  assignscope::testing::check_error(read_zip(bytes, "huge.npz").status(), ErrorKind::kCorrupt, "huge.npz:huge.npy",
+                                    {"inflates to 152 bytes but the central directory declares 78432"});
 }
 
 TEST_CASE("zip: every prefix and every byte flip is handled without reading out of bounds") {

@@ -13,6 +13,7 @@
 #include "core/suggest.h"
 #include "core/text.h"
 #include "io/files.h"
+#include "io/memory.h"
 #include "io/zip.h"
 
 namespace assignscope::io {
@@ -68,11 +69,22 @@ Result<nlohmann::json> parse_json_text(const std::string& text, const std::strin
   return Status::Corrupt(origin + ": not valid JSON");
 }
 
+// Runs a loading step, turning an allocation failure (an input within the
+// budget that still does not fit) into an error naming `origin`.
+template <class F>
+auto guarded(const std::string& origin, F&& step) -> decltype(step()) {
+  try {
+    return step();
+  } catch (const std::bad_alloc&) {
+    return Status::Io(origin + ": out of memory loading the dump");
+  }
+}
+
 }  // namespace
 
 // --- containers -------------------------------------------------------------
 
-Result<RawDump> read_npy_dir(const std::string& dir) {
+Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options) {
   RawDump raw;
   raw.origin = dir;
   std::error_code ec;
@@ -81,15 +93,19 @@ Result<RawDump> read_npy_dir(const std::string& dir) {
     if (entry.is_regular_file() && entry.path().extension() == ".npy") files.push_back(entry.path());
   if (ec) return Status::Io(fmt::format("{}: cannot list: {}", dir, ec.message()));
   std::sort(files.begin(), files.end());
+  // The files share one budget: each is checked against what the ones
+  // before it left.
+  MemoryBudget budget = memory_budget(options.memory_limit);
   for (const fs::path& f : files) {
-    auto array = read_npy_file(f.string());
+    auto array = read_npy_file(f.string(), budget);
     if (!array.ok()) return array.status();
+    budget.bytes -= std::min<uint64_t>(budget.bytes, array->data.size());
     ASSIGNSCOPE_RETURN_IF_ERROR(
         add_field(&raw, f.stem().string(), std::move(array).value(), printable(f.string(), 4096, true)));
   }
   const fs::path meta = fs::path(dir) / "meta.json";
   if (fs::exists(meta, ec)) {
-    auto text = read_file_text(meta.string());
+    auto text = read_file_text(meta.string(), budget);
     if (!text.ok()) return text.status();
     auto j = parse_json_text(*text, meta.string());
     if (!j.ok()) return j.status();
@@ -99,22 +115,62 @@ Result<RawDump> read_npy_dir(const std::string& dir) {
   return raw;
 }
 
-Result<RawDump> read_npz(const std::string& path) {
-  auto bytes = read_file_bytes(path);
-  if (!bytes.ok()) return bytes.status();
-  auto members = read_zip(*bytes, path);
-  if (!members.ok()) return members.status();
+namespace {
+
+constexpr size_t kNpyHeadBytes = 4096;  // inflated first from each member: numpy's headers are far shorter
+
+// The header of an .npz member, from its first inflated bytes, checked
+// against the size the archive declares for the member.
+Status check_member_header(const std::vector<unsigned char>& bytes, const ZipEntry& entry, const std::string& path,
+                           const std::string& origin) {
+  auto head = read_zip_member(bytes, entry, path, kNpyHeadBytes);
+  if (!head.ok()) return head.status();
+  const size_t header_end = npy_header_end(head->data(), head->size());
+  if (header_end > head->size() && header_end <= entry.uncompressed_size) {  // a longer header
+    head = read_zip_member(bytes, entry, path, header_end);
+    if (!head.ok()) return head.status();
+  }
+  auto header = parse_npy_header(head->data(), head->size(), origin);
+  if (!header.ok()) return header.status();
+  if (header->total_bytes() != entry.uncompressed_size)
+    return Status::Corrupt(fmt::format(
+        "{}: the .npy header declares shape {} {}, {} bytes with the header, but the archive declares {} bytes "
+        "for the member; refused before inflating it",
+        origin, shape_string(header->shape), header->dtype.descr(), header->total_bytes(), entry.uncompressed_size));
+  return Status();
+}
+
+bool is_npy_member(const std::string& name) {
+  return name.size() >= 5 && name.compare(name.size() - 4, 4, ".npy") == 0;
+}
+
+Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const std::string& path,
+                               const LoadOptions& options) {
+  // The archive stays in memory while its members are read: they get what it leaves.
+  MemoryBudget budget = memory_budget(options.memory_limit);
+  budget.bytes -= std::min<uint64_t>(budget.bytes, bytes.size());
+  auto entries = list_zip(bytes, path, budget);
+  if (!entries.ok()) return entries.status();
   RawDump raw;
   raw.origin = path;
-  for (ZipMember& m : *members) {
-    const std::string origin = path + ":" + printable(m.name, 200, true);
-    if (m.name.size() < 5 || m.name.compare(m.name.size() - 4, 4, ".npy") != 0) {
+  // Every header before any data: a member whose header and directory entry
+  // disagree is refused before the others are inflated.
+  for (const ZipEntry& e : *entries) {
+    const std::string origin = path + ":" + printable(e.name, 200, true);
+    if (!is_npy_member(e.name)) {
       raw.warnings.push_back(fmt::format("{}: member is not an .npy array; ignored", origin));
       continue;
     }
-    auto array = parse_npy(m.data.data(), m.data.size(), origin);
+    ASSIGNSCOPE_RETURN_IF_ERROR(check_member_header(bytes, e, path, origin));
+  }
+  for (const ZipEntry& e : *entries) {
+    if (!is_npy_member(e.name)) continue;
+    const std::string origin = path + ":" + printable(e.name, 200, true);
+    auto data = read_zip_member(bytes, e, path);
+    if (!data.ok()) return data.status();
+    auto array = parse_npy(std::move(data).value(), origin);
     if (!array.ok()) return array.status();
-    const std::string name = m.name.substr(0, m.name.size() - 4);
+    const std::string name = e.name.substr(0, e.name.size() - 4);
     if (name == "meta") {
       const DTypeKind k = array->dtype.kind;
       if ((k != DTypeKind::kUnicode && k != DTypeKind::kBytes) || array->size() != 1)
@@ -129,6 +185,19 @@ Result<RawDump> read_npz(const std::string& path) {
     ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, name, std::move(array).value(), origin));
   }
   return raw;
+}
+
+}  // namespace
+
+Result<RawDump> parse_npz(const std::vector<unsigned char>& bytes, const std::string& path,
+                          const LoadOptions& options) {
+  return guarded(path, [&]() { return parse_npz_impl(bytes, path, options); });
+}
+
+Result<RawDump> read_npz(const std::string& path, const LoadOptions& options) {
+  auto bytes = read_file_bytes(path, memory_budget(options.memory_limit));
+  if (!bytes.ok()) return bytes.status();
+  return parse_npz(*bytes, path, options);
 }
 
 namespace {
@@ -175,11 +244,13 @@ Status json_shape(const nlohmann::json& j, size_t depth, std::vector<int64_t>* s
   return Status::InvalidInput(fmt::format("{}{}: {} where a number was expected", origin, where(), j.type_name()));
 }
 
-void json_flatten(const nlohmann::json& j, std::vector<const nlohmann::json*>* out) {
+// Calls f on every number of a nested list, in C order (depth checked by json_shape).
+template <class F>
+void for_each_leaf(const nlohmann::json& j, F& f) {
   if (j.is_array()) {
-    for (const auto& e : j) json_flatten(e, out);
+    for (const auto& e : j) for_each_leaf(e, f);
   } else {
-    out->push_back(&j);
+    f(j);
   }
 }
 
@@ -187,18 +258,20 @@ Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origi
   NpyArray a;
   std::vector<int64_t> at;
   ASSIGNSCOPE_RETURN_IF_ERROR(json_shape(j, 0, &a.shape, origin, &at));
-  std::vector<const nlohmann::json*> values;
-  json_flatten(j, &values);
   // Integers beyond int64 are kept as floats, so range checks see their value.
-  const bool all_int = std::all_of(values.begin(), values.end(), [](const nlohmann::json* v) {
-    return (v->is_number_integer() && !(v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX)) ||
-           v->is_boolean();
-  });
+  bool all_int = true;
+  size_t count = 0;
+  auto classify = [&](const nlohmann::json& v) {
+    all_int = all_int && ((v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX)) ||
+                          v.is_boolean());
+    ++count;
+  };
+  for_each_leaf(j, classify);
   a.dtype.kind = all_int ? DTypeKind::kInt : DTypeKind::kFloat;
   a.dtype.itemsize = 8;
-  a.data.resize(values.size() * 8);
-  for (size_t i = 0; i < values.size(); ++i) {
-    const nlohmann::json& v = *values[i];
+  a.data.resize(count * 8);  // written straight from the DOM: no list of pointers to its values
+  size_t i = 0;
+  auto store = [&](const nlohmann::json& v) {
     if (all_int) {
       const int64_t x = v.is_boolean() ? int64_t{v.get<bool>()} : v.get<int64_t>();
       std::memcpy(&a.data[i * 8], &x, 8);
@@ -206,13 +279,33 @@ Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origi
       const double x = v.is_boolean() ? double{v.get<bool>() ? 1.0 : 0.0} : v.get<double>();
       std::memcpy(&a.data[i * 8], &x, 8);
     }
-  }
+    ++i;
+  };
+  for_each_leaf(j, store);
   return a;
 }
 
 }  // namespace
 
-Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin) {
+uint64_t json_parse_bytes(const std::string& text) {
+  uint64_t separators = 0, containers = 0;
+  for (const char c : text) {
+    separators += c == ',';
+    containers += c == '[' || c == '{';
+  }
+  const uint64_t values = separators + containers + 1;
+  return text.size() + 64 * values + 96 * containers;
+}
+
+namespace {
+
+Result<RawDump> parse_json_dump_impl(const std::string& text, const std::string& origin, const LoadOptions& options) {
+  const MemoryBudget budget = memory_budget(options.memory_limit);
+  const uint64_t parsed_bytes = json_parse_bytes(text);
+  if (parsed_bytes > budget.bytes)
+    return Status::InvalidInput(over_budget(fmt::format("{}: {} of JSON text, parsed, may need", origin, format_bytes(text.size())),
+                                            parsed_bytes, budget) +
+                                "; refused before parsing it (an .npz holds large dumps in 4 bytes a float)");
   auto parsed = parse_json_text(text, origin);
   if (!parsed.ok()) return parsed.status();
   nlohmann::json& j = parsed.value();
@@ -239,10 +332,16 @@ Result<RawDump> parse_json_dump(const std::string& text, const std::string& orig
   return raw;
 }
 
-Result<RawDump> read_json_dump(const std::string& path) {
-  auto text = read_file_text(path);
+}  // namespace
+
+Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin, const LoadOptions& options) {
+  return guarded(origin, [&]() { return parse_json_dump_impl(text, origin, options); });
+}
+
+Result<RawDump> read_json_dump(const std::string& path, const LoadOptions& options) {
+  auto text = read_file_text(path, memory_budget(options.memory_limit));
   if (!text.ok()) return text.status();
-  return parse_json_dump(*text, path);
+  return parse_json_dump(*text, path, options);
 }
 
 // --- validation -------------------------------------------------------------
@@ -413,6 +512,17 @@ class Validator {
     if (num_images_ == 0)
       return Status::InvalidInput(fmt::format("{}: shape {}: a batch of B = 0 images; expected at least one image",
                                               source->origin, shape_string(source->array.shape)));
+    // Zero-size fields hold no data to bound B: each image's records
+    // (its Problem, its result) are charged against the budget instead.
+    const MemoryBudget budget = memory_budget(options_.memory_limit);
+    if (static_cast<uint64_t>(num_images_) > budget.bytes / kBytesPerImage)
+      return Status::InvalidInput(over_budget(
+          fmt::format("{}: shape {}: a batch of B = {} images, at {} of records an image, needs", source->origin,
+                      shape_string(source->array.shape), num_images_, format_bytes(kBytesPerImage)),
+          static_cast<uint64_t>(num_images_) > UINT64_MAX / kBytesPerImage
+              ? UINT64_MAX
+              : static_cast<uint64_t>(num_images_) * kBytesPerImage,
+          budget));
     if (get("gt_bboxes_ignore"))
       return Status::Unsupported(fmt::format(
           "{}: gt_bboxes_ignore in a stacked batch is not supported; give a directory of one-image dumps instead",
@@ -851,20 +961,20 @@ DirContents list_dir(const std::string& dir) {
 }
 
 // One image's (or one stacked batch's) raw fields from a file or directory.
-Result<RawDump> read_single(const std::string& path) {
+Result<RawDump> read_single(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     const DirContents c = list_dir(path);
-    if (c.has_fields) return read_npy_dir(path);
-    if (!c.container.empty()) return read_single(c.container);
+    if (c.has_fields) return read_npy_dir(path, options);
+    if (!c.container.empty()) return read_single(c.container, options);
     return Status::InvalidInput(fmt::format(
         "{}: no dump here; expected <field>.npy files (priors.npy, cls_scores.npy, ...), one .npz or .json file, "
         "or sub-directories holding one-image dumps",
         path));
   }
   const fs::path p(path);
-  if (has_extension(p, ".npz")) return read_npz(path);
-  if (has_extension(p, ".json")) return read_json_dump(path);
+  if (has_extension(p, ".npz")) return read_npz(path, options);
+  if (has_extension(p, ".json")) return read_json_dump(path, options);
   if (has_extension(p, ".npy"))
     return Status::Usage(fmt::format("{}: a single .npy is one field; give the directory that holds the dump's fields",
                                      path));
@@ -878,7 +988,7 @@ Result<LoadedDump> read_dump_dirs(const std::string& path, const std::vector<fs:
   out.batch.source = path;
   out.batch.is_batch = true;
   for (const fs::path& sub : subdirs) {
-    auto raw = read_single(sub.string());
+    auto raw = read_single(sub.string(), options);
     if (!raw.ok()) return raw.status();
     auto one = build_batch(std::move(raw).value(), options);
     if (!one.ok()) return one.status();
@@ -897,7 +1007,8 @@ Result<LoadedDump> read_dump_dirs(const std::string& path, const std::vector<fs:
 }  // namespace
 
 Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options) {
-  return Validator(std::move(raw), options).run();
+  const std::string origin = raw.origin;
+  return guarded(origin, [&]() { return Validator(std::move(raw), options).run(); });
 }
 
 Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options) {
@@ -907,7 +1018,7 @@ Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options
     const DirContents c = list_dir(path);
     if (!c.has_fields && c.container.empty() && !c.subdirs.empty()) return read_dump_dirs(path, c.subdirs, options);
   }
-  auto raw = read_single(path);
+  auto raw = read_single(path, options);
   if (!raw.ok()) return raw.status();
   return build_batch(std::move(raw).value(), options);
 }

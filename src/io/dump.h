@@ -17,6 +17,10 @@ namespace assignscope::io {
 struct LoadOptions {
   // Replay inputs holding NaN / Inf instead of refusing them.
   bool allow_nonfinite = false;
+  // Bytes reading one dump may take; 0: the memory available (io/memory.h).
+  // Sizes a file declares are checked against it before anything is
+  // allocated for them.
+  uint64_t memory_limit = 0;
 };
 
 struct LoadedDump {
@@ -57,11 +61,30 @@ struct RawDump {
   std::vector<std::string> warnings;
 };
 
-// The containers, exposed for tests.
-Result<RawDump> read_npy_dir(const std::string& dir);
-Result<RawDump> read_npz(const std::string& path);
-Result<RawDump> read_json_dump(const std::string& path);
-Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin);
+// The containers, exposed for tests and the fuzz targets (tests/fuzz/).
+Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options = {});
+Result<RawDump> read_npz(const std::string& path, const LoadOptions& options = {});
+// An .npz already in memory: every member's .npy header is read (inflating
+// only its first bytes) and checked against the size the archive declares
+// before any member is inflated whole.
+Result<RawDump> parse_npz(const std::vector<unsigned char>& bytes, const std::string& origin,
+                          const LoadOptions& options = {});
+Result<RawDump> read_json_dump(const std::string& path, const LoadOptions& options = {});
+// Refused before parsing when the parsed text could outgrow the memory
+// budget (json_parse_bytes).
+Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin, const LoadOptions& options = {});
+
+// An upper bound of the memory parsing `text` takes, from one scan of it:
+// the text, 64 bytes a value and 96 more a list or object. Parsing builds a
+// DOM of 16-byte values in vectors that double their capacity (old and new
+// buffers both live as they grow), the parser's own stacks, then 8 bytes a
+// number of the array. Calibrated on 200 MiB texts (docs/reliability.md): a
+// flat list of numbers takes 55 bytes a value; the bound is 13 % above that,
+// and far above for nested lists.
+uint64_t json_parse_bytes(const std::string& text);
+// Memory one image of a batch takes besides its arrays (its Problem and its
+// result), charged against the budget before a batch's images are built.
+inline constexpr uint64_t kBytesPerImage = 4096;
 
 // Validation and assembly of a Batch from raw fields.
 Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options);

@@ -2,7 +2,9 @@
 #include "io/files.h"
 
 #include <fcntl.h>  // AT_FDCWD
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,23 +18,71 @@
 namespace assignscope::io {
 namespace fs = std::filesystem;
 
-Result<std::vector<unsigned char>> read_file_bytes(const std::string& path) {
+InputFile::InputFile(std::FILE* file, std::string path, bool size_known, uint64_t size)
+    : file_(file), path_(std::move(path)), size_known_(size_known), size_(size) {}
+
+InputFile::InputFile(InputFile&& other) noexcept
+    : file_(other.file_), path_(std::move(other.path_)), size_known_(other.size_known_), size_(other.size_) {
+  other.file_ = nullptr;
+}
+
+InputFile::~InputFile() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+Result<InputFile> open_file(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return Status::Io(path + ": is a directory, expected a file");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return Status::Io(path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  const bool regular = ::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+  return InputFile(f, path, regular, regular ? static_cast<uint64_t>(st.st_size) : 0);
+}
+
+Status InputFile::read_up_to(size_t n, std::vector<unsigned char>* bytes) {
+  while (bytes->size() < n) {
+    const size_t old = bytes->size();
+    bytes->resize(n);
+    const size_t got = std::fread(bytes->data() + old, 1, n - old, file_);
+    bytes->resize(old + got);
+    if (got == 0) break;
+  }
+  if (std::ferror(file_) != 0) return Status::Io(path_ + ": read error: " + std::strerror(errno));
+  return Status();
+}
+
+Status InputFile::read_rest(const MemoryBudget& budget, std::vector<unsigned char>* bytes) {
+  if (size_known_) {
+    if (size_ > budget.bytes) return Status::InvalidInput(over_budget(path_ + ": the file needs", size_, budget));
+    bytes->reserve(static_cast<size_t>(size_));
+    ASSIGNSCOPE_RETURN_IF_ERROR(read_up_to(static_cast<size_t>(size_), bytes));
+    const int next = std::fgetc(file_);
+    if (next == EOF) return std::ferror(file_) != 0 ? Status::Io(path_ + ": read error") : Status();
+    bytes->push_back(static_cast<unsigned char>(next));  // the file grew while being read
+  }
+  // A pipe or device, or a file that grew: in chunks, never past the budget.
+  constexpr size_t kChunk = size_t{1} << 20;
+  const uint64_t cap = budget.bytes == UINT64_MAX ? budget.bytes : budget.bytes + 1;
+  for (;;) {
+    const auto target = static_cast<size_t>(std::min<uint64_t>(bytes->size() + kChunk, cap));
+    ASSIGNSCOPE_RETURN_IF_ERROR(read_up_to(target, bytes));
+    if (bytes->size() > budget.bytes)
+      return Status::InvalidInput(over_budget(path_ + ": the file needs at least", bytes->size(), budget));
+    if (bytes->size() < target) return Status();
+  }
+}
+
+Result<std::vector<unsigned char>> read_file_bytes(const std::string& path, const MemoryBudget& budget) {
+  auto file = open_file(path);
+  if (!file.ok()) return file.status();
   std::vector<unsigned char> bytes;
-  unsigned char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Status::Io(path + ": read error");
+  ASSIGNSCOPE_RETURN_IF_ERROR(file->read_rest(budget, &bytes));
   return bytes;
 }
 
-Result<std::string> read_file_text(const std::string& path) {
-  auto bytes = read_file_bytes(path);
+Result<std::string> read_file_text(const std::string& path, const MemoryBudget& budget) {
+  auto bytes = read_file_bytes(path, budget);
   if (!bytes.ok()) return bytes.status();
   return std::string(bytes->begin(), bytes->end());
 }

@@ -24,6 +24,7 @@ constexpr size_t kMagicLen = sizeof kMagic;
 constexpr size_t kArrayAlign = 64;          // numpy pads the whole header to this
 constexpr size_t kGrowthAxisDigits = 21;    // numpy's spare room after the shape
 constexpr int kMaxNesting = 32;             // deepest literal nesting the parser follows
+constexpr size_t kHeadBytes = 4096;         // read first from a file: numpy's headers are far shorter
 constexpr const char* kSupportedDTypes =
     "f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1 (and U/S for text)";
 
@@ -444,22 +445,29 @@ void swap_units(unsigned char* data, size_t bytes, size_t unit) {
 void fortran_to_c(const unsigned char* src, unsigned char* dst, const std::vector<int64_t>& shape,
                   size_t elem_size) {
   const size_t ndim = shape.size();
-  std::vector<size_t> stride(ndim);  // byte stride of each axis in the Fortran layout
+  // Per axis: its byte stride in the Fortran layout, and the odometer's digit.
+  struct Axis {
+    size_t stride = 0;
+    size_t extent = 0;
+    size_t index = 0;
+  };
+  std::vector<Axis> axes(ndim);
   size_t step = elem_size;
   for (size_t k = 0; k < ndim; ++k) {
-    stride[k] = step;
-    step *= static_cast<size_t>(shape[k]);
+    axes[k].stride = step;
+    axes[k].extent = static_cast<size_t>(shape[k]);
+    step *= axes[k].extent;
   }
   const size_t total = step;
-  std::vector<size_t> index(ndim, 0);
   size_t src_off = 0;
   for (size_t dst_off = 0; dst_off < total; dst_off += elem_size) {
     std::memcpy(dst + dst_off, src + src_off, elem_size);
     for (size_t k = ndim; k-- > 0;) {  // odometer, last axis fastest
-      src_off += stride[k];
-      if (++index[k] < static_cast<size_t>(shape[k])) break;
-      src_off -= stride[k] * static_cast<size_t>(shape[k]);
-      index[k] = 0;
+      Axis& a = axes[k];
+      src_off += a.stride;
+      if (++a.index < a.extent) break;
+      src_off -= a.stride * a.extent;
+      a.index = 0;
     }
   }
 }
@@ -525,35 +533,50 @@ void append_utf8(uint32_t cp, std::string* out) {
   }
 }
 
-Result<NpyArray> parse_npy_impl(const unsigned char* bytes, size_t size, const std::string& origin) {
+// Bytes before the header text (magic, version, header length), or 0 with
+// `*error` set when they are missing or wrong.
+size_t preamble_length(const unsigned char* bytes, size_t size, const std::string& origin, size_t* header_len,
+                       Status* error) {
   const auto corrupt = [&](const std::string& msg) { return Status::Corrupt(origin + ": " + msg); };
-
-  // Preamble: magic, version, header length.
   const size_t magic_seen = size < kMagicLen ? size : kMagicLen;
   if (magic_seen == 0 || std::memcmp(bytes, kMagic, magic_seen) != 0) {
     const std::string found =
         magic_seen == 0 ? std::string() : std::string(reinterpret_cast<const char*>(bytes), magic_seen);
     const bool looks_zip = size >= 4 && std::memcmp(bytes, "PK\x03\x04", 4) == 0;
-    return corrupt("not a .npy file: expected the magic \\x93NUMPY, found " +
-                   (magic_seen == 0 ? std::string("an empty file") : "'" + printable(found, 80) + "'") +
-                   (looks_zip ? " (this is a zip archive; .npz files hold .npy members)" : ""));
+    *error = corrupt("not a .npy file: expected the magic \\x93NUMPY, found " +
+                     (magic_seen == 0 ? std::string("an empty file") : "'" + printable(found, 80) + "'") +
+                     (looks_zip ? " (this is a zip archive; .npz files hold .npy members)" : ""));
+    return 0;
   }
-  if (size < kMagicLen + 2)
-    return corrupt("truncated: " + std::to_string(size) +
-                   " bytes, shorter than the .npy magic and version (8 bytes)");
+  if (size < kMagicLen + 2) {
+    *error = corrupt("truncated: " + std::to_string(size) +
+                     " bytes, shorter than the .npy magic and version (8 bytes)");
+    return 0;
+  }
   const int major = bytes[6];
   const int minor = bytes[7];
-  if (major < 1 || major > 3 || minor != 0)
-    return Status::Unsupported(origin + ": unsupported .npy format version " + std::to_string(major) +
-                               "." + std::to_string(minor) + "; expected 1.0, 2.0 or 3.0");
+  if (major < 1 || major > 3 || minor != 0) {
+    *error = Status::Unsupported(origin + ": unsupported .npy format version " + std::to_string(major) + "." +
+                                 std::to_string(minor) + "; expected 1.0, 2.0 or 3.0");
+    return 0;
+  }
   const size_t length_bytes = major == 1 ? 2 : 4;
   const size_t header_start = kMagicLen + 2 + length_bytes;
-  if (size < header_start)
-    return corrupt("truncated: " + std::to_string(size) + " bytes, shorter than the " +
-                   std::to_string(header_start) + "-byte preamble of format " +
-                   std::to_string(major) + ".0");
-  const size_t header_len =
-      major == 1 ? load_u16_le(bytes + 8) : static_cast<size_t>(load_u32_le(bytes + 8));
+  if (size < header_start) {
+    *error = corrupt("truncated: " + std::to_string(size) + " bytes, shorter than the " +
+                     std::to_string(header_start) + "-byte preamble of format " + std::to_string(major) + ".0");
+    return 0;
+  }
+  *header_len = major == 1 ? load_u16_le(bytes + 8) : static_cast<size_t>(load_u32_le(bytes + 8));
+  return header_start;
+}
+
+Result<NpyHeader> parse_header_impl(const unsigned char* bytes, size_t size, const std::string& origin) {
+  const auto corrupt = [&](const std::string& msg) { return Status::Corrupt(origin + ": " + msg); };
+  size_t header_len = 0;
+  Status error;
+  const size_t header_start = preamble_length(bytes, size, origin, &header_len, &error);
+  if (header_start == 0) return error;
   if (size - header_start < header_len)
     return corrupt("truncated header: the header declares " + std::to_string(header_len) +
                    " bytes, found " + std::to_string(size - header_start));
@@ -584,35 +607,67 @@ Result<NpyArray> parse_npy_impl(const unsigned char* bytes, size_t size, const s
   }
   uint64_t needed = 0;
   if (!checked_mul(elements, static_cast<uint64_t>(header.dtype.itemsize), &needed) ||
-      needed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      needed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - header_start - header_len)
     return corrupt("shape " + what + " is too large: its byte count overflows 64 bits");
-  if (has_zero) needed = 0;
-  const uint64_t present = size - header_start - header_len;
-  if (present < needed)
-    return corrupt("truncated: expected " + std::to_string(needed) + " data bytes for shape " + what +
-                   ", found " + std::to_string(present));
-  if (present > needed)
-    return corrupt(std::to_string(present - needed) + " trailing bytes after the data: expected " +
-                   std::to_string(needed) + " data bytes for shape " + what + ", found " +
-                   std::to_string(present));
+  NpyHeader out;
+  out.dtype = header.dtype;
+  out.fortran_order = header.fortran_order;
+  out.shape = std::move(header.shape);
+  out.data_offset = header_start + header_len;
+  out.data_bytes = has_zero ? 0 : needed;
+  return out;
+}
 
-  // Data, normalised to native byte order and C order.
+// The data bytes a header needs against the bytes after it.
+Status check_data_size(const NpyHeader& header, uint64_t size, const std::string& origin) {
+  const std::string what = shape_string(header.shape) + " " + header.dtype.descr();
+  const uint64_t needed = header.data_bytes;
+  const uint64_t present = size - header.data_offset;
+  if (present < needed)
+    return Status::Corrupt(origin + ": truncated: expected " + std::to_string(needed) + " data bytes for shape " +
+                           what + ", found " + std::to_string(present));
+  if (present > needed)
+    return Status::Corrupt(origin + ": " + std::to_string(present - needed) +
+                           " trailing bytes after the data: expected " + std::to_string(needed) +
+                           " data bytes for shape " + what + ", found " + std::to_string(present));
+  return Status();
+}
+
+// Big-endian units swapped to native order, in place.
+void to_native_order(const DType& dtype, std::vector<unsigned char>* data) {
+  if (!dtype.big_endian) return;
+  const size_t unit = dtype.kind == DTypeKind::kUnicode ? 4 : static_cast<size_t>(dtype.itemsize);
+  if (unit > 1) swap_units(data->data(), data->size(), unit);
+}
+
+// The array of a checked header whose data starts at `data`, copied into C
+// order and native byte order.
+NpyArray copy_array(NpyHeader header, const unsigned char* data) {
   NpyArray array;
   array.dtype = header.dtype;
-  array.shape = header.shape;
-  const unsigned char* data = bytes + header_start + header_len;
-  const auto byte_count = static_cast<size_t>(needed);
-  const auto elem_size = static_cast<size_t>(header.dtype.itemsize);
-  if (header.fortran_order && header.shape.size() > 1 && byte_count > 0) {
+  array.shape = std::move(header.shape);
+  const auto byte_count = static_cast<size_t>(header.data_bytes);
+  if (header.fortran_order && array.shape.size() > 1 && byte_count > 0) {
     array.data.resize(byte_count);
-    fortran_to_c(data, array.data.data(), header.shape, elem_size);
+    fortran_to_c(data, array.data.data(), array.shape, static_cast<size_t>(header.dtype.itemsize));
   } else {
     array.data.assign(data, data + byte_count);
   }
-  if (header.dtype.big_endian) {
-    const size_t unit = header.dtype.kind == DTypeKind::kUnicode ? 4 : elem_size;
-    if (unit > 1) swap_units(array.data.data(), array.data.size(), unit);
-  }
+  to_native_order(array.dtype, &array.data);
+  return array;
+}
+
+// The same, keeping the buffer that held the whole file when the data is
+// already in C order: no second copy of a large array.
+NpyArray adopt_array(NpyHeader header, std::vector<unsigned char>* bytes) {
+  if (header.fortran_order && header.shape.size() > 1 && header.data_bytes > 0)
+    return copy_array(std::move(header), bytes->data() + header.data_offset);
+  NpyArray array;
+  array.dtype = header.dtype;
+  array.shape = std::move(header.shape);
+  bytes->erase(bytes->begin(), bytes->begin() + static_cast<std::ptrdiff_t>(header.data_offset));
+  array.data = std::move(*bytes);
+  to_native_order(array.dtype, &array.data);
   return array;
 }
 
@@ -795,9 +850,13 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return out;
 }
 
-Result<NpyArray> parse_npy(const unsigned char* bytes, size_t size, const std::string& origin) {
+namespace {
+
+// Runs a reader, turning allocation failures into an error that names `origin`.
+template <class F>
+auto guarded(const std::string& origin, F&& read) -> decltype(read()) {
   try {
-    return detail::parse_npy_impl(bytes, size, origin);
+    return read();
   } catch (const std::bad_alloc&) {
     return Status::Io(origin + ": out of memory reading the array");
   } catch (const std::exception& e) {
@@ -805,10 +864,65 @@ Result<NpyArray> parse_npy(const unsigned char* bytes, size_t size, const std::s
   }
 }
 
-Result<NpyArray> read_npy_file(const std::string& path) {
-  auto bytes = read_file_bytes(path);
-  if (!bytes.ok()) return bytes.status();
-  return parse_npy(bytes->data(), bytes->size(), path);
+}  // namespace
+
+Result<NpyHeader> parse_npy_header(const unsigned char* bytes, size_t size, const std::string& origin) {
+  return guarded(origin, [&]() { return detail::parse_header_impl(bytes, size, origin); });
+}
+
+size_t npy_header_end(const unsigned char* bytes, size_t size) {
+  size_t header_len = 0;
+  Status ignored;
+  const size_t start = detail::preamble_length(bytes, size, "", &header_len, &ignored);
+  return start == 0 ? 0 : start + header_len;
+}
+
+Result<NpyArray> parse_npy(const unsigned char* bytes, size_t size, const std::string& origin) {
+  return guarded(origin, [&]() -> Result<NpyArray> {
+    auto header = detail::parse_header_impl(bytes, size, origin);
+    if (!header.ok()) return header.status();
+    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, size, origin));
+    return detail::copy_array(std::move(header).value(), bytes + header->data_offset);
+  });
+}
+
+Result<NpyArray> parse_npy(std::vector<unsigned char>&& bytes, const std::string& origin) {
+  return guarded(origin, [&]() -> Result<NpyArray> {
+    auto header = detail::parse_header_impl(bytes.data(), bytes.size(), origin);
+    if (!header.ok()) return header.status();
+    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, bytes.size(), origin));
+    return detail::adopt_array(std::move(header).value(), &bytes);
+  });
+}
+
+Result<NpyArray> read_npy_file(const std::string& path, const MemoryBudget& budget) {
+  return guarded(path, [&]() -> Result<NpyArray> {
+    // The header first, from the file's beginning; the size it declares is
+    // checked against the file and the budget before the data is read.
+    auto file = open_file(path);
+    if (!file.ok()) return file.status();
+    std::vector<unsigned char> head;
+    ASSIGNSCOPE_RETURN_IF_ERROR(file->read_up_to(detail::kHeadBytes, &head));
+    const size_t header_end = npy_header_end(head.data(), head.size());
+    if (header_end > head.size() && header_end <= file->size()) {  // a header longer than kHeadBytes
+      if (header_end > budget.bytes)
+        return Status::InvalidInput(over_budget(path + ": the .npy header needs", header_end, budget));
+      ASSIGNSCOPE_RETURN_IF_ERROR(file->read_up_to(header_end, &head));
+    }
+    auto header = detail::parse_header_impl(head.data(), head.size(), path);
+    if (!header.ok()) return header.status();
+    if (file->size_known()) {
+      ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, file->size(), path));
+      if (header->total_bytes() > budget.bytes)
+        return Status::InvalidInput(over_budget(
+            path + ": shape " + shape_string(header->shape) + " " + header->dtype.descr() + " needs",
+            header->total_bytes(), budget) + "; refused before reading the data");
+    }
+    std::vector<unsigned char> bytes = std::move(head);
+    ASSIGNSCOPE_RETURN_IF_ERROR(file->read_rest(budget, &bytes));
+    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, bytes.size(), path));
+    return detail::adopt_array(std::move(header).value(), &bytes);
+  });
 }
 
 std::vector<unsigned char> npy_bytes(const float* data, const std::vector<int64_t>& shape) {

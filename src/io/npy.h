@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "io/memory.h"
 
 namespace assignscope::io {
 
@@ -46,6 +47,16 @@ struct NpyArray {
   std::string to_text() const;
 };
 
+// What a .npy header declares, before any data is read.
+struct NpyHeader {
+  DType dtype;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+  size_t data_offset = 0;   // magic, version, header length and header text come first
+  uint64_t data_bytes = 0;  // what the shape and dtype need (checked for overflow)
+  uint64_t total_bytes() const { return data_offset + data_bytes; }
+};
+
 // Formats a shape as numpy prints it: "(3,)", "(2, 4)", "()".
 std::string shape_string(const std::vector<int64_t>& shape);
 
@@ -56,7 +67,20 @@ std::string shape_string(const std::vector<int64_t>& shape);
 // Sizes claimed by the header are checked against the bytes present before
 // anything is allocated.
 Result<NpyArray> parse_npy(const unsigned char* bytes, size_t size, const std::string& origin);
-Result<NpyArray> read_npy_file(const std::string& path);
+// The same, keeping `bytes` as the array's data when it is in C order (no copy).
+Result<NpyArray> parse_npy(std::vector<unsigned char>&& bytes, const std::string& origin);
+
+// The header alone, from the first bytes of a .npy (the data need not follow):
+// the same errors as parse_npy for the preamble and header.
+Result<NpyHeader> parse_npy_header(const unsigned char* bytes, size_t size, const std::string& origin);
+// Where the header of .npy bytes ends (the data offset), from the preamble in
+// the first 8 to 12 bytes; 0 when they are not a .npy preamble or too few.
+size_t npy_header_end(const unsigned char* bytes, size_t size);
+
+// Reads a .npy file. Its header is read first: a shape needing more bytes
+// than the file holds, or than `budget` allows, is refused before the data
+// is read.
+Result<NpyArray> read_npy_file(const std::string& path, const MemoryBudget& budget = available_memory());
 
 // Writes a little-endian, C-order .npy (format 1.0, or 2.0 when the header
 // needs it) as numpy would. Element types: float32 ("<f4"), float64 ("<f8"),

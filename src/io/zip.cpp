@@ -344,14 +344,17 @@ class Inflater {
   bool ok_ = false;
 };
 
-// Inflates a raw deflate stream that must produce exactly `expected` bytes.
-// The output grows as data arrives, so a member that merely claims a large
-// size costs nothing; producing more than claimed stops the inflation.
-Status inflate_member(const unsigned char* in, uint64_t in_size, uint64_t expected, const std::string& where,
-                      std::vector<unsigned char>* out) {
+// Inflates a raw deflate stream that must produce exactly `expected` bytes,
+// or only its first `limit` bytes when `limit` is smaller. The output grows
+// as data arrives, so a member that merely claims a large size costs
+// nothing; producing more than claimed stops the inflation.
+Status inflate_member(const unsigned char* in, uint64_t in_size, uint64_t expected, uint64_t limit,
+                      const std::string& where, std::vector<unsigned char>* out) {
   Inflater inflater;
   if (!inflater.ok()) return Status::Io(where + ": cannot initialise zlib (out of memory?)");
   z_stream& s = inflater.stream();
+  const bool prefix_only = limit < expected;
+  const uint64_t wanted = prefix_only ? limit : expected;
   uint64_t in_left = in_size;
   size_t produced = 0;
   unsigned char probe = 0;  // one byte past the declared size, to detect overruns
@@ -363,10 +366,11 @@ Status inflate_member(const unsigned char* in, uint64_t in_size, uint64_t expect
       in += chunk;
       in_left -= chunk;
     }
-    const bool probing = produced == expected;
+    const bool probing = produced == wanted;
+    if (probing && prefix_only) break;
     if (!probing && produced == out->size()) {
       const uint64_t grown = std::max<uint64_t>(uint64_t{out->size()} * 2, kInitialInflateBytes);
-      out->resize(static_cast<size_t>(std::min(grown, expected)));
+      out->resize(static_cast<size_t>(std::min(grown, wanted)));
     }
     s.next_out = probing ? &probe : out->data() + produced;
     s.avail_out = probing ? 1 : static_cast<uInt>(std::min(out->size() - produced, kZlibChunk));
@@ -386,71 +390,130 @@ Status inflate_member(const unsigned char* in, uint64_t in_size, uint64_t expect
     const std::string reason = s.msg != nullptr ? s.msg : "error " + std::to_string(ret);
     return Status::Corrupt(where + ": deflate data is corrupt (zlib: " + reason + ")");
   }
-  if (produced != expected)
+  if (produced != wanted)  // the stream ended early (a prefix's too)
     return Status::Corrupt(where + ": deflate data inflates to " + std::to_string(produced) +
                            " bytes but the central directory declares " + std::to_string(expected));
   out->resize(produced);
   return Status();
 }
 
-Result<std::vector<ZipMember>> read_zip_impl(const std::vector<unsigned char>& bytes, const std::string& origin,
-                                             const ZipLimits& limits) {
+std::string member_origin(const std::string& origin, const std::string& name) {
+  return origin + ":" + printable(name, 200, true);
+}
+
+Result<std::vector<ZipEntry>> list_zip_impl(const std::vector<unsigned char>& bytes, const std::string& origin,
+                                            const MemoryBudget& budget) {
   Directory dir;
   ASSIGNSCOPE_RETURN_IF_ERROR(find_directory(bytes, origin, &dir));
   std::vector<Entry> entries;
   ASSIGNSCOPE_RETURN_IF_ERROR(read_directory(bytes, origin, dir, &entries));
 
-  // Limits, from the declared sizes, before anything is allocated.
+  // Declared sizes, before anything is inflated: what deflate can produce
+  // from the compressed bytes, and what the budget allows.
+  std::vector<ZipEntry> out;
+  out.reserve(entries.size());
   uint64_t total = 0;
   for (const Entry& entry : entries) {
-    const std::string where = origin + ":" + printable(entry.name, 200, true);
-    if (entry.uncompressed_size > limits.max_member_bytes)
-      return Status::InvalidInput(where + ": member declares " + std::to_string(entry.uncompressed_size) +
-                                  " uncompressed bytes, over the limit of " +
-                                  std::to_string(limits.max_member_bytes) + " bytes per member");
+    const std::string where = member_origin(origin, entry.name);
+    if (entry.method == kMethodDeflate) {
+      const uint64_t most = entry.compressed_size > (UINT64_MAX - 1024) / kMaxDeflateRatio
+                                ? UINT64_MAX
+                                : entry.compressed_size * kMaxDeflateRatio + 1024;
+      if (entry.uncompressed_size > most)
+        return Status::Corrupt(where + ": member declares " + std::to_string(entry.uncompressed_size) +
+                               " uncompressed bytes from " + std::to_string(entry.compressed_size) +
+                               " compressed bytes; deflate cannot expand more than " +
+                               std::to_string(kMaxDeflateRatio) + " to 1");
+    }
+    if (entry.uncompressed_size > budget.bytes)
+      return Status::InvalidInput(over_budget(where + ": member declares", entry.uncompressed_size, budget) +
+                                  "; refused before inflating it");
     const bool wrapped = total + entry.uncompressed_size < total;
     total += entry.uncompressed_size;
-    if (wrapped || total > limits.max_total_bytes)
-      return Status::InvalidInput(origin + ": members declare more than " +
-                                  std::to_string(limits.max_total_bytes) +
-                                  " uncompressed bytes in total, over the limit (reached at '" +
-                                  printable(entry.name, 200, true) + "')");
+    if (wrapped || total > budget.bytes)
+      return Status::InvalidInput(over_budget(origin + ": the members up to '" + printable(entry.name, 200, true) +
+                                                  "' declare",
+                                              wrapped ? UINT64_MAX : total, budget) +
+                                  "; refused before inflating them");
+    ZipEntry e;
+    e.name = entry.name;
+    e.method = entry.method;
+    e.crc = entry.crc;
+    e.compressed_size = entry.compressed_size;
+    e.uncompressed_size = entry.uncompressed_size;
+    e.data_offset = entry.data_offset;
+    out.push_back(std::move(e));
   }
+  return out;
+}
 
-  std::vector<ZipMember> members;
-  members.reserve(entries.size());
-  for (const Entry& entry : entries) {
-    const std::string where = origin + ":" + printable(entry.name, 200, true);
-    ZipMember member;
-    member.name = entry.name;
-    const unsigned char* data = bytes.data() + entry.data_offset;
-    if (entry.method == kMethodStored) {
-      member.data.assign(data, data + entry.compressed_size);
-    } else {
-      ASSIGNSCOPE_RETURN_IF_ERROR(
-          inflate_member(data, entry.compressed_size, entry.uncompressed_size, where, &member.data));
-    }
-    const uint32_t crc = crc32_of(member.data.data(), member.data.size());
+Result<std::vector<unsigned char>> read_member_impl(const std::vector<unsigned char>& bytes, const ZipEntry& entry,
+                                                    const std::string& origin, uint64_t max_bytes) {
+  const std::string where = member_origin(origin, entry.name);
+  if (!in_bounds(entry.data_offset, entry.compressed_size, bytes.size()))
+    return Status::Corrupt(where + ": member data lies outside the archive");
+  const unsigned char* data = bytes.data() + entry.data_offset;
+  const bool whole = max_bytes >= entry.uncompressed_size;
+  std::vector<unsigned char> out;
+  if (entry.method == kMethodStored) {
+    const uint64_t take = whole ? entry.compressed_size : std::min(max_bytes, entry.compressed_size);
+    out.assign(data, data + take);
+  } else if (entry.method == kMethodDeflate) {
+    ASSIGNSCOPE_RETURN_IF_ERROR(
+        inflate_member(data, entry.compressed_size, entry.uncompressed_size, max_bytes, where, &out));
+  } else {
+    return Status::Unsupported(where + ": " + method_name(entry.method) +
+                               "; expected stored (0) or deflate (8) as np.savez writes");
+  }
+  if (whole) {
+    const uint32_t crc = crc32_of(out.data(), out.size());
     if (crc != entry.crc)
       return Status::Corrupt(where + ": CRC-32 mismatch: data has " + hex32(crc) +
                              ", the central directory expects " + hex32(entry.crc) + "; corrupt archive");
-    members.push_back(std::move(member));
   }
-  return members;
+  return out;
 }
 
 }  // namespace
 }  // namespace detail
 
-Result<std::vector<ZipMember>> read_zip(const std::vector<unsigned char>& bytes, const std::string& origin,
-                                        const ZipLimits& limits) {
+namespace {
+
+template <class F>
+auto guarded(const std::string& origin, F&& read) -> decltype(read()) {
   try {
-    return detail::read_zip_impl(bytes, origin, limits);
+    return read();
   } catch (const std::bad_alloc&) {
     return Status::Io(origin + ": out of memory reading the archive");
   } catch (const std::exception& e) {
     return Status::Internal(origin + ": unexpected error reading the archive: " + e.what());
   }
+}
+
+}  // namespace
+
+Result<std::vector<ZipEntry>> list_zip(const std::vector<unsigned char>& bytes, const std::string& origin,
+                                       const MemoryBudget& budget) {
+  return guarded(origin, [&]() { return detail::list_zip_impl(bytes, origin, budget); });
+}
+
+Result<std::vector<unsigned char>> read_zip_member(const std::vector<unsigned char>& bytes, const ZipEntry& entry,
+                                                   const std::string& origin, uint64_t max_bytes) {
+  return guarded(origin, [&]() { return detail::read_member_impl(bytes, entry, origin, max_bytes); });
+}
+
+Result<std::vector<ZipMember>> read_zip(const std::vector<unsigned char>& bytes, const std::string& origin,
+                                        const MemoryBudget& budget) {
+  auto entries = list_zip(bytes, origin, budget);
+  if (!entries.ok()) return entries.status();
+  std::vector<ZipMember> members;
+  members.reserve(entries->size());
+  for (const ZipEntry& entry : *entries) {
+    auto data = read_zip_member(bytes, entry, origin);
+    if (!data.ok()) return data.status();
+    members.push_back(ZipMember{entry.name, std::move(data).value()});
+  }
+  return members;
 }
 
 }  // namespace assignscope::io
