@@ -514,6 +514,17 @@ TEST_CASE("npy: a file is read header first, whatever the header's length or the
   REQUIRE_MESSAGE(piped.ok(), piped.status().message());
   CHECK(piped->shape == std::vector<int64_t>{1000});
   CHECK(piped->to_double(999) == 1.5);
+  // Through a FIFO too: the long header, and a shape over the budget refused
+  // from the header (the writer then sees the pipe closed).
+  const std::string feed_wide = "cat '" + tmp.path("wide.npy") + "' > '" + fifo + "' &";
+  REQUIRE(std::system(feed_wide.c_str()) == 0);
+  auto wide_piped = read_npy_file(fifo);
+  REQUIRE_MESSAGE(wide_piped.ok(), wide_piped.status().message());
+  CHECK(wide_piped->shape == many_axes);
+  REQUIRE(std::system(feed.c_str()) == 0);
+  assignscope::testing::check_error(read_npy_file(fifo, assignscope::io::MemoryBudget{1000, "test"}).status(),
+                                    ErrorKind::kInvalidInput, fifo,
+                                    {"shape (1000,) <f4 needs 4128 bytes", "refused before reading the data"});
 }
 
 TEST_CASE("npy: parsing from an owned buffer gives what parsing a copy gives") {

@@ -904,20 +904,19 @@ Result<NpyArray> read_npy_file(const std::string& path, const MemoryBudget& budg
     std::vector<unsigned char> head;
     ASSIGNSCOPE_RETURN_IF_ERROR(file->read_up_to(detail::kHeadBytes, &head));
     const size_t header_end = npy_header_end(head.data(), head.size());
-    if (header_end > head.size() && header_end <= file->size()) {  // a header longer than kHeadBytes
+    const bool longer = header_end > head.size() && (!file->size_known() || header_end <= file->size());
+    if (longer) {  // a header longer than kHeadBytes (a shorter file is reported truncated below)
       if (header_end > budget.bytes)
         return Status::InvalidInput(over_budget(path + ": the .npy header needs", header_end, budget));
       ASSIGNSCOPE_RETURN_IF_ERROR(file->read_up_to(header_end, &head));
     }
     auto header = detail::parse_header_impl(head.data(), head.size(), path);
     if (!header.ok()) return header.status();
-    if (file->size_known()) {
-      ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, file->size(), path));
-      if (header->total_bytes() > budget.bytes)
-        return Status::InvalidInput(over_budget(
-            path + ": shape " + shape_string(header->shape) + " " + header->dtype.descr() + " needs",
-            header->total_bytes(), budget) + "; refused before reading the data");
-    }
+    if (file->size_known()) ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, file->size(), path));
+    if (header->total_bytes() > budget.bytes)
+      return Status::InvalidInput(over_budget(
+          path + ": shape " + shape_string(header->shape) + " " + header->dtype.descr() + " needs",
+          header->total_bytes(), budget) + "; refused before reading the data");
     std::vector<unsigned char> bytes = std::move(head);
     ASSIGNSCOPE_RETURN_IF_ERROR(file->read_rest(budget, &bytes));
     ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, bytes.size(), path));
