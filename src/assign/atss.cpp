@@ -260,14 +260,8 @@ class Atss final : public Assigner {
     for (int64_t g = 0; g < num_gts; ++g)
       for (int c = 0; c < 4; ++c) finite_gts &= std::isfinite(p.gt_bboxes(g, c));
     if (rules_.conflicts_over_all_columns && sparse_search_ && finite_gts && num_gts > 0) {
-      float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-      double side = 0;
-      for (int64_t g = 0; g < num_gts; ++g) {
-        const float* b = &p.gt_bboxes(g, 0);
-        x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
-        side += std::max(0.0, static_cast<double>(b[2] - b[0])) + std::max(0.0, static_cast<double>(b[3] - b[1]));
-      }
-      gt_index.emplace(x0, y0, x1, y1, static_cast<float>(std::clamp(side / (2.0 * static_cast<double>(num_gts)), 16.0, 256.0)));
+      const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
+      gt_index.emplace(e.x0, e.y0, e.x1, e.y1, e.cell);
       for (int64_t g = 0; g < num_gts; ++g) gt_index->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));
     }
     std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);

@@ -209,11 +209,8 @@ class MaxIou final : public Assigner {
     const std::vector<char> ignored = ignored_anchors(p, anchors);
     if (std::find(ignored.begin(), ignored.end(), 1) != ignored.end()) return std::nullopt;
     if (!anchors.allFinite() || !p.gt_bboxes.allFinite()) return std::nullopt;
-    float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const float* b = &p.gt_bboxes(g, 0);
-      x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
-    }
+    const geometry::GtExtent extent = geometry::gt_extent(p.gt_bboxes);
+    const float x0 = extent.x0, y0 = extent.y0, x1 = extent.x1, y1 = extent.y1;
     // One index per level, cells about an anchor's side.
     std::vector<geometry::BoxIndex> index;
     std::vector<float> anchor_area(static_cast<size_t>(num_priors));

@@ -278,15 +278,8 @@ class TaskAligned final : public Assigner {
       search.grid.reset();
       return search;
     }
-    float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    double side = 0;
-    for (int64_t g = 0; g < p.num_gts(); ++g) {
-      const float* b = &p.gt_bboxes(g, 0);
-      x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
-      side += std::max(0.0, static_cast<double>(b[2] - b[0])) + std::max(0.0, static_cast<double>(b[3] - b[1]));
-    }
-    const double cell = std::clamp(side / (2.0 * static_cast<double>(p.num_gts())), 16.0, 256.0);
-    search.preds.emplace(x0, y0, x1, y1, static_cast<float>(cell), 64);
+    const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
+    search.preds.emplace(e.x0, e.y0, e.x1, e.y1, e.cell, 64);
     for (int64_t i = 0; i < p.num_priors(); ++i) search.preds->insert(static_cast<int32_t>(i), &p.pred_bboxes(i, 0));
     search.seen.assign(static_cast<size_t>(p.num_priors()), 0);
     return search;
@@ -346,15 +339,8 @@ class TaskAligned final : public Assigner {
     std::vector<uint32_t> seen;
     uint32_t tag = 0;
     if (rules_.resolve_over_all_gts) {
-      float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-      double side = 0;
-      for (int64_t g = 0; g < num_gts; ++g) {
-        const float* b = &p.gt_bboxes(g, 0);
-        x0 = std::min(x0, b[0]), y0 = std::min(y0, b[1]), x1 = std::max(x1, b[2]), y1 = std::max(y1, b[3]);
-        side += std::max(0.0, static_cast<double>(b[2] - b[0])) + std::max(0.0, static_cast<double>(b[3] - b[1]));
-      }
-      gts.emplace(x0, y0, x1, y1, static_cast<float>(std::clamp(side / (2.0 * static_cast<double>(num_gts)), 16.0, 256.0)),
-                  64);
+      const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
+      gts.emplace(e.x0, e.y0, e.x1, e.y1, e.cell, 64);
       for (int64_t g = 0; g < num_gts; ++g) gts->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));
       seen.assign(static_cast<size_t>(num_gts), 0);
     }

@@ -66,6 +66,18 @@ bool PriorGrid::covers_all(float x0, float y0, float x1, float y1) const {
   return true;
 }
 
+GtExtent gt_extent(const Rows4f& gt_bboxes) {
+  GtExtent e{INFINITY, INFINITY, -INFINITY, -INFINITY, 0.0f};
+  double side = 0;
+  for (Eigen::Index g = 0; g < gt_bboxes.rows(); ++g) {
+    const float* b = &gt_bboxes(g, 0);
+    e.x0 = std::min(e.x0, b[0]), e.y0 = std::min(e.y0, b[1]), e.x1 = std::max(e.x1, b[2]), e.y1 = std::max(e.y1, b[3]);
+    side += std::max(0.0, static_cast<double>(b[2] - b[0])) + std::max(0.0, static_cast<double>(b[3] - b[1]));
+  }
+  e.cell = static_cast<float>(std::clamp(side / (2.0 * static_cast<double>(gt_bboxes.rows())), 16.0, 256.0));
+  return e;
+}
+
 BoxIndex::BoxIndex(float x0, float y0, float x1, float y1, float cell, int64_t max_cells)
     : x0_(x0), y0_(y0), cell_(cell), max_cells_(max_cells) {
   // At most kMaxSide cells a side, whatever the extent (a GT 1e7 px away

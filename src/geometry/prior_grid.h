@@ -55,6 +55,14 @@ class PriorGrid {
   std::vector<Level> levels_;
 };
 
+// The extent of a set of GT boxes (xyxy) and a cell size for a BoxIndex over
+// it: the GTs' mean side, clamped to [16, 256] px. G must be >= 1.
+struct GtExtent {
+  float x0, y0, x1, y1;
+  float cell;
+};
+GtExtent gt_extent(const Rows4f& gt_bboxes);
+
 // An index of boxes (xyxy) over a uniform grid of cells: which boxes may
 // overlap a query rectangle. Boxes covering many cells are kept in one list
 // that every query scans. Query results are a superset: callers test each.
