@@ -1,10 +1,17 @@
-// Golden replays: every stored reference result whose assigner exists must
-// replay exactly, from ../shared/golden (when present; it is in CI) and from
-// the copies in testdata/.
+// Golden replays: every stored reference result must replay exactly, from
+// ../shared/golden (when present; it is in CI) and from the copies in
+// testdata/. The corpus grows ahead of the code: the families of issues still
+// open are named below as pending and must be skipped; any other skipped,
+// erroring or differing result fails, and so does a pending name that has
+// meanwhile become replayable (so that the list cannot go stale).
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
+
+#include "assign/assigner.h"
 
 #include "analysis/check.h"
 #include "test_support.h"
@@ -12,8 +19,14 @@
 namespace assignscope {
 namespace {
 
+// Pending families: the assigners of issue 15 (O2F, YOLOv7, DAMO-YOLO
+// AlignOTA) and the head losses of issue 17 (golden LOSSES.md).
+const std::set<std::string> kPending = {"o2f", "yolov7", "align-ota", "loss.rtmdet", "loss.yolox", "loss.ultralytics"};
+
 struct Replayed {
   int64_t cases = 0, match = 0, skipped = 0;
+  std::map<std::string, int64_t> skipped_by_name;  // assigner or loss name -> results skipped
+  std::set<std::string> matched_names;
 };
 
 Replayed replay_all(const std::string& root) {
@@ -33,7 +46,8 @@ Replayed replay_all(const std::string& root) {
         ++r.match;
         for (const analysis::FileCheck& f : rc.files) CHECK_MESSAGE(f.compared, f.file);
       }
-      if (rc.verdict == analysis::Verdict::kSkipped) ++r.skipped;
+      if (rc.verdict == analysis::Verdict::kSkipped) ++r.skipped, ++r.skipped_by_name[rc.assigner];
+      if (rc.verdict == analysis::Verdict::kMatch) r.matched_names.insert(rc.assigner);
     }
   }
   std::printf("golden replay of %s: %lld results replayed exactly, %lld skipped (assigner not in assignscope), "
@@ -62,12 +76,24 @@ TEST_CASE("golden: every case in ../shared/golden replays exactly") {
     return;
   }
   const Replayed r = replay_all(root);
-  // dynamic-soft-label 20 (16 single images, the batch, .npz and .json), its
-  // mmyolo flavour 5, simota 19, simota.yolox 5, ota 3, atss 20, atss.mmyolo
-  // 5, task-aligned 19, its mmyolo flavour 5 and ultralytics flavour 4,
-  // max-iou 19, fcos 6, yolov5 4, hungarian 11: 145.
-  CHECK(r.match >= 145);
-  CHECK(r.skipped == 0);
+  // The 145 results of the first corpus, ultralytics84-* 12, maxiou-* 11,
+  // detr-softmax-* and hungarian-costs-* 12, topk-hungarian-* 8.
+  CHECK(r.match >= 188);
+  int64_t pending = 0;
+  for (const auto& [name, count] : r.skipped_by_name) {
+    CAPTURE(name);
+    CHECK_MESSAGE(kPending.count(name) == 1, "a result was skipped whose family is not pending: " << name);
+    pending += count;
+  }
+  for (const std::string& name : kPending) {
+    CAPTURE(name);
+    // Replayable now: the pending list must lose it.
+    CHECK_MESSAGE(r.matched_names.count(name) == 0, name << " replays now: remove it from kPending");
+    CHECK_MESSAGE(assign::find_assigner(name) == nullptr, name << " is registered now: remove it from kPending");
+  }
+  std::printf("golden: %lld results of ../shared/golden replayed exactly; %lld pending (%s), 0 missing\n",
+              static_cast<long long>(r.match), static_cast<long long>(pending),
+              "o2f, yolov7, align-ota: issue 15; loss.*: issue 17");
 }
 
 }  // namespace assignscope

@@ -25,7 +25,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== fuzz: the .npy, .npz and JSON dump readers"
 fuzzed=$(tools/fuzz.sh | tee -a /dev/stderr | tail -1)   # -a: stderr may be the log file
 
-golden=$(build/tests/assignscope_tests --test-case='golden: every case in ../shared/golden*' | grep -m1 '^golden' || true)
+golden=$(build/tests/assignscope_tests --test-case='golden: every case in ../shared/golden*' | grep -m1 '^golden: ' || true)
 release=$(grep -oE 'out of [0-9]+' build/ctest.log | grep -oE '[0-9]+')
 sanitized=$(grep -oE 'out of [0-9]+' build-sanitize/ctest.log | grep -oE '[0-9]+')
 echo "${golden:-golden: ../shared/golden absent, full replay not run}"

@@ -102,11 +102,15 @@ Result<std::pair<Spread, Spread>> time_batch(const assign::AssignerInfo& info, c
 int bench_command(int argc, char** argv) {
   CLI::App app{"Time an assigner on a dump, in-process.", "assignscope bench"};
   std::vector<std::string> dump_paths, sets;
-  std::string assigner_name, format, output;
+  std::string assigner_name, preset, config, format, output;
   int repeat = 20, threads = 0;
   bool force = false;
   app.add_option("dump", dump_paths, "the dump(s), as for `run`")->required();
-  app.add_option("-a,--assigner", assigner_name, "assigner[.flavour] to time (see `assignscope list`)")->required();
+  app.add_option("-a,--assigner", assigner_name,
+                 "assigner[.flavour][+preset], alias or class name to time (see `assignscope list`); default: the "
+                 "dump's meta.assigner");
+  app.add_option("--preset", preset, "a named setting of the assigner (see `assignscope list NAME`)");
+  app.add_option("--config", config, "the assigner's framework config as written, or a config file");
   app.add_option("--set", sets, "NAME=VALUE: override a parameter (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -120,10 +124,6 @@ int bench_command(int argc, char** argv) {
   app.footer(kBenchExamples);
   if (const auto done = parse_flags(app, argc, argv, "bench")) return *done;
 
-  const assign::AssignerInfo* info = assign::find_assigner(assigner_name);
-  if (!info) return fail("bench", assign::unknown_assigner(assigner_name).message(), 2);
-  auto params = params_from_sets(*info, sets, "--set");
-  if (!params.ok()) return fail("bench", params.status().message(), 2);
   if (format.empty()) format = output.empty() && stdout_is_terminal() ? "table" : "json";
 
   const Clock::time_point load_start = Clock::now();
@@ -131,6 +131,11 @@ int bench_command(int argc, char** argv) {
   const double load_ms = ms_since(load_start);
   if (!dump.ok()) return fail("bench", dump.status().message(), exit_code(dump.status()));
   const Batch& batch = dump->batch;
+  auto selected = select_assigner({assigner_name, preset, config, sets}, &batch);
+  if (!selected.ok()) return fail("bench", selected.status().message(), 2);
+  print_selection_notes("bench", *selected);
+  const assign::AssignerInfo* info = selected->info;
+  const Params* params = &selected->params;
 
   // Warm-up, and the checks assign_batch makes before any replay.
   assign::BatchOptions one_thread;

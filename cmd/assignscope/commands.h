@@ -58,8 +58,34 @@ class ProgressLine {
 // here (0 after --help, 2 on a flag error, printed), or nullopt to go on.
 std::optional<int> parse_flags(CLI::App& app, int argc, char** argv, const char* command);
 
-// The assigner's default parameters with `NAME=VALUE` overrides, as given to
-// `flag` ("--set", "--set-a"); usage errors name the flag or the assigner.
+// `NAME=VALUE` overrides as given to `flag` ("--set", "--set-a"); usage
+// errors name the flag or the assigner; a name set twice is a warning (the
+// last value wins).
+Status apply_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets, const std::string& flag,
+                  Params* params, std::vector<std::string>* warnings);
+
+// The assigner a command replays: from `-a NAME` (a registry name, an alias,
+// a class name, NAME+PRESET), `--preset`, `--config` (a framework config as
+// written), else what the dump's meta records; then `--set`s. Warnings: odd
+// parameter combinations, a dump from a framework version these parameters
+// do not replay, float16 inputs.
+struct SelectFlags {
+  std::string name, preset, config;
+  std::vector<std::string> sets;
+  std::string name_flag = "-a/--assigner", set_flag = "--set";
+};
+struct AssignerSelection {
+  const assign::AssignerInfo* info = nullptr;
+  Params params;
+  std::string label;                   // "task-aligned.ultralytics+yolo26-o2o"
+  std::vector<std::string> notes;      // what a config or the dump decided
+  std::vector<std::string> warnings;
+};
+Result<AssignerSelection> select_assigner(const SelectFlags& flags, const Batch* batch);
+// Its notes and warnings on stderr ("assignscope run: note: ...").
+void print_selection_notes(const char* command, const AssignerSelection& selection, const std::string& side = "");
+
+// The assigner's default parameters with `NAME=VALUE` overrides.
 Result<Params> params_from_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets,
                                 const std::string& flag);
 

@@ -35,9 +35,9 @@ expected/<label>/) or a JSON written by `assignscope run --format json --include
 ignored-changes, starved-one-side, jaccard-min, jaccard-mean; operators < <= > >= == !=.
 Exit codes: 0 ok, 1 a --fail-if condition holds, 2 bad usage or input, 3 internal error.)";
 
-// "--set-b: unknown parameter ..." unless the message names the flag already.
+// "--b: unknown ..." unless the message names a flag already ("--set-b: ...").
 std::string with_flag(const std::string& flag, const std::string& message) {
-  return message.rfind(flag, 0) == 0 ? message : flag + ": " + message;
+  return message.rfind("--", 0) == 0 ? message : flag + ": " + message;
 }
 
 // Short names of the two sides for the picture's legend: the assigners when
@@ -124,15 +124,6 @@ int diff_command(int argc, char** argv) {
       return fail("diff", "--set-a/--set-b need --a or --b naming the assigner", 2);
     if (a_name.empty()) a_name = b_name;
     if (b_name.empty()) b_name = a_name;
-    const assign::AssignerInfo* info_a = assign::find_assigner(a_name);
-    if (!info_a) return fail("diff", "--a: " + assign::unknown_assigner(a_name).message(), 2);
-    const assign::AssignerInfo* info_b = assign::find_assigner(b_name);
-    if (!info_b) return fail("diff", "--b: " + assign::unknown_assigner(b_name).message(), 2);
-    auto params_a = params_from_sets(*info_a, sets_a, "--set-a");
-    if (!params_a.ok()) return fail("diff", with_flag("--set-a", params_a.status().message()), 2);
-    auto params_b = params_from_sets(*info_b, sets_b, "--set-b");
-    if (!params_b.ok()) return fail("diff", with_flag("--set-b", params_b.status().message()), 2);
-
     io::LoadOptions load_options;
     load_options.allow_nonfinite = allow_nonfinite;
     auto dump = io::load_dumps(paths, load_options);
@@ -140,6 +131,18 @@ int diff_command(int argc, char** argv) {
     for (const std::string& w : dump->warnings)
       std::fprintf(stderr, "assignscope diff: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
     const Batch& batch = dump->batch;
+    SelectFlags flags_a{a_name, "", "", sets_a, "--a", "--set-a"};
+    SelectFlags flags_b{b_name, "", "", sets_b, "--b", "--set-b"};
+    auto selected_a = select_assigner(flags_a, &batch);
+    if (!selected_a.ok()) return fail("diff", with_flag("--a", selected_a.status().message()), 2);
+    auto selected_b = select_assigner(flags_b, &batch);
+    if (!selected_b.ok()) return fail("diff", with_flag("--b", selected_b.status().message()), 2);
+    print_selection_notes("diff", *selected_a, "a");
+    print_selection_notes("diff", *selected_b, "b");
+    const assign::AssignerInfo* info_a = selected_a->info;
+    const assign::AssignerInfo* info_b = selected_b->info;
+    const Params* params_a = &selected_a->params;
+    const Params* params_b = &selected_b->params;
     if (format == "svg" && batch.images.size() != 1)
       return fail("diff",
                   fmt::format("--format svg draws one image, and {} holds {}; diff them as a table or JSON",

@@ -18,8 +18,12 @@
 namespace assignscope::cli {
 namespace {
 
-constexpr const char* kRunExamples = R"(examples:
+constexpr const char* kRunExamples = R"EX(examples:
   assignscope run testdata/coco640-late-g12-objectness --assigner dynamic-soft-label
+  assignscope run DUMP -a yolo26-o2o                                             # an alias: task-aligned.ultralytics+yolo26-o2o
+  assignscope run DUMP --config "dict(type='DynamicSoftLabelAssigner', topk=13)" # the config as written in mmdet
+  assignscope run DUMP --config configs/rtmdet/rtmdet_s_8xb32-300e_coco.py       # ... or the config file
+  assignscope run dumps/ultralytics-r0-p123-one2one-s00000200                     # no -a: what the hook recorded
   assignscope run DUMP -a dynamic-soft-label --set topk=5 --format json -o result.json
   assignscope run DUMP -a dynamic-soft-label --format json --include candidates | jq '.images[0].gts'
   assignscope run DUMP -a dynamic-soft-label --format npy -o DUMP/expected/mine   # check later with `assignscope check DUMP`
@@ -29,7 +33,7 @@ constexpr const char* kRunExamples = R"(examples:
 
 DUMP is a directory of <field>.npy files (+ meta.json), an .npz, a .json, or a directory of
 one-image dumps (a batch); see docs/format.md. Several DUMPs (or a quoted glob) are replayed as
-one batch whose statistics aggregate across them. Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)";
+one batch whose statistics aggregate across them. Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)EX";
 
 std::string infer_format(const std::string& output) {
   if (output.empty()) return stdout_is_terminal() ? "table" : "json";
@@ -48,15 +52,20 @@ std::string infer_format(const std::string& output) {
 
 int run_command(int argc, char** argv) {
   CLI::App app{"Replay an assigner on a dump and show the matching.", "assignscope run"};
-  std::string assigner_name, format, output, include;
+  std::string assigner_name, preset, config, format, output, include;
   std::vector<std::string> dump_paths, sets;
   bool force = false, allow_nonfinite = false;
   int threads = 0;
   app.add_option("dump", dump_paths,
                  "the dump(s): directory, .npz, .json, a directory of one-image dumps, or a glob; several are one batch")
       ->required();
-  app.add_option("-a,--assigner", assigner_name, "assigner[.flavour] to replay (see `assignscope list`)")
-      ->required();
+  app.add_option("-a,--assigner", assigner_name,
+                 "assigner[.flavour][+preset], an alias (rtmdet, yolox, yolov8, yolo26, detr) or a reference class "
+                 "name (see `assignscope list`); default: what the dump's meta.json records");
+  app.add_option("--preset", preset, "a named setting of the assigner from a real config (yolo26-o2o, v8.4, rpn, ...)");
+  app.add_option("--config", config,
+                 "the assigner's framework config as written: \"dict(type='DynamicSoftLabelAssigner', topk=13)\", "
+                 "\"TaskAlignedAssigner(topk=10, alpha=0.5, beta=6.0)\", JSON, or a config file");
   app.add_option("--set", sets, "NAME=VALUE: override a parameter (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -72,11 +81,6 @@ int run_command(int argc, char** argv) {
   app.footer(kRunExamples);
   if (const auto done = parse_flags(app, argc, argv, "run")) return *done;
 
-  const assign::AssignerInfo* info = assign::find_assigner(assigner_name);
-  if (!info) return fail("run", assign::unknown_assigner(assigner_name).message(), 2);
-  auto parsed = params_from_sets(*info, sets, "--set");
-  if (!parsed.ok()) return fail("run", parsed.status().message(), 2);
-  const Params& params = *parsed;
   if (format.empty()) format = infer_format(output);
   if (format == "npy" && output.empty()) return fail("run", "--format npy needs -o DIR", 2);
   if (format == "svg" && output.empty() && stdout_is_terminal())
@@ -97,6 +101,11 @@ int run_command(int argc, char** argv) {
   if (!dump.ok()) return fail("run", dump.status().message(), exit_code(dump.status()));
   for (const std::string& w : dump->warnings)
     std::fprintf(stderr, "assignscope run: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
+  auto selected = select_assigner({assigner_name, preset, config, sets}, &dump->batch);
+  if (!selected.ok()) return fail("run", selected.status().message(), 2);
+  print_selection_notes("run", *selected);
+  const assign::AssignerInfo* info = selected->info;
+  const Params& params = selected->params;
 
   assign::BatchOptions batch_options;
   batch_options.threads = threads;

@@ -29,6 +29,35 @@ class Assigner {
 // A field an assigner needs: any one of these (e.g. anchors or priors).
 using Need = std::vector<Field>;
 
+// A named parameter setting of a real training config: ultralytics 8.4's
+// v8DetectionLoss default, YOLO26's one-to-one branch, DETR's match costs.
+struct Preset {
+  std::string name;                  // "yolo26-o2o"; `-a task-aligned.ultralytics+yolo26-o2o`, `--preset`
+  std::string summary;               // where the setting comes from
+  std::string params;                // JSON object of the parameters it sets (the rest stay default)
+  std::vector<std::string> aliases;  // names people type for it: "yolo26"
+};
+
+// Framework versions whose assigner a parameter setting replays: `framework`
+// as dumps record it (meta.framework), versions in [min, max) compared
+// numerically part by part ("8.4.0" <= v < "9"); empty bounds are open.
+struct FrameworkRange {
+  std::string framework;
+  std::string min;
+  std::string max;
+  std::string text;  // for people: "ultralytics 8.0 - 8.3"
+};
+
+// A reference class name a config's `type` names, and the syntax that means
+// this assigner: ultralytics and mmdetection both have a TaskAlignedAssigner;
+// mmdet configs write dict(type='TaskAlignedAssigner', ...), ultralytics users
+// the constructor call TaskAlignedAssigner(...).
+struct ClassName {
+  enum class Syntax { kAny, kDict, kCall };
+  std::string name;
+  Syntax syntax = Syntax::kAny;
+};
+
 struct AssignerInfo {
   std::string name;                  // "dynamic-soft-label"
   std::string summary;               // one line
@@ -43,16 +72,58 @@ struct AssignerInfo {
   // Where the reference computes NaN or Inf from finite inputs, for the
   // warning of assign/finite_reports.h; "" when it never does.
   std::string numerics;
+
+  // How people name it: aliases ("rtmdet"), the reference's class names (a
+  // config's `type`), named settings of real configs.
+  std::vector<std::string> aliases;
+  std::vector<ClassName> class_names;
+  std::vector<Preset> presets;
+  // Reads cls_scores with a last "no object" column (C + 1 columns, a softmax
+  // head: DETR's ClassificationCost); others refuse such dumps.
+  bool accepts_background_column = false;
+  // Constructor arguments of the reference that never change its result
+  // (num_classes, iou_calculator=BboxOverlaps2D): accepted from configs and ignored.
+  std::vector<std::string> config_ignored;
+  // Optional: rules between parameters, checked once all are set: a usage
+  // error naming them, or warnings for settings that are legal but odd.
+  std::function<Status(const Params&, std::vector<std::string>* warnings)> validate;
+  // Which framework versions these parameters replay (for `list` and for
+  // the warning when a dump records another version).
+  std::function<std::vector<FrameworkRange>(const Params&)> replays;
 };
 
 // Every registered assigner, in a stable order.
 const std::vector<AssignerInfo>& registry();
 
-// nullptr when unknown.
+// nullptr when unknown (registry names only; see resolve_assigner).
 const AssignerInfo* find_assigner(const std::string& name);
 
 // Error for an unknown name, with a suggestion and the list of names.
 Status unknown_assigner(const std::string& name);
+
+// What a name people type stands for: a registry name (`simota.yolox`), with
+// a preset (`task-aligned.ultralytics+yolo26-o2o`), an alias (`rtmdet`,
+// `yolov8`, `detr`) or a reference class name (`DynamicSoftLabelAssigner`).
+struct AssignerChoice {
+  const AssignerInfo* info = nullptr;
+  const Preset* preset = nullptr;  // nullptr: the registry defaults
+  std::string label() const;       // "task-aligned.ultralytics+yolo26-o2o"
+};
+Result<AssignerChoice> resolve_assigner(const std::string& typed);
+// A preset of `info` by name, with "did you mean" when unknown.
+Result<const Preset*> find_preset(const AssignerInfo& info, const std::string& name);
+// Default parameters, then the preset's.
+Params choice_params(const AssignerChoice& choice);
+// Runs info.validate, if any; odd-but-legal settings are added to `warnings`.
+Status validate_params(const AssignerInfo& info, const Params& params, std::vector<std::string>* warnings);
+// The framework versions `params` replay (empty when the registry does not say).
+std::vector<FrameworkRange> replayed_versions(const AssignerInfo& info, const Params& params);
+// A warning when a dump recorded a framework version these parameters do
+// not replay; "" when it does or when nothing is known.
+std::string version_warning(const AssignerInfo& info, const Params& params, const Meta& meta);
+// -1, 0, 1: "8.4.0" against "8.10"; numeric parts, missing parts are 0, any
+// non-numeric tail ignored ("3.3.0rc1" reads 3.3.0).
+int compare_versions(const std::string& a, const std::string& b);
 
 // What an assigner returns when there is nothing to match (no priors, or
 // no GT): every prior negative, max_overlaps 0, and a note saying which.

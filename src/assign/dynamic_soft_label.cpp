@@ -39,6 +39,7 @@
 #include "assign/dynamic_soft_label.h"
 
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -54,6 +55,15 @@ namespace assignscope::assign {
 namespace {
 
 constexpr float kIouEps = 1e-7f;                 // EPS of both references
+
+// The point the soft centre prior measures from for GT column g: the dump's
+// gt_centers (mmdet centres each GT on its mask's centre of mass when the
+// GT instances carry masks, RTMDet-Ins) when given, else the box centre.
+std::array<float, 2> gt_centre(const Problem& p, int64_t g) {
+  if (g < p.gt_centers.rows()) return {p.gt_centers(g, 0), p.gt_centers(g, 1)};
+  const float* box = g < p.num_gts() ? &p.gt_bboxes(g, 0) : &p.padding_gt_bboxes(g - p.num_gts(), 0);
+  return {geometry::centre_x(box), geometry::centre_y(box)};
+}
 constexpr float kMmyoloInvalidCost = 100000000;  // mmyolo's INF for priors inside no GT
 
 struct Rules {
@@ -164,9 +174,10 @@ class DynamicSoftLabel final : public Assigner {
       const float cls = rules_.class_cost_over_all_classes
                             ? cost::soft_class_cost(background, l, u)
                             : static_cast<float>(cost::soft_class_term(l, static_cast<double>(u)));
+      const std::array<float, 2> c = gt_centre(p, g);
       return {cls, cost::log_iou_cost(u, s_.iou_weight, kIouEps),
-              cost::soft_center_prior(p.priors(prior, 0), p.priors(prior, 1), p.priors(prior, 2),
-                                      geometry::centre_x(box[g]), geometry::centre_y(box[g]), s_.soft_center_radius)};
+              cost::soft_center_prior(p.priors(prior, 0), p.priors(prior, 1), p.priors(prior, 2), c[0], c[1],
+                                      s_.soft_center_radius)};
     };
     const auto load_prior = [&](int64_t v) {
       const int32_t prior = table.prior(v);
@@ -239,6 +250,7 @@ class DynamicSoftLabel final : public Assigner {
       label_of[g] = g < num_gts ? p.gt_labels[g] : p.padding_gt_labels[g - num_gts];
       class_of[g] = label_of[g] < 0 ? label_of[g] + num_classes : label_of[g];
       if (!finite4(box_of[g]) || class_of[g] < 0 || class_of[g] >= num_classes) return std::nullopt;
+      if (const auto c = gt_centre(p, g); !std::isfinite(c[0]) || !std::isfinite(c[1])) return std::nullopt;
     }
 
     // Step 1: each GT's inside priors; valid = inside some GT.
@@ -308,7 +320,7 @@ class DynamicSoftLabel final : public Assigner {
       }
       const float x = p.cls_scores(i, class_of[g]);
       if (!std::isfinite(x)) nonfinite_logit = true;
-      const float* box = box_of[g];
+      const std::array<float, 2> c = gt_centre(p, g);
       CandidatePair pair;
       pair.prior = i;
       pair.gt = static_cast<int32_t>(g);
@@ -318,8 +330,8 @@ class DynamicSoftLabel final : public Assigner {
                         ? cost::soft_class_cost(bg, logit, u)
                         : static_cast<float>(cost::soft_class_term(logit, static_cast<double>(u))),
                     cost::log_iou_cost(u, s_.iou_weight, kIouEps),
-                    cost::soft_center_prior(p.priors(i, 0), p.priors(i, 1), p.priors(i, 2), geometry::centre_x(box),
-                                            geometry::centre_y(box), s_.soft_center_radius)};
+                    cost::soft_center_prior(p.priors(i, 0), p.priors(i, 1), p.priors(i, 2), c[0], c[1],
+                                            s_.soft_center_radius)};
       pair.cost = pair.terms[0] + pair.terms[1] + pair.terms[2];
       pair.inside = is_inside;
       return pair;
@@ -350,8 +362,7 @@ class DynamicSoftLabel final : public Assigner {
     std::vector<float> costs;
     for (int64_t g = 0; g < num_gts; ++g) {
       const uint32_t tag = static_cast<uint32_t>(g + 1);
-      const float* box = &p.gt_bboxes(g, 0);
-      const float cx = geometry::centre_x(box), cy = geometry::centre_y(box);
+      const auto [cx, cy] = gt_centre(p, g);
       for (const auto& [i, u] : overlapping[g]) overlaps_tag[i] = tag, iou_of[i] = u;
       std::vector<CandidatePair>& pairs = costed[g];
       const auto add = [&](int32_t i, bool is_inside) {
@@ -419,11 +430,15 @@ class DynamicSoftLabel final : public Assigner {
     std::sort(contested.begin(), contested.end());
     // GT centres bucketed, for "which GTs are within reach of this prior".
     const float bucket = grid->levels().back().stride;
-    geometry::BoxIndex centres(bx0, by0, bx1, by1, bucket);
+    float cx0 = bx0, cy0 = by0, cx1 = bx1, cy1 = by1;  // the centres may lie outside the boxes (gt_centers)
     for (int64_t g = 0; g < num_gts; ++g) {
-      const float* box = &p.gt_bboxes(g, 0);
-      const float c[4] = {geometry::centre_x(box), geometry::centre_y(box), geometry::centre_x(box),
-                          geometry::centre_y(box)};
+      const auto [x, y] = gt_centre(p, g);
+      cx0 = std::min(cx0, x), cy0 = std::min(cy0, y), cx1 = std::max(cx1, x), cy1 = std::max(cy1, y);
+    }
+    geometry::BoxIndex centres(cx0, cy0, cx1, cy1, bucket);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      const auto [x, y] = gt_centre(p, g);
+      const float c[4] = {x, y, x, y};
       centres.insert(static_cast<int32_t>(g), c);
     }
     std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);
@@ -443,8 +458,8 @@ class DynamicSoftLabel final : public Assigner {
       const float px = p.priors(i, 0), py = p.priors(i, 1);
       const float area[4] = {px - reach, py - reach, px + reach, py + reach};
       centres.query(area, &gt_seen, ++query, [&](int32_t g) {
-        const float* box = &p.gt_bboxes(g, 0);
-        if (std::fabs(px - geometry::centre_x(box)) > reach || std::fabs(py - geometry::centre_y(box)) > reach) return;
+        const auto [gx, gy] = gt_centre(p, g);
+        if (std::fabs(px - gx) > reach || std::fabs(py - gy) > reach) return;
         const CandidatePair* known = costed_pair(g, i);
         const float c = known ? known->cost : pair_of(i, g, iou_with(i, g), false).cost;
         if (c < best || (c == best && g < best_g)) best = c, best_g = g;

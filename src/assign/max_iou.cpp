@@ -13,7 +13,9 @@
 //                (ignore_wrt_candidates) or over the ignore box's.
 //   per anchor   m(a) = max_g u(g, a), b(a) its first argmax
 //   1.           every anchor starts ignored (-1)
-//   2.           0 <= m(a) < neg_iou_thr: negative (0)
+//   2.           0 <= m(a) < neg_iou_thr: negative (0); with the interval
+//                form neg_iou_thr = (lo, hi) (mmdet's tuple):
+//                lo <= m(a) < hi, so an anchor below lo stays ignored
 //   3.           m(a) >= pos_iou_thr: positive for b(a)
 //   4.           (match_low_quality) for each GT g in index order whose best
 //                IoU M(g) = max_a u(g, a) is >= min_pos_iou: every anchor with
@@ -43,7 +45,8 @@ namespace {
 
 struct Settings {
   float pos_iou_thr;
-  float neg_iou_thr;
+  float neg_iou_lo;
+  float neg_iou_hi;
   float min_pos_iou;
   bool gt_max_assign_all;
   double ignore_iof_thr;
@@ -57,7 +60,8 @@ class MaxIou final : public Assigner {
   explicit MaxIou(const Params& params)
       : params_(params),
         s_{static_cast<float>(params.get_float("pos_iou_thr")),
-           static_cast<float>(params.get_float("neg_iou_thr")),
+           static_cast<float>(params.get_interval("neg_iou_thr").lo),
+           static_cast<float>(params.get_interval("neg_iou_thr").hi),
            static_cast<float>(params.get_float("min_pos_iou")),
            params.get_bool("gt_max_assign_all"),
            params.get_float("ignore_iof_thr"),
@@ -148,7 +152,7 @@ class MaxIou final : public Assigner {
     for (int64_t i = 0; i < num_priors; ++i) {
       const float m = max_overlap[i];
       out.gt_inds[i] = -1;
-      if (m >= 0.0f && m < s_.neg_iou_thr) out.gt_inds[i] = 0;
+      if (m >= s_.neg_iou_lo && m < s_.neg_iou_hi) out.gt_inds[i] = 0;
       if (m >= s_.pos_iou_thr) out.gt_inds[i] = best_gt[i] + 1, step3_gt[i] = best_gt[i];
     }
 
@@ -261,7 +265,7 @@ class MaxIou final : public Assigner {
     for (int64_t i = 0; i < num_priors; ++i) {
       const float m = max_overlap[i];
       out.gt_inds[i] = -1;
-      if (m >= 0.0f && m < s_.neg_iou_thr) out.gt_inds[i] = 0;
+      if (m >= s_.neg_iou_lo && m < s_.neg_iou_hi) out.gt_inds[i] = 0;
       if (m >= s_.pos_iou_thr) out.gt_inds[i] = best_gt[i] + 1, step3_gt[i] = best_gt[i];
     }
 
@@ -341,8 +345,10 @@ AssignerInfo max_iou_info() {
   info.params = {
       {"pos_iou_thr", ParamType::kFloat, 0.5, "an anchor whose best IoU reaches this is positive for that GT",
        std::nullopt, std::nullopt, {}},
-      {"neg_iou_thr", ParamType::kFloat, 0.4, "an anchor whose best IoU lies in [0, this) is negative; between the "
-       "two thresholds it is ignored (-1)", std::nullopt, std::nullopt, {}},
+      {"neg_iou_thr", ParamType::kInterval, 0.4,
+       "an anchor whose best IoU lies in [0, this) is negative, between the two thresholds ignored (-1); or [lo, hi] "
+       "(mmdet's tuple): negative in [lo, hi), ignored below lo",
+       std::nullopt, std::nullopt, {}},
       {"min_pos_iou", ParamType::kFloat, 0.0, "low-quality matching only for GTs whose best IoU reaches this",
        std::nullopt, std::nullopt, {}},
       {"gt_max_assign_all", ParamType::kBool, true,
@@ -363,6 +369,31 @@ AssignerInfo max_iou_info() {
   info.needs = {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
   info.make = [](const Params& params) { return std::make_unique<MaxIou>(params); };
+  info.aliases = {"retinanet"};
+  info.class_names = {{"MaxIoUAssigner", ClassName::Syntax::kAny}};
+  info.config_ignored = {"iou_calculator"};
+  info.presets = {
+      {"retinanet", "RetinaNet (configs/_base_/models/retinanet_r50_fpn.py): pos 0.5, neg 0.4, min_pos_iou 0",
+       R"({"pos_iou_thr": 0.5, "neg_iou_thr": 0.4, "min_pos_iou": 0.0, "match_low_quality": true})", {}},
+      {"rpn", "Faster R-CNN RPN (configs/_base_/models/faster-rcnn_r50_fpn.py train_cfg.rpn): pos 0.7, neg 0.3, "
+       "min_pos_iou 0.3",
+       R"({"pos_iou_thr": 0.7, "neg_iou_thr": 0.3, "min_pos_iou": 0.3, "match_low_quality": true})", {"rpn"}},
+      {"rcnn", "Faster R-CNN RoI head (train_cfg.rcnn): pos 0.5, neg 0.5, min_pos_iou 0.5, no low-quality matches",
+       R"({"pos_iou_thr": 0.5, "neg_iou_thr": 0.5, "min_pos_iou": 0.5, "match_low_quality": false})", {"rcnn"}},
+      {"crowddet-rpn", "CrowdDet RPN (configs/crowddet): neg_iou_thr=(0.3, 0.7), anchors below 0.3 ignored",
+       R"({"pos_iou_thr": 0.7, "neg_iou_thr": [0.3, 0.7], "min_pos_iou": 0.3, "match_low_quality": true})", {}},
+  };
+  info.validate = [](const Params& p, std::vector<std::string>* warnings) -> Status {
+    const Interval neg = p.get_interval("neg_iou_thr");
+    if (neg.hi > p.get_float("pos_iou_thr"))
+      warnings->push_back(fmt::format("neg_iou_thr {} is above pos_iou_thr {}: anchors in between are made negative "
+                                      "and then positive, as mmdet does",
+                                      neg.hi, p.get_float("pos_iou_thr")));
+    return Status();
+  };
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
+  };
   return info;
 }
 

@@ -1,5 +1,8 @@
-// The registry of assigners. A new assigner is a new file plus one line here.
+// The registry of assigners. A new assigner is a new file plus one line here;
+// the names people type for one (aliases, class names, presets) resolve here too.
 #include <algorithm>
+#include <cassert>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -73,15 +76,155 @@ const AssignerInfo* find_assigner(const std::string& name) {
   return nullptr;
 }
 
-Status unknown_assigner(const std::string& name) {
+namespace {
+
+// Every name `resolve_assigner` knows, for suggestions.
+std::vector<std::string> every_typed_name() {
   std::vector<std::string> names;
-  std::string list;
   for (const AssignerInfo& info : registry()) {
     names.push_back(info.name);
-    list += (list.empty() ? "" : ", ") + info.name;
+    for (const std::string& a : info.aliases) names.push_back(a);
+    for (const ClassName& c : info.class_names) names.push_back(c.name);
+    for (const Preset& p : info.presets) {
+      names.push_back(info.name + "+" + p.name);
+      for (const std::string& a : p.aliases) names.push_back(a);
+    }
   }
-  return Status::Usage(fmt::format("unknown assigner '{}'{}; known: {} (see `assignscope list`)", name,
-                                   did_you_mean(name, names), list));
+  return names;
+}
+
+std::string lowered(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+Status unknown_assigner(const std::string& name) {
+  std::string list;
+  for (const AssignerInfo& info : registry()) list += (list.empty() ? "" : ", ") + info.name;
+  // Suggestions compare case-insensitively ("ATSS" is one step from atss),
+  // among names, aliases, presets and class names.
+  const std::vector<std::string> names = every_typed_name();
+  std::vector<std::string> lower;
+  for (const std::string& n : names) lower.push_back(lowered(n));
+  const std::string best = closest_name(lowered(name), lower);
+  std::string hint;
+  for (size_t i = 0; i < lower.size() && !best.empty(); ++i)
+    if (lower[i] == best) {
+      hint = fmt::format(" (did you mean '{}'?)", names[i]);
+      break;
+    }
+  return Status::Usage(
+      fmt::format("unknown assigner '{}'{}; known: {} (aliases and presets: `assignscope list`)", name, hint, list));
+}
+
+std::string AssignerChoice::label() const {
+  if (!info) return "";
+  return preset ? info->name + "+" + preset->name : info->name;
+}
+
+Result<const Preset*> find_preset(const AssignerInfo& info, const std::string& name) {
+  std::vector<std::string> names;
+  for (const Preset& p : info.presets) {
+    if (p.name == name) return &p;
+    names.push_back(p.name);
+  }
+  if (names.empty()) return Status::Usage(fmt::format("assigner {} has no presets; set parameters with --set", info.name));
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  return Status::Usage(
+      fmt::format("assigner {} has no preset '{}'{}; its presets: {}", info.name, name, did_you_mean(name, names), list));
+}
+
+Result<AssignerChoice> resolve_assigner(const std::string& typed) {
+  AssignerChoice choice;
+  // name+preset
+  if (const size_t plus = typed.find('+'); plus != std::string::npos) {
+    choice.info = find_assigner(typed.substr(0, plus));
+    if (!choice.info) return unknown_assigner(typed);
+    auto preset = find_preset(*choice.info, typed.substr(plus + 1));
+    if (!preset.ok()) return preset.status();
+    choice.preset = *preset;
+    return choice;
+  }
+  if ((choice.info = find_assigner(typed))) return choice;
+  for (const AssignerInfo& info : registry()) {
+    for (const std::string& a : info.aliases)
+      if (a == typed) return AssignerChoice{&info, nullptr};
+    for (const Preset& p : info.presets)
+      for (const std::string& a : p.aliases)
+        if (a == typed) return AssignerChoice{&info, &p};
+  }
+  // A class name: the one registered for any syntax, else the dict form (a
+  // config's `type`).
+  const AssignerInfo* by_class = nullptr;
+  for (const AssignerInfo& info : registry())
+    for (const ClassName& c : info.class_names)
+      if (c.name == typed && (c.syntax != ClassName::Syntax::kCall) && !by_class) by_class = &info;
+  if (by_class) return AssignerChoice{by_class, nullptr};
+  return unknown_assigner(typed);
+}
+
+Params choice_params(const AssignerChoice& choice) {
+  Params params(choice.info->params);
+  if (choice.preset) {
+    const Status st = params.set_all(nlohmann::json::parse(choice.preset->params));
+    assert(st.ok() && "a preset's parameters are valid");
+    (void)st;
+  }
+  return params;
+}
+
+Status validate_params(const AssignerInfo& info, const Params& params, std::vector<std::string>* warnings) {
+  std::vector<std::string> ignored;
+  return info.validate ? info.validate(params, warnings ? warnings : &ignored) : Status();
+}
+
+int compare_versions(const std::string& a, const std::string& b) {
+  const auto parts = [](const std::string& v) {
+    std::vector<int64_t> out;
+    size_t i = 0;
+    while (i < v.size()) {
+      if (!std::isdigit(static_cast<unsigned char>(v[i]))) break;
+      int64_t n = 0;
+      while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])) && n < (int64_t{1} << 40))
+        n = n * 10 + (v[i++] - '0');
+      out.push_back(n);
+      if (i < v.size() && v[i] == '.') ++i;
+      else break;
+    }
+    return out;
+  };
+  const std::vector<int64_t> x = parts(a), y = parts(b);
+  for (size_t i = 0; i < std::max(x.size(), y.size()); ++i) {
+    const int64_t p = i < x.size() ? x[i] : 0, q = i < y.size() ? y[i] : 0;
+    if (p != q) return p < q ? -1 : 1;
+  }
+  return 0;
+}
+
+std::vector<FrameworkRange> replayed_versions(const AssignerInfo& info, const Params& params) {
+  return info.replays ? info.replays(params) : std::vector<FrameworkRange>{};
+}
+
+std::string version_warning(const AssignerInfo& info, const Params& params, const Meta& meta) {
+  if (meta.framework.empty() || meta.framework_version.empty()) return "";
+  const std::vector<FrameworkRange> ranges = replayed_versions(info, params);
+  bool same_framework = false;
+  std::string known;
+  for (const FrameworkRange& r : ranges) {
+    if (r.framework != meta.framework) continue;
+    same_framework = true;
+    known += (known.empty() ? "" : ", ") + r.text;
+    if ((r.min.empty() || compare_versions(meta.framework_version, r.min) >= 0) &&
+        (r.max.empty() || compare_versions(meta.framework_version, r.max) < 0))
+      return "";
+  }
+  if (!same_framework) return "";
+  return fmt::format("the dump comes from {} {}, but {} with {} replays {}{}", meta.framework, meta.framework_version,
+                     info.name, params.to_string().empty() ? "these parameters" : params.to_string(), known,
+                     info.presets.empty() ? "" : " (see its presets in `assignscope list " + info.name + "`)");
 }
 
 ParamSpec search_param() {
@@ -110,6 +253,15 @@ Assignment nothing_to_assign(const Problem& problem, bool with_dynamic_ks) {
 }
 
 Status check_needs(const AssignerInfo& info, const Problem& problem) {
+  if (problem.background_column && !info.accepts_background_column) {
+    bool reads_scores = false;
+    for (const Need& need : info.needs) reads_scores |= std::find(need.begin(), need.end(), Field::kClsScores) != need.end();
+    if (reads_scores)
+      return Status::InvalidInput(fmt::format(
+          "field 'cls_scores' has C + 1 = {} columns with meta num_classes = {}: a softmax head's scores with a "
+          "\"no object\" column; assigner {} takes sigmoid logits [N, C]",
+          problem.cls_scores.cols(), problem.num_classes(), info.name));
+  }
   for (const Need& need : info.needs) {
     if (std::any_of(need.begin(), need.end(), [&](Field f) { return problem.has(f); })) continue;
     if (need.size() == 1 && need[0] == Field::kPriors && problem.strideless_priors)

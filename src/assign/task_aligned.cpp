@@ -11,6 +11,10 @@
 // task-aligned.ultralytics: ultralytics/utils/tal.py, TaskAlignedAssigner
 //   (commit 002217d4), CIoU from ultralytics/utils/metrics.py bbox_iou
 //   (commit 000df7b3).
+// task-aligned.ultralytics with `stride` / `topk2`: ultralytics 8.4
+//   (ultralytics/utils/tal.py of 8.4.0 - 8.4.52, huilin66/ultralytics
+//   93e05552; golden cases from 8.4.101), select_candidates_in_gts (STAL) and
+//   select_highest_overlaps (topk2).
 // All in float32:
 //
 //   1. points     mmdet: the centres ((x1 + x2) / 2, (y1 + y2) / 2) of the
@@ -20,6 +24,10 @@
 //   2. inside     prior point p is inside GT g when
 //                 min(px - x1, py - y1, x2 - px, y2 - py) > margin,
 //                 margin 0.01 (mmdet) | 1e-9 (mmyolo, ultralytics).
+//                 ultralytics 8.4 (parameter `stride` given, "STAL"): for
+//                 this test only, the GT goes to (cx, cy, w, h) and back
+//                 (xyxy2xywh, xywh2xyxy in float32), a side w < stride[0]
+//                 replaced by stride[1] (stride[0] when there is one stride).
 //   3. metric     t(p, g) = s^alpha * u^beta, s = sigmoid(logit of g's class),
 //                 u = mmdet's bbox_overlaps(pred, gt) | yolov6_iou_calculator
 //                 (gt, pred), union + 1e-9 | CIoU(gt, pred) clamped at 0 and
@@ -38,6 +46,10 @@
 //                 mmyolo, ultralytics: the largest u over ALL GTs (argmax of
 //                 the whole overlap column), which may be a GT that did not
 //                 pick it. First maximum on ties (torch max / argmax).
+//  5b. topk2      ultralytics 8.4 with topk2 != topk (YOLO26 one-to-one:
+//                 topk 7, topk2 1): each GT keeps its topk2 final positives
+//                 of largest t (torch.topk over t * mask_pos, all N priors);
+//                 the rest become negatives.
 //   6. soft target per GT g over its final positives, T = max t, U = max u:
 //                 mmdet (TOODHead): t / (T + 10e-8) * U;
 //                 mmyolo, ultralytics: t * U / (T + eps).
@@ -155,6 +167,33 @@ struct Pair {
   bool picked = false;  // in the GT's top-k (step 4), before conflicts
 };
 
+// One image as the steps see it: the problem, the points of step 1, and the
+// boxes of step 2's inside test (the GT boxes, or ultralytics 8.4's widened ones).
+struct Scene {
+  const Problem& p;
+  const Rows4f& points;
+  Rows4f inside_boxes;  // [G, 4]
+  const float* inside_box(int64_t g) const { return &inside_boxes(g, 0); }
+};
+
+// ultralytics 8.4's select_candidates_in_gts box (STAL): xyxy2xywh, sides
+// below stride[0] set to stride_val, xywh2xyxy, in float32 and that order.
+Rows4f stal_boxes(const Rows4f& gt, float min_side, float widened_side) {
+  Rows4f out(gt.rows(), 4);
+  for (int64_t g = 0; g < gt.rows(); ++g) {
+    for (int axis = 0; axis < 2; ++axis) {
+      const float lo = gt(g, axis), hi = gt(g, axis + 2);
+      const float c = (lo + hi) / 2.0f;
+      float side = hi - lo;
+      if (side < min_side) side = widened_side;
+      const float half = side / 2.0f;
+      out(g, axis) = c - half;
+      out(g, axis + 2) = c + half;
+    }
+  }
+  return out;
+}
+
 // Orders pairs best first: larger metric, NaN above everything (torch.topk),
 // then the lower prior index.
 bool better(const Pair& a, const Pair& b) {
@@ -174,15 +213,33 @@ struct Settings {
   double alpha;
   double beta;
   float eps;
+  bool stal = false;          // ultralytics 8.4: `stride` given
+  float stal_min_side = 0;    // stride[0]
+  float stal_side = 0;        // stride[1] (stride[0] when alone)
+  int64_t topk2 = 0;          // 0: no topk2 step (null, or equal to topk)
 };
+
+Settings settings_of(const Rules& rules, const Params& params) {
+  Settings s{params.get_int("topk"), params.get_float("alpha"), params.get_float("beta"),
+             rules.tood_normalisation ? kToodNormEps : static_cast<float>(params.get_float("eps"))};
+  if (params.has("stride") && !params.is_null("stride")) {
+    const Numbers& stride = params.get_numbers("stride");
+    s.stal = true;
+    s.stal_min_side = static_cast<float>(stride[0]);
+    s.stal_side = static_cast<float>(stride.size() > 1 ? stride[1] : stride[0]);
+  }
+  // `self.topk2 = topk2 or topk`; the step runs when it differs from topk.
+  if (params.has("topk2") && !params.is_null("topk2") && params.get_int("topk2") != s.topk)
+    s.topk2 = params.get_int("topk2");
+  return s;
+}
 
 class TaskAligned final : public Assigner {
  public:
   TaskAligned(const Rules& rules, const Params& params)
       : rules_(rules),
         params_(params),
-        s_{params.get_int("topk"), params.get_float("alpha"), params.get_float("beta"),
-           rules.tood_normalisation ? kToodNormEps : static_cast<float>(params.get_float("eps"))},
+        s_(settings_of(rules, params)),
         sparse_search_(params.get_string("search") == "sparse") {}
 
   Assignment assign(const Problem& p) const override {
@@ -221,11 +278,12 @@ class TaskAligned final : public Assigner {
   }
 
   // Steps 2 and 3 for one pair, from scratch.
-  Pair evaluate(const Problem& p, const Rows4f& points, int64_t g, int64_t i) const {
+  Pair evaluate(const Scene& sc, int64_t g, int64_t i) const {
+    const Problem& p = sc.p;
     Pair pair;
     pair.prior = static_cast<int32_t>(i);
     const float* gt = &p.gt_bboxes(g, 0);
-    pair.inside = geometry::inside(points(i, 0), points(i, 1), gt, rules_.inside_margin);
+    pair.inside = geometry::inside(sc.points(i, 0), sc.points(i, 1), sc.inside_box(g), rules_.inside_margin);
     if (rules_.only_inside_pairs && !pair.inside) {
       pair.metric = metric_of(0.0f, 0.0f);
       return pair;
@@ -238,19 +296,20 @@ class TaskAligned final : public Assigner {
 
   // Step 3 over one GT: the pairs that are inside it or could enter its
   // top-k, in prior order.
-  std::vector<Pair> gt_pairs(const Problem& p, const Rows4f& points, int64_t g) const {
+  std::vector<Pair> gt_pairs(const Scene& sc, int64_t g) const {
+    const Problem& p = sc.p;
     std::vector<Pair> pairs;
     const float* gt = &p.gt_bboxes(g, 0);
     const float gt_area = geometry::area(gt);
     for (int64_t i = 0; i < p.num_priors(); ++i) {
-      const bool inside = geometry::inside(points(i, 0), points(i, 1), gt, rules_.inside_margin);
+      const bool inside = geometry::inside(sc.points(i, 0), sc.points(i, 1), sc.inside_box(g), rules_.inside_margin);
       if (!inside) {
         if (rules_.topk_among_inside) continue;  // t * inside is 0: only a zero-valued filler
         // mmdet ranks every prior; with u = 0 (and beta > 0) t is 0 and it never counts.
         const float* pred = &p.pred_bboxes(i, 0);
         if (s_.beta > 0.0 && geometry::iou(pred, gt, geometry::area(pred), gt_area) == 0.0f) continue;
       }
-      Pair pair = evaluate(p, points, g, i);
+      Pair pair = evaluate(sc, g, i);
       if (inside || positive_value(pair.metric)) pairs.push_back(pair);
     }
     return pairs;
@@ -267,10 +326,11 @@ class TaskAligned final : public Assigner {
     uint32_t tag = 0;
   };
 
-  Search make_search(const Problem& p, const Rows4f& points) const {
+  Search make_search(const Scene& sc) const {
+    const Problem& p = sc.p;
     Search search;
-    if (!sparse_search_ || !p.gt_bboxes.allFinite()) return search;
-    search.grid = geometry::PriorGrid::of_points(points, p.num_level_priors);
+    if (!sparse_search_ || !p.gt_bboxes.allFinite() || !sc.inside_boxes.allFinite()) return search;
+    search.grid = geometry::PriorGrid::of_points(sc.points, p.num_level_priors);
     if (!search.grid || rules_.topk_among_inside) return search;
     // mmdet also ranks priors outside the GT: only those whose prediction
     // overlaps it have t > 0, and only when beta > 0.
@@ -286,12 +346,14 @@ class TaskAligned final : public Assigner {
   }
 
   // gt_pairs through the search structures: the same pairs, in prior order.
-  std::vector<Pair> gt_pairs_searched(const Problem& p, const Rows4f& points, int64_t g, Search* search) const {
+  std::vector<Pair> gt_pairs_searched(const Scene& sc, int64_t g, Search* search) const {
+    const Problem& p = sc.p;
     std::vector<int32_t> visit;
     const float* gt = &p.gt_bboxes(g, 0);
+    const float* in_box = sc.inside_box(g);
     for (const auto& level : search->grid->levels())
-      search->grid->for_each_in(level, gt[0], gt[1], gt[2], gt[3], [&](int32_t i) {
-        if (geometry::inside(points(i, 0), points(i, 1), gt, rules_.inside_margin)) visit.push_back(i);
+      search->grid->for_each_in(level, in_box[0], in_box[1], in_box[2], in_box[3], [&](int32_t i) {
+        if (geometry::inside(sc.points(i, 0), sc.points(i, 1), in_box, rules_.inside_margin)) visit.push_back(i);
       });
     if (search->preds) {
       const float gt_area = geometry::area(gt);
@@ -304,7 +366,7 @@ class TaskAligned final : public Assigner {
     visit.erase(std::unique(visit.begin(), visit.end()), visit.end());
     std::vector<Pair> pairs;
     for (int32_t i : visit) {
-      Pair pair = evaluate(p, points, g, i);
+      Pair pair = evaluate(sc, g, i);
       if (pair.inside || positive_value(pair.metric)) pairs.push_back(pair);
     }
     return pairs;
@@ -330,18 +392,23 @@ class TaskAligned final : public Assigner {
   // boxes; GT 0 is costed too, so that when no GT beats u = 0 the first GT
   // wins as the reference's argmax gives. A NaN anywhere: the dense rule.
   template <class FindPair, class PairOf>
-  void resolve_searched(const Problem& p, const Rows4f& points, std::vector<std::pair<int32_t, int32_t>> positives,
+  void resolve_searched(const Scene& sc, std::vector<std::pair<int32_t, int32_t>> positives,
                         const std::vector<int32_t>& gts_of_prior, const FindPair& find_pair, const PairOf& pair_of,
                         std::vector<int32_t>* owner) const {
+    const Problem& p = sc.p;
+    const Rows4f& points = sc.points;
     const int64_t num_gts = p.num_gts();
     std::sort(positives.begin(), positives.end());
     std::optional<geometry::BoxIndex> gts;
     std::vector<uint32_t> seen;
     uint32_t tag = 0;
     if (rules_.resolve_over_all_gts) {
-      const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
+      // ultralytics: u > 0 only where the point is inside (the widened box
+      // under STAL); mmyolo: where the prediction overlaps the GT box.
+      const Rows4f& boxes = rules_.only_inside_pairs ? sc.inside_boxes : p.gt_bboxes;
+      const geometry::GtExtent e = geometry::gt_extent(boxes);
       gts.emplace(e.x0, e.y0, e.x1, e.y1, e.cell, 64);
-      for (int64_t g = 0; g < num_gts; ++g) gts->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));
+      for (int64_t g = 0; g < num_gts; ++g) gts->insert(static_cast<int32_t>(g), &boxes(g, 0));
       seen.assign(static_cast<size_t>(num_gts), 0);
     }
     const auto nan_first_min = [](float v, int32_t g, float* best, int32_t* best_g) {
@@ -410,9 +477,58 @@ class TaskAligned final : public Assigner {
     return fillers;
   }
 
+  // Step 5b (ultralytics 8.4, topk2 != topk): each GT keeps the topk2 of its
+  // final positives with the largest t. torch.topk runs over t * mask_pos of
+  // all N priors, so when a GT has fewer than topk2 positives with t > 0 the
+  // remaining slots go to zero-valued priors in an order torch leaves open:
+  // here the lowest prior indices, and the replay notes it.
+  template <class PairOf>
+  void keep_top_k2(int64_t num_gts, const PairOf& pair_of, std::vector<int32_t>* owner,
+                   std::vector<std::string>* notes) const {
+    std::vector<std::vector<Pair>> mine(static_cast<size_t>(num_gts));
+    for (int32_t i = 0; i < static_cast<int32_t>(owner->size()); ++i)
+      if ((*owner)[i] >= 0) mine[(*owner)[i]].push_back(pair_of((*owner)[i], i));
+    for (int64_t g = 0; g < num_gts; ++g) {
+      std::vector<Pair>& v = mine[g];  // in prior order
+      if (static_cast<int64_t>(v.size()) <= 0) continue;
+      std::vector<Pair*> valued;
+      for (Pair& pair : v)
+        if (positive_value(pair.metric)) valued.push_back(&pair);
+      std::sort(valued.begin(), valued.end(), [](const Pair* a, const Pair* b) { return better(*a, *b); });
+      std::vector<char> keep(v.size(), 0);
+      const auto slots = static_cast<size_t>(s_.topk2);
+      for (size_t r = 0; r < valued.size() && r < slots; ++r) keep[static_cast<size_t>(valued[r] - v.data())] = 1;
+      if (valued.size() > slots && valued[slots - 1]->metric == valued[slots]->metric)
+        notes->push_back(fmt::format("GT {}: its topk2 = {} boundary falls between priors of equal metric; which "
+                                     "is kept depends on torch.topk's order for equal keys (lower prior index here)",
+                                     g, s_.topk2));
+      if (valued.size() < slots && valued.size() < v.size()) {
+        // Zero-valued slots: the lowest-index zero-valued priors of all N.
+        const size_t free_slots = slots - valued.size();
+        int64_t valued_before = 0;
+        bool any = false;
+        for (size_t j = 0; j < v.size(); ++j) {
+          if (positive_value(v[j].metric)) {
+            ++valued_before;
+            continue;
+          }
+          if (static_cast<size_t>(v[j].prior - valued_before) < free_slots) keep[j] = 1, any = true;
+        }
+        notes->push_back(fmt::format(
+            "GT {}: fewer than topk2 = {} of its positives have a positive metric; torch.topk fills the rest with "
+            "zero-metric priors in an order it leaves open, so which zero-metric positives it keeps is not "
+            "defined ({} here)",
+            g, s_.topk2, any ? "the lowest indices" : "none"));
+      }
+      for (size_t j = 0; j < v.size(); ++j)
+        if (!keep[j]) (*owner)[v[j].prior] = -1;
+    }
+  }
+
   Assignment match(const Problem& p) const {
     const int64_t num_gts = p.num_gts(), num_priors = p.num_priors();
     const Rows4f points = rules_.anchor_centres ? anchor_centres(anchor_boxes(p, kHarnessAnchorScale)) : p.priors;
+    const Scene sc{p, points, s_.stal ? stal_boxes(p.gt_bboxes, s_.stal_min_side, s_.stal_side) : p.gt_bboxes};
     const int64_t k = std::min(s_.topk, num_priors);
     Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, false);
     if (!rules_.positive_needs_metric && s_.topk > num_priors)
@@ -424,10 +540,10 @@ class TaskAligned final : public Assigner {
     std::vector<std::vector<Pair>> pairs(static_cast<size_t>(num_gts));
     std::vector<int32_t> first_gt(static_cast<size_t>(num_priors), -1);
     std::vector<int32_t> gts_of_prior(static_cast<size_t>(num_priors), 0);
-    Search search = make_search(p, points);
+    Search search = make_search(sc);
     std::vector<std::pair<int32_t, int32_t>> positives;  // (prior, GT), GT-major
     for (int64_t g = 0; g < num_gts; ++g) {
-      pairs[g] = search.grid ? gt_pairs_searched(p, points, g, &search) : gt_pairs(p, points, g);
+      pairs[g] = search.grid ? gt_pairs_searched(sc, g, &search) : gt_pairs(sc, g);
       if (const int64_t fillers = pick_top_k(&pairs[g], k); fillers > 0)
         out.notes.push_back(fmt::format(
             "GT {}: fewer than k = {} inside priors have a positive metric, so its top-k takes zero-metric priors, "
@@ -452,20 +568,22 @@ class TaskAligned final : public Assigner {
     // The pair as the reference's full [G, N] tables hold it.
     const auto pair_of = [&](int64_t g, int32_t prior) {
       const Pair* pair = find_pair(g, prior);
-      return pair ? *pair : evaluate(p, points, g, prior);
+      return pair ? *pair : evaluate(sc, g, prior);
     };
 
     // Step 5: the owner of each positive prior.
     std::vector<int32_t> owner = first_gt;
     const auto num_gts32 = static_cast<int32_t>(num_gts);
     if (search.grid) {
-      resolve_searched(p, points, positives, gts_of_prior, find_pair, pair_of, &owner);
+      resolve_searched(sc, positives, gts_of_prior, find_pair, pair_of, &owner);
     } else {
       for (int32_t i = 0; i < num_priors; ++i) {
         if (gts_of_prior[i] < 2) continue;
         owner[i] = resolve_dense(num_gts32, i, find_pair, pair_of);
       }
     }
+
+    if (s_.topk2 > 0) keep_top_k2(num_gts, pair_of, &owner, &out.notes);
 
     // Steps 6 and 7.
     std::vector<float> metric(static_cast<size_t>(num_priors), 0.0f);
@@ -550,27 +668,91 @@ AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::st
 }  // namespace
 
 AssignerInfo task_aligned_info() {
-  return make_info(kMmdetection, tal_params(13, 1.0, 6.0, std::nullopt),
-                   "TOOD task alignment: top-k of s^alpha * IoU^beta over all priors, kept if the anchor centre "
-                   "is inside the GT",
-                   "mmdetection mmdet/models/task_modules/assigners/task_aligned_assigner.py TaskAlignedAssigner "
-                   "(commit d4ccf312); soft targets as TOODHead._get_targets_single");
+  AssignerInfo info =
+      make_info(kMmdetection, tal_params(13, 1.0, 6.0, std::nullopt),
+                "TOOD task alignment: top-k of s^alpha * IoU^beta over all priors, kept if the anchor centre "
+                "is inside the GT",
+                "mmdetection mmdet/models/task_modules/assigners/task_aligned_assigner.py TaskAlignedAssigner "
+                "(commit d4ccf312); soft targets as TOODHead._get_targets_single");
+  info.aliases = {"tood"};
+  info.class_names = {{"TaskAlignedAssigner", ClassName::Syntax::kDict}};
+  info.config_ignored = {"iou_calculator"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
+  };
+  return info;
 }
 
 AssignerInfo task_aligned_mmyolo_info() {
-  return make_info(kMmyolo, tal_params(13, 1.0, 6.0, 1e-7),
-                   "mmyolo's batched TAL (YOLOv6): top-k among the priors inside the GT, conflicts by IoU over all "
-                   "GTs",
-                   "mmyolo mmyolo/models/task_modules/assigners/batch_task_aligned_assigner.py "
-                   "BatchTaskAlignedAssigner (mmyolo 0.6.0, commit 8c4d9dc5)");
+  AssignerInfo info = make_info(kMmyolo, tal_params(13, 1.0, 6.0, 1e-7),
+                                "mmyolo's batched TAL (YOLOv6): top-k among the priors inside the GT, conflicts by "
+                                "IoU over all GTs",
+                                "mmyolo mmyolo/models/task_modules/assigners/batch_task_aligned_assigner.py "
+                                "BatchTaskAlignedAssigner (mmyolo 0.6.0, commit 8c4d9dc5)");
+  info.aliases = {"yolov6", "ppyoloe"};
+  info.class_names = {{"BatchTaskAlignedAssigner", ClassName::Syntax::kAny}};
+  // num_classes: the dump's; use_ciou=False is the YOLOv6 / PPYOLOE setting
+  // replayed here (validate refuses True).
+  info.config_ignored = {"num_classes"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
+  };
+  return info;
 }
 
 AssignerInfo task_aligned_ultralytics_info() {
-  return make_info(kUltralytics, tal_params(10, 0.5, 6.0, 1e-9),
-                   "YOLOv8's TAL: CIoU computed only inside the GT, top-k among the priors inside it, conflicts by "
-                   "CIoU over all GTs",
-                   "ultralytics ultralytics/utils/tal.py TaskAlignedAssigner (commit 002217d4), CIoU of "
-                   "ultralytics/utils/metrics.py bbox_iou (commit 000df7b3)");
+  std::vector<ParamSpec> specs = tal_params(10, 0.5, 6.0, 1e-9);
+  specs.insert(specs.end() - 1,
+               {"stride", ParamType::kNumbers, Null{},
+                "the model's strides (ultralytics 8.4's constructor argument): given, a GT side shorter than "
+                "stride[0] is widened to stride[1] for the inside test (STAL); null: ultralytics before 8.4",
+                0.0, std::nullopt, {}, /*nullable=*/true});
+  specs.insert(specs.end() - 1,
+               {"topk2", ParamType::kInt, Null{},
+                "after conflicts each GT keeps its topk2 best positives (ultralytics 8.4; null: topk2 = topk, no "
+                "second top-k); YOLO26's one-to-one branch uses 1",
+                1.0, std::nullopt, {}, /*nullable=*/true});
+  AssignerInfo info = make_info(kUltralytics, std::move(specs),
+                                "YOLOv8's TAL: CIoU computed only inside the GT, top-k among the priors inside it, "
+                                "conflicts by CIoU over all GTs; 8.4's STAL and topk2 with `stride` / `topk2`",
+                                "ultralytics ultralytics/utils/tal.py TaskAlignedAssigner (8.2: commit 002217d4; "
+                                "8.4: 8.4.0 f2d3aed6 - 8.4.52 93e05552, STAL and topk2), CIoU of "
+                                "ultralytics/utils/metrics.py bbox_iou (commit 000df7b3)");
+  info.class_names = {{"TaskAlignedAssigner", ClassName::Syntax::kCall}};
+  info.config_ignored = {"num_classes"};
+  info.validate = [](const Params& p, std::vector<std::string>*) -> Status {
+    if (!p.is_null("stride") && p.get_numbers("stride").empty())
+      return Status::Usage("parameter stride=[]: expected the model's strides, e.g. [8, 16, 32] (or null)");
+    if (!p.is_null("stride") && p.get_numbers("stride")[0] <= 0)
+      return Status::Usage("parameter stride: stride[0] must be > 0 (the smallest stride)");
+    if (p.is_null("stride") && !p.is_null("topk2"))
+      return Status::Usage("parameter topk2 is ultralytics 8.4's and needs stride (8.4 passes the model's strides); "
+                           "give both, e.g. --preset yolo26-o2o");
+    return Status();
+  };
+  info.replays = [](const Params& p) {
+    if (p.is_null("stride"))
+      return std::vector<FrameworkRange>{{"ultralytics", "8.0.0", "8.4.0", "ultralytics 8.0 - 8.3 (and YOLOv10's fork)"}};
+    return std::vector<FrameworkRange>{{"ultralytics", "8.4.0", "9", "ultralytics 8.4"}};
+  };
+  info.presets = {
+      {"v8.2", "ultralytics 8.2 / 8.3 v8DetectionLoss: TaskAlignedAssigner(topk=10, alpha=0.5, beta=6.0) (the defaults)",
+       R"({"topk": 10, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})", {"yolov8-8.2", "yolov8-8.3"}},
+      {"v8.4",
+       "ultralytics 8.4 v8DetectionLoss (YOLOv8, YOLO11, and YOLO26's one-to-many branch): TaskAlignedAssigner("
+       "topk=10, alpha=0.5, beta=6.0, stride=[8, 16, 32]) with STAL",
+       R"({"topk": 10, "alpha": 0.5, "beta": 6.0, "stride": [8, 16, 32], "topk2": null})",
+       {"yolov8", "yolo11", "yolov11", "yolov9", "yolo12", "yolov12", "yolo26", "yolo26-o2m", "ultralytics"}},
+      {"yolo26-o2o",
+       "ultralytics 8.4 E2ELoss, YOLO26's one-to-one branch: v8DetectionLoss(tal_topk=7, tal_topk2=1)",
+       R"({"topk": 7, "alpha": 0.5, "beta": 6.0, "stride": [8, 16, 32], "topk2": 1})", {"yolo26-o2o"}},
+      {"yolov10-o2o",
+       "YOLOv10 (THU-MIG/yolov10, an ultralytics 8.1 fork) v10DetectLoss one-to-one branch: v8DetectionLoss(tal_topk=1)",
+       R"({"topk": 1, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})", {"yolov10-o2o"}},
+      {"yolov10-o2m", "YOLOv10 one-to-many branch: v8DetectionLoss(tal_topk=10), the 8.1-era assigner",
+       R"({"topk": 10, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})", {"yolov10", "yolov10-o2m"}},
+  };
+  return info;
 }
 
 }  // namespace assignscope::assign

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/pyliteral.h"
 #include "core/suggest.h"
 #include "core/text.h"
 
@@ -50,6 +51,9 @@ const char* param_type_name(ParamType t) {
     case ParamType::kBool: return "boolean";
     case ParamType::kString: return "string";
     case ParamType::kRanges: return "list of [low, high] pairs";
+    case ParamType::kNumbers: return "list of numbers";
+    case ParamType::kInterval: return "number or [low, high]";
+    case ParamType::kStructured: return "structured";
   }
   return "?";
 }
@@ -66,6 +70,13 @@ std::string param_value_string(const ParamValue& v) {
         out += (i ? ", [" : "[") + number_string(r[i].first) + ", " + number_string(r[i].second) + "]";
       return out + "]";
     }
+    std::string operator()(const Null&) const { return "null"; }
+    std::string operator()(const Numbers& n) const {
+      std::string out = "[";
+      for (size_t i = 0; i < n.size(); ++i) out += (i ? ", " : "") + number_string(n[i]);
+      return out + "]";
+    }
+    std::string operator()(const Structured& s) const { return s.json; }
   };
   return std::visit(Visitor{}, v);
 }
@@ -108,11 +119,28 @@ Status Params::check_and_store(const ParamSpec& spec, ParamValue v) {
     }
   }
   if (auto* r = std::get_if<Ranges>(&v)) {
-    for (const auto& [lo, hi] : *r)
+    for (const auto& [lo, hi] : *r) {
+      if (!std::isfinite(lo) || !std::isfinite(hi))
+        return Status::Usage(fmt::format("parameter {}: expected finite numbers", spec.name));
       if (!(lo <= hi))
         return Status::Usage(fmt::format("parameter {}: range [{}, {}] has low > high", spec.name,
                                          number_string(lo), number_string(hi)));
+      if (spec.type == ParamType::kInterval) {
+        ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(lo));
+        ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(hi));
+      }
+    }
   }
+  if (auto* n = std::get_if<Numbers>(&v)) {
+    for (double x : *n) {
+      if (!std::isfinite(x))
+        return Status::Usage(fmt::format("parameter {}: expected finite numbers, got {}", spec.name, x));
+      ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(x));
+    }
+  }
+  if (std::holds_alternative<Null>(v) && !spec.nullable)
+    return Status::Usage(fmt::format("parameter {}: null (None) is not a value of it; expected {}", spec.name,
+                                     param_type_name(spec.type)));
   values_[static_cast<size_t>(&spec - specs_.data())] = std::move(v);
   return Status();
 }
@@ -136,6 +164,7 @@ std::string unknown_message(const std::string& name, const std::vector<ParamSpec
 Status Params::set(const std::string& name, const std::string& text) {
   const ParamSpec* spec = find(name);
   if (!spec) return Status::Usage(unknown_message(name, specs_));
+  if (spec->nullable && (text == "None" || text == "null" || text == "none")) return check_and_store(*spec, Null{});
   auto bad = [&]() {
     return Status::Usage(fmt::format("parameter {}={}: expected {}", name, text, param_type_name(spec->type)));
   };
@@ -158,10 +187,13 @@ Status Params::set(const std::string& name, const std::string& text) {
     }
     case ParamType::kString:
       return check_and_store(*spec, text);
-    case ParamType::kRanges: {
-      nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded()) return bad();
-      return set_json(name, j);
+    case ParamType::kRanges:
+    case ParamType::kNumbers:
+    case ParamType::kInterval:
+    case ParamType::kStructured: {
+      auto j = parse_python_value(text, "parameter " + name);
+      if (!j.ok()) return j.status();
+      return set_json(name, *j);
     }
   }
   return bad();
@@ -171,8 +203,24 @@ Status Params::set_json(const std::string& name, const nlohmann::json& value) {
   const ParamSpec* spec = find(name);
   if (!spec) return Status::Usage(unknown_message(name, specs_));
   auto bad = [&]() {
+    if (is_unevaluated(value))
+      return Status::Usage(fmt::format("parameter {}={}: a Python name or expression, not a value; write the {} "
+                                       "it stands for",
+                                       name, printable(python_source(value), 60), param_type_name(spec->type)));
     return Status::Usage(
         fmt::format("parameter {}={}: expected {}", name, json_snippet(value), param_type_name(spec->type)));
+  };
+  if (value.is_null()) {
+    if (spec->nullable) return check_and_store(*spec, Null{});
+    return bad();
+  }
+  const auto number_list = [&](const nlohmann::json& a, Numbers* out) {
+    if (!a.is_array()) return false;
+    for (const auto& x : a) {
+      if (!x.is_number() || x.is_boolean()) return false;
+      out->push_back(x.get<double>());
+    }
+    return true;
   };
   switch (spec->type) {
     case ParamType::kInt:
@@ -201,6 +249,24 @@ Status Params::set_json(const std::string& name, const nlohmann::json& value) {
         r.emplace_back(pair[0].get<double>(), pair[1].get<double>());
       }
       return check_and_store(*spec, std::move(r));
+    }
+    case ParamType::kNumbers: {
+      Numbers n;
+      if (!number_list(value, &n)) return bad();
+      return check_and_store(*spec, std::move(n));
+    }
+    case ParamType::kInterval: {
+      if (value.is_number() && !value.is_boolean()) return check_and_store(*spec, value.get<double>());
+      Numbers n;
+      if (!number_list(value, &n) || n.size() != 2) return bad();
+      return check_and_store(*spec, Ranges{{n[0], n[1]}});
+    }
+    case ParamType::kStructured: {
+      if (!spec->validate) return bad();
+      auto canonical = spec->validate(value);
+      if (!canonical.ok())
+        return Status::Usage(fmt::format("parameter {}: {}", name, canonical.status().message()));
+      return check_and_store(*spec, Structured{canonical->dump()});
     }
   }
   return bad();
@@ -231,6 +297,20 @@ double Params::get_float(const std::string& name) const {
 bool Params::get_bool(const std::string& name) const { return std::get<bool>(value(name)); }
 const std::string& Params::get_string(const std::string& name) const { return std::get<std::string>(value(name)); }
 const Ranges& Params::get_ranges(const std::string& name) const { return std::get<Ranges>(value(name)); }
+bool Params::is_null(const std::string& name) const { return std::holds_alternative<Null>(value(name)); }
+const Numbers& Params::get_numbers(const std::string& name) const { return std::get<Numbers>(value(name)); }
+
+Interval Params::get_interval(const std::string& name) const {
+  const ParamValue& v = value(name);
+  if (auto* r = std::get_if<Ranges>(&v)) return {(*r)[0].first, (*r)[0].second, true};
+  return {0.0, get_float(name), false};
+}
+
+nlohmann::json Params::get_structured(const std::string& name) const {
+  const ParamValue& v = value(name);
+  if (auto* s = std::get_if<Structured>(&v)) return nlohmann::json::parse(s->json);
+  return nullptr;
+}
 
 bool Params::is_default(const std::string& name) const {
   const ParamSpec* spec = find(name);
@@ -250,7 +330,15 @@ nlohmann::ordered_json Params::to_json() const {
         for (const auto& [lo, hi] : r) a.push_back({lo, hi});
         return a;
       }
+      nlohmann::ordered_json operator()(const Null&) const { return nullptr; }
+      nlohmann::ordered_json operator()(const Numbers& n) const { return n; }
+      nlohmann::ordered_json operator()(const Structured& s) const { return nlohmann::ordered_json::parse(s.json); }
     };
+    if (specs_[i].type == ParamType::kInterval && std::holds_alternative<Ranges>(values_[i])) {
+      const auto& r = std::get<Ranges>(values_[i]);
+      j[specs_[i].name] = {r[0].first, r[0].second};  // the pair, not a list of pairs
+      continue;
+    }
     j[specs_[i].name] = std::visit(Visitor{}, values_[i]);
   }
   return j;
@@ -262,7 +350,10 @@ std::string Params::to_string() const {
   std::string out;
   for (size_t i = 0; i < specs_.size(); ++i) {
     if (specs_[i].name == "search" && values_[i] == specs_[i].default_value) continue;
-    out += (out.empty() ? "" : " ") + specs_[i].name + "=" + param_value_string(values_[i]);
+    std::string value = param_value_string(values_[i]);
+    if (specs_[i].type == ParamType::kInterval && std::holds_alternative<Ranges>(values_[i]))
+      value = value.substr(1, value.size() - 2);  // [lo, hi], not [[lo, hi]]
+    out += (out.empty() ? "" : " ") + specs_[i].name + "=" + value;
   }
   return out;
 }

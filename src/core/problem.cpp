@@ -18,12 +18,13 @@ const char* field_name(Field f) {
     case Field::kGtLabels: return "gt_labels";
     case Field::kGtBboxesIgnore: return "gt_bboxes_ignore";
     case Field::kPadGtMask: return "pad_gt_mask";
+    case Field::kGtCenters: return "gt_centers";
   }
   return "?";
 }
 
 int64_t Problem::num_classes() const {
-  if (has(Field::kClsScores)) return cls_scores.cols();
+  if (has(Field::kClsScores)) return cls_scores.cols() - (background_column ? 1 : 0);
   return meta.num_classes.value_or(0);
 }
 

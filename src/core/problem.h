@@ -18,6 +18,8 @@ namespace assignscope {
 
 // [rows, 4] row-major: boxes (x1, y1, x2, y2) or priors (cx, cy, sw, sh).
 using Rows4f = Eigen::Array<float, Eigen::Dynamic, 4, Eigen::RowMajor>;
+// [rows, 2] row-major: points (x, y), e.g. per-GT centres.
+using Rows2f = Eigen::Array<float, Eigen::Dynamic, 2, Eigen::RowMajor>;
 // [rows, cols] row-major, e.g. class logits [N, C].
 using MatrixRf = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -34,17 +36,31 @@ enum class Field {
   kGtLabels,
   kGtBboxesIgnore,
   kPadGtMask,
+  kGtCenters,
 };
 const char* field_name(Field f);  // "priors", "cls_scores", ...
 
 enum class ScoreKind { kLogits, kProbs };
+enum class BoxFormat { kXyxy, kCxcywh };
 
 struct Meta {
   int version = 1;
   std::optional<std::array<int64_t, 2>> image_size;  // (height, width)
   std::optional<int64_t> num_classes;
   ScoreKind scores = ScoreKind::kLogits;  // what cls_scores / objectness held in the file
+  BoxFormat box_format = BoxFormat::kXyxy;  // how pred_bboxes / gt_bboxes / gt_bboxes_ignore were stored
   std::string source;
+  // Where the dump came from, as the hooks record it (docs/format.md): all optional.
+  std::string framework;          // "ultralytics", "yolox", "mmdet", "mmyolo"
+  std::string framework_version;  // "8.4.52"
+  std::string device;             // "cpu", "cuda:0"
+  std::string dtype;              // of the scores the assigner received: "float32", "float16"
+  std::optional<bool> autocast;
+  std::optional<int64_t> step, epoch, rank;
+  std::string branch;             // "one2many", "one2one"
+  std::string assigner;           // the registry name that replays it
+  std::string assigner_params;    // JSON object text: that assigner's parameters, "" when absent
+  std::string preset;
 };
 
 struct Problem {
@@ -70,6 +86,17 @@ struct Problem {
   Rows4f gt_bboxes;                       // [G, 4] xyxy
   std::vector<int64_t> gt_labels;         // [G] in [0, C)
   Rows4f gt_bboxes_ignore;                // [K, 4] xyxy
+  // [G, 2] (x, y): the centre the dynamic-soft-label flavours measure
+  // distances from, when the dump gives one (mmdet: a mask's centre of mass).
+  Rows2f gt_centers;
+  // Dumps with meta.box_format "cxcywh" (YOLOX): the boxes as given, for
+  // assigners that compute on them (simota.yolox); gt_bboxes / pred_bboxes
+  // hold them converted to xyxy (c -+ wh / 2 in float32). Empty otherwise.
+  Rows4f gt_cxcywh;                       // [G, 4]
+  Rows4f pred_cxcywh;                     // [N, 4]
+  // cls_scores has C + 1 columns, the last a softmax head's "no object"
+  // logit (DETR's ClassificationCost); num_classes() is C.
+  bool background_column = false;
 
   // A stacked batch's padding after the real GTs, as stored (mmyolo pads to
   // Gmax with zero boxes). The mmyolo batched assigners give padding columns

@@ -24,7 +24,7 @@ namespace {
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> kNames = {
       "priors",     "anchors",   "num_level_priors", "cls_scores",       "objectness",    "pred_bboxes",
-      "pred_distances", "gt_bboxes", "gt_labels",  "gt_bboxes_ignore", "pad_gt_mask", "pad_bbox_flag"};
+      "pred_distances", "gt_bboxes", "gt_labels",  "gt_bboxes_ignore", "pad_gt_mask", "pad_bbox_flag", "gt_centers"};
   return kNames;
 }
 
@@ -462,6 +462,44 @@ class Validator {
       const auto& v = m["source"];
       meta_.source = v.is_string() ? v.get<std::string>() : json_snippet(v);
     }
+    if (m.contains("box_format")) {
+      const auto& v = m["box_format"];
+      if (v == "xyxy") meta_.box_format = BoxFormat::kXyxy;
+      else if (v == "cxcywh") meta_.box_format = BoxFormat::kCxcywh;
+      else return meta_error("box_format", fmt::format("is {}; expected \"xyxy\" or \"cxcywh\"", json_snippet(v)));
+    }
+    // Provenance written by the hooks (tools/python/assignscope_hooks.py).
+    for (auto [key, slot] : {std::pair<const char*, std::string*>{"framework", &meta_.framework},
+                             {"framework_version", &meta_.framework_version},
+                             {"device", &meta_.device},
+                             {"dtype", &meta_.dtype},
+                             {"branch", &meta_.branch},
+                             {"assigner", &meta_.assigner},
+                             {"preset", &meta_.preset}}) {
+      if (!m.contains(key) || m[key].is_null()) continue;
+      if (!m[key].is_string() || m[key].get<std::string>().size() > 1000)
+        return meta_error(key, fmt::format("is {}; expected a string", json_snippet(m[key])));
+      *slot = m[key].get<std::string>();
+    }
+    for (auto [key, slot] : {std::pair<const char*, std::optional<int64_t>*>{"step", &meta_.step},
+                             {"epoch", &meta_.epoch},
+                             {"rank", &meta_.rank}}) {
+      if (!m.contains(key) || m[key].is_null()) continue;
+      if (!m[key].is_number_integer())
+        return meta_error(key, fmt::format("is {}; expected an integer", json_snippet(m[key])));
+      *slot = m[key].get<int64_t>();
+    }
+    if (m.contains("autocast") && !m["autocast"].is_null()) {
+      if (!m["autocast"].is_boolean())
+        return meta_error("autocast", fmt::format("is {}; expected true or false", json_snippet(m["autocast"])));
+      meta_.autocast = m["autocast"].get<bool>();
+    }
+    if (m.contains("assigner_params") && !m["assigner_params"].is_null()) {
+      if (!m["assigner_params"].is_object())
+        return meta_error("assigner_params",
+                          fmt::format("is {}; expected an object of parameters", json_snippet(m["assigner_params"])));
+      meta_.assigner_params = m["assigner_params"].dump();
+    }
     return Status();
   }
 
@@ -615,6 +653,9 @@ class Validator {
         ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape(name, {&g_}, {-1}, {"G"}));
       }
     }
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("gt_centers", {&g_, none}, {-1, 2}, {"G", "2"}));
+    if (get("gt_centers") && !get("gt_bboxes"))
+      return Status::InvalidInput(fmt::format("{}: gt_centers is present but gt_bboxes is missing", raw_.origin));
     int64_t k = -1;
     ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("gt_bboxes_ignore", {&k, none}, {-1, 4}, {"K", "4"}));
     if (get("gt_bboxes") && !get("gt_labels"))
@@ -625,9 +666,13 @@ class Validator {
       return Status::InvalidInput(fmt::format("{}: pad_gt_mask is present but gt_bboxes is missing", raw_.origin));
     if (n_ < 0) n_ = 0;
     if (g_ < 0) g_ = 0;
-    if (c_ >= 0 && meta_.num_classes && *meta_.num_classes != c_)
-      return meta_error("num_classes", fmt::format("is {} but {} has C = {} columns", *meta_.num_classes,
-                                                   get("cls_scores")->origin, c_));
+    // C + 1 columns with num_classes = C: a softmax head's scores, the last
+    // column "no object" (DETR's CrossEntropyLoss head).
+    if (c_ >= 0 && meta_.num_classes && *meta_.num_classes + 1 == c_) background_column_ = true;
+    else if (c_ >= 0 && meta_.num_classes && *meta_.num_classes != c_)
+      return meta_error("num_classes", fmt::format("is {} but {} has C = {} columns; expected C (sigmoid heads) or "
+                                                   "C + 1 (softmax heads with a last \"no object\" column)",
+                                                   *meta_.num_classes, get("cls_scores")->origin, c_));
     if (c_ == 0 && n_ > 0)
       return Status::InvalidInput(fmt::format("{}: shape {}: zero classes; expected C >= 1", get("cls_scores")->origin,
                                               shape_string(get("cls_scores")->array.shape)));
@@ -727,6 +772,14 @@ class Validator {
     return fmt::format("{}: {}{}", f->origin, name, index_string(flat, f->array.shape));
   }
 
+  // (cx, cy, w, h) -> (x1, y1, x2, y2) as YOLOX computes corners: c -+ wh / 2, float32.
+  static void to_xyxy(Rows4f* boxes) {
+    for (Eigen::Index i = 0; i < boxes->rows(); ++i) {
+      const float cx = (*boxes)(i, 0), cy = (*boxes)(i, 1), hw = (*boxes)(i, 2) / 2.0f, hh = (*boxes)(i, 3) / 2.0f;
+      (*boxes)(i, 0) = cx - hw, (*boxes)(i, 1) = cy - hh, (*boxes)(i, 2) = cx + hw, (*boxes)(i, 3) = cy + hh;
+    }
+  }
+
   Status check_boxes(const std::string& name, int64_t b, const Rows4f& boxes, bool is_error,
                      std::vector<std::string>* warnings) const {
     int64_t bad = 0, first = -1;
@@ -757,8 +810,10 @@ class Validator {
     };
     for (Field f : {Field::kPriors, Field::kAnchors, Field::kNumLevelPriors, Field::kClsScores, Field::kObjectness,
                     Field::kPredBboxes, Field::kPredDistances, Field::kGtBboxes, Field::kGtLabels,
-                    Field::kGtBboxesIgnore, Field::kPadGtMask})
+                    Field::kGtBboxesIgnore, Field::kPadGtMask, Field::kGtCenters})
       mark(f);
+    p.background_column = background_column_;
+    const bool cxcywh = meta_.box_format == BoxFormat::kCxcywh;
 
     if (get("priors")) {
       slice_rows("priors", b, n_, &p.priors);
@@ -816,6 +871,10 @@ class Validator {
     }
     if (get("pred_bboxes")) {
       slice_rows("pred_bboxes", b, n_, &p.pred_bboxes);
+      if (cxcywh) {
+        p.pred_cxcywh = p.pred_bboxes;
+        to_xyxy(&p.pred_bboxes);
+      }
       ASSIGNSCOPE_RETURN_IF_ERROR(check_boxes("pred_bboxes", b, p.pred_bboxes, false, &image_warnings_));
     }
     if (get("pred_distances")) {
@@ -861,6 +920,11 @@ class Validator {
     if (get("gt_bboxes")) {
       Rows4f boxes;
       slice_rows("gt_bboxes", b, g_, &boxes);
+      Rows4f given;
+      if (cxcywh) {
+        given = boxes;
+        to_xyxy(&boxes);
+      }
       const std::vector<int64_t>& labels = ints_.at("gt_labels");
       const int64_t label_offset = batch_ ? b * g_ : 0;
       int64_t real = g_;
@@ -879,6 +943,12 @@ class Validator {
         }
       }
       p.gt_bboxes = boxes.topRows(real);
+      if (cxcywh) p.gt_cxcywh = given.topRows(real);
+      if (get("gt_centers")) {
+        Rows2f centers;
+        slice_rows("gt_centers", b, g_, &centers);
+        p.gt_centers = centers.topRows(real);
+      }
       p.gt_labels.assign(labels.begin() + label_offset, labels.begin() + label_offset + real);
       p.padding_gt_bboxes = boxes.bottomRows(g_ - real);
       p.padding_gt_labels.assign(labels.begin() + label_offset + real, labels.begin() + label_offset + g_);
@@ -906,6 +976,7 @@ class Validator {
     if (get("gt_bboxes_ignore")) {
       const int64_t k = get("gt_bboxes_ignore")->array.ndim() == 2 ? get("gt_bboxes_ignore")->array.shape[0] : 0;
       slice_rows("gt_bboxes_ignore", b, k, &p.gt_bboxes_ignore);
+      if (cxcywh) to_xyxy(&p.gt_bboxes_ignore);
       ASSIGNSCOPE_RETURN_IF_ERROR(check_boxes("gt_bboxes_ignore", b, p.gt_bboxes_ignore, true, nullptr));
     }
     for (std::string& w : image_warnings_) raw_.warnings.push_back(std::move(w));
@@ -921,6 +992,7 @@ class Validator {
   std::string batch_origin_;
   int64_t n_ = -1, c_ = -1, g_ = -1, l_ = -1;
   int64_t gt_columns_ = 0;
+  bool background_column_ = false;
   std::map<const int64_t*, std::string> dim_origin_;
   std::map<std::string, std::vector<float>> floats_;
   std::map<std::string, std::vector<float>> probs_;  // "probs" dumps: scores as given
