@@ -3,14 +3,20 @@
 // simota: mmdet/models/task_modules/assigners/sim_ota_assigner.py,
 //   SimOTAAssigner (commit be627c24).
 // simota.yolox: yolox/models/yolo_head.py, YOLOXHead.get_assignments with
-//   get_geometry_constraint and simota_matching (YOLOX 0.3.0, commit 6ddff482).
+//   get_geometry_constraint and simota_matching (YOLOX main since a4152a5,
+//   Dec 2022, commit 6ddff482; its __version__ still reads 0.3.0), and with
+//   geometry="box-or-center" the 0.3.0 release (tag 0.3.0, 4197784, the PyPI
+//   package): get_in_boxes_info and dynamic_k_matching, mmdet's geometry
+//   (box OR centre region, radius 2.5, +1e5 unless box AND centre) on the
+//   shifted centres, everything else as main.
 // Both in float32:
 //
 //   candidates   mmdet: priors whose centre lies strictly inside some GT box
 //                or some GT's centre region (c -+ center_radius * stride).
 //                yolox: priors inside some GT's centre square (radius
 //                center_radius strides, no box test), the prior centre taken
-//                as (cx / stride + 0.5) * stride.
+//                as (cx / stride + 0.5) * stride; the 0.3.0 release: box OR
+//                square, corners c -+ 0.5 * wh.
 //   scores       mmdet: p = sigmoid(cls) [* sigmoid(obj) when the dump has
 //                objectness]; yolox: p = sqrt(sigmoid(cls) * sigmoid(obj)).
 //   cost         with u = IoU(pred_v, gt_g):
@@ -20,7 +26,8 @@
 //                         region (mmdet, INF 1e5) | centre square (yolox, 1e6)
 //                  cost = (cls + iou) + geo
 //                IoU: mmdet's bbox_overlaps on xyxy | YOLOX's bboxes_iou on
-//                (cx, cy, w, h) converted in float32, without eps.
+//                (cx, cy, w, h), without eps: as the dump gives them
+//                (meta.box_format "cxcywh"), else converted in float32.
 //   dynamic k    k_g = max(1, int(sum of the top min(candidate_topk, V) IoUs))
 //   matching     each GT takes its k_g cheapest candidates, conflicts go to
 //                the cheapest GT over all GTs (same step as dynamic soft label)
@@ -65,10 +72,22 @@ constexpr Rules kYolox{"simota.yolox", false, true, true, true, 1e-8f, true, 100
 // Where a prior stands relative to one GT.
 enum Geometry : uint8_t { kInCentre = 1, kInBox = 2 };
 
+// YOLOX's (cx, cy, w, h): as the dump stored them (box_format "cxcywh", as
+// YOLOX hands them to its assigner), else converted from xyxy in float32.
+std::array<float, 4> gt_cxcywh_of(const Problem& p, int64_t g) {
+  if (p.gt_cxcywh.rows() > 0) return {p.gt_cxcywh(g, 0), p.gt_cxcywh(g, 1), p.gt_cxcywh(g, 2), p.gt_cxcywh(g, 3)};
+  return geometry::to_cxcywh(&p.gt_bboxes(g, 0));
+}
+std::array<float, 4> pred_cxcywh_of(const Problem& p, int64_t i) {
+  if (p.pred_cxcywh.rows() > 0)
+    return {p.pred_cxcywh(i, 0), p.pred_cxcywh(i, 1), p.pred_cxcywh(i, 2), p.pred_cxcywh(i, 3)};
+  return geometry::to_cxcywh(&p.pred_bboxes(i, 0));
+}
+
 class SimOta final : public Assigner {
  public:
   SimOta(const Rules& rules, const Params& params)
-      : rules_(rules),
+      : rules_(with_geometry(rules, params)),
         params_(params),
         center_radius_(static_cast<float>(params.get_float("center_radius"))),
         candidate_topk_(params.get_int("candidate_topk")),
@@ -117,19 +136,39 @@ class SimOta final : public Assigner {
     return {(p.priors(i, 0) / s + 0.5f) * s, (p.priors(i, 1) / s + 0.5f) * s};
   }
 
+  // The 0.3.0 release's geometry on the yolox flavour: box or centre square,
+  // INF 1e5 (get_in_boxes_info).
+  static Rules with_geometry(Rules rules, const Params& params) {
+    if (params.has("geometry") && params.get_string("geometry") == "box-or-center")
+      rules.in_box_or_centre = true, rules.outside_cost = 100000.0f;
+    return rules;
+  }
+
   // In GT g's centre region: strictly within centre -/+ center_radius * stride.
   bool in_centre(const Problem& p, int64_t i, const std::array<float, 2>& c, int64_t g) const {
-    const float* box = &p.gt_bboxes(g, 0);
     const float sx = center_radius_ * p.priors(i, 2);
     const float sy = center_radius_ * p.priors(i, rules_.one_stride_square ? 2 : 3);
-    const float gx = geometry::centre_x(box), gy = geometry::centre_y(box);
+    float gx, gy;
+    if (rules_.cxcywh_iou) {
+      const auto b = gt_cxcywh_of(p, g);
+      gx = b[0], gy = b[1];
+    } else {
+      gx = geometry::centre_x(&p.gt_bboxes(g, 0)), gy = geometry::centre_y(&p.gt_bboxes(g, 0));
+    }
     const float region[4] = {gx - sx, gy - sy, gx + sx, gy + sy};
     return geometry::strictly_inside(c[0], c[1], region);
   }
 
+  // The box of the in-box test: mmdet's xyxy, YOLOX's corners c -+ 0.5 * wh.
+  std::array<float, 4> box_for_inside(const Problem& p, int64_t g) const {
+    if (!rules_.cxcywh_iou) return {p.gt_bboxes(g, 0), p.gt_bboxes(g, 1), p.gt_bboxes(g, 2), p.gt_bboxes(g, 3)};
+    const auto b = gt_cxcywh_of(p, g);
+    return {b[0] - 0.5f * b[2], b[1] - 0.5f * b[3], b[0] + 0.5f * b[2], b[1] + 0.5f * b[3]};
+  }
+
   uint8_t geometry(const Problem& p, int64_t i, const std::array<float, 2>& c, int64_t g) const {
     uint8_t flags = in_centre(p, i, c, g) ? kInCentre : 0;
-    if (rules_.in_box_or_centre && geometry::strictly_inside(c[0], c[1], &p.gt_bboxes(g, 0))) flags |= kInBox;
+    if (rules_.in_box_or_centre && geometry::strictly_inside(c[0], c[1], box_for_inside(p, g).data())) flags |= kInBox;
     return flags;
   }
 
@@ -178,7 +217,7 @@ class SimOta final : public Assigner {
     std::vector<std::array<float, 4>> gt_cxcywh(static_cast<size_t>(num_gts));
     for (int64_t g = 0; g < num_gts; ++g) {
       gt_area[g] = geometry::area(&p.gt_bboxes(g, 0));
-      gt_cxcywh[g] = geometry::to_cxcywh(&p.gt_bboxes(g, 0));
+      gt_cxcywh[g] = gt_cxcywh_of(p, g);
     }
 
     std::vector<float> probs(static_cast<size_t>(p.num_classes()));
@@ -190,7 +229,7 @@ class SimOta final : public Assigner {
     const auto iou_of = [&](int64_t v, int64_t g) {
       const float* pred = &p.pred_bboxes(table.prior(v), 0);
       if (!rules_.cxcywh_iou) return geometry::iou(pred, &p.gt_bboxes(g, 0), geometry::area(pred), gt_area[g]);
-      const auto pred_cxcywh = geometry::to_cxcywh(pred);
+      const auto pred_cxcywh = pred_cxcywh_of(p, table.prior(v));
       return geometry::iou_cxcywh(gt_cxcywh[g].data(), pred_cxcywh.data());
     };
     const auto terms_of = [&](int64_t v, int64_t g, float u) -> detail::Terms {
@@ -253,7 +292,7 @@ class SimOta final : public Assigner {
       const float* box = &p.gt_bboxes(g, 0);
       if (!finite4(box) || p.gt_labels[g] < 0 || p.gt_labels[g] >= num_classes) return std::nullopt;
       gt_area[g] = geometry::area(box);
-      gt_cxcywh[g] = geometry::to_cxcywh(box);
+      gt_cxcywh[g] = gt_cxcywh_of(p, g);
       if (!(gt_area[g] > 0) || !(gt_cxcywh[g][2] * gt_cxcywh[g][3] > 0)) return std::nullopt;
       bx0 = std::min(bx0, box[0]), by0 = std::min(by0, box[1]);
       bx1 = std::max(bx1, box[2]), by1 = std::max(by1, box[3]);
@@ -276,8 +315,10 @@ class SimOta final : public Assigner {
         const float s = level.stride, r = center_radius_ * s * 1.01f + 0.01f * s;
         const float shift = rules_.shift_half_stride ? 0.5f * s : 0.0f;
         float x0 = gx - r - shift, y0 = gy - r - shift, x1 = gx + r, y1 = gy + r;
-        if (rules_.in_box_or_centre) x0 = std::min(x0, box[0]), y0 = std::min(y0, box[1]), x1 = std::max(x1, box[2]),
-                                     y1 = std::max(y1, box[3]);
+        // The box (yolox: its corners c -+ 0.5 * wh, an ulp from xyxy; widened).
+        const float m = 1e-3f + 1e-5f * (std::fabs(box[0]) + std::fabs(box[1]) + std::fabs(box[2]) + std::fabs(box[3]));
+        if (rules_.in_box_or_centre) x0 = std::min(x0, box[0] - m), y0 = std::min(y0, box[1] - m),
+                                     x1 = std::max(x1, box[2] + m), y1 = std::max(y1, box[3] + m);
         grid->for_each_in(level, x0, y0, x1, y1, [&](int32_t i) {
           const uint8_t flags = geometry(p, i, centre(p, i), g);
           if (flags == 0) return;
@@ -301,7 +342,7 @@ class SimOta final : public Assigner {
       const float* pred = &p.pred_bboxes(i, 0);
       if (!finite4(pred)) return std::nullopt;
       pred_area[i] = geometry::area(pred);
-      pred_cxcywh[i] = geometry::to_cxcywh(pred);
+      pred_cxcywh[i] = pred_cxcywh_of(p, i);
       const float m = 1e-3f + 1e-5f * (std::fabs(pred[0]) + std::fabs(pred[1]) + std::fabs(pred[2]) + std::fabs(pred[3]));
       const float widened[4] = {pred[0] - m, pred[1] - m, pred[2] + m, pred[3] + m};
       index.insert(static_cast<int32_t>(i), widened);
@@ -590,24 +631,53 @@ AssignerInfo make_info(const Rules& rules, double center_radius, std::string sum
 }  // namespace
 
 AssignerInfo simota_info() {
-  return make_info(kMmdetection, 2.5,
-                   "SimOTA (YOLOX) as in mmdetection: BCE class cost + 3 -log IoU + INF outside box-and-centre, "
-                   "dynamic k",
-                   "mmdetection mmdet/models/task_modules/assigners/sim_ota_assigner.py SimOTAAssigner "
-                   "(commit be627c24)",
-                   {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}});
+  AssignerInfo info = make_info(
+      kMmdetection, 2.5,
+      "SimOTA (YOLOX) as in mmdetection: BCE class cost + 3 -log IoU + INF outside box-and-centre, dynamic k",
+      "mmdetection mmdet/models/task_modules/assigners/sim_ota_assigner.py SimOTAAssigner (commit be627c24)",
+      {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}});
+  info.aliases = {"yolox-mmdet"};
+  info.class_names = {{"SimOTAAssigner", ClassName::Syntax::kAny}};
+  info.config_ignored = {"iou_calculator"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
+  };
+  return info;
 }
 
 AssignerInfo simota_yolox_info() {
-  return make_info(kYolox, 1.5,
-                   "YOLOX's own SimOTA: centre square only, sqrt(cls * obj) BCE, cxcywh IoU, +1e6 outside",
-                   "YOLOX yolox/models/yolo_head.py YOLOXHead.get_assignments (YOLOX 0.3.0, commit 6ddff482)",
-                   {{Field::kPriors},
-                    {Field::kClsScores},
-                    {Field::kObjectness},
-                    {Field::kPredBboxes},
-                    {Field::kGtBboxes},
-                    {Field::kGtLabels}});
+  AssignerInfo info = make_info(
+      kYolox, 1.5,
+      "YOLOX's own SimOTA: centre square only, sqrt(cls * obj) BCE, cxcywh IoU, +1e6 outside (the 0.3.0 release: "
+      "geometry=box-or-center)",
+      "YOLOX yolox/models/yolo_head.py YOLOXHead.get_assignments (main, commit 6ddff482; the 0.3.0 release, tag "
+      "4197784, with geometry=box-or-center)",
+      {{Field::kPriors},
+       {Field::kClsScores},
+       {Field::kObjectness},
+       {Field::kPredBboxes},
+       {Field::kGtBboxes},
+       {Field::kGtLabels}});
+  info.params.insert(info.params.end() - 1,
+                     {"geometry", ParamType::kString, std::string("center"),
+                      "center: get_geometry_constraint (YOLOX main since Dec 2022), a prior is a candidate in a "
+                      "GT's centre square, +1e6 outside it; box-or-center: get_in_boxes_info (the 0.3.0 release, "
+                      "pip's yolox 0.3.0), in the GT box or the square, +1e5 unless in both",
+                      std::nullopt, std::nullopt, {"center", "box-or-center"}});
+  info.aliases = {"yolox"};
+  info.presets = {
+      {"main", "YOLOX main since a4152a5 (Dec 2022): get_geometry_constraint, center_radius 1.5 (the defaults)",
+       R"({"geometry": "center", "center_radius": 1.5, "candidate_topk": 10})", {"yolox-main"}},
+      {"0.3.0", "the YOLOX 0.3.0 release (tag 4197784, pip): get_in_boxes_info, center_radius 2.5, +1e5",
+       R"({"geometry": "box-or-center", "center_radius": 2.5, "candidate_topk": 10})", {"yolox-0.3.0"}},
+  };
+  // Both report __version__ 0.3.0; the hook records which code it found.
+  info.replays = [](const Params& p) {
+    if (p.get_string("geometry") == "box-or-center")
+      return std::vector<FrameworkRange>{{"yolox", "0.1.0", "0.3.1", "YOLOX 0.1 - 0.3.0 releases (get_in_boxes_info)"}};
+    return std::vector<FrameworkRange>{{"yolox", "0.3.0", "", "YOLOX main since Dec 2022 (get_geometry_constraint)"}};
+  };
+  return info;
 }
 
 }  // namespace assignscope::assign
