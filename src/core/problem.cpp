@@ -19,6 +19,8 @@ const char* field_name(Field f) {
     case Field::kGtBboxesIgnore: return "gt_bboxes_ignore";
     case Field::kPadGtMask: return "pad_gt_mask";
     case Field::kGtCenters: return "gt_centers";
+    case Field::kCenterness: return "centerness";
+    case Field::kPredDist: return "pred_dist";
   }
   return "?";
 }

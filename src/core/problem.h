@@ -37,6 +37,8 @@ enum class Field {
   kGtBboxesIgnore,
   kPadGtMask,
   kGtCenters,
+  kCenterness,
+  kPredDist,
 };
 const char* field_name(Field f);  // "priors", "cls_scores", ...
 
@@ -47,6 +49,7 @@ struct Meta {
   int version = 1;
   std::optional<std::array<int64_t, 2>> image_size;  // (height, width)
   std::optional<int64_t> num_classes;
+  std::optional<int64_t> reg_max;         // bins per side of pred_dist (default: its columns / 4)
   ScoreKind scores = ScoreKind::kLogits;  // what cls_scores / objectness held in the file
   BoxFormat box_format = BoxFormat::kXyxy;  // how pred_bboxes / gt_bboxes / gt_bboxes_ignore were stored
   std::string source;
@@ -75,6 +78,8 @@ struct Problem {
 
   MatrixRf cls_scores;                    // [N, C] logits (probabilities are converted at load)
   std::vector<float> objectness;          // [N] logits
+  std::vector<float> centerness;          // [N] logits of an FCOS-style head (O2F)
+  MatrixRf pred_dist;                     // [N, 4 * reg_max] DFL logits (ultralytics heads)
   // Dumps of probabilities (meta.scores = "probs") keep them as given too,
   // for assigners that consume probabilities (SimOTA, TAL): empty otherwise.
   MatrixRf cls_probs;                     // [N, C]

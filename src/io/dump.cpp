@@ -24,7 +24,7 @@ namespace {
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> kNames = {
       "priors",     "anchors",   "num_level_priors", "cls_scores",       "objectness",    "pred_bboxes",
-      "pred_distances", "gt_bboxes", "gt_labels",  "gt_bboxes_ignore", "pad_gt_mask", "pad_bbox_flag", "gt_centers"};
+      "pred_distances", "gt_bboxes", "gt_labels",  "gt_bboxes_ignore", "pad_gt_mask", "pad_bbox_flag", "gt_centers", "centerness", "pred_dist"};
   return kNames;
 }
 
@@ -462,6 +462,12 @@ class Validator {
       const auto& v = m["source"];
       meta_.source = v.is_string() ? v.get<std::string>() : json_snippet(v);
     }
+    if (m.contains("reg_max") && !m["reg_max"].is_null()) {
+      const auto& v = m["reg_max"];
+      if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (1 << 20))
+        return meta_error("reg_max", fmt::format("is {}; expected a positive integer", json_snippet(v)));
+      meta_.reg_max = v.get<int64_t>();
+    }
     if (m.contains("box_format")) {
       const auto& v = m["box_format"];
       if (v == "xyxy") meta_.box_format = BoxFormat::kXyxy;
@@ -520,7 +526,7 @@ class Validator {
   // trailing dimension of 1 ([G, 1] labels as mmdet/mmyolo keep them).
   int image_rank(const std::string& name, const NpyArray& a) const {
     if (name == "num_level_priors") return 1;
-    if (name == "objectness" || name == "gt_labels" || name == "pad_gt_mask") {
+    if (name == "objectness" || name == "centerness" || name == "gt_labels" || name == "pad_gt_mask") {
       const bool trailing_one = a.ndim() == (batch_ ? 3 : 2) && a.shape.back() == 1;
       return trailing_one ? 2 : 1;
     }
@@ -634,6 +640,24 @@ class Validator {
       } else {
         ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("objectness", {&n_}, {-1}, {"N"}));
       }
+    }
+    if (const RawField* o = get("centerness")) {
+      if (image_rank("centerness", o->array) == 2) {
+        ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("centerness", {&n_, none}, {-1, 1}, {"N", "1"}));
+      } else {
+        ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("centerness", {&n_}, {-1}, {"N"}));
+      }
+    }
+    int64_t dist_cols = -1;
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("pred_dist", {&n_, &dist_cols}, {-1, -1}, {"N", "4 * reg_max"}));
+    if (const RawField* d = get("pred_dist")) {
+      if (dist_cols <= 0 || dist_cols % 4 != 0)
+        return Status::InvalidInput(fmt::format("{}: shape {}: {} columns; expected 4 * reg_max (sides l, t, r, b)",
+                                                d->origin, shape_string(d->array.shape), dist_cols));
+      if (meta_.reg_max && *meta_.reg_max * 4 != dist_cols)
+        return meta_error("reg_max", fmt::format("is {} but {} has {} columns; expected 4 * reg_max", *meta_.reg_max,
+                                                 d->origin, dist_cols));
+      dist_cols_ = dist_cols;
     }
     ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("num_level_priors", {&l_}, {-1}, {"L"}));
     if (get("pred_bboxes") && get("pred_distances"))
@@ -810,7 +834,8 @@ class Validator {
     };
     for (Field f : {Field::kPriors, Field::kAnchors, Field::kNumLevelPriors, Field::kClsScores, Field::kObjectness,
                     Field::kPredBboxes, Field::kPredDistances, Field::kGtBboxes, Field::kGtLabels,
-                    Field::kGtBboxesIgnore, Field::kPadGtMask, Field::kGtCenters})
+                    Field::kGtBboxesIgnore, Field::kPadGtMask, Field::kGtCenters, Field::kCenterness,
+                    Field::kPredDist})
       mark(f);
     p.background_column = background_column_;
     const bool cxcywh = meta_.box_format == BoxFormat::kCxcywh;
@@ -868,6 +893,15 @@ class Validator {
       p.objectness.assign(v.begin() + offset, v.begin() + offset + n_);
       if (const auto probs = probs_.find("objectness"); probs != probs_.end())
         p.objectness_probs.assign(probs->second.begin() + offset, probs->second.begin() + offset + n_);
+    }
+    if (get("centerness")) {
+      const std::vector<float>& v = floats_.at("centerness");
+      const int64_t offset = batch_ ? b * n_ : 0;
+      p.centerness.assign(v.begin() + offset, v.begin() + offset + n_);
+    }
+    if (get("pred_dist")) {
+      p.pred_dist.resize(n_, dist_cols_);
+      slice_rows("pred_dist", b, n_, &p.pred_dist);
     }
     if (get("pred_bboxes")) {
       slice_rows("pred_bboxes", b, n_, &p.pred_bboxes);
@@ -993,6 +1027,7 @@ class Validator {
   int64_t n_ = -1, c_ = -1, g_ = -1, l_ = -1;
   int64_t gt_columns_ = 0;
   bool background_column_ = false;
+  int64_t dist_cols_ = 0;
   std::map<const int64_t*, std::string> dim_origin_;
   std::map<std::string, std::vector<float>> floats_;
   std::map<std::string, std::vector<float>> probs_;  // "probs" dumps: scores as given
