@@ -19,7 +19,9 @@ before ``self.assigner.assign(...)``::
          image_size=img_meta["img_shape"][:2], source="rtmdet-tiny epoch 12")
 
 then ``assignscope run dumps/iter0_img0 -a dynamic-soft-label``.
-docs/integrations.md has the lines for mmyolo, YOLOX and ultralytics.
+docs/integrations.md has the lines for mmyolo, YOLOX and ultralytics, and
+``assignscope_hooks.py`` (next to this file) calls this function from the
+frameworks' assigners without editing them.
 
 Copy this file next to your training code or put ``tools/python`` on
 ``PYTHONPATH``; it runs on Python 3.8+ with numpy 1.17+.
@@ -41,8 +43,19 @@ __all__ = ["dump"]
 FORMAT_VERSION = 1
 
 # Field names, in the order they are written.
-_FIELDS = ("priors", "anchors", "num_level_priors", "cls_scores", "objectness", "pred_bboxes",
-           "pred_distances", "gt_bboxes", "gt_labels", "gt_bboxes_ignore", "pad_gt_mask")
+_FIELDS = ("priors", "anchors", "num_level_priors", "cls_scores", "objectness", "centerness", "pred_bboxes",
+           "pred_distances", "pred_dist", "gt_bboxes", "gt_labels", "gt_centers", "gt_bboxes_ignore", "pad_gt_mask")
+# meta.json keys that dump() writes from its own arguments; meta= may not set them.
+_OWN_META = ("version", "image_size", "num_classes", "scores", "box_format", "source")
+# Keys of the dump-format additions (issue 12) and the JSON type each must have.
+_META_TYPES = {"framework": str, "framework_version": str, "device": str, "dtype": str, "assigner": str,
+               "preset": str, "branch": str, "autocast": bool, "assigner_params": dict,
+               "step": int, "epoch": int, "rank": int}
+# Result files a stored result (expected/<label>/) may hold: what each is indexed by, and its kind.
+_RESULT_FILES = {"assigned_gt_inds": ("prior", "int"), "assigned_labels": ("prior", "int"),
+                 "max_overlaps": ("prior", "float"), "assign_metrics": ("prior", "float"),
+                 "assign_metrics_raw": ("prior", "float"), "dynamic_ks": ("gt", "int")}
+_LABEL_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INT_EXACT = 2 ** 53  # assignscope reads integers through doubles in places: beyond this they are refused
 
@@ -50,7 +63,8 @@ _INT_EXACT = 2 ** 53  # assignscope reads integers through doubles in places: be
 def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=None, pred_bboxes=None,
          pred_distances=None, objectness=None, num_level_priors=None, gt_bboxes_ignore=None,
          pad_gt_mask=None, image_size=None, num_classes=None, scores="logits", source=None,
-         fmt=None, compress=False, overwrite=False, allow_nonfinite=False):
+         fmt=None, compress=False, overwrite=False, allow_nonfinite=False, gt_centers=None,
+         box_format=None, meta=None, expected=None, unique=False, centerness=None, pred_dist=None):
     """Write one assigner call's inputs as an assignscope dump; return its path.
 
     One image or a padded batch. For one image, per-prior fields are
@@ -73,6 +87,14 @@ def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=No
     - ``gt_bboxes`` [G, 4] ``(x1, y1, x2, y2)``; ``gt_labels`` [G] or [G, 1],
       integers (or floats holding integers, as mmyolo and ultralytics keep
       them) in ``[0, C)``. ``gt_bboxes_ignore`` [K, 4] (one image only).
+    - ``gt_centers`` [G, 2] (batch [B, Gmax, 2]): per-GT centre ``(x, y)`` in
+      pixels that the dynamic-soft-label flavours use instead of the box
+      centre (mmdetection's ``center_of_mass`` of the GT masks, RTMDet-Ins).
+    - ``box_format``: ``"xyxy"`` or ``"cxcywh"``, how ``pred_bboxes``,
+      ``gt_bboxes`` and ``gt_bboxes_ignore`` are given (``anchors`` and
+      ``priors`` are unaffected). ``"cxcywh"`` stores YOLOX's boxes as it
+      holds them, bit for bit. ``None`` (the default) writes no
+      ``meta.box_format``, which means ``"xyxy"``.
     - ``num_level_priors`` [L]: priors per pyramid level, summing to N.
     - ``image_size``: ``(height, width)`` of the network input;
       ``num_classes``: C, needed when there are no ``cls_scores``;
@@ -83,15 +105,38 @@ def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=No
     - ``overwrite``: replace an existing dump at ``path`` (never anything
       else: a directory holding files other than a dump's is refused).
       Missing parent directories are created.
+    - ``unique``: when ``path`` exists, write to the first free name among
+      ``<name>-2``, ``<name>-3``, ... (before the extension) instead of
+      raising; for a training loop that must never stop on a name taken by an
+      earlier run. The path written is returned.
     - ``allow_nonfinite``: write NaN / Inf values instead of refusing them
       (replay them with ``assignscope run --allow-nonfinite``).
+    - ``meta``: more ``meta.json`` keys, a dict: ``framework``,
+      ``framework_version``, ``device``, ``dtype``, ``assigner``, ``preset``,
+      ``branch`` (str), ``autocast`` (bool), ``assigner_params`` (dict),
+      ``step``, ``epoch``, ``rank`` (integers >= 0), or any other key with a
+      JSON value. The keys dump() writes itself (``version``,
+      ``image_size``, ``num_classes``, ``scores``, ``box_format``,
+      ``source``) are set through their arguments, not here.
+    - ``expected``: stored results to write inside the dump, as
+      ``expected/<label>/`` (what ``assignscope check DUMP`` replays; a
+      directory dump only). A dict ``{label: entry}``; each entry a dict with
+      ``assigner`` (the registry name that replays it), ``results`` (a dict
+      ``{name: array}``, names from ``assigned_gt_inds``, ``assigned_labels``,
+      ``max_overlaps``, ``assign_metrics``, ``assign_metrics_raw``,
+      ``dynamic_ks``; ``assigned_gt_inds`` required; per-prior arrays [N] or
+      [B, N], ``dynamic_ks`` [G] or [B, Gmax]) and any other JSON keys for
+      ``params.json`` (``params``, ``reference``, ...); ``files`` is filled
+      in. Integer results are stored as int64, float ones as float32, as the
+      golden cases store them. The dump and its results appear together.
 
     Floating dtypes are kept as they are (float16 AMP logits stay exact);
     integer data in float fields is stored as float32, labels as int64.
 
     Raises ``ValueError`` naming the field, the element and what was expected
     when an input does not fit the format (nothing is written then), and
-    ``FileExistsError`` when ``path`` exists and ``overwrite`` is false.
+    ``FileExistsError`` when ``path`` exists and neither ``overwrite`` nor
+    ``unique`` is set.
 
     >>> import numpy as np
     >>> p = dump("/tmp/assignscope-doctest.npz", overwrite=True,
@@ -112,18 +157,32 @@ def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=No
     if fmt == "dir" and target.suffix in (".npz", ".json", ".npy"):
         raise ValueError(f"path {str(target)!r}: a directory dump's name must not end in {target.suffix}")
 
+    if box_format not in (None, "xyxy", "cxcywh"):
+        raise ValueError(f"box_format is {box_format!r}; expected 'xyxy' or 'cxcywh' (or None: xyxy, not written)")
     fields = _check(dict(priors=priors, anchors=anchors, num_level_priors=num_level_priors,
-                         cls_scores=cls_scores, objectness=objectness, pred_bboxes=pred_bboxes,
-                         pred_distances=pred_distances, gt_bboxes=gt_bboxes, gt_labels=gt_labels,
-                         gt_bboxes_ignore=gt_bboxes_ignore, pad_gt_mask=pad_gt_mask),
-                    scores=scores, num_classes=num_classes, allow_nonfinite=allow_nonfinite)
-    meta = _meta(image_size, num_classes, scores, source)
+                         cls_scores=cls_scores, objectness=objectness, centerness=centerness,
+                         pred_bboxes=pred_bboxes, pred_distances=pred_distances, pred_dist=pred_dist,
+                         gt_bboxes=gt_bboxes, gt_labels=gt_labels,
+                         gt_centers=gt_centers, gt_bboxes_ignore=gt_bboxes_ignore, pad_gt_mask=pad_gt_mask),
+                    scores=scores, num_classes=num_classes, allow_nonfinite=allow_nonfinite,
+                    box_format=box_format or "xyxy")
+    meta_json = _meta(image_size, num_classes, scores, source, box_format, meta)
+    results = None
+    if expected is not None:
+        if fmt != "dir":
+            raise ValueError("expected: stored results live in a directory dump (<dump>/expected/<label>/); "
+                             "pass fmt='dir' and a path without .npz")
+        results = _check_expected(expected, fields, num_classes)
 
+    if unique and overwrite:
+        raise ValueError("unique=True and overwrite=True: pick one (a free name, or replace the dump at path)")
+    if unique:
+        target = _free_name(target)
     _check_target(target, fmt, overwrite)
     if fmt == "npz":
-        _write_npz(target, fields, meta, compress)
+        _write_npz(target, fields, meta_json, compress)
     else:
-        _write_dir(target, fields, meta)
+        _write_dir(target, fields, meta_json, results)
     return target
 
 
@@ -190,7 +249,7 @@ def _as_int(name, a, what):
 
 # --- validation ---------------------------------------------------------------
 
-def _check(raw, *, scores, num_classes, allow_nonfinite):
+def _check(raw, *, scores, num_classes, allow_nonfinite, box_format="xyxy"):
     """Every field converted and checked; the dict of arrays to write."""
     a = {name: _to_numpy(name, v) for name, v in raw.items()}
     if scores not in ("logits", "probs"):
@@ -200,8 +259,8 @@ def _check(raw, *, scores, num_classes, allow_nonfinite):
             raise ValueError(f"num_classes is {num_classes!r}; expected a positive integer")
         num_classes = int(num_classes)
 
-    for name in ("priors", "anchors", "cls_scores", "objectness", "pred_bboxes", "pred_distances",
-                 "gt_bboxes", "gt_bboxes_ignore"):
+    for name in ("priors", "anchors", "cls_scores", "objectness", "centerness", "pred_bboxes", "pred_distances",
+                 "pred_dist", "gt_bboxes", "gt_centers", "gt_bboxes_ignore"):
         if a[name] is not None:
             a[name] = _as_float(name, a[name])
 
@@ -254,22 +313,31 @@ def _check(raw, *, scores, num_classes, allow_nonfinite):
         elif rows != n:
             raise ValueError(f"{name}: shape {_shape(x)} but expected N = {n} rows (from {n_from})")
 
-    # objectness [.., N, 1] -> [.., N]
-    if a["objectness"] is not None and a["objectness"].ndim >= 2 and a["objectness"].shape[-1] == 1:
-        a["objectness"] = a["objectness"].reshape(a["objectness"].shape[:-1])
+    # objectness, centerness [.., N, 1] -> [.., N]
+    for name in ("objectness", "centerness"):
+        if a[name] is not None and a[name].ndim >= 2 and a[name].shape[-1] == 1:
+            a[name] = a[name].reshape(a[name].shape[:-1])
     per_prior("priors", 4, True)
     per_prior("anchors", 4, True)
     per_prior("cls_scores", "C", False)
     per_prior("objectness", None, False)
+    per_prior("centerness", None, False)
+    per_prior("pred_dist", "C", False)
+    if a["pred_dist"] is not None and (a["pred_dist"].shape[-1] == 0 or a["pred_dist"].shape[-1] % 4):
+        raise ValueError(f"pred_dist: shape {_shape(a['pred_dist'])} but expected [N, 4 * reg_max] "
+                         f"(a positive multiple of 4 columns)")
     per_prior("pred_bboxes", 4, False)
     per_prior("pred_distances", 4, False)
 
     c = a["cls_scores"].shape[-1] if a["cls_scores"] is not None else None
     if c is not None and c == 0:
         raise ValueError(f"cls_scores: shape {_shape(a['cls_scores'])} has no class column; expected C >= 1")
-    if c is not None and num_classes is not None and c != num_classes:
-        raise ValueError(f"num_classes is {num_classes} but cls_scores has C = {c} columns")
-    classes = c if c is not None else num_classes
+    # C + 1 columns with num_classes = C: a softmax head's scores whose last
+    # column is "no object" (DETR's CrossEntropyLoss head, ClassificationCost).
+    if c is not None and num_classes is not None and c not in (num_classes, num_classes + 1):
+        raise ValueError(f"num_classes is {num_classes} but cls_scores has C = {c} columns; expected C, or C + 1 "
+                         f"for a softmax head with a last 'no object' column")
+    classes = num_classes if (c is not None and num_classes is not None) else (c if c is not None else num_classes)
 
     # Levels.
     if a["num_level_priors"] is not None:
@@ -340,6 +408,15 @@ def _check(raw, *, scores, num_classes, allow_nonfinite):
             raise ValueError(f"gt_labels{_index(at)} is {labels[at]}; expected a class index in {expected}"
                              f"{origin}{pad}")
 
+    if a["gt_centers"] is not None:
+        gc = a["gt_centers"]
+        if gc.ndim == 1 and gc.size == 0 and g == 0 and not batch:
+            gc = a["gt_centers"] = gc.reshape(0, 2)
+        if gc.shape != gt.shape[:-1] + (2,):
+            want = "[B, Gmax, 2]" if batch else "[G, 2]"
+            raise ValueError(f"gt_centers: shape {_shape(gc)} but expected {want} "
+                             f"(G{'max' if batch else ''} = {g} from gt_bboxes {_shape(gt)}): one (x, y) per GT")
+
     if a["gt_bboxes_ignore"] is not None:
         ig = a["gt_bboxes_ignore"]
         if batch:
@@ -351,12 +428,12 @@ def _check(raw, *, scores, num_classes, allow_nonfinite):
             raise ValueError(f"gt_bboxes_ignore: shape {_shape(ig)} but expected [K, 4]")
 
     # Values: finiteness, ranges, box orientation.
-    for name in ("priors", "anchors", "cls_scores", "objectness", "pred_bboxes", "pred_distances",
-                 "gt_bboxes", "gt_bboxes_ignore"):
+    for name in ("priors", "anchors", "cls_scores", "objectness", "centerness", "pred_bboxes", "pred_distances",
+                 "pred_dist", "gt_bboxes", "gt_centers", "gt_bboxes_ignore"):
         x = a[name]
         if x is None or x.size == 0:
             continue
-        if name == "gt_bboxes" and batch:
+        if name in ("gt_bboxes", "gt_centers") and batch:
             x = np.where(real[..., None], x, 0)  # padding rows are never read
         if x.dtype.itemsize == 8:
             big = np.isfinite(x) & (np.abs(x) > _FLOAT32_MAX)
@@ -392,29 +469,42 @@ def _check(raw, *, scores, num_classes, allow_nonfinite):
                 raise ValueError(f"priors{_index(row)} = {tuple(float(v) for v in pri[row])}: stride must be > 0; "
                                  f"expected priors as (cx, cy, stride_w, stride_h)")
 
+    cxcywh = box_format == "cxcywh"
     for name in ("gt_bboxes", "gt_bboxes_ignore", "anchors"):
         x = a[name]
         if x is None or x.size == 0:
             continue
-        inverted = (x[..., 2] < x[..., 0]) | (x[..., 3] < x[..., 1])
+        if cxcywh and name != "anchors":  # (cx, cy, w, h): sizes must not be negative
+            inverted = (x[..., 2] < 0) | (x[..., 3] < 0)
+        else:
+            inverted = (x[..., 2] < x[..., 0]) | (x[..., 3] < x[..., 1])
         if name == "gt_bboxes":
             inverted &= real
         if inverted.any():
             at = tuple(np.argwhere(inverted)[0])
             box = ", ".join(f"{float(v):.6g}" for v in x[at])
+            if cxcywh and name != "anchors":
+                raise ValueError(f"{name}{_index(at)} = ({box}) has w < 0 or h < 0 ({int(inverted.sum())} such "
+                                 f"rows); expected (cx, cy, w, h) boxes (box_format='cxcywh'): is this "
+                                 f"(x1, y1, x2, y2)?")
             raise ValueError(f"{name}{_index(at)} = ({box}) has x2 < x1 or y2 < y1 ({int(inverted.sum())} such rows); "
                              f"expected (x1, y1, x2, y2) boxes: is this (cx, cy, w, h) or (x, y, w, h)?")
     x = a["pred_bboxes"]
     if x is not None and x.size:
-        inverted = (x[..., 2] < x[..., 0]) | (x[..., 3] < x[..., 1])
+        if cxcywh:
+            inverted = (x[..., 2] < 0) | (x[..., 3] < 0)
+            what = "w < 0 or h < 0"
+        else:
+            inverted = (x[..., 2] < x[..., 0]) | (x[..., 3] < x[..., 1])
+            what = "x2 < x1 or y2 < y1"
         if inverted.any():
-            warnings.warn(f"pred_bboxes: {int(inverted.sum())} boxes have x2 < x1 or y2 < y1 (legal for an "
+            warnings.warn(f"pred_bboxes: {int(inverted.sum())} boxes have {what} (legal for an "
                           f"untrained head; the references process them as they are)", stacklevel=3)
 
     return {name: a[name] for name in _FIELDS if a[name] is not None}
 
 
-def _meta(image_size, num_classes, scores, source):
+def _meta(image_size, num_classes, scores, source, box_format=None, extra=None):
     meta = {"version": FORMAT_VERSION}
     if image_size is not None:
         size = _to_numpy("image_size", image_size).reshape(-1)
@@ -426,11 +516,142 @@ def _meta(image_size, num_classes, scores, source):
     if num_classes is not None:
         meta["num_classes"] = int(num_classes)
     meta["scores"] = scores
+    if box_format is not None:
+        meta["box_format"] = box_format
     if source is not None:
         if not isinstance(source, str):
             raise ValueError(f"source is {type(source).__name__}; expected free text (a str)")
         meta["source"] = source
+    if extra is not None:
+        meta.update(_check_meta(extra))
     return meta
+
+
+def _json_value(what, value):
+    """value as it will be stored in JSON; ValueError naming `what` when JSON cannot hold it."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what} is {value!r}; expected a JSON value (str, number, bool, None, list, dict with "
+                         f"str keys; finite numbers) ({e})") from None
+    return value
+
+
+def _check_meta(extra):
+    """The extra meta.json keys, checked: reserved keys refused, the contract's keys typed, all JSON."""
+    if not isinstance(extra, dict):
+        raise ValueError(f"meta is {type(extra).__name__}; expected a dict of meta.json keys")
+    out = {}
+    for key, value in extra.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"meta key {key!r}: expected a non-empty str")
+        if key in _OWN_META:
+            raise ValueError(f"meta[{key!r}]: dump() writes this key from its own argument"
+                             + ("" if key == "version" else f" ({key}=...)") + "; not through meta=")
+        want = _META_TYPES.get(key)
+        if want is int:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or value < 0):
+                raise ValueError(f"meta[{key!r}] is {value!r}; expected an integer >= 0 (or None)")
+            value = None if value is None else int(value)
+        elif want is bool:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"meta[{key!r}] is {value!r}; expected true or false")
+            value = bool(value)
+        elif want is not None and value is not None and not isinstance(value, want):
+            raise ValueError(f"meta[{key!r}] is {type(value).__name__} {value!r}; expected "
+                             f"{'a dict' if want is dict else 'a str'}")
+        if value is None:
+            continue  # an unknown value is left out rather than written as null
+        out[key] = _json_value(f"meta[{key!r}]", value)
+    return out
+
+
+def _dims(fields):
+    """(B or None, N or None, real GT count per image) of checked fields."""
+    gt = fields["gt_bboxes"]
+    batch = gt.shape[0] if gt.ndim == 3 else None
+    n = None
+    for name in ("priors", "anchors", "cls_scores", "pred_bboxes", "pred_distances"):
+        if name in fields:
+            n = fields[name].shape[-2]
+            break
+    if n is None and "objectness" in fields:
+        n = fields["objectness"].shape[-1]
+    if batch is None:
+        real = [gt.shape[0]]
+    else:
+        real = [int(v) for v in fields["pad_gt_mask"].sum(axis=1)]
+    return batch, n, real
+
+
+def _check_expected(expected, fields, num_classes):
+    """expected= checked and converted: {label: (params.json dict, {file name: array})}."""
+    if not isinstance(expected, dict) or not expected:
+        raise ValueError("expected: expected a non-empty dict {label: {'assigner': ..., 'results': {...}, ...}}")
+    batch, n, real = _dims(fields)
+    gmax = fields["gt_bboxes"].shape[-2]
+    classes = fields["cls_scores"].shape[-1] if "cls_scores" in fields else num_classes
+    lead = () if batch is None else (batch,)
+    out = {}
+    for label, entry in expected.items():
+        where = f"expected[{label!r}]"
+        if not isinstance(label, str) or not label or label[0] in ".+-" or not set(label) <= _LABEL_CHARS:
+            raise ValueError(f"expected label {label!r}: expected a directory name of letters, digits and . _ + - "
+                             f"(not starting with . + -)")
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} is {type(entry).__name__}; expected a dict with 'assigner' and 'results'")
+        params = {k: v for k, v in entry.items() if k != "results"}
+        if not isinstance(params.get("assigner"), str) or not params["assigner"]:
+            raise ValueError(f"{where}['assigner']: missing or not a str; expected the registry name that replays "
+                             f"it (assignscope list)")
+        if "params" in params and not isinstance(params["params"], dict):
+            raise ValueError(f"{where}['params'] is {type(params['params']).__name__}; expected a dict")
+        if "files" in params:
+            raise ValueError(f"{where}['files']: filled in by dump() from 'results'; leave it out")
+        for key, value in params.items():
+            _json_value(f"{where}[{key!r}]", value)
+        results = entry.get("results")
+        if not isinstance(results, dict) or "assigned_gt_inds" not in results:
+            raise ValueError(f"{where}['results']: expected a dict of result arrays holding at least "
+                             f"assigned_gt_inds (assignscope check compares the decisions)")
+        arrays = {}
+        for name, value in results.items():
+            if name not in _RESULT_FILES:
+                raise ValueError(f"{where}['results'][{name!r}]: unknown result; expected one of "
+                                 f"{', '.join(sorted(_RESULT_FILES))}")
+            what = f"{where}['results'][{name!r}]"
+            x = _to_numpy(what, value)
+            per, kind = _RESULT_FILES[name]
+            count = n if per == "prior" else gmax
+            want = lead + (count,)
+            if count is None or x.shape != want:
+                axis = "N" if per == "prior" else ("Gmax" if batch is not None else "G")
+                raise ValueError(f"{what}: shape {_shape(x)} but expected "
+                                 f"[{'B, ' if batch is not None else ''}{axis}] = {want}")
+            if kind == "int":
+                x = _as_int(what, x, "an integer")
+                rows = x.reshape(len(real), -1)
+                for i, g in enumerate(real):
+                    if name == "assigned_gt_inds":
+                        bad = (rows[i] < -1) | (rows[i] > g)
+                        expect = f"0 (negative), -1 (ignored) or a GT number in [1, {g}]"
+                    elif name == "assigned_labels":
+                        bad = (rows[i] < -1) | ((rows[i] >= classes) if classes else False)
+                        expect = f"-1 or a class index in [0, {classes if classes else 'C'})"
+                    else:
+                        bad = rows[i] < 0
+                        expect = "a count >= 0"
+                    if np.any(bad):
+                        j = int(np.argwhere(bad)[0][0])
+                        at = (i, j) if batch is not None else (j,)
+                        raise ValueError(f"{what}{_index(at)} is {rows[i][j]}; expected {expect}")
+            else:
+                x = _as_float(what, x).astype(np.float32)
+            arrays[name + ".npy"] = x
+        params["files"] = sorted(arrays)
+        out[label] = (params, arrays)
+    return out
 
 
 # --- writing ------------------------------------------------------------------
@@ -439,10 +660,35 @@ def _is_previous_dump(directory):
     """True when a directory holds nothing but a dump's files (so replacing it loses nothing else)."""
     for entry in os.scandir(directory):
         if entry.is_dir(follow_symlinks=False):
+            if entry.name == "expected" and _is_stored_results(entry.path):
+                continue
             return False
         if not (entry.name == "meta.json" or (entry.name.endswith(".npy") and entry.name[:-4] in _FIELDS)):
             return False
     return True
+
+
+def _is_stored_results(directory):
+    """True when expected/ holds only result directories of .npy files and a params.json."""
+    for label in os.scandir(directory):
+        if not label.is_dir(follow_symlinks=False):
+            return False
+        for entry in os.scandir(label.path):
+            if entry.is_dir(follow_symlinks=False) or not (entry.name == "params.json" or entry.name.endswith(".npy")):
+                return False
+    return True
+
+
+def _free_name(target):
+    """target, or the first of <stem>-2<suffix>, <stem>-3<suffix>, ... that does not exist."""
+    if not (target.exists() or target.is_symlink()):
+        return target
+    stem, suffix = (target.stem, target.suffix) if target.suffix == ".npz" else (target.name, "")
+    for i in range(2, 1000002):
+        candidate = target.with_name(f"{stem}-{i}{suffix}")
+        if not (candidate.exists() or candidate.is_symlink()):
+            return candidate
+    raise FileExistsError(f"{target}: it and a million numbered variants exist")
 
 
 def _check_target(target, fmt, overwrite):
@@ -503,13 +749,19 @@ def _write_npz(target, fields, meta, compress):
         raise
 
 
-def _write_dir(target, fields, meta):
+def _write_dir(target, fields, meta, results=None):
     tmp = _temp_name(target, ".tmp")
     os.mkdir(tmp, 0o777)
     try:
         for name, arr in fields.items():
             np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        for label, (params, arrays) in (results or {}).items():
+            out = tmp / "expected" / label
+            out.mkdir(parents=True)
+            for name, arr in arrays.items():
+                np.save(out / name, arr, allow_pickle=False)
+            (out / "params.json").write_text(json.dumps(params, indent=1) + "\n")
         _replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

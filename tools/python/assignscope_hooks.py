@@ -1,0 +1,887 @@
+"""Dump what a training framework's label assigner sees, without editing the framework.
+
+Two lines at the top of a training script::
+
+    import assignscope_hooks
+    assignscope_hooks.install("dumps", every=200, max_dumps=100)
+
+patch, at run time, the assigner call of every supported framework that is
+installed (or the ones named by ``framework=``):
+
+- ultralytics 8.2 / 8.3 / 8.4: ``ultralytics.utils.tal.TaskAlignedAssigner.forward``
+  (YOLOv8/11, YOLO26 with its two branches ``one2many`` and ``one2one``,
+  YOLOv10's ``E2EDetectLoss``); batch dumps for ``task-aligned.ultralytics``;
+- YOLOX: ``yolox.models.yolo_head.YOLOXHead.get_assignments``; one-image dumps
+  for ``simota.yolox``;
+- mmdetection 3.x: ``DynamicSoftLabelAssigner.assign`` (RTMDet, RTMDet-Ins);
+  one-image dumps for ``dynamic-soft-label``;
+- mmyolo 0.6: ``BatchDynamicSoftLabelAssigner.forward`` (RTMDet); batch dumps
+  for ``dynamic-soft-label.mmyolo``.
+
+Every ``every``-th training call of each assigner (and branch) is written with
+:func:`assignscope_dump.dump` under ``out_dir`` as
+``<framework>[-<branch>]-r<rank>-p<pid>-s<step>``, a directory with the inputs,
+a ``meta.json`` naming the framework, its version, the assigner and its live
+parameters, and (``record_result=True``) what the framework's assigner
+returned in that very call, as ``expected/<framework>-<version>/``, so that
+``assignscope check dumps/`` compares the replay with the framework.
+
+Only training calls are dumped: a call made while gradients are disabled or
+inference mode is on (a validator's loss) passes straight through. Nothing
+raised while dumping reaches the training loop: it becomes one warning
+(:class:`AssignscopeHookWarning`) per kind, and the framework's own result is
+returned untouched; the original assigner is called exactly once, with the
+original arguments, whatever happens. ``handle.remove()`` restores the
+classes.
+
+This module needs numpy at import time and nothing else; torch and the
+frameworks are imported by :func:`install`. Python 3.8+.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import threading
+import warnings
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+from assignscope_dump import _to_numpy, dump
+
+__all__ = ["install", "Hooks", "AssignscopeHookWarning", "FRAMEWORKS"]
+
+# Framework names as install(framework=...) takes them, in the order auto-detection tries them.
+FRAMEWORKS = ("ultralytics", "yolox", "mmdet", "mmyolo")
+
+_MISSING = object()
+_lock = threading.RLock()
+_active = None  # the installed Hooks, if any
+
+
+class AssignscopeHookWarning(UserWarning):
+    """A dump was not written (or a framework could not be hooked); training goes on."""
+
+
+class _NotDumped(Exception):
+    """This call is not dumped, for a reason worth one warning (an unsupported subclass, rotated boxes...)."""
+
+
+class _NoResult(Exception):
+    """The framework's result cannot be stored with assignscope's meaning; the dump is written without it."""
+
+
+def install(out_dir="dumps", *, every=500, max_dumps=100, max_bytes=1 << 30, framework=None, record_result=True,
+            epoch=None, allow_nonfinite=False):
+    """Patch the assigners of the installed frameworks so that training writes dumps; return a :class:`Hooks`.
+
+    - ``out_dir``: where the dumps go (created when the first one is written).
+    - ``every``: dump calls 1, 1 + every, 1 + 2 * every, ... of each assigner
+      (counted per branch, training calls only). For the one-image assigners
+      (YOLOX, mmdetection) a call is one image, for the batch ones
+      (ultralytics, mmyolo) one training step.
+    - ``max_dumps``, ``max_bytes``: budgets of this process (each rank has
+      its own); when the next dump would exceed one, one warning and no more
+      dumps. ``None`` for no limit.
+    - ``framework``: ``None`` hooks every supported framework already
+      imported, or, when none is, every one installed; or a name or a list
+      of names from ``FRAMEWORKS``, each of which must be hookable.
+    - ``record_result``: also store what the framework's assigner returned,
+      as ``<dump>/expected/<framework>-<version>/``, for ``assignscope check``.
+    - ``epoch``: a callable returning the current epoch, written to
+      ``meta.epoch`` (``lambda: trainer.epoch``).
+    - ``allow_nonfinite``: dump calls whose inputs hold NaN / Inf (replay
+      them with ``--allow-nonfinite``); by default they are skipped with a
+      warning.
+
+    Installing again replaces the previous installation: each method is
+    patched once. Raises ``ValueError`` for bad arguments, ``ImportError``
+    when a framework named in ``framework`` cannot be hooked, and
+    ``RuntimeError`` when auto-detection finds none.
+    """
+    global _active
+    for name, value, least in (("every", every, 1), ("max_dumps", max_dumps, 0), ("max_bytes", max_bytes, 0)):
+        if value is None and name != "every":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"{name} is {value!r}; expected an integer >= {least}"
+                             + ("" if name == "every" else " or None"))
+    if epoch is not None and not callable(epoch):
+        raise ValueError(f"epoch is {type(epoch).__name__}; expected a callable returning the epoch (or None)")
+    if framework is None:
+        names, explicit = _detect(), False
+        if not names:
+            raise RuntimeError(f"assignscope_hooks.install: none of {', '.join(FRAMEWORKS)} is installed; "
+                               f"nothing to hook")
+    else:
+        names = [framework] if isinstance(framework, str) else list(framework)
+        explicit = True
+        unknown = [n for n in names if n not in FRAMEWORKS]
+        if unknown or not names:
+            raise ValueError(f"framework {framework!r}: expected None or names from {', '.join(FRAMEWORKS)}")
+
+    with _lock:
+        if _active is not None:
+            _active.remove()
+        hooks = Hooks(out_dir, every=int(every), max_dumps=max_dumps, max_bytes=max_bytes,
+                      record_result=record_result, epoch=epoch, allow_nonfinite=allow_nonfinite)
+        for name in names:
+            try:
+                specs = _SPEC_BUILDERS[name]()
+            except Exception as e:  # noqa: BLE001 - a framework that cannot be hooked is reported, not fatal
+                if explicit:
+                    hooks.remove()
+                    raise ImportError(f"assignscope_hooks: cannot hook {name}: {e}") from e
+                warnings.warn(f"assignscope_hooks: {name} is installed but cannot be hooked ({e}); not dumped",
+                              AssignscopeHookWarning, stacklevel=2)
+                continue
+            for spec in specs:
+                hooks._patch(spec)
+            hooks.frameworks.append(name)
+        if not hooks.frameworks:
+            raise RuntimeError(f"assignscope_hooks.install: could not hook any of {', '.join(names)}")
+        _active = hooks
+    return hooks
+
+
+def _detect():
+    """Frameworks to hook when none is named: those already imported, else those installed."""
+    imported = [n for n in FRAMEWORKS if n in sys.modules]
+    if imported:
+        return imported
+    found = []
+    for n in FRAMEWORKS:
+        try:
+            if importlib.util.find_spec(n) is not None:
+                found.append(n)
+        except (ImportError, ValueError):
+            pass
+    return found
+
+
+class Hooks:
+    """An installation of the hooks: what is patched, what was written, and :meth:`remove`.
+
+    Attributes: ``out_dir`` (Path), ``frameworks`` (names hooked), ``patched``
+    (``"module.Class.method"`` strings), ``written`` (paths of the dumps
+    written), ``bytes_written``, ``calls`` (training calls seen, per
+    ``(framework, branch)``), ``active``.
+    """
+
+    def __init__(self, out_dir, *, every, max_dumps, max_bytes, record_result, epoch, allow_nonfinite):
+        self.out_dir = Path(os.fspath(out_dir))
+        self.every = every
+        self.max_dumps = max_dumps
+        self.max_bytes = max_bytes
+        self.record_result = bool(record_result)
+        self.allow_nonfinite = bool(allow_nonfinite)
+        self.epoch = epoch
+        self.frameworks = []
+        self.patched = []
+        self.written = []
+        self.bytes_written = 0
+        self.calls = {}
+        self.active = True
+        self._patches = []  # (cls, attr, original or _MISSING, wrapper)
+        self._warned = set()
+        self._stopped = False
+        self._branches = weakref.WeakKeyDictionary()
+        self._branches_by_id = {}
+
+    def __repr__(self):
+        state = "active" if self.active else "removed"
+        return (f"<assignscope_hooks.Hooks {state}: {', '.join(self.patched) or 'nothing'}; "
+                f"{len(self.written)} dumps, {self.bytes_written} bytes in {self.out_dir}>")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+    def remove(self):
+        """Restore every patched method; later calls go straight to the framework. Safe to call twice."""
+        global _active
+        with _lock:
+            self.active = False
+            for cls, attr, original, wrapper in reversed(self._patches):
+                if cls.__dict__.get(attr) is not wrapper:
+                    # Someone patched over ours: leave theirs; ours passes calls through now that we are inactive.
+                    warnings.warn(f"assignscope_hooks: {cls.__name__}.{attr} was replaced after install(); "
+                                  f"left as it is (the hook is inactive)", AssignscopeHookWarning, stacklevel=2)
+                    continue
+                if original is _MISSING:
+                    delattr(cls, attr)
+                else:
+                    setattr(cls, attr, original)
+            self._patches = []
+            if _active is self:
+                _active = None
+
+    # --- patching -------------------------------------------------------------
+
+    def _patch(self, spec):
+        cls, attr = spec.cls, spec.attr
+        restore = cls.__dict__.get(attr, _MISSING)  # what remove() puts back
+        if restore is not _MISSING and getattr(restore, "__assignscope_hook__", False):
+            restore = restore.__assignscope_restore__  # another copy of this module hooked it: wrap the real one
+        func = restore
+        if func is _MISSING:  # inherited: the first base class that defines it
+            func = next(base.__dict__[attr] for base in cls.__mro__[1:] if attr in base.__dict__)
+        spec.signature = inspect.signature(func)
+        hooks = self
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            call = None
+            if hooks.active:
+                try:
+                    call = hooks._begin(spec, args, kwargs)
+                except Exception as e:  # noqa: BLE001 - never into the training loop
+                    hooks._warn(spec, _kind("before", e), f"not dumped: {type(e).__name__}: {e}")
+            result = func(*args, **kwargs)
+            if call is not None:
+                try:
+                    hooks._finish(spec, call, result)
+                except Exception as e:  # noqa: BLE001 - never into the training loop
+                    hooks._warn(spec, _kind("after", e), f"dump at step {call['step']} not written: "
+                                                         f"{type(e).__name__}: {e}")
+            return result
+
+        wrapper.__assignscope_hook__ = True
+        wrapper.__assignscope_restore__ = restore
+        setattr(cls, attr, wrapper)
+        self._patches.append((cls, attr, restore, wrapper))
+        self.patched.append(f"{cls.__module__}.{cls.__name__}.{attr}")
+
+    # --- one call -------------------------------------------------------------
+
+    def _warn(self, spec, kind, message):
+        key = (spec.framework, kind)
+        with _lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        warnings.warn(f"assignscope_hooks: {spec.framework} {spec.qualname}: {message} "
+                      f"(training goes on; shown once)", AssignscopeHookWarning, stacklevel=3)
+
+    def _begin(self, spec, args, kwargs):
+        """The call's snapshot when it is to be dumped, else None. Runs before the original."""
+        torch = spec.torch
+        if not torch.is_grad_enabled():
+            return None
+        inference = getattr(torch, "is_inference_mode_enabled", None)
+        if inference is not None and inference():
+            return None
+        bound = spec.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        owner = next(iter(arguments.values()))  # self
+        why = spec.refuse(owner, arguments)
+        if why:
+            self._warn(spec, "refused:" + why, f"not dumped: {why}")
+            return None
+        branch = self._branch(spec, owner)
+        with _lock:
+            key = (spec.framework, branch)
+            step = self.calls.get(key, 0) + 1
+            self.calls[key] = step
+            if self._stopped or (step - 1) % self.every != 0:
+                return None
+            if self.max_dumps is not None and len(self.written) >= self.max_dumps:
+                self._stop(spec, f"max_dumps = {self.max_dumps} reached")
+                return None
+        snapshot = spec.capture(owner, arguments)  # numpy copies, before the original can change anything
+        return {"step": step, "branch": branch, "owner": owner, "snapshot": snapshot, "torch": torch}
+
+    def _stop(self, spec, why):
+        self._stopped = True
+        warnings.warn(f"assignscope_hooks: {why}: no more dumps in this process ({len(self.written)} written, "
+                      f"{self.bytes_written} bytes, in {self.out_dir})", AssignscopeHookWarning, stacklevel=4)
+
+    def _branch(self, spec, owner):
+        if spec.branch is None:
+            return None
+        try:
+            return self._branches[owner]
+        except KeyError:
+            pass
+        except TypeError:  # not weak-referenceable
+            if id(owner) in self._branches_by_id:
+                return self._branches_by_id[id(owner)]
+        branch = spec.branch(owner)
+        try:
+            self._branches[owner] = branch
+        except TypeError:
+            self._branches_by_id[id(owner)] = branch
+        return branch
+
+    def _finish(self, spec, call, result):
+        """Write the dump of a selected call, with the framework's result. Runs after the original."""
+        snap = call["snapshot"]
+        step, branch = call["step"], call["branch"]
+        fields = dict(snap["fields"])
+        meta = dict(snap["meta"])
+        epoch = None
+        if self.epoch is not None:
+            try:
+                epoch = int(self.epoch())
+            except Exception as e:  # noqa: BLE001
+                self._warn(spec, "epoch", f"epoch() raised {type(e).__name__}: {e}; meta.epoch left out")
+        rank = _rank(call["torch"])
+        meta.update(framework=spec.framework, framework_version=spec.version, step=step, rank=rank)
+        if epoch is not None:
+            meta["epoch"] = epoch
+        if branch is not None:
+            meta["branch"] = branch
+        source = (f"{spec.framework} {spec.version} {spec.qualname}" + (f" ({branch})" if branch else "")
+                  + f", step {step}" + (f", epoch {epoch}" if epoch is not None else "")
+                  + f", rank {rank}, pid {os.getpid()}")
+
+        expected = None
+        if self.record_result and spec.results is not None:
+            try:
+                results = spec.results(call["owner"], snap, result)
+            except _NoResult as e:
+                self._warn(spec, "no-result:" + str(e).split(":")[0], f"framework result not recorded: {e}")
+                results = None
+            except Exception as e:  # noqa: BLE001 - the dump is still worth writing without the result
+                self._warn(spec, "result:" + type(e).__name__,
+                           f"framework result not recorded: {type(e).__name__}: {e}")
+                results = None
+            if results:
+                label = _label(f"{spec.framework}-{spec.version}")
+                expected = {label: {
+                    "assigner": meta["assigner"],
+                    "params": meta.get("assigner_params", {}),
+                    "reference": {"project": spec.framework, "version": spec.version, "class": spec.qualname,
+                                  "recorded_by": "assignscope_hooks"},
+                    "outputs": snap["outputs"],
+                    "dtype": meta.get("dtype"),
+                    "device": meta.get("device"),
+                    "results": results,
+                }}
+
+        estimate = 4096 + sum(int(np.asarray(v).nbytes) for v in fields.values() if isinstance(v, np.ndarray))
+        if expected:
+            estimate += sum(int(v.nbytes) for e in expected.values() for v in e["results"].values())
+        with _lock:
+            if self._stopped:
+                return
+            if self.max_bytes is not None and self.bytes_written + estimate > self.max_bytes:
+                self._stop(spec, f"max_bytes = {self.max_bytes} would be exceeded (next dump ~{estimate} bytes)")
+                return
+            name = f"{spec.framework}" + (f"-{branch}" if branch else "") + f"-r{rank}-p{os.getpid()}-s{step:08d}"
+            # unique: a restarted run whose pid was reused (a container's) writes <name>-2, never raises
+            with warnings.catch_warnings():
+                # inverted predicted boxes are legal (an untrained head makes them): no warning per dump
+                warnings.filterwarnings("ignore", message="pred_bboxes: ")
+                write = functools.partial(dump, self.out_dir / name, source=source, meta=meta, fmt="dir",
+                                          unique=True, allow_nonfinite=self.allow_nonfinite, **fields)
+                try:
+                    path = write(expected=expected)
+                except ValueError as e:
+                    if expected is None or not str(e).startswith("expected"):
+                        raise
+                    # the framework's result does not fit assignscope's meaning (mmyolo can match a padding
+                    # column): the inputs are still worth having
+                    self._warn(spec, _kind("result", e), f"framework result not recorded: {e}")
+                    path = write(expected=None)
+            self.written.append(path)
+            self.bytes_written += _tree_size(path)
+            if self.max_dumps is not None and len(self.written) >= self.max_dumps:
+                self._stop(spec, f"max_dumps = {self.max_dumps} reached")
+
+
+# --- helpers ------------------------------------------------------------------
+
+def _kind(phase, error):
+    """What makes two failures the same kind (warned once): the phase, the type, and the message's first word,
+    which for dump()'s ValueErrors is the field (`cls_scores[0, 5, 1] is nan` and `gt_bboxes: shape ...` differ)."""
+    head = re.split(r"[\[:;(, ]", str(error), maxsplit=1)[0][:40]
+    return f"{phase}:{type(error).__name__}:{head}"
+
+
+def _rank(torch=None):
+    """The process's rank: torch.distributed's once initialised (YOLOX's spawned workers set no RANK), else the
+    launcher's RANK / LOCAL_RANK, else 0."""
+    dist = getattr(torch, "distributed", None)
+    try:
+        if dist is not None and dist.is_available() and dist.is_initialized():
+            return int(dist.get_rank())
+    except Exception:  # noqa: BLE001
+        pass
+    for var in ("RANK", "LOCAL_RANK"):
+        value = os.environ.get(var)
+        if value is not None and value.strip().lstrip("-").isdigit():
+            return max(int(value), 0)
+    return 0
+
+
+def _label(text):
+    safe = "".join(c if (c.isalnum() and c.isascii()) or c in "._+-" else "_" for c in text)
+    return safe.lstrip(".+-") or "framework"
+
+
+def _tree_size(path):
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except OSError:
+                pass
+    return total
+
+
+def _np(value, name="tensor"):
+    """A numpy copy of a tensor (bfloat16 as float32), an mmdet box type, or an array-like."""
+    if value is not None and not isinstance(value, np.ndarray) and hasattr(value, "tensor") \
+            and not hasattr(value, "numpy"):
+        value = value.tensor  # mmdet BaseBoxes without numpy()
+    return np.array(_to_numpy(name, value), copy=True)
+
+
+def _dtype(value):
+    text = str(getattr(value, "dtype", ""))
+    return text[len("torch."):] if text.startswith("torch.") else text
+
+
+def _device(value):
+    return str(getattr(value, "device", "cpu"))
+
+
+def _autocast(torch):
+    """Whether autocast is on at the call, on CUDA or on the CPU."""
+    on = False
+    fn = getattr(torch, "is_autocast_enabled", None)
+    if fn is not None:
+        try:
+            on = bool(fn())
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            on = on or bool(fn("cpu"))  # torch >= 2.4
+            return on
+        except Exception:  # noqa: BLE001 - older torch: no device argument
+            pass
+    cpu = getattr(torch, "is_autocast_cpu_enabled", None)
+    if cpu is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                on = on or bool(cpu())
+        except Exception:  # noqa: BLE001
+            pass
+    return on
+
+
+def _version(module_name):
+    module = sys.modules.get(module_name)
+    if module is None:
+        module = importlib.import_module(module_name)
+    return str(getattr(module, "__version__", "unknown"))
+
+
+def _grid_levels(points, offset):
+    """Levels of a flattened point grid (level -> row -> column, each level starting at offset * stride).
+
+    Returns (strides [L], counts [L], rows of level 0, columns of level 0);
+    ValueError when the points are no such grid. A level ends where the
+    points stop continuing its rows (next column, or first column of the
+    next row); its stride is the first point's x / offset.
+    """
+    pts = np.asarray(points)
+    if pts.ndim != 2 or pts.shape[1] != 2 or pts.shape[0] == 0:
+        raise ValueError(f"anchor points of shape {pts.shape}; expected [N, 2]")
+    dt = pts.dtype if pts.dtype.kind == "f" else np.dtype(np.float32)
+    x = pts[:, 0].astype(np.float64)
+    y = pts[:, 1].astype(np.float64)
+    if x[0] != y[0]:
+        raise ValueError(f"the first point is ({x[0]}, {y[0]}); expected ({offset} s, {offset} s), a grid of "
+                         f"points per level")
+    starts = [0]
+    s = x[0] / offset
+    for i in np.flatnonzero(x == y)[1:]:
+        # a point on the diagonal either continues the current level's row or starts the next level
+        if x[i] - x[i - 1] == s and y[i] == y[i - 1]:
+            continue
+        starts.append(int(i))
+        s = x[i] / offset
+    bounds = starts + [len(x)]
+    strides, counts, shape0 = [], [], None
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        s = x[a] / offset
+        if not s > 0:
+            raise ValueError(f"point {a} = ({x[a]}, {y[a]}) starts a level with stride {s}; expected > 0")
+        cols = int(np.argmax(y[a:b] != y[a])) if (y[a:b] != y[a]).any() else b - a
+        if (b - a) % cols:
+            raise ValueError(f"level starting at point {a}: {b - a} points are not rows of {cols}; expected a "
+                             f"grid of points per level")
+        rows = (b - a) // cols
+        ar = lambda k: (np.arange(k, dtype=dt) + dt.type(offset)) * dt.type(s)  # noqa: E731 - as the framework computes
+        gx = np.tile(ar(cols), rows).astype(np.float64)
+        gy = np.repeat(ar(rows), cols).astype(np.float64)
+        if not (np.array_equal(gx, x[a:b]) and np.array_equal(gy, y[a:b])):
+            bad = int(np.flatnonzero((gx != x[a:b]) | (gy != y[a:b]))[0])
+            raise ValueError(f"point {a + bad} = ({x[a + bad]}, {y[a + bad]}) is off the level's grid "
+                             f"(stride {s:g}, {rows} x {cols}, offset {offset})")
+        strides.append(float(s))
+        counts.append(b - a)
+        if shape0 is None:
+            shape0 = (rows, cols)
+    return np.array(strides), np.array(counts, dtype=np.int64), shape0[0], shape0[1]
+
+
+def _params_of(owner, names):
+    out = {}
+    for name in names:
+        value = getattr(owner, name)
+        out[name] = int(value) if isinstance(value, (bool, int, np.integer)) and not isinstance(value, bool) \
+            else float(value)
+    return out
+
+
+class _Spec:
+    """One patched method: where, how a call is captured, how its result maps to assignscope's files."""
+
+    def __init__(self, framework, version, cls, attr, torch, refuse, capture, results, branch=None):
+        self.framework = framework
+        self.version = version
+        self.cls = cls
+        self.attr = attr
+        self.qualname = f"{cls.__name__}.{attr}"
+        self.torch = torch
+        self.refuse = refuse
+        self.capture = capture
+        self.results = results
+        self.branch = branch
+        self.signature = None
+
+
+def _exact_class(cls, what):
+    def refuse(owner, _args):
+        if type(owner) is not cls:
+            return (f"{type(owner).__name__} is a subclass of {cls.__name__}; assignscope replays {what} only "
+                    f"as {cls.__name__} computes it")
+        return None
+    return refuse
+
+
+def _common_meta(torch, scores, assigner, params, **more):
+    meta = {"device": _device(scores), "dtype": _dtype(scores), "autocast": _autocast(torch),
+            "assigner": assigner, "assigner_params": params}
+    meta.update(more)
+    return meta
+
+
+# --- ultralytics ----------------------------------------------------------------
+
+_ULTRALYTICS_PRESETS = {
+    # assignscope's presets of task-aligned.ultralytics: the live parameters that make each
+    "v8.2": {"topk": 10, "alpha": 0.5, "beta": 6.0, "eps": 1e-9},
+    "v8.4": {"topk": 10, "alpha": 0.5, "beta": 6.0, "eps": 1e-9, "stride": [8.0, 16.0, 32.0], "topk2": None},
+    "yolo26-o2o": {"topk": 7, "alpha": 0.5, "beta": 6.0, "eps": 1e-9, "stride": [8.0, 16.0, 32.0], "topk2": 1},
+    "yolov10-o2o": {"topk": 1, "alpha": 0.5, "beta": 6.0, "eps": 1e-9},
+}
+
+
+def _ultralytics_specs():
+    import torch
+    tal = importlib.import_module("ultralytics.utils.tal")
+    version = _version("ultralytics")
+    cls = tal.TaskAlignedAssigner
+    wanted = ["self", "pd_scores", "pd_bboxes", "anc_points", "gt_labels", "gt_bboxes", "mask_gt"]
+    names = list(inspect.signature(cls.forward).parameters)
+    if names != wanted:
+        raise ImportError(f"TaskAlignedAssigner.forward{tuple(names)}; expected the arguments {tuple(wanted)} "
+                          f"(ultralytics 8.2 - 8.4)")
+
+    def capture(owner, a):
+        gt = _np(a["gt_bboxes"])
+        if gt.ndim != 3 or gt.shape[-1] != 4:
+            raise _NotDumped(f"gt_bboxes of shape {gt.shape}; expected [B, G, 4] (xyxy)")
+        anc = _np(a["anc_points"])
+        strides, counts, rows, cols = _grid_levels(anc, 0.5)
+        per_point = np.repeat(strides, counts).astype(anc.dtype)[:, None]
+        priors = np.concatenate([anc, per_point, per_point], axis=1)
+        params = _params_of(owner, ("topk", "alpha", "beta", "eps"))
+        if hasattr(owner, "stride"):  # 8.4+: small-object widening (STAL) and topk2
+            stride = owner.stride
+            stride = stride.tolist() if hasattr(stride, "tolist") else list(stride)
+            params["stride"] = [float(v) for v in stride]
+            topk2 = getattr(owner, "topk2", owner.topk)
+            params["topk2"] = None if int(topk2) == int(owner.topk) else int(topk2)
+        more = {}
+        preset = next((name for name, p in _ULTRALYTICS_PRESETS.items() if p == params), None)
+        if preset:
+            more["preset"] = preset
+        scores = a["pd_scores"]
+        return {
+            "fields": dict(priors=priors, num_level_priors=counts, cls_scores=_np(scores),
+                           pred_bboxes=_np(a["pd_bboxes"]), gt_bboxes=gt, gt_labels=_np(a["gt_labels"]),
+                           pad_gt_mask=_np(a["mask_gt"]), scores="probs",
+                           image_size=(int(rows * strides[0]), int(cols * strides[0]))),
+            "meta": _common_meta(torch, scores, "task-aligned.ultralytics", params, **more),
+            "outputs": {
+                "assigned_gt_inds": "target_gt_idx + 1 where fg_mask (as returned), 0 elsewhere",
+                "assigned_labels": "target_labels where fg_mask, -1 elsewhere",
+                "assign_metrics": "max over classes of the returned target_scores (the normalised alignment "
+                                  "metric), 0 for negatives",
+            },
+        }
+
+    def results(_owner, _snap, result):
+        target_labels, _target_bboxes, target_scores, fg_mask, target_gt_idx = result
+        fg = _np(fg_mask) > 0
+        inds = np.where(fg, _np(target_gt_idx).astype(np.int64) + 1, 0)
+        labels = np.where(fg, _np(target_labels).astype(np.int64), -1)
+        ts = _np(target_scores)
+        metrics = ts.max(axis=-1) if ts.shape[-1] else np.zeros(fg.shape, np.float32)
+        metrics = np.where(fg, metrics, 0).astype(np.float32)
+        return {"assigned_gt_inds": inds, "assigned_labels": labels, "assign_metrics": metrics}
+
+    def branch(assigner):
+        """one2many / one2one when an E2E loss (YOLO26's E2ELoss, YOLOv10's E2EDetectLoss) owns this assigner."""
+        frame = sys._getframe(1)
+        for _ in range(16):
+            if frame is None:
+                break
+            owner = frame.f_locals.get("self")
+            attrs = getattr(owner, "__dict__", None)
+            if isinstance(attrs, dict):
+                for name in ("one2many", "one2one"):
+                    loss = attrs.get(name)
+                    if loss is not None and getattr(loss, "__dict__", {}).get("assigner") is assigner:
+                        return name
+            frame = frame.f_back
+        return None
+
+    return [_Spec("ultralytics", version, cls, "forward", torch,
+                  _exact_class(cls, "task-aligned.ultralytics"), capture, results, branch)]
+
+
+# --- YOLOX ----------------------------------------------------------------------
+
+def _code_constants(func, kind):
+    """The numeric literals of a function's code of one kind (float or int), nested code included."""
+    found = set()
+    stack = [getattr(func, "__code__", None)]
+    while stack:
+        code = stack.pop()
+        if code is None:
+            continue
+        for c in code.co_consts:
+            if hasattr(c, "co_consts"):
+                stack.append(c)
+            elif type(c) is kind:
+                found.add(c)
+    return found
+
+
+def _yolox_specs():
+    import torch
+    head = importlib.import_module("yolox.models.yolo_head")
+    version = _version("yolox")
+    cls = head.YOLOXHead
+    params = inspect.signature(cls.get_assignments).parameters
+    needed = ("batch_idx", "num_gt", "gt_bboxes_per_image", "gt_classes", "bboxes_preds_per_image",
+              "expanded_strides", "x_shifts", "y_shifts", "cls_preds", "obj_preds")
+    missing = [n for n in needed if n not in params]
+    if missing:
+        raise ImportError(f"YOLOXHead.get_assignments has no argument {', '.join(missing)}")
+    # YOLOX's main branch since 2022-11 (get_geometry_constraint: a centre square, +1e6) is what
+    # simota.yolox replays. The 0.3.0 tag (2022-04) still has get_in_boxes_info (box OR centre
+    # region of 2.5 strides, +1e5), the algorithm mmdetection ported as SimOTAAssigner: `simota`
+    # is its closest replay, not an exact one. Both call themselves 0.3.0.
+    geometry = getattr(cls, "get_geometry_constraint", None)
+    if geometry is not None:
+        assigner, shift, exact = "simota.yolox", 0.0, True
+        radii = _code_constants(geometry, float) - {0.0, 0.5}
+        center_radius = radii.pop() if len(radii) == 1 else 1.5
+        topks = _code_constants(getattr(cls, "simota_matching", None), int) - {0, 1, -1}
+    else:
+        assigner, shift, exact = "simota", 0.5, False
+        radii = _code_constants(getattr(cls, "get_in_boxes_info", None), float) - {0.0, 0.5}
+        center_radius = radii.pop() if len(radii) == 1 else 2.5
+        topks = _code_constants(getattr(cls, "dynamic_k_matching", None), int) - {0, 1, -1}
+        warnings.warn("assignscope_hooks: this YOLOX has get_in_boxes_info (the 0.3.0 tag and older), which "
+                      "assignscope has no exact replay of; dumps are written for `-a simota` (mmdetection's "
+                      "port, the closest), with priors at (shift + 0.5) * stride, and no framework result is "
+                      "recorded", AssignscopeHookWarning, stacklevel=3)
+    candidate_topk = topks.pop() if len(topks) == 1 else 10
+    fixed = {"center_radius": float(center_radius), "candidate_topk": int(candidate_topk),
+             "iou_weight": 3.0, "cls_weight": 1.0}
+
+    def capture(owner, a):
+        live = dict(fixed)
+        for name in ("center_radius", "candidate_topk"):  # forks that made them attributes
+            if isinstance(getattr(owner, name, None), (int, float, np.integer, np.floating)):
+                live[name] = type(fixed[name])(getattr(owner, name))
+        bi = int(a["batch_idx"])
+        strides = _np(a["expanded_strides"]).astype(np.float64).reshape(-1)
+        xs = _np(a["x_shifts"]).astype(np.float64).reshape(-1)
+        ys = _np(a["y_shifts"]).astype(np.float64).reshape(-1)
+        priors = np.stack([(xs + shift) * strides, (ys + shift) * strides, strides, strides], 1).astype(np.float32)
+        change = np.flatnonzero(np.diff(strides) != 0) + 1
+        counts = np.diff(np.concatenate([[0], change, [len(strides)]])).astype(np.int64)
+        imgs = a.get("imgs")
+        shape = getattr(imgs, "shape", None)
+        if shape is not None and len(shape) == 4:
+            image_size = (int(shape[2]), int(shape[3]))
+        else:  # from the first level's grid: rows and columns times its stride
+            n0 = int(counts[0])
+            image_size = (int(round((ys[:n0].max() + 1) * strides[0])), int(round((xs[:n0].max() + 1) * strides[0])))
+        cls_preds = a["cls_preds"][bi]
+        return {
+            "fields": dict(priors=priors, num_level_priors=counts, cls_scores=_np(cls_preds),
+                           objectness=_np(a["obj_preds"][bi]), pred_bboxes=_np(a["bboxes_preds_per_image"]),
+                           gt_bboxes=_np(a["gt_bboxes_per_image"]), gt_labels=_np(a["gt_classes"]),
+                           box_format="cxcywh", image_size=image_size),
+            "meta": _common_meta(torch, cls_preds, assigner, live, image_index=bi),
+            "outputs": {
+                "assigned_gt_inds": "matched_gt_inds + 1 on the returned fg_mask, 0 elsewhere",
+                "assigned_labels": "gt_matched_classes on fg_mask, -1 elsewhere",
+                "max_overlaps": "pred_ious_this_matching on fg_mask, 0 elsewhere",
+            },
+        }
+
+    def results(_owner, snap, result):
+        gt_matched_classes, fg_mask, pred_ious, matched_gt_inds, _num_fg = result
+        fg = _np(fg_mask).astype(bool).reshape(-1)
+        n = snap["fields"]["priors"].shape[0]
+        if fg.shape != (n,):
+            raise _NoResult(f"fg_mask: shape {fg.shape}; expected ({n},)")
+        inds = np.zeros(n, np.int64)
+        labels = np.full(n, -1, np.int64)
+        overlaps = np.zeros(n, np.float32)
+        inds[fg] = _np(matched_gt_inds).astype(np.int64).reshape(-1) + 1
+        labels[fg] = _np(gt_matched_classes).astype(np.int64).reshape(-1)
+        overlaps[fg] = _np(pred_ious).astype(np.float32).reshape(-1)
+        return {"assigned_gt_inds": inds, "assigned_labels": labels, "max_overlaps": overlaps}
+
+    return [_Spec("yolox", version, cls, "get_assignments", torch, lambda owner, a: None, capture,
+                  results if exact else None)]
+
+
+# --- mmdetection ------------------------------------------------------------------
+
+def _iou_calculator_refusal(owner):
+    calc = getattr(owner, "iou_calculator", None)
+    if calc is not None and type(calc).__name__ != "BboxOverlaps2D":
+        return f"iou_calculator is {type(calc).__name__}; assignscope replays BboxOverlaps2D"
+    return None
+
+
+def _mmdet_specs():
+    import torch
+    module = importlib.import_module("mmdet.models.task_modules.assigners.dynamic_soft_label_assigner")
+    version = _version("mmdet")
+    cls = module.DynamicSoftLabelAssigner
+    exact = _exact_class(cls, "dynamic-soft-label")
+
+    def refuse(owner, a):
+        return exact(owner, a) or _iou_calculator_refusal(owner)
+
+    def capture(owner, a):
+        pred, gt, ignore = a["pred_instances"], a["gt_instances"], a.get("gt_instances_ignore")
+        priors, gt_bboxes = _np(pred.priors), _np(gt.bboxes)
+        if priors.ndim != 2 or priors.shape[1] != 4 or gt_bboxes.shape[-1:] != (4,):
+            raise _NotDumped(f"priors {priors.shape} and gt boxes {gt_bboxes.shape}; expected [N, 4] and [G, 4]")
+        fields = dict(priors=priors, cls_scores=_np(pred.scores), pred_bboxes=_np(pred.bboxes),
+                      gt_bboxes=gt_bboxes, gt_labels=_np(gt.labels))
+        center_of_mass = getattr(module, "center_of_mass", None)
+        if center_of_mass is not None and hasattr(gt, "masks"):
+            # The assigner's own centre (RTMDet-Ins): the framework's function, its eps.
+            fields["gt_centers"] = _np(center_of_mass(gt.masks, eps=getattr(module, "EPS", 1e-7)))
+        if ignore is not None and hasattr(ignore, "bboxes"):
+            fields["gt_bboxes_ignore"] = _np(ignore.bboxes)
+        params = _params_of(owner, ("soft_center_radius", "topk", "iou_weight"))
+        return {
+            "fields": fields,
+            "meta": _common_meta(torch, pred.scores, "dynamic-soft-label", params),
+            "outputs": {
+                "assigned_gt_inds": "AssignResult.gt_inds as returned",
+                "assigned_labels": "AssignResult.labels as returned (-1 off positives)",
+                "max_overlaps": "AssignResult.max_overlaps as returned",
+            },
+        }
+
+    def results(_owner, _snap, result):
+        out = {"assigned_gt_inds": _np(result.gt_inds).astype(np.int64)}
+        if getattr(result, "labels", None) is not None:
+            out["assigned_labels"] = _np(result.labels).astype(np.int64)
+        if getattr(result, "max_overlaps", None) is not None:
+            out["max_overlaps"] = _np(result.max_overlaps).astype(np.float32)
+        return out
+
+    return [_Spec("mmdet", version, cls, "assign", torch, refuse, capture, results)]
+
+
+# --- mmyolo ---------------------------------------------------------------------
+
+def _mmyolo_specs():
+    import torch
+    module = importlib.import_module("mmyolo.models.task_modules.assigners.batch_dsl_assigner")
+    version = _version("mmyolo")
+    cls = module.BatchDynamicSoftLabelAssigner
+    wanted = ["self", "pred_bboxes", "pred_scores", "priors", "gt_labels", "gt_bboxes", "pad_bbox_flag"]
+    names = list(inspect.signature(cls.forward).parameters)
+    if names != wanted:
+        raise ImportError(f"BatchDynamicSoftLabelAssigner.forward{tuple(names)}; expected {tuple(wanted)} "
+                          f"(mmyolo 0.6)")
+    exact = _exact_class(cls, "dynamic-soft-label.mmyolo")
+
+    def refuse(owner, a):
+        return exact(owner, a) or _iou_calculator_refusal(owner)
+
+    def capture(owner, a):
+        pred_bboxes, gt_bboxes = _np(a["pred_bboxes"]), _np(a["gt_bboxes"])
+        if pred_bboxes.shape[-1:] != (4,) or gt_bboxes.shape[-1:] != (4,):
+            raise _NotDumped(f"boxes with {pred_bboxes.shape[-1]} columns (rotated?); expected xyxy")
+        params = _params_of(owner, ("soft_center_radius", "topk", "iou_weight"))
+        scores = a["pred_scores"]
+        return {
+            "fields": dict(priors=_np(a["priors"]), cls_scores=_np(scores), pred_bboxes=pred_bboxes,
+                           gt_bboxes=gt_bboxes, gt_labels=_np(a["gt_labels"]), pad_gt_mask=_np(a["pad_bbox_flag"])),
+            "meta": _common_meta(torch, scores, "dynamic-soft-label.mmyolo", params),
+            "num_classes": int(owner.num_classes),
+            "outputs": {
+                "assigned_gt_inds": "the GT whose box the returned assigned_bboxes holds, + 1, at positives "
+                                    "(assigned_labels != num_classes); 0 elsewhere. Recorded only when that GT "
+                                    "is unique",
+                "assigned_labels": "the returned assigned_labels, num_classes (background) as -1",
+                "assign_metrics": "the returned assign_metrics (IoU with the matched GT, 0 elsewhere)",
+            },
+        }
+
+    def results(_owner, snap, result):
+        c = snap["num_classes"]
+        labels = _np(result["assigned_labels"]).astype(np.int64)
+        fg = labels != c
+        boxes = _np(result["assigned_bboxes"])
+        gt = snap["fields"]["gt_bboxes"]
+        gt_labels = snap["fields"]["gt_labels"].reshape(gt.shape[:2]).astype(np.int64)
+        inds = np.zeros(labels.shape, np.int64)
+        for b, p in np.argwhere(fg):
+            same = np.flatnonzero(np.all(gt[b] == boxes[b, p], axis=-1))
+            if len(same) != 1 or gt_labels[b, same[0]] != labels[b, p]:
+                raise _NoResult(f"ambiguous GT: prior {p} of image {b} holds a box that {len(same)} GTs have; "
+                                f"the GT index is not recoverable from mmyolo's result")
+            inds[b, p] = same[0] + 1
+        return {"assigned_gt_inds": inds, "assigned_labels": np.where(fg, labels, -1),
+                "assign_metrics": np.where(fg, _np(result["assign_metrics"]), 0).astype(np.float32)}
+
+    return [_Spec("mmyolo", version, cls, "forward", torch, refuse, capture, results)]
+
+
+_SPEC_BUILDERS = {"ultralytics": _ultralytics_specs, "yolox": _yolox_specs, "mmdet": _mmdet_specs,
+                  "mmyolo": _mmyolo_specs}
