@@ -12,7 +12,7 @@ installed (or the ones named by ``framework=``):
   (YOLOv8/11, YOLO26 with its two branches ``one2many`` and ``one2one``,
   YOLOv10's ``E2EDetectLoss``); batch dumps for ``task-aligned.ultralytics``;
 - YOLOX: ``yolox.models.yolo_head.YOLOXHead.get_assignments``; one-image dumps
-  for ``simota.yolox``;
+  for ``simota.yolox`` (main, or the 0.3.0 release with geometry=box-or-center);
 - mmdetection 3.x: ``DynamicSoftLabelAssigner.assign`` (RTMDet, RTMDet-Ins);
   one-image dumps for ``dynamic-soft-label``;
 - mmyolo 0.6: ``BatchDynamicSoftLabelAssigner.forward`` (RTMDet); batch dumps
@@ -698,28 +698,25 @@ def _yolox_specs():
     missing = [n for n in needed if n not in params]
     if missing:
         raise ImportError(f"YOLOXHead.get_assignments has no argument {', '.join(missing)}")
-    # YOLOX's main branch since 2022-11 (get_geometry_constraint: a centre square, +1e6) is what
-    # simota.yolox replays. The 0.3.0 tag (2022-04) still has get_in_boxes_info (box OR centre
-    # region of 2.5 strides, +1e5), the algorithm mmdetection ported as SimOTAAssigner: `simota`
-    # is its closest replay, not an exact one. Both call themselves 0.3.0.
+    # YOLOX's main branch since 2022-11 (get_geometry_constraint: a centre square, +1e6) and the
+    # 0.3.0 release (tag 2022-04, pip; get_in_boxes_info: box OR centre region of 2.5 strides,
+    # +1e5 unless both) both call themselves 0.3.0; simota.yolox replays either, told apart by
+    # its `geometry` parameter. Both take the grid at x_shifts * stride and add half a stride.
     geometry = getattr(cls, "get_geometry_constraint", None)
+    assigner, shift, exact = "simota.yolox", 0.0, True
     if geometry is not None:
-        assigner, shift, exact = "simota.yolox", 0.0, True
+        geometry_name = "center"
         radii = _code_constants(geometry, float) - {0.0, 0.5}
         center_radius = radii.pop() if len(radii) == 1 else 1.5
         topks = _code_constants(getattr(cls, "simota_matching", None), int) - {0, 1, -1}
     else:
-        assigner, shift, exact = "simota", 0.5, False
+        geometry_name = "box-or-center"
         radii = _code_constants(getattr(cls, "get_in_boxes_info", None), float) - {0.0, 0.5}
         center_radius = radii.pop() if len(radii) == 1 else 2.5
         topks = _code_constants(getattr(cls, "dynamic_k_matching", None), int) - {0, 1, -1}
-        warnings.warn("assignscope_hooks: this YOLOX has get_in_boxes_info (the 0.3.0 tag and older), which "
-                      "assignscope has no exact replay of; dumps are written for `-a simota` (mmdetection's "
-                      "port, the closest), with priors at (shift + 0.5) * stride, and no framework result is "
-                      "recorded", AssignscopeHookWarning, stacklevel=3)
     candidate_topk = topks.pop() if len(topks) == 1 else 10
     fixed = {"center_radius": float(center_radius), "candidate_topk": int(candidate_topk),
-             "iou_weight": 3.0, "cls_weight": 1.0}
+             "iou_weight": 3.0, "cls_weight": 1.0, "geometry": geometry_name}
 
     def capture(owner, a):
         live = dict(fixed)
