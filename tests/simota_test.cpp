@@ -179,4 +179,32 @@ TEST_CASE("simota.yolox: priors stored at offset 0.5 get a note about YOLOX's ow
   CHECK(run_assigner("simota.yolox", p).notes.empty());
 }
 
+// YOLOX's two geometries (both say __version__ 0.3.0). GT [0, 0, 64, 64],
+// centre (32, 32); stride-8 priors stored at x_shifts * stride, (0, 0) and
+// (24, 24): YOLOX's centres (4, 4) and (28, 28). Both predict the GT box
+// (IoU 1). main (get_geometry_constraint, radius 1.5: |28 - 32| < 12): only
+// the second is a candidate, k = 1. The 0.3.0 release (get_in_boxes_info:
+// box OR the 2.5-stride square): both are candidates (the first in the box
+// only, at +1e5), k = int(1 + 1) = 2, and both are picked.
+TEST_CASE("simota.yolox: main's centre square, and the 0.3.0 release's box-or-centre geometry") {
+  Problem p = testing::make_problem({{0, 0, 8, 8}, {24, 24, 8, 8}}, {{0, 0, 64, 64}, {0, 0, 64, 64}}, {{1}, {1}},
+                                    {{0, 0, 64, 64}}, {0});
+  p.objectness = {1, 1};
+  p.mark(Field::kObjectness);
+  const Assignment main = run_assigner("simota.yolox", p);
+  CHECK(main.gt_inds == std::vector<int64_t>{0, 1});
+  CHECK(*main.dynamic_ks == std::vector<int64_t>{1});
+  const Assignment release = run_assigner("simota.yolox", p, {{"geometry", "box-or-center"}, {"center_radius", "2.5"}});
+  CHECK(release.gt_inds == std::vector<int64_t>{1, 1});
+  CHECK(*release.dynamic_ks == std::vector<int64_t>{2});
+  const CandidatePair* outside = testing::find_pair(release, 0, 0);
+  REQUIRE(outside);
+  CHECK(outside->terms[2] == 100000.0f);  // get_in_boxes_info's INF, not main's 1e6
+  CHECK(run_assigner("simota.yolox", p, {{"geometry", "box-or-center"}, {"center_radius", "2.5"}, {"search", "dense"}})
+            .gt_inds == release.gt_inds);
+  auto preset = assign::resolve_assigner("yolox-0.3.0");
+  REQUIRE(preset.ok());
+  CHECK(assign::choice_params(*preset).get_string("geometry") == "box-or-center");
+}
+
 }  // namespace assignscope

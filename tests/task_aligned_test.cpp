@@ -413,4 +413,82 @@ TEST_CASE("task-aligned: topk above N — mmdet clamps, the flavours' reference 
   }
 }
 
+
+// ultralytics 8.4 (`stride` given): STAL widens a GT side below stride[0] to
+// stride[1] about its centre, for the inside test only. The GT [13, 5, 19, 7]
+// (6 x 2 px, centre (16, 6)) holds no prior point of the row; widened to
+// 16 x 16 it is [8, -2, 24, 14] and holds x = 12 and x = 20 (x = 4 and 28
+// are outside; the edges at 8 and 24 hold no point). Both predict the GT box
+// itself: CIoU 1 with the ORIGINAL box, metric sqrt(s). Logits 0 and 2:
+// metrics sqrt(0.5) = 0.70711 and sqrt(0.88080) = 0.93851.
+TEST_CASE("task-aligned.ultralytics: 8.4's STAL widens small GTs for the inside test only") {
+  const std::array<float, 4> gt = {13, 5, 19, 7};
+  const Problem p = row({{0, 0, 8, 8}, gt, gt, {24, 0, 32, 8}}, {{0}, {0}, {2}, {0}}, {gt}, {0});
+  const Assignment before = run(kUltralytics, p);  // stride null: ultralytics 8.2 / 8.3
+  CHECK(before.num_positives() == 0);
+  const Assignment after = run(kUltralytics, p, {{"stride", "[8, 16]"}});
+  CHECK(after.gt_inds == std::vector<int64_t>{0, 1, 1, 0});
+  CHECK(after.max_overlaps[1] == doctest::Approx(1.0f));  // CIoU with the original box, not the widened one
+  CHECK((*after.assign_metrics)[2] == doctest::Approx(1.0f));
+  CHECK((*after.assign_metrics)[1] == doctest::Approx(0.70711f / 0.93851f).epsilon(1e-4));
+  // One stride: stride[0] is both the threshold and the widened side (8 x 8:
+  // [12, 2, 20, 10] holds neither x = 12 nor x = 20, strictly).
+  CHECK(run(kUltralytics, p, {{"stride", "[8]"}}).num_positives() == 0);
+  // A side at or above stride[0] is left alone: stride[0] = 2 widens nothing.
+  CHECK(run(kUltralytics, p, {{"stride", "[2, 16]"}}).num_positives() == 0);
+  // The widened box is a search region too: sparse and dense agree.
+  CHECK(run(kUltralytics, p, {{"stride", "[8, 16]"}, {"search", "dense"}}).gt_inds == after.gt_inds);
+}
+
+// topk2 (YOLO26's one-to-one branch: topk 7, topk2 1): after conflicts each
+// GT keeps its topk2 positives of largest metric; the soft target is
+// normalised over what remains.
+TEST_CASE("task-aligned.ultralytics: topk2 keeps each GT's best positives after conflicts") {
+  const std::array<float, 4> gt = {13, 5, 19, 7};
+  const Problem p = row({{0, 0, 8, 8}, gt, gt, {24, 0, 32, 8}}, {{0}, {0}, {2}, {0}}, {gt}, {0});
+  const Assignment one = run(kUltralytics, p, {{"stride", "[8, 16]"}, {"topk2", "1"}});
+  CHECK(one.gt_inds == std::vector<int64_t>{0, 0, 1, 0});  // prior 2's metric 0.93851 beats prior 1's 0.70711
+  CHECK((*one.assign_metrics)[1] == 0.0f);
+  CHECK((*one.assign_metrics)[2] == doctest::Approx(1.0f));
+  // topk2 equal to topk: `self.topk2 = topk2 or topk` skips the step.
+  CHECK(run(kUltralytics, p, {{"stride", "[8, 16]"}, {"topk2", "2"}}).gt_inds == std::vector<int64_t>{0, 1, 1, 0});
+  // Equal metrics at the topk2 boundary: the order torch.topk leaves open is noted.
+  const Problem tied = row({{0, 0, 8, 8}, gt, gt, {24, 0, 32, 8}}, {{0}, {2}, {2}, {0}}, {gt}, {0});
+  const Assignment t = run(kUltralytics, tied, {{"stride", "[8, 16]"}, {"topk2", "1"}});
+  CHECK(t.num_positives() == 1);
+  CHECK(has_note(t, "topk2 = 1 boundary falls between priors of equal metric"));
+}
+
+TEST_CASE("task-aligned.ultralytics: presets and parameters name the framework versions they replay") {
+  const assign::AssignerInfo* info = assign::find_assigner(kUltralytics);
+  REQUIRE(info);
+  auto choice = assign::resolve_assigner("yolo26-o2o");
+  REQUIRE(choice.ok());
+  CHECK(choice->label() == "task-aligned.ultralytics+yolo26-o2o");
+  const Params o2o = assign::choice_params(*choice);
+  CHECK(o2o.get_int("topk") == 7);
+  CHECK(o2o.get_int("topk2") == 1);
+  CHECK(o2o.get_numbers("stride") == Numbers{8, 16, 32});
+  auto v8 = assign::resolve_assigner("yolov8");
+  REQUIRE(v8.ok());
+  CHECK(v8->label() == "task-aligned.ultralytics+v8.4");
+  Meta meta;
+  meta.framework = "ultralytics";
+  meta.framework_version = "8.3.252";
+  CHECK(assign::version_warning(*info, assign::choice_params(*v8), meta).find("replays ultralytics 8.4") !=
+        std::string::npos);
+  CHECK(assign::version_warning(*info, assign::default_params(*info), meta).empty());  // stride null: 8.0 - 8.3
+  meta.framework_version = "8.4.52";
+  CHECK(assign::version_warning(*info, assign::choice_params(*v8), meta).empty());
+  CHECK_FALSE(assign::version_warning(*info, assign::default_params(*info), meta).empty());
+  // topk2 is 8.4's and needs stride.
+  Params bad = assign::default_params(*info);
+  REQUIRE(bad.set("topk2", "1").ok());
+  const Status st = assign::validate_params(*info, bad, nullptr);
+  CHECK(st.kind() == ErrorKind::kUsage);
+  CHECK(st.message().find("needs stride") != std::string::npos);
+  REQUIRE(bad.set("stride", "None").ok());
+  CHECK(bad.is_null("stride"));
+}
+
 }  // namespace assignscope

@@ -56,6 +56,9 @@ struct ClassName {
   enum class Syntax { kAny, kDict, kCall };
   std::string name;
   Syntax syntax = Syntax::kAny;
+  // A head class (FCOSHead): its config holds many arguments besides the
+  // assignment's (channels, losses); those are noted and ignored, not refused.
+  bool head = false;
 };
 
 struct AssignerInfo {
@@ -81,6 +84,10 @@ struct AssignerInfo {
   // Reads cls_scores with a last "no object" column (C + 1 columns, a softmax
   // head: DETR's ClassificationCost); others refuse such dumps.
   bool accepts_background_column = false;
+  // Takes priors with stride 0 in every row (all-zero priors, as mmyolo's
+  // BatchATSSAssigner unit test feeds it: zero-size anchors) instead of
+  // reading them as DETR-style strideless locations and refusing.
+  bool accepts_zero_stride_priors = false;
   // Constructor arguments of the reference that never change its result
   // (num_classes, iou_calculator=BboxOverlaps2D): accepted from configs and ignored.
   std::vector<std::string> config_ignored;

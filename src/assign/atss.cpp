@@ -435,7 +435,7 @@ ParamSpec anchor_scale_param(double scale) {
 }  // namespace
 
 AssignerInfo atss_info() {
-  return make_info(
+  AssignerInfo info = make_info(
       kMmdetection,
       {topk_param(),
        {"ignore_iof_thr", ParamType::kFloat, -1.0,
@@ -446,15 +446,29 @@ AssignerInfo atss_info() {
       "the GT",
       "mmdetection mmdet/models/task_modules/assigners/atss_assigner.py ATSSAssigner (commit adc8ffa5)",
       {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}});
+  info.class_names = {{"ATSSAssigner", ClassName::Syntax::kAny}};
+  info.config_ignored = {"iou_calculator"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
+  };
+  return info;
 }
 
 AssignerInfo atss_mmyolo_info() {
-  return make_info(kMmyolo, {topk_param(), anchor_scale_param(5.0)},
-                   "mmyolo's batched ATSS (YOLOv6 warm-up): IoU > mean + std, centre eps 1e-9, conflicts by argmax "
-                   "IoU over all GTs, soft label = prediction IoU",
-                   "mmyolo mmyolo/models/task_modules/assigners/batch_atss_assigner.py BatchATSSAssigner "
-                   "(mmyolo 0.6.0, commit 8c4d9dc5)",
-                   {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}});
+  AssignerInfo info =
+      make_info(kMmyolo, {topk_param(), anchor_scale_param(5.0)},
+                "mmyolo's batched ATSS (YOLOv6 warm-up): IoU > mean + std, centre eps 1e-9, conflicts by argmax "
+                "IoU over all GTs, soft label = prediction IoU",
+                "mmyolo mmyolo/models/task_modules/assigners/batch_atss_assigner.py BatchATSSAssigner "
+                "(mmyolo 0.6.0, commit 8c4d9dc5)",
+                {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}});
+  info.accepts_zero_stride_priors = true;  // its anchors are priors * 2.5 strides: zero-size ones
+  info.class_names = {{"BatchATSSAssigner", ClassName::Syntax::kAny}};
+  info.config_ignored = {"num_classes", "iou_calculator"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
+  };
+  return info;
 }
 
 }  // namespace assignscope::assign

@@ -24,6 +24,12 @@ std::string class_of(const Json& node) {
   return t;
 }
 
+const ClassName* class_entry(const AssignerInfo& info, const std::string& cls) {
+  for (const ClassName& c : info.class_names)
+    if (c.name == cls) return &c;
+  return nullptr;
+}
+
 const AssignerInfo* info_for_class(const std::string& cls, bool call_syntax) {
   const AssignerInfo* any = nullptr;
   for (const AssignerInfo& info : registry())
@@ -99,7 +105,13 @@ Status check_ignored(const std::string& spec, const std::string& key, const Json
   if (eq == std::string::npos) {
     if (key == "iou_calculator") {
       const std::string calc = value.is_object() ? class_of(value) : value.is_string() ? value.get<std::string>() : "";
-      if (calc.find("BboxOverlaps2D") == std::string::npos)
+      // BboxOverlaps2D(scale=1., dtype=None): any other scale or dtype changes the IoUs.
+      bool defaults = true;
+      if (value.is_object())
+        for (auto it = value.begin(); it != value.end(); ++it)
+          if (it.key() != "type" && !(it.key() == "scale" && it.value() == 1) && !(it.key() == "dtype" && it.value().is_null()))
+            defaults = false;
+      if (calc.find("BboxOverlaps2D") == std::string::npos || !defaults)
         return Status::Usage(fmt::format("{}: {}(iou_calculator={}): only BboxOverlaps2D (the default) is replayed",
                                          origin, cls, printable(json_snippet(value), 60)));
     }
@@ -171,6 +183,9 @@ Result<ConfigChoice> assigner_from_config(const std::string& given) {
     return std::any_of(info.params.begin(), info.params.end(), [&](const ParamSpec& p) { return p.name == key; });
   };
   out.params = Json::object();
+  const ClassName* entry = class_entry(info, cls);
+  const bool head = entry && entry->head;
+  std::vector<std::string> head_ignored;
   for (auto it = node.begin(); it != node.end(); ++it) {
     const std::string& key = it.key();
     if (key == "type" || key == "$call") continue;
@@ -187,11 +202,18 @@ Result<ConfigChoice> assigner_from_config(const std::string& given) {
       ASSIGNSCOPE_RETURN_IF_ERROR(check_ignored(*ignored, key, it.value(), cls, origin, &out.notes));
       continue;
     }
+    if (head) {
+      head_ignored.push_back(key);
+      continue;
+    }
     std::vector<std::string> names;
     for (const ParamSpec& p : info.params) names.push_back(p.name);
     return Status::Usage(fmt::format("{}: {}({}=...): not an argument assignscope replays for {}{}; its parameters: {}",
                                      origin, cls, key, info.name, did_you_mean(key, names), fmt::join(names, ", ")));
   }
+  if (!head_ignored.empty())
+    out.notes.push_back(fmt::format("{} arguments that do not change the assignment, not used: {}", cls,
+                                    fmt::join(head_ignored, ", ")));
   // Arguments the reference's caller passes beside the assigner dict: TOOD's
   // and DDQ's train_cfg carry alpha and beta for assign().
   if (pick.parent && pick.parent->is_object()) {

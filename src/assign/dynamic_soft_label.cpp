@@ -562,18 +562,35 @@ AssignerInfo make_info(const Rules& rules, std::string summary, std::string refe
 }  // namespace
 
 AssignerInfo dynamic_soft_label_info() {
-  return make_info(kMmdetection,
-                   "RTMDet dynamic soft label assignment: soft class cost + log-IoU + soft centre prior, dynamic k",
-                   "mmdetection mmdet/models/task_modules/assigners/dynamic_soft_label_assigner.py "
-                   "DynamicSoftLabelAssigner (commit 18cd2b4f)");
+  AssignerInfo info = make_info(kMmdetection,
+                                "RTMDet dynamic soft label assignment: soft class cost + log-IoU + soft centre prior, "
+                                "dynamic k",
+                                "mmdetection mmdet/models/task_modules/assigners/dynamic_soft_label_assigner.py "
+                                "DynamicSoftLabelAssigner (commit 18cd2b4f); centres from the dump's gt_centers "
+                                "(mask centre of mass, RTMDet-Ins) when given");
+  info.aliases = {"rtmdet", "rtmdet-ins"};
+  info.class_names = {{"DynamicSoftLabelAssigner", ClassName::Syntax::kAny}};
+  info.config_ignored = {"iou_calculator"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
+  };
+  return info;
 }
 
 AssignerInfo dynamic_soft_label_mmyolo_info() {
-  return make_info(kMmyolo,
-                   "mmyolo's batched RTMDet assigner: class cost on the GT's class only, dynamic k over all priors, "
-                   "INF cost outside every GT",
-                   "mmyolo mmyolo/models/task_modules/assigners/batch_dsl_assigner.py BatchDynamicSoftLabelAssigner "
-                   "(mmyolo 0.6.0, commit 8c4d9dc5)");
+  AssignerInfo info = make_info(kMmyolo,
+                                "mmyolo's batched RTMDet assigner: class cost on the GT's class only, dynamic k over "
+                                "all priors, INF cost outside every GT",
+                                "mmyolo mmyolo/models/task_modules/assigners/batch_dsl_assigner.py "
+                                "BatchDynamicSoftLabelAssigner (mmyolo 0.6.0, commit 8c4d9dc5)");
+  info.aliases = {"rtmdet-mmyolo"};
+  info.class_names = {{"BatchDynamicSoftLabelAssigner", ClassName::Syntax::kAny}};
+  // batch_iou only changes how the IoUs are computed, not their values.
+  info.config_ignored = {"num_classes", "iou_calculator", "batch_iou"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
+  };
+  return info;
 }
 
 }  // namespace assignscope::assign

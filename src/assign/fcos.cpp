@@ -215,6 +215,10 @@ AssignerInfo fcos_info() {
           p.num_levels(), p.levels_inferred ? " (inferred from the strides)" : "", ranges));
     return Status();
   };
+  info.class_names = {{"FCOSHead", ClassName::Syntax::kAny, /*head=*/true}};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
+  };
   return info;
 }
 

@@ -236,6 +236,7 @@ AssignerInfo ota_info() {
           p.num_priors(), topk, p.num_priors()));
     return Status();
   };
+  info.aliases = {"ota-paper"};
   return info;
 }
 

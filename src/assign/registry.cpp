@@ -131,10 +131,12 @@ Result<const Preset*> find_preset(const AssignerInfo& info, const std::string& n
     names.push_back(p.name);
   }
   if (names.empty()) return Status::Usage(fmt::format("assigner {} has no presets; set parameters with --set", info.name));
-  std::string list;
-  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-  return Status::Usage(
-      fmt::format("assigner {} has no preset '{}'{}; its presets: {}", info.name, name, did_you_mean(name, names), list));
+  std::string list, hint = did_you_mean(name, names);
+  for (const std::string& n : names) {
+    list += (list.empty() ? "" : ", ") + n;
+    if (hint.empty() && !name.empty() && n.rfind(name, 0) == 0) hint = fmt::format(" (did you mean '{}'?)", n);
+  }
+  return Status::Usage(fmt::format("assigner {} has no preset '{}'{}; its presets: {}", info.name, name, hint, list));
 }
 
 Result<AssignerChoice> resolve_assigner(const std::string& typed) {
@@ -264,6 +266,9 @@ Status check_needs(const AssignerInfo& info, const Problem& problem) {
   }
   for (const Need& need : info.needs) {
     if (std::any_of(need.begin(), need.end(), [&](Field f) { return problem.has(f); })) continue;
+    if (problem.strideless_priors && info.accepts_zero_stride_priors &&
+        std::find(need.begin(), need.end(), Field::kPriors) != need.end())
+      continue;
     if (need.size() == 1 && need[0] == Field::kPriors && problem.strideless_priors)
       return Status::InvalidInput(fmt::format(
           "field 'priors' has stride 0 in every row (DETR-style queries), not point priors (cx, cy, stride_w, "

@@ -195,6 +195,11 @@ AssignerInfo yolov5_info() {
     const auto levels = grid_of(p);
     return levels.ok() ? Status() : levels.status();
   };
+  info.class_names = {{"YOLOv5Head", ClassName::Syntax::kAny, /*head=*/true}};
+  info.config_ignored = {"num_classes"};
+  info.replays = [](const Params&) {
+    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
+  };
   return info;
 }
 

@@ -208,7 +208,7 @@ class Parser {
     return v;
   }
 
-  // A module: assignments and imports; a lone expression is kept as "$value".
+  // A module: assignments and imports; a bare expression is kept as "$value".
   Status module(nlohmann::ordered_json* out) {
     while (true) {
       while (peek().kind == Tok::kNewline) ++i_;
@@ -243,7 +243,7 @@ class Parser {
       auto v = expression();
       if (!v.ok()) return v.status();
       ASSIGNSCOPE_RETURN_IF_ERROR(end_of_statement());
-      if (!v->is_string()) (*out)["$value"] = std::move(v).value();  // a docstring is skipped
+      (*out)["$value"] = std::move(v).value();  // a lone expression (or a module's docstring)
     }
   }
 
