@@ -192,6 +192,15 @@ TEST_CASE("cli: run --format npy writes the golden layout, never over a user's f
   const nlohmann::json params = parse(testing::read_text(out + "/params.json"));
   CHECK(params["assigner"] == "dynamic-soft-label");
   CHECK(params["files"].size() == 4);
+  // The replay's notes land beside the result: an image without GT says so.
+  const nlohmann::json notes = parse(testing::read_text(out + "/notes.json"));
+  REQUIRE(notes["images"].size() == 1);
+  CHECK(notes["images"][0]["notes"].is_array());
+  const std::string empty = tmp.path("empty-result");
+  REQUIRE(run_cli("run testdata/golden/toy-empty-gt -a simota -f npy -o " + empty).exit_code == 0);
+  const nlohmann::json empty_notes = parse(testing::read_text(empty + "/notes.json"));
+  REQUIRE(empty_notes["images"][0]["notes"].size() == 1);
+  CHECK(empty_notes["images"][0]["notes"][0] == "no ground truth: every prior is negative");
   // The same bytes as the reference's stored result for the integer files.
   for (const char* f : {"assigned_gt_inds.npy", "assigned_labels.npy", "dynamic_ks.npy"})
     CHECK(testing::read_text(out + "/" + f) ==

@@ -7,6 +7,7 @@
 // confident wrong logits, bad predictions).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "geometry/prior_grid.h"
@@ -129,6 +130,43 @@ TEST_CASE("sparse search: identical to the dense search on 300 generated scenes 
     CHECK(positives > 1000);        // the scenes do assign
     CHECK(contested_scenes > 50);   // and priors picked by several GTs are common
   }
+}
+
+// Every preset of an assigner with a sparse search (ultralytics 8.4's STAL
+// and topk2, YOLOX 0.3.0's box-or-centre geometry, max-iou's RPN and
+// interval thresholds...): its own rules change the search regions.
+TEST_CASE("sparse search: identical to the dense search for every preset, on 100 generated scenes each") {
+  int variants = 0;
+  for (const assign::AssignerInfo& info : assign::registry()) {
+    if (std::none_of(info.params.begin(), info.params.end(), [](const ParamSpec& s) { return s.name == "search"; }))
+      continue;
+    for (const assign::Preset& preset : info.presets) {
+      ++variants;
+      std::mt19937 rng(20261202);
+      int positives = 0;
+      for (int scene = 0; scene < 100; ++scene) {
+        const int size = scene % 3 == 0 ? 256 : 128;
+        const int num_gts = 1 + static_cast<int>(rng() % (scene % 10 == 0 ? 60 : 12));
+        const bool confident = scene % 4 == 0;
+        Problem p = random_scene(rng, size, num_gts, 5, confident ? -12.0f : -6.0f, confident ? 12.0f : 3.0f);
+        if (info.name.find("yolox") != std::string::npos) {  // YOLOX reads objectness too
+          p.objectness.assign(static_cast<size_t>(p.num_priors()), 0.0f);
+          for (float& o : p.objectness) o = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 20.0f;
+          p.mark(Field::kObjectness);
+        }
+        assign::AssignerChoice choice{&info, &preset};
+        Params params = assign::choice_params(choice);
+        const Assignment sparse = info.make(params)->assign(p);
+        REQUIRE(params.set("search", "dense").ok());
+        const Assignment dense = info.make(params)->assign(p);
+        require_same(sparse, dense, fmt::format("{} scene {} (seed 20261202)", choice.label(), scene));
+        positives += static_cast<int>(sparse.num_positives());
+      }
+      INFO(info.name << "+" << preset.name);
+      CHECK(positives > 100);
+    }
+  }
+  CHECK(variants >= 8);
 }
 
 TEST_CASE("sparse search: priors that form no grid fall back to the dense search") {

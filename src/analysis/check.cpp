@@ -147,6 +147,16 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
     }
     rc.files.push_back(std::move(fc));
   }
+  if (rc.verdict == Verdict::kDiffer) {
+    // A difference where the replay noted a tie the reference's order decides
+    // is worth saying next to it.
+    for (size_t b = 0; b < replay.size(); ++b)
+      if (!replay[b].notes.empty()) {
+        rc.detail += fmt::format(" (the replay noted{}: {})", replay.size() > 1 ? " for image " + std::to_string(b) : "",
+                                 replay[b].notes[0]);
+        break;
+      }
+  }
   if (rc.verdict == Verdict::kDiffer && options.update) {
     for (const io::NamedBytes& f : *produced) {
       if (!expected.files.count(f.name)) continue;  // only what the stored result holds

@@ -57,6 +57,7 @@
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
 #include "match/dynamic_k.h"
+#include "match/torch_order.h"
 
 namespace assignscope::assign {
 namespace {
@@ -208,15 +209,34 @@ class Atss final : public Assigner {
         const int64_t k = std::min(topk_, size);
         distance.resize(static_cast<size_t>(size));
         std::vector<int32_t> nearest;
-        if (grid && std::isfinite(gx) && std::isfinite(gy)) {
-          nearest = nearest_on_grid(grid->levels()[static_cast<size_t>(l)], *grid, centres, gx, gy, k, &near_j, &near_d);
-          for (size_t n = 0; n < nearest.size(); ++n) distance[nearest[n]] = near_d[n];
-        } else {
+        bool tied = false;
+        const auto level_distances = [&]() {
           for (int64_t j = 0; j < size; ++j) {
             const int64_t i = start + j;
             distance[j] = ignored[i] ? kIgnoredDistance : centre_distance(centres(i, 0), centres(i, 1), gx, gy);
           }
+        };
+        if (grid && std::isfinite(gx) && std::isfinite(gy)) {
+          nearest = nearest_on_grid(grid->levels()[static_cast<size_t>(l)], *grid, centres, gx, gy, k, &near_j, &near_d,
+                                    &tied);
+          for (size_t n = 0; n < nearest.size(); ++n) distance[nearest[n]] = near_d[n];
+        } else {
+          level_distances();
           nearest = match::k_smallest(distance.data(), size, k);
+          tied = match::boundary_tie(distance.data(), size, nearest);
+        }
+        if (tied) {
+          // The k-th nearest distance is shared with an anchor left out (a GT
+          // centre midway between anchors): torch.topk's CPU order decides.
+          level_distances();
+          nearest = match::torch_topk_cpu(distance, k, /*largest=*/false);
+          std::sort(nearest.begin(), nearest.end(), [&](int32_t x, int32_t y) {
+            return distance[x] < distance[y] || (!(distance[y] < distance[x]) && x < y);
+          });
+          out.notes.push_back(fmt::format(
+              "GT {} level {}: its {}-th nearest anchor distance is shared with an anchor left out; taken in the order "
+              "PyTorch's CPU topk gives equal keys, as the reference run on a CPU does (a CUDA run can take others)",
+              g, l, k));
         }
         if (rules_.ignore_boxes && !nearest.empty() && distance[nearest.back()] == kIgnoredDistance)
           note_ignored_candidates(g, l, size, k, distance, &out);
@@ -330,7 +350,7 @@ class Atss final : public Assigner {
   // distances in `*dist`.
   static std::vector<int32_t> nearest_on_grid(const geometry::PriorGrid::Level& level, const geometry::PriorGrid& grid,
                                               const Rows4f& centres, float gx, float gy, int64_t k,
-                                              std::vector<int32_t>* js, std::vector<float>* dist) {
+                                              std::vector<int32_t>* js, std::vector<float>* dist, bool* tied) {
     const float step = level.cols > 1 ? level.xs[1] - level.xs[0] : level.rows > 1 ? level.ys[1] - level.ys[0] : 1.0f;
     float half = step * (std::sqrt(static_cast<float>(k)) / 2.0f + 1.0f);
     for (;;) {
@@ -345,6 +365,9 @@ class Atss final : public Assigner {
       if (static_cast<int64_t>(js->size()) >= k || all) {
         const std::vector<int32_t> pick = match::k_smallest(d.data(), static_cast<int64_t>(d.size()), k);
         if (all || pick.empty() || d[pick.back()] < half * (1.0f - 1e-5f)) {
+          // Every anchor outside the square is strictly further: a tie at the
+          // k-th distance lies inside it.
+          *tied = match::boundary_tie(d.data(), static_cast<int64_t>(d.size()), pick);
           std::vector<int32_t> out;
           dist->clear();
           for (int32_t n : pick) out.push_back((*js)[n]), dist->push_back(d[n]);

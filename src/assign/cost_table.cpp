@@ -1,6 +1,8 @@
 // The cost table of the dynamic-k assigners and the assembly of a result.
 #include "assign/cost_table.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -45,8 +47,8 @@ void CostTable::record(int64_t g, int64_t v, float iou, const Terms& terms, floa
   reported_[g].push_back(pair);  // candidates are costed in prior order
 }
 
-match::DynamicKMatch CostTable::match(int64_t topk) const {
-  return match::dynamic_k_matching(cost_.data(), iou_.data(), columns_, real_gts_, num_candidates(), topk);
+match::DynamicKMatch CostTable::match(int64_t topk, match::TieOrder order) const {
+  return match::dynamic_k_matching(cost_.data(), iou_.data(), columns_, real_gts_, num_candidates(), topk, order);
 }
 
 Assignment CostTable::assemble(const Problem& problem, const match::DynamicKMatch& m,
@@ -82,6 +84,11 @@ Assignment CostTable::assemble(const Problem& problem, const match::DynamicKMatc
     }
     out.candidates.insert(out.candidates.end(), pairs.begin(), pairs.end());
   }
+  for (int32_t g : m.tied_columns)
+    out.notes.push_back(fmt::format(
+        "GT {}: its k-th cheapest cost is shared with candidates it did not take; taken in the order PyTorch's CPU "
+        "kernel gives equal keys, as the reference run on a CPU does (a CUDA run can take others)",
+        g));
   return out;
 }
 

@@ -43,7 +43,7 @@ class CostTable {
   float iou(int64_t g, int64_t v) const { return iou_[at(g, v)]; }
   float cost(int64_t g, int64_t v) const { return cost_[at(g, v)]; }
 
-  match::DynamicKMatch match(int64_t topk) const;
+  match::DynamicKMatch match(int64_t topk, match::TieOrder order = match::TieOrder::kTorchTopk) const;
 
   // The Assignment of a match. Positives: gt_inds = column + 1, the column's
   // label, the IoU with it — NaN when the prior's IoU row holds a NaN, as the

@@ -50,6 +50,7 @@
 #include "cost/terms.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
+#include "match/torch_order.h"
 
 namespace assignscope::assign {
 namespace {
@@ -205,7 +206,9 @@ class DynamicSoftLabel final : public Assigner {
     }
 
     // Steps 3-5: dynamic k, each GT's cheapest candidates, conflicts.
-    const match::DynamicKMatch m = table.match(s_.topk);
+    // mmyolo takes each GT's k cheapest from torch.sort over all priors; mmdet torch.topk over the valid ones.
+    const match::DynamicKMatch m =
+        table.match(s_.topk, rules_.all_priors_are_candidates ? match::TieOrder::kTorchSort : match::TieOrder::kTorchTopk);
 
     // Step 6: the result. A picked prior inside no GT (mmyolo) costs INF
     // and has no cost terms of its own.
@@ -399,6 +402,9 @@ class DynamicSoftLabel final : public Assigner {
       costs.clear();
       for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
       picks[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks[g]);
+      // A k-th cost shared with a prior left out: torch's order decides,
+      // which the dense path replays over the reference's whole column.
+      if (match::boundary_tie(costs.data(), static_cast<int64_t>(costs.size()), picks[g])) return std::nullopt;
       // mmyolo: a k-th cheapest at INF or more takes priors inside no GT (or
       // far away) in an order only match() replays.
       if (rules_.all_priors_are_candidates &&
@@ -510,8 +516,8 @@ class DynamicSoftLabel final : public Assigner {
       if (m.dynamic_ks[g] > below_inf)
         out->notes.push_back(fmt::format(
             "GT {}: k = {} exceeds the {} priors costing less than INF = 1e8, so it also takes priors inside no "
-            "GT (or far from it); which ones depends on torch.sort's order for equal keys, which this replay does "
-            "not reproduce (lower prior index first)",
+            "GT (or far from it); which ones depends on torch.sort's order for equal keys: replayed in PyTorch's CPU "
+            "order (a CUDA run can take others)",
             g, m.dynamic_ks[g], below_inf));
     }
     int64_t to_padding = 0;

@@ -50,6 +50,7 @@
 #include "cost/terms.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
+#include "match/torch_order.h"
 
 namespace assignscope::assign {
 namespace {
@@ -315,9 +316,12 @@ class SimOta final : public Assigner {
         const float s = level.stride, r = center_radius_ * s * 1.01f + 0.01f * s;
         const float shift = rules_.shift_half_stride ? 0.5f * s : 0.0f;
         float x0 = gx - r - shift, y0 = gy - r - shift, x1 = gx + r, y1 = gy + r;
-        // The box (yolox: its corners c -+ 0.5 * wh, an ulp from xyxy; widened).
+        // The box (yolox: its corners c -+ 0.5 * wh, an ulp from xyxy;
+        // widened), as seen from the stored points: YOLOX tests the point
+        // plus half a stride, so the window reaches half a stride further
+        // left and up.
         const float m = 1e-3f + 1e-5f * (std::fabs(box[0]) + std::fabs(box[1]) + std::fabs(box[2]) + std::fabs(box[3]));
-        if (rules_.in_box_or_centre) x0 = std::min(x0, box[0] - m), y0 = std::min(y0, box[1] - m),
+        if (rules_.in_box_or_centre) x0 = std::min(x0, box[0] - shift - m), y0 = std::min(y0, box[1] - shift - m),
                                      x1 = std::max(x1, box[2] + m), y1 = std::max(y1, box[3] + m);
         grid->for_each_in(level, x0, y0, x1, y1, [&](int32_t i) {
           const uint8_t flags = geometry(p, i, centre(p, i), g);
@@ -506,6 +510,9 @@ class SimOta final : public Assigner {
       costs.clear();
       for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
       picks[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks[g]);
+      // A k-th cost shared with a candidate left out (common in the INF + c
+      // block, quantised to 1/128): the dense path replays torch's order.
+      if (match::boundary_tie(costs.data(), static_cast<int64_t>(costs.size()), picks[g])) return std::nullopt;
     }
     if (nonfinite) return std::nullopt;
 

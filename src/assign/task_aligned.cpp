@@ -34,13 +34,14 @@
 //                 only for pairs inside g (0 elsewhere, score too)
 //                 (ultralytics). Powers as torch's pow(Tensor, Scalar): 1 is
 //                 a copy, 0.5 a sqrt, 2 and 3 products.
-//   4. top-k      per GT, the k = min(topk, N) largest metrics, ties to the
-//                 lower prior index (torch.topk leaves them open);
+//   4. top-k      per GT, the k = min(topk, N) largest metrics; where equal
+//                 values at the boundary decide, in torch.topk's CPU order
+//                 over the reference's row of N (match/torch_order.h);
 //                 mmdet: over ALL priors, then kept only if t > 0 and inside;
 //                 mmyolo, ultralytics: over t * inside, kept if inside — when
 //                 fewer than k inside priors have t > 0, the rest of the k are
-//                 zero-valued priors in an order torch leaves open; an inside
-//                 one becomes a positive with t = 0 (noted; lower index here).
+//                 zero-valued priors in torch's CPU order; an inside one
+//                 becomes a positive with t = 0 (noted).
 //   5. conflicts  a prior positive for several GTs goes to
 //                 mmdet: the largest u among those GTs;
 //                 mmyolo, ultralytics: the largest u over ALL GTs (argmax of
@@ -80,6 +81,7 @@
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
 #include "match/dynamic_k.h"
+#include "match/torch_order.h"
 
 namespace assignscope::assign {
 namespace {
@@ -449,79 +451,87 @@ class TaskAligned final : public Assigner {
     }
   }
 
-  // Step 4: marks the GT's top-k. Returns how many picks are inside the GT
-  // with t = 0 (zero-valued fillers that become positives).
-  int64_t pick_top_k(std::vector<Pair>* pairs, int64_t k) const {
+  // Step 4: marks the GT's top-k. The reference's torch.topk runs over a row
+  // of all N priors: t (mmdet), t * inside (flavours), 0 for every prior not
+  // in `pairs`. When the k-th value is shared with a prior left out, or
+  // (flavours) the k are filled up with zero-valued priors some of which lie
+  // inside the GT (they become positives), which ones depends on the order
+  // torch gives equal keys: replayed as its CPU kernel orders them
+  // (match/torch_order.h). Returns how many picks are inside with t = 0, and
+  // in `*ordered` whether torch's order decided.
+  int64_t pick_top_k(std::vector<Pair>* pairs, int64_t k, int64_t num_priors, bool* ordered) const {
+    *ordered = false;
+    const auto value = [&](const Pair& pair) {
+      return rules_.topk_among_inside && !pair.inside ? 0.0f : pair.metric;
+    };
     std::vector<Pair*> ranked;
     for (Pair& pair : *pairs)
-      if (positive_value(pair.metric) && (pair.inside || !rules_.topk_among_inside)) ranked.push_back(&pair);
+      if (positive_value(value(pair))) ranked.push_back(&pair);
     const auto cmp = [](const Pair* a, const Pair* b) { return better(*a, *b); };
+    bool tie = false;
     if (static_cast<int64_t>(ranked.size()) > k) {
-      std::nth_element(ranked.begin(), ranked.begin() + k, ranked.end(), cmp);
-      ranked.resize(static_cast<size_t>(k));
+      std::nth_element(ranked.begin(), ranked.begin() + (k - 1), ranked.end(), cmp);
+      const float kth = ranked[static_cast<size_t>(k - 1)]->metric;
+      for (auto it = ranked.begin() + k; it != ranked.end() && !tie; ++it) tie = (*it)->metric == kth;
     }
-    for (Pair* pair : ranked) pair->picked = true;
-    const auto free_slots = k - static_cast<int64_t>(ranked.size());
-    if (rules_.positive_needs_metric || free_slots <= 0) return 0;
-    // The remaining slots go to zero-valued priors of t * inside, lowest
-    // index first here: prior j is the (j - #positive-valued priors before j)-th.
-    int64_t fillers = 0, positive_before = 0;
+    const int64_t free_slots = k - static_cast<int64_t>(ranked.size());
+    bool zero_inside = false;
+    for (const Pair& pair : *pairs) zero_inside |= pair.inside && !positive_value(pair.metric);
+    const bool fill = !rules_.positive_needs_metric && free_slots > 0 && zero_inside;
+    if (!tie && !fill) {
+      if (static_cast<int64_t>(ranked.size()) > k) ranked.resize(static_cast<size_t>(k));
+      for (Pair* pair : ranked) pair->picked = true;
+      return 0;
+    }
+    std::vector<float> row(static_cast<size_t>(num_priors), 0.0f);
+    for (const Pair& pair : *pairs) row[pair.prior] = value(pair);
+    std::vector<char> chosen(static_cast<size_t>(num_priors), 0);
+    for (int32_t i : match::torch_topk_cpu(row, k, /*largest=*/true)) chosen[i] = 1;
+    int64_t fillers = 0;
     for (Pair& pair : *pairs) {
-      if (pair.picked) {
-        ++positive_before;
-      } else if (pair.prior - positive_before < free_slots) {
-        pair.picked = true;
-        ++fillers;
-      }
+      pair.picked = chosen[pair.prior] && (positive_value(value(pair)) || !rules_.positive_needs_metric);
+      fillers += pair.picked && pair.inside && !positive_value(pair.metric);
     }
+    *ordered = true;
     return fillers;
   }
 
   // Step 5b (ultralytics 8.4, topk2 != topk): each GT keeps the topk2 of its
-  // final positives with the largest t. torch.topk runs over t * mask_pos of
-  // all N priors, so when a GT has fewer than topk2 positives with t > 0 the
-  // remaining slots go to zero-valued priors in an order torch leaves open:
-  // here the lowest prior indices, and the replay notes it.
+  // final positives with the largest t: torch.topk over t * mask_pos of all N
+  // priors. Where that leaves a choice among equal values (a tie at the
+  // boundary, or fewer positives with t > 0 than topk2 while some have t = 0),
+  // torch's CPU order decides, as in step 4.
   template <class PairOf>
-  void keep_top_k2(int64_t num_gts, const PairOf& pair_of, std::vector<int32_t>* owner,
+  void keep_top_k2(int64_t num_gts, int64_t num_priors, const PairOf& pair_of, std::vector<int32_t>* owner,
                    std::vector<std::string>* notes) const {
     std::vector<std::vector<Pair>> mine(static_cast<size_t>(num_gts));
     for (int32_t i = 0; i < static_cast<int32_t>(owner->size()); ++i)
       if ((*owner)[i] >= 0) mine[(*owner)[i]].push_back(pair_of((*owner)[i], i));
+    const auto k2 = static_cast<size_t>(s_.topk2);
     for (int64_t g = 0; g < num_gts; ++g) {
       std::vector<Pair>& v = mine[g];  // in prior order
-      if (static_cast<int64_t>(v.size()) <= 0) continue;
+      if (v.size() <= k2 && std::all_of(v.begin(), v.end(), [](const Pair& x) { return positive_value(x.metric); }))
+        continue;  // every positive is among the topk2 largest, whatever the order
       std::vector<Pair*> valued;
       for (Pair& pair : v)
         if (positive_value(pair.metric)) valued.push_back(&pair);
       std::sort(valued.begin(), valued.end(), [](const Pair* a, const Pair* b) { return better(*a, *b); });
-      std::vector<char> keep(v.size(), 0);
-      const auto slots = static_cast<size_t>(s_.topk2);
-      for (size_t r = 0; r < valued.size() && r < slots; ++r) keep[static_cast<size_t>(valued[r] - v.data())] = 1;
-      if (valued.size() > slots && valued[slots - 1]->metric == valued[slots]->metric)
-        notes->push_back(fmt::format("GT {}: its topk2 = {} boundary falls between priors of equal metric; which "
-                                     "is kept depends on torch.topk's order for equal keys (lower prior index here)",
-                                     g, s_.topk2));
-      if (valued.size() < slots && valued.size() < v.size()) {
-        // Zero-valued slots: the lowest-index zero-valued priors of all N.
-        const size_t free_slots = slots - valued.size();
-        int64_t valued_before = 0;
-        bool any = false;
-        for (size_t j = 0; j < v.size(); ++j) {
-          if (positive_value(v[j].metric)) {
-            ++valued_before;
-            continue;
-          }
-          if (static_cast<size_t>(v[j].prior - valued_before) < free_slots) keep[j] = 1, any = true;
-        }
+      const bool tie = valued.size() > k2 && valued[k2 - 1]->metric == valued[k2]->metric;
+      const bool fill = valued.size() < k2 && valued.size() < v.size();
+      std::vector<char> keep(static_cast<size_t>(num_priors), 0);
+      if (!tie && !fill) {
+        for (size_t r = 0; r < valued.size() && r < k2; ++r) keep[valued[r]->prior] = 1;
+      } else {
+        std::vector<float> row(static_cast<size_t>(num_priors), 0.0f);
+        for (const Pair& pair : v) row[pair.prior] = pair.metric;
+        for (int32_t i : match::torch_topk_cpu(row, s_.topk2, /*largest=*/true)) keep[i] = 1;
         notes->push_back(fmt::format(
-            "GT {}: fewer than topk2 = {} of its positives have a positive metric; torch.topk fills the rest with "
-            "zero-metric priors in an order it leaves open, so which zero-metric positives it keeps is not "
-            "defined ({} here)",
-            g, s_.topk2, any ? "the lowest indices" : "none"));
+            "GT {}: which of its positives topk2 = {} keeps depends on the order torch.topk gives equal metrics "
+            "({}); replayed in PyTorch's CPU order (a CUDA run can keep others)",
+            g, s_.topk2, tie ? "a tie at the boundary" : "fewer than topk2 have a positive metric"));
       }
-      for (size_t j = 0; j < v.size(); ++j)
-        if (!keep[j]) (*owner)[v[j].prior] = -1;
+      for (const Pair& pair : v)
+        if (!keep[pair.prior]) (*owner)[pair.prior] = -1;
     }
   }
 
@@ -544,12 +554,19 @@ class TaskAligned final : public Assigner {
     std::vector<std::pair<int32_t, int32_t>> positives;  // (prior, GT), GT-major
     for (int64_t g = 0; g < num_gts; ++g) {
       pairs[g] = search.grid ? gt_pairs_searched(sc, g, &search) : gt_pairs(sc, g);
-      if (const int64_t fillers = pick_top_k(&pairs[g], k); fillers > 0)
+      bool ordered = false;
+      const int64_t fillers = pick_top_k(&pairs[g], k, num_priors, &ordered);
+      if (fillers > 0)
         out.notes.push_back(fmt::format(
             "GT {}: fewer than k = {} inside priors have a positive metric, so its top-k takes zero-metric priors, "
-            "{} of them inside it; those become positives with metric 0, and which ones depends on torch.topk's "
-            "order for equal keys (lower prior index here)",
+            "{} of them inside it; those become positives with metric 0; which ones depends on the order torch.topk "
+            "gives equal keys: replayed in PyTorch's CPU order (a CUDA run can take others)",
             g, k, fillers));
+      else if (ordered)
+        out.notes.push_back(fmt::format(
+            "GT {}: its top-k boundary falls among equal metrics (or zero-metric priors inside it); taken in the "
+            "order PyTorch's CPU topk gives equal keys (a CUDA run can take others)",
+            g));
       std::vector<Pair> kept;
       for (const Pair& pair : pairs[g]) {
         if (!pair.inside && !pair.picked) continue;  // ranked but not picked: not reported
@@ -583,7 +600,7 @@ class TaskAligned final : public Assigner {
       }
     }
 
-    if (s_.topk2 > 0) keep_top_k2(num_gts, pair_of, &owner, &out.notes);
+    if (s_.topk2 > 0) keep_top_k2(num_gts, num_priors, pair_of, &owner, &out.notes);
 
     // Steps 6 and 7.
     std::vector<float> metric(static_cast<size_t>(num_priors), 0.0f);

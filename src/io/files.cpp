@@ -171,13 +171,14 @@ bool contains(const fs::path& ancestor, const fs::path& p) {
 
 // A directory `--force` may replace: empty, or a result an earlier `run`
 // wrote (params.json says "produced_by": "assignscope ..." and nothing but
-// .npy files and params.json is inside). Golden references do not qualify.
+// .npy files, params.json and notes.json is inside). Golden references do not
+// qualify.
 bool replaceable(const fs::path& dir, std::string* why) {
   std::error_code ec;
   if (fs::is_empty(dir, ec)) return true;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const fs::path name = e.path().filename();
-    if (!e.is_regular_file() || (name != "params.json" && name.extension() != ".npy")) {
+    if (!e.is_regular_file() || (name != "params.json" && name != "notes.json" && name.extension() != ".npy")) {
       *why = "it holds " + name.string() + ", which assignscope does not write";
       return false;
     }

@@ -60,8 +60,8 @@ struct NamedBytes {
 
 // Writes a directory of files through a temporary sibling directory and a
 // rename. An existing `dir` is replaced only when `overwrite` is set and it is
-// empty or a previous assignscope result (only .npy files and a params.json
-// whose "produced_by" names assignscope); anything else is refused, as are
+// empty or a previous assignscope result (only .npy files, a notes.json and a
+// params.json whose "produced_by" names assignscope); anything else is refused, as are
 // the current directory and its parents. The old result is moved aside
 // before the new one moves in, and deleted last.
 Status write_directory_atomic(const std::string& dir, const std::vector<NamedBytes>& files, bool overwrite);

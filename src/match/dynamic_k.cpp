@@ -1,6 +1,8 @@
 // Dynamic k and partial top-k selection.
 #include "match/dynamic_k.h"
 
+#include "match/torch_order.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -64,8 +66,23 @@ std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k) {
   return idx;
 }
 
+std::vector<int32_t> k_cheapest(const float* cost, int64_t n, int64_t k, TieOrder order, bool* tied) {
+  std::vector<int32_t> picks = k_smallest(cost, n, k);
+  *tied = boundary_tie(cost, n, picks);
+  if (!*tied) return picks;
+  const std::vector<float> column(cost, cost + n);
+  picks = order == TieOrder::kTorchTopk ? torch_topk_cpu(column, k, /*largest=*/false)
+                                        : torch_sort_cpu(column, /*descending=*/false);
+  picks.resize(static_cast<size_t>(k));
+  // Cheapest first, as k_smallest orders them, for the reports.
+  std::sort(picks.begin(), picks.end(), [&](int32_t a, int32_t b) {
+    return cost[a] < cost[b] || (!(cost[b] < cost[a]) && a < b);
+  });
+  return picks;
+}
+
 DynamicKMatch dynamic_k_matching(const float* cost_gv, const float* iou_gv, int64_t columns, int64_t picking,
-                                 int64_t num_candidates, int64_t topk) {
+                                 int64_t num_candidates, int64_t topk, TieOrder order) {
   DynamicKMatch m;
   const int64_t v_count = num_candidates;
   m.dynamic_ks.resize(static_cast<size_t>(columns));
@@ -77,7 +94,9 @@ DynamicKMatch dynamic_k_matching(const float* cost_gv, const float* iou_gv, int6
   std::vector<uint8_t> times_taken(static_cast<size_t>(v_count), 0);  // up to 2
   m.picks.resize(static_cast<size_t>(picking));
   for (int64_t g = 0; g < picking; ++g) {
-    m.picks[g] = k_smallest(cost_gv + g * v_count, v_count, m.dynamic_ks[g]);
+    bool tied = false;
+    m.picks[g] = k_cheapest(cost_gv + g * v_count, v_count, m.dynamic_ks[g], order, &tied);
+    if (tied) m.tied_columns.push_back(static_cast<int32_t>(g));
     for (int32_t v : m.picks[g]) m.owner[v] = static_cast<int32_t>(g), times_taken[v] = times_taken[v] ? 2 : 1;
   }
   for (int64_t v = 0; v < v_count; ++v) {

@@ -28,13 +28,23 @@ std::vector<int32_t> k_smallest(const float* cost, int64_t n, int64_t k);
 //   cost over ALL columns (torch.min), which need not be one that took it
 // Columns past `picking` (mmyolo's padded GTs) get a k and compete in
 // conflicts but take nothing.
+// Equal costs at a column's k boundary are taken in the order the
+// reference's CPU kernel gives them (match/torch_order.h): torch.topk(cost,
+// k, largest=False) over the candidates (mmdet, YOLOX), or the first k of
+// torch.sort over them (mmyolo).
+enum class TieOrder { kTorchTopk, kTorchSort };
 struct DynamicKMatch {
   std::vector<int64_t> dynamic_ks;          // [columns]
   std::vector<std::vector<int32_t>> picks;  // [picking] candidate indices, cheapest first
   std::vector<int32_t> owner;               // [V] column that keeps the candidate, -1 none
+  std::vector<int32_t> tied_columns;        // columns whose k boundary fell in a block of equal costs
 };
 DynamicKMatch dynamic_k_matching(const float* cost_gv, const float* iou_gv, int64_t columns, int64_t picking,
-                                 int64_t num_candidates, int64_t topk);
+                                 int64_t num_candidates, int64_t topk, TieOrder order = TieOrder::kTorchTopk);
+
+// A column's k cheapest of cost[0..n): by value, and where the k-th value
+// is shared with a candidate left out, in torch's CPU order. `tied` says so.
+std::vector<int32_t> k_cheapest(const float* cost, int64_t n, int64_t k, TieOrder order, bool* tied);
 
 // First index of the minimum of cost_of(0..num_gts) — torch.min's argmin,
 // which returns the first NaN when there is one.

@@ -7,6 +7,8 @@
 // (prior, gt). A batch adds a leading B: per-GT results are padded to the
 // batch's GT columns with 0 (a transport plan with zero rows before each
 // image's background row), and matches become [M, 3] as (image, prior, gt).
+// Beside them: params.json (what was replayed) and notes.json (the replay's
+// notes and warnings per image).
 #include <algorithm>
 #include <filesystem>
 
@@ -129,6 +131,19 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
   }
   const std::string text = params.dump(1) + "\n";
   files.push_back({"params.json", std::vector<unsigned char>(text.begin(), text.end())});
+  // What the replay remarked (early returns, ties left to torch's order) and
+  // warned (NaN the reference would have), per image, so a CI user sees it.
+  nlohmann::ordered_json notes;
+  notes["images"] = nlohmann::ordered_json::array();
+  for (size_t b = 0; b < results.size(); ++b) {
+    nlohmann::ordered_json image;
+    image["image"] = batch.images[b].name;
+    image["notes"] = results[b].notes;
+    image["warnings"] = results[b].warnings;
+    notes["images"].push_back(std::move(image));
+  }
+  const std::string notes_text = notes.dump(1) + "\n";
+  files.push_back({"notes.json", std::vector<unsigned char>(notes_text.begin(), notes_text.end())});
   return files;
 }
 
