@@ -229,6 +229,8 @@ TEST_CASE("names: aliases, presets and reference class names resolve, and typos 
   CHECK(label("TaskAlignedAssigner") == "task-aligned");  // a config's type: mmdetection's
   CHECK(label("yolov8") == "task-aligned.ultralytics+v8.4");
   CHECK(label("yolo26") == "task-aligned.ultralytics+v8.4");
+  CHECK(label("YOLOv8") == "task-aligned.ultralytics+v8.4");  // model names as people spell them
+  CHECK(label("RTMDet") == "dynamic-soft-label");
   CHECK(label("yolov10-o2o") == "task-aligned.ultralytics+yolov10-o2o");
   CHECK(label("task-aligned.ultralytics+yolo26-o2o") == "task-aligned.ultralytics+yolo26-o2o");
   CHECK(label("retinanet") == "max-iou");

@@ -151,12 +151,14 @@ Result<AssignerChoice> resolve_assigner(const std::string& typed) {
     return choice;
   }
   if ((choice.info = find_assigner(typed))) return choice;
+  // Aliases are model names and spelt as people spell them: YOLOv8, RTMDet, DETR.
+  const std::string folded = lowered(typed);
   for (const AssignerInfo& info : registry()) {
     for (const std::string& a : info.aliases)
-      if (a == typed) return AssignerChoice{&info, nullptr};
+      if (a == folded) return AssignerChoice{&info, nullptr};
     for (const Preset& p : info.presets)
       for (const std::string& a : p.aliases)
-        if (a == typed) return AssignerChoice{&info, &p};
+        if (a == folded) return AssignerChoice{&info, &p};
   }
   // A class name: the one registered for any syntax, else the dict form (a
   // config's `type`).
