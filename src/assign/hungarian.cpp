@@ -48,9 +48,9 @@
 #include "assign/hungarian.h"
 
 #include <algorithm>
-#include <array>
 #include <cassert>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
