@@ -190,6 +190,8 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
   //                        and, as frac(2.125) < 0.5, its left neighbour 1:
   //                        priors 8 + 2, 8 + 1.
   //   hungarian            query 2: L1 0 and GIoU 1 against costs above 2.
+  //   topk-hungarian       k = min(topk 4, int(4 / 1)) = 4: the GT takes
+  //                        every query.
   const Inds prior2 = {0, 0, 1, 0}, all = {1, 1, 1, 1}, none = {0, 0, 0, 0};
   check_every_assigner({{-16, -12, 50, 20}}, {1}, 2,
                        {{"dynamic-soft-label", {prior2}},
@@ -205,7 +207,8 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
                         {"max-iou", {all}},
                         {"fcos", {all}},
                         {"yolov5", {yolo_inds({9, 10})}},
-                        {"hungarian", {prior2}}});
+                        {"hungarian", {prior2}},
+                        {"topk-hungarian", {all}}});
 }
 
 TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
@@ -243,6 +246,8 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
   //                        long(1.5) = 1 again: priors 1 and 4 + 1.
   //   hungarian            query 1: L1 2.19 and GIoU 0.15 (as query 0) but
   //                        the better class cost (-0.53 against 0.32).
+  //   topk-hungarian       k = min(4, int(4 / 1)) = 4: every query, as
+  //                        for any single GT of this four-query image.
   const Inds prior1 = {0, 1, 0, 0}, none = {0, 0, 0, 0};
   check_every_assigner({{5, 1, 11, 7}}, {1}, -1,
                        {{"dynamic-soft-label", {none}},
@@ -258,7 +263,8 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
                         {"max-iou", {{1, 1, 0, 0}}},
                         {"fcos", {none}},
                         {"yolov5", {yolo_inds({1, 5})}},
-                        {"hungarian", {prior1}}});
+                        {"hungarian", {prior1}},
+                        {"topk-hungarian", {{1, 1, 1, 1}}}});
 
   // The early return and the INF picks say so.
   const auto* mmdet = assign::find_assigner("dynamic-soft-label");
@@ -309,6 +315,11 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
   //   hungarian            queries 1 (cost 0.39) and 2 (0.40) are matched,
   //                        one to each GT; with identical GTs which gets which
   //                        is a tie scipy breaks by its own order.
+  //   topk-hungarian       k = min(4, int(4 / 2)) = 2: the four columns (each
+  //                        GT twice) take all four queries, two per GT; the
+  //                        GTs' columns are identical, so any split of the
+  //                        queries into two pairs is optimal: scipy's order
+  //                        decides, as for hungarian.
   const std::vector<Box> twins = {{9, 0, 24, 8}, {9, 0, 24, 8}};
   const Inds prior2 = {0, 0, 1, 0};
   check_every_assigner(twins, {1, 1}, -1,
@@ -325,10 +336,13 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
                         {"max-iou", {{0, -1, 2, 0}}},
                         {"fcos", {{0, 1, 1, 0}}},
                         {"yolov5", {yolo_inds({1, 2, 5, 6})}},
-                        {"hungarian", {{0, 1, 2, 0}, {0, 2, 1, 0}}}});
+                        {"hungarian", {{0, 1, 2, 0}, {0, 2, 1, 0}}},
+                        {"topk-hungarian",
+                         {{1, 1, 2, 2}, {1, 2, 1, 2}, {1, 2, 2, 1}, {2, 1, 1, 2}, {2, 1, 2, 1}, {2, 2, 1, 1}}}});
 
   // The loser is reported starved and losing to the winner, except where
-  // both keep the prior (YOLOv5 multi-match) or each gets one (Hungarian).
+  // both keep the prior (YOLOv5 multi-match) or each gets some (the
+  // Hungarian matchers).
   for (const char* name : {"dynamic-soft-label", "simota", "ota", "atss", "task-aligned", "fcos"}) {
     CAPTURE(name);
     const Problem p = scene(name, twins, {1, 1});

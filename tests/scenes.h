@@ -32,10 +32,10 @@ namespace assignscope::testing {
 
 enum class SceneKind { kPoints, kAnchors, kQueries };
 
-// The input an assigner reads: YOLOv5 its anchors, Hungarian queries.
+// The input an assigner reads: YOLOv5 its anchors, the Hungarian matchers queries.
 inline SceneKind scene_kind_for(const std::string& assigner) {
   if (assigner == "yolov5") return SceneKind::kAnchors;
-  if (assigner == "hungarian") return SceneKind::kQueries;
+  if (assigner == "hungarian" || assigner == "topk-hungarian") return SceneKind::kQueries;
   return SceneKind::kPoints;
 }
 

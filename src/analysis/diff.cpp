@@ -65,7 +65,8 @@ DiffImage diff_image_of(const Problem& problem) {
 
 bool is_cost_based(const std::string& assigner) {
   const std::string family = assigner.substr(0, assigner.find('.'));
-  return family == "dynamic-soft-label" || family == "simota" || family == "ota" || family == "hungarian";
+  return family == "dynamic-soft-label" || family == "simota" || family == "ota" || family == "hungarian" ||
+         family == "topk-hungarian";
 }
 
 namespace {

@@ -112,7 +112,8 @@ struct ImageDiff {
 };
 
 // Assigners whose CandidatePair::cost is the sum of its terms and is
-// minimised: dynamic-soft-label, simota, ota, hungarian and their flavours.
+// minimised: dynamic-soft-label, simota, ota, hungarian, topk-hungarian and
+// their flavours.
 bool is_cost_based(const std::string& assigner);
 
 // The diff of one image. Both assignments must cover image.num_priors priors.

@@ -16,6 +16,7 @@
 #include "assign/ota.h"
 #include "assign/simota.h"
 #include "assign/task_aligned.h"
+#include "assign/topk_hungarian.h"
 #include "assign/yolov5.h"
 #include "core/parallel.h"
 #include "core/suggest.h"
@@ -66,6 +67,7 @@ const std::vector<AssignerInfo>& registry() {
       fcos_info(),
       yolov5_info(),
       hungarian_info(),
+      topk_hungarian_info(),
   });
   return kAll;
 }

@@ -86,6 +86,8 @@
 namespace assignscope::assign {
 namespace {
 
+using cost::torch_pow;
+
 constexpr double kHarnessAnchorScale = 8.0;  // side of the square anchors the golden harness built, in strides
 constexpr float kToodNormEps = 10e-8f;       // TOODHead._get_targets_single's 10e-8
 constexpr float kCiouEps = 1e-7f;            // ultralytics bbox_iou's eps
@@ -118,22 +120,6 @@ constexpr Rules kMmyolo{
     "task-aligned.mmyolo", false, 1e-9f, Overlap::kYolov6, false, true, false, true, false, 0.0f, false};
 constexpr Rules kUltralytics{
     "task-aligned.ultralytics", false, 1e-9f, Overlap::kCiouClamped, true, true, false, true, false, 0.0f, false};
-
-// x ** e as torch's pow(Tensor, Scalar) computes it for float32: exponent 0
-// fills 1, 1 copies, 0.5 / -0.5 / -1 are sqrt, rsqrt, reciprocal, 2 / 3 / -2
-// products; anything else std::pow (rounded once to float32 here; torch's
-// vectorised kernel is within an ulp of it).
-float torch_pow(float x, double e) {
-  if (e == 0.0) return 1.0f;
-  if (e == 1.0) return x;
-  if (e == 0.5) return std::sqrt(x);
-  if (e == -0.5) return 1.0f / std::sqrt(x);
-  if (e == -1.0) return 1.0f / x;
-  if (e == 2.0) return x * x;
-  if (e == 3.0) return x * x * x;
-  if (e == -2.0) return 1.0f / (x * x);
-  return static_cast<float>(std::pow(static_cast<double>(x), e));
-}
 
 // ultralytics' bbox_iou(gt, pred, xywh=False, CIoU=True).clamp_(0), float32 in
 // its operation order: heights + eps, union + eps, enclosing diagonal + eps,

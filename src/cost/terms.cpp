@@ -90,4 +90,16 @@ float focal_class_cost(double background_total, const Logit& label_logit, double
 
 float sigmoid_f32(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
+float torch_pow(float x, double e) {
+  if (e == 0.0) return 1.0f;
+  if (e == 1.0) return x;
+  if (e == 0.5) return std::sqrt(x);
+  if (e == -0.5) return 1.0f / std::sqrt(x);
+  if (e == -1.0) return 1.0f / x;
+  if (e == 2.0) return x * x;
+  if (e == 3.0) return x * x * x;
+  if (e == -2.0) return 1.0f / (x * x);
+  return static_cast<float>(std::pow(static_cast<double>(x), e));
+}
+
 }  // namespace assignscope::cost

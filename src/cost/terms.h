@@ -64,4 +64,10 @@ float focal_class_cost(double background_total, const Logit& label_logit, double
 // float32 sigmoid as PyTorch's CPU kernel computes it: 1 / (1 + exp(-x)).
 float sigmoid_f32(float x);
 
+// x ** e as torch's pow(Tensor, Scalar) computes it for float32: exponent 0
+// fills 1, 1 copies, 0.5 / -0.5 / -1 are sqrt, rsqrt, reciprocal, 2 / 3 / -2
+// products; anything else std::pow (rounded once to float32 here; torch's
+// vectorised kernel is within an ulp of it).
+float torch_pow(float x, double e);
+
 }  // namespace assignscope::cost
