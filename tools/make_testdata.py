@@ -6,7 +6,7 @@ Run from the repository root with Debian's python3-numpy:
 
 What it writes (the outputs are committed; tests do not need Python):
   testdata/coco640-late-g12-objectness/  the README demo: a golden case, verbatim
-  testdata/golden/<toy case>/            every small golden case, verbatim
+  testdata/golden/<toy case>/            every small golden case, verbatim (results of pending families left out)
   testdata/batch/stacked-b2/             two toy images stacked [B, ...] with pad_gt_mask
   testdata/batch/dirs-b2/                the same two images as a directory of dumps
   testdata/containers/                   one toy image as .npz (stored, deflate),
@@ -50,13 +50,43 @@ def write_dir(path, fields, meta=None):
             json.dump(meta, f, indent=1)
 
 
+def pending_names():
+    """The golden families whose issue is open (tests/golden_pending.txt)."""
+    names = set()
+    with open(os.path.join(ROOT, "tests", "golden_pending.txt")) as f:
+        for line in f:
+            words = line.split("#")[0].split()
+            if words:
+                names.add(words[0])
+    return names
+
+
+def pending_results(case_dir, pending):
+    """The expected/<label> of a golden case whose family is still pending."""
+    out = []
+    expected = os.path.join(case_dir, "expected")
+    for label in sorted(os.listdir(expected)):
+        with open(os.path.join(expected, label, "params.json")) as f:
+            params = json.load(f)
+        if params.get("loss", params.get("assigner")) in pending:
+            out.append(label)
+    return out
+
+
 def copy_golden():
     shutil.copytree(os.path.join(GOLDEN, "coco640-late-g12-objectness"),
                     fresh(os.path.join(OUT, "coco640-late-g12-objectness")), dirs_exist_ok=True)
     golden = fresh(os.path.join(OUT, "golden"))
+    pending = pending_names()
     for case in sorted(os.listdir(GOLDEN)):
-        if "toy" in case and os.path.isdir(os.path.join(GOLDEN, case)):
-            shutil.copytree(os.path.join(GOLDEN, case), os.path.join(golden, case))
+        src = os.path.join(GOLDEN, case)
+        if "toy" not in case or not os.path.isdir(src):
+            continue
+        skip = pending_results(src, pending)
+        if len(skip) == len(os.listdir(os.path.join(src, "expected"))):
+            continue  # nothing replayable yet
+        shutil.copytree(src, os.path.join(golden, case), ignore=lambda d, names: [
+            n for n in names if os.path.basename(d) == "expected" and n in skip])
     for root, dirs, files in os.walk(OUT):  # the shared copy is read-only
         for n in dirs + files:
             os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)

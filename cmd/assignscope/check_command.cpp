@@ -92,7 +92,8 @@ int check_command(int argc, char** argv) {
   auto found = analysis::find_checkable(paths);
   if (!found.ok()) return fail("check", found.status().message(), exit_code(found.status()));
   // Cases are checked on all cores, printed in order.
-  std::vector<Result<std::vector<analysis::ResultCheck>>> checked(found->size(), Status());
+  std::vector<Result<std::vector<analysis::ResultCheck>>> checked(found->size(),
+                                                                  Status::Internal("check: case not checked"));
   {
     ProgressLine progress("check", found->size());
     const auto report = progress.callback();
