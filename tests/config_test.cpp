@@ -4,6 +4,8 @@
 // number lists, intervals).
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -206,6 +208,15 @@ TEST_CASE("config: what cannot be replayed as written is a one-line error naming
   CHECK(contains(config_error("dict(lr=0.01)"), "no assigner found"));
   CHECK(contains(config_error("TaskAlignedAssigner(10, alpha=0.5)"), "positional arguments"));
   CHECK(contains(config_error("no-such-file.py"), "neither a config"));
+  {
+    // A path that is no config (a dataset by mistake) is refused by its size, not read whole.
+    testing::TempDir tmp;
+    const std::string big = tmp.path("big.py");
+    { std::ofstream(big) << "x = 1\n"; }
+    std::filesystem::resize_file(big, uint64_t{64} << 20);  // sparse: no disk used
+    CHECK(contains(config_error(big), "the size a config file may have"));
+    CHECK(contains(config_error(tmp.path()), "neither a config"));  // a directory
+  }
   // A Python name the paste does not define reaches Params, which names it.
   auto c = assign::assigner_from_config("dict(type='TaskAlignedAssigner', topk=tal_topk)");
   REQUIRE(c.ok());

@@ -198,6 +198,22 @@ TEST_CASE("dump fields: all-zero priors replay through mmyolo's ATSS as zero-siz
   CHECK(contains(st.message(), "stride 0 in every row"));
 }
 
+TEST_CASE("dump fields: padding labels are whatever the padding holds, and only mmyolo's DSLA, which reads them, checks them") {
+  // A batch of one image, one real GT and a padding row labelled 11 with C = 2 (mmyolo's ATSS unit test pads so).
+  auto d = load_text(R"({"meta": {"num_classes": 2}, "priors": [[4, 4, 8, 8], [12, 4, 8, 8]],
+      "cls_scores": [[[0, 1], [2, -1]]], "pred_bboxes": [[[0, 0, 8, 8], [8, 0, 16, 8]]],
+      "gt_bboxes": [[[1, 1, 15, 7], [0, 0, 0, 0]]], "gt_labels": [[1, 11]], "pad_gt_mask": [[1, 0]]})");
+  REQUIRE_MESSAGE(d.ok(), d.status().message());
+  CHECK(d->batch.images[0].padding_gt_labels == std::vector<int64_t>{11});
+  const assign::AssignerInfo* atss = assign::find_assigner("atss.mmyolo");
+  const assign::AssignerInfo* dsl = assign::find_assigner("dynamic-soft-label.mmyolo");
+  CHECK(assign::assign_batch(*atss, assign::default_params(*atss), d->batch).ok());
+  auto refused = assign::assign_batch(*dsl, assign::default_params(*dsl), d->batch);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(contains(refused.status().message(), "gt_labels of padding row 1 is 11"));
+  CHECK(contains(refused.status().message(), "[-C, C) = [-2, 2)"));
+}
+
 TEST_CASE("cli: a dump's recorded assigner replays without -a, and a version it does not replay is warned about") {
   testing::TempDir tmp;
   const std::string d = tmp.path("hooked.json");

@@ -10,6 +10,7 @@
 #include "core/suggest.h"
 #include "core/text.h"
 #include "io/files.h"
+#include "io/memory.h"
 
 namespace assignscope::assign {
 namespace {
@@ -87,8 +88,9 @@ Result<std::pair<std::string, std::string>> config_text(const std::string& text)
   std::error_code ec;
   const bool looks_like_code = text.find_first_of("(={[\n") != std::string::npos;
   if (!looks_like_code && fs::is_regular_file(text, ec)) {
-    auto body = io::read_file_text(text);
-    if (!body.ok()) return body.status();
+    // A config file is kilobytes; a budget keeps a mistaken path (a dataset) from being read whole.
+    auto body = io::read_file_text(text, io::MemoryBudget{uint64_t{16} << 20, "the size a config file may have"});
+    if (!body.ok()) return Status::Usage("--config " + body.status().message());
     return std::make_pair(std::move(body).value(), text);
   }
   if (!looks_like_code)

@@ -590,6 +590,20 @@ AssignerInfo dynamic_soft_label_mmyolo_info() {
                                 "mmyolo mmyolo/models/task_modules/assigners/batch_dsl_assigner.py "
                                 "BatchDynamicSoftLabelAssigner (mmyolo 0.6.0, commit 8c4d9dc5)");
   info.aliases = {"rtmdet-mmyolo"};
+  // Its padding columns read the class scores at their labels (torch
+  // indexing: -1 is the last class); any other label fails in the reference.
+  info.check = [](const Params&, const Problem& p) -> Status {
+    const int64_t c = p.num_classes();
+    for (size_t j = 0; j < p.padding_gt_labels.size(); ++j) {
+      const int64_t label = p.padding_gt_labels[j];
+      if (c > 0 && (label < -c || label >= c))
+        return Status::InvalidInput(fmt::format(
+            "gt_labels of padding row {} is {}: mmyolo's BatchDynamicSoftLabelAssigner reads the class scores at "
+            "padding labels too, and needs one in [-C, C) = [{}, {})",
+            p.num_gts() + static_cast<int64_t>(j), label, -c, c));
+    }
+    return Status();
+  };
   info.class_names = {{"BatchDynamicSoftLabelAssigner", ClassName::Syntax::kAny}};
   // batch_iou only changes how the IoUs are computed, not their values.
   info.config_ignored = {"num_classes", "iou_calculator", "batch_iou"};
