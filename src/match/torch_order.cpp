@@ -57,11 +57,11 @@ bool boundary_tie(const float* values, int64_t n, const std::vector<int32_t>& pi
   if (picks.empty() || static_cast<int64_t>(picks.size()) >= n) return false;
   float worst = values[picks[0]];
   for (int32_t i : picks) worst = std::max(worst, values[i]);
-  std::vector<char> picked(static_cast<size_t>(n), 0);
-  for (int32_t i : picks) picked[i] = 1;
-  for (int64_t i = 0; i < n; ++i)
-    if (!picked[i] && values[i] == worst) return true;
-  return false;
+  // More values equal to the k-th than picks holding it: one was left out.
+  int64_t picked = 0, all = 0;
+  for (int32_t i : picks) picked += values[i] == worst;
+  for (int64_t i = 0; i < n; ++i) all += values[i] == worst;
+  return all > picked;
 }
 
 }  // namespace assignscope::match
