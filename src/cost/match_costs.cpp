@@ -313,6 +313,26 @@ MatchCostEvaluator::MatchCostEvaluator(std::vector<MatchCost> costs, const Matri
     for (Eigen::Index i = 0; i < problem_.pred_bboxes.rows(); ++i) pred_area_.push_back(geometry::area(&problem_.pred_bboxes(i, 0)));
     for (Eigen::Index g = 0; g < problem_.gt_bboxes.rows(); ++g) gt_area_.push_back(geometry::area(&problem_.gt_bboxes(g, 0)));
   }
+  focal_table_.resize(costs_.size());
+  if (std::any_of(costs_.begin(), costs_.end(), [](const MatchCost& c) { return c.type == MatchCostType::kFocalLoss; })) {
+    std::vector<int64_t> labels;
+    label_slot_.resize(problem_.gt_labels.size());
+    for (size_t g = 0; g < problem_.gt_labels.size(); ++g) {
+      const auto it = std::find(labels.begin(), labels.end(), problem_.gt_labels[g]);
+      label_slot_[g] = static_cast<int32_t>(it - labels.begin());
+      if (it == labels.end()) labels.push_back(problem_.gt_labels[g]);
+    }
+    num_slots_ = static_cast<int64_t>(labels.size());
+    const Eigen::Index rows = scores_.rows();
+    for (size_t k = 0; k < costs_.size(); ++k) {
+      if (costs_[k].type != MatchCostType::kFocalLoss) continue;
+      std::vector<float>& table = focal_table_[k];
+      table.resize(static_cast<size_t>(rows * num_slots_));
+      for (Eigen::Index q = 0; q < rows; ++q)
+        for (int64_t l = 0; l < num_slots_; ++l)
+          table[static_cast<size_t>(q * num_slots_ + l)] = focal(costs_[k], scores_(q, labels[static_cast<size_t>(l)]));
+    }
+  }
 }
 
 float MatchCostEvaluator::focal(const MatchCost& c, float score) const {
@@ -355,7 +375,9 @@ float MatchCostEvaluator::cost(const MatchCost& c, int64_t query, int64_t gt) co
 MatchCostEvaluator::PairCost MatchCostEvaluator::pair(int64_t query, int64_t gt) const {
   PairCost out;
   for (size_t k = 0; k < costs_.size(); ++k) {
-    const float v = cost(costs_[k], query, gt);
+    const std::vector<float>& table = focal_table_[k];
+    const float v = table.empty() ? cost(costs_[k], query, gt)
+                                  : table[static_cast<size_t>(query * num_slots_ + label_slot_[static_cast<size_t>(gt)])];
     out.total = k == 0 ? v : out.total + v;
     float& term = out.terms[static_cast<size_t>(match_cost_term(costs_[k].type))];
     term = term + v;

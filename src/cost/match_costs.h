@@ -124,6 +124,11 @@ class MatchCostEvaluator {
   const MatrixRf& scores_;
   const Problem& problem_;
   std::vector<float> row_max_, row_inverse_;  // softmax per query row, when a ClassificationCost reads it
+  // FocalLossCost depends on (query, GT label) only: per focal cost of the
+  // list, its value for each query and each label the GTs use ([N, labels]).
+  std::vector<int32_t> label_slot_;               // [G] column of the GT's label
+  int64_t num_slots_ = 0;
+  std::vector<std::vector<float>> focal_table_;   // [costs] empty for other costs
   // Boxes normalised by the image, per box format in use: [0] xyxy, [1] xywh.
   std::array<std::vector<std::array<float, 4>>, 2> pred_norm_, gt_norm_;
   std::vector<float> pred_area_, gt_area_;
