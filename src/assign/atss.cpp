@@ -189,7 +189,7 @@ class Atss final : public Assigner {
     // The anchor centres on per-level grids (and no ignored anchor): each
     // level's nearest anchors are searched around the GT's centre.
     std::optional<geometry::PriorGrid> grid;
-    if (sparse_search_ && std::find(ignored.begin(), ignored.end(), 1) == ignored.end())
+    if (sparse_search_ && geometry::sparse_search_range(p) && std::find(ignored.begin(), ignored.end(), 1) == ignored.end())
       grid = geometry::PriorGrid::of_points(centres, p.num_level_priors);
     std::vector<int32_t> near_j;
     std::vector<float> near_d;
@@ -279,7 +279,8 @@ class Atss final : public Assigner {
     bool finite_gts = true;
     for (int64_t g = 0; g < num_gts; ++g)
       for (int c = 0; c < 4; ++c) finite_gts &= std::isfinite(p.gt_bboxes(g, c));
-    if (rules_.conflicts_over_all_columns && sparse_search_ && finite_gts && num_gts > 0) {
+    if (rules_.conflicts_over_all_columns && sparse_search_ && geometry::sparse_search_range(p) && finite_gts &&
+        num_gts > 0) {
       const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
       gt_index.emplace(e.x0, e.y0, e.x1, e.y1, e.cell);
       for (int64_t g = 0; g < num_gts; ++g) gt_index->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));

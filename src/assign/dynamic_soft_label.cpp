@@ -103,7 +103,7 @@ class DynamicSoftLabel final : public Assigner {
     } else {
       // Step 1: candidates.
       std::optional<Assignment> sparse;
-      if (sparse_search_) sparse = match_sparse(p, padding);
+      if (sparse_search_ && geometry::sparse_search_range(p)) sparse = match_sparse(p, padding);
       if (sparse) {
         out = std::move(*sparse);
       } else {
@@ -392,7 +392,7 @@ class DynamicSoftLabel final : public Assigner {
       };
       for (int32_t i : inside[g]) add(i, true);
       float t = kth_cost();
-      for (double r = radius + 1.0; std::isinf(t); r *= 2.0) {  // fewer than k so far
+      for (double r = std::max(radius + 1.0, 1.0); std::isinf(t); r *= 2.0) {  // fewer than k so far (r > 0 grows)
         const bool all = add_square(r, false);
         t = kth_cost();
         if (all) break;

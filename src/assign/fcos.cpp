@@ -67,7 +67,7 @@ class Fcos final : public Assigner {
     for (int64_t g = 0; g < g_count; ++g) area[g] = geometry::area(&p.gt_bboxes(g, 0));
 
     const std::optional<geometry::PriorGrid> grid =
-        sparse_search_ && p.gt_bboxes.allFinite() ? geometry::PriorGrid::of(p) : std::nullopt;
+        sparse_search_ && geometry::sparse_search_range(p) ? geometry::PriorGrid::of(p) : std::nullopt;
     if (grid) {
       assign_on_grid(p, *grid, area, &out, &targets);
       out.bbox_targets = std::move(targets);

@@ -76,7 +76,7 @@ class MaxIou final : public Assigner {
       out = nothing_to_assign(p, false);
     } else {
       std::optional<Assignment> sparse;
-      if (sparse_search_) sparse = match_sparse(p);
+      if (sparse_search_ && geometry::sparse_search_range(p)) sparse = match_sparse(p);
       out = sparse ? std::move(*sparse) : match(p);
     }
     out.assigner = "max-iou";

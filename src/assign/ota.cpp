@@ -40,11 +40,15 @@
 #include "assign/cost_table.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
+#include "io/memory.h"
 #include "match/dynamic_k.h"
 #include "match/sinkhorn.h"
 
 namespace assignscope::assign {
 namespace {
+
+// The dense Sinkhorn's work bound: plan entries x iterations.
+constexpr double kMaxOtaWork = 268435456.0;  // 2^28
 
 constexpr float kOutsideCost = 1000000.0f;     // 1e6 * (1 - is_in_boxes)
 constexpr float kInBoxMargin = 0.01f;          // deltas.min(dim=-1).values > 0.01
@@ -228,6 +232,24 @@ AssignerInfo ota_info() {
       "negative, its log NaN, and the Sinkhorn plan NaN throughout (each prior then goes to the first GT)";
   info.make = [](const Params& params) { return std::make_unique<Ota>(params); };
   info.check = [](const Params& params, const Problem& p) {
+    // The plan is dense, (G + 1) x N, and Sinkhorn sweeps it twice per
+    // iteration: bounded before anything is allocated (about 24 bytes an
+    // entry: cost, IoUs, plan, the result and its npy copy), and in work
+    // (entries x iterations, about 20 ns each here: the bound is ~5 s).
+    const auto cells = static_cast<double>(p.num_gts() + 1) * static_cast<double>(p.num_priors());
+    const auto iterations = static_cast<double>(std::max<int64_t>(params.get_int("sinkhorn_iters"), 1));
+    const io::MemoryBudget budget = io::available_memory();
+    if (cells * 24.0 > static_cast<double>(budget.bytes))
+      return Status::Unsupported(fmt::format(
+          "ota: its dense Sinkhorn plan of (G + 1) x N = {} x {} entries needs about {} MiB; more than the memory "
+          "available ({} MiB, {})",
+          p.num_gts() + 1, p.num_priors(), static_cast<int64_t>(cells * 24.0 / (1 << 20)),
+          budget.bytes / (1 << 20), budget.source));
+    if (cells * iterations > kMaxOtaWork)
+      return Status::Unsupported(fmt::format(
+          "ota: (G + 1) x N x sinkhorn_iters = {} x {} x {} plan updates is more than this version runs ({:.0e}, "
+          "about 5 s); lower sinkhorn_iters or split the image",
+          p.num_gts() + 1, p.num_priors(), static_cast<int64_t>(iterations), kMaxOtaWork));
     const int64_t topk = params.get_int("candidate_topk");
     if (p.num_priors() > 0 && p.num_priors() < topk)
       return Status::Usage(fmt::format(

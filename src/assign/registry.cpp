@@ -1,6 +1,7 @@
 // The registry of assigners. A new assigner is a new file plus one line here;
 // the names people type for one (aliases, class names, presets) resolve here too.
 #include <algorithm>
+#include <new>
 #include <cassert>
 #include <cctype>
 
@@ -19,6 +20,7 @@
 #include "assign/topk_hungarian.h"
 #include "assign/yolov5.h"
 #include "core/parallel.h"
+#include "io/memory.h"
 #include "core/suggest.h"
 
 namespace assignscope::assign {
@@ -295,6 +297,12 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
     Status st = check_needs(info, p);
     if (st.ok() && info.check) st = info.check(params, p);
     if (!st.ok()) return st.WithContext(batch.source + (p.name.empty() ? "" : " image " + p.name));
+    // Ignore boxes are tested against every anchor (IoF): bounded as the GT pairs are.
+    if (p.num_priors() > 0 && p.gt_bboxes_ignore.rows() > kMaxPriorGtPairs / p.num_priors())
+      return Status::Unsupported(fmt::format(
+          "{}{}: N x K = {} x {} (prior, ignore box) pairs is more than this version handles ({})",
+          batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.gt_bboxes_ignore.rows(),
+          kMaxPriorGtPairs));
     // The cost tables are dense over (prior, GT) for now: refuse sizes whose
     // tables would not fit, rather than exhausting memory.
     if (p.num_priors() > 0 && p.num_gts() > kMaxPriorGtPairs / p.num_priors())
@@ -306,12 +314,20 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
   const std::unique_ptr<Assigner> assigner = info.make(params);  // const, shared by the workers
   const auto total = static_cast<int64_t>(batch.images.size());
   std::vector<Assignment> results(batch.images.size());
-  parallel_for(
-      batch.images.size(), options.threads,
-      [&](size_t i) { results[i] = assigner->assign(batch.images[i]); },
-      [&](size_t finished) {
-        if (options.progress) options.progress(static_cast<int64_t>(finished), total);
-      });
+  try {
+    parallel_for(
+        batch.images.size(), options.threads,
+        [&](size_t i) { results[i] = assigner->assign(batch.images[i]); },
+        [&](size_t finished) {
+          if (options.progress) options.progress(static_cast<int64_t>(finished), total);
+        });
+  } catch (const std::bad_alloc&) {
+    // The sizes an input implies are bounded before replaying; what remains
+    // (a replay's own records outgrowing a memory limit) is said, not crashed on.
+    const io::MemoryBudget budget = io::available_memory();
+    return Status::Unsupported(fmt::format("{}: replaying {} ran out of memory ({} MiB available, {})", batch.source,
+                                           info.name, budget.bytes / (1 << 20), budget.source));
+  }
   return results;
 }
 

@@ -102,7 +102,7 @@ class SimOta final : public Assigner {
       out = nothing_to_assign(p, true);
     } else {
       std::optional<Assignment> sparse;
-      if (sparse_search_) sparse = match_sparse(p);
+      if (sparse_search_ && geometry::sparse_search_range(p)) sparse = match_sparse(p);
       out = sparse ? std::move(*sparse) : match(p);
     }
     out.assigner = rules_.name;

@@ -317,7 +317,7 @@ class TaskAligned final : public Assigner {
   Search make_search(const Scene& sc) const {
     const Problem& p = sc.p;
     Search search;
-    if (!sparse_search_ || !p.gt_bboxes.allFinite() || !sc.inside_boxes.allFinite()) return search;
+    if (!sparse_search_ || !geometry::sparse_search_range(p) || !sc.inside_boxes.allFinite()) return search;
     search.grid = geometry::PriorGrid::of_points(sc.points, p.num_level_priors);
     if (!search.grid || rules_.topk_among_inside) return search;
     // mmdet also ranks priors outside the GT: only those whose prediction

@@ -58,8 +58,19 @@ Result<std::vector<Level>> grid_of(const Problem& p) {
       level.stride = p.priors(offset, 2);
       float max_x = 0, max_y = 0;
       for (int64_t i = offset; i < offset + count; ++i) max_x = std::max(max_x, p.priors(i, 0)), max_y = std::max(max_y, p.priors(i, 1));
-      level.width = static_cast<int64_t>(std::floor(max_x / level.stride)) + 1;
-      level.height = static_cast<int64_t>(std::floor(max_y / level.stride)) + 1;
+      // A grid cannot have more columns or rows than the level has priors:
+      // checked in floating point, before a conversion that would overflow
+      // (a stride of 1e-30, or of 0 and a point at 0).
+      const double cols = std::floor(static_cast<double>(max_x) / static_cast<double>(level.stride)) + 1;
+      const double rows = std::floor(static_cast<double>(max_y) / static_cast<double>(level.stride)) + 1;
+      if (!(level.stride > 0) || !(cols >= 1 && cols <= static_cast<double>(count)) ||
+          !(rows >= 1 && rows <= static_cast<double>(count)))
+        return Status::InvalidInput(fmt::format(
+            "yolov5: level {} has stride {} and points up to ({}, {}): not a grid of its {} priors at (col + 0.5) * "
+            "stride",
+            l, level.stride, max_x, max_y, count));
+      level.width = static_cast<int64_t>(cols);
+      level.height = static_cast<int64_t>(rows);
       if (level.width * level.height * kAnchorsPerCell != count)
         return Status::InvalidInput(fmt::format(
             "yolov5: level {} holds {} priors, but its points span a {} x {} grid: expected {} anchors x rows x "

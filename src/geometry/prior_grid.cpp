@@ -13,7 +13,7 @@ std::optional<PriorGrid::Level> level_of(const Rows4f& points, int64_t first, in
   if (count <= 0) return std::nullopt;
   const float y0 = points(first, 1);
   while (level.cols < count && points(first + level.cols, 1) == y0) ++level.cols;
-  if (count % level.cols != 0) return std::nullopt;
+  if (level.cols == 0 || count % level.cols != 0) return std::nullopt;  // a NaN y holds no row
   level.rows = count / level.cols;
   for (int64_t c = 0; c < level.cols; ++c) level.xs.push_back(points(first + c, 0));
   for (int64_t r = 0; r < level.rows; ++r) level.ys.push_back(points(first + r * level.cols, 1));
@@ -58,6 +58,13 @@ std::optional<PriorGrid> PriorGrid::of(const Problem& p) {
       if (p.priors(i, 2) != level.stride) return std::nullopt;
   }
   return grid;
+}
+
+bool sparse_search_range(const Problem& p) {
+  static constexpr float kLimit = 1e18f;
+  const auto ok = [](const auto& a) { return a.size() == 0 || (a.allFinite() && (a.abs() <= kLimit).all()); };
+  return ok(p.priors) && ok(p.anchors) && ok(p.pred_bboxes) && ok(p.gt_bboxes) && ok(p.gt_bboxes_ignore) &&
+         ok(p.padding_gt_bboxes) && ok(p.gt_centers) && ok(p.gt_cxcywh) && ok(p.pred_cxcywh);
 }
 
 bool PriorGrid::covers_all(float x0, float y0, float x1, float y1) const {

@@ -55,6 +55,13 @@ class PriorGrid {
   std::vector<Level> levels_;
 };
 
+// Whether an image's coordinates (priors, anchors, predicted, GT, ignore and
+// padding boxes, GT centres) are finite and within +-1e18, the range the
+// sparse searches are built for: beyond it a box's area overflows float32
+// (w * h > 3.4e38), IoUs turn Inf / NaN, and only the dense search follows
+// the reference's arithmetic. Outside it the assigners search densely.
+bool sparse_search_range(const Problem& p);
+
 // The extent of a set of GT boxes (xyxy) and a cell size for a BoxIndex over
 // it: the GTs' mean side, clamped to [16, 256] px. G must be >= 1.
 struct GtExtent {

@@ -12,6 +12,7 @@
 
 #include "core/suggest.h"
 #include "core/text.h"
+#include "io/file_kind.h"
 #include "io/files.h"
 #include "io/memory.h"
 #include "io/zip.h"
@@ -64,6 +65,26 @@ Result<nlohmann::json> parse_json_text(const std::string& text, const std::strin
     const size_t cut = what.find("] ");
     if (cut != std::string::npos) what = what.substr(cut + 2);
     return Status::Corrupt(fmt::format("{}: not valid JSON: {}{}", origin, what, hint));
+  } catch (const nlohmann::json::exception& e) {
+    // A number beyond float64 (out_of_range.406: "number overflow parsing
+    // '1e999'"): nlohmann names the token, not where it is; find it.
+    std::string what = e.what();
+    const size_t cut = what.find("] ");
+    if (cut != std::string::npos) what = what.substr(cut + 2);
+    std::string where;
+    const size_t q0 = what.find("parsing '");
+    const size_t q1 = q0 == std::string::npos ? q0 : what.find('\'', q0 + 9);
+    if (q1 != std::string::npos) {
+      const size_t at = text.find(what.substr(q0 + 9, q1 - q0 - 9));
+      if (at != std::string::npos) {
+        const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+        const size_t line_start = text.rfind('\n', at);
+        const size_t column = at - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
+        where = fmt::format(" at line {}, column {}", line, column);
+      }
+    }
+    return Status::Corrupt(fmt::format("{}: not valid JSON{}: {} (a number beyond the float64 range)", origin, where,
+                                       printable(what, 200)));
   } catch (...) {
   }
   return Status::Corrupt(origin + ": not valid JSON");
@@ -84,13 +105,42 @@ auto guarded(const std::string& origin, F&& step) -> decltype(step()) {
 
 // --- containers -------------------------------------------------------------
 
+namespace {
+
+// A dump's own file (a field's .npy, meta.json) must be a regular file (or a
+// link to one): a FIFO would block the read, a device never end, a link loop
+// or a directory there is a broken dump, said as such rather than "missing".
+Status expect_regular(const fs::path& path, const char* what) {
+  const FileKind kind = file_kind(path.string());
+  if (kind == FileKind::kRegular) return Status();
+  return Status::InvalidInput(fmt::format("{}: is {}; expected {} (a regular file)",
+                                          printable(path.string(), 4096, true), file_kind_name(kind), what));
+}
+
+constexpr size_t kMaxDirEntries = 100000;
+}  // namespace
+// A feature pyramid has a handful of levels; per-level structures (grids,
+// indexes) cost memory each, so a dump may not claim millions of them.
+constexpr int64_t kMaxLevels = 1024;
+namespace {  // a dump holds a dozen files; a batch directory its images
+
+}  // namespace
+
 Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options) {
   RawDump raw;
   raw.origin = dir;
   std::error_code ec;
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && entry.path().extension() == ".npy") files.push_back(entry.path());
+  fs::directory_iterator it(dir, ec), end;
+  size_t seen = 0;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (++seen > kMaxDirEntries)
+      return Status::InvalidInput(fmt::format("{}: holds more than {} entries; not a dump", dir, kMaxDirEntries));
+    const fs::path path = it->path();
+    if (path.extension() != ".npy") continue;
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_regular(path, "a field's .npy file"));
+    files.push_back(path);
+  }
   if (ec) return Status::Io(fmt::format("{}: cannot list: {}", dir, ec.message()));
   std::sort(files.begin(), files.end());
   // The files share one budget: each is checked against what the ones
@@ -104,8 +154,14 @@ Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options)
         add_field(&raw, f.stem().string(), std::move(array).value(), printable(f.string(), 4096, true)));
   }
   const fs::path meta = fs::path(dir) / "meta.json";
-  if (fs::exists(meta, ec)) {
-    auto text = read_file_text(meta.string(), budget);
+  if (file_kind(meta.string()) != FileKind::kMissing || fs::is_symlink(meta, ec)) {
+    ASSIGNSCOPE_RETURN_IF_ERROR(expect_regular(meta, "meta.json"));
+    // A few hundred bytes; the cap keeps a mistaken meta.json (a link to a
+    // dataset) from being read whole.
+    MemoryBudget meta_budget = budget;
+    meta_budget.bytes = std::min<uint64_t>(budget.bytes, uint64_t{16} << 20);
+    if (meta_budget.bytes < budget.bytes) meta_budget.source = "the size meta.json may have";
+    auto text = read_file_text(meta.string(), meta_budget);
     if (!text.ok()) return text.status();
     auto j = parse_json_text(*text, meta.string());
     if (!j.ok()) return j.status();
@@ -437,8 +493,11 @@ class Validator {
     if (m.contains("image_size")) {
       const auto& v = m["image_size"];
       bool ok = v.is_array() && v.size() == 2;
-      for (size_t i = 0; ok && i < 2; ++i) ok = v[i].is_number() && v[i].get<double>() > 0 && v[i].get<double>() < 1e9;
-      if (!ok) return meta_error("image_size", fmt::format("is {}; expected [height, width], two positive numbers", json_snippet(v)));
+      for (size_t i = 0; ok && i < 2; ++i) {
+        const double d = v[i].is_number() ? v[i].get<double>() : 0.0;
+        ok = v[i].is_number() && d >= 1 && d < 1e9 && d == std::floor(d);  // pixels: 0.5 would truncate to 0
+      }
+      if (!ok) return meta_error("image_size", fmt::format("is {}; expected [height, width], two positive integers (pixels)", json_snippet(v)));
       meta_.image_size = std::array<int64_t, 2>{static_cast<int64_t>(v[0].get<double>()),
                                                 static_cast<int64_t>(v[1].get<double>())};
     }
@@ -660,6 +719,10 @@ class Validator {
       dist_cols_ = dist_cols;
     }
     ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape("num_level_priors", {&l_}, {-1}, {"L"}));
+    if (l_ > kMaxLevels)
+      return Status::InvalidInput(fmt::format("{}: {} pyramid levels; expected at most {} (a feature pyramid has a "
+                                              "handful)",
+                                              get("num_level_priors")->origin, l_, kMaxLevels));
     if (get("pred_bboxes") && get("pred_distances"))
       return Status::InvalidInput(fmt::format("{}: both pred_bboxes and pred_distances are present; expected one of them",
                                               raw_.origin));
@@ -943,6 +1006,11 @@ class Validator {
                                                 f->origin, sum, n_));
     } else if (get("priors")) {
       p.num_level_priors = level_counts_from_strides(p.priors);
+      if (static_cast<int64_t>(p.num_level_priors.size()) > kMaxLevels)
+        return Status::InvalidInput(fmt::format(
+            "{}: the stride changes {} times along the priors, so levels read as runs of equal stride number more "
+            "than {}; expected priors level by level (or give num_level_priors)",
+            get("priors")->origin, p.num_level_priors.size() - 1, kMaxLevels));
       p.levels_inferred = true;
     } else {
       p.num_level_priors = {n_};
@@ -1040,20 +1108,33 @@ struct DirContents {
   std::vector<fs::path> subdirs;
 };
 
-DirContents list_dir(const std::string& dir) {
+Result<DirContents> list_dir(const std::string& dir) {
   DirContents c;
   std::vector<fs::path> containers;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const fs::path& p = e.path();
+  fs::directory_iterator it(dir, ec), end;
+  size_t seen = 0;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (++seen > kMaxDirEntries)
+      return Status::InvalidInput(fmt::format("{}: holds more than {} entries; not a dump or a batch of dumps", dir,
+                                              kMaxDirEntries));
+    const fs::path p = it->path();
     const std::string name = p.filename().string();
-    if (e.is_directory()) {
-      if (name != "expected" && name[0] != '.') c.subdirs.push_back(p);
-    } else if (e.is_regular_file()) {
+    if (name.empty() || name[0] == '.') continue;
+    const FileKind kind = file_kind(p.string());
+    if (kind == FileKind::kDirectory) {
+      if (name != "expected") c.subdirs.push_back(p);
+    } else if (kind == FileKind::kRegular) {
       if (has_extension(p, ".npy")) c.has_fields = true;
       if (has_extension(p, ".npz") || (has_extension(p, ".json") && name != "meta.json")) containers.push_back(p);
+    } else if (has_extension(p, ".npy") || has_extension(p, ".npz") || has_extension(p, ".json")) {
+      return Status::InvalidInput(fmt::format("{}: is {}; expected a regular file",
+                                              printable(p.string(), 4096, true), file_kind_name(kind)));
+    } else if (kind == FileKind::kLinkLoop || kind == FileKind::kBrokenLink) {
+      return Status::InvalidInput(fmt::format("{}: is {}", printable(p.string(), 4096, true), file_kind_name(kind)));
     }
   }
+  if (ec) return Status::Io(fmt::format("{}: cannot list: {}", dir, ec.message()));
   std::sort(c.subdirs.begin(), c.subdirs.end());
   if (containers.size() == 1) c.container = containers[0].string();
   for (const fs::path& p : containers)
@@ -1063,9 +1144,10 @@ DirContents list_dir(const std::string& dir) {
 
 // One image's (or one stacked batch's) raw fields from a file or directory.
 Result<RawDump> read_single(const std::string& path, const LoadOptions& options) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    const DirContents c = list_dir(path);
+  if (file_kind(path) == FileKind::kDirectory) {
+    auto listed = list_dir(path);
+    if (!listed.ok()) return listed.status();
+    const DirContents& c = *listed;
     if (c.has_fields) return read_npy_dir(path, options);
     if (!c.container.empty()) return read_single(c.container, options);
     return Status::InvalidInput(fmt::format(
@@ -1113,10 +1195,15 @@ Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options) {
 }
 
 Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return Status::Io(fmt::format("{}: no such file or directory", path));
-  if (fs::is_directory(path, ec)) {
-    const DirContents c = list_dir(path);
+  const FileKind kind = file_kind(path);
+  const std::string shown = printable(path, 4096, true);
+  if (kind == FileKind::kMissing) return Status::Io(fmt::format("{}: no such file or directory", shown));
+  if (kind == FileKind::kLinkLoop || kind == FileKind::kBrokenLink || kind == FileKind::kNoAccess)
+    return Status::Io(fmt::format("{}: is {}", shown, file_kind_name(kind)));
+  if (kind == FileKind::kDirectory) {
+    auto listed = list_dir(path);
+    if (!listed.ok()) return listed.status();
+    const DirContents& c = *listed;
     if (!c.has_fields && c.container.empty() && !c.subdirs.empty()) return read_dump_dirs(path, c.subdirs, options);
   }
   auto raw = read_single(path, options);
