@@ -236,4 +236,37 @@ TEST_CASE("cli: a dump's recorded assigner replays without -a, and a version it 
   CHECK(nlohmann::json::parse(named.out)["params"]["topk"] == 10);
 }
 
+TEST_CASE("dump fields: values that are legal one by one but wrong together are warned about") {
+  auto warnings_of = [](const std::string& json) {
+    auto d = load_text(json);
+    REQUIRE_MESSAGE(d.ok(), d.status().message());
+    std::string all;
+    for (const std::string& w : d->warnings) all += w + "\n";
+    return all;
+  };
+  // 16 scores, every one in [0, 1], under the default "logits": probabilities misread.
+  const std::string probs = R"({"priors": [[4,4,8,8],[12,4,8,8],[20,4,8,8],[28,4,8,8]],
+      "cls_scores": [[0.1,0.9,0.2,0.3],[0.5,0.5,0,1],[0.7,0.2,0.1,0.4],[0.3,0.3,0.3,0.3]],
+      "pred_bboxes": [[0,0,8,8],[8,0,16,8],[16,0,24,8],[24,0,32,8]],
+      "gt_bboxes": [[1,1,15,7]], "gt_labels": [1])";
+  CHECK(contains(warnings_of(probs + "}"), "lies in [0, 1], as probabilities do"));
+  CHECK_FALSE(contains(warnings_of(R"({"meta": {"scores": "probs"}, )" + probs.substr(1) + "}"), "probabilities do"));
+  // One value outside [0, 1] and the scores are logits.
+  std::string logits = probs;
+  logits.replace(logits.find("0.9"), 3, "2.5");
+  CHECK_FALSE(contains(warnings_of(logits + "}"), "probabilities do"));
+  // Too few values to say (the two-prior scene has 4).
+  CHECK_FALSE(contains(warnings_of(scene("")), "probabilities do"));
+
+  // GT boxes normalised to [0, 1] against a 640-pixel image.
+  const std::string normalised = R"({"meta": {"image_size": [640, 640]}, "priors": [[4, 4, 8, 8]], "cls_scores": [[0]],
+      "pred_bboxes": [[0, 0, 8, 8]], "gt_bboxes": [[0.1, 0.2, 0.5, 0.6]], "gt_labels": [0]})";
+  CHECK(contains(warnings_of(normalised), "boxes normalised to the image?"));
+  // In pixels, or without an image size, nothing is said.
+  CHECK_FALSE(contains(warnings_of(scene("", R"(, "image_size": [640, 640])")), "normalised"));
+  std::string no_size = normalised;
+  no_size.replace(no_size.find(R"("image_size": [640, 640])"), 24, R"("version": 1)");
+  CHECK_FALSE(contains(warnings_of(no_size), "normalised"));
+}
+
 }  // namespace assignscope

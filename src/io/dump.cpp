@@ -809,6 +809,7 @@ class Validator {
         }
       }
     }
+    warn_misread_values();
     for (const char* name : {"num_level_priors", "gt_labels", "pad_gt_mask"}) {
       const RawField* f = get(name);
       if (!f) continue;
@@ -835,6 +836,31 @@ class Validator {
       ints_[name] = std::move(v);
     }
     return Status();
+  }
+
+  // Dumps that are wrong in a way the values show, though each value is
+  // legal: probabilities under meta.scores "logits" (every one in [0, 1]),
+  // GT boxes normalised to [0, 1] where the assigners take pixels.
+  void warn_misread_values() {
+    if (const auto it = floats_.find("cls_scores"); it != floats_.end() && meta_.scores == ScoreKind::kLogits &&
+                                                   it->second.size() >= 16) {
+      const bool unit = std::all_of(it->second.begin(), it->second.end(), [](float x) { return x >= 0.0f && x <= 1.0f; });
+      if (unit)
+        raw_.warnings.push_back(fmt::format(
+            "{}: every one of its {} values lies in [0, 1], as probabilities do, but meta.scores is \"logits\" "
+            "(the default): if these are probabilities (after a sigmoid), set \"scores\": \"probs\" in meta.json",
+            get("cls_scores")->origin, it->second.size()));
+    }
+    if (const auto it = floats_.find("gt_bboxes"); it != floats_.end() && meta_.image_size && !it->second.empty()) {
+      const int64_t side = std::max((*meta_.image_size)[0], (*meta_.image_size)[1]);
+      float largest = 0.0f;
+      for (float x : it->second) largest = std::max(largest, std::fabs(x));
+      if (side >= 32 && largest > 0.0f && largest <= 1.0f)
+        raw_.warnings.push_back(fmt::format(
+            "{}: every coordinate lies in [0, 1] while meta.image_size is {} x {}: boxes normalised to the image? "
+            "The assigners take (x1, y1, x2, y2) in input pixels: multiply by the width and height",
+            get("gt_bboxes")->origin, (*meta_.image_size)[0], (*meta_.image_size)[1]));
+    }
   }
 
   // Copies `count` rows of width `width` of image b out of a converted field.
