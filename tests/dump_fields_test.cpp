@@ -255,6 +255,12 @@ TEST_CASE("dump fields: values that are legal one by one but wrong together are 
   std::string logits = probs;
   logits.replace(logits.find("0.9"), 3, "2.5");
   CHECK_FALSE(contains(warnings_of(logits + "}"), "probabilities do"));
+  // Zeros alone say nothing.
+  std::string zeros = probs;
+  for (const char* v : {"0.1", "0.9", "0.2", "0.3", "0.5", "0.7", "0.4"})
+    for (size_t at; (at = zeros.find(v)) != std::string::npos;) zeros.replace(at, 3, "0");
+  zeros.replace(zeros.find(",1]"), 3, ",0]");
+  CHECK_FALSE(contains(warnings_of(zeros + "}"), "probabilities do"));
   // Too few values to say (the two-prior scene has 4).
   CHECK_FALSE(contains(warnings_of(scene("")), "probabilities do"));
 

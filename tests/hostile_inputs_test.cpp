@@ -308,6 +308,36 @@ TEST_CASE("hostile: small files that imply millions of levels, ignore boxes or p
     check_refused(run_bounded("run '" + npz("ota.npz", m) + "' -a ota -f json"),
                   {"ota: (G + 1) x N x sinkhorn_iters = 3001 x 8400 x 50 plan updates is more than this version runs"});
   }
+  // 2,000 identical image-sized GTs over 8,400 priors: 16.8 million (prior, GT) pairs with the centre
+  // inside, each costed and reported (was 20 s and 1.2 GB, and more with --include candidates).
+  // 100 of them, 840,000 pairs, replay within the caps.
+  {
+    std::vector<float> priors, preds;
+    for (int i = 0; i < 8400; ++i) {
+      const float x = 4.0f + 8.0f * static_cast<float>(i % 80), y = 4.0f + 8.0f * static_cast<float>(i / 80);
+      priors.insert(priors.end(), {x, y, 8, 8});
+      preds.insert(preds.end(), {x - 20, y - 20, x + 20, y + 20});
+    }
+    for (const int64_t g : {int64_t{2000}}) {
+      std::vector<testing::Member> m = gt_members(g, {0, 0, 640, 840});
+      m.push_back(priors_member(priors));
+      m.push_back(testing::deflated_member("cls_scores.npy", testing::npy_header("<f4", "(8400, 1)"),
+                                           f32_body(std::vector<float>(8400, -2.0f))));
+      m.push_back(testing::deflated_member("pred_bboxes.npy", testing::npy_header("<f4", "(8400, 4)"), f32_body(preds)));
+      const std::string dump = npz("repeated-" + std::to_string(g) + ".npz", m);
+      for (const char* assigner : {"dynamic-soft-label", "task-aligned", "simota"}) {
+        CAPTURE(assigner);
+        const Run r = run_bounded("run '" + dump + "' -a " + assigner + " -f json --include candidates");
+        if (g == 2000) {
+          check_refused(r, {"prior centres lie inside GT boxes 16800000 times", "more (prior, GT) pairs to cost than "
+                                                                                "this version handles (4194304)"});
+        } else {
+          CAPTURE(r.err);
+          CHECK(r.exit_code == 0);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("hostile: values the data makes nonsense of") {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <unordered_map>
+#include <numeric>
 
 namespace assignscope::analysis {
 
@@ -71,13 +71,33 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   std::set<std::pair<int64_t, int64_t>> matched;
   if (a.matches)
     for (const Match& m : *a.matches) matched.insert({m.prior, m.gt});
-  // The recorded pair of (prior, gt), for the positives' IoU and cost.
-  std::unordered_map<int64_t, size_t> pair_of;
-  pair_of.reserve(a.candidates.size());
-  const auto key = [&](int64_t prior, int64_t g) { return prior * (s.num_gts + 1) + g; };
+  // The recorded pair of (prior, gt), for the positives' IoU and cost: a
+  // binary search over the pairs in (gt, prior) order, the order the
+  // assigners record them in (an index puts them in order otherwise).
+  // No hash map: the pairs can number millions.
+  const auto gt_prior_less = [](const CandidatePair& x, const CandidatePair& y) {
+    return x.gt != y.gt ? x.gt < y.gt : x.prior < y.prior;
+  };
+  std::vector<size_t> order;  // empty: a.candidates are in order
+  if (!std::is_sorted(a.candidates.begin(), a.candidates.end(), gt_prior_less)) {
+    order.resize(a.candidates.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t i, size_t j) { return gt_prior_less(a.candidates[i], a.candidates[j]); });
+  }
+  const auto pair_of = [&](int64_t prior, int64_t g) -> const CandidatePair* {
+    const auto at = [&](size_t k) -> const CandidatePair& { return a.candidates[order.empty() ? k : order[k]]; };
+    size_t lo = 0, hi = a.candidates.size();
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      const CandidatePair& c = at(mid);
+      if (c.gt < g || (c.gt == g && c.prior < prior)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < a.candidates.size() && at(lo).gt == g && at(lo).prior == prior ? &at(lo) : nullptr;
+  };
   for (size_t c = 0; c < a.candidates.size(); ++c) {
     const CandidatePair& pair = a.candidates[c];
-    pair_of.emplace(key(pair.prior, pair.gt), c);
     GtStats& gs = s.gts[pair.gt];
     if (pair.inside) ++gs.candidates;
     if (!pair.picked) continue;
@@ -111,8 +131,7 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   }
   const auto add_positive = [&](int64_t prior, int64_t g) {
     GtStats& gs = s.gts[g];
-    const auto it = pair_of.find(key(prior, g));
-    const CandidatePair* pair = it == pair_of.end() ? nullptr : &a.candidates[it->second];
+    const CandidatePair* pair = pair_of(prior, g);
     if (s.has_overlaps) {
       // The recorded pair's IoU is the IoU with this GT; max_overlaps can be
       // another GT's (max-iou's low-quality matches) and does not exist for

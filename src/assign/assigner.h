@@ -151,6 +151,12 @@ Status check_needs(const AssignerInfo& info, const Problem& problem);
 
 // Largest N x G an image may have: the dense cost tables take 8 bytes a pair.
 inline constexpr int64_t kMaxPriorGtPairs = int64_t{1} << 26;
+// Largest number of (prior, GT) pairs with the prior's centre inside the GT:
+// the assigners cost and report each such pair (a CandidatePair, 32 bytes,
+// and the assigner's own working entry), so this bounds a replay's memory
+// near 400 MB. 2000 repeated image-sized GTs over a 640-pixel image's 8400
+// priors reach 1.7 x 10^7; 100 GTs each covering a quarter of it, 2.1 x 10^5.
+inline constexpr int64_t kMaxInsidePairs = int64_t{1} << 22;
 
 struct BatchOptions {
   // Images replayed at once; 0: one per hardware thread. Results are the
@@ -163,7 +169,7 @@ struct BatchOptions {
 
 // Replays the assigner with `params` on every image of the batch; results in
 // image order. Every image is checked before any is replayed. Images over
-// kMaxPriorGtPairs are refused (kUnsupported).
+// kMaxPriorGtPairs or kMaxInsidePairs are refused (kUnsupported).
 Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Params& params, const Batch& batch,
                                              const BatchOptions& options = {});
 

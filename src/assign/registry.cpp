@@ -19,6 +19,7 @@
 #include "assign/task_aligned.h"
 #include "assign/topk_hungarian.h"
 #include "assign/yolov5.h"
+#include "geometry/prior_grid.h"
 #include "core/parallel.h"
 #include "io/memory.h"
 #include "core/suggest.h"
@@ -310,6 +311,12 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
           "{}{}: N x G = {} x {} (prior, GT) pairs is more than this version handles ({}); "
           "split the image or drop GTs",
           batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.num_gts(), kMaxPriorGtPairs));
+    if (const int64_t inside = geometry::centre_inside_pairs(p); inside > kMaxInsidePairs)
+      return Status::Unsupported(fmt::format(
+          "{}{}: prior centres lie inside GT boxes {} times ({} priors, {} GTs: many large, overlapping or repeated "
+          "GTs), more (prior, GT) pairs to cost than this version handles ({}); split the image or drop GTs",
+          batch.source, p.name.empty() ? "" : " image " + p.name, inside, p.num_priors(), p.num_gts(),
+          kMaxInsidePairs));
   }
   const std::unique_ptr<Assigner> assigner = info.make(params);  // const, shared by the workers
   const auto total = static_cast<int64_t>(batch.images.size());

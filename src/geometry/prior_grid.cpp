@@ -73,6 +73,34 @@ bool PriorGrid::covers_all(float x0, float y0, float x1, float y1) const {
   return true;
 }
 
+int64_t PriorGrid::count_in(float x0, float y0, float x1, float y1) const {
+  int64_t n = 0;
+  for (const Level& l : levels_) {
+    const auto c = (std::upper_bound(l.xs.begin(), l.xs.end(), x1) - std::lower_bound(l.xs.begin(), l.xs.end(), x0));
+    const auto r = (std::upper_bound(l.ys.begin(), l.ys.end(), y1) - std::lower_bound(l.ys.begin(), l.ys.end(), y0));
+    if (c > 0 && r > 0) n += static_cast<int64_t>(c) * static_cast<int64_t>(r);
+  }
+  return n;
+}
+
+int64_t centre_inside_pairs(const Problem& p) {
+  int64_t n = 0;
+  if (p.priors.rows() != p.num_priors()) return 0;  // no priors (anchors only, DETR queries)
+  const std::optional<PriorGrid> grid = sparse_search_range(p) ? PriorGrid::of(p) : std::nullopt;
+  for (int64_t g = 0; g < p.num_gts(); ++g) {
+    const float* b = &p.gt_bboxes(g, 0);
+    if (grid) {
+      n += grid->count_in(b[0], b[1], b[2], b[3]);
+      continue;
+    }
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      const float x = p.priors(i, 0), y = p.priors(i, 1);
+      n += (x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]) ? 1 : 0;
+    }
+  }
+  return n;
+}
+
 GtExtent gt_extent(const Rows4f& gt_bboxes) {
   GtExtent e{INFINITY, INFINITY, -INFINITY, -INFINITY, 0.0f};
   double side = 0;

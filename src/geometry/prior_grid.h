@@ -51,6 +51,10 @@ class PriorGrid {
   // Does the rectangle hold every prior of every level?
   bool covers_all(float x0, float y0, float x1, float y1) const;
 
+  // How many priors, over all levels, have their centre in the closed
+  // rectangle: for_each_in's visits, counted in O(levels log cols).
+  int64_t count_in(float x0, float y0, float x1, float y1) const;
+
  private:
   std::vector<Level> levels_;
 };
@@ -61,6 +65,12 @@ class PriorGrid {
 // (w * h > 3.4e38), IoUs turn Inf / NaN, and only the dense search follows
 // the reference's arithmetic. Outside it the assigners search densely.
 bool sparse_search_range(const Problem& p);
+
+// How many (prior, GT) pairs have the prior's centre inside the GT box
+// (closed: an upper bound of every assigner's centre-inside rule), counted
+// through the grid when the priors form one, else pair by pair; 0 for an
+// image without priors.
+int64_t centre_inside_pairs(const Problem& p);
 
 // The extent of a set of GT boxes (xyxy) and a cell size for a BoxIndex over
 // it: the GTs' mean side, clamped to [16, 256] px. G must be >= 1.

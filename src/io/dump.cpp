@@ -844,7 +844,9 @@ class Validator {
   void warn_misread_values() {
     if (const auto it = floats_.find("cls_scores"); it != floats_.end() && meta_.scores == ScoreKind::kLogits &&
                                                    it->second.size() >= 16) {
-      const bool unit = std::all_of(it->second.begin(), it->second.end(), [](float x) { return x >= 0.0f && x <= 1.0f; });
+      // Zeros alone (a synthetic or untrained head) are as much logits as probabilities: say nothing.
+      const bool unit = std::all_of(it->second.begin(), it->second.end(), [](float x) { return x >= 0.0f && x <= 1.0f; }) &&
+                        std::any_of(it->second.begin(), it->second.end(), [](float x) { return x > 0.0f && x < 1.0f; });
       if (unit)
         raw_.warnings.push_back(fmt::format(
             "{}: every one of its {} values lies in [0, 1], as probabilities do, but meta.scores is \"logits\" "
