@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -209,29 +210,31 @@ TEST_CASE("diff: the class cost explains mmyolo's flip, and the prior it displac
 }
 
 TEST_CASE("diff: cost-term attribution of a changed GT, worked by hand") {
-  // Prior 0 serves GT 0 on a and GT 1 on b. Pair (0, #0), which it left,
-  // went from (cls 1, iou 2, center 0.1) = 3.1 to (cls 1, iou 2.5, geometry
-  // 0.25) = 3.75; pair (0, #1), which it joined, from (1.25, 2.25, 0) = 3.5
-  // to (1, 2.25, 0.125) = 3.375. A push is the left pair's rise minus the
-  // joined pair's: cls 0 - (-0.25) = 0.25, iou 0.5 - 0 = 0.5, and the
-  // unshared center/geometry (0.25 - 0.1) - (0.125 - 0) = 0.025; in all
-  // 0.65 + 0.125 = 0.775. The iou term explains the flip.
+  // Two settings of one cost function (dynamic-soft-label). Prior 0 serves
+  // GT 0 on a and GT 1 on b. Pair (0, #0), which it left, went from (cls 1,
+  // iou 2, center 0.1) = 3.1 to (cls 1, iou 2.5, center 0.25) = 3.75; pair
+  // (0, #1), which it joined, from (1.25, 2.25, 0) = 3.5 to (1, 2.25, 0.125)
+  // = 3.375. A push is the left pair's rise minus the joined pair's: cls 0 -
+  // (-0.25) = 0.25, iou 0.5 - 0 = 0.5, center (0.25 - 0.1) - (0.125 - 0) =
+  // 0.025; in all 0.65 + 0.125 = 0.775. The iou term explains the flip.
   analysis::DiffImage image;
   image.num_priors = 2;
   image.num_gts = 2;
   Assignment a, b;
   a.assigner = "dynamic-soft-label";
-  b.assigner = "simota";
+  b.assigner = "dynamic-soft-label";
   a.gt_inds = {1, 0};
   b.gt_inds = {2, 0};
   a.labels = b.labels = {0, -1};
   a.cost_terms = {"cls", "iou", "center"};
-  b.cost_terms = {"cls", "iou", "geometry"};
+  b.cost_terms = {"cls", "iou", "center"};
   a.candidates = {pair(0, 0, {1.0f, 2.0f, 0.1f}, true), pair(0, 1, {1.25f, 2.25f, 0.0f}, false)};
   b.candidates = {pair(0, 0, {1.0f, 2.5f, 0.25f}, true), pair(0, 1, {1.0f, 2.25f, 0.125f}, true)};
   a.dynamic_ks = std::vector<int64_t>{3, 3};
   b.dynamic_ks = std::vector<int64_t>{3, 4};
   const ImageDiff d = analysis::diff_image(image, a, b);
+  CHECK(d.attributed);
+  CHECK(d.attribution_note.empty());
   REQUIRE(d.flips.size() == 1);
   const analysis::PriorFlip& f = d.flips[0];
   CHECK(f.kind == FlipKind::kChangedGt);
@@ -247,19 +250,80 @@ TEST_CASE("diff: cost-term attribution of a changed GT, worked by hand") {
   CHECK(at.pushes[0].second == doctest::Approx(0.25));  // 0 - (1.0 - 1.25)
   CHECK(at.pushes[1].first == "iou");
   CHECK(at.pushes[1].second == doctest::Approx(0.5));  // (2.5 - 2.0) - 0
-  CHECK(at.pushes[2].first == "center/geometry");
+  CHECK(at.pushes[2].first == "center");
   CHECK(at.pushes[2].second == doctest::Approx(0.025).epsilon(1e-5));  // (0.25 - 0.1) - (0.125 - 0)
   CHECK(at.term == "iou");
   CHECK(at.push == doctest::Approx(0.5));
   // #0 picked it on b but lost the conflict; #1 has one more pick on b.
   CHECK(f.why == std::vector<std::string>{"#0: picked on b, lost to #1", "#1: k 3→4"});
   CHECK(gt(d, 1).k_b == 4);
+  // Flavours of one family share the cost function.
+  b.assigner = "dynamic-soft-label.mmyolo";
+  CHECK(analysis::diff_image(image, a, b).flips[0].attribution.has_value());
 
   // Assigners whose cost is not a minimised sum get no attribution.
   a.assigner = b.assigner = "task-aligned";
   CHECK_FALSE(analysis::diff_image(image, a, b).flips[0].attribution.has_value());
   CHECK(analysis::is_cost_based("simota.yolox"));
   CHECK_FALSE(analysis::is_cost_based("atss"));
+}
+
+TEST_CASE("diff: cost terms of two different cost functions are not compared, and the report says so") {
+  // The same pairs and costs as above, but a is dynamic-soft-label and b
+  // simota: a "cls" of one is not the "cls" of the other, and RTMDet's soft
+  // centre prior is not SimOTA's outside-the-centre penalty. The flip keeps
+  // its pairs and its why, but no Δcost and no term.
+  analysis::DiffImage image;
+  image.num_priors = 2;
+  image.num_gts = 2;
+  Assignment a, b;
+  a.assigner = "dynamic-soft-label";
+  b.assigner = "simota";
+  a.gt_inds = {1, 0};
+  b.gt_inds = {2, 0};
+  a.labels = b.labels = {0, -1};
+  a.cost_terms = {"cls", "iou", "center"};
+  b.cost_terms = {"cls", "iou", "geometry"};
+  a.candidates = {pair(0, 0, {1.0f, 2.0f, 0.1f}, true), pair(0, 1, {1.25f, 2.25f, 0.0f}, false)};
+  b.candidates = {pair(0, 0, {1.0f, 2.5f, 0.25f}, true), pair(0, 1, {1.0f, 2.25f, 0.125f}, true)};
+  a.dynamic_ks = std::vector<int64_t>{3, 3};
+  b.dynamic_ks = std::vector<int64_t>{3, 4};
+  ImageDiff d = analysis::diff_image(image, a, b);
+  CHECK(d.cost_based);
+  CHECK_FALSE(d.attributed);
+  CHECK(d.attribution_note ==
+        "not comparable: a (dynamic-soft-label) and b (simota) minimise different cost functions");
+  REQUIRE(d.flips.size() == 1);
+  CHECK(d.flips[0].pairs.size() == 2);
+  CHECK_FALSE(d.flips[0].attribution.has_value());
+  CHECK(d.flips[0].why == std::vector<std::string>{"#0: picked on b, lost to #1", "#1: k 3→4"});
+
+  // One family, but different terms: not compared either.
+  b.assigner = "dynamic-soft-label.mmyolo";
+  d = analysis::diff_image(image, a, b);
+  CHECK_FALSE(d.attributed);
+  CHECK(d.attribution_note.find("different cost terms (cls+iou+center vs cls+iou+geometry)") != std::string::npos);
+  CHECK_FALSE(d.flips[0].attribution.has_value());
+
+  // One side cost-based, the other not.
+  b.assigner = "atss";
+  d = analysis::diff_image(image, a, b);
+  CHECK_FALSE(d.attributed);
+  CHECK(d.attribution_note == "not comparable: atss minimises no sum of cost terms");
+
+  // The table has no cost columns and says why; the JSON carries the note.
+  analysis::BatchDiff bd;
+  b.assigner = "simota";
+  bd.images = {analysis::diff_image(image, a, b)};
+  const std::string text = render::diff_table(bd, 20);
+  CHECK(text.find("Δcost / explained by: not comparable: a (dynamic-soft-label) and b (simota) minimise different "
+                  "cost functions\n") != std::string::npos);
+  CHECK(text.find("Δcost") == text.find("Δcost / explained by: "));  // no columns before the note
+  const auto json = render::diff_json(bd, {});
+  CHECK(json["images"][0]["attributed"] == false);
+  CHECK(json["images"][0]["attribution_note"] ==
+        "not comparable: a (dynamic-soft-label) and b (simota) minimise different cost functions");
+  CHECK(json["images"][0]["flips"][0]["attribution"].is_null());
 }
 
 TEST_CASE("diff: multi-match results compare sets of (prior, GT) pairs") {
@@ -329,8 +393,25 @@ TEST_CASE("diff: image by image, and a batch's totals add up") {
 
   const std::string text = render::diff_table(*diff, 20);
   CHECK(text.find("image 1 · 4 priors · 2 GTs") != std::string::npos);
-  CHECK(text.find("batch: 2 images · agreement 62.5 % of 8 priors · 2 pos→neg · 0 neg→pos · 1 changed GT\n") !=
+  CHECK(text.find("batch: agreement 62.5 % of 8 priors · 2 pos→neg · 0 neg→pos · 1 changed GT\n") !=
         std::string::npos);
+  // Positives: image 0, a priors 1 2 3 (#0 #1 #1), b prior 1 (#0); image 1,
+  // prior 1 is #1 on a (low-quality matching hands it over), #0 on b. So a
+  // 3 + 1, b 1 + 1, the same GTs on both only image 0's prior 1; image 1's
+  // prior 1 is positive on both, for another GT.
+  CHECK(t.positives_a == 4);
+  CHECK(t.positives_b == 2);
+  CHECK(t.positives_common == 1);
+  CHECK(t.positives_jaccard() == doctest::Approx(1.0 / 5.0));        // 1 / (4 + 2 - 1)
+  CHECK(t.positive_priors_jaccard() == doctest::Approx(2.0 / 4.0));  // 2 / (4 + 2 - 2)
+  // Starved: image 0's #1 and image 1's #1 on b, image 1's #0 on a.
+  CHECK(t.starved_a_only == 1);
+  CHECK(t.starved_b_only == 2);
+  CHECK(t.worst_image == 0);
+  CHECK(t.worst_gt == 1);
+  CHECK(text.find("batch: 2 images · positives a 4 → b 2 · same GTs on both 1 (Jaccard 0.200) · positive on both 2 "
+                  "(Jaccard 0.500) · worst GT Jaccard 0.000 (image 0 #1) · 3 GTs starved on one side (1 on a only, 2 on b "
+                  "only) · GT Jaccard mean 0.250\n") != std::string::npos);
   CHECK(text.find("      2     0 pos→neg #1 ign #1: not a candidate on b\n") != std::string::npos);
   CHECK(text.find("      1     0 changed GT #1 #0 #1: not picked on b; #0: picked on a, lost to #1\n") !=
         std::string::npos);
@@ -391,22 +472,159 @@ TEST_CASE("diff: --fail-if conditions parse, evaluate, and refuse unknown keys a
                        {"expected a number"});
   testing::check_error(analysis::parse_fail_condition("<3").status(), ErrorKind::kUsage, "--fail-if",
                        {"expected KEY OP NUMBER", "agreement"});
+
+  // Keys named like the old ones, or near them, get a did-you-mean.
+  testing::check_error(analysis::parse_fail_condition("positive-jaccard<0.9").status(), ErrorKind::kUsage,
+                       "--fail-if positive-jaccard<0.9",
+                       {"unknown key 'positive-jaccard'", "did you mean 'positives-jaccard'", "fractions in [0, 1]",
+                        "counts >= 0"});
+  // A threshold outside the key's range names the key and the range.
+  testing::check_error(analysis::parse_fail_condition("agreement<99.9").status(), ErrorKind::kUsage,
+                       "--fail-if agreement<99.9",
+                       {"agreement is a fraction in [0, 1], and 99.9 is outside it", "agreement<99.9%",
+                        "agreement<0.999"});
+  testing::check_error(analysis::parse_fail_condition("positives-jaccard<-0.1").status(), ErrorKind::kUsage,
+                       "--fail-if", {"positives-jaccard is a fraction in [0, 1], and -0.1 is outside it"});
+  testing::check_error(analysis::parse_fail_condition("jaccard-min<150%").status(), ErrorKind::kUsage, "--fail-if",
+                       {"jaccard-min is a fraction in [0, 1], and 150% is outside it"});
+  testing::check_error(analysis::parse_fail_condition("flips>-1").status(), ErrorKind::kUsage, "--fail-if",
+                       {"flips is a count >= 0, and -1 is outside it"});
+  testing::check_error(analysis::parse_fail_condition("flips>5%").status(), ErrorKind::kUsage, "--fail-if",
+                       {"flips is a count, not a fraction"});
+  // Conditions no diff can meet, or every diff meets, are no gate.
+  testing::check_error(analysis::parse_fail_condition("agreement<0").status(), ErrorKind::kUsage, "--fail-if",
+                       {"can never hold"});
+  testing::check_error(analysis::parse_fail_condition("jaccard-min<=1").status(), ErrorKind::kUsage, "--fail-if",
+                       {"holds for every diff"});
+  testing::check_error(analysis::parse_fail_condition("flips>=0").status(), ErrorKind::kUsage, "--fail-if",
+                       {"holds for every diff"});
+  // The ends themselves are thresholds.
+  CHECK(analysis::parse_fail_condition("positives-jaccard<1").ok());
+  CHECK(analysis::parse_fail_condition("agreement<100%").ok());
+  CHECK(analysis::parse_fail_condition("flips>0").ok());
+  // Every key has a value, fractions within [0, 1].
+  for (const analysis::FailKey& k : analysis::fail_keys()) {
+    CAPTURE(k.name);
+    const double v = analysis::condition_value(k.name, t);
+    CHECK(v >= 0);
+    if (k.fraction) CHECK(v <= 1);
+  }
+}
+
+TEST_CASE("diff: the headline and the documented gates see 41 of 74 positives lost, which agreement does not") {
+  // The demo's dynamic-soft-label result has 74 positives in 8400 priors.
+  // Side b loses the first 41 of them (in prior order) and changes nothing
+  // else: agreement is (8400 - 41) / 8400 = 99.51 %, above 0.99; the positive
+  // sets share 33 of 74: Jaccard 33 / 74 = 0.446.
+  testing::TempDir tmp;
+  const std::string base = kDemo + "/expected/dynamic-soft-label";
+  fs::copy(base, tmp.path("a"));
+  fs::copy(base, tmp.path("b"));
+  auto inds = io::read_npy_file(base + "/assigned_gt_inds.npy");
+  auto labels = io::read_npy_file(base + "/assigned_labels.npy");
+  REQUIRE(inds.ok());
+  REQUIRE(labels.ok());
+  std::vector<int64_t> gi(static_cast<size_t>(inds->size())), gl(static_cast<size_t>(labels->size()));
+  for (int64_t i = 0; i < inds->size(); ++i) gi[static_cast<size_t>(i)] = inds->to_int64(i);
+  for (int64_t i = 0; i < labels->size(); ++i) gl[static_cast<size_t>(i)] = labels->to_int64(i);
+  REQUIRE(gi.size() == 8400);
+  int64_t positives = 0, removed = 0;
+  std::set<int64_t> gts_before, gts_after;
+  for (size_t i = 0; i < gi.size(); ++i) {
+    if (gi[i] <= 0) continue;
+    ++positives;
+    gts_before.insert(gi[i]);
+    if (removed < 41) {
+      gi[i] = 0, gl[i] = -1, ++removed;
+    } else {
+      gts_after.insert(gi[i]);
+    }
+  }
+  REQUIRE(positives == 74);
+  const int64_t starved = static_cast<int64_t>(gts_before.size() - gts_after.size());
+  const auto ib = io::npy_bytes(gi.data(), {8400});
+  const auto lb = io::npy_bytes(gl.data(), {8400});
+  REQUIRE(io::write_file_atomic(tmp.path("b") + "/assigned_gt_inds.npy", ib.data(), ib.size(), true).ok());
+  REQUIRE(io::write_file_atomic(tmp.path("b") + "/assigned_labels.npy", lb.data(), lb.size(), true).ok());
+
+  const std::string diff = "diff " + tmp.path("a") + " " + tmp.path("b");
+  // The old gate passes it by.
+  CHECK(run_cli(diff + " -f table --fail-if 'agreement<0.99'").exit_code == 0);
+  // The headline leads with the positive sets.
+  const auto table = run_cli(diff + " -f table");
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.find("positives a 74 → b 33 · same GTs on both 33 (Jaccard 0.446)") != std::string::npos);
+  CHECK(table.out.find("positives a") < table.out.find("agreement 99.51 % of 8400 priors · 41 pos→neg"));
+  const nlohmann::json j = parse(run_cli(diff + " -f json").out);
+  CHECK(j["summary"]["positives_jaccard"].get<double>() == doctest::Approx(33.0 / 74.0).epsilon(1e-6));
+  CHECK(j["summary"]["agreement"].get<double>() == doctest::Approx(8359.0 / 8400.0).epsilon(1e-6));
+  CHECK(j["summary"]["starved_b_only"] == starved);
+  CHECK(j["summary"]["starved_a_only"] == 0);
+
+  // Each gate the docs show trips on it, as written there.
+  const std::string docs = testing::read_text("docs/cli.md");
+  for (const std::string gate : {"--fail-if 'positives-jaccard<0.95' --fail-if 'jaccard-min<0.5' --fail-if 'starved-one-side>0'",
+                                 "--fail-if 'positives-jaccard<0.95'", "--fail-if 'flips>0'"}) {
+    CAPTURE(gate);
+    CHECK(docs.find(gate) != std::string::npos);
+    const auto r = run_cli(diff + " -f table " + gate);
+    CHECK(r.exit_code == 1);
+    const bool named = r.err.find("--fail-if positives-jaccard<0.95 holds: positives-jaccard = 0.445946") !=
+                           std::string::npos ||
+                       r.err.find("--fail-if flips>0 holds: flips = 41") != std::string::npos;
+    CHECK(named);
+  }
+  // And passes a result identical to the baseline.
+  const auto same = run_cli("diff " + tmp.path("a") + " " + base +
+                            " -f table --fail-if 'positives-jaccard<0.95' --fail-if 'jaccard-min<0.5' --fail-if 'starved-one-side>0'");
+  CHECK(same.exit_code == 0);
+}
+
+TEST_CASE("cli: a gate over a diff with no positive on either side compares nothing, and is refused") {
+  // Two stored results with every prior negative: every condition would pass
+  // whatever the assigners did.
+  testing::TempDir tmp;
+  const std::string base = kToy + "/expected/atss";
+  fs::copy(base, tmp.path("a"));
+  auto inds = io::read_npy_file(base + "/assigned_gt_inds.npy");
+  REQUIRE(inds.ok());
+  std::vector<int64_t> zeros(static_cast<size_t>(inds->size()), 0), none(static_cast<size_t>(inds->size()), -1);
+  const auto zb = io::npy_bytes(zeros.data(), {inds->size()});
+  const auto nb = io::npy_bytes(none.data(), {inds->size()});
+  REQUIRE(io::write_file_atomic(tmp.path("a") + "/assigned_gt_inds.npy", zb.data(), zb.size(), true).ok());
+  REQUIRE(io::write_file_atomic(tmp.path("a") + "/assigned_labels.npy", nb.data(), nb.size(), true).ok());
+  fs::copy(tmp.path("a"), tmp.path("b"));
+  const auto r = run_cli("diff " + tmp.path("a") + " " + tmp.path("b") + " -f table --fail-if 'positives-jaccard<0.95'");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(testing::count_lines(r.err) == 1);
+  CHECK(r.err.find("nothing to compare: neither side has a positive prior") != std::string::npos);
+  // Without a gate, the report is still there.
+  const auto report = run_cli("diff " + tmp.path("a") + " " + tmp.path("b") + " -f table");
+  CHECK(report.exit_code == 0);
+  CHECK(report.out.find("positives a 0 → b 0") != std::string::npos);
 }
 
 TEST_CASE("cli: diff of two assigners on the demo dump") {
-  const auto r = run_cli("diff " + kDemo + " --a dynamic-soft-label --b simota --format table");
+  const auto r = run_cli("diff " + kDemo + " -a dynamic-soft-label -b simota --format table");
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
   CHECK(r.out.find("a: dynamic-soft-label · soft_center_radius=3 topk=13 iou_weight=3\n") == 0);
   CHECK(r.out.find("b: simota · center_radius=2.5 candidate_topk=10 iou_weight=3 cls_weight=1\n") != std::string::npos);
-  CHECK(r.out.find("agreement 99.4 % of 8400 priors · 31 pos→neg · 17 neg→pos · 1 changed GT\n") != std::string::npos);
-  CHECK(r.out.find("positives a 74 · b 60 · same on both 42") != std::string::npos);
+  // The positive sets lead: 42 priors positive for the same GT on both, of
+  // 74 + 60 - 42 = 92 (0.457); with prior 1's changed GT, 43 of 91 (0.473).
+  CHECK(r.out.find("positives a 74 → b 60 · same GTs on both 42 (Jaccard 0.457) · positive on both 43 (Jaccard "
+                   "0.473) · worst GT Jaccard 0.000 (#7) · no GT starved on one side\n"
+                   "agreement 99.4 % of 8400 priors · 31 pos→neg · 17 neg→pos · 1 changed GT\n") != std::string::npos);
   CHECK(r.out.find("2 GTs the same on both sides: #2 #5") != std::string::npos);
   CHECK(r.out.find("flipped priors: 20 of 49, worst GTs first") != std::string::npos);
-  CHECK(r.out.find("explained by") != std::string::npos);
+  // RTMDet's cost and SimOTA's are different functions: no term is blamed.
+  CHECK(r.out.find("Δcost / explained by: not comparable: a (dynamic-soft-label) and b (simota) minimise different "
+                   "cost functions\n") != std::string::npos);
+  CHECK(r.out.find("Δcost") == r.out.find("Δcost / explained by: "));  // no columns before the note
   CHECK(r.out.find("#1: k 12→9") != std::string::npos);
 
-  const auto j = run_cli("diff " + kDemo + " --a dynamic-soft-label --b simota --format json");
+  const auto j = run_cli("diff " + kDemo + " --a dynamic-soft-label --b simota --format json");  // the old spelling
   REQUIRE(j.exit_code == 0);
   const nlohmann::json d = parse(j.out);
   CHECK(d["schema"] == "assignscope.diff/1");
@@ -422,9 +640,20 @@ TEST_CASE("cli: diff of two assigners on the demo dump") {
   CHECK(img["flips"].size() == 49);  // json lists every flip
   CHECK(img["gts"].size() == 12);
   CHECK(img["gts"][0]["jaccard"] <= img["gts"][11]["jaccard"]);
-  int64_t attributed = 0;
-  for (const auto& f : img["flips"]) attributed += !f["attribution"].is_null();
-  CHECK(attributed > 0);
+  CHECK(d["summary"]["positives_a"] == 74);
+  CHECK(d["summary"]["positives_b"] == 60);
+  CHECK(d["summary"]["positives_same"] == 42);
+  CHECK(d["summary"]["positives_jaccard"].get<double>() == doctest::Approx(42.0 / 92.0).epsilon(1e-6));
+  CHECK(d["summary"]["positive_priors_jaccard"].get<double>() == doctest::Approx(43.0 / 91.0).epsilon(1e-6));
+  CHECK(d["summary"]["jaccard_min"] == 0.0);
+  CHECK(d["summary"]["worst_gt"]["gt"] == 7);
+  CHECK(d["summary"]["worst_gt"]["image"] == 0);
+  CHECK(d["summary"]["starved_one_side"] == 0);
+  CHECK(img["summary"]["positives_jaccard"] == d["summary"]["positives_jaccard"]);
+  CHECK(img["summary"]["worst_gt"]["gt"] == 7);
+  CHECK(img["cost_based"] == true);
+  CHECK(img["attributed"] == false);
+  for (const auto& f : img["flips"]) CHECK(f["attribution"].is_null());
 }
 
 TEST_CASE("cli: diff of two stored results (npy directories and JSON) agrees with the replay") {
@@ -505,10 +734,70 @@ TEST_CASE("cli: diff --fail-if exits 0 when nothing holds, 1 when one does, 2 on
   CHECK(bad.err.find("did you mean 'flips'") != std::string::npos);
   CHECK(bad.err.find("jaccard-min") != std::string::npos);
   CHECK(run_cli(base + " --fail-if 'flips~0'").exit_code == 2);
+  // A threshold outside the key's range: exit 2, one line naming key and range.
+  const auto range = run_cli(base + " --fail-if 'agreement<99.9'");
+  CHECK(range.exit_code == 2);
+  CHECK(range.out.empty());
+  CHECK(testing::count_lines(range.err) == 1);
+  CHECK(range.err.find("--fail-if agreement<99.9: agreement is a fraction in [0, 1], and 99.9 is outside it") !=
+        std::string::npos);
   // Identical sides: nothing differs.
   const auto same = run_cli("diff " + kToy + " --a simota -f table --fail-if 'flips>0'");
   CHECK(same.exit_code == 0);
   CHECK(same.out.find("agreement 100.0 % of 80 priors · identical") != std::string::npos);
+}
+
+TEST_CASE("cli: diff spells its sides as run does, keeps the old spelling, and warns on repeated or identical sides") {
+  const auto json = [](const std::string& args) {
+    const auto r = run_cli("diff " + kToy + " " + args + " -f json");
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return parse(r.out)["summary"];
+  };
+  const nlohmann::json old = json("--a dynamic-soft-label --set-b topk=5");
+  CHECK(old["pos_to_neg"] == 9);
+  CHECK(json("-a dynamic-soft-label --set-b topk=5") == old);
+  CHECK(json("--assigner dynamic-soft-label --set-b topk=5") == old);
+  CHECK(json("--assigner-a dynamic-soft-label --set-b topk=5") == old);
+  CHECK(json("-b dynamic-soft-label --set-b topk=5") == old);  // side a takes b's assigner, not its --set
+  CHECK(json("--assigner-b dynamic-soft-label --set-a topk=13 --set-b topk=5") == old);
+  // --set-a is side a's, as run's --set is.
+  const nlohmann::json swapped = json("-a dynamic-soft-label --set-a topk=5");
+  CHECK(swapped["neg_to_pos"] == 9);
+  CHECK(json("-a dynamic-soft-label --set topk=5") == swapped);
+  // Presets per side: yolox's 0.3.0 release against main (the defaults).
+  const auto presets = run_cli("diff " + kDemo + " -a simota.yolox --preset-b 0.3.0 -f json");
+  REQUIRE(presets.exit_code == 0);
+  const nlohmann::json p = parse(presets.out);
+  CHECK(p["a"]["params"]["center_radius"] == 1.5);
+  CHECK(p["b"]["params"]["center_radius"] == 2.5);
+  CHECK(p["b"]["params"]["geometry"] == "box-or-center");
+  CHECK(run_cli("diff " + kDemo + " -a simota.yolox --preset-a 0.3.0 --preset-b main -f json").out ==
+        run_cli("diff " + kDemo + " -a simota.yolox+0.3.0 -b simota.yolox+main -f json").out);
+
+  // A flag given twice: a warning, and the last value.
+  const auto twice = run_cli("diff " + kToy + " -a simota --a dynamic-soft-label --set-b topk=5 -f json");
+  CHECK(twice.exit_code == 0);
+  CHECK(twice.err.find("warning: -a/--assigner given 2 times (simota, dynamic-soft-label): the last, "
+                       "dynamic-soft-label, is used") != std::string::npos);
+  CHECK(parse(twice.out)["summary"] == old);
+  const auto set_twice = run_cli("diff " + kToy + " -a dynamic-soft-label --set-b topk=9 --set-b topk=5 -f json");
+  CHECK(set_twice.err.find("--set-b sets topk more than once; the last value (5) is used") != std::string::npos);
+  // Two sides that are one: a warning, since any gate would pass.
+  const auto same = run_cli("diff " + kToy + " -a dynamic-soft-label --set-b topk=13 -f table");
+  CHECK(same.exit_code == 0);
+  CHECK(same.err.find("warning: sides a and b are the same assigner with the same parameters (dynamic-soft-label · "
+                      "soft_center_radius=3 topk=13 iou_weight=3): the diff compares it with itself") !=
+        std::string::npos);
+  const auto file = run_cli("diff " + kToy + "/expected/atss " + kToy + "/expected/atss -f table");
+  CHECK(file.exit_code == 0);
+  CHECK(file.err.find("are the same file: the diff compares it with itself") != std::string::npos);
+  // One of a kind is singular.
+  const auto one = run_cli("diff testdata/golden/toy-single-gt -a dynamic-soft-label --set-b topk=1 -f table");
+  REQUIRE(one.exit_code == 0);
+  CHECK(one.out.find("1 GT\n") != std::string::npos);
+  CHECK(one.out.find("1 GTs") == std::string::npos);
+  CHECK(one.out.find("1 changed GTs") == std::string::npos);
+  CHECK(one.out.find("1 flipped priors") == std::string::npos);
 }
 
 TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
@@ -520,11 +809,14 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
   REQUIRE(io::write_file_atomic(tmp.path("notes.json"), std::string("[1, 2]"), false).ok());
   std::vector<std::pair<std::string, std::string>> cases = {
       {kToy + " --a dynamic-soft-lable --b simota", "unknown assigner 'dynamic-soft-lable' (did you mean 'dynamic-soft-label'?)"},
-      {kToy + " --a simota --b simota.yolo", "--b: unknown assigner 'simota.yolo'"},
+      {kToy + " --a simota --b simota.yolo", "-b/--assigner-b: unknown assigner 'simota.yolo' (did you mean 'simota.yolox'?)"},
+      {kToy + " -a simota --assigner-b simota.yolo", "-b/--assigner-b: unknown assigner 'simota.yolo'"},
+      {kToy + " -a simota --preset-b nope", "--preset-b"},
+      {kToy + " -a simota --config-b " + tmp.path("nope.py"), "--config-b"},
       {kToy + " --a dynamic-soft-label --set-b tpok=3", "--set-b: unknown parameter 'tpok' (did you mean 'topk'?)"},
       {kToy + " --a dynamic-soft-label --set-a topk", "--set-a topk: expected NAME=VALUE"},
       {kToy + " --a dynamic-soft-label --set-a topk=0", "topk=0: expected a value >= 1"},
-      {kToy + " --set-a topk=3", "need --a or --b"},
+      {kToy + " --set-a topk=3", "side a: name an assigner with -a/--assigner"},
       {kToy + " " + kDemo + " " + kToy + "/expected/simota", "give two stored results"},
       {kToy, "give two stored results"},
       {kToy + " --a simota --top -1", "--top -1"},
@@ -550,7 +842,7 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
   // An assigner whose needs the dump does not meet names the side.
   const auto needs = run_cli("diff testdata/golden/toy-single-gt --a dynamic-soft-label --b yolov5 -f table");
   CHECK(needs.exit_code == 2);
-  CHECK(needs.err.find("--b yolov5: ") != std::string::npos);
+  CHECK(needs.err.find("side b (yolov5): ") != std::string::npos);
   CHECK(run_cli("diff --help").out.find("examples:") != std::string::npos);
   const auto typo = run_cli("dif");
   CHECK(typo.exit_code == 2);

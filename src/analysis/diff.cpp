@@ -70,6 +70,53 @@ bool is_cost_based(const std::string& assigner) {
 }
 
 namespace {
+std::string family_of(const std::string& assigner) { return assigner.substr(0, assigner.find('.')); }
+std::string term_names(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& n : v) s += (s.empty() ? "" : "+") + n;
+  return s.empty() ? std::string("none") : s;
+}
+}  // namespace
+
+bool same_cost_function(const Assignment& a, const Assignment& b, std::string* why) {
+  const auto say = [&](std::string text) {
+    if (why) *why = std::move(text);
+    return false;
+  };
+  const std::string fa = family_of(a.assigner), fb = family_of(b.assigner);
+  if (fa.empty() || fb.empty() || fa != fb)
+    return say(fmt::format("a ({}) and b ({}) minimise different cost functions",
+                           a.assigner.empty() ? "?" : a.assigner, b.assigner.empty() ? "?" : b.assigner));
+  if (a.cost_terms != b.cost_terms)
+    return say(fmt::format("a ({}) and b ({}) have different cost terms ({} vs {})", a.assigner, b.assigner,
+                           term_names(a.cost_terms), term_names(b.cost_terms)));
+  if (why) why->clear();
+  return true;
+}
+
+double ImageDiff::positive_priors_jaccard() const {
+  const int64_t both = positives_common + changed_gt;
+  const int64_t either = positives_a + positives_b - both;
+  return either ? static_cast<double>(both) / static_cast<double>(either) : 1.0;
+}
+
+double DiffTotals::positive_priors_jaccard() const {
+  const int64_t both = positives_common + changed_gt;
+  const int64_t either = positives_a + positives_b - both;
+  return either ? static_cast<double>(both) / static_cast<double>(either) : 1.0;
+}
+
+double ImageDiff::positives_jaccard() const {
+  const int64_t either = positives_a + positives_b - positives_common;
+  return either ? static_cast<double>(positives_common) / static_cast<double>(either) : 1.0;
+}
+
+double DiffTotals::positives_jaccard() const {
+  const int64_t either = positives_a + positives_b - positives_common;
+  return either ? static_cast<double>(positives_common) / static_cast<double>(either) : 1.0;
+}
+
+namespace {
 
 // One side's assignment of each prior: its state and the GTs it serves.
 class SideView {
@@ -174,20 +221,13 @@ std::string why_not(int64_t g, const char* x, const Assignment& side, const Pair
   return fmt::format("#{}: not picked on {}", g, x);
 }
 
-Attribution attribute(const std::vector<PairCosts>& pairs, const std::vector<int64_t>& lost, const Assignment& a,
-                      const Assignment& b, bool* any) {
+// The pushes of one flip's pairs; both sides minimise the same cost function,
+// so terms are compared position by position.
+Attribution attribute(const std::vector<PairCosts>& pairs, const std::vector<int64_t>& lost,
+                      const std::vector<std::string>& terms, bool* any) {
   Attribution at;
-  std::vector<std::pair<size_t, size_t>> shared;  // (index in a's terms, index in b's)
-  std::vector<std::string> only;
-  for (size_t ta = 0; ta < a.cost_terms.size() && ta < kMaxCostTerms; ++ta) {
-    const auto it = std::find(b.cost_terms.begin(), b.cost_terms.end(), a.cost_terms[ta]);
-    const auto tb = static_cast<size_t>(it - b.cost_terms.begin());
-    if (it != b.cost_terms.end() && tb < kMaxCostTerms) shared.emplace_back(ta, tb);
-    else only.push_back(a.cost_terms[ta]);
-  }
-  for (const std::string& name : b.cost_terms)
-    if (std::find(a.cost_terms.begin(), a.cost_terms.end(), name) == a.cost_terms.end()) only.push_back(name);
-  std::vector<double> push(shared.size(), 0.0);
+  const size_t n = std::min(terms.size(), static_cast<size_t>(kMaxCostTerms));
+  std::vector<double> push(n, 0.0);
   double scale = 0;
   *any = false;
   for (const PairCosts& pc : pairs) {
@@ -196,20 +236,10 @@ Attribution attribute(const std::vector<PairCosts>& pairs, const std::vector<int
     const double sign = std::find(lost.begin(), lost.end(), pc.gt) != lost.end() ? 1.0 : -1.0;
     at.cost_push += sign * (static_cast<double>(pc.b->cost) - static_cast<double>(pc.a->cost));
     scale += std::fabs(static_cast<double>(pc.a->cost)) + std::fabs(static_cast<double>(pc.b->cost));
-    for (size_t s = 0; s < shared.size(); ++s)
-      push[s] += sign * (static_cast<double>(pc.b->terms[shared[s].second]) -
-                         static_cast<double>(pc.a->terms[shared[s].first]));
+    for (size_t t = 0; t < n; ++t)
+      push[t] += sign * (static_cast<double>(pc.b->terms[t]) - static_cast<double>(pc.a->terms[t]));
   }
-  double rest = at.cost_push;
-  for (size_t s = 0; s < shared.size(); ++s) {
-    at.pushes.emplace_back(a.cost_terms[shared[s].first], push[s]);
-    rest -= push[s];
-  }
-  if (!only.empty()) {
-    std::string name;
-    for (const std::string& o : only) name += (name.empty() ? "" : "/") + o;
-    at.pushes.emplace_back(name, rest);
-  }
+  for (size_t t = 0; t < n; ++t) at.pushes.emplace_back(terms[t], push[t]);
   // Pushes within float32 rounding of the costs are no push at all.
   const double tolerance = 1e-5 * (1.0 + scale);
   for (const auto& [name, value] : at.pushes) {
@@ -229,6 +259,15 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
   d.num_priors = std::min({image.num_priors, a.num_priors(), b.num_priors()});
   d.num_gts = image.num_gts;
   d.cost_based = is_cost_based(a.assigner) && is_cost_based(b.assigner);
+  if (d.cost_based) {
+    std::string why;
+    d.attributed = same_cost_function(a, b, &why);
+    if (!d.attributed) d.attribution_note = "not comparable: " + why;
+  } else if (is_cost_based(a.assigner) != is_cost_based(b.assigner)) {
+    const Assignment& other = is_cost_based(a.assigner) ? b : a;
+    d.attribution_note = fmt::format("not comparable: {} minimises no sum of cost terms",
+                                     other.assigner.empty() ? "one side" : other.assigner);
+  }
   d.cost_terms_a = a.cost_terms;
   d.cost_terms_b = b.cost_terms;
   const SideView va(a), vb(b);
@@ -311,9 +350,9 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
     std::set_difference(f.gts_b.begin(), f.gts_b.end(), f.gts_a.begin(), f.gts_a.end(), std::back_inserter(won));
     for (int64_t g : lost) f.pairs.push_back({g, pa.find(f.prior, g), pb.find(f.prior, g)});
     for (int64_t g : won) f.pairs.push_back({g, pa.find(f.prior, g), pb.find(f.prior, g)});
-    if (d.cost_based) {
+    if (d.attributed) {
       bool any = false;
-      Attribution at = attribute(f.pairs, lost, a, b, &any);
+      Attribution at = attribute(f.pairs, lost, a.cost_terms, &any);
       if (any) f.attribution = std::move(at);
     }
     for (const PairCosts& pc : f.pairs) {
@@ -371,7 +410,13 @@ DiffTotals totals(const std::vector<ImageDiff>& images) {
     for (const GtDiff& g : d.gts) {
       ++t.gts;
       t.starved_one_side += g.starved_one_side();
-      t.jaccard_min = std::min(t.jaccard_min, g.jaccard);
+      t.starved_a_only += g.starved_on_a_only();
+      t.starved_b_only += g.starved_on_b_only();
+      if (t.worst_gt < 0 || g.jaccard < t.jaccard_min) {
+        t.jaccard_min = g.jaccard;
+        t.worst_image = t.images - 1;
+        t.worst_gt = g.index;
+      }
       jaccard_sum += g.jaccard;
     }
   }
@@ -683,65 +728,143 @@ Result<BatchDiff> diff_stored(const StoredAssignments& a, const StoredAssignment
 // ---------------------------------------------------------------------------
 // --fail-if
 
-const std::vector<std::string>& fail_condition_keys() {
-  static const std::vector<std::string> keys = {"agreement",       "flips",           "pos-to-neg",
-                                                "neg-to-pos",      "changed-gt",      "ignored-changes",
-                                                "starved-one-side", "jaccard-min",    "jaccard-mean"};
+const std::vector<FailKey>& fail_keys() {
+  // The positive-set measures first: they are the ones that see a lost positive.
+  static const std::vector<FailKey> keys = {
+      {"positives-jaccard", true, "Jaccard of the (prior, GTs) positives of a and b: a prior counts as shared when positive for the same GTs on both"},
+      {"positive-priors-jaccard", true, "Jaccard of the priors positive on a and on b, whatever their GTs"},
+      {"jaccard-min", true, "the worst GT's Jaccard of its priors on a and b"},
+      {"jaccard-mean", true, "the mean of the GTs' Jaccard"},
+      {"agreement", true, "share of all priors assigned alike, negatives included"},
+      {"starved-one-side", false, "GTs with positives on one side only"},
+      {"starved-a-only", false, "GTs with positives on b, none on a"},
+      {"starved-b-only", false, "GTs with positives on a, none on b"},
+      {"positives-a", false, "positive priors on a"},
+      {"positives-b", false, "positive priors on b"},
+      {"flips", false, "priors assigned differently"},
+      {"pos-to-neg", false, "priors positive on a only"},
+      {"neg-to-pos", false, "priors positive on b only"},
+      {"changed-gt", false, "priors positive on both, for different GTs"},
+      {"ignored-changes", false, "priors negative on one side, ignored on the other"},
+  };
   return keys;
 }
 
+const std::vector<std::string>& fail_condition_keys() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const FailKey& k : fail_keys()) v.push_back(k.name);
+    return v;
+  }();
+  return names;
+}
+
 double condition_value(const std::string& key, const DiffTotals& t) {
+  if (key == "positives-jaccard") return t.positives_jaccard();
+  if (key == "positive-priors-jaccard") return t.positive_priors_jaccard();
+  if (key == "jaccard-min") return t.jaccard_min;
+  if (key == "jaccard-mean") return t.jaccard_mean;
   if (key == "agreement") return t.agreement();
+  if (key == "starved-one-side") return static_cast<double>(t.starved_one_side);
+  if (key == "starved-a-only") return static_cast<double>(t.starved_a_only);
+  if (key == "starved-b-only") return static_cast<double>(t.starved_b_only);
+  if (key == "positives-a") return static_cast<double>(t.positives_a);
+  if (key == "positives-b") return static_cast<double>(t.positives_b);
   if (key == "flips") return static_cast<double>(t.differing());
   if (key == "pos-to-neg") return static_cast<double>(t.pos_to_neg);
   if (key == "neg-to-pos") return static_cast<double>(t.neg_to_pos);
   if (key == "changed-gt") return static_cast<double>(t.changed_gt);
   if (key == "ignored-changes") return static_cast<double>(t.ignored_changes);
-  if (key == "starved-one-side") return static_cast<double>(t.starved_one_side);
-  if (key == "jaccard-min") return t.jaccard_min;
-  if (key == "jaccard-mean") return t.jaccard_mean;
   return std::numeric_limits<double>::quiet_NaN();
 }
+
+namespace {
+
+// "fractions in [0, 1]: positives-jaccard, ...; counts >= 0: starved-one-side, ..."
+std::string keys_with_ranges() {
+  std::string fractions, counts;
+  for (const FailKey& k : fail_keys()) {
+    std::string& list = k.fraction ? fractions : counts;
+    list += (list.empty() ? "" : ", ") + k.name;
+  }
+  return "fractions in [0, 1]: " + fractions + "; counts >= 0: " + counts;
+}
+
+std::string number_text(double v) { return fmt::format("{:g}", v); }
+
+}  // namespace
 
 Result<FailCondition> parse_fail_condition(const std::string& text) {
   std::string s;
   for (char c : text)
     if (c != ' ' && c != '\t') s += c;
-  const std::string keys_list = [] {
-    std::string l;
-    for (const std::string& k : fail_condition_keys()) l += (l.empty() ? "" : ", ") + k;
-    return l;
-  }();
   const std::string shown = printable(text, 80);
+  constexpr const char* kExample = "e.g. --fail-if 'positives-jaccard<0.9'";
   size_t pos = 0;
   while (pos < s.size() && (std::isalpha(static_cast<unsigned char>(s[pos])) || s[pos] == '-' || s[pos] == '_')) ++pos;
   FailCondition c;
   c.text = text;
   c.key = s.substr(0, pos);
   std::replace(c.key.begin(), c.key.end(), '_', '-');
-  const auto& keys = fail_condition_keys();
-  if (c.key.empty() || std::find(keys.begin(), keys.end(), c.key) == keys.end())
-    return Status::Usage(fmt::format("--fail-if {}: {}{}; keys: {} (e.g. --fail-if 'agreement<0.99')", shown,
+  const auto& keys = fail_keys();
+  const auto key = std::find_if(keys.begin(), keys.end(), [&](const FailKey& k) { return k.name == c.key; });
+  if (key == keys.end())
+    return Status::Usage(fmt::format("--fail-if {}: {}{}; keys: {} ({})", shown,
                                      c.key.empty() ? "expected KEY OP NUMBER" : "unknown key '" + printable(c.key, 40) + "'",
-                                     c.key.empty() ? "" : did_you_mean(c.key, keys), keys_list));
+                                     c.key.empty() ? "" : did_you_mean(c.key, fail_condition_keys()),
+                                     keys_with_ranges(), kExample));
   size_t op_end = pos;
   while (op_end < s.size() && (s[op_end] == '<' || s[op_end] == '>' || s[op_end] == '=' || s[op_end] == '!')) ++op_end;
   c.op = s.substr(pos, op_end - pos);
   static const std::vector<std::string> ops = {"<", "<=", ">", ">=", "==", "!="};
   if (std::find(ops.begin(), ops.end(), c.op) == ops.end())
     return Status::Usage(fmt::format("--fail-if {}: {}; expected one of < <= > >= == != between the key and a number",
-                                     shown, c.op.empty() ? "no operator" : "unknown operator '" + c.op + "'"));
+                                     shown, c.op.empty() ? "no operator" : "unknown operator '" + printable(c.op, 20) + "'"));
   std::string number = s.substr(op_end);
-  double scale = 1;
-  if (!number.empty() && number.back() == '%') number.pop_back(), scale = 0.01;
+  const bool percentage = !number.empty() && number.back() == '%';
+  if (percentage) number.pop_back();
+  const std::string range = key->fraction ? "a fraction in [0, 1]" : "a count >= 0";
   try {
     size_t used = 0;
-    c.threshold = std::stod(number, &used) * scale;
+    c.threshold = std::stod(number, &used);
     if (used != number.size() || !std::isfinite(c.threshold)) throw std::invalid_argument(number);
   } catch (const std::exception&) {
-    return Status::Usage(fmt::format("--fail-if {}: expected a number after '{}', e.g. {}{}0.99", shown, c.op, c.key, c.op));
+    return Status::Usage(fmt::format("--fail-if {}: expected a number after '{}': {} is {}, e.g. {}{}{}", shown, c.op,
+                                     c.key, range, c.key, c.op, key->fraction ? "0.9" : "0"));
   }
+  if (percentage) {
+    if (!key->fraction)
+      return Status::Usage(fmt::format("--fail-if {}: {} is a count, not a fraction: give a number without '%'",
+                                       shown, c.key));
+    c.threshold /= 100.0;
+  }
+  const double lo = 0, hi = key->fraction ? 1.0 : std::numeric_limits<double>::infinity();
+  if (c.threshold < lo || c.threshold > hi) {
+    const bool looks_like_percent = key->fraction && !percentage && c.threshold > 1 && c.threshold <= 100;
+    return Status::Usage(fmt::format(
+        "--fail-if {}: {} is {}, and {} is outside it{}", shown, c.key, range,
+        percentage ? number + "%" : number_text(c.threshold),
+        looks_like_percent
+            ? fmt::format("; a percentage is written with '%' ({}{}{}%) or as a fraction ({}{}{})", c.key, c.op,
+                          number, c.key, c.op, number_text(c.threshold / 100.0))
+            : ""));
+  }
+  // A condition that no value in the range, or every value, satisfies is a
+  // gate that never fails, or always does.
+  const bool never = (c.op == "<" && c.threshold == lo) || (c.op == ">" && c.threshold == hi);
+  const bool always = (c.op == ">=" && c.threshold == lo) || (c.op == "<=" && c.threshold == hi);
+  if (never || always)
+    return Status::Usage(fmt::format("--fail-if {}: {}: {} is {}", shown,
+                                     never ? "can never hold" : "holds for every diff", c.key, range));
   return c;
+}
+
+Status check_comparable(const DiffTotals& t) {
+  if (t.positives_a > 0 || t.positives_b > 0) return Status();
+  return Status::InvalidInput(fmt::format(
+      "--fail-if: nothing to compare: neither side has a positive prior ({} image{}, {} prior{}, {} GT{}), so every "
+      "condition would pass whatever the assigners do; diff dumps whose GTs get positives",
+      t.images, t.images == 1 ? "" : "s", t.priors, t.priors == 1 ? "" : "s", t.gts, t.gts == 1 ? "" : "s"));
 }
 
 std::vector<ConditionResult> evaluate(const std::vector<FailCondition>& conditions, const DiffTotals& t) {

@@ -47,6 +47,8 @@ struct GtDiff {
   double jaccard = 1.0;                     // common / |A ∪ B|; 1 when both are empty
   int64_t k_a = -1, k_b = -1;               // dynamic k; -1 where that side has none
   bool starved_one_side() const { return (positives_a == 0) != (positives_b == 0); }
+  bool starved_on_a_only() const { return positives_a == 0 && positives_b > 0; }
+  bool starved_on_b_only() const { return positives_b == 0 && positives_a > 0; }
   bool same() const { return jaccard == 1.0 && k_a == k_b; }
 };
 
@@ -68,16 +70,15 @@ struct PairCosts {
   std::optional<CandidatePair> a, b;  // absent where that side recorded no such pair
 };
 
-// Which cost term explains a flip, for sides that are both cost-based
-// (is_cost_based) and recorded the pairs involved. A term's push is how far
-// its change moved the pairs toward the flip: the rise of its value on the
-// pairs the prior left (GTs it served on a only) plus its fall on the pairs
-// it joined (b only), b minus a. Terms are matched by name; terms that one
-// side has and the other has not ("center" against "geometry") are taken
-// together as one entry, "center/geometry", holding the rest of the cost.
+// Which cost term explains a flip, for sides that minimise the same cost
+// function (same_cost_function) and recorded the pairs involved. A term's
+// push is how far its change moved the pairs toward the flip: the rise of its
+// value on the pairs the prior left (GTs it served on a only) plus its fall on
+// the pairs it joined (b only), b minus a. Two different cost functions are
+// never compared term by term: a "cls" of one is not the "cls" of another.
 struct Attribution {
   double cost_push = 0;                                  // the same for the total cost
-  std::vector<std::pair<std::string, double>> pushes;    // per term, in a's order
+  std::vector<std::pair<std::string, double>> pushes;    // per term, in the cost's order
   std::string term;                                      // the largest positive push; "" when none
   double push = 0;                                       // its push
 };
@@ -102,19 +103,32 @@ struct ImageDiff {
   int64_t same = 0;              // priors with the same state and GTs on both sides
   int64_t pos_to_neg = 0, neg_to_pos = 0, changed_gt = 0, ignored_changes = 0;
   int64_t positives_a = 0, positives_b = 0, positives_common = 0;  // priors; common: same GTs
-  bool cost_based = false;       // both sides cost-based: flips carry an attribution
+  bool cost_based = false;       // both sides cost-based (is_cost_based)
+  bool attributed = false;       // both minimise the same cost function: flips carry an attribution
+  std::string attribution_note;  // why flips are not attributed ("" when they are, or neither side is cost-based)
   std::vector<std::string> cost_terms_a, cost_terms_b;  // names of each side's CandidatePair::terms
   std::vector<GtDiff> gts;       // worst Jaccard first (then the larger change in positives, then index)
   std::vector<PriorFlip> flips;  // every prior that differs; those of the worst GTs first, then by prior
 
   int64_t differing() const { return num_priors - same; }
   double agreement() const { return num_priors ? static_cast<double>(same) / static_cast<double>(num_priors) : 1.0; }
+  double positives_jaccard() const;  // positives_common / |positives a ∪ b|; 1 when neither side has one
+  double positive_priors_jaccard() const;  // the same for positive priors whatever their GTs
 };
 
 // Assigners whose CandidatePair::cost is the sum of its terms and is
 // minimised: dynamic-soft-label, simota, ota, hungarian, topk-hungarian and
 // their flavours.
 bool is_cost_based(const std::string& assigner);
+
+// Whether the two sides minimise the same cost function, so that a term of
+// one means what the same term of the other means: the same assigner family
+// ("dynamic-soft-label" and "dynamic-soft-label.mmyolo": flavours of one cost,
+// as frameworks compute it; parameters and presets may differ) with the same
+// cost terms, in the same order. Otherwise `why` says what differs ("a
+// (dynamic-soft-label) and b (simota) minimise different cost functions"),
+// and flips carry no attribution: a "cls" of one is not the "cls" of another.
+bool same_cost_function(const Assignment& a, const Assignment& b, std::string* why);
 
 // The diff of one image. Both assignments must cover image.num_priors priors.
 ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignment& b);
@@ -141,10 +155,20 @@ struct DiffTotals {
   int64_t pos_to_neg = 0, neg_to_pos = 0, changed_gt = 0, ignored_changes = 0;
   int64_t positives_a = 0, positives_b = 0, positives_common = 0;
   int64_t gts = 0, starved_one_side = 0;
+  int64_t starved_a_only = 0, starved_b_only = 0;  // GTs with positives on the other side only
   double jaccard_min = 1.0;   // over every GT row of every image; 1 without GTs
   double jaccard_mean = 1.0;
+  int64_t worst_image = -1, worst_gt = -1;  // the first GT row with jaccard_min (worst first); -1 without GTs
   int64_t differing() const { return priors - same; }
   double agreement() const { return priors ? static_cast<double>(same) / static_cast<double>(priors) : 1.0; }
+  // The set of priors positive on each side (for the same GTs on both): its
+  // Jaccard. Negatives agreeing on both sides do not count, so this sees a
+  // lost positive that `agreement` (99 % for almost any two assigners) hides.
+  double positives_jaccard() const;
+  // The Jaccard of the priors positive on each side whatever their GTs:
+  // (positives_common + changed_gt) / |positive on a ∪ positive on b|. A
+  // prior handed to another GT counts here, not in positives_jaccard.
+  double positive_priors_jaccard() const;
 };
 DiffTotals totals(const std::vector<ImageDiff>& images);
 
@@ -166,18 +190,33 @@ Result<StoredAssignments> read_result(const std::string& path);
 // image counts or numbers of priors differ.
 Result<BatchDiff> diff_stored(const StoredAssignments& a, const StoredAssignments& b);
 
-// --fail-if conditions: KEY OP NUMBER, e.g. "agreement<0.99", "flips>0".
+// --fail-if conditions: KEY OP NUMBER, e.g. "positives-jaccard<0.9", "flips>0".
 struct FailCondition {
   std::string text;   // as given
   std::string key;    // one of fail_condition_keys()
   std::string op;     // < <= > >= == !=
   double threshold = 0;
 };
+// A key, what it measures and its range: a fraction in [0, 1], or a count >= 0.
+struct FailKey {
+  std::string name;
+  bool fraction = false;
+  std::string help;
+};
+const std::vector<FailKey>& fail_keys();
 const std::vector<std::string>& fail_condition_keys();
-// "agreement<0.99", "starved-one-side > 0", "agreement<99%" (a percentage).
-// Usage errors name the valid keys and operators.
+// "positives-jaccard<0.9", "starved-one-side > 0", "agreement<99%" (a
+// percentage, fraction keys only). Usage errors name the valid keys with
+// their ranges (a did-you-mean for a typo), the operators, and refuse a
+// threshold outside the key's range or a condition that holds for every diff
+// or for none ("agreement<99.9", "flips<0", "jaccard-min<=1").
 Result<FailCondition> parse_fail_condition(const std::string& text);
 double condition_value(const std::string& key, const DiffTotals& t);
+
+// A gate over a diff in which neither side has a positive prior compares
+// nothing and would pass whatever the assigners do: an error (kInvalidInput)
+// naming what was empty.
+Status check_comparable(const DiffTotals& t);
 
 struct ConditionResult {
   FailCondition condition;

@@ -59,19 +59,39 @@ std::string gts_text(PriorState state, const std::vector<int64_t>& gts) {
   return s;
 }
 
+// "1 changed GT", "2 changed GTs".
+std::string count(int64_t n, const std::string& one, const std::string& many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
 std::string count_line(int64_t priors, int64_t same, int64_t pos_to_neg, int64_t neg_to_pos, int64_t changed,
                        int64_t ignored) {
-  std::string line = fmt::format("agreement {} of {} priors", percent(same, priors), priors);
+  std::string line = fmt::format("agreement {} of {}", percent(same, priors), count(priors, "prior", "priors"));
   if (same == priors) return line + " · identical";
-  line += fmt::format(" · {} pos→neg · {} neg→pos · {} changed GT", pos_to_neg, neg_to_pos, changed);
+  line += fmt::format(" · {} pos→neg · {} neg→pos · {}", pos_to_neg, neg_to_pos,
+                      count(changed, "changed GT", "changed GTs"));
   if (ignored) line += fmt::format(" · {} ignored on one side", ignored);
   return line;
 }
 
-std::string positives_line(int64_t a, int64_t b, int64_t common, int64_t starved) {
-  const int64_t either = a + b - common;
-  return fmt::format("positives a {} · b {} · same on both {} (Jaccard {:.3f}) · GTs starved on one side only {}", a,
-                     b, common, either ? static_cast<double>(common) / static_cast<double>(either) : 1.0, starved);
+// The headline: the positive sets, the worst GT, the GTs starved on one side.
+// `where` names the worst GT ("#7", "image 1 #7").
+std::string positives_line(const DiffTotals& t, const std::string& where) {
+  std::string line = fmt::format("positives a {} → b {} · same GTs on both {} (Jaccard {:.3f})", t.positives_a,
+                                 t.positives_b, t.positives_common, t.positives_jaccard());
+  if (t.changed_gt > 0)
+    line += fmt::format(" · positive on both {} (Jaccard {:.3f})", t.positives_common + t.changed_gt,
+                        t.positive_priors_jaccard());
+  if (t.gts > 0) {
+    line += fmt::format(" · worst GT Jaccard {:.3f}", t.jaccard_min);
+    if (t.jaccard_min < 1.0) line += " (" + where + ")";
+  }
+  if (t.starved_one_side == 0) return line + " · no GT starved on one side";
+  if (t.starved_a_only == 0 || t.starved_b_only == 0)
+    return line + fmt::format(" · {} starved on {} only", count(t.starved_one_side, "GT", "GTs"),
+                              t.starved_a_only ? "a" : "b");
+  return line + fmt::format(" · {} starved on one side ({} on a only, {} on b only)",
+                            count(t.starved_one_side, "GT", "GTs"), t.starved_a_only, t.starved_b_only);
 }
 
 std::string gt_table(const ImageDiff& d) {
@@ -139,10 +159,11 @@ std::string short_number(double v) {
 std::string flip_table(const ImageDiff& d, int64_t top) {
   const auto total = static_cast<int64_t>(d.flips.size());
   if (total == 0 || top <= 0) {
-    return total == 0 ? "" : fmt::format("flipped priors: {} (--top N lists them)\n", total);
+    return total == 0 ? "" : count(total, "flipped prior", "flipped priors") + " (--top N lists them)\n";
   }
   const int64_t shown = std::min(top, total);
-  std::string out = shown == total ? fmt::format("flipped priors: {}{}\n", total, total > 1 ? ", worst GTs first" : "")
+  std::string out = shown == total ? fmt::format("{}{}\n", count(total, "flipped prior", "flipped priors"),
+                                                 total > 1 ? ", worst GTs first" : "")
                                    : fmt::format("flipped priors: {} of {}, worst GTs first (--top N for more)\n",
                                                  shown, total);
   // Columns only where a listed flip has something to put in them.
@@ -185,7 +206,13 @@ std::string flip_table(const ImageDiff& d, int64_t top) {
   for (size_t c = kind; c < kind + 3; ++c) left[c] = true;
   if (costs) left[kind + 3 + 1] = true;  // explained by
   if (whys) left.back() = true;
-  return out + columns(rows, left);
+  out += columns(rows, left);
+  // Why there is no cost column, when the sides recorded the pairs it would use.
+  bool recorded = false;
+  for (const PriorFlip& f : d.flips)
+    for (const analysis::PairCosts& pc : f.pairs) recorded |= pc.a.has_value() || pc.b.has_value();
+  if (recorded && !d.attribution_note.empty()) out += "  Δcost / explained by: " + d.attribution_note + "\n";
+  return out;
 }
 
 ojson gts_json(const std::vector<int64_t>& gts) {
@@ -207,19 +234,37 @@ ojson number_json(double v) {
   return std::stod(fmt::format("{:.7g}", v));
 }
 
-ojson summary_json(int64_t priors, int64_t same, int64_t p2n, int64_t n2p, int64_t changed, int64_t ignored,
-                   int64_t pa, int64_t pb, int64_t pc) {
-  return {{"priors", priors},
-          {"same", same},
-          {"agreement", number_json(priors ? static_cast<double>(same) / static_cast<double>(priors) : 1.0)},
-          {"differing", priors - same},
-          {"pos_to_neg", p2n},
-          {"neg_to_pos", n2p},
-          {"changed_gt", changed},
-          {"ignored_changes", ignored},
-          {"positives_a", pa},
-          {"positives_b", pb},
-          {"positives_same", pc}};
+// The positive-set measures first, then agreement over every prior.
+ojson summary_json(const DiffTotals& t, bool batch) {
+  ojson worst = nullptr;
+  if (t.worst_gt >= 0) {
+    worst = ojson::object();
+    if (batch) worst["image"] = t.worst_image;
+    worst["gt"] = t.worst_gt;
+    worst["jaccard"] = number_json(t.jaccard_min);
+  }
+  ojson s = {{"positives_a", t.positives_a},
+             {"positives_b", t.positives_b},
+             {"positives_same", t.positives_common},
+             {"positives_jaccard", number_json(t.positives_jaccard())},
+             {"positive_priors_jaccard", number_json(t.positive_priors_jaccard())},
+             {"gts", t.gts},
+             {"jaccard_min", number_json(t.jaccard_min)},
+             {"jaccard_mean", number_json(t.jaccard_mean)},
+             {"worst_gt", worst},
+             {"starved_one_side", t.starved_one_side},
+             {"starved_a_only", t.starved_a_only},
+             {"starved_b_only", t.starved_b_only},
+             {"priors", t.priors},
+             {"same", t.same},
+             {"agreement", number_json(t.agreement())},
+             {"differing", t.differing()},
+             {"pos_to_neg", t.pos_to_neg},
+             {"neg_to_pos", t.neg_to_pos},
+             {"changed_gt", t.changed_gt},
+             {"ignored_changes", t.ignored_changes}};
+  if (batch) s["images"] = t.images;
+  return s;
 }
 
 }  // namespace
@@ -241,11 +286,11 @@ std::string diff_table(const BatchDiff& diff, int64_t top) {
   const DiffTotals t = analysis::totals(diff.images);
   if (!diff.source.empty() || !diff.batch) {
     std::string what = diff.source;
-    if (diff.batch) what += fmt::format("{}{} images", what.empty() ? "" : " · ", diff.images.size());
+    if (diff.batch) what += fmt::format("{}{}", what.empty() ? "" : " · ", count(t.images, "image", "images"));
     if (!diff.batch && !diff.images.empty()) {
       const ImageDiff& d = diff.images[0];
-      what += fmt::format("{}{} priors", what.empty() ? "" : " · ", d.num_priors);
-      if (d.num_gts >= 0) what += fmt::format(" · {} GTs", d.num_gts);
+      what += fmt::format("{}{}", what.empty() ? "" : " · ", count(d.num_priors, "prior", "priors"));
+      if (d.num_gts >= 0) what += " · " + count(d.num_gts, "GT", "GTs");
       else what += " · GTs known from the results' indices only";
     }
     out += what + "\n";
@@ -253,23 +298,22 @@ std::string diff_table(const BatchDiff& diff, int64_t top) {
   for (size_t k = 0; k < diff.images.size(); ++k) {
     const ImageDiff& d = diff.images[k];
     if (diff.batch) {
-      out += fmt::format("\nimage {}{} · {} priors", k, d.name.empty() || d.name == std::to_string(k) ? "" : " (" + d.name + ")",
-                         d.num_priors);
-      out += d.num_gts >= 0 ? fmt::format(" · {} GTs\n", d.num_gts) : " · GTs known from the results' indices only\n";
+      out += fmt::format("\nimage {}{} · {}", k, d.name.empty() || d.name == std::to_string(k) ? "" : " (" + d.name + ")",
+                         count(d.num_priors, "prior", "priors"));
+      out += d.num_gts >= 0 ? " · " + count(d.num_gts, "GT", "GTs") + "\n"
+                            : " · GTs known from the results' indices only\n";
     }
+    const DiffTotals one = analysis::totals({d});
+    out += positives_line(one, fmt::format("#{}", one.worst_gt)) + "\n";
     out += count_line(d.num_priors, d.same, d.pos_to_neg, d.neg_to_pos, d.changed_gt, d.ignored_changes) + "\n";
-    int64_t starved = 0;
-    for (const GtDiff& g : d.gts) starved += g.starved_one_side();
-    out += positives_line(d.positives_a, d.positives_b, d.positives_common, starved) + "\n";
     out += gt_table(d);
     out += flip_table(d, top);
   }
   if (diff.batch) {
-    out += fmt::format("\nbatch: {} images · {}\n", t.images,
-                       count_line(t.priors, t.same, t.pos_to_neg, t.neg_to_pos, t.changed_gt, t.ignored_changes));
-    out += fmt::format("batch: {} · Jaccard min {:.3f} mean {:.3f}\n",
-                       positives_line(t.positives_a, t.positives_b, t.positives_common, t.starved_one_side),
-                       t.jaccard_min, t.jaccard_mean);
+    out += fmt::format("\nbatch: {} · {} · GT Jaccard mean {:.3f}\n", count(t.images, "image", "images"),
+                       positives_line(t, fmt::format("image {} #{}", t.worst_image, t.worst_gt)), t.jaccard_mean);
+    out += "batch: " + count_line(t.priors, t.same, t.pos_to_neg, t.neg_to_pos, t.changed_gt, t.ignored_changes) +
+           "\n";
   }
   return out;
 }
@@ -284,15 +328,7 @@ ojson diff_json(const BatchDiff& diff, const std::vector<analysis::ConditionResu
                 {"result", side->result.empty() ? ojson(nullptr) : ojson(side->result)}};
   out["source"] = diff.source.empty() ? ojson(nullptr) : ojson(diff.source);
   out["batch"] = diff.batch;
-  const DiffTotals t = analysis::totals(diff.images);
-  ojson summary = summary_json(t.priors, t.same, t.pos_to_neg, t.neg_to_pos, t.changed_gt, t.ignored_changes,
-                               t.positives_a, t.positives_b, t.positives_common);
-  summary["images"] = t.images;
-  summary["gts"] = t.gts;
-  summary["starved_one_side"] = t.starved_one_side;
-  summary["jaccard_min"] = number_json(t.jaccard_min);
-  summary["jaccard_mean"] = number_json(t.jaccard_mean);
-  out["summary"] = std::move(summary);
+  out["summary"] = summary_json(analysis::totals(diff.images), true);
 
   ojson images = ojson::array();
   for (const ImageDiff& d : diff.images) {
@@ -300,9 +336,10 @@ ojson diff_json(const BatchDiff& diff, const std::vector<analysis::ConditionResu
     img["name"] = d.name;
     img["num_priors"] = d.num_priors;
     img["num_gts"] = d.num_gts >= 0 ? ojson(d.num_gts) : ojson(nullptr);
-    img["summary"] = summary_json(d.num_priors, d.same, d.pos_to_neg, d.neg_to_pos, d.changed_gt, d.ignored_changes,
-                                  d.positives_a, d.positives_b, d.positives_common);
+    img["summary"] = summary_json(analysis::totals({d}), false);
     img["cost_based"] = d.cost_based;
+    img["attributed"] = d.attributed;
+    img["attribution_note"] = d.attribution_note.empty() ? ojson(nullptr) : ojson(d.attribution_note);
     ojson gts = ojson::array();
     for (const GtDiff& g : d.gts) {
       ojson j;
