@@ -228,7 +228,7 @@ TEST_CASE("outputs: an unknown flag or value is named with a did-you-mean, in ev
   check_usage_error(run_cli("bench " + kToy + " -a dynamic-soft-label --fromat json"), {"did you mean '--format'?"});
   check_usage_error(run_cli("bench " + kToy + " -a dynamic-soft-label -f tabel"), {"did you mean 'table'?"});
   check_usage_error(run_cli("check " + kToy + " --tolerence 1e-3"), {"did you mean '--tolerance'?"});
-  check_usage_error(run_cli("diff " + kToy + " --a simota --fial-if flips>0"), {"did you mean '--fail-if'?"});
+  check_usage_error(run_cli("diff " + kToy + " --a simota --fial-if 'flips>0'"), {"did you mean '--fail-if'?"});
   check_usage_error(run_cli("list --fromat json"), {"did you mean '--format'?"});
   check_usage_error(run_cli("--verison"), {"unknown flag '--verison'"});
 }
