@@ -115,8 +115,9 @@ TEST_CASE("cli: several dumps are one batch, the same for any thread count, glob
   CHECK(nothing.exit_code == 2);
   CHECK(nothing.err.find("testdata/golden/nothing-*: no such file or directory, and no path matches it") !=
         std::string::npos);
-  // One broken dump among good ones: exit 2, naming the broken file.
-  const auto broken = run_cli("run testdata/golden/toy-single-gt testdata/bad/bad-header -a simota");
+  // One broken dump among good ones, with --fail-fast: exit 2, naming the
+  // broken file, nothing written (without it: outputs_test.cpp).
+  const auto broken = run_cli("run testdata/golden/toy-single-gt testdata/bad/bad-header -a simota --fail-fast");
   CHECK(broken.exit_code == 2);
   CHECK(broken.out.empty());
   CHECK(broken.err.find("testdata/bad/bad-header/priors.npy: malformed header") != std::string::npos);

@@ -160,18 +160,18 @@ TEST_CASE("csv: a header and one row per (image, GT), empty cells where nothing 
   for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
     lines.push_back(text.substr(start, end - start));
   REQUIRE(lines.size() == 4);
-  CHECK(lines[0].rfind("image,image_name,gt,label,x1,y1,x2,y2,area,scale,candidates,dynamic_k,picked,positives,"
-                       "lost,lost_to,starved,iou_min,iou_mean,iou_max,cost_min,cost_mean,cost_max,cost_cls_min,"
+  CHECK(lines[0].rfind("image,image_name,gt,image_gts,label,x1,y1,x2,y2,area,scale,candidates,dynamic_k,picked,"
+                       "positives,lost,lost_to_background,lost_to_gts,starved,iou_min,iou_mean,iou_max,cost_min,cost_mean,cost_max,cost_cls_min,"
                        "cost_cls_mean,cost_cls_max,cost_iou_min,cost_iou_mean,cost_iou_max,centre_distance_min,"
                        "centre_distance_mean,centre_distance_max,soft_target_sum,plan_mass,",
                        0) == 0);
-  CHECK(lines[0].find(",positives_level0,positives_level1") != std::string::npos);
+  CHECK(lines[0].find(",positives_level0,positives_level1,assigner") != std::string::npos);
   // The name is quoted (comma, quote doubled).
   CHECK(lines[1] ==
-        "0,\"img, \"\"a\"\"\",0,3,0,0,32,8,256,small,2,2,2,2,0,,false,0.5,0.6,0.7,1,2,3,0.5,1.25,2,0.5,0.75,1,"
-        "0.5,0.5,0.5,0.75,,2,0");
-  // GT 2: starved, lost one prior to GT 0, no IoU or cost.
-  CHECK(lines[3].find(",medium,2,1,1,0,1,0:1,true,,,,,,,") != std::string::npos);
+        "0,\"img, \"\"a\"\"\",0,3,3,0,0,32,8,256,small,2,2,2,2,0,0,0,false,0.5,0.6,0.7,1,2,3,0.5,1.25,2,0.5,0.75,"
+        "1,0.5,0.5,0.5,0.75,,2,0,");  // the assigner cell last: this literal Assignment names none
+  // GT 2: starved, lost one prior to one other GT (GT 0), none to the background, no IoU or cost.
+  CHECK(lines[3].find(",medium,2,1,1,0,1,0,1,true,,,,,,,") != std::string::npos);
 }
 
 }  // namespace assignscope

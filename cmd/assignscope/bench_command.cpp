@@ -25,6 +25,7 @@
 #include "core/parallel.h"
 #include "io/dump.h"
 #include "io/files.h"
+#include "render/render.h"
 
 namespace assignscope::cli {
 namespace {
@@ -117,14 +118,22 @@ int bench_command(int argc, char** argv) {
   app.add_option("-n,--repeat", repeat, "timed replays of each image (default 20)")->check(CLI::Range(1, 1000000));
   app.add_option("-j,--threads", threads, "workers for the whole-batch timing (default 0: one per core)")
       ->check(CLI::Range(0, 1024));
-  app.add_option("-f,--format", format, "table | json (default: table on a terminal, json otherwise)")
-      ->check(CLI::IsMember({"table", "json"}));
-  app.add_option("-o,--output", output, "write here instead of stdout");
+  app.add_option("-f,--format", format,
+                 "table | json (default: table on a terminal, json otherwise; with -o, from its extension: .json, "
+                 ".txt)");
+  app.add_option("-o,--output", output, "write here instead of stdout (- is stdout)");
   app.add_flag("--force", force, "replace an existing output");
   app.footer(kBenchExamples);
   if (const auto done = parse_flags(app, argc, argv, "bench")) return *done;
 
-  if (format.empty()) format = output.empty() && stdout_is_terminal() ? "table" : "json";
+  if (!format.empty()) {
+    const Status st = check_choice("--format", format, {"table", "json"});
+    if (!st.ok()) return fail("bench", st.message(), 2);
+  } else {
+    auto inferred = format_for_output(output, {{{".json", "json"}, {".txt", "table"}}, "", "json"});
+    if (!inferred.ok()) return fail("bench", inferred.status().message(), 2);
+    format = *inferred;
+  }
 
   const Clock::time_point load_start = Clock::now();
   auto dump = io::load_dumps(dump_paths);
@@ -202,10 +211,11 @@ int bench_command(int argc, char** argv) {
                     {"threads_min_ms", batch_many->min}};
     }
     j["peak_rss_mib"] = peak;
-    text = j.dump(1) + "\n";
+    text = render::json_text(j) + "\n";
   } else {
-    text = fmt::format("{} · {} · {} image{} · {} timed replays each\n", info->name, params->to_string(),
-                       batch.images.size(), batch.images.size() == 1 ? "" : "s", repeat);
+    text = fmt::format("{} · {} image{} · {} timed replay{} each\n",
+                       render::for_terminal(info->name + " · " + params->to_string()), batch.images.size(),
+                       batch.images.size() == 1 ? "" : "s", repeat, repeat == 1 ? "" : "s");
     text += fmt::format("load {:.1f} ms\n", load_ms);
     text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11} {:>9} {:>9}  {}\n", "image", "N", "G", "C", "median ms",
                         "min ms", "max ms", "name");
@@ -213,7 +223,7 @@ int bench_command(int argc, char** argv) {
       const Problem& p = batch.images[b];
       text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11.3f} {:>9.3f} {:>9.3f}  {}\n", b, p.num_priors(),
                           p.num_gts(), p.num_classes(), per_image[b].median, per_image[b].min, per_image[b].max,
-                          p.name);
+                          render::for_terminal(p.name));
     }
     if (batch.images.size() > 1) text += fmt::format("sum of medians {:.3f} ms\n", single_total);
     if (batch_one)
@@ -222,11 +232,7 @@ int bench_command(int argc, char** argv) {
                           batch_one->median / std::max(batch_many->median, 1e-9));
     text += fmt::format("peak memory {:.1f} MiB\n", peak);
   }
-  if (output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return std::fflush(stdout) == 0 ? 0 : fail("bench", "cannot write to stdout", 2);
-  }
-  const Status written = io::write_file_atomic(output, text, force);
+  const Status written = io::write_file_atomic(output.empty() ? "-" : output, text, force);
   return written.ok() ? 0 : fail("bench", written.message(), exit_code(written));
 }
 

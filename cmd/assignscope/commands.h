@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/assignment.h"
@@ -40,19 +42,46 @@ int fail(const char* command, const std::string& message, int code);
 void print_replay_warnings(const char* command, const Batch& batch, const std::vector<Assignment>& results,
                            const std::string& side = "");
 
-// "assignscope <command>: 12/64 images" on stderr, rewritten in place, when
-// stderr is a terminal and there is more than one image; nothing otherwise.
+// "assignscope <command>: 12/64 images · 8 s" on stderr, redrawn in place
+// while the work lasts, when stderr is a terminal: after half a second, then
+// five times a second, so a long single image shows its elapsed time, and
+// the step a long loop inside the replay reports (core/progress.h: "·
+// Sinkhorn iteration 1200 of 100000"). Nothing otherwise.
 class ProgressLine {
  public:
-  ProgressLine(const char* command, size_t total);
-  // For BatchOptions::progress; empty when no line is shown.
+  ProgressLine(const char* command, size_t total, const char* unit = "image");
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  // For BatchOptions::progress (items done, total); empty when no line is shown.
   std::function<void(int64_t, int64_t)> callback();
-  void finish();  // clears the line
+  void finish();  // stops and clears the line
 
  private:
-  const char* command_;
-  bool shown_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
+
+// A usage error naming `flag`, with a "did you mean", unless `value` is one
+// of `choices`.
+Status check_choice(const std::string& flag, const std::string& value, const std::vector<std::string>& choices);
+
+// What `-o PATH` means when --format is not given. No -o, `-`, or this
+// process's stdout (/dev/stdout): stdout's default, table on a terminal,
+// json otherwise; another terminal: table; a device or pipe (/dev/null):
+// json; a known extension (exactly: `.json`, not `.JSON`): its format; an
+// existing directory, a trailing `/` or a name without a file-type extension
+// (`result`, `expected/simota.yolox`, `max-iou+ignore-iof0.2`): `directory`;
+// a file-type extension that is not known (`x.png`, `result.JSON`, `r.npy`):
+// a usage error, with a "did you mean".
+struct OutputFormats {
+  std::vector<std::pair<std::string, std::string>> extensions;  // {".json", "json"}, ...
+  std::string directory;     // the format written as a directory ("npy"), "" when none is
+  std::string no_extension;  // without a directory format: the format of a file without extension
+};
+Result<std::string> format_for_output(const std::string& output, const OutputFormats& formats);
+// No -o, `-`, or a path that is this process's stdout.
+bool output_is_stdout(const std::string& output);
 
 // Parses a sub-command's flags. Returns the exit code when the command ends
 // here (0 after --help, 2 on a flag error, printed), or nullopt to go on.

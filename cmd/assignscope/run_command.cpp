@@ -1,7 +1,10 @@
 // `assignscope run`: replay one assigner on a dump and show the result.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -9,7 +12,7 @@
 
 #include "assign/assigner.h"
 #include "commands.h"
-#include "core/text.h"
+#include "core/parallel.h"
 #include "io/dump.h"
 #include "io/files.h"
 #include "render/render.h"
@@ -29,32 +32,148 @@ constexpr const char* kRunExamples = R"EX(examples:
   assignscope run DUMP -a dynamic-soft-label --format npy -o DUMP/expected/mine   # check later with `assignscope check DUMP`
   assignscope run DUMP -a task-aligned --format csv -o gts.csv                   # per-GT statistics for pandas
   assignscope run 'dumps/*' -a simota --threads 2 --format table                 # many dumps: one batch, all cores
+  assignscope run 'dumps/*' -a simota -o gts.csv                                 # a bad dump is reported, the rest written (exit 2)
   assignscope run DUMP -a simota -o assignment.svg                               # a picture: GT boxes, positives per pyramid level
 
 DUMP is a directory of <field>.npy files (+ meta.json), an .npz, a .json, or a directory of
 one-image dumps (a batch); see docs/format.md. Several DUMPs (or a quoted glob) are replayed as
-one batch whose statistics aggregate across them. Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)EX";
+one batch whose statistics aggregate across them; one that cannot be read or replayed is reported
+(a line each) and left out, the rest written, and the exit code is 2 (--fail-fast: stop at the first,
+write nothing). Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)EX";
 
-std::string infer_format(const std::string& output) {
-  if (output.empty()) return stdout_is_terminal() ? "table" : "json";
-  const auto ends_with = [&](const char* ext) {
-    const std::string e(ext);
-    return output.size() >= e.size() && output.compare(output.size() - e.size(), e.size(), e) == 0;
+const OutputFormats kRunOutputs = {
+    {{".json", "json"}, {".txt", "table"}, {".csv", "csv"}, {".svg", "svg"}}, "npy", ""};
+
+// What keep-going mode could not do: one line each, printed as it happens.
+struct Failures {
+  int count = 0;     // dumps (or members of a directory of dumps) and images left out
+  int unread = 0;    // of which dumps that could not be read
+  int code = 0;      // the highest exit code among them
+  void add(const Status& st, bool read) {
+    fail("run", st.message(), exit_code(st));
+    ++count;
+    if (read) ++unread;
+    code = std::max(code, exit_code(st));
+  }
+  // "1 dump could not be read", "2 dumps could not be read and 1 image could not be replayed".
+  std::string summary() const {
+    const int replayed = count - unread;
+    std::string out;
+    if (unread > 0) out = fmt::format("{} dump{} could not be read", unread, unread == 1 ? "" : "s");
+    if (replayed > 0)
+      out += fmt::format("{}{} image{} could not be replayed", out.empty() ? "" : " and ", replayed,
+                         replayed == 1 ? "" : "s");
+    return out;
+  }
+};
+
+// --keep-going: every dump read on its own (a directory of dumps member by
+// member), one that fails reported and left out. The batch is named as
+// io::load_dumps names it when nothing fails.
+io::LoadedDump load_each(const std::vector<std::string>& patterns, const io::LoadOptions& options, Failures* failures,
+                         int* dumps) {
+  std::vector<std::string> paths;
+  for (const std::string& pattern : patterns) {
+    auto expanded = io::expand_paths({pattern});
+    if (!expanded.ok()) failures->add(expanded.status(), true);
+    else paths.insert(paths.end(), expanded->begin(), expanded->end());
+  }
+  io::LoadedDump out;
+  const bool several = paths.size() + static_cast<size_t>(failures->count) > 1;
+  out.batch.source = several ? fmt::format("{} dumps", paths.size() + static_cast<size_t>(failures->count))
+                             : paths.empty() ? "" : paths[0];
+  out.batch.is_batch = several;
+  const auto add = [&](io::LoadedDump one, const std::string& prefix) {
+    for (Problem& p : one.batch.images) {
+      if (!prefix.empty()) p.name = one.batch.is_batch ? prefix + "/" + (p.name.empty() ? "?" : p.name) : prefix;
+      out.batch.images.push_back(std::move(p));
+    }
+    if (!several) {  // exactly load_dump's batch
+      out.batch.source = one.batch.source;
+      out.batch.is_batch = one.batch.is_batch;
+      out.batch.gt_columns = one.batch.gt_columns;
+    }
+    for (std::string& w : one.warnings) out.warnings.push_back(std::move(w));
   };
-  if (ends_with(".json")) return "json";
-  if (ends_with(".txt")) return "table";
-  if (ends_with(".csv")) return "csv";
-  if (ends_with(".svg")) return "svg";
-  return "npy";
+  for (const std::string& path : paths) {
+    ++*dumps;
+    const std::vector<std::string> members = io::dump_dir_members(path);
+    if (members.empty()) {
+      auto one = io::load_dump(path, options);
+      if (!one.ok()) failures->add(one.status(), true);
+      else add(std::move(one).value(), several ? path : "");
+      continue;
+    }
+    // A directory of one-image dumps, as io::load_dump reads it, a member at a time.
+    io::LoadedDump dir;
+    dir.batch.source = path;
+    dir.batch.is_batch = true;
+    for (const std::string& member : members) {
+      auto one = io::load_dump(member, options);
+      if (one.ok() && one->batch.is_batch)
+        one = Status::InvalidInput(
+            fmt::format("{}: is itself a batch; a directory of dumps must hold one-image dumps", member));
+      if (!one.ok()) {
+        failures->add(one.status(), true);
+        continue;
+      }
+      Problem p = std::move(one->batch.images[0]);
+      p.name = std::filesystem::path(member).filename().string();
+      dir.batch.gt_columns = std::max(dir.batch.gt_columns, p.num_gts());
+      dir.batch.images.push_back(std::move(p));
+      for (std::string& w : one->warnings) dir.warnings.push_back(std::move(w));
+    }
+    add(std::move(dir), several ? path : "");
+  }
+  if (several)
+    for (const Problem& p : out.batch.images) out.batch.gt_columns = std::max(out.batch.gt_columns, p.num_gts());
+  return out;
+}
+
+// --keep-going: each image replayed on its own (as assign_batch replays
+// them: the results are the same), one that cannot be replayed reported and
+// dropped from the batch, its error in `errors`.
+std::vector<Assignment> assign_each(const assign::AssignerInfo& info, const Params& params, Batch* batch,
+                                    const assign::BatchOptions& options, std::vector<Status>* errors) {
+  const size_t n = batch->images.size();
+  std::vector<Result<std::vector<Assignment>>> replays(n, Status::Internal("not replayed"));
+  parallel_for(
+      n, options.threads,
+      [&](size_t i) {
+        Batch one;
+        one.source = batch->source;
+        one.is_batch = batch->is_batch;
+        one.gt_columns = batch->gt_columns;
+        one.images.push_back(std::move(batch->images[i]));
+        assign::BatchOptions single;
+        single.threads = 1;
+        replays[i] = assign::assign_batch(info, params, one, single);
+        batch->images[i] = std::move(one.images[0]);
+      },
+      [&](size_t finished) {
+        if (options.progress) options.progress(static_cast<int64_t>(finished), static_cast<int64_t>(n));
+      });
+  std::vector<Assignment> results;
+  std::vector<Problem> kept;
+  for (size_t i = 0; i < n; ++i) {
+    if (!replays[i].ok()) {
+      errors->push_back(replays[i].status());
+      continue;
+    }
+    results.push_back(std::move(replays[i]->front()));
+    kept.push_back(std::move(batch->images[i]));
+  }
+  batch->images = std::move(kept);
+  return results;
 }
 
 }  // namespace
 
 int run_command(int argc, char** argv) {
   CLI::App app{"Replay an assigner on a dump and show the matching.", "assignscope run"};
-  std::string assigner_name, preset, config, format, output, include;
+  std::string assigner_name, preset, config, format, output, include, csv_name;
   std::vector<std::string> dump_paths, sets;
-  bool force = false, allow_nonfinite = false;
+  bool force = false, allow_nonfinite = false, keep_going = false, fail_fast = false;
   int threads = 0;
   app.add_option("dump", dump_paths,
                  "the dump(s): directory, .npz, .json, a directory of one-image dumps, or a glob; several are one batch")
@@ -70,20 +189,48 @@ int run_command(int argc, char** argv) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("-f,--format", format,
-                 "table | json | csv | npy | svg (default: table on a terminal, json otherwise; with -o, from its extension)")
-      ->check(CLI::IsMember({"table", "json", "csv", "npy", "svg"}));
-  app.add_option("-o,--output", output, "write here instead of stdout (a directory for --format npy)");
+                 "table | json | csv | npy | svg (default: table on a terminal, json otherwise; with -o, from its "
+                 "extension: .json .txt .csv .svg, none: npy)");
+  app.add_option("--csv", csv_name,
+                 "which CSV: gts (one row per GT, the default), images (one row per image), positives (one row per "
+                 "positive prior), lost (one row per GT and the GT that took its picks)");
+  app.add_option("-o,--output", output, "write here instead of stdout (- is stdout; a directory for --format npy)");
   app.add_option("--include", include, "json extras, comma-separated: priors (per-prior arrays), candidates");
   app.add_option("-j,--threads", threads, "images replayed at once (default 0: one per core)")
       ->check(CLI::Range(0, 1024));
   app.add_flag("--force", force, "replace an existing output");
+  CLI::Option* keep_going_flag = app.add_flag(
+      "-k,--keep-going", keep_going,
+      "a dump or image that fails is reported and left out; the rest are replayed and written, exit 2 (the default "
+      "with several dumps, a glob or a directory of dumps)");
+  app.add_flag("--fail-fast", fail_fast,
+               "stop at the first dump or image that fails and write nothing (the default for one dump)")
+      ->excludes(keep_going_flag);
   app.add_flag("--allow-nonfinite", allow_nonfinite, "replay inputs that hold NaN or Inf instead of refusing them");
   app.footer(kRunExamples);
   if (const auto done = parse_flags(app, argc, argv, "run")) return *done;
 
-  if (format.empty()) format = infer_format(output);
-  if (format == "npy" && output.empty()) return fail("run", "--format npy needs -o DIR", 2);
-  if (format == "svg" && output.empty() && stdout_is_terminal())
+  if (!format.empty()) {
+    const Status st = check_choice("--format", format, {"table", "json", "csv", "npy", "svg"});
+    if (!st.ok()) return fail("run", st.message(), 2);
+  }
+  render::CsvTable csv_table = render::CsvTable::kGts;
+  if (!csv_name.empty()) {
+    const Status st = check_choice("--csv", csv_name, render::csv_table_names());
+    if (!st.ok()) return fail("run", st.message(), 2);
+    csv_table = *render::csv_table(csv_name);
+    if (format.empty() && output_is_stdout(output)) format = "csv";
+  }
+  if (format.empty()) {
+    auto inferred = format_for_output(output, kRunOutputs);
+    if (!inferred.ok()) return fail("run", inferred.status().message(), 2);
+    format = *inferred;
+  }
+  if (!csv_name.empty() && format != "csv")
+    return fail("run", fmt::format("--csv {} applies to --format csv, and the output is {}", csv_name, format), 2);
+  if (format == "npy" && output_is_stdout(output))
+    return fail("run", "--format npy writes a directory of .npy files: give -o DIR", 2);
+  if (format == "svg" && output_is_stdout(output) && stdout_is_terminal())
     return fail("run", "--format svg writes a picture: give -o FILE.svg, or pipe it", 2);
   render::JsonOptions json_options;
   if (!include.empty()) {
@@ -97,11 +244,27 @@ int run_command(int argc, char** argv) {
 
   io::LoadOptions load_options;
   load_options.allow_nonfinite = allow_nonfinite;
-  auto dump = io::load_dumps(dump_paths, load_options);
-  if (!dump.ok()) return fail("run", dump.status().message(), exit_code(dump.status()));
-  for (const std::string& w : dump->warnings)
-    std::fprintf(stderr, "assignscope run: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
-  auto selected = select_assigner({assigner_name, preset, config, sets}, &dump->batch);
+  // Several dumps keep going by default: one bad dump does not discard the
+  // good ones (reported, left out, exit 2 at the end).
+  const bool several_dumps = dump_paths.size() > 1 || dump_paths[0].find_first_of("*?[") != std::string::npos ||
+                             !io::dump_dir_members(dump_paths[0]).empty();
+  if (!fail_fast && several_dumps) keep_going = true;
+  Failures failures;
+  int dumps = 0;
+  io::LoadedDump loaded;
+  if (keep_going) {
+    loaded = load_each(dump_paths, load_options, &failures, &dumps);
+    if (loaded.batch.images.empty() && failures.count > 0)
+      return fail("run", "nothing left to replay: " + failures.summary() + " (above)", std::max(failures.code, 2));
+  } else {
+    auto dump = io::load_dumps(dump_paths, load_options);
+    if (!dump.ok()) return fail("run", dump.status().message(), exit_code(dump.status()));
+    loaded = std::move(dump).value();
+  }
+  for (const std::string& w : loaded.warnings)
+    std::fprintf(stderr, "assignscope run: warning: %s\n", render::for_terminal(w).c_str());
+  Batch& batch = loaded.batch;
+  auto selected = select_assigner({assigner_name, preset, config, sets}, &batch);
   if (!selected.ok()) return fail("run", selected.status().message(), 2);
   print_selection_notes("run", *selected);
   const assign::AssignerInfo* info = selected->info;
@@ -109,30 +272,44 @@ int run_command(int argc, char** argv) {
 
   assign::BatchOptions batch_options;
   batch_options.threads = threads;
-  ProgressLine progress("run", dump->batch.images.size());
+  ProgressLine progress("run", batch.images.size());
   batch_options.progress = progress.callback();
-  auto results = assign::assign_batch(*info, params, dump->batch, batch_options);
-  progress.finish();
-  if (!results.ok()) return fail("run", results.status().message(), exit_code(results.status()));
-  print_replay_warnings("run", dump->batch, *results);
+  std::vector<Assignment> results;
+  if (!fail_fast && batch.images.size() > 1) keep_going = true;  // a stacked batch's images, too
+  if (keep_going) {
+    std::vector<Status> errors;
+    results = assign_each(*info, params, &batch, batch_options, &errors);
+    progress.finish();
+    for (const Status& st : errors) failures.add(st, false);
+    if (results.empty() && !errors.empty())
+      return fail("run", "nothing left to write: no image could be replayed (above)", std::max(failures.code, 2));
+  } else {
+    auto replayed = assign::assign_batch(*info, params, batch, batch_options);
+    progress.finish();
+    if (!replayed.ok()) return fail("run", replayed.status().message(), exit_code(replayed.status()));
+    results = std::move(replayed).value();
+  }
+  print_replay_warnings("run", batch, results);
 
   Status written;
   if (format == "npy") {
-    auto files = render::npy_layout(dump->batch, *results, info->reference);
+    auto files = render::npy_layout(batch, results, info->reference);
     if (!files.ok()) return fail("run", files.status().message(), exit_code(files.status()));
     written = io::write_directory_atomic(output, *files, force);
   } else {
-    const std::string text = format == "json"  ? render::json(dump->batch, *results, json_options).dump(1) + "\n"
-                             : format == "csv" ? render::csv(dump->batch, *results)
-                             : format == "svg" ? render::svg(dump->batch, *results)
-                                               : render::table(dump->batch, *results);
-    if (output.empty()) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      return std::fflush(stdout) == 0 ? 0 : fail("run", "cannot write to stdout", 2);
-    }
-    written = io::write_file_atomic(output, text, force);
+    const std::string text = format == "json"  ? render::json_text(render::json(batch, results, json_options)) + "\n"
+                             : format == "csv" ? render::csv(batch, results, csv_table)
+                             : format == "svg" ? render::svg(batch, results)
+                                               : render::table(batch, results);
+    written = io::write_file_atomic(output.empty() ? "-" : output, text, force);
   }
   if (!written.ok()) return fail("run", written.message(), exit_code(written));
+  if (failures.count > 0)
+    return fail("run",
+                fmt::format("{} (above) and {} left out; the output holds the other {} image{}", failures.summary(),
+                            failures.count == 1 ? "is" : "are", batch.images.size(),
+                            batch.images.size() == 1 ? "" : "s"),
+                std::max(failures.code, 2));
   return 0;
 }
 

@@ -1239,6 +1239,18 @@ Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options
   return build_batch(std::move(raw).value(), options);
 }
 
+std::vector<std::string> dump_dir_members(const std::string& path) {
+  std::error_code ec;
+  std::vector<std::string> members;
+  if (!fs::is_directory(path, ec)) return members;
+  auto listed = list_dir(path);
+  if (!listed.ok()) return members;
+  const DirContents& c = *listed;
+  if (c.has_fields || !c.container.empty()) return members;
+  for (const fs::path& sub : c.subdirs) members.push_back(sub.string());
+  return members;
+}
+
 namespace {
 
 bool has_glob_chars(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }

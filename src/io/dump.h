@@ -34,6 +34,11 @@ struct LoadedDump {
 // Errors name the file, the field, and what was expected.
 Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options = {});
 
+// The one-image dumps of a directory of dumps (its sub-directories that
+// load_dump reads as the batch's images, in name order); empty when `path`
+// is not such a directory. For callers that load them one by one.
+std::vector<std::string> dump_dir_members(const std::string& path);
+
 // Several dumps replayed together: each path as load_dump reads it, or a
 // glob pattern (`*`, `?`, `[...]`, for shells that pass it unexpanded) that
 // must match something. One path gives exactly load_dump's batch; several

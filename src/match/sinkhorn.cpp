@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/progress.h"
+
 namespace assignscope::match {
 namespace {
 
@@ -30,6 +32,7 @@ std::vector<float> sinkhorn_plan(const std::vector<float>& cost, int64_t rows, i
   };
   std::vector<float> column(static_cast<size_t>(rows)), row(static_cast<size_t>(cols));
   for (int64_t it = 0; it < iterations; ++it) {
+    progress::step("Sinkhorn iteration", it, iterations);  // for a progress line on a terminal
     for (int64_t j = 0; j < cols; ++j) {
       for (int64_t i = 0; i < rows; ++i) column[i] = m_at(i, j);
       v[j] = eps * (std::log(nu[j] + 1e-8f) - logsumexp(column)) + v[j];
@@ -39,6 +42,7 @@ std::vector<float> sinkhorn_plan(const std::vector<float>& cost, int64_t rows, i
       u[i] = eps * (std::log(mu[i] + 1e-8f) - logsumexp(row)) + u[i];
     }
   }
+  progress::step("Sinkhorn iteration", iterations, iterations);
   std::vector<float> plan(static_cast<size_t>(rows * cols));
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) plan[static_cast<size_t>(i * cols + j)] = std::exp(m_at(i, j));

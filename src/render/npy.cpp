@@ -129,7 +129,7 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
     for (const Problem& p : batch.images) image_names.push_back(p.name);
     params["images"] = image_names;
   }
-  const std::string text = params.dump(1) + "\n";
+  const std::string text = json_text(params) + "\n";  // a path that is not UTF-8: U+FFFD, not a throw
   files.push_back({"params.json", std::vector<unsigned char>(text.begin(), text.end())});
   // What the replay remarked (early returns, ties left to torch's order) and
   // warned (NaN the reference would have), per image, so a CI user sees it.
@@ -142,7 +142,7 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
     image["warnings"] = results[b].warnings;
     notes["images"].push_back(std::move(image));
   }
-  const std::string notes_text = notes.dump(1) + "\n";
+  const std::string notes_text = json_text(notes) + "\n";
   files.push_back({"notes.json", std::vector<unsigned char>(notes_text.begin(), notes_text.end())});
   return files;
 }

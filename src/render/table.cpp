@@ -1,6 +1,7 @@
 // The per-GT table people read in a terminal.
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <map>
 
 #include <fmt/format.h>
@@ -9,7 +10,66 @@
 #include "render/render.h"
 
 namespace assignscope::render {
+
+size_t utf8_length_at(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1Fu;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0Fu;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07u;
+  else return 0;
+  if (i + n > text.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0u) != 0x80u) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3Fu);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+std::string for_terminal(std::string_view text) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t n = utf8_length_at(text, i);
+    if (n == 1 && c >= 0x20 && c < 0x7f) {
+      out += text[i++];
+      continue;
+    }
+    if (n <= 1) {  // a C0 control, DEL, or a byte that starts no UTF-8
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+      ++i;
+      continue;
+    }
+    uint32_t cp = c & (n == 2 ? 0x1Fu : n == 3 ? 0x0Fu : 0x07u);
+    for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
+    // C1 controls (U+009B is a CSI), bidirectional marks, embeddings,
+    // overrides and isolates (U+061C, U+200E-F, U+202A-E, U+2066-9).
+    if (cp <= 0x9F || cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+        (cp >= 0x2066 && cp <= 0x2069)) {
+      out += fmt::format("\\u{:04x}", cp);
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
 namespace {
+
+// "1 GT", "12 GTs".
+std::string count(int64_t n, const char* one, const char* many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
 
 // Columns right-aligned except those marked left.
 std::string layout(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& left) {
@@ -44,14 +104,14 @@ std::string strides_of(const Problem& p) {
 std::string levels_line(const std::vector<analysis::LevelStats>& levels) {
   std::string out;
   for (const analysis::LevelStats& l : levels)
-    out += fmt::format("{}{}: {} pos, {} GT{}", out.empty() ? "" : " · ", l.level, l.positives, l.gts_served,
-                       l.gts_served == 1 ? "" : "s") +
+    out += fmt::format("{}{}: {} pos, {}", out.empty() ? "" : " · ", l.level, l.positives,
+                       count(l.gts_served, "GT", "GTs")) +
            (l.gts_served > 0 ? fmt::format(" ({:.1f}/GT)", l.positives_per_gt()) : "");
   return out.empty() ? "" : "per level: " + out + "\n";
 }
 
 std::string group_text(const analysis::GroupStats& g) {
-  return fmt::format("{} GT{} {} pos{}", g.gts, g.gts == 1 ? "" : "s", g.positives,
+  return fmt::format("{} {} pos{}", count(g.gts, "GT", "GTs"), g.positives,
                      g.starved > 0 ? fmt::format(" {} starved", g.starved) : "");
 }
 
@@ -68,7 +128,7 @@ std::string groups_lines(const std::array<analysis::GroupStats, analysis::kNumSc
   size_t shown = 0;
   for (const auto& [label, g] : classes) {
     if (shown++ == kClassesShown) {
-      by_class += fmt::format(" · ... {} more classes", classes.size() - kClassesShown);
+      by_class += " · ... " + count(static_cast<int64_t>(classes.size() - kClassesShown), "more class", "more classes");
       break;
     }
     by_class += fmt::format("{}class {}: {}", by_class.empty() ? "" : " · ", label, group_text(g));
@@ -80,8 +140,9 @@ std::string groups_lines(const std::array<analysis::GroupStats, analysis::kNumSc
 }
 
 std::string image_table(const Problem& p, const Assignment& a, const analysis::ImageStats& s) {
-  std::string out = fmt::format("{} priors in {} level{}{} · {} classes · {} GTs\n", p.num_priors(), p.num_levels(),
-                                p.num_levels() == 1 ? "" : "s", strides_of(p), p.num_classes(), p.num_gts());
+  std::string out = fmt::format("{} in {}{} · {} · {}\n", count(p.num_priors(), "prior", "priors"),
+                                count(p.num_levels(), "level", "levels"), strides_of(p),
+                                count(p.num_classes(), "class", "classes"), count(p.num_gts(), "GT", "GTs"));
   if (s.num_gts > 0) {
     const bool has_k = a.dynamic_ks.has_value();
     const bool has_plan = a.transport_plan.has_value();
@@ -146,12 +207,14 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
   out += fmt::format("positives {} · negatives {} · ignored {} · starved GTs {}{}\n", s.positives, s.negatives,
                      s.ignored, s.starved_gts.size(), starved);
   out += levels_line(s.levels) + groups_lines(s.scales, s.classes);
-  if (s.to_padding > 0) out += fmt::format("{} positives went to padding GT columns\n", s.to_padding);
+  if (s.to_padding > 0)
+    out += s.to_padding == 1 ? "1 positive went to a padding GT column\n"
+                             : fmt::format("{} positives went to padding GT columns\n", s.to_padding);
   if (s.matches >= 0)
-    out += fmt::format("matches {} (prior, GT) pairs · {} priors serve several GTs\n", s.matches,
-                       s.priors_serving_several);
-  for (const std::string& warning : a.warnings) out += "warning: " + warning + "\n";
-  for (const std::string& note : a.notes) out += "note: " + note + "\n";
+    out += fmt::format("matches {} (prior, GT) pair{} · {} several GTs\n", s.matches, s.matches == 1 ? "" : "s",
+                       s.priors_serving_several == 1 ? "1 prior serves" : fmt::format("{} priors serve", s.priors_serving_several));
+  for (const std::string& warning : a.warnings) out += "warning: " + for_terminal(warning) + "\n";
+  for (const std::string& note : a.notes) out += "note: " + for_terminal(note) + "\n";
   return out;
 }
 
@@ -160,16 +223,19 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
 std::string table(const Batch& batch, const std::vector<Assignment>& results) {
   std::string out;
   if (results.empty()) return out;
-  out += fmt::format("{} · {}\n", results[0].assigner, results[0].params.to_string());
+  out += for_terminal(results[0].assigner + " · " + results[0].params.to_string()) + "\n";
   const analysis::BatchStats stats = analysis::compute_batch_stats(batch, results);
   for (size_t b = 0; b < results.size(); ++b) {
     const Problem& p = batch.images[b];
-    if (batch.is_batch) out += fmt::format("\nimage {}{}\n", b, p.name.empty() || p.name == std::to_string(b) ? "" : " (" + p.name + ")");
+    if (batch.is_batch)
+      out += fmt::format("\nimage {}{}\n", b,
+                         p.name.empty() || p.name == std::to_string(b) ? "" : " (" + for_terminal(p.name) + ")");
     out += image_table(p, results[b], stats.images[b]);
   }
   if (batch.is_batch) {
-    out += fmt::format("\nbatch: {} images · {} GTs · positives {} · negatives {} · ignored {} · starved GTs {}\n",
-                       results.size(), stats.gts, stats.positives, stats.negatives, stats.ignored, stats.starved);
+    out += fmt::format("\nbatch: {} · {} · positives {} · negatives {} · ignored {} · starved GTs {}\n",
+                       count(static_cast<int64_t>(results.size()), "image", "images"), count(stats.gts, "GT", "GTs"),
+                       stats.positives, stats.negatives, stats.ignored, stats.starved);
     out += levels_line(stats.levels) + groups_lines(stats.scales, stats.classes);
   }
   return out;
