@@ -118,7 +118,10 @@ int run_command(int argc, char** argv) {
 
   Status written;
   if (format == "npy") {
-    auto files = render::npy_layout(dump->batch, *results, info->reference);
+    // The dumps as replayed (a glob's matches), recorded relative to DIR.
+    auto replayed = io::expand_paths(dump_paths);
+    if (!replayed.ok()) return fail("run", replayed.status().message(), exit_code(replayed.status()));
+    auto files = render::npy_layout(dump->batch, *results, info->reference, {*replayed, output});
     if (!files.ok()) return fail("run", files.status().message(), exit_code(files.status()));
     written = io::write_directory_atomic(output, *files, force);
   } else {
