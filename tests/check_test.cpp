@@ -254,6 +254,21 @@ TEST_CASE("check: a result records its dumps relative to itself, and check says 
   const auto label = run_cli("check " + res);
   CHECK(label.exit_code == 2);
   CHECK(label.out.find("\"source\" is '2 dumps', the label an older `assignscope run` recorded") != std::string::npos);
+  // A few megabytes of "sources" never make check read one dump 200000 times.
+  old.erase("source");
+  old["sources"] = std::vector<std::string>(200000, "../../dump");
+  write_json(res + "/params.json", old);
+  const auto flood = run_cli_under("timeout 60", "check " + res);
+  CHECK(flood.exit_code == 2);
+  CHECK(flood.out.find("ERROR  " + res + " simota: " + res +
+                       "/params.json: \"sources\" lists 200000 dumps; expected at most 10000") == 0);
+  // A long list is shown by its first three.
+  old["sources"] = std::vector<std::string>(6, "../../dump");
+  write_json(res + "/params.json", old);
+  const auto six = run_cli("check " + res);
+  CHECK(six.exit_code == 1);  // 6 images replayed against a one-image result
+  CHECK(six.out.find("(replayed " + tmp.path("moved/dump") + ", " + tmp.path("moved/dump") + ", " +
+                     tmp.path("moved/dump") + " and 3 more)") != std::string::npos);
 
   // Several dumps: the list, each relative to the result.
   const std::string many = tmp.path("moved/results/both");

@@ -121,7 +121,9 @@ int check_command(int argc, char** argv) {
         std::string replayed;  // a result directory's dumps: say which were replayed
         if (r.from_params && !r.dumps.empty()) {
           replayed = "replayed ";
-          for (size_t i = 0; i < r.dumps.size(); ++i) replayed += (i ? ", " : "") + r.dumps[i];
+          const size_t shown = r.dumps.size() > 4 ? 3 : r.dumps.size();  // a long list: the first 3
+          for (size_t i = 0; i < shown; ++i) replayed += (i ? ", " : "") + r.dumps[i];
+          if (shown < r.dumps.size()) replayed += fmt::format(" and {} more", r.dumps.size() - shown);
         }
         std::string line = fmt::format("{:<6} {} {}", analysis::verdict_name(r.verdict), r.case_name, r.label);
         if (r.verdict == analysis::Verdict::kMatch) {

@@ -426,6 +426,9 @@ Result<NamedDumps> named_dumps(const std::string& result_dir, const nlohmann::js
   if (j.contains("sources")) {
     if (!j["sources"].is_array() || j["sources"].empty())
       return Status::InvalidInput(where + ": \"sources\" is not a non-empty list of dump paths");
+    if (j["sources"].size() > kMaxSources)
+      return Status::InvalidInput(fmt::format("{}: \"sources\" lists {} dumps; expected at most {}", where,
+                                              j["sources"].size(), kMaxSources));
     for (const auto& v : j["sources"]) {
       if (!v.is_string() || v.get<std::string>().empty())
         return Status::InvalidInput(where + ": \"sources\" holds " + json_snippet(v) + ", not a dump path");
@@ -500,9 +503,7 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
     if (!dumps.ok()) {
       dump = dumps.status();
     } else {
-      Status valid;
-      for (const std::string& d : dumps->resolved)
-        if (valid.ok()) valid = validate_tree(d);
+      const Status valid = validate_tree(dumps->resolved);
       if (!valid.ok()) dump = valid;
       else if (dumps->resolved.size() == 1) dump = io::load_dump(dumps->resolved[0], load);
       else dump = io::load_dumps(dumps->resolved, load);
@@ -738,9 +739,10 @@ Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& 
   return std::move(found->checkable);
 }
 
-Status validate_tree(const std::string& path, const SearchLimits& limits) {
+Status validate_tree(const std::vector<std::string>& paths, const SearchLimits& limits) {
   Walker walker(limits, nullptr);
-  return walker.walk(path, false);
+  for (const std::string& path : paths) ASSIGNSCOPE_RETURN_IF_ERROR(walker.walk(path, false));
+  return Status();
 }
 
 CheckTotals totals(const std::vector<ResultCheck>& results) {

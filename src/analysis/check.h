@@ -131,9 +131,14 @@ Result<SuiteSearch> search_suite(const std::vector<std::string>& paths, const Se
 // search_suite(paths).checkable.
 Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& paths);
 
-// The same walk over a dump a result names, before it is read: only files,
-// directories and symlinks to them, within the limits.
-Status validate_tree(const std::string& path, const SearchLimits& limits = {});
+// The same walk over the dumps a result names, before they are read: only
+// files, directories and symlinks to them, within the limits (in total: a
+// dump named twice is walked once).
+Status validate_tree(const std::vector<std::string>& paths, const SearchLimits& limits = {});
+
+// At most this many dumps in a result directory's "sources": a params.json
+// of a few megabytes must not make check read a dump a million times.
+constexpr size_t kMaxSources = 10000;  // render/npy.cpp writes no more
 
 struct CheckTotals {
   int64_t results = 0;

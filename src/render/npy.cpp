@@ -38,6 +38,9 @@ io::NamedBytes stacked_floats(const char* name, const Batch& batch, const std::v
 // `path` as params.json records it: relative to `result_dir` (both made
 // absolute and normalised lexically, as `check` resolves them), or absolute
 // without a result directory.
+// analysis::kMaxSources: `assignscope check` replays no more dumps for one result.
+constexpr size_t kMaxSources = 10000;
+
 std::string recorded_path(const std::string& path, const std::string& result_dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -146,6 +149,10 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
   // checkout or CI runner replays its own dumps, never the ones at the old
   // absolute path. Several dumps are a list (never the "2 dumps" label).
   const std::vector<std::string> dumps = where.dumps.empty() ? std::vector<std::string>{batch.source} : where.dumps;
+  if (dumps.size() > kMaxSources)
+    return Status::InvalidInput(fmt::format("{} dumps: a result of the npy format records at most {} (assignscope "
+                                            "check replays no more); run fewer at once",
+                                            dumps.size(), kMaxSources));
   nlohmann::ordered_json recorded = nlohmann::ordered_json::array();
   for (const std::string& d : dumps) recorded.push_back(recorded_path(d, where.result_dir));
   if (recorded.size() == 1) params["source"] = recorded[0];
