@@ -311,7 +311,8 @@ TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
   CHECK(ok.out.find("ok     " + kToy + " hungarian (1 image, 2 positives)") != std::string::npos);
   CHECK(ok.out.find("match, 0 differ, 0 errors, 0 skipped") != std::string::npos);
 
-  // A result of an assigner assignscope does not have is skipped, not passed.
+  // A result of an assigner assignscope does not have is skipped, not passed,
+  // and fails the run unless --allow-skipped accepts it.
   testing::TempDir tmp;
   const std::string copy = tmp.path("case");
   fs::copy(testing::source_path(kToy), copy, fs::copy_options::recursive);
@@ -326,9 +327,11 @@ TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
     REQUIRE(io::write_file_atomic(params_path, params.data(), params.size(), true).ok());
   }
   const auto skip = run_cli("check " + copy);
-  CHECK(skip.exit_code == 0);
+  CHECK(skip.exit_code == 2);
   CHECK(skip.out.find("skip   " + copy + " centernet") != std::string::npos);
+  CHECK(skip.out.find("FAIL compared 6 of 7 results") != std::string::npos);
   CHECK(skip.out.find("6 match, 0 differ, 0 errors, 1 skipped") != std::string::npos);
+  CHECK(run_cli("check " + copy + " --allow-skipped").exit_code == 0);
 
   // A stored result with one prior moved to another GT.
   const std::string inds_path = copy + "/expected/dynamic-soft-label/assigned_gt_inds.npy";
@@ -343,7 +346,7 @@ TEST_CASE("cli: check exits 0 on a match, 1 on a difference, 2 on bad input") {
   const auto bytes = io::npy_bytes(values.data(), inds->shape);
   fs::permissions(inds_path, fs::perms::owner_write, fs::perm_options::add);
   REQUIRE(io::write_file_atomic(inds_path, bytes.data(), bytes.size(), true).ok());
-  const auto differ = run_cli("check " + copy + " --quiet");
+  const auto differ = run_cli("check " + copy + " --quiet --allow-skipped");
   CHECK(differ.exit_code == 1);
   CHECK(differ.out.find("DIFFER " + copy + " dynamic-soft-label: assigned_gt_inds.npy: 1 of 80 differ; prior " +
                         std::to_string(moved) + ": expected 2, got 1") != std::string::npos);
@@ -381,14 +384,15 @@ TEST_CASE("cli: check per-file tolerances, the PASS/FAIL line, --update") {
   CHECK(differ.exit_code == 1);
   CHECK(differ.out.find("DIFFER " + copy + " dynamic-soft-label: max_overlaps.npy: " + std::to_string(moved) +
                         " of 80 differ") != std::string::npos);
-  CHECK(differ.out.find("FAIL checked 7 results in 1 case: 6 match, 1 differ, 0 errors, 0 skipped") !=
-        std::string::npos);
+  CHECK(differ.out.find("FAIL compared 7 of 7 results (") != std::string::npos);
+  CHECK(differ.out.find(" in 1 case: 6 match, 1 differ, 0 errors, 0 skipped") != std::string::npos);
   // A tolerance for that file alone, with or without .npy; another file's does not help.
   for (const char* flag : {"--tolerance max_overlaps=1e-3", "--tolerance max_overlaps.npy=1e-3,0"}) {
     CAPTURE(flag);
     const auto ok = run_cli("check " + copy + " -q " + flag);
     CHECK(ok.exit_code == 0);
-    CHECK(ok.out.find("PASS checked 7 results in 1 case: 7 match") != std::string::npos);
+    CHECK(ok.out.find("PASS compared 7 of 7 results (") != std::string::npos);
+    CHECK(ok.out.find(" in 1 case: 7 match") != std::string::npos);
   }
   CHECK(run_cli("check " + copy + " -q --tolerance assign_metrics=1e-3").exit_code == 1);
   // A per-file rule beats the global one.
@@ -404,8 +408,8 @@ TEST_CASE("cli: check per-file tolerances, the PASS/FAIL line, --update") {
   const auto updated = run_cli("check " + copy + " -q --update");
   CHECK(updated.exit_code == 0);
   CHECK(updated.out.find("UPDATED " + copy + " dynamic-soft-label") != std::string::npos);
-  CHECK(updated.out.find("PASS checked 7 results in 1 case: 6 match, 0 differ, 0 errors, 0 skipped, 1 updated") !=
-        std::string::npos);
+  CHECK(updated.out.find(" in 1 case: 6 match, 0 differ, 0 errors, 0 skipped, 1 updated") != std::string::npos);
+  CHECK(updated.out.find("PASS compared 7 of 7 results") != std::string::npos);
   const auto after = run_cli("check " + copy + " -q");
   CHECK(after.exit_code == 0);
   CHECK(testing::read_text(path) == testing::read_text(testing::source_path(kToy) + "/expected/dynamic-soft-label/max_overlaps.npy"));

@@ -319,7 +319,7 @@ void usage(std::FILE* out) {
                "\nexamples:\n"
                "  assignscope run testdata/coco640-late-g12-objectness --assigner dynamic-soft-label\n"
                "  assignscope run DUMP --assigner dynamic-soft-label --set topk=5 --format json -o result.json\n"
-               "  assignscope check ../shared/golden\n"
+               "  assignscope check ../shared/golden --allow-skipped\n"
                "  assignscope list\n\n"
                "exit codes: 0 ok, 1 a check found differences or a diff --fail-if held, 2 bad usage or input, 3 internal "
                "error\n");

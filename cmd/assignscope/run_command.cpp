@@ -293,7 +293,19 @@ int run_command(int argc, char** argv) {
 
   Status written;
   if (format == "npy") {
-    auto files = render::npy_layout(batch, results, info->reference);
+    // A stored result is what `check` replays from the dumps it records:
+    // one with dumps or images left out would not replay to itself.
+    if (failures.count > 0)
+      return fail("run",
+                  fmt::format("--format npy stores a result for `check`, which replays every dump it names: {} "
+                              "(above), so nothing was written; fix or drop them, or write json/csv",
+                              failures.summary()),
+                  std::max(failures.code, 2));
+    // The dumps as replayed (a glob's matches), recorded relative to DIR.
+    auto replayed_paths = io::expand_paths(dump_paths);
+    if (!replayed_paths.ok())
+      return fail("run", replayed_paths.status().message(), exit_code(replayed_paths.status()));
+    auto files = render::npy_layout(batch, results, info->reference, {*replayed_paths, output});
     if (!files.ok()) return fail("run", files.status().message(), exit_code(files.status()));
     written = io::write_directory_atomic(output, *files, force);
   } else {

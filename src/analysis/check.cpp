@@ -1,14 +1,25 @@
 // Replaying stored results and comparing them element by element.
 #include "analysis/check.h"
 
+#include <dirent.h>
+#include <fcntl.h>  // AT_FDCWD, renameat2
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <random>
+#include <regex>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "assign/assigner.h"
+#include "core/suggest.h"
+#include "core/text.h"
 #include "io/dump.h"
 #include "io/files.h"
 #include "render/render.h"
@@ -57,10 +68,26 @@ std::string element_name(const std::string& file, const std::vector<int64_t>& sh
   return s + "]";
 }
 
+bool is_numeric(io::DTypeKind k) {
+  return k == io::DTypeKind::kFloat || k == io::DTypeKind::kInt || k == io::DTypeKind::kUInt ||
+         k == io::DTypeKind::kBool;
+}
+
+// Compares a stored file with the replay's. What the replay writes decides
+// the rule: an integer file exactly, a float file within the tolerance, both
+// as numbers whatever dtype the stored file has (a float result stored as
+// int64 is never compared by truncating the replay). A stored file that
+// does not hold numbers is refused (`refused`).
 FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, const io::NpyArray& got,
-                         const Tolerance& tol) {
+                         const Tolerance& tol, bool* refused) {
   FileCheck fc;
   fc.file = file;
+  if (!is_numeric(expected.dtype.kind)) {
+    *refused = true;
+    fc.detail = fmt::format("stored with dtype {}, which holds no numbers; expected the replay's {}",
+                            expected.dtype.descr(), got.dtype.descr());
+    return fc;
+  }
   fc.compared = true;
   if (expected.shape != got.shape) {
     fc.differing = std::max(expected.size(), got.size());
@@ -68,18 +95,26 @@ FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, 
                             io::shape_string(got.shape));
     return fc;
   }
-  const bool exact = expected.dtype.kind != io::DTypeKind::kFloat;
+  const bool replay_float = got.dtype.kind == io::DTypeKind::kFloat;
+  const bool stored_float = expected.dtype.kind == io::DTypeKind::kFloat;
   std::vector<std::string> firsts;
   for (int64_t i = 0; i < expected.size(); ++i) {
     bool same;
     std::string e, g;
-    if (exact) {
+    if (replay_float) {
+      same = floats_agree(expected.to_double(i), got.to_double(i), tol);
+      if (!same) {
+        e = stored_float ? fmt::format("{}", static_cast<float>(expected.to_double(i)))
+                         : std::to_string(expected.to_int64(i));
+        g = fmt::format("{}", static_cast<float>(got.to_double(i)));
+      }
+    } else if (!stored_float) {
       same = expected.to_int64(i) == got.to_int64(i);
       if (!same) e = std::to_string(expected.to_int64(i)), g = std::to_string(got.to_int64(i));
-    } else {
-      same = floats_agree(expected.to_double(i), got.to_double(i), tol);
-      if (!same) e = fmt::format("{}", static_cast<float>(expected.to_double(i))),
-                 g = fmt::format("{}", static_cast<float>(got.to_double(i)));
+    } else {  // an integer file stored as floats: equal as numbers, exactly
+      const double v = expected.to_double(i);
+      same = v == static_cast<double>(got.to_int64(i));
+      if (!same) e = fmt::format("{}", v), g = std::to_string(got.to_int64(i));
     }
     if (same) continue;
     ++fc.differing;
@@ -87,9 +122,74 @@ FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, 
   }
   if (fc.differing) {
     fc.detail = fmt::format("{} of {} differ", fc.differing, expected.size());
+    if (stored_float != replay_float)
+      fc.detail += fmt::format(" (stored as {}, the replay writes {})", expected.dtype.descr(), got.dtype.descr());
     for (const std::string& f : firsts) fc.detail += "; " + f;
   }
   return fc;
+}
+
+std::string random_suffix() {
+  std::random_device rd;
+  return std::to_string(rd());
+}
+
+// Rewrites the files `changed` of the result directory `dir`, all or
+// nothing: a copy of the directory with the new files is built beside it,
+// then swapped in with one rename (renameat2 RENAME_EXCHANGE; where the file
+// system lacks it, the old one moves aside first and back on failure). The
+// old directory is deleted last.
+Status rewrite_result(const std::string& dir, const std::vector<io::NamedBytes>& changed) {
+  std::error_code ec;
+  const fs::path target = fs::canonical(dir, ec);
+  if (ec) return Status::Io(fmt::format("{}: cannot resolve the result directory: {}", dir, ec.message()));
+  const fs::path parent = target.parent_path();
+  const fs::path staging = parent / (".assignscope-" + random_suffix() + ".update");
+  const auto abandon = [&](const std::string& why) {
+    std::error_code ignored;
+    fs::remove_all(staging, ignored);
+    return Status::Io(fmt::format("{}: not updated, the stored result is unchanged: {}", dir, why));
+  };
+  if (!fs::create_directory(staging, ec) || ec)
+    return Status::Io(fmt::format("{}: not updated, the stored result is unchanged: cannot create a directory "
+                                  "beside it: {}", dir, ec ? ec.message() : "it exists"));
+  std::set<std::string> replaced;
+  for (const io::NamedBytes& f : changed) {
+    const Status st = io::write_file_atomic((staging / f.name).string(), f.bytes.data(), f.bytes.size(), false);
+    if (!st.ok()) return abandon(st.message());
+    replaced.insert(f.name);
+  }
+  fs::directory_iterator it(target, ec);
+  if (ec) return abandon(ec.message());
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return abandon(ec.message());
+    const std::string name = it->path().filename().string();
+    if (replaced.count(name)) continue;
+    fs::copy(it->path(), staging / name, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return abandon(fmt::format("copying {}: {}", name, ec.message()));
+  }
+  if (ec) return abandon(ec.message());
+  const fs::file_status old_status = fs::status(target, ec);
+  if (!ec) fs::permissions(staging, old_status.permissions(), ec);
+  if (ec) return abandon(ec.message());
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::permissions(staging, fs::perms::owner_all, fs::perm_options::add, ec);  // now the old result
+    fs::remove_all(staging, ec);
+    return Status();
+  }
+  if (errno != EINVAL && errno != ENOSYS) return abandon(std::strerror(errno));
+  const fs::path backup = parent / (".assignscope-" + random_suffix() + ".old");
+  fs::rename(target, backup, ec);
+  if (ec) return abandon("cannot move it aside: " + ec.message());
+  fs::rename(staging, target, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    fs::rename(backup, target, ec);
+    return abandon("cannot move the new one into place: " + why);
+  }
+  fs::permissions(backup, fs::perms::owner_all, fs::perm_options::add, ec);
+  fs::remove_all(backup, ec);
+  return Status();
 }
 
 }  // namespace
@@ -103,6 +203,12 @@ Tolerance tolerance_for(const std::string& file, const CheckOptions& options) {
   const auto it = options.file_tolerance.find(file);
   if (it != options.file_tolerance.end()) return it->second;
   return options.tolerance.value_or(default_tolerance(file));
+}
+
+int64_t ResultCheck::files_compared() const {
+  int64_t n = 0;
+  for (const FileCheck& f : files) n += f.compared;
+  return n;
 }
 
 ResultCheck compare(const StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
@@ -140,12 +246,24 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
       rc.files.push_back(fc);
       continue;
     }
-    FileCheck fc = compare_arrays(name, array, it->second, tolerance_for(name, options));
+    bool refused = false;
+    FileCheck fc = compare_arrays(name, array, it->second, tolerance_for(name, options), &refused);
+    if (refused) {
+      rc.verdict = Verdict::kError;
+      rc.detail = fmt::format("{}/{}: {}", expected.dir, name, fc.detail);
+      rc.files.push_back(std::move(fc));
+      return rc;
+    }
     if (fc.differing) {
       rc.verdict = Verdict::kDiffer;
       if (rc.detail.empty()) rc.detail = name + ": " + fc.detail;
     }
     rc.files.push_back(std::move(fc));
+  }
+  if (rc.files_compared() == 0) {  // cannot happen after `decides`; a result that compares nothing never passes
+    rc.verdict = Verdict::kError;
+    rc.detail = "no file of the stored result was compared";
+    return rc;
   }
   if (rc.verdict == Verdict::kDiffer) {
     // A difference where the replay noted a tie the reference's order decides
@@ -158,15 +276,14 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
       }
   }
   if (rc.verdict == Verdict::kDiffer && options.update) {
-    for (const io::NamedBytes& f : *produced) {
-      if (!expected.files.count(f.name)) continue;  // only what the stored result holds
-      const Status st = io::write_file_atomic((fs::path(expected.dir) / f.name).string(), f.bytes.data(),
-                                              f.bytes.size(), true);
-      if (!st.ok()) {
-        rc.verdict = Verdict::kError;
-        rc.detail = "--update: " + st.message();
-        return rc;
-      }
+    std::vector<io::NamedBytes> changed;
+    for (io::NamedBytes& f : *produced)
+      if (expected.files.count(f.name)) changed.push_back(std::move(f));  // only what the stored result holds
+    const Status st = rewrite_result(expected.dir, changed);
+    if (!st.ok()) {
+      rc.verdict = Verdict::kError;
+      rc.detail = "--update: " + st.message();
+      return rc;
     }
     rc.verdict = Verdict::kUpdated;
   }
@@ -193,14 +310,23 @@ Result<StoredResult> read_stored(const std::string& dir) {
     }
   } else {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().extension() == ".npy") names.push_back(e.path().filename().string());
+    fs::directory_iterator it(dir, ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec))
+      if (it->path().extension() == ".npy") names.push_back(it->path().filename().string());
+    if (ec) return Status::Io(fmt::format("{}: cannot list the result directory: {}", dir, ec.message()));
     std::sort(names.begin(), names.end());
   }
   for (const std::string& name : names) {
-    if (name.find('/') != std::string::npos || name.find("..") != std::string::npos)
+    if (name.empty() || name == "." || name.find('/') != std::string::npos || name.find("..") != std::string::npos)
       return Status::InvalidInput(fmt::format("{}: file name '{}' leaves the result directory", params_path, name));
-    auto a = io::read_npy_file((fs::path(dir) / name).string());
+    // A FIFO or device would block the read or never end.
+    const std::string file = (fs::path(dir) / name).string();
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0)
+      return Status::Io(fmt::format("{}: cannot read it: {}", file, std::strerror(errno)));
+    if (!S_ISREG(st.st_mode))
+      return Status::InvalidInput(fmt::format("{}: not a regular file; expected a .npy file", file));
+    auto a = io::read_npy_file(file);
     if (!a.ok()) return a.status();
     r.files[name] = std::move(a).value();
   }
@@ -208,6 +334,29 @@ Result<StoredResult> read_stored(const std::string& dir) {
 }
 
 namespace {
+
+std::string lowered(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// " (did you mean 'atss'?)" for a stored assigner name assignscope does not
+// have: the registry name an alias or class name stands for ("rtmdet"), or
+// the closest registry name, case-insensitively ("ATSS", "simotaa").
+std::string stored_name_hint(const std::string& name) {
+  if (auto choice = assign::resolve_assigner(name); choice.ok() && choice->info)
+    return fmt::format(" (did you mean '{}'? a stored result names the assigner by its registry name)",
+                       choice->info->name);
+  std::vector<std::string> names, lower;
+  for (const assign::AssignerInfo& info : assign::registry()) {
+    names.push_back(info.name);
+    lower.push_back(lowered(info.name));
+  }
+  const std::string best = closest_name(lowered(name), lower);
+  for (size_t i = 0; i < lower.size() && !best.empty(); ++i)
+    if (lower[i] == best) return fmt::format(" (did you mean '{}'?)", names[i]);
+  return "";
+}
 
 ResultCheck replay_one(const std::string& case_name, const std::string& label, const std::string& result_dir,
                        const Result<io::LoadedDump>& dump, const CheckOptions& options) {
@@ -233,7 +382,7 @@ ResultCheck replay_one(const std::string& case_name, const std::string& label, c
   const assign::AssignerInfo* info = assign::find_assigner(rc.assigner);
   if (!info) {
     rc.verdict = Verdict::kSkipped;
-    rc.detail = fmt::format("assignscope has no assigner '{}'", rc.assigner);
+    rc.detail = fmt::format("assignscope has no assigner '{}'{}", rc.assigner, stored_name_hint(rc.assigner));
     return rc;
   }
   if (!dump.ok()) return fail(dump.status());
@@ -263,6 +412,61 @@ bool is_result_dir(const fs::path& p) {
   return fs::is_regular_file(p / "params.json", ec);
 }
 
+// The dumps a result directory's params.json names: "sources" (a list) or
+// "source", each relative to the result directory unless absolute. An
+// error says what is wrong with params.json or the path.
+struct NamedDumps {
+  std::vector<std::string> shown;     // as paths from here, for messages and the output
+  std::vector<std::string> resolved;  // absolute, to read
+};
+
+Result<NamedDumps> named_dumps(const std::string& result_dir, const nlohmann::json& j) {
+  const std::string where = (fs::path(result_dir) / "params.json").string();
+  std::vector<std::string> recorded;
+  if (j.contains("sources")) {
+    if (!j["sources"].is_array() || j["sources"].empty())
+      return Status::InvalidInput(where + ": \"sources\" is not a non-empty list of dump paths");
+    if (j["sources"].size() > kMaxSources)
+      return Status::InvalidInput(fmt::format("{}: \"sources\" lists {} dumps; expected at most {}", where,
+                                              j["sources"].size(), kMaxSources));
+    for (const auto& v : j["sources"]) {
+      if (!v.is_string() || v.get<std::string>().empty())
+        return Status::InvalidInput(where + ": \"sources\" holds " + json_snippet(v) + ", not a dump path");
+      recorded.push_back(v.get<std::string>());
+    }
+  } else if (j.contains("source") && j["source"].is_string() && !j["source"].get<std::string>().empty()) {
+    recorded.push_back(j["source"].get<std::string>());
+  } else {
+    return Status::InvalidInput(where +
+                                ": no \"source\" naming the dump to replay; put the result in <dump>/expected/<label>/ "
+                                "and check the dump directory instead");
+  }
+  std::error_code ec;
+  const fs::path base = fs::absolute(result_dir, ec).lexically_normal();
+  if (ec) return Status::Io(fmt::format("{}: cannot resolve the directory: {}", result_dir, ec.message()));
+  NamedDumps out;
+  static const std::regex kLabel("[0-9]+ dumps");
+  for (const std::string& r : recorded) {
+    const fs::path p(r);
+    const fs::path resolved = p.is_absolute() ? p.lexically_normal() : (base / p).lexically_normal();
+    const fs::path shown = p.is_absolute() ? p : (fs::path(result_dir) / p).lexically_normal();
+    struct stat st {};
+    if (::stat(resolved.c_str(), &st) != 0) {
+      if (recorded.size() == 1 && std::regex_match(r, kLabel))
+        return Status::InvalidInput(fmt::format(
+            "{}: \"source\" is '{}', the label an older `assignscope run` recorded for several dumps, not a path; "
+            "run it again to record their paths in \"sources\"",
+            where, r));
+      return Status::Io(fmt::format("{}: the dump '{}' ({}) cannot be read: {}{}", where, r, resolved.string(),
+                                    std::strerror(errno),
+                                    p.is_absolute() ? "" : " (a relative path is taken from the result directory)"));
+    }
+    out.shown.push_back(shown.string());
+    out.resolved.push_back(resolved.string());
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<ResultCheck>> check_path(const std::string& path, const CheckOptions& options) {
@@ -274,62 +478,278 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
   if (is_case(p)) {
     const auto dump = io::load_dump(path, load);
     std::vector<fs::path> labels;
-    for (const auto& e : fs::directory_iterator(p / "expected", ec))
-      if (e.is_directory() && e.path().filename().string()[0] != '.') labels.push_back(e.path());
+    fs::directory_iterator it(p / "expected", ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_directory(type_ec) && it->path().filename().string()[0] != '.') labels.push_back(it->path());
+    }
+    if (ec) return Status::Io(fmt::format("{}/expected: cannot list it: {}", path, ec.message()));
     std::sort(labels.begin(), labels.end());
     if (labels.empty()) return Status::InvalidInput(fmt::format("{}: expected/ holds no result directories", path));
-    for (const fs::path& l : labels) out.push_back(replay_one(path, l.filename().string(), l.string(), dump, options));
+    for (const fs::path& l : labels) {
+      out.push_back(replay_one(path, l.filename().string(), l.string(), dump, options));
+      out.back().dumps = {path};
+    }
     return out;
   }
   if (is_result_dir(p)) {
-    // A result written by `assignscope run --format npy`: its params.json names the dump.
+    // A result written by `assignscope run --format npy`: its params.json names the dump(s).
     auto text = io::read_file_text((p / "params.json").string());
     if (!text.ok()) return text.status();
     const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("source") || !j["source"].is_string())
-      return Status::InvalidInput(fmt::format(
-          "{}/params.json: no \"source\" naming the dump to replay; put the result in <dump>/expected/<label>/ "
-          "and check the dump directory instead",
-          path));
-    // Written absolute; a relative source is taken from here or from the result.
-    fs::path source = j["source"].get<std::string>();
-    if (source.is_relative() && !fs::exists(source, ec) && fs::exists(p / source, ec)) source = p / source;
-    const auto dump = io::load_dump(source.string(), load);
+    auto dumps = j.is_object() ? named_dumps(path, j)
+                               : Result<NamedDumps>(Status::Corrupt(path + "/params.json: not a JSON object"));
+    Result<io::LoadedDump> dump = Status::Internal("check: dump not loaded");
+    if (!dumps.ok()) {
+      dump = dumps.status();
+    } else {
+      const Status valid = validate_tree(dumps->resolved);
+      if (!valid.ok()) dump = valid;
+      else if (dumps->resolved.size() == 1) dump = io::load_dump(dumps->resolved[0], load);
+      else dump = io::load_dumps(dumps->resolved, load);
+    }
     out.push_back(replay_one(path, p.filename().string(), path, dump, options));
+    if (dumps.ok()) out.back().dumps = dumps->shown;
+    out.back().from_params = true;
     return out;
   }
   return Status::InvalidInput(fmt::format(
       "{}: not a case (a dump with an expected/ folder) nor a result directory (with params.json)", path));
 }
 
-Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& patterns) {
+namespace {
+
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int more;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      more = 1, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + more >= s.size()) return false;  // cut short
+    for (int k = 1; k <= more; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((more == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return false;
+    i += more + 1;
+  }
+  return true;
+}
+
+const char* file_kind(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  return "neither a file nor a directory";
+}
+
+// What a directory is to the search.
+enum class Role {
+  kSearching,  // outside any case: a case or result here is collected; others are counted
+  kInCase,     // a case's own sub-directories (a batch's images): cases here are collected too
+  kContents,   // inside a case's expected/ or a result directory: checked, never collected
+};
+
+struct DirId {
+  dev_t dev;
+  ino_t ino;
+  bool operator<(const DirId& o) const { return dev != o.dev ? dev < o.dev : ino < o.ino; }
+  bool operator==(const DirId& o) const { return dev == o.dev && ino == o.ino; }
+};
+
+class Walker {
+ public:
+  Walker(const SearchLimits& limits, SuiteSearch* out) : limits_(limits), out_(out) {}
+  int64_t directories() const { return directories_; }
+  int64_t revisited() const { return revisited_; }
+
+  // `root` (given by the user, or a dump a result names): searched, or with
+  // `collect` false only checked.
+  Status walk(const std::string& root, bool collect) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) {
+      if (errno == ENOENT && ::lstat(root.c_str(), &st) == 0)
+        return Status::Io(root + ": a symlink to nothing (its target does not exist)");
+      if (errno == ELOOP) return Status::InvalidInput(root + ": a symlink loop");
+      if (errno == ENOENT) return Status::Io(root + ": no such file or directory");
+      return Status::Io(root + ": cannot read it: " + std::strerror(errno));
+    }
+    if (S_ISREG(st.st_mode)) {
+      if (!collect) return Status();  // an .npz or .json dump
+      return Status::InvalidInput(root +
+                                  ": a file; expected a case (a dump directory with an expected/ folder), a result "
+                                  "directory (with params.json), or a directory holding them");
+    }
+    if (!S_ISDIR(st.st_mode)) return Status::InvalidInput(fmt::format("{}: {}; expected a directory", root, file_kind(st.st_mode)));
+    std::vector<DirId> ancestors;
+    return visit(root, st, 0, collect ? Role::kSearching : Role::kContents, ancestors);
+  }
+
+ private:
+  struct Entry {
+    std::string name;
+    std::string path;
+    struct stat st;  // followed through a symlink
+  };
+
+  Status visit(const std::string& dir, const struct stat& st, int depth, Role role, std::vector<DirId>& ancestors) {
+    const DirId id{st.st_dev, st.st_ino};
+    if (std::find(ancestors.begin(), ancestors.end(), id) != ancestors.end())
+      return Status::InvalidInput(dir + ": a symlink loop: it leads back to a directory that holds it");
+    if (!visited_.insert(id).second) {  // reached before (a symlink, a path given twice): searched once
+      ++revisited_;
+      return Status();
+    }
+    if (depth > limits_.max_depth)
+      return Status::InvalidInput(fmt::format("{}: more than {} directories deep; check a directory nearer the cases",
+                                              dir, limits_.max_depth));
+    if (++directories_ > limits_.max_directories)
+      return Status::InvalidInput(fmt::format("{}: more than {} directories searched; check a smaller directory",
+                                              dir, limits_.max_directories));
+    std::vector<Entry> entries;
+    ASSIGNSCOPE_RETURN_IF_ERROR(list(dir, &entries));
+    bool has_expected = false, has_params = false;
+    for (const Entry& e : entries) {
+      if (e.name == "expected" && S_ISDIR(e.st.st_mode)) has_expected = true;
+      if (e.name == "params.json" && S_ISREG(e.st.st_mode)) has_params = true;
+    }
+    const bool checkable = role != Role::kContents && (has_expected || has_params);
+    if (checkable) {
+      if (out_) out_->checkable.push_back(dir);
+    } else if (role == Role::kSearching && out_) {
+      ++out_->not_cases;
+    }
+    ancestors.push_back(id);
+    for (const Entry& e : entries) {
+      if (!S_ISDIR(e.st.st_mode)) continue;
+      Role child = role;
+      if (role != Role::kContents) {
+        if (has_expected && e.name == "expected") child = Role::kContents;  // the case's results
+        else if (has_params && !has_expected) child = Role::kContents;      // inside a result directory
+        else if (has_expected) child = Role::kInCase;
+      }
+      if (e.name[0] == '.') {  // .git, an interrupted write's temporary directory
+        if (child == Role::kSearching && out_) ++out_->hidden;
+        continue;
+      }
+      ASSIGNSCOPE_RETURN_IF_ERROR(visit(e.path, e.st, depth + 1, child, ancestors));
+    }
+    ancestors.pop_back();
+    return Status();
+  }
+
+  // Every entry of `dir`, sorted by name, each a file or a directory (or a
+  // symlink to one) with a UTF-8 name.
+  Status list(const std::string& dir, std::vector<Entry>* entries) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return Status::Io(fmt::format("{}: cannot read the directory: {}", dir, std::strerror(errno)));
+    std::vector<std::string> names;
+    Status status;
+    for (;;) {
+      errno = 0;
+      const dirent* e = ::readdir(d);
+      if (!e) {
+        if (errno != 0) status = Status::Io(fmt::format("{}: cannot read the directory: {}", dir, std::strerror(errno)));
+        break;
+      }
+      const std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      if (++entries_ > limits_.max_entries) {
+        status = Status::InvalidInput(fmt::format("{}: more than {} entries searched; check a smaller directory", dir,
+                                                  limits_.max_entries));
+        break;
+      }
+      names.push_back(name);
+    }
+    ::closedir(d);
+    if (!status.ok()) return status;
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      const std::string path = (fs::path(dir) / name).string();
+      if (!valid_utf8(name))
+        return Status::InvalidInput(fmt::format("{}: a name that is not UTF-8 ('{}'); rename it",
+                                                printable(dir, 200, true), printable(name, 200, false)));
+      Entry e{name, path, {}};
+      struct stat lst {};
+      if (::lstat(path.c_str(), &lst) != 0)
+        return Status::Io(fmt::format("{}: cannot read it: {}", path, std::strerror(errno)));
+      if (S_ISLNK(lst.st_mode)) {
+        if (::stat(path.c_str(), &e.st) != 0) {
+          if (errno == ELOOP) return Status::InvalidInput(path + ": a symlink loop (it resolves to itself)");
+          if (errno == ENOENT) return Status::Io(path + ": a symlink to nothing (its target does not exist)");
+          return Status::Io(fmt::format("{}: cannot read it: {}", path, std::strerror(errno)));
+        }
+      } else {
+        e.st = lst;
+      }
+      if (!S_ISREG(e.st.st_mode) && !S_ISDIR(e.st.st_mode))
+        return Status::InvalidInput(fmt::format("{}: {}; check reads only files and directories (and symlinks to them)",
+                                                path, file_kind(e.st.st_mode)));
+      entries->push_back(std::move(e));
+    }
+    return Status();
+  }
+
+  SearchLimits limits_;
+  SuiteSearch* out_;
+  std::set<DirId> visited_;
+  int64_t directories_ = 0, entries_ = 0, revisited_ = 0;
+};
+
+}  // namespace
+
+Result<SuiteSearch> search_suite(const std::vector<std::string>& patterns, const SearchLimits& limits) {
   auto paths = io::expand_paths(patterns);
   if (!paths.ok()) return paths.status();
-  std::vector<std::string> found;
+  SuiteSearch found;
+  Walker walker(limits, &found);
   for (const std::string& path : *paths) {
-    const fs::path p(path);
-    std::error_code ec;
-    if (!fs::exists(p, ec)) return Status::Io(path + ": no such file or directory");
-    if (is_case(p) || is_result_dir(p)) {
-      found.push_back(path);
-      continue;
-    }
-    std::vector<std::string> inside;
-    for (const auto& e : fs::directory_iterator(p, ec))
-      if (e.is_directory() && (is_case(e.path()) || is_result_dir(e.path()))) inside.push_back(e.path().string());
-    if (inside.empty())
+    const size_t before = found.checkable.size();
+    const int64_t dirs_before = walker.directories(), revisited_before = walker.revisited();
+    ASSIGNSCOPE_RETURN_IF_ERROR(walker.walk(path, true));
+    const int64_t searched = walker.directories() - dirs_before;
+    // A path searched before, as part of an earlier one, adds nothing new.
+    if (found.checkable.size() == before && walker.revisited() == revisited_before)
       return Status::InvalidInput(fmt::format(
-          "{}: holds no case (a dump with an expected/ folder) or result directory (with params.json)", path));
-    std::sort(inside.begin(), inside.end());
-    found.insert(found.end(), inside.begin(), inside.end());
+          "{}: holds no case (a dump with an expected/ folder) or result directory (with params.json) at any "
+          "depth; {} searched",
+          path, searched == 1 ? "1 directory" : std::to_string(searched) + " directories"));
   }
   return found;
 }
 
+Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& patterns) {
+  auto found = search_suite(patterns);
+  if (!found.ok()) return found.status();
+  return std::move(found->checkable);
+}
+
+Status validate_tree(const std::vector<std::string>& paths, const SearchLimits& limits) {
+  Walker walker(limits, nullptr);
+  for (const std::string& path : paths) ASSIGNSCOPE_RETURN_IF_ERROR(walker.walk(path, false));
+  return Status();
+}
+
 CheckTotals totals(const std::vector<ResultCheck>& results) {
   CheckTotals t;
-  std::set<std::string> skipped;
+  std::set<std::string> skipped, dumps;
   for (const ResultCheck& r : results) {
+    ++t.results;
     switch (r.verdict) {
       case Verdict::kMatch: ++t.match; break;
       case Verdict::kDiffer: ++t.differ; break;
@@ -337,9 +757,57 @@ CheckTotals totals(const std::vector<ResultCheck>& results) {
       case Verdict::kError: ++t.errors; break;
       case Verdict::kUpdated: ++t.updated; break;
     }
+    if (r.verdict == Verdict::kMatch || r.verdict == Verdict::kDiffer || r.verdict == Verdict::kUpdated) {
+      ++t.compared;
+      t.files_compared += r.files_compared();
+      for (const std::string& d : r.dumps) {
+        std::error_code ec;
+        const fs::path a = fs::absolute(d, ec).lexically_normal();
+        dumps.insert(ec ? d : a.string());
+      }
+    }
   }
+  t.dumps_replayed = static_cast<int64_t>(dumps.size());
   t.skipped_assigners.assign(skipped.begin(), skipped.end());
   return t;
+}
+
+RunVerdict run_verdict(const CheckTotals& t, bool allow_skipped) {
+  RunVerdict v;
+  if (t.errors > 0 || (t.skipped > 0 && !allow_skipped) || t.compared == 0) {
+    v.pass = false;
+    v.exit_code = 2;
+  } else if (t.differ > 0) {
+    v.pass = false;
+    v.exit_code = 1;
+  } else {
+    v.pass = true;
+    v.exit_code = 0;
+  }
+  return v;
+}
+
+std::string summary_line(const CheckTotals& t, int64_t cases, const SuiteSearch& search, bool allow_skipped) {
+  const RunVerdict v = run_verdict(t, allow_skipped);
+  const auto plural = [](int64_t n, const char* one, const char* many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+  };
+  std::string line = fmt::format("{} compared {} of {} ({}, {} replayed) in {}: {} match, {} differ, {} errors, {} skipped",
+                                 v.pass ? "PASS" : "FAIL", t.compared, plural(t.results, "result", "results"),
+                                 plural(t.files_compared, "file", "files"), plural(t.dumps_replayed, "dump", "dumps"),
+                                 plural(cases, "case", "cases"), t.match, t.differ, t.errors, t.skipped);
+  if (t.updated) line += fmt::format(", {} updated", t.updated);
+  if (t.skipped) {
+    std::string names;
+    for (const std::string& a : t.skipped_assigners) names += (names.empty() ? "" : ", ") + a;
+    line += fmt::format(" (not replayed: {}; {})", names,
+                        allow_skipped ? "allowed by --allow-skipped" : "skipped results fail without --allow-skipped");
+  }
+  if (search.not_cases)
+    line += "; " + plural(search.not_cases, "directory searched was not a case", "directories searched were not cases");
+  if (search.hidden) line += "; " + plural(search.hidden, "hidden directory not searched", "hidden directories not searched");
+  if (t.compared == 0) line += "; nothing was compared";
+  return line;
 }
 
 }  // namespace assignscope::analysis

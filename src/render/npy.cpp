@@ -7,8 +7,9 @@
 // (prior, gt). A batch adds a leading B: per-GT results are padded to the
 // batch's GT columns with 0 (a transport plan with zero rows before each
 // image's background row), and matches become [M, 3] as (image, prior, gt).
-// Beside them: params.json (what was replayed) and notes.json (the replay's
-// notes and warnings per image).
+// Beside them: params.json (what was replayed, and from which dumps,
+// relative to the result directory) and notes.json (the replay's notes and
+// warnings per image).
 #include <algorithm>
 #include <filesystem>
 
@@ -34,10 +35,33 @@ io::NamedBytes stacked_floats(const char* name, const Batch& batch, const std::v
   return {name, io::npy_bytes(all.data(), shape)};
 }
 
+// `path` as params.json records it: relative to `result_dir` (both made
+// absolute and normalised lexically, as `check` resolves them), or absolute
+// without a result directory.
+// analysis::kMaxSources: `assignscope check` replays no more dumps for one result.
+constexpr size_t kMaxSources = 10000;
+
+std::string recorded_path(const std::string& path, const std::string& result_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto trimmed = [](fs::path p) {  // "dump/" names "dump"
+    while (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+    return p;
+  };
+  const fs::path target = trimmed(fs::absolute(path, ec).lexically_normal());
+  if (ec) return path;
+  if (result_dir.empty()) return target.string();
+  const fs::path base = trimmed(fs::absolute(result_dir, ec).lexically_normal());
+  if (ec) return target.string();
+  fs::path rel = target.lexically_relative(base);
+  if (rel.empty()) return target.string();
+  return rel.string();
+}
+
 }  // namespace
 
 Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::vector<Assignment>& results,
-                                               const std::string& reference) {
+                                               const std::string& reference, const NpyProvenance& where) {
   if (results.empty()) return Status::Internal("npy_layout: no results");
   const int64_t n = results[0].num_priors();
   for (size_t b = 1; b < results.size(); ++b) {
@@ -121,9 +145,18 @@ Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::ve
   for (const io::NamedBytes& f : files) names.push_back(f.name);
   params["files"] = names;
   params["produced_by"] = fmt::format("assignscope {}", ASSIGNSCOPE_VERSION);
-  std::error_code ec;  // absolute, so `assignscope check DIR` finds the dump from anywhere
-  const std::filesystem::path source = std::filesystem::absolute(batch.source, ec).lexically_normal();
-  params["source"] = ec ? batch.source : source.string();
+  // The dumps, relative to the result directory: a suite copied to another
+  // checkout or CI runner replays its own dumps, never the ones at the old
+  // absolute path. Several dumps are a list (never the "2 dumps" label).
+  const std::vector<std::string> dumps = where.dumps.empty() ? std::vector<std::string>{batch.source} : where.dumps;
+  if (dumps.size() > kMaxSources)
+    return Status::InvalidInput(fmt::format("{} dumps: a result of the npy format records at most {} (assignscope "
+                                            "check replays no more); run fewer at once",
+                                            dumps.size(), kMaxSources));
+  nlohmann::ordered_json recorded = nlohmann::ordered_json::array();
+  for (const std::string& d : dumps) recorded.push_back(recorded_path(d, where.result_dir));
+  if (recorded.size() == 1) params["source"] = recorded[0];
+  else params["sources"] = recorded;
   if (batch.is_batch) {
     nlohmann::ordered_json image_names = nlohmann::ordered_json::array();
     for (const Problem& p : batch.images) image_names.push_back(p.name);

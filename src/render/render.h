@@ -48,8 +48,19 @@ nlohmann::ordered_json json(const Batch& batch, const std::vector<Assignment>& r
 // assigned_labels.npy, max_overlaps.npy, dynamic_ks.npy (dynamic-k
 // assigners) and params.json. A batch gets a leading B ([B, N], [B, Gmax]);
 // its images must have the same N.
+//
+// params.json records the dumps replayed so that `assignscope check` can
+// replay them again: `dumps` as the user gave them (several: one batch of
+// all of them, recorded as "sources"; one: "source"; none: batch.source),
+// each relative to `result_dir`, the directory the files are written to, so
+// that a suite moved elsewhere still names its own dumps. Without a
+// `result_dir`, absolute.
+struct NpyProvenance {
+  std::vector<std::string> dumps;
+  std::string result_dir;
+};
 Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::vector<Assignment>& results,
-                                           const std::string& reference);
+                                               const std::string& reference, const NpyProvenance& where = {});
 
 // A float as JSON with its shortest float32 spelling (0.8123457, not
 // 0.8123456835746765).
