@@ -356,7 +356,11 @@ int main(int argc, char** argv) {
     try {
       return c.run(static_cast<int>(args.size()), args.data());
     } catch (const std::bad_alloc&) {
-      return fail(c.name, "out of memory", 3);
+      // What an input implies is checked against budgets before allocating;
+      // past them, a machine with less memory than the input needs is the
+      // input's limit, not a bug (exit 2).
+      return fail(c.name, "out of memory: the input needs more than this machine (or ulimit -v) gives; "
+                          "split it (docs/reliability.md)", 2);
     } catch (const std::exception& e) {
       return fail(c.name, std::string("internal error: ") + e.what(), 3);
     }

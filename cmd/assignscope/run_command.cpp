@@ -70,6 +70,9 @@ struct Failures {
 // --keep-going: every dump read on its own (a directory of dumps member by
 // member), one that fails reported and left out. The batch is named as
 // io::load_dumps names it when nothing fails.
+// Most candidate pairs `--include candidates` renders: ~270 MB of JSON objects.
+constexpr size_t kMaxJsonCandidates = size_t{1} << 18;
+
 io::LoadedDump load_each(const std::vector<std::string>& patterns, const io::LoadOptions& options, Failures* failures,
                          int* dumps) {
   std::vector<std::string> paths;
@@ -290,6 +293,19 @@ int run_command(int argc, char** argv) {
     results = std::move(replayed).value();
   }
   print_replay_warnings("run", batch, results);
+
+  // --include candidates renders every recorded pair as a JSON object (about
+  // 1 KB each in memory before the text is written): bounded like the inputs.
+  if (json_options.candidates) {
+    size_t pairs = 0;
+    for (const Assignment& a : results) pairs += a.candidates.size();
+    if (pairs > kMaxJsonCandidates)
+      return fail("run",
+                  fmt::format("--include candidates: the replay recorded {} candidate pairs, more than a JSON report "
+                              "holds ({}); pick the images that matter (one dump each), or use --csv positives",
+                              pairs, kMaxJsonCandidates),
+                  2);
+  }
 
   Status written;
   if (format == "npy") {
