@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the readers a user's file reaches first: builds the libFuzzer targets
+# Fuzzes the readers a user's file reaches first, and whole dumps through every
+# assigner (replay: sparse against dense search, one thread against two):
+# builds the libFuzzer targets
 # of tests/fuzz/ (Debian's clang, AddressSanitizer + UndefinedBehaviorSanitizer,
 # in build-fuzz/) and runs them side by side for a bounded time on a copy of
 # the committed corpus (tests/fuzz/corpus/, which the run never changes). Fails on any crash,
@@ -7,7 +9,7 @@
 # input that caused it is kept in build-fuzz/artifacts/.
 #
 #   tools/fuzz.sh                 every target, FUZZ_SECONDS (default 50) of wall time
-#   tools/fuzz.sh npy json_dump   some of them (npy, npz, json_dump)
+#   tools/fuzz.sh npy json_dump   some of them (npy, npz, json_dump, replay)
 #   FUZZ_SECONDS=600 tools/fuzz.sh
 #
 # A crash: minimise it (build-fuzz/tests/fuzz/fuzz_<target> -minimize_crash=1
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/.."
 tools/deps.sh clang libclang-rt-14-dev   # clang 14 and its libFuzzer / sanitizer runtimes
 seconds=${FUZZ_SECONDS:-50}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(npy npz json_dump)
+[ ${#targets[@]} -eq 0 ] && targets=(npy npz json_dump replay)
 
 echo "== build-fuzz: configure and build (clang, -fsanitize=fuzzer,address,undefined)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSIGNSCOPE_FUZZ=ON \
@@ -34,7 +36,8 @@ kind_of() {
     npy) echo npy ;;
     npz) echo npz ;;
     json_dump) echo json ;;
-    *) echo "tools/fuzz.sh: unknown target '$1'; expected npy, npz or json_dump" >&2; exit 2 ;;
+    replay) echo replay ;;
+    *) echo "tools/fuzz.sh: unknown target '$1'; expected npy, npz, json_dump or replay" >&2; exit 2 ;;
   esac
 }
 
@@ -44,10 +47,12 @@ pids=()
 for target in "${targets[@]}"; do
   kind=$(kind_of "$target")
   cp -r "tests/fuzz/corpus/$kind" "$work/$kind"
+  dict=()
+  [ -f "tests/fuzz/$kind.dict" ] && dict=(-dict="tests/fuzz/$kind.dict")
   # -max_len: every seed fits; -malloc_limit_mb: no single allocation above
   # twice the targets' 256 MiB budget; -timeout: seconds for one input.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "build-fuzz/tests/fuzz/fuzz_$target" "$work/$kind" -dict="tests/fuzz/$kind.dict" \
+    "build-fuzz/tests/fuzz/fuzz_$target" "$work/$kind" "${dict[@]}" \
     -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$target-" >"build-fuzz/fuzz_$target.log" 2>&1 &
   pids+=($!)

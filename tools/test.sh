@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build with warnings on
 # (Release) and run every test, then build and run them again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then fuzz the readers for
-# FUZZ_SECONDS (50) a target (tools/fuzz.sh). The last line says how many ran.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then fuzz the readers and the
+# replay for FUZZ_SECONDS (50) a target (tools/fuzz.sh) and the command line
+# for FUZZ_CLI_RUNS (1500) runs (tools/fuzz_cli.py). The last line says how many ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh librsvg2-bin python3-numpy  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python
@@ -22,12 +23,16 @@ run_suite build -DCMAKE_BUILD_TYPE=Release
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSIGNSCOPE_SANITIZE=ON
 
-echo "== fuzz: the .npy, .npz and JSON dump readers"
+echo "== fuzz: the .npy, .npz and JSON dump readers, and whole dumps through every assigner"
 fuzzed=$(tools/fuzz.sh | tee -a /dev/stderr | tail -1)   # -a: stderr may be the log file
+echo "== fuzz: the command line end to end (tools/fuzz_cli.py)"
+cli_fuzzed=$(/usr/bin/python3 tools/fuzz_cli.py build/assignscope "${FUZZ_CLI_RUNS:-1500}" "${FUZZ_CLI_SEED:-$(date +%j)}" |
+             tee -a /dev/stderr | tail -1)
 
 golden=$(build/tests/assignscope_tests --test-case='golden: every case in ../shared/golden*' | grep -m1 '^golden: ' || true)
 release=$(grep -oE 'out of [0-9]+' build/ctest.log | grep -oE '[0-9]+')
 sanitized=$(grep -oE 'out of [0-9]+' build-sanitize/ctest.log | grep -oE '[0-9]+')
 echo "${golden:-golden: ../shared/golden absent, full replay not run}"
 echo "$fuzzed"
+echo "$cli_fuzzed"
 echo "assignscope tests: ${release} passed (Release), ${sanitized} passed (ASan+UBSan)"

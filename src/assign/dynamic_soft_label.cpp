@@ -365,7 +365,8 @@ class DynamicSoftLabel final : public Assigner {
     std::vector<float> costs;
     for (int64_t g = 0; g < num_gts; ++g) {
       const uint32_t tag = static_cast<uint32_t>(g + 1);
-      const auto [cx, cy] = gt_centre(p, g);
+      const std::array<float, 2> centre = gt_centre(p, g);
+      const float cx = centre[0], cy = centre[1];  // not a structured binding: lambdas below capture them
       for (const auto& [i, u] : overlapping[g]) overlaps_tag[i] = tag, iou_of[i] = u;
       std::vector<CandidatePair>& pairs = costed[g];
       const auto add = [&](int32_t i, bool is_inside) {
