@@ -23,7 +23,9 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(npy npz json_dump replay)
 
 echo "== build-fuzz: configure and build (clang, -fsanitize=fuzzer,address,undefined)"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSIGNSCOPE_FUZZ=ON \
+# -O1: libFuzzer's recommendation; compiles all of src/ in 3.5 min here instead of 5.
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DASSIGNSCOPE_FUZZ=ON \
   -DASSIGNSCOPE_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" 2>&1 | grep -E "warning|error" || true
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
