@@ -487,6 +487,13 @@ TEST_CASE("outputs: several dumps keep going: each bad dump reported, the good o
   CHECK(none.err.find("nothing left to replay: 2 dumps could not be read") != std::string::npos);
   // One dump that cannot be read: its error alone, as ever.
   check_usage_error(run_cli("run testdata/bad/bad-header -a simota -f json"), {"malformed header"});
+  // A stored result (npy) is what `check` replays from every dump it names:
+  // with a dump left out it would not replay to itself, so none is written.
+  const auto npy = run_cli("run " + both + " -a simota -f npy -o " + tmp.path("stored"));
+  CHECK(npy.exit_code == 2);
+  CHECK(npy.err.find("--format npy stores a result for `check`, which replays every dump it names: 1 dump could not "
+                     "be read (above), so nothing was written") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp.path("stored")));
 }
 
 TEST_CASE("outputs: a long single image shows a progress line on a terminal, with Sinkhorn's iterations") {

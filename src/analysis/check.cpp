@@ -12,8 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
-#include <regex>
 #include <set>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -412,14 +412,22 @@ bool is_result_dir(const fs::path& p) {
   return fs::is_regular_file(p / "params.json", ec);
 }
 
-// The dumps a result directory's params.json names: "sources" (a list) or
-// "source", each relative to the result directory unless absolute. An
-// error says what is wrong with params.json or the path.
+// The label an older `run` recorded for several dumps: "<digits> dumps".
+bool is_several_dumps_label(std::string_view s) {
+  constexpr std::string_view kSuffix = " dumps";
+  if (s.size() <= kSuffix.size() || s.substr(s.size() - kSuffix.size()) != kSuffix) return false;
+  const std::string_view digits = s.substr(0, s.size() - kSuffix.size());
+  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 struct NamedDumps {
   std::vector<std::string> shown;     // as paths from here, for messages and the output
   std::vector<std::string> resolved;  // absolute, to read
 };
 
+// The dumps a result directory's params.json names: "sources" (a list) or
+// "source", each relative to the result directory unless absolute. An
+// error says what is wrong with params.json or the path.
 Result<NamedDumps> named_dumps(const std::string& result_dir, const nlohmann::json& j) {
   const std::string where = (fs::path(result_dir) / "params.json").string();
   std::vector<std::string> recorded;
@@ -445,14 +453,13 @@ Result<NamedDumps> named_dumps(const std::string& result_dir, const nlohmann::js
   const fs::path base = fs::absolute(result_dir, ec).lexically_normal();
   if (ec) return Status::Io(fmt::format("{}: cannot resolve the directory: {}", result_dir, ec.message()));
   NamedDumps out;
-  static const std::regex kLabel("[0-9]+ dumps");
   for (const std::string& r : recorded) {
     const fs::path p(r);
     const fs::path resolved = p.is_absolute() ? p.lexically_normal() : (base / p).lexically_normal();
     const fs::path shown = p.is_absolute() ? p : (fs::path(result_dir) / p).lexically_normal();
     struct stat st {};
     if (::stat(resolved.c_str(), &st) != 0) {
-      if (recorded.size() == 1 && std::regex_match(r, kLabel))
+      if (recorded.size() == 1 && is_several_dumps_label(r))
         return Status::InvalidInput(fmt::format(
             "{}: \"source\" is '{}', the label an older `assignscope run` recorded for several dumps, not a path; "
             "run it again to record their paths in \"sources\"",
