@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "assignscope/version.h"
 #include "io/files.h"
 #include "io/npy.h"
 #include "test_support.h"
@@ -168,7 +169,15 @@ TEST_CASE("cli: --help shows examples, and --version") {
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("examples:") != std::string::npos);
   }
-  CHECK(run_cli("--version").out.find("assignscope ") == 0);
+  // "assignscope 0.1.0 (git <describe>)", or "(unknown revision)" built without git.
+  for (const char* args : {"--version", "-V", "version"}) {
+    CAPTURE(args);
+    const auto r = run_cli(args);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("assignscope " ASSIGNSCOPE_VERSION " (") == 0);
+    CHECK((r.out.find(" (git ") != std::string::npos || r.out.find(" (unknown revision)") != std::string::npos));
+    CHECK(r.out.back() == '\n');
+  }
 }
 
 TEST_CASE("cli: every broken dump exits 2 with one line on stderr naming the file") {

@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# The whole test suite: install what is missing, build with warnings on
-# (Release) and run every test, then build and run them again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then fuzz the readers and the
+# The whole test suite: install what is missing, build with warnings as
+# errors (Release) and run every test, build the Debian package and run it
+# from a scratch root (tools/package_test.sh), then build and run the tests
+# again under AddressSanitizer + UndefinedBehaviorSanitizer, then fuzz the readers and the
 # replay for FUZZ_SECONDS (50) a target (tools/fuzz.sh) and the command line
 # for FUZZ_CLI_RUNS (1500) runs (tools/fuzz_cli.py). The last line says how many ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh librsvg2-bin python3-numpy  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python
+tools/deps.sh librsvg2-bin python3-numpy dpkg-dev file  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python; dpkg-shlibdeps and file let cpack compute the .deb's Depends
 jobs=$(nproc)
 
 run_suite() {  # build-dir, cmake args...
   local dir=$1; shift
   echo "== $dir: configure and build"
   cmake -S . -B "$dir" "$@" >/dev/null
+  # -DASSIGNSCOPE_WERROR=ON: a warning fails the build; the grep shows it.
   cmake --build "$dir" -j "$jobs" 2>&1 | grep -E "warning|error" || true
   cmake --build "$dir" -j "$jobs" >/dev/null   # fails the script if the build failed
   echo "== $dir: tests"
   (cd "$dir" && ctest --output-on-failure -j "$jobs" | tee ctest.log | grep -E "tests passed|tests failed|Failed|\*\*\*")
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=Release
+run_suite build -DCMAKE_BUILD_TYPE=Release -DASSIGNSCOPE_WERROR=ON
+echo "== build: the Debian package (tools/package_test.sh)"
+packaged=$(tools/package_test.sh build | tee -a /dev/stderr | tail -1)
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
-  -DASSIGNSCOPE_SANITIZE=ON   # -O1: what the sanitizers recommend, and a third less to compile
+  -DASSIGNSCOPE_SANITIZE=ON -DASSIGNSCOPE_WERROR=ON   # -O1: what the sanitizers recommend, and a third less to compile
 
 echo "== fuzz: the .npy, .npz and JSON dump readers, and whole dumps through every assigner"
 fuzzed=$(tools/fuzz.sh | tee -a /dev/stderr | tail -1)   # -a: stderr may be the log file
@@ -34,6 +38,7 @@ golden=$(build/tests/assignscope_tests --test-case='golden: every case in ../sha
 release=$(grep -oE 'out of [0-9]+' build/ctest.log | grep -oE '[0-9]+')
 sanitized=$(grep -oE 'out of [0-9]+' build-sanitize/ctest.log | grep -oE '[0-9]+')
 echo "${golden:-golden: ../shared/golden absent, full replay not run}"
+echo "$packaged"
 echo "$fuzzed"
 echo "$cli_fuzzed"
 echo "assignscope tests: ${release} passed (Release), ${sanitized} passed (ASan+UBSan)"

@@ -10,6 +10,7 @@
 
 #include "analysis/check.h"
 #include "commands.h"
+#include "core/number.h"
 #include "core/parallel.h"
 #include "core/text.h"
 
@@ -48,15 +49,9 @@ bool parse_tolerance(const std::string& text, analysis::CheckOptions* options) {
   if (parts.empty() || parts.size() > 2) return false;
   analysis::Tolerance t;
   for (size_t i = 0; i < parts.size(); ++i) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(parts[i], &used);
-    } catch (const std::exception&) {
-      return false;
-    }
-    if (used != parts[i].size() || !(v >= 0) || !std::isfinite(v)) return false;
-    (i == 0 ? t.rtol : t.atol) = v;
+    const std::optional<double> v = parse_double(parts[i], NumberCheck::kFiniteInRange);
+    if (!v || !(*v >= 0)) return false;
+    (i == 0 ? t.rtol : t.atol) = *v;
   }
   if (file.empty()) options->tolerance = t;
   else options->file_tolerance[file] = t;

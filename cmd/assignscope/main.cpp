@@ -25,6 +25,8 @@
 #include <fmt/format.h>
 
 #include "assign/assigner.h"
+#include "assignscope/revision.h"
+#include "assignscope/version.h"
 #include "commands.h"
 #include "core/progress.h"
 #include "core/suggest.h"
@@ -346,7 +348,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (name == "--version" || name == "-V" || name == "version") {
-    std::printf("assignscope %s\n", ASSIGNSCOPE_VERSION);
+    std::printf("assignscope %s (%s)\n", ASSIGNSCOPE_VERSION, ASSIGNSCOPE_REVISION);
     return 0;
   }
   std::vector<std::string> names;

@@ -41,12 +41,11 @@ Result<AssignerSelection> select_assigner(const SelectFlags& flags, const Batch*
   nlohmann::json given = nlohmann::json::object();  // parameters from a config or the dump
   std::string given_from;
   if (!flags.config.empty()) {
-    auto cc = assign::assigner_from_config(flags.config);
-    if (!cc.ok()) return cc.status();
-    choice = cc->choice;
-    given = cc->params;
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(assign::ConfigChoice cc, assign::assigner_from_config(flags.config));
+    choice = cc.choice;
+    given = std::move(cc.params);
     given_from = "--config";
-    out.notes = cc->notes;
+    out.notes = std::move(cc.notes);
     if (!flags.name.empty()) {
       auto named = assign::resolve_assigner(flags.name);
       if (!named.ok()) return Status::Usage(flags.name_flag + ": " + named.status().message());

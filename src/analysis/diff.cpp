@@ -14,6 +14,7 @@
 
 #include "analysis/check.h"
 #include "assign/assigner.h"
+#include "core/number.h"
 #include "core/suggest.h"
 #include "core/text.h"
 #include "io/files.h"
@@ -824,14 +825,11 @@ Result<FailCondition> parse_fail_condition(const std::string& text) {
   const bool percentage = !number.empty() && number.back() == '%';
   if (percentage) number.pop_back();
   const std::string range = key->fraction ? "a fraction in [0, 1]" : "a count >= 0";
-  try {
-    size_t used = 0;
-    c.threshold = std::stod(number, &used);
-    if (used != number.size() || !std::isfinite(c.threshold)) throw std::invalid_argument(number);
-  } catch (const std::exception&) {
+  const std::optional<double> threshold = parse_double(number, NumberCheck::kFiniteInRange);
+  if (!threshold)
     return Status::Usage(fmt::format("--fail-if {}: expected a number after '{}': {} is {}, e.g. {}{}{}", shown, c.op,
                                      c.key, range, c.key, c.op, key->fraction ? "0.9" : "0"));
-  }
+  c.threshold = *threshold;
   if (percentage) {
     if (!key->fraction)
       return Status::Usage(fmt::format("--fail-if {}: {} is a count, not a fraction: give a number without '%'",

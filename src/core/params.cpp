@@ -3,13 +3,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/number.h"
 #include "core/pyliteral.h"
 #include "core/suggest.h"
 #include "core/text.h"
@@ -20,20 +19,6 @@ namespace {
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-bool parse_int(const std::string& text, int64_t* out) {
-  const char* b = text.data();
-  const char* e = b + text.size();
-  auto [p, ec] = std::from_chars(b, e, *out);
-  return ec == std::errc() && p == e && !text.empty();
-}
-
-bool parse_double(const std::string& text, double* out) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  *out = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
 }
 
 std::string number_string(double v) {
@@ -170,14 +155,14 @@ Status Params::set(const std::string& name, const std::string& text) {
   };
   switch (spec->type) {
     case ParamType::kInt: {
-      int64_t i;
-      if (!parse_int(text, &i)) return bad();
-      return check_and_store(*spec, i);
+      const std::optional<int64_t> i = parse_int(text);
+      if (!i) return bad();
+      return check_and_store(*spec, *i);
     }
     case ParamType::kFloat: {
-      double d;
-      if (!parse_double(text, &d)) return bad();
-      return check_and_store(*spec, d);
+      const std::optional<double> d = parse_double(text);  // check_and_store says why inf or nan is refused
+      if (!d) return bad();
+      return check_and_store(*spec, *d);
     }
     case ParamType::kBool: {
       const std::string t = lower(text);
@@ -191,9 +176,8 @@ Status Params::set(const std::string& name, const std::string& text) {
     case ParamType::kNumbers:
     case ParamType::kInterval:
     case ParamType::kStructured: {
-      auto j = parse_python_value(text, "parameter " + name);
-      if (!j.ok()) return j.status();
-      return set_json(name, *j);
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(const nlohmann::json j, parse_python_value(text, "parameter " + name));
+      return set_json(name, j);
     }
   }
   return bad();

@@ -2,15 +2,14 @@
 #include "core/pyliteral.h"
 
 #include <cctype>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "core/number.h"
 #include "core/text.h"
 
 namespace assignscope {
@@ -230,20 +229,18 @@ class Parser {
       }
       if (!target.empty() && toks_[j].kind == Tok::kOp && toks_[j].text == "=") {
         i_ = j + 1;
-        auto v = expression();
-        if (!v.ok()) return v.status();
+        ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
         ASSIGNSCOPE_RETURN_IF_ERROR(end_of_statement());
-        assign(target, std::move(v).value(), out);
+        assign(target, std::move(v), out);
         continue;
       }
       if (first.kind == Tok::kName && is_keyword(first.text))
         return error(first, fmt::format("'{}' statements are not read: a config is read as its assignments "
                                          "(name = value) and imports",
                                          first.text));
-      auto v = expression();
-      if (!v.ok()) return v.status();
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
       ASSIGNSCOPE_RETURN_IF_ERROR(end_of_statement());
-      (*out)["$value"] = std::move(v).value();  // a lone expression (or a module's docstring)
+      (*out)["$value"] = std::move(v);  // a lone expression (or a module's docstring)
     }
   }
 
@@ -355,18 +352,15 @@ class Parser {
 
   Result<Json> binary(Result<Json> (Parser::*next)(), std::initializer_list<const char*> ops) {
     const size_t start = i_;
-    auto left = (this->*next)();
-    if (!left.ok()) return left;
-    Json acc = std::move(left).value();
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(Json acc, (this->*next)());
     while (true) {
       const char* matched = nullptr;
       for (const char* op : ops)
         if (peek().kind == Tok::kOp && peek().text == op) matched = op;
       if (!matched) return acc;
       ++i_;
-      auto right = (this->*next)();
-      if (!right.ok()) return right;
-      auto r = arithmetic(acc, matched, *right);
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(const Json right, (this->*next)());
+      auto r = arithmetic(acc, matched, right);
       acc = r ? std::move(*r) : unevaluated(source(start));
     }
   }
@@ -394,9 +388,8 @@ class Parser {
     const size_t start = i_;
     auto base = primary();
     if (!base.ok() || !accept("**")) return base;
-    auto exp = unary();
-    if (!exp.ok()) return exp;
-    auto r = arithmetic(*base, "**", *exp);
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(const Json exp, unary());
+    auto r = arithmetic(*base, "**", exp);
     return r ? std::move(*r) : unevaluated(source(start));
   }
 
@@ -405,9 +398,8 @@ class Parser {
     Json items = Json::array();
     *had_comma = false;
     while (!accept(close)) {
-      auto v = expression();
-      if (!v.ok()) return v;
-      items.push_back(std::move(v).value());
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
+      items.push_back(std::move(v));
       if (accept(",")) {
         *had_comma = true;
         continue;
@@ -427,15 +419,13 @@ class Parser {
       if (peek().kind == Tok::kName && toks_[i_ + 1].kind == Tok::kOp && toks_[i_ + 1].text == "=") {
         const std::string key = peek().text;
         i_ += 2;
-        auto v = expression();
-        if (!v.ok()) return v.status();
-        (*object)[key] = std::move(v).value();
+        ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
+        (*object)[key] = std::move(v);
       } else {
         if (!positional_allowed)
           return error(peek(), fmt::format("{}(...) takes keyword arguments (name=value) here", callee));
-        auto v = expression();
-        if (!v.ok()) return v.status();
-        args.push_back(std::move(v).value());
+        ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
+        args.push_back(std::move(v));
       }
       if (!accept(",")) {
         ASSIGNSCOPE_RETURN_IF_ERROR(expect(")"));
@@ -456,20 +446,16 @@ class Parser {
         const std::string& s = t.text;
         const bool is_float = s.find_first_of(".eE") != std::string::npos && s.compare(0, 2, "0x") != 0;
         if (!is_float) {
-          int64_t v = 0;
-          const int base = (s.size() > 2 && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10;
-          const char* b = s.data() + (base == 16 ? 2 : 0);
-          auto [p, ec] = std::from_chars(b, s.data() + s.size(), v, base);
-          if (ec == std::errc() && p == s.data() + s.size()) {
-            value = v;
+          const bool hex = s.size() > 2 && (s[1] == 'x' || s[1] == 'X');
+          const std::optional<int64_t> v = parse_int(std::string_view(s).substr(hex ? 2 : 0), hex ? 16 : 10);
+          if (v) {
+            value = *v;
             break;
           }
         }
-        char* end = nullptr;
-        const double d = std::strtod(s.c_str(), &end);
-        if (end != s.c_str() + s.size() || !std::isfinite(d))
-          return error(t, fmt::format("'{}' is not a finite number", printable(s, 40)));
-        value = d;
+        const std::optional<double> d = parse_double(s, NumberCheck::kFinite);
+        if (!d) return error(t, fmt::format("'{}' is not a finite number", printable(s, 40)));
+        value = *d;
         break;
       }
       case Tok::kString: {
@@ -506,30 +492,25 @@ class Parser {
       case Tok::kOp: {
         if (accept("(")) {
           bool comma = false;
-          auto items = sequence(")", &comma);
-          if (!items.ok()) return items;
-          if (items->size() == 1 && !comma) value = std::move((*items)[0]);  // parentheses
-          else value = std::move(items).value();                             // a tuple
+          ASSIGNSCOPE_ASSIGN_OR_RETURN(Json items, sequence(")", &comma));
+          if (items.size() == 1 && !comma) value = std::move(items[0]);  // parentheses
+          else value = std::move(items);                                 // a tuple
           break;
         }
         if (accept("[")) {
           bool comma = false;
-          auto items = sequence("]", &comma);
-          if (!items.ok()) return items;
-          value = std::move(items).value();
+          ASSIGNSCOPE_ASSIGN_OR_RETURN(value, sequence("]", &comma));
           break;
         }
         if (accept("{")) {
           Json obj = Json::object();
           while (!accept("}")) {
-            auto key = expression();
-            if (!key.ok()) return key;
-            if (!key->is_string() && !key->is_number())
+            ASSIGNSCOPE_ASSIGN_OR_RETURN(const Json key, expression());
+            if (!key.is_string() && !key.is_number())
               return error(toks_[i_ - 1], "a dict key must be a string or a number");
             ASSIGNSCOPE_RETURN_IF_ERROR(expect(":"));
-            auto v = expression();
-            if (!v.ok()) return v;
-            obj[key->is_string() ? key->get<std::string>() : key->dump()] = std::move(v).value();
+            ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
+            obj[key.is_string() ? key.get<std::string>() : key.dump()] = std::move(v);
             if (!accept(",")) {
               ASSIGNSCOPE_RETURN_IF_ERROR(expect("}"));
               break;
@@ -548,8 +529,7 @@ class Parser {
       const std::string close = peek().text == "[" ? "]" : ")";
       ++i_;
       bool comma = false;
-      auto inner = sequence(close.c_str(), &comma);
-      if (!inner.ok()) return inner;
+      ASSIGNSCOPE_RETURN_IF_ERROR(sequence(close.c_str(), &comma).status());  // checked, then shown as written
       value = unevaluated(source(start));
     }
     return value;
@@ -589,22 +569,20 @@ Result<std::vector<Token>> lex(const std::string& text, const std::string& origi
 }  // namespace
 
 Result<nlohmann::ordered_json> parse_python_module(const std::string& text, const std::string& origin) {
-  auto toks = lex(text, origin);
-  if (!toks.ok()) return toks.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto toks, lex(text, origin));
   Env env;
-  Parser p(text, origin, std::move(toks).value(), &env);
+  Parser p(text, origin, std::move(toks), &env);
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   ASSIGNSCOPE_RETURN_IF_ERROR(p.module(&out));
   return out;
 }
 
 Result<nlohmann::json> parse_python_value(const std::string& text, const std::string& origin) {
-  auto module = parse_python_module(text, origin);
-  if (!module.ok()) return module.status();
-  if (module->size() == 1) return nlohmann::json(module->begin().value());
-  if (module->contains("$value") && module->size() == 1) return nlohmann::json((*module)["$value"]);
-  if (module->empty()) return Status::Usage(fmt::format("{}: holds no value", origin));
-  return Status::Usage(fmt::format("{}: holds {} statements; expected one value", origin, module->size()));
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(nlohmann::ordered_json module, parse_python_module(text, origin));
+  if (module.size() == 1) return nlohmann::json(module.begin().value());
+  if (module.contains("$value") && module.size() == 1) return nlohmann::json(module["$value"]);
+  if (module.empty()) return Status::Usage(fmt::format("{}: holds no value", origin));
+  return Status::Usage(fmt::format("{}: holds {} statements; expected one value", origin, module.size()));
 }
 
 bool is_python_name(const nlohmann::json& v) { return v.is_object() && v.size() == 1 && v.contains("$name"); }

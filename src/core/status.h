@@ -2,6 +2,9 @@
 //
 // The numeric core never throws; functions that can fail return a Status or a
 // Result<T>. Only cmd/ turns a Status into an exit code (see exit_code()).
+// Both are [[nodiscard]]: a dropped Status is a compiler warning (an error in
+// CI). Propagate it (ASSIGNSCOPE_RETURN_IF_ERROR, ASSIGNSCOPE_ASSIGN_OR_RETURN)
+// or, where ignoring it is right, say why beside an explicit (void).
 #pragma once
 
 #include <cassert>
@@ -22,7 +25,7 @@ enum class ErrorKind {
   kInternal,       // a bug in assignscope
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
 
@@ -53,7 +56,7 @@ int exit_code(const Status& s);
 
 // A value or the Status saying why there is none.
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {       // NOLINT: implicit by design
@@ -85,3 +88,18 @@ class Result {
     ::assignscope::Status _st = (expr);            \
     if (!_st.ok()) return _st;                     \
   } while (0)
+
+// Declare-or-assign `lhs` from a Result<T> expression, returning its Status
+// from the enclosing function when it failed:
+//   ASSIGNSCOPE_ASSIGN_OR_RETURN(auto header, parse_header(bytes, origin));
+//   ASSIGNSCOPE_ASSIGN_OR_RETURN(existing, read_file_text(path));
+// The value is moved out of the Result. Expands to more than one statement:
+// not for the body of an unbraced if/for.
+#define ASSIGNSCOPE_ASSIGN_OR_RETURN(lhs, ...) \
+  ASSIGNSCOPE_ASSIGN_OR_RETURN_IMPL_(ASSIGNSCOPE_STATUS_CONCAT_(assignscope_result_, __LINE__), lhs, __VA_ARGS__)
+#define ASSIGNSCOPE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, ...) \
+  auto tmp = (__VA_ARGS__);                               \
+  if (!tmp.ok()) return tmp.status();                     \
+  lhs = std::move(tmp).value()
+#define ASSIGNSCOPE_STATUS_CONCAT_(a, b) ASSIGNSCOPE_STATUS_CONCAT_INNER_(a, b)
+#define ASSIGNSCOPE_STATUS_CONCAT_INNER_(a, b) a##b

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/guarded.h"
 #include "core/suggest.h"
 #include "core/text.h"
 #include "io/file_kind.h"
@@ -88,17 +89,6 @@ Result<nlohmann::json> parse_json_text(const std::string& text, const std::strin
   } catch (...) {
   }
   return Status::Corrupt(origin + ": not valid JSON");
-}
-
-// Runs a loading step, turning an allocation failure (an input within the
-// budget that still does not fit) into an error naming `origin`.
-template <class F>
-auto guarded(const std::string& origin, F&& step) -> decltype(step()) {
-  try {
-    return step();
-  } catch (const std::bad_alloc&) {
-    return Status::Io(origin + ": out of memory loading the dump");
-  }
 }
 
 }  // namespace
@@ -247,7 +237,7 @@ Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const st
 
 Result<RawDump> parse_npz(const std::vector<unsigned char>& bytes, const std::string& path,
                           const LoadOptions& options) {
-  return guarded(path, [&]() { return parse_npz_impl(bytes, path, options); });
+  return guarded(path, "loading the dump", [&]() { return parse_npz_impl(bytes, path, options); });
 }
 
 Result<RawDump> read_npz(const std::string& path, const LoadOptions& options) {
@@ -391,7 +381,7 @@ Result<RawDump> parse_json_dump_impl(const std::string& text, const std::string&
 }  // namespace
 
 Result<RawDump> parse_json_dump(const std::string& text, const std::string& origin, const LoadOptions& options) {
-  return guarded(origin, [&]() { return parse_json_dump_impl(text, origin, options); });
+  return guarded(origin, "loading the dump", [&]() { return parse_json_dump_impl(text, origin, options); });
 }
 
 Result<RawDump> read_json_dump(const std::string& path, const LoadOptions& options) {
@@ -1219,7 +1209,7 @@ Result<LoadedDump> read_dump_dirs(const std::string& path, const std::vector<fs:
 
 Result<LoadedDump> build_batch(RawDump raw, const LoadOptions& options) {
   const std::string origin = raw.origin;
-  return guarded(origin, [&]() { return Validator(std::move(raw), options).run(); });
+  return guarded(origin, "loading the dump", [&]() { return Validator(std::move(raw), options).run(); });
 }
 
 Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options) {

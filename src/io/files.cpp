@@ -81,17 +81,15 @@ Status InputFile::read_rest(const MemoryBudget& budget, std::vector<unsigned cha
 }
 
 Result<std::vector<unsigned char>> read_file_bytes(const std::string& path, const MemoryBudget& budget) {
-  auto file = open_file(path);
-  if (!file.ok()) return file.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(InputFile file, open_file(path));
   std::vector<unsigned char> bytes;
-  ASSIGNSCOPE_RETURN_IF_ERROR(file->read_rest(budget, &bytes));
+  ASSIGNSCOPE_RETURN_IF_ERROR(file.read_rest(budget, &bytes));
   return bytes;
 }
 
 Result<std::string> read_file_text(const std::string& path, const MemoryBudget& budget) {
-  auto bytes = read_file_bytes(path, budget);
-  if (!bytes.ok()) return bytes.status();
-  return std::string(bytes->begin(), bytes->end());
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const std::vector<unsigned char> bytes, read_file_bytes(path, budget));
+  return std::string(bytes.begin(), bytes.end());
 }
 
 namespace {

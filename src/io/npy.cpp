@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/guarded.h"
+#include "core/number.h"
 #include "core/text.h"
 #include "io/files.h"
 
@@ -314,9 +316,9 @@ Status parse_descr(const std::string& descr, DType* out) {
   if (rest.empty()) return Status::Corrupt("descr " + shown + " names no type; expected e.g. '<f4'");
   const char kind_char = rest[0];
   std::string_view size_text = rest.substr(1);
-  bool all_digits = !size_text.empty() && size_text.size() <= 9;
+  bool all_digits = !size_text.empty() && size_text.size() <= 9;  // fits an int
   for (const char d : size_text) all_digits = all_digits && d >= '0' && d <= '9';
-  const int size = all_digits ? std::stoi(std::string(size_text)) : -1;
+  const int size = all_digits ? static_cast<int>(*parse_int(size_text)) : -1;
 
   const auto unsupported = [&](const std::string& what) {
     return Status::Unsupported("unsupported dtype " + shown + (what.empty() ? "" : " (" + what + ")") +
@@ -850,24 +852,8 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return out;
 }
 
-namespace {
-
-// Runs a reader, turning allocation failures into an error that names `origin`.
-template <class F>
-auto guarded(const std::string& origin, F&& read) -> decltype(read()) {
-  try {
-    return read();
-  } catch (const std::bad_alloc&) {
-    return Status::Io(origin + ": out of memory reading the array");
-  } catch (const std::exception& e) {
-    return Status::Internal(origin + ": unexpected error reading the array: " + e.what());
-  }
-}
-
-}  // namespace
-
 Result<NpyHeader> parse_npy_header(const unsigned char* bytes, size_t size, const std::string& origin) {
-  return guarded(origin, [&]() { return detail::parse_header_impl(bytes, size, origin); });
+  return guarded(origin, "reading the array", [&]() { return detail::parse_header_impl(bytes, size, origin); });
 }
 
 size_t npy_header_end(const unsigned char* bytes, size_t size) {
@@ -878,49 +864,46 @@ size_t npy_header_end(const unsigned char* bytes, size_t size) {
 }
 
 Result<NpyArray> parse_npy(const unsigned char* bytes, size_t size, const std::string& origin) {
-  return guarded(origin, [&]() -> Result<NpyArray> {
-    auto header = detail::parse_header_impl(bytes, size, origin);
-    if (!header.ok()) return header.status();
-    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, size, origin));
-    return detail::copy_array(std::move(header).value(), bytes + header->data_offset);
+  return guarded(origin, "reading the array", [&]() -> Result<NpyArray> {
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto header, detail::parse_header_impl(bytes, size, origin));
+    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(header, size, origin));
+    const size_t data_offset = header.data_offset;
+    return detail::copy_array(std::move(header), bytes + data_offset);
   });
 }
 
 Result<NpyArray> parse_npy(std::vector<unsigned char>&& bytes, const std::string& origin) {
-  return guarded(origin, [&]() -> Result<NpyArray> {
-    auto header = detail::parse_header_impl(bytes.data(), bytes.size(), origin);
-    if (!header.ok()) return header.status();
-    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, bytes.size(), origin));
-    return detail::adopt_array(std::move(header).value(), &bytes);
+  return guarded(origin, "reading the array", [&]() -> Result<NpyArray> {
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto header, detail::parse_header_impl(bytes.data(), bytes.size(), origin));
+    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(header, bytes.size(), origin));
+    return detail::adopt_array(std::move(header), &bytes);
   });
 }
 
 Result<NpyArray> read_npy_file(const std::string& path, const MemoryBudget& budget) {
-  return guarded(path, [&]() -> Result<NpyArray> {
+  return guarded(path, "reading the array", [&]() -> Result<NpyArray> {
     // The header first, from the file's beginning; the size it declares is
     // checked against the file and the budget before the data is read.
-    auto file = open_file(path);
-    if (!file.ok()) return file.status();
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(InputFile file, open_file(path));
     std::vector<unsigned char> head;
-    ASSIGNSCOPE_RETURN_IF_ERROR(file->read_up_to(detail::kHeadBytes, &head));
+    ASSIGNSCOPE_RETURN_IF_ERROR(file.read_up_to(detail::kHeadBytes, &head));
     const size_t header_end = npy_header_end(head.data(), head.size());
-    const bool longer = header_end > head.size() && (!file->size_known() || header_end <= file->size());
+    const bool longer = header_end > head.size() && (!file.size_known() || header_end <= file.size());
     if (longer) {  // a header longer than kHeadBytes (a shorter file is reported truncated below)
       if (header_end > budget.bytes)
         return Status::InvalidInput(over_budget(path + ": the .npy header needs", header_end, budget));
-      ASSIGNSCOPE_RETURN_IF_ERROR(file->read_up_to(header_end, &head));
+      ASSIGNSCOPE_RETURN_IF_ERROR(file.read_up_to(header_end, &head));
     }
-    auto header = detail::parse_header_impl(head.data(), head.size(), path);
-    if (!header.ok()) return header.status();
-    if (file->size_known()) ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, file->size(), path));
-    if (header->total_bytes() > budget.bytes)
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto header, detail::parse_header_impl(head.data(), head.size(), path));
+    if (file.size_known()) ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(header, file.size(), path));
+    if (header.total_bytes() > budget.bytes)
       return Status::InvalidInput(over_budget(
-          path + ": shape " + shape_string(header->shape) + " " + header->dtype.descr() + " needs",
-          header->total_bytes(), budget) + "; refused before reading the data");
+          path + ": shape " + shape_string(header.shape) + " " + header.dtype.descr() + " needs",
+          header.total_bytes(), budget) + "; refused before reading the data");
     std::vector<unsigned char> bytes = std::move(head);
-    ASSIGNSCOPE_RETURN_IF_ERROR(file->read_rest(budget, &bytes));
-    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(*header, bytes.size(), path));
-    return detail::adopt_array(std::move(header).value(), &bytes);
+    ASSIGNSCOPE_RETURN_IF_ERROR(file.read_rest(budget, &bytes));
+    ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(header, bytes.size(), path));
+    return detail::adopt_array(std::move(header), &bytes);
   });
 }
 

@@ -11,6 +11,7 @@
 #define ZLIB_CONST
 #include <zlib.h>
 
+#include "core/guarded.h"
 #include "core/text.h"
 
 namespace assignscope::io {
@@ -477,41 +478,25 @@ Result<std::vector<unsigned char>> read_member_impl(const std::vector<unsigned c
 }  // namespace
 }  // namespace detail
 
-namespace {
-
-template <class F>
-auto guarded(const std::string& origin, F&& read) -> decltype(read()) {
-  try {
-    return read();
-  } catch (const std::bad_alloc&) {
-    return Status::Io(origin + ": out of memory reading the archive");
-  } catch (const std::exception& e) {
-    return Status::Internal(origin + ": unexpected error reading the archive: " + e.what());
-  }
-}
-
-}  // namespace
-
 Result<std::vector<ZipEntry>> list_zip(const std::vector<unsigned char>& bytes, const std::string& origin,
                                        const MemoryBudget& budget) {
-  return guarded(origin, [&]() { return detail::list_zip_impl(bytes, origin, budget); });
+  return guarded(origin, "reading the archive", [&]() { return detail::list_zip_impl(bytes, origin, budget); });
 }
 
 Result<std::vector<unsigned char>> read_zip_member(const std::vector<unsigned char>& bytes, const ZipEntry& entry,
                                                    const std::string& origin, uint64_t max_bytes) {
-  return guarded(origin, [&]() { return detail::read_member_impl(bytes, entry, origin, max_bytes); });
+  return guarded(origin, "reading the archive",
+                 [&]() { return detail::read_member_impl(bytes, entry, origin, max_bytes); });
 }
 
 Result<std::vector<ZipMember>> read_zip(const std::vector<unsigned char>& bytes, const std::string& origin,
                                         const MemoryBudget& budget) {
-  auto entries = list_zip(bytes, origin, budget);
-  if (!entries.ok()) return entries.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const std::vector<ZipEntry> entries, list_zip(bytes, origin, budget));
   std::vector<ZipMember> members;
-  members.reserve(entries->size());
-  for (const ZipEntry& entry : *entries) {
-    auto data = read_zip_member(bytes, entry, origin);
-    if (!data.ok()) return data.status();
-    members.push_back(ZipMember{entry.name, std::move(data).value()});
+  members.reserve(entries.size());
+  for (const ZipEntry& entry : entries) {
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(std::vector<unsigned char> data, read_zip_member(bytes, entry, origin));
+    members.push_back(ZipMember{entry.name, std::move(data)});
   }
   return members;
 }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "analysis/stats.h"
+#include "assignscope/version.h"
 #include "render/render.h"
 
 namespace assignscope::render {

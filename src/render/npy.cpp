@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "assignscope/version.h"
 #include "io/npy.h"
 #include "render/render.h"
 
