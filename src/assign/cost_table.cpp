@@ -51,24 +51,43 @@ match::DynamicKMatch CostTable::match(int64_t topk, match::TieOrder order) const
   return match::dynamic_k_matching(cost_.data(), iou_.data(), columns_, real_gts_, num_candidates(), topk, order);
 }
 
+Assignment assemble_dynamic_k(const Problem& problem, DynamicKResult result, const std::vector<int64_t>& column_labels,
+                              float negative_overlap) {
+  Assignment out = Assignment::Empty(problem.num_priors(), problem.num_gts(), negative_overlap, true);
+  out.dynamic_ks = std::move(result.dynamic_ks);
+  for (size_t i = 0; i < result.owner.size(); ++i) {
+    const int32_t g = result.owner[i];
+    if (g < 0) continue;
+    out.gt_inds[i] = g + 1;
+    out.labels[i] = column_labels[g];
+    out.max_overlaps[i] = result.overlap[i];
+  }
+  for (std::vector<CandidatePair>& pairs : result.reported)
+    out.candidates.insert(out.candidates.end(), pairs.begin(), pairs.end());
+  return out;
+}
+
 Assignment CostTable::assemble(const Problem& problem, const match::DynamicKMatch& m,
                                const std::vector<int64_t>& column_labels, float negative_overlap,
                                const std::function<Terms(int64_t, int64_t)>& terms_of) const {
-  Assignment out = Assignment::Empty(problem.num_priors(), problem.num_gts(), negative_overlap, true);
-  out.dynamic_ks = m.dynamic_ks;  // [columns]
+  DynamicKResult r;
+  r.dynamic_ks = m.dynamic_ks;  // [columns]
+  r.owner.assign(static_cast<size_t>(problem.num_priors()), -1);
+  r.overlap.assign(r.owner.size(), 0.0f);
   for (int64_t v = 0; v < num_candidates(); ++v) {
     const int32_t g = m.owner[v];
     if (g < 0) continue;
     const int32_t prior = candidates_[v];
-    out.gt_inds[prior] = g + 1;
-    out.labels[prior] = column_labels[g];
+    r.owner[prior] = g;
     float overlap = iou(g, v);
     for (int64_t c = 0; c < columns_; ++c)
       if (std::isnan(iou(c, v))) overlap = std::numeric_limits<float>::quiet_NaN();
-    out.max_overlaps[prior] = overlap;
+    r.overlap[prior] = overlap;
   }
+  r.reported.resize(static_cast<size_t>(real_gts_));
   for (int64_t g = 0; g < real_gts_; ++g) {
-    std::vector<CandidatePair> pairs = reported_[g];
+    std::vector<CandidatePair>& pairs = r.reported[g];
+    pairs = reported_[g];
     for (int32_t v : m.picks[g]) {
       auto it = lower_bound_prior(&pairs, candidates_[v]);
       if (it == pairs.end() || it->prior != candidates_[v]) {
@@ -82,8 +101,8 @@ Assignment CostTable::assemble(const Problem& problem, const match::DynamicKMatc
       }
       it->picked = true;
     }
-    out.candidates.insert(out.candidates.end(), pairs.begin(), pairs.end());
   }
+  Assignment out = assemble_dynamic_k(problem, std::move(r), column_labels, negative_overlap);
   for (int32_t g : m.tied_columns)
     out.notes.push_back(fmt::format(
         "GT {}: its k-th cheapest cost is shared with candidates it did not take; taken in the order PyTorch's CPU "

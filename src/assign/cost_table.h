@@ -26,6 +26,21 @@ struct ClassSlots {
   std::vector<size_t> slot;      // [columns] index into classes
 };
 
+// What a dynamic-k match decided, by prior, whichever search found it: the
+// input of the one assembly of a result.
+struct DynamicKResult {
+  std::vector<int64_t> dynamic_ks;                   // [columns]
+  std::vector<int32_t> owner;                        // [N] the GT column keeping the prior, -1 none
+  std::vector<float> overlap;                        // [N] the owner's IoU where owned
+  std::vector<std::vector<CandidatePair>> reported;  // [real GTs] pairs to report, in prior order
+};
+
+// The Assignment of a match. Positives: gt_inds = column + 1, the column's
+// label, `overlap`. Other priors: `negative_overlap`. Candidates: the
+// reported pairs, GT by GT.
+Assignment assemble_dynamic_k(const Problem& problem, DynamicKResult result, const std::vector<int64_t>& column_labels,
+                              float negative_overlap);
+
 class CostTable {
  public:
   // `candidates`: the prior index of each candidate (V of them); `columns`:

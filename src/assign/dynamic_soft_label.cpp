@@ -47,6 +47,8 @@
 #include <optional>
 
 #include "assign/cost_table.h"
+#include "assign/search_record.h"
+#include "assign/sparse_dynamic_k.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
@@ -102,8 +104,9 @@ class DynamicSoftLabel final : public Assigner {
       out = nothing_to_assign(p, true);
     } else {
       // Step 1: candidates.
+      SearchRecord search = search_plan(sparse_search_, p);
       std::optional<Assignment> sparse;
-      if (sparse_search_ && geometry::sparse_search_range(p)) sparse = match_sparse(p, padding);
+      if (search.path == SearchRecord::Path::kSparse) sparse = match_sparse(p, padding, &search.why_dense);
       if (sparse) {
         out = std::move(*sparse);
       } else {
@@ -111,6 +114,7 @@ class DynamicSoftLabel final : public Assigner {
         const bool any_valid = std::find(valid.begin(), valid.end(), 1) != valid.end();
         out = !any_valid && rules_.early_return_without_valid ? no_valid_prior(p) : match(p, valid, padding);
       }
+      out.search = search_outcome(search, sparse.has_value());
     }
     out.assigner = rules_.name;
     out.params = params_;
@@ -221,9 +225,9 @@ class DynamicSoftLabel final : public Assigner {
     return out;
   }
 
-  // The same result as match() for the mmdetection flavour, costing only the
-  // (prior, GT) pairs that can matter. Needs point priors on per-level grids
-  // and finite inputs; returns nullopt otherwise (match() then runs).
+  // The same result as match(), costing only the (prior, GT) pairs that can
+  // matter (detail::SparseDynamicK). Needs point priors on per-level grids
+  // and finite inputs; nullopt, with the reason in `why`, otherwise.
   //
   // Every cost term is >= 0 (up to rounding), and the centre term of a prior
   // whose centre is more than R strides from the GT's centre on either axis
@@ -232,277 +236,10 @@ class DynamicSoftLabel final : public Assigner {
   // it, which the report needs anyway): once the k-th cheapest there costs
   // less than the bound for R, no prior outside can enter, and ties cannot
   // reorder anything (strict bound). Otherwise R grows until the square
-  // holds every prior. Dynamic k needs the positive IoUs only, found through
-  // an index of the predicted boxes. A prior several GTs pick goes to the
-  // cheapest GT over all GTs, again bounded by the centre term.
-  std::optional<Assignment> match_sparse(const Problem& p, int64_t padding) const {
-    const std::optional<geometry::PriorGrid> grid = geometry::PriorGrid::of(p);
-    if (!grid) return std::nullopt;
-    const int64_t num_gts = p.num_gts();
-    const int64_t columns = num_gts + padding;
-    const int64_t num_priors = p.num_priors();
-    const int64_t num_classes = p.num_classes();
-    const auto finite4 = [](const float* b) {
-      return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
-    };
-    // GT columns as match() forms them: the real GTs, then mmyolo's padding.
-    std::vector<const float*> box_of(static_cast<size_t>(columns));
-    std::vector<int64_t> label_of(static_cast<size_t>(columns)), class_of(static_cast<size_t>(columns));
-    for (int64_t g = 0; g < columns; ++g) {
-      box_of[g] = g < num_gts ? &p.gt_bboxes(g, 0) : &p.padding_gt_bboxes(g - num_gts, 0);
-      label_of[g] = g < num_gts ? p.gt_labels[g] : p.padding_gt_labels[g - num_gts];
-      class_of[g] = label_of[g] < 0 ? label_of[g] + num_classes : label_of[g];
-      if (!finite4(box_of[g]) || class_of[g] < 0 || class_of[g] >= num_classes) return std::nullopt;
-      if (const auto c = gt_centre(p, g); !std::isfinite(c[0]) || !std::isfinite(c[1])) return std::nullopt;
-    }
-
-    // Step 1: each GT's inside priors; valid = inside some GT.
-    std::vector<std::vector<int32_t>> inside(static_cast<size_t>(num_gts));
-    std::vector<char> valid(static_cast<size_t>(num_priors), 0);
-    float bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
-    double area_sum = 0;
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const float* box = &p.gt_bboxes(g, 0);
-      for (const auto& level : grid->levels())
-        grid->for_each_in(level, box[0], box[1], box[2], box[3], [&](int32_t i) {
-          if (!geometry::strictly_inside(p.priors(i, 0), p.priors(i, 1), box)) return;
-          inside[g].push_back(i);
-          valid[i] = 1;
-        });
-      bx0 = std::min(bx0, box[0]), by0 = std::min(by0, box[1]);
-      bx1 = std::max(bx1, box[2]), by1 = std::max(by1, box[3]);
-      area_sum += std::max(0.0, static_cast<double>(box[2] - box[0]) * static_cast<double>(box[3] - box[1]));
-    }
-    if (std::find(valid.begin(), valid.end(), 1) == valid.end())
-      return rules_.early_return_without_valid ? std::optional<Assignment>(no_valid_prior(p)) : std::nullopt;
-    for (int64_t g = num_gts; g < columns; ++g) {
-      bx0 = std::min(bx0, box_of[g][0]), by0 = std::min(by0, box_of[g][1]);
-      bx1 = std::max(bx1, box_of[g][2]), by1 = std::max(by1, box_of[g][3]);
-    }
-
-    // Step 2: positive IoUs per GT, through an index of the valid priors'
-    // predicted boxes over the GTs' extent; dynamic k from them (zero IoUs
-    // add nothing to the top-k sum).
-    const float cell = static_cast<float>(std::clamp(std::sqrt(area_sum / static_cast<double>(num_gts)), 16.0, 256.0));
-    geometry::BoxIndex index(bx0, by0, bx1, by1, cell);
-    std::vector<float> pred_area(static_cast<size_t>(num_priors), 0.0f);
-    for (int64_t i = 0; i < num_priors; ++i) {
-      if (!valid[i] && !rules_.all_priors_are_candidates) continue;  // mmyolo's k sums IoUs over all priors
-      const float* pred = &p.pred_bboxes(i, 0);
-      if (!finite4(pred)) return std::nullopt;
-      pred_area[i] = geometry::area(pred);
-      index.insert(static_cast<int32_t>(i), pred);
-    }
-    std::vector<float> gt_area(static_cast<size_t>(columns));
-    for (int64_t g = 0; g < columns; ++g) gt_area[g] = geometry::area(box_of[g]);
-    std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
-    std::vector<int64_t> ks(static_cast<size_t>(columns));
-    std::vector<std::vector<std::pair<int32_t, float>>> overlapping(static_cast<size_t>(num_gts));  // (prior, IoU > 0)
-    std::vector<float> ious;
-    for (int64_t g = 0; g < columns; ++g) {
-      const float* box = box_of[g];
-      ious.clear();
-      index.query(box, &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
-        const float u = geometry::iou(&p.pred_bboxes(i, 0), box, pred_area[i], gt_area[g]);
-        if (u > 0) {
-          ious.push_back(u);
-          if (g < num_gts && valid[i]) overlapping[g].emplace_back(i, u);
-        }
-      });
-      ks[g] = match::dynamic_k(ious, s_.topk);
-    }
-
-    // Per-prior class totals, on demand.
-    std::vector<double> background(static_cast<size_t>(num_priors), std::nan(""));
-    bool nonfinite_logit = false;
-    const auto pair_of = [&](int32_t i, int64_t g, float u, bool is_inside) {
-      double& bg = background[i];
-      if (rules_.class_cost_over_all_classes && std::isnan(bg)) {
-        bg = cost::soft_class_background_total(&p.cls_scores(i, 0), num_classes);
-        if (!std::isfinite(bg)) nonfinite_logit = true, bg = 0;
-      }
-      const float x = p.cls_scores(i, class_of[g]);
-      if (!std::isfinite(x)) nonfinite_logit = true;
-      const std::array<float, 2> c = gt_centre(p, g);
-      CandidatePair pair;
-      pair.prior = i;
-      pair.gt = static_cast<int32_t>(g);
-      pair.iou = u;
-      const cost::Logit logit = cost::logit_terms(x);
-      pair.terms = {rules_.class_cost_over_all_classes
-                        ? cost::soft_class_cost(bg, logit, u)
-                        : static_cast<float>(cost::soft_class_term(logit, static_cast<double>(u))),
-                    cost::log_iou_cost(u, s_.iou_weight, kIouEps),
-                    cost::soft_center_prior(p.priors(i, 0), p.priors(i, 1), p.priors(i, 2), c[0], c[1],
-                                            s_.soft_center_radius)};
-      pair.cost = pair.terms[0] + pair.terms[1] + pair.terms[2];
-      pair.inside = is_inside;
-      return pair;
-    };
-    const auto iou_with = [&](int32_t i, int64_t g) {
-      return geometry::iou(&p.pred_bboxes(i, 0), box_of[g], pred_area[i], gt_area[g]);
-    };
-    // Lower bounds on the cost of a valid prior: cls >= 0 (up to rounding);
-    // iou = -log(u + 1e-7) * w is >= 0, and is the constant -log(1e-7) * w
-    // when the prediction misses the GT (u = 0); centre = 10^(d - radius)
-    // where d, in strides, exceeds r outside a square of half-side r. The
-    // margins cover float32 rounding.
-    const double radius = static_cast<double>(s_.soft_center_radius);
-    const double miss_cost = static_cast<double>(cost::log_iou_cost(0.0f, s_.iou_weight, kIouEps)) * (1 - 1e-5) - 0.01;
-    const auto radius_for = [&](double cost_bound) {  // outside this square, cost > cost_bound
-      return radius + 2e-3 + std::log10(std::max(cost_bound, 0.0) + 0.01);
-    };
-
-    // Step 3: each GT's k cheapest. Its inside priors are costed (the report
-    // needs them); the k-th cheapest so far, T, bounds the search: another
-    // prior can only enter within the square of radius_for(T), and only if
-    // its prediction overlaps the GT unless T reaches the miss cost. Without
-    // k priors yet, squares grow until they hold k.
-    std::vector<std::vector<CandidatePair>> costed(static_cast<size_t>(num_gts));  // [G] by prior
-    std::vector<std::vector<int32_t>> picks(static_cast<size_t>(num_gts));         // [G] positions in costed[g]
-    std::vector<uint32_t> in_set(static_cast<size_t>(num_priors), 0), overlaps_tag(static_cast<size_t>(num_priors), 0);
-    std::vector<float> iou_of(static_cast<size_t>(num_priors), 0.0f);
-    std::vector<float> costs;
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const uint32_t tag = static_cast<uint32_t>(g + 1);
-      const std::array<float, 2> centre = gt_centre(p, g);
-      const float cx = centre[0], cy = centre[1];  // not a structured binding: lambdas below capture them
-      for (const auto& [i, u] : overlapping[g]) overlaps_tag[i] = tag, iou_of[i] = u;
-      std::vector<CandidatePair>& pairs = costed[g];
-      const auto add = [&](int32_t i, bool is_inside) {
-        in_set[i] = tag;
-        pairs.push_back(pair_of(i, g, overlaps_tag[i] == tag ? iou_of[i] : 0.0f, is_inside));
-      };
-      const auto kth_cost = [&]() {
-        if (static_cast<int64_t>(pairs.size()) < ks[g]) return INFINITY;
-        costs.clear();
-        for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
-        std::nth_element(costs.begin(), costs.begin() + (ks[g] - 1), costs.end());
-        return costs[static_cast<size_t>(ks[g] - 1)];
-      };
-      const auto add_square = [&](double r, bool overlapping_only) {
-        bool all = true;
-        for (const auto& level : grid->levels()) {
-          const float half = static_cast<float>(r * static_cast<double>(level.stride));
-          all &= grid->covers_all(cx - half, cy - half, cx + half, cy + half);
-          grid->for_each_in(level, cx - half, cy - half, cx + half, cy + half, [&](int32_t i) {
-            if (valid[i] && in_set[i] != tag && (!overlapping_only || overlaps_tag[i] == tag)) add(i, false);
-          });
-        }
-        return all;
-      };
-      for (int32_t i : inside[g]) add(i, true);
-      float t = kth_cost();
-      for (double r = std::max(radius + 1.0, 1.0); std::isinf(t); r *= 2.0) {  // fewer than k so far (r > 0 grows)
-        const bool all = add_square(r, false);
-        t = kth_cost();
-        if (all) break;
-      }
-      if (!std::isinf(t)) add_square(radius_for(static_cast<double>(t)), static_cast<double>(t) < miss_cost);
-      std::sort(pairs.begin(), pairs.end(), [](const CandidatePair& x, const CandidatePair& y) { return x.prior < y.prior; });
-      costs.clear();
-      for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
-      picks[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks[g]);
-      // A k-th cost shared with a prior left out: torch's order decides,
-      // which the dense path replays over the reference's whole column.
-      if (match::boundary_tie(costs.data(), static_cast<int64_t>(costs.size()), picks[g])) return std::nullopt;
-      // mmyolo: a k-th cheapest at INF or more takes priors inside no GT (or
-      // far away) in an order only match() replays.
-      if (rules_.all_priors_are_candidates &&
-          (static_cast<int64_t>(picks[g].size()) < ks[g] || !(costs[picks[g].back()] < kMmyoloInvalidCost)))
-        return std::nullopt;
-    }
-    if (nonfinite_logit) return std::nullopt;
-
-    // Step 4: owners; a prior several GTs picked goes to the cheapest GT over
-    // all GTs (first minimum), looked for only where the centre term allows.
-    std::vector<int32_t> owner(static_cast<size_t>(num_priors), -1);
-    std::vector<int32_t> pickers_of(static_cast<size_t>(num_priors), 0);
-    for (int64_t g = 0; g < num_gts; ++g)
-      for (int32_t v : picks[g]) {
-        const int32_t i = costed[g][v].prior;
-        ++pickers_of[i];
-        owner[i] = static_cast<int32_t>(g);
-      }
-    const auto costed_pair = [&](int64_t g, int32_t i) -> const CandidatePair* {
-      const auto& pairs = costed[g];
-      const auto it = std::lower_bound(pairs.begin(), pairs.end(), i,
-                                       [](const CandidatePair& x, int32_t b) { return x.prior < b; });
-      return it != pairs.end() && it->prior == i ? &*it : nullptr;
-    };
-    std::vector<std::pair<int32_t, int32_t>> contested;  // (prior, picking GT)
-    for (int64_t g = 0; g < num_gts; ++g)
-      for (int32_t v : picks[g])
-        if (pickers_of[costed[g][v].prior] > 1) contested.emplace_back(costed[g][v].prior, static_cast<int32_t>(g));
-    std::sort(contested.begin(), contested.end());
-    // GT centres bucketed, for "which GTs are within reach of this prior".
-    const float bucket = grid->levels().back().stride;
-    float cx0 = bx0, cy0 = by0, cx1 = bx1, cy1 = by1;  // the centres may lie outside the boxes (gt_centers)
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const auto [x, y] = gt_centre(p, g);
-      cx0 = std::min(cx0, x), cy0 = std::min(cy0, y), cx1 = std::max(cx1, x), cy1 = std::max(cy1, y);
-    }
-    geometry::BoxIndex centres(cx0, cy0, cx1, cy1, bucket);
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const auto [x, y] = gt_centre(p, g);
-      const float c[4] = {x, y, x, y};
-      centres.insert(static_cast<int32_t>(g), c);
-    }
-    std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);
-    uint32_t query = 0;
-    for (size_t a = 0; a < contested.size();) {
-      const int32_t i = contested[a].first;
-      size_t b = a;
-      float best = INFINITY;
-      int32_t best_g = -1;
-      for (; b < contested.size() && contested[b].first == i; ++b) {  // pickers, in GT order
-        const float c = costed_pair(contested[b].second, i)->cost;
-        if (best_g < 0 || c < best) best = c, best_g = contested[b].second;
-      }
-      // Any other GT costs at least the bound of its centre distance: only
-      // GTs whose centre lies within reach can win.
-      const float reach = static_cast<float>(radius_for(static_cast<double>(best)) * static_cast<double>(p.priors(i, 2)));
-      const float px = p.priors(i, 0), py = p.priors(i, 1);
-      const float area[4] = {px - reach, py - reach, px + reach, py + reach};
-      centres.query(area, &gt_seen, ++query, [&](int32_t g) {
-        const auto [gx, gy] = gt_centre(p, g);
-        if (std::fabs(px - gx) > reach || std::fabs(py - gy) > reach) return;
-        const CandidatePair* known = costed_pair(g, i);
-        const float c = known ? known->cost : pair_of(i, g, iou_with(i, g), false).cost;
-        if (c < best || (c == best && g < best_g)) best = c, best_g = g;
-      });
-      for (int64_t g = num_gts; g < columns; ++g) {  // mmyolo's padding columns compete, after every real GT
-        const float c = pair_of(i, g, iou_with(i, g), false).cost;
-        if (c < best) best = c, best_g = static_cast<int32_t>(g);
-      }
-      owner[i] = best_g;
-      a = b;
-    }
-    if (nonfinite_logit) return std::nullopt;
-
-    // Step 5: the result, as CostTable::assemble makes it.
-    Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, true);
-    out.dynamic_ks = ks;
-    int64_t to_padding = 0;
-    for (int64_t i = 0; i < num_priors; ++i) {
-      const int32_t g = owner[i];
-      if (g < 0) continue;
-      out.gt_inds[i] = g + 1;
-      out.labels[i] = label_of[g];
-      to_padding += g >= num_gts;
-      const CandidatePair* pair = g < num_gts ? costed_pair(g, static_cast<int32_t>(i)) : nullptr;
-      out.max_overlaps[i] = pair ? pair->iou : iou_with(static_cast<int32_t>(i), g);
-    }
-    for (int64_t g = 0; g < num_gts; ++g) {
-      std::vector<CandidatePair>& pairs = costed[g];
-      for (int32_t v : picks[g]) pairs[v].picked = true;
-      for (const CandidatePair& pair : pairs)
-        if (pair.inside || pair.picked) out.candidates.push_back(pair);
-    }
-    if (to_padding > 0) out.notes.push_back(padding_note(to_padding));
-    return out;
-  }
-
+  // holds every prior. Dynamic k needs the positive IoUs only. A prior
+  // several GTs pick goes to the cheapest GT over all GTs, again bounded by
+  // the centre term.
+  std::optional<Assignment> match_sparse(const Problem& p, int64_t padding, std::string* why) const;
 
   // mmyolo: a GT takes its k cheapest priors from a sort over all priors, in
   // which those costing INF = 1e8 (inside no GT), or more (valid but far
@@ -533,11 +270,227 @@ class DynamicSoftLabel final : public Assigner {
         to_padding, to_padding == 1 ? "" : "s");
   }
 
+  class Sparse;
+
   Rules rules_;
   Params params_;
   Settings s_;
   bool sparse_search_;
 };
+
+// Dynamic soft label's side of the sparse search: its pair cost, its
+// candidates per GT and its lower bound, the centre term.
+class DynamicSoftLabel::Sparse final : public detail::SparseCost {
+ public:
+  Sparse(const DynamicSoftLabel& a, const Problem& p, int64_t padding)
+      : a_(a), p_(p), num_gts_(p.num_gts()), columns_(p.num_gts() + padding), engine_(p, columns_, this) {}
+
+  std::optional<Assignment> run(std::string* why) {
+    const auto decline = [why](const char* reason) { return *why = reason, std::optional<Assignment>(); };
+    grid_ = geometry::PriorGrid::of(p_);
+    if (!grid_) return decline("the priors form no grid");
+    if (const char* reason = load_columns()) return decline(reason);
+    // Step 1: each GT's inside priors; valid = inside some GT.
+    find_inside();
+    if (std::find(valid_.begin(), valid_.end(), 1) == valid_.end()) {
+      if (a_.rules_.early_return_without_valid) return no_valid_prior(p_);
+      return decline("no prior inside any GT (mmyolo matches anyway)");
+    }
+    // Step 2: positive IoUs and dynamic k (mmyolo's k sums IoUs over all priors).
+    std::vector<char> indexed = valid_;
+    if (a_.rules_.all_priors_are_candidates) indexed.assign(indexed.size(), 1);
+    pred_area_.assign(indexed.size(), 0.0f);
+    for (size_t i = 0; i < indexed.size(); ++i)
+      if (indexed[i]) pred_area_[i] = geometry::area(&p_.pred_bboxes(static_cast<int64_t>(i), 0));
+    if (!engine_.positive_ious(box_of_, indexed, valid_, a_.s_.topk, false))
+      return decline("a prediction is not finite, or an IoU NaN");
+    // Step 3: each GT's k cheapest.
+    background_.assign(valid_.size(), std::nan(""));
+    in_set_.assign(valid_.size(), 0), overlaps_tag_.assign(valid_.size(), 0), iou_of_.assign(valid_.size(), 0.0f);
+    for (int64_t g = 0; g < num_gts_; ++g)
+      if (const char* reason = pick(g)) return decline(reason);
+    if (nonfinite_logit_) return decline("a logit or a class cost is not finite");
+    // Step 4: owners.
+    std::vector<std::array<float, 2>> centres;
+    for (int64_t g = 0; g < num_gts_; ++g) centres.push_back(gt_centre(p_, g));
+    engine_.resolve_owners(centres, grid_->levels().back().stride);
+    if (nonfinite_logit_) return decline("a logit or a class cost is not finite");
+    // Step 5: the result.
+    Assignment out = engine_.assemble(label_of_, a_.rules_.negative_overlap);
+    if (const int64_t to_padding = engine_.owned_by_padding(); to_padding > 0) out.notes.push_back(padding_note(to_padding));
+    return out;
+  }
+
+  float iou(int32_t i, int64_t g) override {
+    return geometry::iou(&p_.pred_bboxes(i, 0), box_of_[g], pred_area_[i], gt_area_[g]);
+  }
+
+  CandidatePair pair(int32_t i, int64_t g, float u) override { return pair_of(i, g, u, false); }
+
+  // Any other GT costs at least the bound of its centre distance: only GTs
+  // whose centre lies within reach can win.
+  std::optional<std::array<float, 4>> rival_window(int32_t i, float best) override {
+    const float reach = static_cast<float>(radius_for(static_cast<double>(best)) * static_cast<double>(p_.priors(i, 2)));
+    if (!std::isfinite(reach)) return std::nullopt;
+    const float px = p_.priors(i, 0), py = p_.priors(i, 1);
+    return std::array<float, 4>{px - reach, py - reach, px + reach, py + reach};
+  }
+
+ private:
+  // GT columns as match() forms them: the real GTs, then mmyolo's padding;
+  // the reason when one is not finite or its class out of range.
+  const char* load_columns() {
+    const int64_t num_classes = p_.num_classes();
+    box_of_.resize(static_cast<size_t>(columns_));
+    label_of_.resize(static_cast<size_t>(columns_)), class_of_.resize(static_cast<size_t>(columns_));
+    gt_area_.resize(static_cast<size_t>(columns_));
+    for (int64_t g = 0; g < columns_; ++g) {
+      const float* b = g < num_gts_ ? &p_.gt_bboxes(g, 0) : &p_.padding_gt_bboxes(g - num_gts_, 0);
+      box_of_[g] = b;
+      label_of_[g] = g < num_gts_ ? p_.gt_labels[g] : p_.padding_gt_labels[g - num_gts_];
+      class_of_[g] = label_of_[g] < 0 ? label_of_[g] + num_classes : label_of_[g];
+      gt_area_[g] = geometry::area(b);
+      if (!(std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3])))
+        return "a GT box is not finite";
+      if (class_of_[g] < 0 || class_of_[g] >= num_classes) return "a GT class is out of range";
+      if (const auto c = gt_centre(p_, g); !std::isfinite(c[0]) || !std::isfinite(c[1])) return "a GT centre is not finite";
+    }
+    return nullptr;
+  }
+
+  void find_inside() {
+    inside_.resize(static_cast<size_t>(num_gts_));
+    valid_.assign(static_cast<size_t>(p_.num_priors()), 0);
+    for (int64_t g = 0; g < num_gts_; ++g) {
+      const float* box = &p_.gt_bboxes(g, 0);
+      for (const auto& level : grid_->levels())
+        grid_->for_each_in(level, box[0], box[1], box[2], box[3], [&](int32_t i) {
+          if (!geometry::strictly_inside(p_.priors(i, 0), p_.priors(i, 1), box)) return;
+          inside_[g].push_back(i);
+          valid_[i] = 1;
+        });
+    }
+  }
+
+  // The pair cost as match() forms it; per-prior class totals on demand.
+  CandidatePair pair_of(int32_t i, int64_t g, float u, bool is_inside) {
+    const bool all_classes = a_.rules_.class_cost_over_all_classes;
+    double& bg = background_[i];
+    if (all_classes && std::isnan(bg)) {
+      bg = cost::soft_class_background_total(&p_.cls_scores(i, 0), p_.num_classes());
+      if (!std::isfinite(bg)) nonfinite_logit_ = true, bg = 0;
+    }
+    const float x = p_.cls_scores(i, class_of_[g]);
+    if (!std::isfinite(x)) nonfinite_logit_ = true;
+    const std::array<float, 2> c = gt_centre(p_, g);
+    CandidatePair out;
+    out.prior = i;
+    out.gt = static_cast<int32_t>(g);
+    out.iou = u;
+    const cost::Logit logit = cost::logit_terms(x);
+    out.terms = {all_classes ? cost::soft_class_cost(bg, logit, u)
+                             : static_cast<float>(cost::soft_class_term(logit, static_cast<double>(u))),
+                 cost::log_iou_cost(u, a_.s_.iou_weight, kIouEps),
+                 cost::soft_center_prior(p_.priors(i, 0), p_.priors(i, 1), p_.priors(i, 2), c[0], c[1],
+                                         a_.s_.soft_center_radius)};
+    out.cost = out.terms[0] + out.terms[1] + out.terms[2];
+    out.inside = is_inside;
+    return out;
+  }
+
+  // Lower bounds on the cost of a valid prior: cls >= 0 (up to rounding);
+  // iou = -log(u + 1e-7) * w is >= 0, and is the constant -log(1e-7) * w
+  // when the prediction misses the GT (u = 0); centre = 10^(d - radius)
+  // where d, in strides, exceeds r outside a square of half-side r. The
+  // margins cover float32 rounding.
+  double miss_cost() const {
+    return static_cast<double>(cost::log_iou_cost(0.0f, a_.s_.iou_weight, kIouEps)) * (1 - 1e-5) - 0.01;
+  }
+  double radius_for(double cost_bound) const {  // outside this square, cost > cost_bound
+    return static_cast<double>(a_.s_.soft_center_radius) + 2e-3 + std::log10(std::max(cost_bound, 0.0) + 0.01);
+  }
+
+  // GT g's k cheapest. Its inside priors are costed (the report needs them);
+  // the k-th cheapest so far, T, bounds the search: another prior can only
+  // enter within the square of radius_for(T), and only if its prediction
+  // overlaps the GT unless T reaches the miss cost. Without k priors yet,
+  // squares grow until they hold k. The reason when the dense search must
+  // decide.
+  const char* pick(int64_t g) {
+    const uint32_t tag = static_cast<uint32_t>(g + 1);
+    for (const auto& [i, u] : engine_.overlapping(g)) overlaps_tag_[i] = tag, iou_of_[i] = u;
+    for (int32_t i : inside_[g]) add(g, i, true);
+    float t = kth_cost(g);
+    for (double r = std::max(static_cast<double>(a_.s_.soft_center_radius) + 1.0, 1.0); std::isinf(t); r *= 2.0) {
+      const bool all = add_square(g, r, false);  // fewer than k so far (r > 0 grows)
+      t = kth_cost(g);
+      if (all) break;
+    }
+    if (!std::isinf(t)) add_square(g, radius_for(static_cast<double>(t)), static_cast<double>(t) < miss_cost());
+    if (!engine_.pick(g)) return "a GT's k-th cost is shared with a prior left out (torch's order)";
+    // mmyolo: a k-th cheapest at INF or more takes priors inside no GT (or
+    // far away) in an order only match() replays.
+    if (a_.rules_.all_priors_are_candidates &&
+        (static_cast<int64_t>(engine_.picked(g)) < engine_.k(g) || !(engine_.last_pick_cost(g) < kMmyoloInvalidCost)))
+      return "mmyolo: a GT's k-th cheapest costs INF or more";
+    return nullptr;
+  }
+
+  void add(int64_t g, int32_t i, bool is_inside) {
+    const uint32_t tag = static_cast<uint32_t>(g + 1);
+    in_set_[i] = tag;
+    engine_.costed(g).push_back(pair_of(i, g, overlaps_tag_[i] == tag ? iou_of_[i] : 0.0f, is_inside));
+  }
+
+  float kth_cost(int64_t g) {
+    const std::vector<CandidatePair>& pairs = engine_.costed(g);
+    const int64_t k = engine_.k(g);
+    if (static_cast<int64_t>(pairs.size()) < k) return INFINITY;
+    costs_.clear();
+    for (const CandidatePair& pair : pairs) costs_.push_back(pair.cost);
+    std::nth_element(costs_.begin(), costs_.begin() + (k - 1), costs_.end());
+    return costs_[static_cast<size_t>(k - 1)];
+  }
+
+  // Adds the valid priors within r strides of g's centre (only those whose
+  // prediction overlaps g with `overlapping_only`); whether the square
+  // covered every prior.
+  bool add_square(int64_t g, double r, bool overlapping_only) {
+    const uint32_t tag = static_cast<uint32_t>(g + 1);
+    const std::array<float, 2> c = gt_centre(p_, g);
+    bool all = true;
+    for (const auto& level : grid_->levels()) {
+      const float half = static_cast<float>(r * static_cast<double>(level.stride));
+      all &= grid_->covers_all(c[0] - half, c[1] - half, c[0] + half, c[1] + half);
+      grid_->for_each_in(level, c[0] - half, c[1] - half, c[0] + half, c[1] + half, [&](int32_t i) {
+        if (valid_[i] && in_set_[i] != tag && (!overlapping_only || overlaps_tag_[i] == tag)) add(g, i, false);
+      });
+    }
+    return all;
+  }
+
+  const DynamicSoftLabel& a_;
+  const Problem& p_;
+  int64_t num_gts_, columns_;
+  detail::SparseDynamicK engine_;
+  std::optional<geometry::PriorGrid> grid_;
+  std::vector<const float*> box_of_;                 // [columns]
+  std::vector<int64_t> label_of_, class_of_;         // [columns]
+  std::vector<float> gt_area_;                       // [columns]
+  std::vector<std::vector<int32_t>> inside_;         // [G]
+  std::vector<char> valid_;                          // [N] inside some GT
+  std::vector<float> pred_area_;                     // [N]
+  std::vector<double> background_;                   // [N] NaN until computed
+  std::vector<uint32_t> in_set_, overlaps_tag_;      // [N] GT g + 1: costed for g, overlapping g
+  std::vector<float> iou_of_;                        // [N] IoU with the GT of overlaps_tag_
+  std::vector<float> costs_;
+  bool nonfinite_logit_ = false;
+};
+
+std::optional<Assignment> DynamicSoftLabel::match_sparse(const Problem& p, int64_t padding, std::string* why) const {
+  Sparse search(*this, p, padding);
+  return search.run(why);
+}
 
 std::vector<ParamSpec> dsla_params() {
   return {

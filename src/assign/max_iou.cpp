@@ -32,11 +32,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "assign/anchors.h"
+#include "assign/search_record.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
 
@@ -75,9 +77,18 @@ class MaxIou final : public Assigner {
     if (p.num_gts() == 0 || p.num_priors() == 0) {
       out = nothing_to_assign(p, false);
     } else {
-      std::optional<Assignment> sparse;
-      if (sparse_search_ && geometry::sparse_search_range(p)) sparse = match_sparse(p);
-      out = sparse ? std::move(*sparse) : match(p);
+      const Rows4f anchors = anchor_boxes(p, s_.anchor_scale);
+      const std::vector<char> ignored = ignored_anchors(p, anchors);
+      SearchRecord search = search_plan(sparse_search_, p);
+      std::optional<SparseRows> sparse;
+      if (search.path == SearchRecord::Path::kSparse) sparse = SparseRows::of(p, anchors, ignored, s_, &search.why_dense);
+      if (sparse) {
+        out = steps(p, &*sparse);
+      } else {
+        DenseRows dense(p, anchors, ignored);
+        out = steps(p, &dense);
+      }
+      out.search = search_outcome(search, sparse.has_value());
     }
     out.assigner = "max-iou";
     out.params = params_;
@@ -110,222 +121,200 @@ class MaxIou final : public Assigner {
     return ignored;
   }
 
-  Assignment match(const Problem& p) const {
-    const int64_t num_priors = p.num_priors();
-    const int64_t num_gts = p.num_gts();
-    const Rows4f anchors = anchor_boxes(p, s_.anchor_scale);
-    const std::vector<char> ignored = ignored_anchors(p, anchors);
-    std::vector<float> anchor_area(static_cast<size_t>(num_priors));
-    for (int64_t i = 0; i < num_priors; ++i) anchor_area[i] = geometry::area(&anchors(i, 0));
-    std::vector<float> row(static_cast<size_t>(num_priors));
-    // u(g, .) for every anchor, -1 where ignored.
-    const auto overlaps_of = [&](int64_t g) {
-      const float* gt = &p.gt_bboxes(g, 0);
-      const float gt_area = geometry::area(gt);
-      for (int64_t i = 0; i < num_priors; ++i)
-        row[i] = ignored[i] ? -1.0f : geometry::iou(gt, &anchors(i, 0), gt_area, anchor_area[i]);
-    };
+  // The (GT, anchor) IoUs the steps read, GT by GT: (anchor, u), in anchor
+  // order when the row lists every anchor, else in any order; an anchor a
+  // row does not list has u = 0.
+  using Row = std::vector<std::pair<int32_t, float>>;
+  class Rows {
+   public:
+    virtual ~Rows() = default;
+    virtual const Row& of(int64_t g) = 0;
+  };
 
-    // Per anchor: m(a), b(a); per GT: M(g) and its first anchor. torch.max
-    // over a dimension keeps the first maximum and lets NaN win.
-    std::vector<float> max_overlap(static_cast<size_t>(num_priors));
-    std::vector<int32_t> best_gt(static_cast<size_t>(num_priors), 0);
-    std::vector<float> gt_max(static_cast<size_t>(num_gts));
-    std::vector<int64_t> gt_argmax(static_cast<size_t>(num_gts), 0);
-    for (int64_t g = 0; g < num_gts; ++g) {
-      overlaps_of(g);
-      gt_max[g] = row[0];
-      for (int64_t i = 0; i < num_priors; ++i) {
-        const float v = row[i];
-        if (g == 0 || (!(v <= max_overlap[i]) && !std::isnan(max_overlap[i]))) {
-          max_overlap[i] = v;
-          best_gt[i] = static_cast<int32_t>(g);
+  // Every anchor, -1 where ignored: u(g, .) as the reference computes it.
+  class DenseRows final : public Rows {
+   public:
+    DenseRows(const Problem& p, const Rows4f& anchors, const std::vector<char>& ignored)
+        : p_(p), anchors_(anchors), ignored_(ignored), area_(static_cast<size_t>(p.num_priors())) {
+      for (int64_t i = 0; i < p.num_priors(); ++i) area_[i] = geometry::area(&anchors(i, 0));
+    }
+    const Row& of(int64_t g) override {
+      const float* gt = &p_.gt_bboxes(g, 0);
+      const float gt_area = geometry::area(gt);
+      row_.resize(static_cast<size_t>(p_.num_priors()));
+      for (int32_t i = 0; i < p_.num_priors(); ++i)
+        row_[i] = {i, ignored_[i] ? -1.0f : geometry::iou(gt, &anchors_(i, 0), gt_area, area_[i])};
+      return row_;
+    }
+
+   private:
+    const Problem& p_;
+    const Rows4f& anchors_;
+    const std::vector<char>& ignored_;
+    std::vector<float> area_;
+    Row row_;
+  };
+
+  // Only the pairs that overlap (every other pair has u = 0), found through
+  // an index of the anchors per level. Needs finite boxes, no ignored anchor
+  // and pos_iou_thr > 0 (so that u = 0 is never positive); nullopt, with
+  // the reason in `why`, otherwise.
+  class SparseRows final : public Rows {
+   public:
+    static std::optional<SparseRows> of(const Problem& p, const Rows4f& anchors, const std::vector<char>& ignored,
+                                        const Settings& s, std::string* why) {
+      const auto decline = [why](const char* reason) { return *why = reason, std::optional<SparseRows>(); };
+      if (!(s.pos_iou_thr > 0)) return decline("pos_iou_thr <= 0: IoU 0 can be positive");
+      if (std::find(ignored.begin(), ignored.end(), 1) != ignored.end()) return decline("ignored anchors");
+      if (!anchors.allFinite() || !p.gt_bboxes.allFinite()) return decline("a box is not finite");
+      const int64_t levels_total = std::accumulate(p.num_level_priors.begin(), p.num_level_priors.end(), int64_t{0});
+      if (levels_total != p.num_priors()) return decline("num_level_priors does not count the anchors");
+      return SparseRows(p, anchors);
+    }
+    const Row& of(int64_t g) override { return rows_[g]; }
+
+   private:
+    SparseRows(const Problem& p, const Rows4f& anchors) : rows_(static_cast<size_t>(p.num_gts())) {
+      // One index per level, cells about an anchor's side.
+      const geometry::GtExtent extent = geometry::gt_extent(p.gt_bboxes);
+      std::vector<geometry::BoxIndex> index;
+      std::vector<float> anchor_area(static_cast<size_t>(p.num_priors()));
+      int64_t first = 0;
+      for (int64_t count : p.num_level_priors) {
+        double side = 0;
+        for (int64_t i = first; i < first + count; ++i)
+          side += static_cast<double>(anchors(i, 2) - anchors(i, 0)) + static_cast<double>(anchors(i, 3) - anchors(i, 1));
+        const double cell = count > 0 ? std::clamp(side / (2.0 * static_cast<double>(count)), 4.0, 4096.0) : 64.0;
+        index.emplace_back(extent.x0, extent.y0, extent.x1, extent.y1, static_cast<float>(cell), 64);
+        for (int64_t i = first; i < first + count; ++i) {
+          anchor_area[i] = geometry::area(&anchors(i, 0));
+          index.back().insert(static_cast<int32_t>(i), &anchors(i, 0));
         }
-        if (i > 0 && !(v <= gt_max[g]) && !std::isnan(gt_max[g])) gt_max[g] = v, gt_argmax[g] = i;
+        first += count;
+      }
+      std::vector<uint32_t> seen(static_cast<size_t>(p.num_priors()), 0);
+      for (int64_t g = 0; g < p.num_gts(); ++g) {
+        const float* gt = &p.gt_bboxes(g, 0);
+        const float gt_area = geometry::area(gt);
+        for (const geometry::BoxIndex& level : index)
+          level.query(gt, &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
+            const float u = geometry::iou(gt, &anchors(i, 0), gt_area, anchor_area[i]);
+            if (u > 0) rows_[g].emplace_back(i, u);
+          });
       }
     }
+    std::vector<Row> rows_;
+  };
 
-    // Steps 1-3.
-    Assignment out = Assignment::Empty(num_priors, num_gts, 0.0f, false);
-    out.max_overlaps = max_overlap;
-    std::vector<int32_t> step3_gt(static_cast<size_t>(num_priors), -1);
-    for (int64_t i = 0; i < num_priors; ++i) {
-      const float m = max_overlap[i];
-      out.gt_inds[i] = -1;
-      if (m >= s_.neg_iou_lo && m < s_.neg_iou_hi) out.gt_inds[i] = 0;
-      if (m >= s_.pos_iou_thr) out.gt_inds[i] = best_gt[i] + 1, step3_gt[i] = best_gt[i];
+  // Per anchor m(a) and b(a), per GT M(g) and its first anchor.
+  struct Maxima {
+    std::vector<float> max_overlap;  // [N]
+    std::vector<int32_t> best_gt;    // [N]
+    std::vector<float> gt_max;       // [G]
+    std::vector<int64_t> gt_argmax;  // [G]
+  };
+
+  // torch.max over a dimension keeps the first maximum and lets NaN win
+  // (anchors not listed: u = 0, which no GT's maximum falls below).
+  static Maxima maxima(const Problem& p, Rows* rows) {
+    Maxima m{std::vector<float>(static_cast<size_t>(p.num_priors()), 0.0f),
+             std::vector<int32_t>(static_cast<size_t>(p.num_priors()), 0),
+             std::vector<float>(static_cast<size_t>(p.num_gts()), 0.0f),
+             std::vector<int64_t>(static_cast<size_t>(p.num_gts()), 0)};
+    for (int64_t g = 0; g < p.num_gts(); ++g) {
+      const Row& row = rows->of(g);
+      if (!row.empty() && row.front().first == 0) m.gt_max[g] = row.front().second;
+      for (const auto& [i, u] : row) {
+        if (g == 0 || (!(u <= m.max_overlap[i]) && !std::isnan(m.max_overlap[i])))
+          m.max_overlap[i] = u, m.best_gt[i] = static_cast<int32_t>(g);
+        if ((!(u <= m.gt_max[g]) && !std::isnan(m.gt_max[g])) || (u == m.gt_max[g] && i < m.gt_argmax[g]))
+          m.gt_max[g] = u, m.gt_argmax[g] = i;
+      }
     }
+    return m;
+  }
 
+  // The steps over one source of IoUs: the dense one or the sparse one.
+  Assignment steps(const Problem& p, Rows* rows) const {
+    const Maxima m = maxima(p, rows);
+    // Steps 1-3.
+    Assignment out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
+    out.max_overlaps = m.max_overlap;
+    std::vector<int32_t> step3_gt(static_cast<size_t>(p.num_priors()), -1);
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      const float u = m.max_overlap[i];
+      out.gt_inds[i] = -1;
+      if (u >= s_.neg_iou_lo && u < s_.neg_iou_hi) out.gt_inds[i] = 0;
+      if (u >= s_.pos_iou_thr) out.gt_inds[i] = m.best_gt[i] + 1, step3_gt[i] = m.best_gt[i];
+    }
     // Step 4: low-quality matches, GT by GT; a later GT overwrites an earlier one.
-    std::vector<std::vector<int32_t>> low_quality(static_cast<size_t>(num_gts));
-    if (s_.match_low_quality) {
-      for (int64_t g = 0; g < num_gts; ++g) {
-        if (!(gt_max[g] >= s_.min_pos_iou)) continue;
-        if (s_.gt_max_assign_all) {
-          overlaps_of(g);
-          for (int64_t i = 0; i < num_priors; ++i)
-            if (row[i] == gt_max[g]) low_quality[g].push_back(static_cast<int32_t>(i));
-        } else {
-          low_quality[g].push_back(static_cast<int32_t>(gt_argmax[g]));
-        }
+    std::vector<std::vector<int32_t>> low_quality(static_cast<size_t>(p.num_gts()));
+    if (s_.match_low_quality)
+      for (int64_t g = 0; g < p.num_gts(); ++g) {
+        if (!(m.gt_max[g] >= s_.min_pos_iou)) continue;
+        low_quality[g] = s_.gt_max_assign_all ? sharing_best(p, rows->of(g), m.gt_max[g])
+                                              : std::vector<int32_t>{static_cast<int32_t>(m.gt_argmax[g])};
         for (int32_t i : low_quality[g]) out.gt_inds[i] = g + 1;
-        if (gt_max[g] == 0.0f)
+        if (m.gt_max[g] == 0.0f)
           out.notes.push_back(fmt::format(
               "GT {} overlaps no anchor (best IoU 0) and min_pos_iou is {}: low-quality matching gives it every "
               "anchor with IoU 0 that no later GT claims",
               g, s_.min_pos_iou));
       }
-    }
-    for (int64_t i = 0; i < num_priors; ++i)
+    for (int64_t i = 0; i < p.num_priors(); ++i)
       if (out.gt_inds[i] > 0) out.labels[i] = p.gt_labels[out.gt_inds[i] - 1];
+    std::vector<char> claimed(static_cast<size_t>(p.num_priors()), 0);
+    for (int64_t g = 0; g < p.num_gts(); ++g)
+      report(g, rows->of(g), low_quality[g], step3_gt, &claimed, &out.candidates);
+    return out;
+  }
 
-    // Reported pairs: anchors a GT reaches pos_iou_thr with (inside), and
-    // those it claimed in step 3 or step 4 (picked).
-    for (int64_t g = 0; g < num_gts; ++g) {
-      overlaps_of(g);
-      std::vector<char> claimed(static_cast<size_t>(num_priors), 0);
-      for (int32_t i : low_quality[g]) claimed[i] = 1;
-      for (int64_t i = 0; i < num_priors; ++i) {
-        const bool inside = row[i] >= s_.pos_iou_thr;
-        const bool picked = claimed[i] || step3_gt[i] == g;
-        if (!inside && !picked) continue;
-        CandidatePair pair;
-        pair.prior = static_cast<int32_t>(i);
-        pair.gt = static_cast<int32_t>(g);
-        pair.cost = row[i];
-        pair.terms[0] = row[i];
-        pair.iou = row[i];
-        pair.inside = inside;
-        pair.picked = picked;
-        out.candidates.push_back(pair);
-      }
+  // The anchors whose IoU with the GT equals its best, `best`, in order
+  // (an anchor the row does not list has IoU 0).
+  static std::vector<int32_t> sharing_best(const Problem& p, const Row& row, float best) {
+    std::vector<int32_t> out;
+    if (best != 0.0f) {
+      for (const auto& [i, u] : row)
+        if (u == best) out.push_back(i);
+      std::sort(out.begin(), out.end());
+      return out;
+    }
+    Row sorted = row;
+    std::sort(sorted.begin(), sorted.end());
+    size_t r = 0;
+    for (int32_t i = 0; i < p.num_priors(); ++i) {
+      while (r < sorted.size() && sorted[r].first < i) ++r;
+      const float u = r < sorted.size() && sorted[r].first == i ? sorted[r].second : 0.0f;
+      if (u == 0.0f) out.push_back(i);
     }
     return out;
   }
 
-  // The same result as match(), visiting only (GT, anchor) pairs that
-  // overlap: an index of the anchors per level finds them, and every other
-  // pair has IoU 0. Needs finite boxes, no ignored anchor and pos_iou_thr > 0.
-  std::optional<Assignment> match_sparse(const Problem& p) const {
-    const int64_t num_priors = p.num_priors(), num_gts = p.num_gts();
-    if (!(s_.pos_iou_thr > 0)) return std::nullopt;
-    const Rows4f anchors = anchor_boxes(p, s_.anchor_scale);
-    const std::vector<char> ignored = ignored_anchors(p, anchors);
-    if (std::find(ignored.begin(), ignored.end(), 1) != ignored.end()) return std::nullopt;
-    if (!anchors.allFinite() || !p.gt_bboxes.allFinite()) return std::nullopt;
-    const geometry::GtExtent extent = geometry::gt_extent(p.gt_bboxes);
-    const float x0 = extent.x0, y0 = extent.y0, x1 = extent.x1, y1 = extent.y1;
-    // One index per level, cells about an anchor's side.
-    std::vector<geometry::BoxIndex> index;
-    std::vector<float> anchor_area(static_cast<size_t>(num_priors));
-    int64_t first = 0;
-    for (int64_t count : p.num_level_priors) {
-      double side = 0;
-      for (int64_t i = first; i < first + count; ++i)
-        side += static_cast<double>(anchors(i, 2) - anchors(i, 0)) + static_cast<double>(anchors(i, 3) - anchors(i, 1));
-      const double cell = count > 0 ? std::clamp(side / (2.0 * static_cast<double>(count)), 4.0, 4096.0) : 64.0;
-      index.emplace_back(x0, y0, x1, y1, static_cast<float>(cell), 64);
-      for (int64_t i = first; i < first + count; ++i) {
-        anchor_area[i] = geometry::area(&anchors(i, 0));
-        index.back().insert(static_cast<int32_t>(i), &anchors(i, 0));
-      }
-      first += count;
+  // Reported pairs of GT g, in anchor order: anchors it reaches pos_iou_thr
+  // with (inside), and those it claimed in step 3 or step 4 (picked; one
+  // the row does not list has IoU 0). `claimed`: zeroed scratch, [N].
+  void report(int64_t g, const Row& row, const std::vector<int32_t>& low_quality, const std::vector<int32_t>& step3_gt,
+              std::vector<char>* claimed, std::vector<CandidatePair>* out) const {
+    std::vector<char>& flag = *claimed;  // 1: claimed in step 4, 2: reported
+    for (int32_t i : low_quality) flag[i] = 1;
+    Row reported;
+    for (const auto& [i, u] : row)
+      if (u >= s_.pos_iou_thr || flag[i] || step3_gt[i] == g) reported.emplace_back(i, u), flag[i] |= 2;
+    for (int32_t i : low_quality)
+      if (!(flag[i] & 2)) reported.emplace_back(i, 0.0f);
+    std::sort(reported.begin(), reported.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [i, u] : reported) {
+      CandidatePair pair;
+      pair.prior = i;
+      pair.gt = static_cast<int32_t>(g);
+      pair.cost = u;
+      pair.terms[0] = u;
+      pair.iou = u;
+      pair.inside = u >= s_.pos_iou_thr;
+      pair.picked = (flag[i] & 1) || step3_gt[i] == g;
+      flag[i] = 0;
+      out->push_back(pair);
     }
-    if (first != num_priors) return std::nullopt;
-
-    // Per GT, its anchors with IoU > 0, by anchor index.
-    std::vector<std::vector<std::pair<int32_t, float>>> overlapping(static_cast<size_t>(num_gts));
-    std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const float* gt = &p.gt_bboxes(g, 0);
-      const float gt_area = geometry::area(gt);
-      for (const geometry::BoxIndex& level : index)
-        level.query(gt, &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
-          const float u = geometry::iou(gt, &anchors(i, 0), gt_area, anchor_area[i]);
-          if (u > 0) overlapping[g].emplace_back(i, u);
-        });
-    }
-
-    // m(a), b(a): IoU 0 and GT 0 unless some GT overlaps (first maximum);
-    // M(g) and its first anchor: 0 and anchor 0 unless g overlaps some anchor.
-    std::vector<float> max_overlap(static_cast<size_t>(num_priors), 0.0f);
-    std::vector<int32_t> best_gt(static_cast<size_t>(num_priors), 0);
-    std::vector<float> gt_max(static_cast<size_t>(num_gts), 0.0f);
-    std::vector<int64_t> gt_argmax(static_cast<size_t>(num_gts), 0);
-    for (int64_t g = 0; g < num_gts; ++g)
-      for (const auto& [i, u] : overlapping[g]) {
-        if (u > max_overlap[i]) max_overlap[i] = u, best_gt[i] = static_cast<int32_t>(g);
-        if (u > gt_max[g] || (u == gt_max[g] && i < gt_argmax[g])) gt_max[g] = u, gt_argmax[g] = i;
-      }
-
-    // Steps 1-3.
-    Assignment out = Assignment::Empty(num_priors, num_gts, 0.0f, false);
-    out.max_overlaps = max_overlap;
-    std::vector<int32_t> step3_gt(static_cast<size_t>(num_priors), -1);
-    for (int64_t i = 0; i < num_priors; ++i) {
-      const float m = max_overlap[i];
-      out.gt_inds[i] = -1;
-      if (m >= s_.neg_iou_lo && m < s_.neg_iou_hi) out.gt_inds[i] = 0;
-      if (m >= s_.pos_iou_thr) out.gt_inds[i] = best_gt[i] + 1, step3_gt[i] = best_gt[i];
-    }
-
-    // Step 4.
-    std::vector<std::vector<int32_t>> low_quality(static_cast<size_t>(num_gts));
-    if (s_.match_low_quality) {
-      for (int64_t g = 0; g < num_gts; ++g) {
-        if (!(gt_max[g] >= s_.min_pos_iou)) continue;
-        if (s_.gt_max_assign_all && gt_max[g] > 0) {
-          for (const auto& [i, u] : overlapping[g])
-            if (u == gt_max[g]) low_quality[g].push_back(i);
-          std::sort(low_quality[g].begin(), low_quality[g].end());
-        } else if (s_.gt_max_assign_all) {  // best IoU 0: every anchor it misses
-          std::sort(overlapping[g].begin(), overlapping[g].end());
-          size_t o = 0;
-          for (int32_t i = 0; i < num_priors; ++i) {
-            while (o < overlapping[g].size() && overlapping[g][o].first < i) ++o;
-            if (o == overlapping[g].size() || overlapping[g][o].first != i) low_quality[g].push_back(i);
-          }
-        } else {
-          low_quality[g].push_back(static_cast<int32_t>(gt_argmax[g]));
-        }
-        for (int32_t i : low_quality[g]) out.gt_inds[i] = g + 1;
-        if (gt_max[g] == 0.0f)
-          out.notes.push_back(fmt::format(
-              "GT {} overlaps no anchor (best IoU 0) and min_pos_iou is {}: low-quality matching gives it every "
-              "anchor with IoU 0 that no later GT claims",
-              g, s_.min_pos_iou));
-      }
-    }
-    for (int64_t i = 0; i < num_priors; ++i)
-      if (out.gt_inds[i] > 0) out.labels[i] = p.gt_labels[out.gt_inds[i] - 1];
-
-    // Reported pairs, as match() reports them: IoU >= pos_iou_thr (> 0, so
-    // overlapping) or claimed in step 3 (overlapping) or 4.
-    std::vector<char> claimed(static_cast<size_t>(num_priors), 0);
-    for (int64_t g = 0; g < num_gts; ++g) {
-      for (int32_t i : low_quality[g]) claimed[i] = 1;
-      std::vector<std::pair<int32_t, float>> rows;
-      for (const auto& [i, u] : overlapping[g])
-        if (u >= s_.pos_iou_thr || claimed[i] || step3_gt[i] == g) rows.emplace_back(i, u), claimed[i] |= 2;
-      for (int32_t i : low_quality[g])
-        if (!(claimed[i] & 2)) rows.emplace_back(i, 0.0f);  // IoU 0: claimed by a GT that overlaps nothing
-      std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-      for (const auto& [i, u] : rows) {
-        const bool inside = u >= s_.pos_iou_thr;
-        const bool picked = (claimed[i] & 1) || step3_gt[i] == g;
-        claimed[i] = 0;
-        CandidatePair pair;
-        pair.prior = i;
-        pair.gt = static_cast<int32_t>(g);
-        pair.cost = u;
-        pair.terms[0] = u;
-        pair.iou = u;
-        pair.inside = inside;
-        pair.picked = picked;
-        out.candidates.push_back(pair);
-      }
-    }
-    return out;
   }
 
   Params params_;

@@ -46,6 +46,8 @@
 #include <optional>
 
 #include "assign/cost_table.h"
+#include "assign/search_record.h"
+#include "assign/sparse_dynamic_k.h"
 #include "assign/scores.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
@@ -101,9 +103,11 @@ class SimOta final : public Assigner {
     if (p.num_gts() == 0 || p.num_priors() == 0) {
       out = nothing_to_assign(p, true);
     } else {
+      SearchRecord search = search_plan(sparse_search_, p);
       std::optional<Assignment> sparse;
-      if (sparse_search_ && geometry::sparse_search_range(p)) sparse = match_sparse(p);
+      if (search.path == SearchRecord::Path::kSparse) sparse = match_sparse(p, &search.why_dense);
       out = sparse ? std::move(*sparse) : match(p);
+      out.search = search_outcome(search, sparse.has_value());
     }
     out.assigner = rules_.name;
     out.params = params_;
@@ -259,9 +263,10 @@ class SimOta final : public Assigner {
     return out;
   }
 
-  // The same result as the dense search below, costing only the pairs that
-  // can matter. Needs point priors on per-level grids (equal x and y
-  // strides), finite inputs and GTs of positive area; nullopt otherwise.
+  // The same result as match(), costing only the pairs that can matter
+  // (detail::SparseDynamicK). Needs point priors on per-level grids (equal x
+  // and y strides), finite inputs and GTs of positive area; nullopt, with
+  // the reason in `why`, otherwise.
   //
   // A pair outside the GT's geometry costs at least INF (1e5 | 1e6) and one
   // inside it less (cls + iou stays far below INF: checked), so a GT whose
@@ -270,332 +275,11 @@ class SimOta final : public Assigner {
   // (cls + iou) + INF: exact costs for those whose prediction overlaps the
   // GT, and, for the others (u = 0), a per-class order of all candidates by
   // their cost at u = 0, walked from the cheapest. A prior several GTs pick
-  // goes to the cheapest GT over all GTs: only GTs whose geometry holds the
-  // prior can undercut a penalty-free cost; otherwise every GT is costed.
-  std::optional<Assignment> match_sparse(const Problem& p) const {
-    const std::optional<geometry::PriorGrid> grid = geometry::PriorGrid::of(p);
-    if (!grid) return std::nullopt;
-    const int64_t num_gts = p.num_gts(), num_priors = p.num_priors(), num_classes = p.num_classes();
-    const auto finite4 = [](const float* b) {
-      return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
-    };
-    for (int64_t i = 0; i < num_priors; ++i)
-      if (p.priors(i, 3) != p.priors(i, 2)) return std::nullopt;
-    // (cls + iou) must stay below INF: each BCE term is at most 100.
-    const double max_inside = 100.0 * static_cast<double>(num_classes) * static_cast<double>(cls_weight_) +
-                              static_cast<double>(cost::log_iou_cost(0.0f, 1.0f, rules_.iou_eps) * iou_weight_);
-    if (!(max_inside < 0.5 * static_cast<double>(rules_.outside_cost))) return std::nullopt;
-    std::vector<float> gt_area(static_cast<size_t>(num_gts));
-    std::vector<std::array<float, 4>> gt_cxcywh(static_cast<size_t>(num_gts));
-    float bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
-    double area_sum = 0;
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const float* box = &p.gt_bboxes(g, 0);
-      if (!finite4(box) || p.gt_labels[g] < 0 || p.gt_labels[g] >= num_classes) return std::nullopt;
-      gt_area[g] = geometry::area(box);
-      gt_cxcywh[g] = gt_cxcywh_of(p, g);
-      if (!(gt_area[g] > 0) || !(gt_cxcywh[g][2] * gt_cxcywh[g][3] > 0)) return std::nullopt;
-      bx0 = std::min(bx0, box[0]), by0 = std::min(by0, box[1]);
-      bx1 = std::max(bx1, box[2]), by1 = std::max(by1, box[3]);
-      area_sum += static_cast<double>(gt_area[g]);
-    }
+  // goes to the cheapest GT over all GTs: only GTs whose centre region holds
+  // the prior can undercut a penalty-free cost; otherwise every GT is costed.
+  std::optional<Assignment> match_sparse(const Problem& p, std::string* why) const;
 
-    // Step 1: each GT's geometry over the priors near it; candidates.
-    struct Near {
-      int32_t prior;
-      uint8_t flags;
-    };
-    std::vector<std::vector<Near>> near(static_cast<size_t>(num_gts));  // by prior; flags != 0
-    std::vector<char> valid(static_cast<size_t>(num_priors), 0);
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const float* box = &p.gt_bboxes(g, 0);
-      const float gx = geometry::centre_x(box), gy = geometry::centre_y(box);
-      for (const auto& level : grid->levels()) {
-        // A superset of the box and the centre region (yolox: of its square
-        // around the shifted centres, about half a stride off).
-        const float s = level.stride, r = center_radius_ * s * 1.01f + 0.01f * s;
-        const float shift = rules_.shift_half_stride ? 0.5f * s : 0.0f;
-        float x0 = gx - r - shift, y0 = gy - r - shift, x1 = gx + r, y1 = gy + r;
-        // The box (yolox: its corners c -+ 0.5 * wh, an ulp from xyxy;
-        // widened), as seen from the stored points: YOLOX tests the point
-        // plus half a stride, so the window reaches half a stride further
-        // left and up.
-        const float m = 1e-3f + 1e-5f * (std::fabs(box[0]) + std::fabs(box[1]) + std::fabs(box[2]) + std::fabs(box[3]));
-        if (rules_.in_box_or_centre) x0 = std::min(x0, box[0] - shift - m), y0 = std::min(y0, box[1] - shift - m),
-                                     x1 = std::max(x1, box[2] + m), y1 = std::max(y1, box[3] + m);
-        grid->for_each_in(level, x0, y0, x1, y1, [&](int32_t i) {
-          const uint8_t flags = geometry(p, i, centre(p, i), g);
-          if (flags == 0) return;
-          near[g].push_back({i, flags});
-          valid[i] = 1;
-        });
-      }
-      std::sort(near[g].begin(), near[g].end(), [](const Near& a, const Near& b) { return a.prior < b.prior; });
-    }
-    if (std::find(valid.begin(), valid.end(), 1) == valid.end()) return std::nullopt;  // the dense path's note
-
-    // Step 2: positive IoUs per GT through an index of the candidates'
-    // predictions (boxes widened a little: YOLOX's cxcywh round trip can
-    // move an edge by an ulp); dynamic k.
-    const float cell = static_cast<float>(std::clamp(std::sqrt(area_sum / static_cast<double>(num_gts)), 16.0, 256.0));
-    geometry::BoxIndex index(bx0, by0, bx1, by1, cell);
-    std::vector<std::array<float, 4>> pred_cxcywh(static_cast<size_t>(num_priors));
-    std::vector<float> pred_area(static_cast<size_t>(num_priors), 0.0f);
-    for (int64_t i = 0; i < num_priors; ++i) {
-      if (!valid[i]) continue;
-      const float* pred = &p.pred_bboxes(i, 0);
-      if (!finite4(pred)) return std::nullopt;
-      pred_area[i] = geometry::area(pred);
-      pred_cxcywh[i] = pred_cxcywh_of(p, i);
-      const float m = 1e-3f + 1e-5f * (std::fabs(pred[0]) + std::fabs(pred[1]) + std::fabs(pred[2]) + std::fabs(pred[3]));
-      const float widened[4] = {pred[0] - m, pred[1] - m, pred[2] + m, pred[3] + m};
-      index.insert(static_cast<int32_t>(i), widened);
-    }
-    const auto iou_with = [&](int32_t i, int64_t g) {
-      if (!rules_.cxcywh_iou) return geometry::iou(&p.pred_bboxes(i, 0), &p.gt_bboxes(g, 0), pred_area[i], gt_area[g]);
-      return geometry::iou_cxcywh(gt_cxcywh[g].data(), pred_cxcywh[i].data());
-    };
-    std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
-    std::vector<int64_t> ks(static_cast<size_t>(num_gts));
-    std::vector<std::vector<std::pair<int32_t, float>>> overlapping(static_cast<size_t>(num_gts));
-    std::vector<float> ious;
-    bool nonfinite = false;
-    for (int64_t g = 0; g < num_gts; ++g) {
-      ious.clear();
-      index.query(&p.gt_bboxes(g, 0), &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
-        const float u = iou_with(i, g);
-        if (std::isnan(u)) nonfinite = true;
-        if (u > 0) ious.push_back(u), overlapping[g].emplace_back(i, u);
-      });
-      ks[g] = match::dynamic_k(ious, candidate_topk_);
-    }
-    if (nonfinite) return std::nullopt;
-
-    // Per-prior class totals, on demand; the pair cost as the dense search forms it.
-    std::vector<double> background(static_cast<size_t>(num_priors), std::nan(""));
-    std::vector<float> probs(static_cast<size_t>(num_classes));
-    const auto background_of = [&](int32_t i) {
-      double& bg = background[i];
-      if (std::isnan(bg)) {
-        probabilities(p, i, &probs);
-        bg = cost::bce_prob_background_total(probs.data(), num_classes);
-        if (!std::isfinite(bg)) nonfinite = true, bg = 0;
-      }
-      return bg;
-    };
-    const bool with_obj = p.has(Field::kObjectness);
-    const auto prob_of = [&](int32_t i, int64_t c) {
-      const float obj = with_obj ? objectness_probability(p, i) : 1.0f;
-      const float cls = class_probability(p, i, c);
-      const float q = rules_.sqrt_score ? std::sqrt(cls * obj) : (with_obj ? cls * obj : cls);
-      if (!std::isfinite(q)) nonfinite = true;
-      return q;
-    };
-    const auto pair_of = [&](int32_t i, int64_t g, float u, uint8_t flags) {
-      CandidatePair pair;
-      pair.prior = i;
-      pair.gt = static_cast<int32_t>(g);
-      pair.iou = u;
-      const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, p.gt_labels[g])) * cls_weight_;
-      const float iou = cost::log_iou_cost(u, 1.0f, rules_.iou_eps) * iou_weight_;
-      pair.inside = penalty_free(flags);
-      pair.terms = {cls, iou, pair.inside ? 0.0f : rules_.outside_cost};
-      pair.cost = (pair.terms[0] + pair.terms[1]) + pair.terms[2];
-      return pair;
-    };
-    // The cost of candidate i for a GT of class c whose prediction misses it
-    // (u = 0): (cls + iou(0)) + INF.
-    std::vector<int32_t> candidates;
-    for (int64_t i = 0; i < num_priors; ++i)
-      if (valid[i]) candidates.push_back(static_cast<int32_t>(i));
-    const float miss_iou = cost::log_iou_cost(0.0f, 1.0f, rules_.iou_eps) * iou_weight_;
-    const auto miss_cost = [&](int32_t i, int64_t c) {
-      const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, c)) * cls_weight_;
-      return (cls + miss_iou) + rules_.outside_cost;
-    };
-    // The m cheapest candidates at u = 0 for class c, by (cost, prior). The
-    // class cost is at least BCE(p, 1) = -log p with p <= sigmoid(x) (times
-    // an objectness probability; YOLOX: p <= sqrt(sigmoid(x))), so costing
-    // the m candidates of highest logit gives a bound on the m-th cheapest,
-    // and only logits above the matching threshold can reach it.
-    std::vector<std::vector<float>> negated_logits(static_cast<size_t>(num_classes));
-    const auto cheapest_misses = [&](int64_t c, int64_t m) {
-      std::vector<std::pair<float, int32_t>> found;
-      const auto v_count = static_cast<int64_t>(candidates.size());
-      m = std::min(m, v_count);
-      const auto take_all = [&]() {
-        for (int32_t i : candidates) found.emplace_back(miss_cost(i, c), i);
-      };
-      if (p.cls_probs.size() > 0 || cls_weight_ <= 0) {
-        take_all();
-      } else {
-        std::vector<float>& neg = negated_logits[static_cast<size_t>(c)];
-        if (neg.empty())
-          for (int32_t i : candidates) neg.push_back(-p.cls_scores(i, c));
-        std::vector<int32_t> top = match::k_smallest(neg.data(), v_count, m);
-        std::vector<char> costed_v(static_cast<size_t>(v_count), 0);
-        float worst = -INFINITY;
-        for (int32_t v : top) {
-          found.emplace_back(miss_cost(candidates[v], c), candidates[v]);
-          worst = std::max(worst, found.back().first);
-          costed_v[v] = 1;
-        }
-        // Others need -log p * cls_weight <= worst - INF - iou(0) (with margins).
-        const double room = (static_cast<double>(worst) - static_cast<double>(rules_.outside_cost) -
-                             static_cast<double>(miss_iou)) / static_cast<double>(cls_weight_) + 0.05;
-        const double scale = rules_.sqrt_score ? 0.5 : 1.0;  // -log p >= scale * softplus(-x)
-        const double softplus_max = room / scale;
-        if (softplus_max >= 99.0) {
-          for (int64_t v = 0; v < v_count; ++v)
-            if (!costed_v[v]) found.emplace_back(miss_cost(candidates[v], c), candidates[v]);
-        } else if (softplus_max > 0) {
-          // softplus(-x) <= s  <=>  x >= -log(expm1(s)); a margin for float32.
-          const double threshold = -std::log(std::expm1(softplus_max)) - 1e-3;
-          for (int64_t v = 0; v < v_count; ++v)
-            if (!costed_v[v] && -static_cast<double>(neg[v]) >= threshold)
-              found.emplace_back(miss_cost(candidates[v], c), candidates[v]);
-        }
-      }
-      const auto m_end = found.begin() + std::min<int64_t>(m, static_cast<int64_t>(found.size()));
-      std::partial_sort(found.begin(), m_end, found.end());
-      found.erase(m_end, found.end());
-      return found;
-    };
-
-    // Step 3: each GT's k cheapest.
-    std::vector<std::vector<CandidatePair>> costed(static_cast<size_t>(num_gts));  // [G] by prior
-    std::vector<std::vector<int32_t>> picks(static_cast<size_t>(num_gts));
-    std::vector<uint32_t> tag_of(static_cast<size_t>(num_priors), 0);
-    std::vector<float> costs;
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const uint32_t tag = static_cast<uint32_t>(g + 1);
-      std::vector<CandidatePair>& pairs = costed[g];
-      std::vector<float> iou_near;
-      // Penalty-free pairs (the report's "inside") and, in the fallback, the rest.
-      int64_t free = 0;
-      size_t o = 0;
-      auto& over = overlapping[g];
-      std::sort(over.begin(), over.end());
-      for (const Near& n : near[g]) {
-        while (o < over.size() && over[o].first < n.prior) ++o;
-        const float u = o < over.size() && over[o].first == n.prior ? over[o].second : 0.0f;
-        if (!penalty_free(n.flags)) continue;
-        pairs.push_back(pair_of(n.prior, g, u, n.flags));
-        tag_of[n.prior] = tag;
-        ++free;
-      }
-      if (free < ks[g]) {
-        // Overlapping candidates outside the geometry: exact costs.
-        for (const auto& [i, u] : over) {
-          if (tag_of[i] == tag) continue;
-          tag_of[i] = tag;
-          pairs.push_back(pair_of(i, g, u, geometry(p, i, centre(p, i), g)));
-        }
-        // The others, cheapest first at u = 0: the first (k - free) untagged suffice.
-        // Ask for a few more than needed; if tagged ones crowd them out, ask for more.
-        const int64_t need = ks[g] - free;
-        const auto total = static_cast<int64_t>(candidates.size());
-        std::vector<int32_t> rest;
-        for (int64_t m = need + 8;; m = std::min(2 * m, total)) {
-          rest.clear();
-          for (const auto& [c, i] : cheapest_misses(p.gt_labels[g], m)) {
-            if (static_cast<int64_t>(rest.size()) == need) break;
-            if (tag_of[i] != tag) rest.push_back(i);
-          }
-          if (static_cast<int64_t>(rest.size()) == need || m >= total) break;
-        }
-        for (int32_t i : rest) pairs.push_back(pair_of(i, g, 0.0f, geometry(p, i, centre(p, i), g)));
-      }
-      std::sort(pairs.begin(), pairs.end(), [](const CandidatePair& x, const CandidatePair& y) { return x.prior < y.prior; });
-      costs.clear();
-      for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
-      picks[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks[g]);
-      // A k-th cost shared with a candidate left out (common in the INF + c
-      // block, quantised to 1/128): the dense path replays torch's order.
-      if (match::boundary_tie(costs.data(), static_cast<int64_t>(costs.size()), picks[g])) return std::nullopt;
-    }
-    if (nonfinite) return std::nullopt;
-
-    // Step 4: owners.
-    std::vector<int32_t> owner(static_cast<size_t>(num_priors), -1);
-    std::vector<int32_t> pickers_of(static_cast<size_t>(num_priors), 0);
-    for (int64_t g = 0; g < num_gts; ++g)
-      for (int32_t v : picks[g]) {
-        const int32_t i = costed[g][v].prior;
-        ++pickers_of[i];
-        owner[i] = static_cast<int32_t>(g);
-      }
-    const auto costed_pair = [&](int64_t g, int32_t i) -> const CandidatePair* {
-      const auto& pairs = costed[g];
-      const auto it = std::lower_bound(pairs.begin(), pairs.end(), i,
-                                       [](const CandidatePair& x, int32_t b) { return x.prior < b; });
-      return it != pairs.end() && it->prior == i ? &*it : nullptr;
-    };
-    const auto exact_cost = [&](int32_t i, int64_t g) {
-      const CandidatePair* known = costed_pair(g, i);
-      return known ? known->cost : pair_of(i, g, iou_with(i, g), geometry(p, i, centre(p, i), g)).cost;
-    };
-    std::vector<std::pair<int32_t, int32_t>> contested;
-    for (int64_t g = 0; g < num_gts; ++g)
-      for (int32_t v : picks[g])
-        if (pickers_of[costed[g][v].prior] > 1) contested.emplace_back(costed[g][v].prior, static_cast<int32_t>(g));
-    std::sort(contested.begin(), contested.end());
-    const float bucket = grid->levels().back().stride;
-    geometry::BoxIndex centres(bx0, by0, bx1, by1, bucket);
-    for (int64_t g = 0; g < num_gts; ++g) {
-      const float c[4] = {gt_cxcywh[g][0], gt_cxcywh[g][1], gt_cxcywh[g][0], gt_cxcywh[g][1]};
-      centres.insert(static_cast<int32_t>(g), c);
-    }
-    std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);
-    uint32_t query = 0;
-    for (size_t a = 0; a < contested.size();) {
-      const int32_t i = contested[a].first;
-      size_t b = a;
-      float best = INFINITY;
-      int32_t best_g = -1;
-      for (; b < contested.size() && contested[b].first == i; ++b) {
-        const float c = costed_pair(contested[b].second, i)->cost;
-        if (best_g < 0 || c < best) best = c, best_g = contested[b].second;
-      }
-      const auto consider = [&](int32_t g) {
-        const float c = exact_cost(i, g);
-        if (c < best || (c == best && g < best_g)) best = c, best_g = g;
-      };
-      if (best < rules_.outside_cost) {
-        // Only a GT whose centre region holds the prior can cost less than INF.
-        const float s = p.priors(i, 2);
-        const float reach = center_radius_ * s * 1.01f + 0.51f * s;
-        const float px = p.priors(i, 0), py = p.priors(i, 1);
-        const float area[4] = {px - reach, py - reach, px + reach + 0.5f * s, py + reach + 0.5f * s};
-        centres.query(area, &gt_seen, ++query, consider);
-      } else {
-        for (int32_t g = 0; g < num_gts; ++g) consider(g);
-      }
-      owner[i] = best_g;
-      a = b;
-    }
-    if (nonfinite) return std::nullopt;
-
-    // Step 5: the result, as CostTable::assemble makes it.
-    Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, true);
-    out.dynamic_ks = ks;
-    for (int64_t i = 0; i < num_priors; ++i) {
-      const int32_t g = owner[i];
-      if (g < 0) continue;
-      out.gt_inds[i] = g + 1;
-      out.labels[i] = p.gt_labels[g];
-      const CandidatePair* pair = costed_pair(g, static_cast<int32_t>(i));
-      out.max_overlaps[i] = pair ? pair->iou : iou_with(static_cast<int32_t>(i), g);
-    }
-    for (int64_t g = 0; g < num_gts; ++g) {
-      std::vector<CandidatePair>& pairs = costed[g];
-      for (int32_t v : picks[g]) pairs[v].picked = true;
-      for (const CandidatePair& pair : pairs)
-        if (pair.inside || pair.picked) out.candidates.push_back(pair);
-    }
-    note_half_offset(p, &out);
-    return out;
-  }
+  class Sparse;
 
   Rules rules_;
   Params params_;
@@ -605,6 +289,295 @@ class SimOta final : public Assigner {
   float cls_weight_;
   bool sparse_search_;
 };
+
+// SimOTA's side of the sparse search: its pair cost, its candidates per GT
+// and its lower bound for rivals.
+class SimOta::Sparse final : public detail::SparseCost {
+ public:
+  Sparse(const SimOta& a, const Problem& p)
+      : a_(a), p_(p), num_gts_(p.num_gts()), engine_(p, p.num_gts(), this) {}
+
+  std::optional<Assignment> run(std::string* why) {
+    const auto decline = [why](const char* reason) { return *why = reason, std::optional<Assignment>(); };
+    grid_ = geometry::PriorGrid::of(p_);
+    if (!grid_) return decline("the priors form no grid");
+    if (const char* reason = check_inputs()) return decline(reason);
+    // Step 1: each GT's geometry over the priors near it; candidates.
+    find_near();
+    if (candidates_.empty()) return decline("no prior in any GT's geometry (the dense search's note)");
+    // Step 2: positive IoUs and dynamic k.
+    load_predictions();
+    std::vector<const float*> boxes(static_cast<size_t>(num_gts_));
+    for (int64_t g = 0; g < num_gts_; ++g) boxes[g] = &p_.gt_bboxes(g, 0);
+    if (!engine_.positive_ious(boxes, valid_, valid_, a_.candidate_topk_, true))
+      return decline("a prediction is not finite, or an IoU NaN");
+    // Step 3: each GT's k cheapest.
+    tag_of_.assign(static_cast<size_t>(p_.num_priors()), 0);
+    for (int64_t g = 0; g < num_gts_; ++g) {
+      cost_candidates(g);
+      if (!engine_.pick(g)) return decline("a GT's k-th cost is shared with a candidate left out (torch's order)");
+    }
+    if (nonfinite_) return decline("a class probability or its cost is not finite");
+    // Step 4: owners.
+    std::vector<std::array<float, 2>> centres;
+    for (const auto& b : gt_cxcywh_) centres.push_back({b[0], b[1]});
+    engine_.resolve_owners(centres, grid_->levels().back().stride);
+    if (nonfinite_) return decline("a class probability or its cost is not finite");
+    // Step 5: the result.
+    Assignment out = engine_.assemble(p_.gt_labels, a_.rules_.negative_overlap);
+    a_.note_half_offset(p_, &out);
+    return out;
+  }
+
+  float iou(int32_t i, int64_t g) override {
+    if (!a_.rules_.cxcywh_iou) return geometry::iou(&p_.pred_bboxes(i, 0), &p_.gt_bboxes(g, 0), pred_area_[i], gt_area_[g]);
+    return geometry::iou_cxcywh(gt_cxcywh_[g].data(), pred_cxcywh_[i].data());
+  }
+
+  CandidatePair pair(int32_t i, int64_t g, float u) override {
+    return pair_of(i, g, u, a_.geometry(p_, i, a_.centre(p_, i), g));
+  }
+
+  // Below INF only a GT whose centre region holds the prior's point (yolox:
+  // shifted by up to half a stride) can undercut `best`.
+  std::optional<std::array<float, 4>> rival_window(int32_t i, float best) override {
+    if (!(best < a_.rules_.outside_cost)) return std::nullopt;
+    const float s = p_.priors(i, 2);
+    const float reach = a_.center_radius_ * s * 1.01f + 0.51f * s;
+    const float px = p_.priors(i, 0), py = p_.priors(i, 1);
+    return std::array<float, 4>{px - reach, py - reach, px + reach + 0.5f * s, py + reach + 0.5f * s};
+  }
+
+ private:
+  struct Near {
+    int32_t prior;
+    uint8_t flags;
+  };
+
+  // Equal strides, (cls + iou) below INF (each BCE term is at most 100),
+  // finite GTs of positive area with labels in range; the reason otherwise.
+  const char* check_inputs() {
+    const int64_t num_classes = p_.num_classes();
+    for (int64_t i = 0; i < p_.num_priors(); ++i)
+      if (p_.priors(i, 3) != p_.priors(i, 2)) return "priors with unequal x and y strides";
+    const double max_inside =
+        100.0 * static_cast<double>(num_classes) * static_cast<double>(a_.cls_weight_) +
+        static_cast<double>(cost::log_iou_cost(0.0f, 1.0f, a_.rules_.iou_eps) * a_.iou_weight_);
+    if (!(max_inside < 0.5 * static_cast<double>(a_.rules_.outside_cost))) return "cls + iou can reach INF";
+    gt_area_.resize(static_cast<size_t>(num_gts_));
+    gt_cxcywh_.resize(static_cast<size_t>(num_gts_));
+    for (int64_t g = 0; g < num_gts_; ++g) {
+      const float* box = &p_.gt_bboxes(g, 0);
+      if (!p_.gt_bboxes.row(g).allFinite()) return "a GT box is not finite";
+      if (p_.gt_labels[g] < 0 || p_.gt_labels[g] >= num_classes) return "a GT label is out of range";
+      gt_area_[g] = geometry::area(box);
+      gt_cxcywh_[g] = gt_cxcywh_of(p_, g);
+      if (!(gt_area_[g] > 0) || !(gt_cxcywh_[g][2] * gt_cxcywh_[g][3] > 0)) return "a GT of zero area";
+    }
+    return nullptr;
+  }
+
+  // Each GT's priors with some geometry (near_, by prior), the candidates.
+  void find_near() {
+    near_.resize(static_cast<size_t>(num_gts_));
+    valid_.assign(static_cast<size_t>(p_.num_priors()), 0);
+    for (int64_t g = 0; g < num_gts_; ++g) {
+      const float* box = &p_.gt_bboxes(g, 0);
+      const float gx = geometry::centre_x(box), gy = geometry::centre_y(box);
+      for (const auto& level : grid_->levels()) {
+        // A superset of the box and the centre region (yolox: of its square
+        // around the shifted centres, about half a stride off).
+        const float s = level.stride, r = a_.center_radius_ * s * 1.01f + 0.01f * s;
+        const float shift = a_.rules_.shift_half_stride ? 0.5f * s : 0.0f;
+        float x0 = gx - r - shift, y0 = gy - r - shift, x1 = gx + r, y1 = gy + r;
+        // The box (yolox: its corners c -+ 0.5 * wh, an ulp from xyxy;
+        // widened), as seen from the stored points: YOLOX tests the point
+        // plus half a stride, so the window reaches half a stride further
+        // left and up.
+        const float m = 1e-3f + 1e-5f * (std::fabs(box[0]) + std::fabs(box[1]) + std::fabs(box[2]) + std::fabs(box[3]));
+        if (a_.rules_.in_box_or_centre) x0 = std::min(x0, box[0] - shift - m), y0 = std::min(y0, box[1] - shift - m),
+                                        x1 = std::max(x1, box[2] + m), y1 = std::max(y1, box[3] + m);
+        grid_->for_each_in(level, x0, y0, x1, y1, [&](int32_t i) {
+          const uint8_t flags = a_.geometry(p_, i, a_.centre(p_, i), g);
+          if (flags == 0) return;
+          near_[g].push_back({i, flags});
+          valid_[i] = 1;
+        });
+      }
+      std::sort(near_[g].begin(), near_[g].end(), [](const Near& x, const Near& y) { return x.prior < y.prior; });
+    }
+    for (int64_t i = 0; i < p_.num_priors(); ++i)
+      if (valid_[i]) candidates_.push_back(static_cast<int32_t>(i));
+  }
+
+  void load_predictions() {
+    pred_area_.assign(static_cast<size_t>(p_.num_priors()), 0.0f);
+    pred_cxcywh_.resize(static_cast<size_t>(p_.num_priors()));
+    for (int32_t i : candidates_) pred_area_[i] = geometry::area(&p_.pred_bboxes(i, 0)), pred_cxcywh_[i] = pred_cxcywh_of(p_, i);
+    background_.assign(static_cast<size_t>(p_.num_priors()), std::nan(""));
+    probs_.resize(static_cast<size_t>(p_.num_classes()));
+    negated_logits_.resize(static_cast<size_t>(p_.num_classes()));
+  }
+
+  // Per-prior class totals, on demand.
+  double background_of(int32_t i) {
+    double& bg = background_[i];
+    if (std::isnan(bg)) {
+      a_.probabilities(p_, i, &probs_);
+      bg = cost::bce_prob_background_total(probs_.data(), p_.num_classes());
+      if (!std::isfinite(bg)) nonfinite_ = true, bg = 0;
+    }
+    return bg;
+  }
+
+  float prob_of(int32_t i, int64_t c) {
+    const bool with_obj = p_.has(Field::kObjectness);
+    const float obj = with_obj ? objectness_probability(p_, i) : 1.0f;
+    const float cls = class_probability(p_, i, c);
+    const float q = a_.rules_.sqrt_score ? std::sqrt(cls * obj) : (with_obj ? cls * obj : cls);
+    if (!std::isfinite(q)) nonfinite_ = true;
+    return q;
+  }
+
+  // The pair cost as the dense search forms it.
+  CandidatePair pair_of(int32_t i, int64_t g, float u, uint8_t flags) {
+    CandidatePair out;
+    out.prior = i;
+    out.gt = static_cast<int32_t>(g);
+    out.iou = u;
+    const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, p_.gt_labels[g])) * a_.cls_weight_;
+    const float iou_term = cost::log_iou_cost(u, 1.0f, a_.rules_.iou_eps) * a_.iou_weight_;
+    out.inside = a_.penalty_free(flags);
+    out.terms = {cls, iou_term, out.inside ? 0.0f : a_.rules_.outside_cost};
+    out.cost = (out.terms[0] + out.terms[1]) + out.terms[2];
+    return out;
+  }
+
+  float miss_iou() const { return cost::log_iou_cost(0.0f, 1.0f, a_.rules_.iou_eps) * a_.iou_weight_; }
+
+  // The cost of candidate i for a GT of class c whose prediction misses it
+  // (u = 0): (cls + iou(0)) + INF.
+  float miss_cost(int32_t i, int64_t c) {
+    const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, c)) * a_.cls_weight_;
+    return (cls + miss_iou()) + a_.rules_.outside_cost;
+  }
+
+  // The m cheapest candidates at u = 0 for class c, by (cost, prior). The
+  // class cost is at least BCE(p, 1) = -log p with p <= sigmoid(x) (times
+  // an objectness probability; YOLOX: p <= sqrt(sigmoid(x))), so costing
+  // the m candidates of highest logit gives a bound on the m-th cheapest,
+  // and only logits above the matching threshold can reach it.
+  std::vector<std::pair<float, int32_t>> cheapest_misses(int64_t c, int64_t m) {
+    std::vector<std::pair<float, int32_t>> found;
+    const auto v_count = static_cast<int64_t>(candidates_.size());
+    m = std::min(m, v_count);
+    if (p_.cls_probs.size() > 0 || a_.cls_weight_ <= 0) {
+      for (int32_t i : candidates_) found.emplace_back(miss_cost(i, c), i);
+    } else {
+      std::vector<float>& neg = negated_logits_[static_cast<size_t>(c)];
+      if (neg.empty())
+        for (int32_t i : candidates_) neg.push_back(-p_.cls_scores(i, c));
+      std::vector<int32_t> top = match::k_smallest(neg.data(), v_count, m);
+      std::vector<char> costed_v(static_cast<size_t>(v_count), 0);
+      float worst = -INFINITY;
+      for (int32_t v : top) {
+        found.emplace_back(miss_cost(candidates_[v], c), candidates_[v]);
+        worst = std::max(worst, found.back().first);
+        costed_v[v] = 1;
+      }
+      add_logits_above(c, worst, costed_v, &found);
+    }
+    const auto m_end = found.begin() + std::min<int64_t>(m, static_cast<int64_t>(found.size()));
+    std::partial_sort(found.begin(), m_end, found.end());
+    found.erase(m_end, found.end());
+    return found;
+  }
+
+  // The candidates not costed yet whose logit can still reach `worst`:
+  // -log p * cls_weight <= worst - INF - iou(0) (with margins).
+  void add_logits_above(int64_t c, float worst, const std::vector<char>& costed_v,
+                        std::vector<std::pair<float, int32_t>>* found) {
+    const std::vector<float>& neg = negated_logits_[static_cast<size_t>(c)];
+    const double room = (static_cast<double>(worst) - static_cast<double>(a_.rules_.outside_cost) -
+                         static_cast<double>(miss_iou())) / static_cast<double>(a_.cls_weight_) + 0.05;
+    const double scale = a_.rules_.sqrt_score ? 0.5 : 1.0;  // -log p >= scale * softplus(-x)
+    const double softplus_max = room / scale;
+    if (!(softplus_max > 0)) return;
+    // softplus(-x) <= s  <=>  x >= -log(expm1(s)); a margin for float32.
+    const bool all = softplus_max >= 99.0;
+    const double threshold = all ? 0.0 : -std::log(std::expm1(softplus_max)) - 1e-3;
+    for (size_t v = 0; v < neg.size(); ++v)
+      if (!costed_v[v] && (all || -static_cast<double>(neg[v]) >= threshold))
+        found->emplace_back(miss_cost(candidates_[v], c), candidates_[v]);
+  }
+
+  // GT g's costed pairs: its penalty-free priors (the report's "inside")
+  // and, when they are fewer than k, the cheapest of the rest.
+  void cost_candidates(int64_t g) {
+    const uint32_t tag = static_cast<uint32_t>(g + 1);
+    std::vector<CandidatePair>& pairs = engine_.costed(g);
+    detail::Overlaps& over = engine_.overlapping(g);
+    std::sort(over.begin(), over.end());
+    int64_t free = 0;
+    size_t o = 0;
+    for (const Near& n : near_[g]) {
+      while (o < over.size() && over[o].first < n.prior) ++o;
+      const float u = o < over.size() && over[o].first == n.prior ? over[o].second : 0.0f;
+      if (!a_.penalty_free(n.flags)) continue;
+      pairs.push_back(pair_of(n.prior, g, u, n.flags));
+      tag_of_[n.prior] = tag;
+      ++free;
+    }
+    if (free >= engine_.k(g)) return;
+    // Overlapping candidates outside the geometry: exact costs.
+    for (const auto& [i, u] : over) {
+      if (tag_of_[i] == tag) continue;
+      tag_of_[i] = tag;
+      pairs.push_back(pair(i, g, u));
+    }
+    for (int32_t i : cheapest_untagged(g, engine_.k(g) - free)) pairs.push_back(pair(i, g, 0.0f));
+  }
+
+  // The others, cheapest first at u = 0: the first `need` untagged suffice.
+  // Ask for a few more than needed; if tagged ones crowd them out, ask for more.
+  std::vector<int32_t> cheapest_untagged(int64_t g, int64_t need) {
+    const uint32_t tag = static_cast<uint32_t>(g + 1);
+    const auto total = static_cast<int64_t>(candidates_.size());
+    std::vector<int32_t> rest;
+    for (int64_t m = need + 8;; m = std::min(2 * m, total)) {
+      rest.clear();
+      for (const auto& [c, i] : cheapest_misses(p_.gt_labels[g], m)) {
+        if (static_cast<int64_t>(rest.size()) == need) break;
+        if (tag_of_[i] != tag) rest.push_back(i);
+      }
+      if (static_cast<int64_t>(rest.size()) == need || m >= total) break;
+    }
+    return rest;
+  }
+
+  const SimOta& a_;
+  const Problem& p_;
+  int64_t num_gts_;
+  detail::SparseDynamicK engine_;
+  std::optional<geometry::PriorGrid> grid_;
+  std::vector<float> gt_area_;
+  std::vector<std::array<float, 4>> gt_cxcywh_;
+  std::vector<std::vector<Near>> near_;  // [G] by prior; flags != 0
+  std::vector<char> valid_;              // [N] in some GT's geometry
+  std::vector<int32_t> candidates_;      // the valid priors
+  std::vector<float> pred_area_;
+  std::vector<std::array<float, 4>> pred_cxcywh_;
+  std::vector<double> background_;       // [N] NaN until computed
+  std::vector<float> probs_;
+  std::vector<std::vector<float>> negated_logits_;  // [C] over the candidates, on demand
+  std::vector<uint32_t> tag_of_;         // [N] GT g + 1 once costed for g
+  bool nonfinite_ = false;
+};
+
+std::optional<Assignment> SimOta::match_sparse(const Problem& p, std::string* why) const {
+  Sparse search(*this, p);
+  return search.run(why);
+}
 
 std::vector<ParamSpec> simota_params(double center_radius) {
   return {

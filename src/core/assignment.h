@@ -47,6 +47,16 @@ struct Match {
   bool operator==(const Match& o) const { return prior == o.prior && gt == o.gt; }
 };
 
+// Which search produced a result, for the assigners with a `search`
+// parameter (assign/assigner.h search_param): the sparse one, or the dense
+// one and why (asked for, or the sparse one declined the image). Kept in
+// memory only (tests check it): no output writes it.
+struct SearchRecord {
+  enum class Path { kNone, kSparse, kDense };  // kNone: the assigner has one search only
+  Path path = Path::kNone;
+  std::string why_dense;  // with kDense: "search=dense" or the sparse search's reason to decline
+};
+
 struct Assignment {
   std::string assigner;                // registry name, "dynamic-soft-label"
   Params params;
@@ -76,6 +86,8 @@ struct Assignment {
   // NaN or Inf from finite inputs and what the replay reports instead
   // (assign/finite_reports.h).
   std::vector<std::string> warnings;
+
+  SearchRecord search;
 
   int64_t num_priors() const { return static_cast<int64_t>(gt_inds.size()); }
   int64_t num_positives() const;
