@@ -208,6 +208,8 @@ Assignment nothing_to_assign(const Problem& problem, bool with_dynamic_ks);
 // (default) costs only the (prior, GT) pairs that can matter, "dense" every
 // pair as the reference does; both give the same result (a cross-check).
 ParamSpec search_param();
+// Whether `params`, which hold search_param(), choose the sparse search.
+bool sparse_search(const Params& params);
 
 // The registry entry's default parameters.
 Params default_params(const AssignerInfo& info);

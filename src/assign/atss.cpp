@@ -136,7 +136,7 @@ class Atss final : public Assigner {
         topk_(params.get_int("topk")),
         anchor_scale_(params.get_float("anchor_scale")),
         ignore_iof_thr_(rules.ignore_boxes ? params.get_float("ignore_iof_thr") : -1.0),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;

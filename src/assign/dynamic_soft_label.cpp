@@ -93,7 +93,7 @@ class DynamicSoftLabel final : public Assigner {
         params_(params),
         s_{static_cast<float>(params.get_float("soft_center_radius")), params.get_int("topk"),
            static_cast<float>(params.get_float("iou_weight"))},
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t padding = rules_.padding_columns_compete ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;

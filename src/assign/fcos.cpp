@@ -51,7 +51,7 @@ class Fcos final : public Assigner {
         radius_(params.get_float("center_sample_radius")),
         ranges_(params.get_ranges("regress_ranges")),
         norm_on_bbox_(params.get_bool("norm_on_bbox")),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t n = p.num_priors(), g_count = p.num_gts();

@@ -68,7 +68,7 @@ class MaxIou final : public Assigner {
            params.get_bool("ignore_wrt_candidates"),
            params.get_bool("match_low_quality"),
            params.get_float("anchor_scale")},
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;

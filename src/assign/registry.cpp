@@ -262,6 +262,8 @@ ParamSpec search_param() {
           std::nullopt, std::nullopt, {"sparse", "dense"}};
 }
 
+bool sparse_search(const Params& params) { return params.get_string("search") == "sparse"; }
+
 Params default_params(const AssignerInfo& info) { return Params(info.params); }
 
 std::string need_name(const Need& need) {

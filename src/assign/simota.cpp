@@ -94,7 +94,7 @@ class SimOta final : public Assigner {
         candidate_topk_(params.get_int("candidate_topk")),
         iou_weight_(static_cast<float>(params.get_float("iou_weight"))),
         cls_weight_(static_cast<float>(params.get_float("cls_weight"))),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;

@@ -228,7 +228,7 @@ class TaskAligned final : public Assigner {
       : rules_(rules),
         params_(params),
         s_(settings_of(rules, params)),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
