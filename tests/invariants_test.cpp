@@ -36,7 +36,6 @@
 #include <cstring>
 #include <map>
 #include <numeric>
-#include <set>
 #include <string>
 #include <tuple>
 
@@ -53,20 +52,12 @@ using testing::SceneKind;
 
 constexpr int kScenes = 300;  // per assigner and property
 
-// Assigners that record no (prior, GT) pairs.
-const std::set<std::string> kNoPairs = {"yolov5"};
-// Assigners whose positives need the prior inside the GT (or its anchor to
-// overlap it): a GT no prior touches can never get one.
-const std::set<std::string> kGeometric = {"atss",    "atss.mmyolo", "task-aligned", "task-aligned.mmyolo",
-                                          "task-aligned.ultralytics", "fcos", "yolov5"};
-// Assigners whose conflicts (a prior several GTs picked) compare every GT,
-// pickers or not: argmin of the cost (DSLA, SimOTA) or argmax of the IoU
-// (mmyolo's and ultralytics' select_highest_overlaps) over all GTs.
-const std::set<std::string> kConflictOverAll = {"dynamic-soft-label", "dynamic-soft-label.mmyolo", "simota",
-                                                "simota.yolox", "atss.mmyolo", "task-aligned.mmyolo",
-                                                "task-aligned.ultralytics"};
-// Assigners where a GT picks exactly its dynamic k priors.
-const std::set<std::string> kPicksK = {"dynamic-soft-label", "dynamic-soft-label.mmyolo", "simota", "simota.yolox"};
+// Which properties apply to an assigner is the registry's business
+// (assign::Traits): whether it records (prior, GT) pairs, whether its
+// positives need the prior inside the GT (a GT no prior touches can never get
+// one), whether its conflicts compare every GT, pickers or not (argmin of the
+// cost, argmax of the IoU in select_highest_overlaps), whether a GT picks
+// exactly its dynamic k priors. registry_test.cpp fails on a trait left unset.
 
 Params params_for(const assign::AssignerInfo& info, const Problem& p) {
   Params params = assign::default_params(info);
@@ -170,7 +161,7 @@ std::string check_properties(const assign::AssignerInfo& info, const Problem& p,
   // Positives entered the matching: each positive prior was picked by some
   // GT, and one picked by a single GT belongs to it. A prior several GTs
   // picked goes where the reference's conflict rule sends it, which for
-  // some (kConflictOverAll) compares every GT, pickers or not. OTA decides
+  // some (traits.conflict_over_all) compares every GT, pickers or not. OTA decides
   // by its plan instead: the prior's column is largest in its GT's row.
   if (a.transport_plan) {
     const std::vector<float>& plan = *a.transport_plan;
@@ -186,7 +177,7 @@ std::string check_properties(const assign::AssignerInfo& info, const Problem& p,
       if (a.gt_inds[i] != expected)
         return fmt::format("prior {}: gt_inds {}, but its plan column is largest (scaled) in row {}", i, a.gt_inds[i], best);
     }
-  } else if (!kNoPairs.count(info.name)) {
+  } else if (info.traits.records_pairs == true) {
     std::vector<std::vector<int32_t>> pickers(static_cast<size_t>(n));
     for (const CandidatePair& c : a.candidates)
       if (c.picked) pickers[c.prior].push_back(c.gt);
@@ -197,7 +188,7 @@ std::string check_properties(const assign::AssignerInfo& info, const Problem& p,
       if (who.empty()) return fmt::format("prior {} is positive for GT {} but no GT picked it", i, g);
       if (who.size() == 1 && who[0] != g)
         return fmt::format("prior {} was picked by GT {} alone but went to GT {}", i, who[0], g);
-      if (!kConflictOverAll.count(info.name) && std::find(who.begin(), who.end(), g) == who.end())
+      if (info.traits.conflict_over_all != true && std::find(who.begin(), who.end(), g) == who.end())
         return fmt::format("prior {} went to GT {}, which did not pick it", i, g);
     }
   }
@@ -212,7 +203,7 @@ std::string check_properties(const assign::AssignerInfo& info, const Problem& p,
       const int64_t k = (*a.dynamic_ks)[g];
       if (early ? k != 0 : k < 1) return fmt::format("GT {} has dynamic k {}{}", g, k, early ? " after the early return" : "");
     }
-    if (kPicksK.count(info.name) && !early)
+    if (info.traits.picks_k == true && !early)
       for (int64_t g = 0; g < g_count; ++g) {
         const auto picks = std::count_if(a.candidates.begin(), a.candidates.end(),
                                          [&](const CandidatePair& c) { return c.gt == g && c.picked; });
@@ -537,7 +528,7 @@ TEST_CASE("invariants, every assigner: a GT no prior reaches is reported, never 
       CAPTURE(info.name);
       CHECK(far.index == s.outside_gt);
       CHECK(listed == (far.positives == 0));
-      if (kGeometric.count(info.name)) CHECK(far.positives == 0);
+      if (info.traits.geometric == true) CHECK(far.positives == 0);
       // The JSON lists the GT too.
       Batch batch = batch_of({s});
       const nlohmann::ordered_json j = render::json(batch, {a}, {});

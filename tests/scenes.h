@@ -26,17 +26,25 @@
 
 #include <fmt/format.h>
 
+#include "assign/assigner.h"
 #include "core/problem.h"
 
 namespace assignscope::testing {
 
 enum class SceneKind { kPoints, kAnchors, kQueries };
 
-// The input an assigner reads: YOLOv5 its anchors, the Hungarian matchers queries.
+// The input an assigner reads, from its registry entry's needs: anchors it
+// cannot do without (YOLOv5), or neither priors nor anchors (the Hungarian
+// matchers: queries); else prior points.
 inline SceneKind scene_kind_for(const std::string& assigner) {
-  if (assigner == "yolov5") return SceneKind::kAnchors;
-  if (assigner == "hungarian" || assigner == "topk-hungarian") return SceneKind::kQueries;
-  return SceneKind::kPoints;
+  const assign::AssignerInfo* info = assign::find_assigner(assigner);
+  if (!info) return SceneKind::kPoints;
+  bool points = false;
+  for (const assign::Need& need : info->needs) {
+    if (need == assign::Need{Field::kAnchors}) return SceneKind::kAnchors;
+    points |= std::find(need.begin(), need.end(), Field::kPriors) != need.end();
+  }
+  return points ? SceneKind::kPoints : SceneKind::kQueries;
 }
 
 // splitmix64: the same stream on every platform and standard library.

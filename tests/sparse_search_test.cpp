@@ -94,9 +94,21 @@ void require_same(const Assignment& sparse, const Assignment& dense, const std::
   }
 }
 
-const char* const kSparseAssigners[] = {"dynamic-soft-label", "dynamic-soft-label.mmyolo", "simota", "simota.yolox", "atss", "atss.mmyolo",
-                                        "max-iou", "fcos", "task-aligned", "task-aligned.mmyolo",
-                                        "task-aligned.ultralytics"};
+// The assigners with a sparse search: the registry's traits.sparse_search,
+// read when first iterated (not during static initialisation).
+const struct SparseAssigners {
+  static const std::vector<const char*>& names() {
+    static const std::vector<const char*> kNames = [] {
+      std::vector<const char*> out;
+      for (const assign::AssignerInfo& info : assign::registry())
+        if (info.traits.sparse_search == true) out.push_back(info.name.c_str());
+      return out;
+    }();
+    return kNames;
+  }
+  auto begin() const { return names().begin(); }
+  auto end() const { return names().end(); }
+} kSparseAssigners{};
 
 // The assigners whose result records which search ran (Assignment::search),
 // how many of the 300 scenes below their sparse search must take (it takes

@@ -69,9 +69,8 @@ std::string describe(const assign::AssignerInfo& info) {
 nlohmann::ordered_json to_json(const assign::AssignerInfo& info) {
   nlohmann::ordered_json j;
   j["name"] = info.name;
-  const size_t dot = info.name.find('.');
-  j["family"] = info.name.substr(0, dot);
-  j["flavour"] = dot == std::string::npos ? "mmdetection" : info.name.substr(dot + 1);
+  j["family"] = info.family();
+  j["flavour"] = info.flavour();
   j["summary"] = info.summary;
   j["reference"] = info.reference;
   nlohmann::ordered_json needs = nlohmann::ordered_json::array();

@@ -64,14 +64,24 @@ DiffImage diff_image_of(const Problem& problem) {
   return img;
 }
 
-bool is_cost_based(const std::string& assigner) {
+namespace {
+// The cost an assigner minimises, from the registry: its own entry's, else
+// (a stored result of a flavour this version does not know) its family's.
+assign::CostDefinition cost_definition_of(const std::string& assigner) {
+  if (const assign::AssignerInfo* info = assign::find_assigner(assigner)) return info->traits.cost;
   const std::string family = assigner.substr(0, assigner.find('.'));
-  return family == "dynamic-soft-label" || family == "simota" || family == "ota" || family == "hungarian" ||
-         family == "topk-hungarian";
+  for (const assign::AssignerInfo& info : assign::registry())
+    if (info.family() == family) return info.traits.cost;
+  return assign::CostDefinition::kNone;
+}
+}  // namespace
+
+bool is_cost_based(const std::string& assigner) {
+  const assign::CostDefinition cost = cost_definition_of(assigner);
+  return cost != assign::CostDefinition::kNone && cost != assign::CostDefinition::kUnset;
 }
 
 namespace {
-std::string family_of(const std::string& assigner) { return assigner.substr(0, assigner.find('.')); }
 std::string term_names(const std::vector<std::string>& v) {
   std::string s;
   for (const std::string& n : v) s += (s.empty() ? "" : "+") + n;
@@ -84,8 +94,7 @@ bool same_cost_function(const Assignment& a, const Assignment& b, std::string* w
     if (why) *why = std::move(text);
     return false;
   };
-  const std::string fa = family_of(a.assigner), fb = family_of(b.assigner);
-  if (fa.empty() || fb.empty() || fa != fb)
+  if (!is_cost_based(a.assigner) || cost_definition_of(a.assigner) != cost_definition_of(b.assigner))
     return say(fmt::format("a ({}) and b ({}) minimise different cost functions",
                            a.assigner.empty() ? "?" : a.assigner, b.assigner.empty() ? "?" : b.assigner));
   if (a.cost_terms != b.cost_terms)

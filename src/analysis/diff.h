@@ -117,15 +117,16 @@ struct ImageDiff {
 };
 
 // Assigners whose CandidatePair::cost is the sum of its terms and is
-// minimised: dynamic-soft-label, simota, ota, hungarian, topk-hungarian and
-// their flavours.
+// minimised: the registry's traits.cost (dynamic-soft-label, simota, ota,
+// hungarian, topk-hungarian and their flavours); a name the registry does
+// not know, by its family's entries.
 bool is_cost_based(const std::string& assigner);
 
 // Whether the two sides minimise the same cost function, so that a term of
-// one means what the same term of the other means: the same assigner family
-// ("dynamic-soft-label" and "dynamic-soft-label.mmyolo": flavours of one cost,
-// as frameworks compute it; parameters and presets may differ) with the same
-// cost terms, in the same order. Otherwise `why` says what differs ("a
+// one means what the same term of the other means: cost-based with the same
+// registry traits.cost ("dynamic-soft-label" and "dynamic-soft-label.mmyolo":
+// flavours of one cost, as frameworks compute it; parameters and presets may
+// differ) and the same cost terms, in the same order. Otherwise `why` says what differs ("a
 // (dynamic-soft-label) and b (simota) minimise different cost functions"),
 // and flips carry no attribution: a "cls" of one is not the "cls" of another.
 bool same_cost_function(const Assignment& a, const Assignment& b, std::string* why);

@@ -1,5 +1,8 @@
 // The assigner interface and the registry: name -> description, parameters
-// with their defaults, the fields it needs, and a factory.
+// with their defaults, the fields it needs, a factory, and its traits. The
+// registry entry is the one record of what an assigner is: the diff's cost
+// attribution, `list`, the invariants and sparse-search tests all read it
+// (docs/architecture.md, "Adding an assigner").
 //
 // Names are `family` for mmdetection's version and `family.flavour` for other
 // frameworks' (dynamic-soft-label.mmyolo, simota.yolox); the golden
@@ -8,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +65,56 @@ struct ClassName {
   bool head = false;
 };
 
+// Which cost function an assigner minimises. Flavours of one family compute
+// the same cost as each framework does (their terms mean the same); `diff`
+// attributes a flip to cost terms only between two assigners with the same
+// definition. kNone: not cost-based (IoU thresholds, metrics, geometry).
+enum class CostDefinition {
+  kUnset,           // forgotten: the registry test fails
+  kNone,
+  kSoftLabel,       // dynamic-soft-label: soft class cost + log-IoU + soft centre prior
+  kSimOta,          // simota: BCE class cost + log-IoU + INF outside the geometry
+  kOta,             // ota: focal class cost + IoU cost, Sinkhorn transport
+  kHungarian,       // hungarian: mmdetection's match_costs list
+  kTopkHungarian,   // topk-hungarian: DDQ's class, L1 and GIoU costs
+};
+
+// What an assigner does, as the rest of the program needs to know it: the
+// diff's attribution, the invariants the tests hold it to, which search
+// paths the sparse-search test compares. Each is stated by the assigner's
+// *_info() and read from here, never from a list of names elsewhere.
+//
+// Forgetting one fails twice over. Every field starts unset (std::nullopt,
+// CostDefinition::kUnset), not with a default (false would be a guess that
+// passes), and `unset_traits` names what an entry left unset: the registry
+// test ("registry: every assigner states every trait") fails on any. And an
+// entry states them in one aggregate initialisation, every field in order
+// (`info.traits = {CostDefinition::kNone, /*multi_match=*/false, ...}`): a
+// short one (every entry's, once a trait is added here) is a
+// -Wmissing-field-initializers warning (-Wextra; the build keeps zero). A
+// field that depends on the flavour may be given as std::nullopt there and
+// set by each flavour's *_info(). Read a trait as `traits.geometric == true`.
+struct Traits {
+  CostDefinition cost = CostDefinition::kUnset;
+  // A prior may serve several GTs (Assignment::matches): yolov5.
+  std::optional<bool> multi_match;
+  // A per-GT k is computed and returned (Assignment::dynamic_ks, dynamic_ks.npy).
+  std::optional<bool> dynamic_k;
+  // A GT picks exactly its dynamic k priors before conflicts are resolved.
+  std::optional<bool> picks_k;
+  // A prior several GTs picked goes to the best of every GT, pickers or not
+  // (argmin of the cost or argmax of the IoU over all GTs), so it may go to
+  // a GT that did not pick it.
+  std::optional<bool> conflict_over_all;
+  // Positives need the prior inside the GT (or its anchor to overlap it): a
+  // GT no prior touches never gets one.
+  std::optional<bool> geometric;
+  // Assignment::candidates holds the (prior, GT) pairs it considered.
+  std::optional<bool> records_pairs;
+  // Has a sparse search beside the dense one (the `search` parameter).
+  std::optional<bool> sparse_search;
+};
+
 struct AssignerInfo {
   std::string name;                  // "dynamic-soft-label"
   std::string summary;               // one line
@@ -97,7 +151,21 @@ struct AssignerInfo {
   // Which framework versions these parameters replay (for `list` and for
   // the warning when a dump records another version).
   std::function<std::vector<FrameworkRange>(const Params&)> replays;
+  // What it does (see Traits); every field set.
+  Traits traits;
+
+  // The name's parts: "simota.yolox" is family "simota", flavour "yolox";
+  // a name without a dot is mmdetection's flavour.
+  std::string family() const { return name.substr(0, name.find('.')); }
+  std::string flavour() const {
+    const size_t dot = name.find('.');
+    return dot == std::string::npos ? "mmdetection" : name.substr(dot + 1);
+  }
 };
+
+// What an entry leaves unset that every assigner must state: trait names
+// ("traits.geometric"), "result_files", "replays". Empty when complete.
+std::vector<std::string> unset_traits(const AssignerInfo& info);
 
 // Every registered assigner, in a stable order.
 const std::vector<AssignerInfo>& registry();
@@ -140,6 +208,8 @@ Assignment nothing_to_assign(const Problem& problem, bool with_dynamic_ks);
 // (default) costs only the (prior, GT) pairs that can matter, "dense" every
 // pair as the reference does; both give the same result (a cross-check).
 ParamSpec search_param();
+// Whether `params`, which hold search_param(), choose the sparse search.
+bool sparse_search(const Params& params);
 
 // The registry entry's default parameters.
 Params default_params(const AssignerInfo& info);

@@ -136,7 +136,7 @@ class Atss final : public Assigner {
         topk_(params.get_int("topk")),
         anchor_scale_(params.get_float("anchor_scale")),
         ignore_iof_thr_(rules.ignore_boxes ? params.get_float("ignore_iof_thr") : -1.0),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
@@ -442,6 +442,10 @@ AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::st
       "a GT with a single candidate has an IoU threshold of mean + std with torch.std's unbiased n - 1 = 0: NaN, which "
       "no candidate passes";
   info.make = [rules](const Params& params) { return std::make_unique<Atss>(rules, params); };
+  // Positives need the centre inside the GT.
+  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+                 /*conflict_over_all=*/std::nullopt,  // per flavour, below
+                 /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/true};
   return info;
 }
 
@@ -471,6 +475,7 @@ AssignerInfo atss_info() {
       "mmdetection mmdet/models/task_modules/assigners/atss_assigner.py ATSSAssigner (commit adc8ffa5)",
       {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}});
   info.class_names = {{"ATSSAssigner", ClassName::Syntax::kAny}};
+  info.traits.conflict_over_all = false;  // the largest IoU among the GTs that picked the anchor
   info.config_ignored = {"iou_calculator"};
   info.replays = [](const Params&) {
     return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
@@ -488,6 +493,7 @@ AssignerInfo atss_mmyolo_info() {
                 {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}});
   info.accepts_zero_stride_priors = true;  // its anchors are priors * 2.5 strides: zero-size ones
   info.class_names = {{"BatchATSSAssigner", ClassName::Syntax::kAny}};
+  info.traits.conflict_over_all = true;  // select_highest_overlaps: argmax IoU over all GTs
   info.config_ignored = {"num_classes", "iou_calculator"};
   info.replays = [](const Params&) {
     return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};

@@ -95,7 +95,7 @@ class DynamicSoftLabel final : public Assigner {
         params_(params),
         s_{static_cast<float>(params.get_float("soft_center_radius")), params.get_int("topk"),
            static_cast<float>(params.get_float("iou_weight"))},
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t padding = rules_.padding_columns_compete ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;
@@ -516,6 +516,10 @@ AssignerInfo make_info(const Rules& rules, std::string summary, std::string refe
       "the soft centre prior 10^(d - soft_center_radius) overflows float32 to +Inf for a prior more than about 38.5 + "
       "soft_center_radius strides from a GT's centre, and so does that pair's cost";
   info.make = [rules](const Params& params) { return std::make_unique<DynamicSoftLabel>(rules, params); };
+  // Each GT picks its k cheapest priors; a prior picked twice goes to its
+  // cheapest GT over all GTs. Far priors only cost more: not geometric.
+  info.traits = {CostDefinition::kSoftLabel, /*multi_match=*/false, /*dynamic_k=*/true, /*picks_k=*/true,
+                 /*conflict_over_all=*/true, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/true};
   return info;
 }
 

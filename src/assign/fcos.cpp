@@ -51,7 +51,7 @@ class Fcos final : public Assigner {
         radius_(params.get_float("center_sample_radius")),
         ranges_(params.get_ranges("regress_ranges")),
         norm_on_bbox_(params.get_bool("norm_on_bbox")),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t n = p.num_priors(), g_count = p.num_gts();
@@ -206,6 +206,9 @@ AssignerInfo fcos_info() {
   info.needs = {{Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "bbox_targets.npy"};
   info.make = [](const Params& params) { return std::make_unique<Fcos>(params); };
+  // Points inside a GT (or its centre box); the smallest GT wins.
+  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/true};
   info.check = [](const Params& params, const Problem& p) {
     const auto ranges = static_cast<int64_t>(params.get_ranges("regress_ranges").size());
     if (p.num_levels() != ranges && p.num_priors() > 0)

@@ -330,6 +330,9 @@ AssignerInfo hungarian_info() {
   info.needs = {{Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
   info.make = [](const Params& params) { return std::make_unique<Hungarian>(params); };
+  // One query per GT by a linear assignment over every (query, GT) cost.
+  info.traits = {CostDefinition::kHungarian, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params& params, const Problem& p) {
     const std::vector<MatchCost> costs = costs_of(params);
     if (has_cost(costs, MatchCostType::kBBoxL1) && !p.meta.image_size)

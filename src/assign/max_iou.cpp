@@ -70,7 +70,7 @@ class MaxIou final : public Assigner {
            params.get_bool("ignore_wrt_candidates"),
            params.get_bool("match_low_quality"),
            params.get_float("anchor_scale")},
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
@@ -358,6 +358,10 @@ AssignerInfo max_iou_info() {
   info.needs = {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
   info.make = [](const Params& params) { return std::make_unique<MaxIou>(params); };
+  // IoU thresholds, the best GT of each anchor (always one that reaches the
+  // threshold); the low-quality step gives a GT its best anchors at any IoU.
+  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/true};
   info.aliases = {"retinanet"};
   info.class_names = {{"MaxIoUAssigner", ClassName::Syntax::kAny}};
   info.config_ignored = {"iou_calculator"};

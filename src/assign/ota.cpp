@@ -231,6 +231,10 @@ AssignerInfo ota_info() {
       "when the GTs' supplies (at least 1 each) add up to more than the N priors, the background's supply is "
       "negative, its log NaN, and the Sinkhorn plan NaN throughout (each prior then goes to the first GT)";
   info.make = [](const Params& params) { return std::make_unique<Ota>(params); };
+  // A transport plan decides, not picks: each prior goes where its plan
+  // column is largest; every prior has a cost to every GT. Dense only.
+  info.traits = {CostDefinition::kOta, /*multi_match=*/false, /*dynamic_k=*/true, /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params& params, const Problem& p) {
     // The plan is dense, (G + 1) x N, and Sinkhorn sweeps it twice per
     // iteration: bounded before anything is allocated (about 24 bytes an
@@ -259,6 +263,8 @@ AssignerInfo ota_info() {
     return Status();
   };
   info.aliases = {"ota-paper"};
+  // The paper's code is not a versioned framework: no version to warn about.
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{}; };
   return info;
 }
 

@@ -1,5 +1,7 @@
-// The registry of assigners. A new assigner is a new file plus one line here;
-// the names people type for one (aliases, class names, presets) resolve here too.
+// The registry of assigners. A new assigner is a new file (its *_info() states
+// everything about it, traits included) plus one line here, and its tests and
+// docs (docs/architecture.md, "Adding an assigner"); the names people type for
+// one (aliases, class names, presets) resolve here too.
 #include <algorithm>
 #include <new>
 #include <cassert>
@@ -73,6 +75,23 @@ const std::vector<AssignerInfo>& registry() {
       topk_hungarian_info(),
   });
   return kAll;
+}
+
+std::vector<std::string> unset_traits(const AssignerInfo& info) {
+  std::vector<std::string> unset;
+  const Traits& t = info.traits;
+  if (t.cost == CostDefinition::kUnset) unset.push_back("traits.cost");
+  const std::pair<const char*, const std::optional<bool>*> flags[] = {
+      {"traits.multi_match", &t.multi_match},         {"traits.dynamic_k", &t.dynamic_k},
+      {"traits.picks_k", &t.picks_k},                 {"traits.conflict_over_all", &t.conflict_over_all},
+      {"traits.geometric", &t.geometric},             {"traits.records_pairs", &t.records_pairs},
+      {"traits.sparse_search", &t.sparse_search},
+  };
+  for (const auto& [name, flag] : flags)
+    if (!flag->has_value()) unset.push_back(name);
+  if (info.result_files.empty()) unset.push_back("result_files");
+  if (!info.replays) unset.push_back("replays");
+  return unset;
 }
 
 const AssignerInfo* find_assigner(const std::string& name) {
@@ -242,6 +261,8 @@ ParamSpec search_param() {
           "Same result (a cross-check)",
           std::nullopt, std::nullopt, {"sparse", "dense"}};
 }
+
+bool sparse_search(const Params& params) { return params.get_string("search") == "sparse"; }
 
 Params default_params(const AssignerInfo& info) { return Params(info.params); }
 

@@ -96,7 +96,7 @@ class SimOta final : public Assigner {
         candidate_topk_(params.get_int("candidate_topk")),
         iou_weight_(static_cast<float>(params.get_float("iou_weight"))),
         cls_weight_(static_cast<float>(params.get_float("cls_weight"))),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
@@ -605,6 +605,11 @@ AssignerInfo make_info(const Rules& rules, double center_radius, std::string sum
         "YOLOX's bboxes_iou has no epsilon: a zero-area GT and a zero-area prediction give IoU 0 / 0 = NaN, and "
         "NaN costs; the positive's IoU, (matching_matrix * ious).sum(0), is NaN wherever its prior has a NaN IoU";
   info.make = [rules](const Params& params) { return std::make_unique<SimOta>(rules, params); };
+  // As dynamic-soft-label: k cheapest priors per GT, conflicts by the cost
+  // over all GTs; outside the geometry costs INF, which a GT still takes
+  // when it has fewer than k priors inside: not geometric.
+  info.traits = {CostDefinition::kSimOta, /*multi_match=*/false, /*dynamic_k=*/true, /*picks_k=*/true,
+                 /*conflict_over_all=*/true, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/true};
   return info;
 }
 

@@ -228,7 +228,7 @@ class TaskAligned final : public Assigner {
       : rules_(rules),
         params_(params),
         s_(settings_of(rules, params)),
-        sparse_search_(params.get_string("search") == "sparse") {}
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
@@ -665,6 +665,10 @@ AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::st
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "assign_metrics.npy"};
   if (rules.raw_metrics) info.result_files.push_back("assign_metrics_raw.npy");
   info.make = [rules](const Params& params) { return std::make_unique<TaskAligned>(rules, params); };
+  // Positives need the point inside the GT.
+  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+                 /*conflict_over_all=*/std::nullopt,  // per flavour, below
+                 /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/true};
   return info;
 }
 
@@ -679,6 +683,7 @@ AssignerInfo task_aligned_info() {
                 "(commit d4ccf312); soft targets as TOODHead._get_targets_single");
   info.aliases = {"tood"};
   info.class_names = {{"TaskAlignedAssigner", ClassName::Syntax::kDict}};
+  info.traits.conflict_over_all = false;  // the largest metric among the GTs that picked the prior
   info.config_ignored = {"iou_calculator"};
   info.replays = [](const Params&) {
     return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
@@ -694,6 +699,7 @@ AssignerInfo task_aligned_mmyolo_info() {
                                 "BatchTaskAlignedAssigner (mmyolo 0.6.0, commit 8c4d9dc5)");
   info.aliases = {"yolov6", "ppyoloe"};
   info.class_names = {{"BatchTaskAlignedAssigner", ClassName::Syntax::kAny}};
+  info.traits.conflict_over_all = true;  // select_highest_overlaps: argmax IoU over all GTs
   // num_classes: the dump's; use_ciou=False is the YOLOv6 / PPYOLOE setting
   // replayed here (validate refuses True).
   info.config_ignored = {"num_classes"};
@@ -722,6 +728,7 @@ AssignerInfo task_aligned_ultralytics_info() {
                                 "8.4: 8.4.0 f2d3aed6 - 8.4.52 93e05552, STAL and topk2), CIoU of "
                                 "ultralytics/utils/metrics.py bbox_iou (commit 000df7b3)");
   info.class_names = {{"TaskAlignedAssigner", ClassName::Syntax::kCall}};
+  info.traits.conflict_over_all = true;  // select_highest_overlaps: argmax CIoU over all GTs
   info.config_ignored = {"num_classes"};
   info.validate = [](const Params& p, std::vector<std::string>*) -> Status {
     if (!p.is_null("stride") && p.get_numbers("stride").empty())

@@ -263,6 +263,9 @@ AssignerInfo topk_hungarian_info() {
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "assign_metrics.npy",
                        "assign_metrics_raw.npy"};
   info.make = [](const Params& params) { return std::make_unique<TopkHungarian>(params); };
+  // k queries per GT by one linear assignment over the GT columns repeated k times.
+  info.traits = {CostDefinition::kTopkHungarian, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params& params, const Problem& p) -> Status {
     if (needs_image_size(costs_of(params)) && !p.meta.image_size)
       return Status::InvalidInput(

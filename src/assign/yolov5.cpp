@@ -199,6 +199,10 @@ AssignerInfo yolov5_info() {
   info.needs = {{Field::kPriors}, {Field::kAnchors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "matches.npy"};
   info.make = [](const Params& params) { return std::make_unique<YoloV5>(params); };
+  // A prior matches every GT whose shape fits its anchor (Assignment::matches),
+  // in the GT's cell and its near neighbours; each match is a recorded pair.
+  info.traits = {CostDefinition::kNone, /*multi_match=*/true, /*dynamic_k=*/false, /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params&, const Problem& p) {
     if (!p.meta.image_size)
       return Status::InvalidInput(
