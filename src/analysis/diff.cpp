@@ -245,32 +245,36 @@ Attribution attribute(const std::vector<PairCosts>& pairs, const std::vector<int
 
 }  // namespace
 
-ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignment& b) {
-  ImageDiff d;
-  d.name = image.name;
-  d.num_priors = std::min({image.num_priors, a.num_priors(), b.num_priors()});
-  d.num_gts = image.num_gts;
-  d.cost_based = is_cost_based(a.assigner) && is_cost_based(b.assigner);
-  if (d.cost_based) {
+namespace {
+
+// Priors serving a GT on side a, on side b, and on both.
+struct GtCounts {
+  int64_t a = 0, b = 0, common = 0;
+};
+
+// Whether the two sides' flips can be explained term by term, and why not.
+void set_attribution(const Assignment& a, const Assignment& b, ImageDiff* d) {
+  d->cost_based = is_cost_based(a.assigner) && is_cost_based(b.assigner);
+  if (d->cost_based) {
     std::string why;
-    d.attributed = same_cost_function(a, b, &why);
-    if (!d.attributed) d.attribution_note = "not comparable: " + why;
+    d->attributed = same_cost_function(a, b, &why);
+    if (!d->attributed) d->attribution_note = "not comparable: " + why;
   } else if (is_cost_based(a.assigner) != is_cost_based(b.assigner)) {
     const Assignment& other = is_cost_based(a.assigner) ? b : a;
-    d.attribution_note = fmt::format("not comparable: {} minimises no sum of cost terms",
-                                     other.assigner.empty() ? "one side" : other.assigner);
+    d->attribution_note = fmt::format("not comparable: {} minimises no sum of cost terms",
+                                      other.assigner.empty() ? "one side" : other.assigner);
   }
-  d.cost_terms_a = a.cost_terms;
-  d.cost_terms_b = b.cost_terms;
-  const SideView va(a), vb(b);
+}
 
-  struct Counts {
-    int64_t a = 0, b = 0, common = 0;
-  };
-  std::map<int64_t, Counts> per_gt;
+// Every prior's state and GTs on both sides: the counts per GT, and a flip
+// for each prior that differs.
+std::map<int64_t, GtCounts> compare_priors(const DiffImage& image, const Assignment& a, const Assignment& b,
+                                           ImageDiff* d) {
+  const SideView va(a), vb(b);
+  std::map<int64_t, GtCounts> per_gt;
   for (int64_t g = 0; g < image.num_gts; ++g) per_gt[g];
   std::vector<int64_t> ga, gb;
-  for (int64_t i = 0; i < d.num_priors; ++i) {
+  for (int64_t i = 0; i < d->num_priors; ++i) {
     const PriorState sa = va.state(i), sb = vb.state(i);
     va.gts(i, ga);
     vb.gts(i, gb);
@@ -278,11 +282,11 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
     for (int64_t g : gb) ++per_gt[g].b;
     for (int64_t g : ga)
       if (std::binary_search(gb.begin(), gb.end(), g)) ++per_gt[g].common;
-    d.positives_a += sa == PriorState::kPositive;
-    d.positives_b += sb == PriorState::kPositive;
+    d->positives_a += sa == PriorState::kPositive;
+    d->positives_b += sb == PriorState::kPositive;
     if (sa == sb && ga == gb) {
-      ++d.same;
-      d.positives_common += sa == PriorState::kPositive;
+      ++d->same;
+      d->positives_common += sa == PriorState::kPositive;
       continue;
     }
     PriorFlip f;
@@ -295,11 +299,11 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
     // Positivity first (as render::svg_diff draws them): ignored counts as
     // not positive, and "ignored" is left for negative <-> ignored.
     const bool pa = sa == PriorState::kPositive, pb = sb == PriorState::kPositive;
-    if (pa && pb) f.kind = FlipKind::kChangedGt, ++d.changed_gt;
-    else if (pa) f.kind = FlipKind::kPosToNeg, ++d.pos_to_neg;
-    else if (pb) f.kind = FlipKind::kNegToPos, ++d.neg_to_pos;
-    else f.kind = FlipKind::kIgnored, ++d.ignored_changes;
-    d.flips.push_back(std::move(f));
+    if (pa && pb) f.kind = FlipKind::kChangedGt, ++d->changed_gt;
+    else if (pa) f.kind = FlipKind::kPosToNeg, ++d->pos_to_neg;
+    else if (pb) f.kind = FlipKind::kNegToPos, ++d->neg_to_pos;
+    else f.kind = FlipKind::kIgnored, ++d->ignored_changes;
+    d->flips.push_back(std::move(f));
   }
   // GTs the results know only by their dynamic k (stored results).
   if (image.num_gts < 0) {
@@ -308,7 +312,14 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
         for (size_t g = 0; g < side->dynamic_ks->size(); ++g)
           if ((*side->dynamic_ks)[g] > 0) per_gt[static_cast<int64_t>(g)];
   }
+  return per_gt;
+}
 
+// A row per GT, worst Jaccard first (then the larger change in positives,
+// then index).
+std::vector<GtDiff> gt_rows(const DiffImage& image, const std::map<int64_t, GtCounts>& per_gt, const Assignment& a,
+                            const Assignment& b) {
+  std::vector<GtDiff> rows;
   for (const auto& [g, counts] : per_gt) {
     GtDiff row;
     row.index = g;
@@ -325,24 +336,29 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
     row.jaccard = either ? static_cast<double>(counts.common) / static_cast<double>(either) : 1.0;
     row.k_a = k_of(a, g);
     row.k_b = k_of(b, g);
-    d.gts.push_back(row);
+    rows.push_back(row);
   }
-  std::stable_sort(d.gts.begin(), d.gts.end(), [](const GtDiff& x, const GtDiff& y) {
+  std::stable_sort(rows.begin(), rows.end(), [](const GtDiff& x, const GtDiff& y) {
     if (x.jaccard != y.jaccard) return x.jaccard < y.jaccard;
     const int64_t cx = std::abs(x.positives_a - x.positives_b), cy = std::abs(y.positives_a - y.positives_b);
     if (cx != cy) return cx > cy;
     return x.index < y.index;
   });
+  return rows;
+}
 
-  // What each flip's pairs say.
+// What each flip's pairs say: the pairs of the GTs it left or joined, the
+// cost term that pushed it (when attributed), and why it is not where the
+// other side has it.
+void explain_flips(const Assignment& a, const Assignment& b, ImageDiff* d) {
   const PairIndex pa(a), pb(b);
-  for (PriorFlip& f : d.flips) {
+  for (PriorFlip& f : d->flips) {
     std::vector<int64_t> lost, won;
     std::set_difference(f.gts_a.begin(), f.gts_a.end(), f.gts_b.begin(), f.gts_b.end(), std::back_inserter(lost));
     std::set_difference(f.gts_b.begin(), f.gts_b.end(), f.gts_a.begin(), f.gts_a.end(), std::back_inserter(won));
     for (int64_t g : lost) f.pairs.push_back({g, pa.find(f.prior, g), pb.find(f.prior, g)});
     for (int64_t g : won) f.pairs.push_back({g, pa.find(f.prior, g), pb.find(f.prior, g)});
-    if (d.attributed) {
+    if (d->attributed) {
       bool any = false;
       Attribution at = attribute(f.pairs, lost, a.cost_terms, &any);
       if (any) f.attribution = std::move(at);
@@ -355,8 +371,12 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
       if (!why.empty()) f.why.push_back(why);
     }
   }
+}
+
+// Flips of the worst GTs first (the GTs' order in d->gts), then by prior.
+void order_flips(ImageDiff* d) {
   std::map<int64_t, size_t> rank;
-  for (size_t r = 0; r < d.gts.size(); ++r) rank[d.gts[r].index] = r;
+  for (size_t r = 0; r < d->gts.size(); ++r) rank[d->gts[r].index] = r;
   const auto first_rank = [&](const PriorFlip& f) {
     size_t best = std::numeric_limits<size_t>::max();
     for (const auto* list : {&f.gts_a, &f.gts_b})
@@ -364,12 +384,28 @@ ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignme
     return best;
   };
   std::vector<std::pair<size_t, size_t>> order;  // (rank, position)
-  for (size_t k = 0; k < d.flips.size(); ++k) order.emplace_back(first_rank(d.flips[k]), k);
+  for (size_t k = 0; k < d->flips.size(); ++k) order.emplace_back(first_rank(d->flips[k]), k);
   std::sort(order.begin(), order.end());
   std::vector<PriorFlip> sorted;
-  sorted.reserve(d.flips.size());
-  for (const auto& o : order) sorted.push_back(std::move(d.flips[o.second]));
-  d.flips = std::move(sorted);
+  sorted.reserve(d->flips.size());
+  for (const auto& o : order) sorted.push_back(std::move(d->flips[o.second]));
+  d->flips = std::move(sorted);
+}
+
+}  // namespace
+
+ImageDiff diff_image(const DiffImage& image, const Assignment& a, const Assignment& b) {
+  ImageDiff d;
+  d.name = image.name;
+  d.num_priors = std::min({image.num_priors, a.num_priors(), b.num_priors()});
+  d.num_gts = image.num_gts;
+  set_attribution(a, b, &d);
+  d.cost_terms_a = a.cost_terms;
+  d.cost_terms_b = b.cost_terms;
+  const std::map<int64_t, GtCounts> per_gt = compare_priors(image, a, b, &d);
+  d.gts = gt_rows(image, per_gt, a, b);
+  explain_flips(a, b, &d);
+  order_flips(&d);
   return d;
 }
 

@@ -62,16 +62,11 @@ std::string recorded_path(const std::string& path, const std::string& result_dir
 
 }  // namespace
 
-Result<std::vector<NamedBytes>> npy_layout(const Batch& batch, const std::vector<Assignment>& results,
-                                               const std::string& reference, const NpyProvenance& where) {
-  if (results.empty()) return Status::Internal("npy_layout: no results");
+namespace {
+
+// The per-prior files: [N], or [B, N] for a batch ([.., 4] for boxes).
+std::vector<NamedBytes> per_prior_files(const Batch& batch, const std::vector<Assignment>& results) {
   const int64_t n = results[0].num_priors();
-  for (size_t b = 1; b < results.size(); ++b) {
-    if (results[b].num_priors() != n)
-      return Status::InvalidInput(fmt::format(
-          "{}: images have different numbers of priors ({} has {}, {} has {}); the npy layout stacks them as [B, N]",
-          batch.source, batch.images[0].name, n, batch.images[b].name, results[b].num_priors()));
-  }
   const auto num_images = static_cast<int64_t>(results.size());
   const Assignment& first = results[0];
   std::vector<int64_t> prior_shape = batch.is_batch ? std::vector<int64_t>{num_images, n} : std::vector<int64_t>{n};
@@ -96,8 +91,16 @@ Result<std::vector<NamedBytes>> npy_layout(const Batch& batch, const std::vector
   if (first.bbox_targets)
     files.push_back(stacked_floats("bbox_targets.npy", batch, results, {n, 4},
                                    [](const Assignment& a) { return &*a.bbox_targets; }));
+  return files;
+}
 
-  // Per-GT results, padded to the batch's GT columns.
+// The per-GT files (dynamic_ks, transport_plan, matches), padded to the
+// batch's GT columns, appended to `out`.
+void add_per_gt_files(const Batch& batch, const std::vector<Assignment>& results, std::vector<NamedBytes>* out) {
+  std::vector<NamedBytes>& files = *out;
+  const int64_t n = results[0].num_priors();
+  const auto num_images = static_cast<int64_t>(results.size());
+  const Assignment& first = results[0];
   const int64_t columns = batch.is_batch ? batch.gt_columns : batch.images[0].num_gts();
   if (first.dynamic_ks) {
     const int64_t width = batch.is_batch ? columns : static_cast<int64_t>(first.dynamic_ks->size());
@@ -138,7 +141,14 @@ Result<std::vector<NamedBytes>> npy_layout(const Batch& batch, const std::vector
     const int64_t width = batch.is_batch ? 3 : 2;
     files.push_back({"matches.npy", npy_bytes(rows.data(), {static_cast<int64_t>(rows.size()) / width, width})});
   }
+}
 
+// params.json: what was replayed, the files, and the dumps (relative to the
+// result directory).
+Result<NamedBytes> params_file(const Batch& batch, const std::vector<Assignment>& results,
+                               const std::string& reference, const NpyProvenance& where,
+                               const std::vector<NamedBytes>& files) {
+  const Assignment& first = results[0];
   nlohmann::ordered_json params;
   params["assigner"] = first.assigner;
   params["params"] = first.params.to_json();
@@ -165,9 +175,13 @@ Result<std::vector<NamedBytes>> npy_layout(const Batch& batch, const std::vector
     params["images"] = image_names;
   }
   const std::string text = json_text(params) + "\n";  // a path that is not UTF-8: U+FFFD, not a throw
-  files.push_back({"params.json", std::vector<unsigned char>(text.begin(), text.end())});
-  // What the replay remarked (early returns, ties left to torch's order) and
-  // warned (NaN the reference would have), per image, so a CI user sees it.
+  return NamedBytes{"params.json", std::vector<unsigned char>(text.begin(), text.end())};
+}
+
+// notes.json: what the replay remarked (early returns, ties left to torch's
+// order) and warned (NaN the reference would have), per image, so a CI user
+// sees it.
+NamedBytes notes_file(const Batch& batch, const std::vector<Assignment>& results) {
   nlohmann::ordered_json notes;
   notes["images"] = nlohmann::ordered_json::array();
   for (size_t b = 0; b < results.size(); ++b) {
@@ -178,7 +192,27 @@ Result<std::vector<NamedBytes>> npy_layout(const Batch& batch, const std::vector
     notes["images"].push_back(std::move(image));
   }
   const std::string notes_text = json_text(notes) + "\n";
-  files.push_back({"notes.json", std::vector<unsigned char>(notes_text.begin(), notes_text.end())});
+  return {"notes.json", std::vector<unsigned char>(notes_text.begin(), notes_text.end())};
+}
+
+}  // namespace
+
+Result<std::vector<NamedBytes>> npy_layout(const Batch& batch, const std::vector<Assignment>& results,
+                                           const std::string& reference, const NpyProvenance& where) {
+  if (results.empty()) return Status::Internal("npy_layout: no results");
+  const int64_t n = results[0].num_priors();
+  for (size_t b = 1; b < results.size(); ++b) {
+    if (results[b].num_priors() != n)
+      return Status::InvalidInput(fmt::format(
+          "{}: images have different numbers of priors ({} has {}, {} has {}); the npy layout stacks them as [B, N]",
+          batch.source, batch.images[0].name, n, batch.images[b].name, results[b].num_priors()));
+  }
+  std::vector<NamedBytes> files = per_prior_files(batch, results);
+  add_per_gt_files(batch, results, &files);
+  auto params = params_file(batch, results, reference, where, files);
+  if (!params.ok()) return params.status();
+  files.push_back(std::move(params).value());
+  files.push_back(notes_file(batch, results));
   return files;
 }
 
