@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "render/render.h"
+#include "io/result_layout.h"
 #include "scenes.h"
 #include "test_support.h"
 
@@ -105,7 +105,7 @@ TEST_CASE("registry: result_files are the files the npy writer writes for each a
       batch.source = "generated";
       batch.images = {s.problem};
       batch.gt_columns = s.problem.num_gts();
-      const auto files = render::npy_layout(batch, {replay(info, s.problem)}, "generated");
+      const auto files = io::npy_layout(batch, {replay(info, s.problem)}, "generated");
       REQUIRE(files.ok());
       std::set<std::string> names, others;
       for (const io::NamedBytes& f : *files)

@@ -221,7 +221,7 @@ inline void check_well_formed(const Problem& p, const Assignment& a, bool render
   batch.gt_columns = columns;
   CHECK_FALSE(render::table(batch, {a}).empty());
   CHECK_FALSE(render::json(batch, {a}, {true, true}).empty());
-  CHECK(render::npy_layout(batch, {a}, "edge").ok());
+  CHECK(io::npy_layout(batch, {a}, "edge").ok());
 }
 
 }  // namespace assignscope::testing

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "analysis/diff.h"
+#include "analysis/fail_condition.h"
 #include "assign/assigner.h"
 #include "commands.h"
 #include "core/text.h"

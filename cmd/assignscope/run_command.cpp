@@ -15,6 +15,7 @@
 #include "core/parallel.h"
 #include "io/dump.h"
 #include "io/files.h"
+#include "io/result_layout.h"
 #include "render/render.h"
 #include "render/svg.h"
 
@@ -321,7 +322,7 @@ int run_command(int argc, char** argv) {
     auto replayed_paths = io::expand_paths(dump_paths);
     if (!replayed_paths.ok())
       return fail("run", replayed_paths.status().message(), exit_code(replayed_paths.status()));
-    auto files = render::npy_layout(batch, results, info->reference, {*replayed_paths, output});
+    auto files = io::npy_layout(batch, results, info->reference, {*replayed_paths, output});
     if (!files.ok()) return fail("run", files.status().message(), exit_code(files.status()));
     written = io::write_directory_atomic(output, *files, force);
   } else {

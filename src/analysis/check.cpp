@@ -2,7 +2,6 @@
 #include "analysis/check.h"
 
 #include <dirent.h>
-#include <fcntl.h>  // AT_FDCWD, renameat2
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,7 +10,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <set>
 #include <string_view>
 
@@ -22,7 +20,7 @@
 #include "core/text.h"
 #include "io/dump.h"
 #include "io/files.h"
-#include "render/render.h"
+#include "io/result_layout.h"
 
 namespace assignscope::analysis {
 namespace fs = std::filesystem;
@@ -129,69 +127,6 @@ FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, 
   return fc;
 }
 
-std::string random_suffix() {
-  std::random_device rd;
-  return std::to_string(rd());
-}
-
-// Rewrites the files `changed` of the result directory `dir`, all or
-// nothing: a copy of the directory with the new files is built beside it,
-// then swapped in with one rename (renameat2 RENAME_EXCHANGE; where the file
-// system lacks it, the old one moves aside first and back on failure). The
-// old directory is deleted last.
-Status rewrite_result(const std::string& dir, const std::vector<io::NamedBytes>& changed) {
-  std::error_code ec;
-  const fs::path target = fs::canonical(dir, ec);
-  if (ec) return Status::Io(fmt::format("{}: cannot resolve the result directory: {}", dir, ec.message()));
-  const fs::path parent = target.parent_path();
-  const fs::path staging = parent / (".assignscope-" + random_suffix() + ".update");
-  const auto abandon = [&](const std::string& why) {
-    std::error_code ignored;
-    fs::remove_all(staging, ignored);
-    return Status::Io(fmt::format("{}: not updated, the stored result is unchanged: {}", dir, why));
-  };
-  if (!fs::create_directory(staging, ec) || ec)
-    return Status::Io(fmt::format("{}: not updated, the stored result is unchanged: cannot create a directory "
-                                  "beside it: {}", dir, ec ? ec.message() : "it exists"));
-  std::set<std::string> replaced;
-  for (const io::NamedBytes& f : changed) {
-    const Status st = io::write_file_atomic((staging / f.name).string(), f.bytes.data(), f.bytes.size(), false);
-    if (!st.ok()) return abandon(st.message());
-    replaced.insert(f.name);
-  }
-  fs::directory_iterator it(target, ec);
-  if (ec) return abandon(ec.message());
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return abandon(ec.message());
-    const std::string name = it->path().filename().string();
-    if (replaced.count(name)) continue;
-    fs::copy(it->path(), staging / name, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-    if (ec) return abandon(fmt::format("copying {}: {}", name, ec.message()));
-  }
-  if (ec) return abandon(ec.message());
-  const fs::file_status old_status = fs::status(target, ec);
-  if (!ec) fs::permissions(staging, old_status.permissions(), ec);
-  if (ec) return abandon(ec.message());
-  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    fs::permissions(staging, fs::perms::owner_all, fs::perm_options::add, ec);  // now the old result
-    fs::remove_all(staging, ec);
-    return Status();
-  }
-  if (errno != EINVAL && errno != ENOSYS) return abandon(std::strerror(errno));
-  const fs::path backup = parent / (".assignscope-" + random_suffix() + ".old");
-  fs::rename(target, backup, ec);
-  if (ec) return abandon("cannot move it aside: " + ec.message());
-  fs::rename(staging, target, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    fs::rename(backup, target, ec);
-    return abandon("cannot move the new one into place: " + why);
-  }
-  fs::permissions(backup, fs::perms::owner_all, fs::perm_options::add, ec);
-  fs::remove_all(backup, ec);
-  return Status();
-}
-
 }  // namespace
 
 Tolerance default_tolerance(const std::string& file) {
@@ -211,12 +146,12 @@ int64_t ResultCheck::files_compared() const {
   return n;
 }
 
-ResultCheck compare(const StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
+ResultCheck compare(const io::StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
                     const CheckOptions& options) {
   ResultCheck rc;
   rc.images = static_cast<int64_t>(replay.size());
   for (const Assignment& a : replay) rc.positives += a.num_positives();
-  auto produced = render::npy_layout(batch, replay, "");
+  auto produced = io::npy_layout(batch, replay, "");
   if (!produced.ok()) {
     rc.verdict = Verdict::kError;
     rc.detail = produced.status().message();
@@ -279,7 +214,7 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
     std::vector<io::NamedBytes> changed;
     for (io::NamedBytes& f : *produced)
       if (expected.files.count(f.name)) changed.push_back(std::move(f));  // only what the stored result holds
-    const Status st = rewrite_result(expected.dir, changed);
+    const Status st = io::rewrite_result(expected.dir, changed);
     if (!st.ok()) {
       rc.verdict = Verdict::kError;
       rc.detail = "--update: " + st.message();
@@ -288,49 +223,6 @@ ResultCheck compare(const StoredResult& expected, const Batch& batch, const std:
     rc.verdict = Verdict::kUpdated;
   }
   return rc;
-}
-
-Result<StoredResult> read_stored(const std::string& dir) {
-  StoredResult r;
-  r.dir = dir;
-  const std::string params_path = (fs::path(dir) / "params.json").string();
-  auto text = io::read_file_text(params_path);
-  if (!text.ok()) return text.status();
-  r.params = nlohmann::json::parse(*text, nullptr, false);
-  if (r.params.is_discarded() || !r.params.is_object())
-    return Status::Corrupt(params_path + ": not a JSON object");
-  if (!r.params.contains("assigner") || !r.params["assigner"].is_string())
-    return Status::InvalidInput(params_path + ": no \"assigner\" string naming what to replay");
-  std::vector<std::string> names;
-  if (r.params.contains("files")) {
-    if (!r.params["files"].is_array()) return Status::InvalidInput(params_path + ": \"files\" is not a list");
-    for (const auto& f : r.params["files"]) {
-      if (!f.is_string()) return Status::InvalidInput(params_path + ": \"files\" holds a non-string");
-      names.push_back(f.get<std::string>());
-    }
-  } else {
-    std::error_code ec;
-    fs::directory_iterator it(dir, ec);
-    for (; !ec && it != fs::directory_iterator(); it.increment(ec))
-      if (it->path().extension() == ".npy") names.push_back(it->path().filename().string());
-    if (ec) return Status::Io(fmt::format("{}: cannot list the result directory: {}", dir, ec.message()));
-    std::sort(names.begin(), names.end());
-  }
-  for (const std::string& name : names) {
-    if (name.empty() || name == "." || name.find('/') != std::string::npos || name.find("..") != std::string::npos)
-      return Status::InvalidInput(fmt::format("{}: file name '{}' leaves the result directory", params_path, name));
-    // A FIFO or device would block the read or never end.
-    const std::string file = (fs::path(dir) / name).string();
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0)
-      return Status::Io(fmt::format("{}: cannot read it: {}", file, std::strerror(errno)));
-    if (!S_ISREG(st.st_mode))
-      return Status::InvalidInput(fmt::format("{}: not a regular file; expected a .npy file", file));
-    auto a = io::read_npy_file(file);
-    if (!a.ok()) return a.status();
-    r.files[name] = std::move(a).value();
-  }
-  return r;
 }
 
 namespace {
@@ -368,7 +260,7 @@ ResultCheck replay_one(const std::string& case_name, const std::string& label, c
     rc.detail = st.message();
     return rc;
   };
-  auto stored = read_stored(result_dir);
+  auto stored = io::read_stored(result_dir);
   if (!stored.ok()) return fail(stored.status());
   // A head's loss under its assignment (golden LOSSES.md): it holds the
   // assignment too, but is never counted as matched on that alone.
@@ -412,68 +304,6 @@ bool is_result_dir(const fs::path& p) {
   return fs::is_regular_file(p / "params.json", ec);
 }
 
-// The label an older `run` recorded for several dumps: "<digits> dumps".
-bool is_several_dumps_label(std::string_view s) {
-  constexpr std::string_view kSuffix = " dumps";
-  if (s.size() <= kSuffix.size() || s.substr(s.size() - kSuffix.size()) != kSuffix) return false;
-  const std::string_view digits = s.substr(0, s.size() - kSuffix.size());
-  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-struct NamedDumps {
-  std::vector<std::string> shown;     // as paths from here, for messages and the output
-  std::vector<std::string> resolved;  // absolute, to read
-};
-
-// The dumps a result directory's params.json names: "sources" (a list) or
-// "source", each relative to the result directory unless absolute. An
-// error says what is wrong with params.json or the path.
-Result<NamedDumps> named_dumps(const std::string& result_dir, const nlohmann::json& j) {
-  const std::string where = (fs::path(result_dir) / "params.json").string();
-  std::vector<std::string> recorded;
-  if (j.contains("sources")) {
-    if (!j["sources"].is_array() || j["sources"].empty())
-      return Status::InvalidInput(where + ": \"sources\" is not a non-empty list of dump paths");
-    if (j["sources"].size() > kMaxSources)
-      return Status::InvalidInput(fmt::format("{}: \"sources\" lists {} dumps; expected at most {}", where,
-                                              j["sources"].size(), kMaxSources));
-    for (const auto& v : j["sources"]) {
-      if (!v.is_string() || v.get<std::string>().empty())
-        return Status::InvalidInput(where + ": \"sources\" holds " + json_snippet(v) + ", not a dump path");
-      recorded.push_back(v.get<std::string>());
-    }
-  } else if (j.contains("source") && j["source"].is_string() && !j["source"].get<std::string>().empty()) {
-    recorded.push_back(j["source"].get<std::string>());
-  } else {
-    return Status::InvalidInput(where +
-                                ": no \"source\" naming the dump to replay; put the result in <dump>/expected/<label>/ "
-                                "and check the dump directory instead");
-  }
-  std::error_code ec;
-  const fs::path base = fs::absolute(result_dir, ec).lexically_normal();
-  if (ec) return Status::Io(fmt::format("{}: cannot resolve the directory: {}", result_dir, ec.message()));
-  NamedDumps out;
-  for (const std::string& r : recorded) {
-    const fs::path p(r);
-    const fs::path resolved = p.is_absolute() ? p.lexically_normal() : (base / p).lexically_normal();
-    const fs::path shown = p.is_absolute() ? p : (fs::path(result_dir) / p).lexically_normal();
-    struct stat st {};
-    if (::stat(resolved.c_str(), &st) != 0) {
-      if (recorded.size() == 1 && is_several_dumps_label(r))
-        return Status::InvalidInput(fmt::format(
-            "{}: \"source\" is '{}', the label an older `assignscope run` recorded for several dumps, not a path; "
-            "run it again to record their paths in \"sources\"",
-            where, r));
-      return Status::Io(fmt::format("{}: the dump '{}' ({}) cannot be read: {}{}", where, r, resolved.string(),
-                                    std::strerror(errno),
-                                    p.is_absolute() ? "" : " (a relative path is taken from the result directory)"));
-    }
-    out.shown.push_back(shown.string());
-    out.resolved.push_back(resolved.string());
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<std::vector<ResultCheck>> check_path(const std::string& path, const CheckOptions& options) {
@@ -504,8 +334,8 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
     auto text = io::read_file_text((p / "params.json").string());
     if (!text.ok()) return text.status();
     const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-    auto dumps = j.is_object() ? named_dumps(path, j)
-                               : Result<NamedDumps>(Status::Corrupt(path + "/params.json: not a JSON object"));
+    auto dumps = j.is_object() ? io::named_dumps(path, j)
+                               : Result<io::NamedDumps>(Status::Corrupt(path + "/params.json: not a JSON object"));
     Result<io::LoadedDump> dump = Status::Internal("check: dump not loaded");
     if (!dumps.ok()) {
       dump = dumps.status();

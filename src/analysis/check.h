@@ -12,7 +12,7 @@
 #include "core/assignment.h"
 #include "core/problem.h"
 #include "core/status.h"
-#include "io/npy.h"
+#include "io/result_layout.h"
 
 namespace assignscope::analysis {
 
@@ -27,17 +27,6 @@ struct Tolerance {
 // for overlaps and metrics; 1e-3 relative for an OTA transport plan, whose
 // 50 float32 Sinkhorn iterations accumulate reduction-order noise.
 Tolerance default_tolerance(const std::string& file);
-
-struct StoredResult {
-  std::string dir;                            // expected/<label>
-  nlohmann::json params;                      // params.json
-  std::map<std::string, io::NpyArray> files;  // "assigned_gt_inds.npy" -> array
-};
-
-// Reads a result directory (a case's expected/<label>/, or what `assignscope
-// run --format npy -o DIR` wrote): params.json, which must name the
-// assigner, and every file its "files" lists (every .npy when it has none).
-Result<StoredResult> read_stored(const std::string& dir);
 
 // kUpdated: it differed and, as asked (CheckOptions::update), the stored
 // files now hold the replay.
@@ -87,7 +76,7 @@ Tolerance tolerance_for(const std::string& file, const CheckOptions& options);
 // file is compared as numbers whatever dtype it was stored with (an integer
 // dtype never truncates the replay); an integer file exactly. A stored text
 // dtype is an error, and so is a result of which no file could be compared.
-ResultCheck compare(const StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
+ResultCheck compare(const io::StoredResult& expected, const Batch& batch, const std::vector<Assignment>& replay,
                     const CheckOptions& options);
 
 // Replays every expected/<label>/ of a case directory (a dump with an
@@ -135,10 +124,6 @@ Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& 
 // files, directories and symlinks to them, within the limits (in total: a
 // dump named twice is walked once).
 Status validate_tree(const std::vector<std::string>& paths, const SearchLimits& limits = {});
-
-// At most this many dumps in a result directory's "sources": a params.json
-// of a few megabytes must not make check read a dump a million times.
-constexpr size_t kMaxSources = 10000;  // render/npy.cpp writes no more
 
 struct CheckTotals {
   int64_t results = 0;

@@ -31,4 +31,8 @@ std::string json_snippet(const nlohmann::json& value) {
   return printable(value.dump(), 80, true);
 }
 
+std::string json_text(const nlohmann::ordered_json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace assignscope

@@ -1,4 +1,4 @@
-// Text from files made safe for a one-line message.
+// Text from files made safe for a one-line message; JSON as text.
 #pragma once
 
 #include <string>
@@ -17,5 +17,10 @@ std::string printable(std::string_view text, size_t max_len = 200, bool keep_utf
 // by their kind ("a JSON array of 3"), never serialised whole — a deeply
 // nested value would recurse.
 std::string json_snippet(const nlohmann::json& value);
+
+// JSON text of `j` (`indent` as nlohmann's dump). Strings that are not
+// valid UTF-8 (a path's bytes) are written with U+FFFD in place of each bad
+// byte instead of failing.
+std::string json_text(const nlohmann::ordered_json& j, int indent = 1);
 
 }  // namespace assignscope

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/diff.h"
+#include "analysis/fail_condition.h"
 
 namespace assignscope::render {
 

@@ -18,10 +18,6 @@ ojson json_float(float v) {
   return std::stod(fmt::format("{}", v));
 }
 
-std::string json_text(const ojson& j, int indent) {
-  return j.dump(indent, ' ', false, ojson::error_handler_t::replace);
-}
-
 namespace {
 
 ojson summary_json(const analysis::Summary& v) {

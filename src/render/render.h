@@ -1,5 +1,6 @@
-// Renderers: an assignment of a batch as a table, CSV, JSON, or the golden npy
-// layout. Pure functions from values to text/bytes; cmd/ writes them.
+// Renderers: an assignment of a batch as a table, CSV or JSON. Pure functions
+// from values to text; cmd/ writes them. (The golden npy layout is
+// io/result_layout.h: check and diff read it back.)
 #pragma once
 
 #include <string>
@@ -11,13 +12,14 @@
 #include "core/assignment.h"
 #include "core/problem.h"
 #include "core/status.h"
-#include "io/files.h"
+#include "core/text.h"
+#include "io/result_layout.h"
 
 namespace assignscope::render {
 
-// Version of the JSON result schema (docs/cli.md). Bumped on any change that
-// renames or removes a key; new keys may appear within a version.
-inline constexpr const char* kResultSchema = "assignscope.result/1";
+// Version of the JSON result schema (docs/cli.md), io/result_layout.h: `diff`
+// reads the JSON result back.
+using io::kResultSchema;
 
 // Per-GT rows and a summary line per image; a batch summary for batches.
 std::string table(const Batch& batch, const std::vector<Assignment>& results);
@@ -44,32 +46,12 @@ struct JsonOptions {
 };
 nlohmann::ordered_json json(const Batch& batch, const std::vector<Assignment>& results, const JsonOptions& options);
 
-// The golden expected/<label>/ layout: assigned_gt_inds.npy,
-// assigned_labels.npy, max_overlaps.npy, dynamic_ks.npy (dynamic-k
-// assigners) and params.json. A batch gets a leading B ([B, N], [B, Gmax]);
-// its images must have the same N.
-//
-// params.json records the dumps replayed so that `assignscope check` can
-// replay them again: `dumps` as the user gave them (several: one batch of
-// all of them, recorded as "sources"; one: "source"; none: batch.source),
-// each relative to `result_dir`, the directory the files are written to, so
-// that a suite moved elsewhere still names its own dumps. Without a
-// `result_dir`, absolute.
-struct NpyProvenance {
-  std::vector<std::string> dumps;
-  std::string result_dir;
-};
-Result<std::vector<io::NamedBytes>> npy_layout(const Batch& batch, const std::vector<Assignment>& results,
-                                               const std::string& reference, const NpyProvenance& where = {});
-
 // A float as JSON with its shortest float32 spelling (0.8123457, not
 // 0.8123456835746765).
 nlohmann::ordered_json json_float(float v);
 
-// JSON text of `j` (`indent` as nlohmann's dump). Strings that are not
-// valid UTF-8 (a path's bytes) are written with U+FFFD in place of each bad
-// byte instead of failing.
-std::string json_text(const nlohmann::ordered_json& j, int indent = 1);
+// JSON text, U+FFFD for bytes that are not UTF-8 (core/text.h).
+using ::assignscope::json_text;
 
 // `text` safe to print on a terminal, on one line: control characters (C0,
 // DEL, C1 such as U+009B CSI) and bytes that are not UTF-8 become \xNN,
