@@ -302,7 +302,8 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
     pred_area_.assign(indexed.size(), 0.0f);
     for (size_t i = 0; i < indexed.size(); ++i)
       if (indexed[i]) pred_area_[i] = geometry::area(&p_.pred_bboxes(static_cast<int64_t>(i), 0));
-    if (!engine_.positive_ious(box_of_, indexed, valid_, a_.s_.topk, false))
+    const auto iou_of = [this](int32_t i, int64_t g) { return iou(i, g); };  // a direct call: Sparse is final
+    if (!engine_.positive_ious(box_of_, indexed, valid_, a_.s_.topk, false, iou_of))
       return decline("a prediction is not finite, or an IoU NaN");
     // Step 3: each GT's k cheapest.
     background_.assign(valid_.size(), std::nan(""));
