@@ -309,7 +309,7 @@ class SimOta::Sparse final : public detail::SparseCost {
     load_predictions();
     std::vector<const float*> boxes(static_cast<size_t>(num_gts_));
     for (int64_t g = 0; g < num_gts_; ++g) boxes[g] = &p_.gt_bboxes(g, 0);
-    const auto iou_of = [this](int32_t i, int64_t g) { return iou(i, g); };  // a direct call: Sparse is final
+    const auto iou_of = [this](int64_t g) { return [this, g](int32_t i) { return iou(i, g); }; };  // Sparse is final
     if (!engine_.positive_ious(boxes, valid_, valid_, a_.candidate_topk_, true, iou_of))
       return decline("a prediction is not finite, or an IoU NaN");
     // Step 3: each GT's k cheapest.
