@@ -54,6 +54,7 @@
 #include <fmt/format.h>
 
 #include "assign/anchors.h"
+#include "assign/search_record.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
 #include "match/dynamic_k.h"
@@ -217,9 +218,15 @@ class Atss final : public Assigner {
     // The anchor centres on per-level grids (and no ignored anchor): each
     // level's nearest anchors are searched around the GT's centre.
     std::optional<geometry::PriorGrid> grid;
-    if (sparse_search_ && geometry::sparse_search_range(p) &&
-        std::find(a.ignored.begin(), a.ignored.end(), 1) == a.ignored.end())
-      grid = geometry::PriorGrid::of_points(a.centres, p.num_level_priors);
+    out.search = search_plan(sparse_search_, p);
+    if (out.search.path == SearchRecord::Path::kSparse) {
+      if (std::find(a.ignored.begin(), a.ignored.end(), 1) != a.ignored.end())
+        out.search = {SearchRecord::Path::kDense, "anchors ignored by gt_bboxes_ignore (distance 1e8)"};
+      else
+        grid = geometry::PriorGrid::of_points(a.centres, p.num_level_priors);
+      if (out.search.path == SearchRecord::Path::kSparse && !grid)
+        out.search = {SearchRecord::Path::kDense, "the priors form no grid"};
+    }
 
     // Steps 1-3 per GT: candidates, threshold, positives.
     std::vector<std::vector<int32_t>> positive_for(static_cast<size_t>(num_priors));  // GTs, ascending

@@ -77,6 +77,7 @@
 #include <fmt/format.h>
 
 #include "assign/anchors.h"
+#include "assign/search_record.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
@@ -314,16 +315,25 @@ class TaskAligned final : public Assigner {
     uint32_t tag = 0;
   };
 
-  Search make_search(const Scene& sc) const {
+  // `*record`: which search that leaves, and why not the sparse one.
+  Search make_search(const Scene& sc, SearchRecord* record) const {
     const Problem& p = sc.p;
     Search search;
-    if (!sparse_search_ || !geometry::sparse_search_range(p) || !sc.inside_boxes.allFinite()) return search;
+    *record = search_plan(sparse_search_, p);
+    if (record->path != SearchRecord::Path::kSparse) return search;
+    if (!sc.inside_boxes.allFinite()) {
+      *record = {SearchRecord::Path::kDense, "a GT box (as the inside test has it) is not finite"};
+      return search;
+    }
     search.grid = geometry::PriorGrid::of_points(sc.points, p.num_level_priors);
+    if (!search.grid) *record = {SearchRecord::Path::kDense, "the priors form no grid"};
     if (!search.grid || rules_.topk_among_inside) return search;
     // mmdet also ranks priors outside the GT: only those whose prediction
     // overlaps it have t > 0, and only when beta > 0.
     if (!(s_.beta > 0.0) || !p.pred_bboxes.allFinite()) {
       search.grid.reset();
+      *record = {SearchRecord::Path::kDense, !(s_.beta > 0.0) ? "beta <= 0: t > 0 without overlap"
+                                                               : "a prediction is not finite"};
       return search;
     }
     const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
@@ -575,7 +585,7 @@ class TaskAligned final : public Assigner {
                                       s_.topk, num_priors, num_priors));
 
     // Steps 2-4, GT by GT.
-    Search search = make_search(sc);
+    Search search = make_search(sc, &out.search);
     const Picks picks = pick_positives(sc, k, &search, &out);
     const auto find_pair = [&](int64_t g, int32_t prior) -> const Pair* {
       const std::vector<Pair>& v = picks.pairs[g];
