@@ -125,7 +125,13 @@ constexpr Recorded kRecorded[] = {
     {"dynamic-soft-label.mmyolo", 270, "mmyolo: a GT's k-th cheapest costs INF or more"},
     {"simota", 275, "a GT's k-th cost is shared with a candidate left out (torch's order)"},
     {"simota.yolox", 280, "a GT's k-th cost is shared with a candidate left out (torch's order)"},
-    {"max-iou", 290, ""}};
+    {"max-iou", 290, ""},
+    {"atss", 290, ""},
+    {"atss.mmyolo", 290, ""},
+    {"fcos", 290, ""},
+    {"task-aligned", 290, ""},
+    {"task-aligned.mmyolo", 290, ""},
+    {"task-aligned.ultralytics", 290, ""}};
 
 const Recorded* recorded(const std::string& name) {
   for (const Recorded& r : kRecorded)

@@ -54,6 +54,7 @@
 #include <fmt/format.h>
 
 #include "assign/anchors.h"
+#include "assign/search_record.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
 #include "match/dynamic_k.h"
@@ -169,179 +170,250 @@ class Atss final : public Assigner {
     return ignored;
   }
 
+  // The anchors as the steps see them: boxes, centres, the ignored ones (7.)
+  // and the areas.
+  struct AnchorSet {
+    Rows4f boxes, centres;
+    std::vector<char> ignored;
+    std::vector<float> area;
+    float iou(int64_t i, const float* box) const {
+      return geometry::iou(&boxes(i, 0), box, area[i], geometry::area(box));
+    }
+  };
+
+  // Scratch reused over the GTs.
+  struct Scratch {
+    std::vector<float> distance;  // a level's anchor distances to the GT centre
+    std::vector<int32_t> near_j;
+    std::vector<float> near_d;
+    std::vector<float> candidate_iou;
+  };
+
+  AnchorSet anchor_set(const Problem& p) const {
+    AnchorSet a;
+    a.boxes = anchor_boxes(p, anchor_scale_);
+    a.centres = anchor_centres(a.boxes);
+    a.ignored = ignored_anchors(p, a.boxes);
+    a.area.resize(static_cast<size_t>(p.num_priors()));
+    for (int64_t i = 0; i < p.num_priors(); ++i) a.area[i] = geometry::area(&a.boxes(i, 0));
+    return a;
+  }
+
+  // GT column c: a real GT, then mmyolo's padding columns.
+  static const float* column_box(const Problem& p, int64_t c) {
+    return c < p.num_gts() ? &p.gt_bboxes(c, 0) : &p.padding_gt_bboxes(c - p.num_gts(), 0);
+  }
+
   Assignment match(const Problem& p) const {
     const int64_t num_priors = p.num_priors();
     const int64_t num_gts = p.num_gts();
-    const Rows4f anchors = anchor_boxes(p, anchor_scale_);
-    const Rows4f centres = anchor_centres(anchors);
-    const std::vector<char> ignored = ignored_anchors(p, anchors);
-    std::vector<float> anchor_area(static_cast<size_t>(num_priors));
-    for (int64_t i = 0; i < num_priors; ++i) anchor_area[i] = geometry::area(&anchors(i, 0));
-    const auto iou_with = [&](int64_t i, const float* box) {
-      return geometry::iou(&anchors(i, 0), box, anchor_area[i], geometry::area(box));
-    };
+    const AnchorSet a = anchor_set(p);
 
-    Assignment out = Assignment::Empty(num_priors, num_gts, rules_.mmyolo_results ? 0.0f : kMmdetNegativeOverlap, false);
+    const float negative_overlap = rules_.mmyolo_results ? 0.0f : kMmdetNegativeOverlap;
+    Assignment out = Assignment::Empty(num_priors, num_gts, negative_overlap, false);
     for (int64_t i = 0; i < num_priors; ++i)
-      if (ignored[i]) out.gt_inds[i] = -1;
+      if (a.ignored[i]) out.gt_inds[i] = -1;
     note_short_levels(p, &out);
 
     // The anchor centres on per-level grids (and no ignored anchor): each
     // level's nearest anchors are searched around the GT's centre.
     std::optional<geometry::PriorGrid> grid;
-    if (sparse_search_ && geometry::sparse_search_range(p) && std::find(ignored.begin(), ignored.end(), 1) == ignored.end())
-      grid = geometry::PriorGrid::of_points(centres, p.num_level_priors);
-    std::vector<int32_t> near_j;
-    std::vector<float> near_d;
+    out.search = search_plan(sparse_search_, p);
+    if (out.search.path == SearchRecord::Path::kSparse) {
+      if (std::find(a.ignored.begin(), a.ignored.end(), 1) != a.ignored.end())
+        out.search = {SearchRecord::Path::kDense, "anchors ignored by gt_bboxes_ignore (distance 1e8)"};
+      else
+        grid = geometry::PriorGrid::of_points(a.centres, p.num_level_priors);
+      if (out.search.path == SearchRecord::Path::kSparse && !grid)
+        out.search = {SearchRecord::Path::kDense, "the priors form no grid"};
+    }
 
     // Steps 1-3 per GT: candidates, threshold, positives.
     std::vector<std::vector<int32_t>> positive_for(static_cast<size_t>(num_priors));  // GTs, ascending
-    std::vector<float> distance;
-    std::vector<float> candidate_iou;
+    Scratch scratch;
     for (int64_t g = 0; g < num_gts; ++g) {
-      const float* gt = &p.gt_bboxes(g, 0);
-      const float gx = geometry::centre_x(gt), gy = geometry::centre_y(gt);
       std::vector<CandidatePair> pairs;
       std::vector<char> counts;  // 5. false for a one-prior level's prior in mmyolo
-      int64_t start = 0;
-      for (int64_t l = 0; l < p.num_levels(); ++l) {
-        const int64_t size = p.num_level_priors[l];
-        const int64_t k = std::min(topk_, size);
-        distance.resize(static_cast<size_t>(size));
-        std::vector<int32_t> nearest;
-        bool tied = false;
-        const auto level_distances = [&]() {
-          for (int64_t j = 0; j < size; ++j) {
-            const int64_t i = start + j;
-            distance[j] = ignored[i] ? kIgnoredDistance : centre_distance(centres(i, 0), centres(i, 1), gx, gy);
-          }
-        };
-        if (grid && std::isfinite(gx) && std::isfinite(gy)) {
-          nearest = nearest_on_grid(grid->levels()[static_cast<size_t>(l)], *grid, centres, gx, gy, k, &near_j, &near_d,
-                                    &tied);
-          for (size_t n = 0; n < nearest.size(); ++n) distance[nearest[n]] = near_d[n];
-        } else {
-          level_distances();
-          nearest = match::k_smallest(distance.data(), size, k);
-          tied = match::boundary_tie(distance.data(), size, nearest);
-        }
-        if (tied) {
-          // The k-th nearest distance is shared with an anchor left out (a GT
-          // centre midway between anchors): torch.topk's CPU order decides.
-          level_distances();
-          nearest = match::torch_topk_cpu(distance, k, /*largest=*/false);
-          std::sort(nearest.begin(), nearest.end(), [&](int32_t x, int32_t y) {
-            return distance[x] < distance[y] || (!(distance[y] < distance[x]) && x < y);
-          });
-          out.notes.push_back(fmt::format(
-              "GT {} level {}: its {}-th nearest anchor distance is shared with an anchor left out; taken in the order "
-              "PyTorch's CPU topk gives equal keys, as the reference run on a CPU does (a CUDA run can take others)",
-              g, l, k));
-        }
-        if (rules_.ignore_boxes && !nearest.empty() && distance[nearest.back()] == kIgnoredDistance)
-          note_ignored_candidates(g, l, size, k, distance, &out);
-        const bool one_prior_level = rules_.short_level_fails && size == 1 && topk_ > 1;
-        for (int32_t j : nearest) {
-          CandidatePair pair;
-          pair.prior = static_cast<int32_t>(start + j);
-          pair.gt = static_cast<int32_t>(g);
-          pair.cost = distance[j];
-          pair.terms[0] = distance[j];
-          pair.iou = one_prior_level ? 0.0f : iou_with(pair.prior, gt);
-          pair.inside = geometry::inside(centres(pair.prior, 0), centres(pair.prior, 1), gt, rules_.inside_margin);
-          pairs.push_back(pair);
-          counts.push_back(!one_prior_level);
-        }
-        start += size;
-      }
-      candidate_iou.clear();
-      for (const CandidatePair& pair : pairs) candidate_iou.push_back(pair.iou);
-      const Threshold thr = mean_plus_std(candidate_iou);
-      for (size_t c = 0; c < pairs.size(); ++c) {
-        CandidatePair& pair = pairs[c];
-        pair.terms[1] = thr.value;
-        const bool passes = rules_.strict_threshold ? pair.iou > thr.value : pair.iou >= thr.value;
-        pair.picked = passes && pair.inside && counts[c];
-        if (pair.picked) positive_for[pair.prior].push_back(pair.gt);
-      }
-      std::sort(pairs.begin(), pairs.end(), [](const CandidatePair& a, const CandidatePair& b) { return a.prior < b.prior; });
+      gt_candidates(p, a, grid ? &*grid : nullptr, g, &scratch, &pairs, &counts, &out);
+      select_positives(&pairs, counts, &scratch, &positive_for);
+      std::sort(pairs.begin(), pairs.end(),
+                [](const CandidatePair& x, const CandidatePair& y) { return x.prior < y.prior; });
       out.candidates.insert(out.candidates.end(), pairs.begin(), pairs.end());
     }
 
     // Step 4: conflicts, and the result.
-    const int64_t padding = rules_.conflicts_over_all_columns ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;
-    const auto column_box = [&](int64_t c) {
-      return c < num_gts ? &p.gt_bboxes(c, 0) : &p.padding_gt_bboxes(c - num_gts, 0);
+    resolve_conflicts(p, a, positive_for, &out);
+    if (rules_.mmyolo_results) soft_labels(p, &out);
+    return out;
+  }
+
+  // Step 1 on level l for GT g, centre (gx, gy): its k nearest anchors,
+  // level-relative, by (distance, index) (torch's CPU order where the k-th
+  // distance is shared with an anchor left out); their distances in
+  // s->distance. `start`: the level's first prior.
+  std::vector<int32_t> nearest_on_level(const Problem& p, const AnchorSet& a, const geometry::PriorGrid* grid,
+                                        int64_t g, int64_t l, int64_t start, float gx, float gy, Scratch* s,
+                                        Assignment* out) const {
+    const int64_t size = p.num_level_priors[l];
+    const int64_t k = std::min(topk_, size);
+    std::vector<float>& distance = s->distance;
+    distance.resize(static_cast<size_t>(size));
+    std::vector<int32_t> nearest;
+    bool tied = false;
+    const auto level_distances = [&]() {
+      for (int64_t j = 0; j < size; ++j) {
+        const int64_t i = start + j;
+        distance[j] = a.ignored[i] ? kIgnoredDistance : centre_distance(a.centres(i, 0), a.centres(i, 1), gx, gy);
+      }
     };
-    // mmyolo's argmax over every column, through an index of the GT boxes
-    // when all are finite: only GTs overlapping the anchor have IoU > 0.
-    std::optional<geometry::BoxIndex> gt_index;
+    if (grid && std::isfinite(gx) && std::isfinite(gy)) {
+      nearest = nearest_on_grid(grid->levels()[static_cast<size_t>(l)], *grid, a.centres, gx, gy, k, &s->near_j,
+                                &s->near_d, &tied);
+      for (size_t n = 0; n < nearest.size(); ++n) distance[nearest[n]] = s->near_d[n];
+    } else {
+      level_distances();
+      nearest = match::k_smallest(distance.data(), size, k);
+      tied = match::boundary_tie(distance.data(), size, nearest);
+    }
+    if (tied) {
+      // The k-th nearest distance is shared with an anchor left out (a GT
+      // centre midway between anchors): torch.topk's CPU order decides.
+      level_distances();
+      nearest = match::torch_topk_cpu(distance, k, /*largest=*/false);
+      std::sort(nearest.begin(), nearest.end(), [&](int32_t x, int32_t y) {
+        return distance[x] < distance[y] || (!(distance[y] < distance[x]) && x < y);
+      });
+      out->notes.push_back(fmt::format(
+          "GT {} level {}: its {}-th nearest anchor distance is shared with an anchor left out; taken in the order "
+          "PyTorch's CPU topk gives equal keys, as the reference run on a CPU does (a CUDA run can take others)",
+          g, l, k));
+    }
+    if (rules_.ignore_boxes && !nearest.empty() && distance[nearest.back()] == kIgnoredDistance)
+      note_ignored_candidates(g, l, size, k, distance, out);
+    return nearest;
+  }
+
+  // Step 1 for GT g: its candidates over all levels, with distance, IoU and
+  // the inside test, and in `counts` whether each counts (5.).
+  void gt_candidates(const Problem& p, const AnchorSet& a, const geometry::PriorGrid* grid, int64_t g, Scratch* s,
+                     std::vector<CandidatePair>* pairs, std::vector<char>* counts, Assignment* out) const {
+    const float* gt = &p.gt_bboxes(g, 0);
+    const float gx = geometry::centre_x(gt), gy = geometry::centre_y(gt);
+    int64_t start = 0;
+    for (int64_t l = 0; l < p.num_levels(); ++l) {
+      const int64_t size = p.num_level_priors[l];
+      const std::vector<int32_t> nearest = nearest_on_level(p, a, grid, g, l, start, gx, gy, s, out);
+      const bool one_prior_level = rules_.short_level_fails && size == 1 && topk_ > 1;
+      for (int32_t j : nearest) {
+        CandidatePair pair;
+        pair.prior = static_cast<int32_t>(start + j);
+        pair.gt = static_cast<int32_t>(g);
+        pair.cost = s->distance[j];
+        pair.terms[0] = s->distance[j];
+        pair.iou = one_prior_level ? 0.0f : a.iou(pair.prior, gt);
+        pair.inside = geometry::inside(a.centres(pair.prior, 0), a.centres(pair.prior, 1), gt, rules_.inside_margin);
+        pairs->push_back(pair);
+        counts->push_back(!one_prior_level);
+      }
+      start += size;
+    }
+  }
+
+  // Steps 2 and 3 for one GT's candidates: thr_g, and the positives among
+  // them (picked, and their GT added to positive_for).
+  void select_positives(std::vector<CandidatePair>* pairs, const std::vector<char>& counts, Scratch* s,
+                        std::vector<std::vector<int32_t>>* positive_for) const {
+    s->candidate_iou.clear();
+    for (const CandidatePair& pair : *pairs) s->candidate_iou.push_back(pair.iou);
+    const Threshold thr = mean_plus_std(s->candidate_iou);
+    for (size_t c = 0; c < pairs->size(); ++c) {
+      CandidatePair& pair = (*pairs)[c];
+      pair.terms[1] = thr.value;
+      const bool passes = rules_.strict_threshold ? pair.iou > thr.value : pair.iou >= thr.value;
+      pair.picked = passes && pair.inside && counts[c];
+      if (pair.picked) (*positive_for)[pair.prior].push_back(pair.gt);
+    }
+  }
+
+  // mmyolo's argmax over every column (4.) goes through an index of the GT
+  // boxes when all are finite: only GTs overlapping the anchor have IoU > 0.
+  std::optional<geometry::BoxIndex> gt_box_index(const Problem& p) const {
+    const int64_t num_gts = p.num_gts();
     bool finite_gts = true;
     for (int64_t g = 0; g < num_gts; ++g)
       for (int c = 0; c < 4; ++c) finite_gts &= std::isfinite(p.gt_bboxes(g, c));
-    if (rules_.conflicts_over_all_columns && sparse_search_ && geometry::sparse_search_range(p) && finite_gts &&
-        num_gts > 0) {
-      const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
-      gt_index.emplace(e.x0, e.y0, e.x1, e.y1, e.cell);
-      for (int64_t g = 0; g < num_gts; ++g) gt_index->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));
-    }
+    if (!(rules_.conflicts_over_all_columns && sparse_search_ && geometry::sparse_search_range(p) && finite_gts &&
+          num_gts > 0))
+      return std::nullopt;
+    const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
+    std::optional<geometry::BoxIndex> index(std::in_place, e.x0, e.y0, e.x1, e.y1, e.cell);
+    for (int64_t g = 0; g < num_gts; ++g) index->insert(static_cast<int32_t>(g), &p.gt_bboxes(g, 0));
+    return index;
+  }
+
+  // Step 4: each positive anchor's owner (the highest IoU among its GTs, or
+  // over all columns), and the result's indices, labels and overlaps.
+  void resolve_conflicts(const Problem& p, const AnchorSet& a, const std::vector<std::vector<int32_t>>& positive_for,
+                         Assignment* out) const {
+    const int64_t num_gts = p.num_gts();
+    const int64_t padding = rules_.conflicts_over_all_columns ? static_cast<int64_t>(p.padding_gt_labels.size()) : 0;
+    const std::optional<geometry::BoxIndex> gt_index = gt_box_index(p);
     std::vector<uint32_t> gt_seen(static_cast<size_t>(num_gts), 0);
     uint32_t query = 0;
     const auto argmax_all_columns = [&](int64_t i) -> int64_t {
-      if (!gt_index) return first_argmax(num_gts + padding, [&](int64_t c) { return iou_with(i, column_box(c)); });
+      if (!gt_index) return first_argmax(num_gts + padding, [&](int64_t c) { return a.iou(i, column_box(p, c)); });
       int64_t best = 0;
-      float best_u = iou_with(i, column_box(0));
-      gt_index->query(&anchors(i, 0), &gt_seen, ++query, [&](int32_t g) {
-        const float u = iou_with(i, column_box(g));
+      float best_u = a.iou(i, column_box(p, 0));
+      gt_index->query(&a.boxes(i, 0), &gt_seen, ++query, [&](int32_t g) {
+        const float u = a.iou(i, column_box(p, g));
         if (u > best_u || (u == best_u && g < best)) best_u = u, best = g;
       });
       for (int64_t c = num_gts; c < num_gts + padding; ++c) {
-        const float u = iou_with(i, column_box(c));
+        const float u = a.iou(i, column_box(p, c));
         if (u > best_u) best_u = u, best = c;
       }
       return best;
     };
     int64_t to_padding = 0;
-    for (int64_t i = 0; i < num_priors; ++i) {
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
       const std::vector<int32_t>& gts = positive_for[i];
       if (gts.empty()) continue;
       int64_t owner = gts[0];
       if (gts.size() > 1 && rules_.conflicts_over_all_columns) {
         owner = argmax_all_columns(i);
       } else if (gts.size() > 1) {
-        owner = gts[static_cast<size_t>(
-            first_argmax(static_cast<int64_t>(gts.size()), [&](int64_t j) { return iou_with(i, &p.gt_bboxes(gts[j], 0)); }))];
+        const auto n = static_cast<int64_t>(gts.size());
+        owner = gts[static_cast<size_t>(first_argmax(n, [&](int64_t j) { return a.iou(i, &p.gt_bboxes(gts[j], 0)); }))];
       }
-      out.gt_inds[i] = owner + 1;
+      out->gt_inds[i] = owner + 1;
       if (owner < num_gts) {
-        out.labels[i] = p.gt_labels[owner];
+        out->labels[i] = p.gt_labels[owner];
       } else {
-        out.labels[i] = p.padding_gt_labels[owner - num_gts];
+        out->labels[i] = p.padding_gt_labels[owner - num_gts];
         ++to_padding;
       }
-      out.max_overlaps[i] = iou_with(i, column_box(owner));
+      out->max_overlaps[i] = a.iou(i, column_box(p, owner));
     }
     if (to_padding > 0)
-      out.notes.push_back(fmt::format(
+      out->notes.push_back(fmt::format(
           "{} prior(s) positive for several GTs went to a padding column, whose box overlaps their anchor more than "
           "any real GT's: mmyolo's select_highest_overlaps takes the argmax over every column; assigned_gt_inds "
           "then names the padding column (> G)",
           to_padding));
+  }
 
-    if (rules_.mmyolo_results) {
-      // The soft label: IoU(prediction, assigned GT) as yolov6_iou_calculator.
-      std::vector<float> metrics(static_cast<size_t>(num_priors), 0.0f);
-      const bool with_preds = p.has(Field::kPredBboxes);
-      for (int64_t i = 0; i < num_priors; ++i) {
-        if (out.gt_inds[i] <= 0) continue;
-        metrics[i] = with_preds ? geometry::iou_yolov6(column_box(out.gt_inds[i] - 1), &p.pred_bboxes(i, 0)) : 1.0f;
-      }
-      if (!with_preds)
-        out.notes.push_back("no predicted boxes: the soft label (assign_metrics) of every positive is 1.0, as "
-                            "BatchATSSAssigner gives without pred_bboxes");
-      out.assign_metrics = std::move(metrics);
+  // 6. The soft label: IoU(prediction, assigned GT) as yolov6_iou_calculator.
+  static void soft_labels(const Problem& p, Assignment* out) {
+    std::vector<float> metrics(static_cast<size_t>(p.num_priors()), 0.0f);
+    const bool with_preds = p.has(Field::kPredBboxes);
+    for (int64_t i = 0; i < p.num_priors(); ++i) {
+      if (out->gt_inds[i] <= 0) continue;
+      metrics[i] = with_preds ? geometry::iou_yolov6(column_box(p, out->gt_inds[i] - 1), &p.pred_bboxes(i, 0)) : 1.0f;
     }
-    return out;
+    if (!with_preds)
+      out->notes.push_back("no predicted boxes: the soft label (assign_metrics) of every positive is 1.0, as "
+                           "BatchATSSAssigner gives without pred_bboxes");
+    out->assign_metrics = std::move(metrics);
   }
 
   // The k anchors of `level` nearest (gx, gy), by (distance, index) as

@@ -302,7 +302,13 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
     pred_area_.assign(indexed.size(), 0.0f);
     for (size_t i = 0; i < indexed.size(); ++i)
       if (indexed[i]) pred_area_[i] = geometry::area(&p_.pred_bboxes(static_cast<int64_t>(i), 0));
-    if (!engine_.positive_ious(box_of_, indexed, valid_, a_.s_.topk, false))
+    const auto iou_of = [this](int64_t g) {  // iou(i, g), with what it reads per column hoisted
+      const float *pred = p_.pred_bboxes.data(), *area = pred_area_.data(), *box = box_of_[g];
+      return [pred, area, box, box_area = gt_area_[g]](int32_t i) {
+        return geometry::iou(pred + 4 * static_cast<int64_t>(i), box, area[i], box_area);
+      };
+    };
+    if (!engine_.positive_ious(box_of_, indexed, valid_, a_.s_.topk, false, iou_of))
       return decline("a prediction is not finite, or an IoU NaN");
     // Step 3: each GT's k cheapest.
     background_.assign(valid_.size(), std::nan(""));

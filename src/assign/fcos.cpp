@@ -35,6 +35,7 @@
 
 #include <fmt/format.h>
 
+#include "assign/search_record.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
 
@@ -66,8 +67,11 @@ class Fcos final : public Assigner {
     std::vector<float> area(static_cast<size_t>(g_count));
     for (int64_t g = 0; g < g_count; ++g) area[g] = geometry::area(&p.gt_bboxes(g, 0));
 
+    out.search = search_plan(sparse_search_, p);
     const std::optional<geometry::PriorGrid> grid =
-        sparse_search_ && geometry::sparse_search_range(p) ? geometry::PriorGrid::of(p) : std::nullopt;
+        out.search.path == SearchRecord::Path::kSparse ? geometry::PriorGrid::of(p) : std::nullopt;
+    if (out.search.path == SearchRecord::Path::kSparse && !grid)
+      out.search = {SearchRecord::Path::kDense, "the priors form no grid"};
     if (grid) {
       assign_on_grid(p, *grid, area, &out, &targets);
       out.bbox_targets = std::move(targets);

@@ -76,9 +76,33 @@ class Ota final : public Assigner {
       out.notes.push_back("no priors: nothing to assign");
       return out;
     }
+    const Costs c = costs(p);
+    const std::vector<float> mu = supplies(p, c, &out);
+    const std::vector<float> nu(static_cast<size_t>(n), 1.0f);
+    const std::vector<float> plan = match::sinkhorn_plan(c.cost, g_count + 1, n, mu, nu, static_cast<float>(eps_),
+                                                         iterations_);
+    out.transport_plan = plan;
+    decide(p, plan, c, &out);
+    report_pairs(p, plan, c, &out);
+    return out;
+  }
 
-    // Per prior: its point, the (l, t, r, b) of its prediction, the
-    // background cost, and the logits of the classes some GT has.
+ private:
+  // The geometry and the cost of every (GT, prior) pair, [G, N] row-major,
+  // and the cost matrix [G + 1, N], background row last.
+  struct Costs {
+    std::vector<float> cost;        // [G + 1, N]
+    std::vector<float> iou;         // [G, N]
+    std::vector<char> candidate;    // [G, N]
+    std::vector<CostTerms> terms;   // [G, N]
+  };
+
+  // Geometry and cost: per prior its point, the (l, t, r, b) of its
+  // prediction, the background cost and the logits of the classes some GT
+  // has; then every pair.
+  Costs costs(const Problem& p) const {
+    const int64_t n = p.num_priors();
+    const int64_t g_count = p.num_gts();
     std::vector<std::array<float, 4>> pred_ltrb(static_cast<size_t>(n));
     std::vector<double> background(static_cast<size_t>(n));
     const detail::ClassSlots slots(p.gt_labels);
@@ -93,54 +117,61 @@ class Ota final : public Assigner {
       for (size_t k = 0; k < classes.size(); ++k) logit[i * classes.size() + k] = cost::logit_terms(p.cls_scores(i, classes[k]));
     }
 
-    // The cost matrix [G + 1, N], background row last.
-    const int64_t rows = g_count + 1;
-    std::vector<float> cost(static_cast<size_t>(rows * n));
-    std::vector<float> iou(static_cast<size_t>(g_count * n));
-    std::vector<char> candidate(static_cast<size_t>(g_count * n));
-    std::vector<CostTerms> terms(static_cast<size_t>(g_count * n));
+    Costs c;
+    c.cost.resize(static_cast<size_t>((g_count + 1) * n));
+    c.iou.resize(static_cast<size_t>(g_count * n));
+    c.candidate.resize(static_cast<size_t>(g_count * n));
+    c.terms.resize(static_cast<size_t>(g_count * n));
     for (int64_t g = 0; g < g_count; ++g) {
       const float* box = &p.gt_bboxes(g, 0);
       for (int64_t i = 0; i < n; ++i) {
         const size_t at = static_cast<size_t>(g * n + i);
         const float px = p.priors(i, 0), py = p.priors(i, 1);
-        candidate[at] = geometry::inside(px, py, box, kInBoxMargin) && in_centre_box(p, i, box);
+        c.candidate[at] = geometry::inside(px, py, box, kInBoxMargin) && in_centre_box(p, i, box);
         const auto gt_ltrb = geometry::ltrb_from(px, py, box);
-        iou[at] = geometry::iou_ltrb(pred_ltrb[i].data(), gt_ltrb.data());
+        c.iou[at] = geometry::iou_ltrb(pred_ltrb[i].data(), gt_ltrb.data());
         const float cls =
             cost::focal_class_cost(background[i], logit[i * classes.size() + slots.slot[g]], alpha_, gamma_);
-        const float reg = reg_weight_ * -std::log(std::max(iou[at], 1.1920928955078125e-07f));
-        terms[at] = {cls, reg, candidate[at] ? 0.0f : kOutsideCost};
-        cost[at] = (cls + reg) + terms[at][2];
+        const float reg = reg_weight_ * -std::log(std::max(c.iou[at], 1.1920928955078125e-07f));
+        c.terms[at] = {cls, reg, c.candidate[at] ? 0.0f : kOutsideCost};
+        c.cost[at] = (cls + reg) + c.terms[at][2];
       }
     }
-    for (int64_t i = 0; i < n; ++i) cost[static_cast<size_t>(g_count * n + i)] = static_cast<float>(background[i]);
+    for (int64_t i = 0; i < n; ++i) c.cost[static_cast<size_t>(g_count * n + i)] = static_cast<float>(background[i]);
+    return c;
+  }
 
-    // Supplies: dynamic k from the top IoUs of candidates; demands: 1 each.
-    std::vector<float> mu(static_cast<size_t>(rows));
+  // Supplies: dynamic k from the top IoUs of candidates (out->dynamic_ks),
+  // the background the rest; [G + 1].
+  std::vector<float> supplies(const Problem& p, const Costs& c, Assignment* out) const {
+    const int64_t n = p.num_priors();
+    const int64_t g_count = p.num_gts();
+    std::vector<float> mu(static_cast<size_t>(g_count + 1));
     float supplied = 0.0f;
     for (int64_t g = 0; g < g_count; ++g) {
       std::vector<float> candidate_ious(static_cast<size_t>(n));
       // ious * is_in_boxes.float(): a NaN IoU stays NaN (--allow-nonfinite).
-      for (int64_t i = 0; i < n; ++i) candidate_ious[i] = iou[g * n + i] * (candidate[g * n + i] ? 1.0f : 0.0f);
-      (*out.dynamic_ks)[g] = match::dynamic_k(std::move(candidate_ious), candidate_topk_);
-      mu[g] = static_cast<float>((*out.dynamic_ks)[g]);
-      supplied += static_cast<float>((*out.dynamic_ks)[g]);
+      for (int64_t i = 0; i < n; ++i) candidate_ious[i] = c.iou[g * n + i] * (c.candidate[g * n + i] ? 1.0f : 0.0f);
+      (*out->dynamic_ks)[g] = match::dynamic_k(std::move(candidate_ious), candidate_topk_);
+      mu[g] = static_cast<float>((*out->dynamic_ks)[g]);
+      supplied += static_cast<float>((*out->dynamic_ks)[g]);
     }
     mu[g_count] = static_cast<float>(n) - supplied;
     if (mu[g_count] < 0)
-      out.notes.push_back(fmt::format(
+      out->notes.push_back(fmt::format(
           "the GTs' supplies ({:g}) exceed the {} priors: the background's supply is negative, its log NaN, and "
           "the plan NaN throughout, in the reference as here",
           supplied, n));
-    const std::vector<float> nu(static_cast<size_t>(n), 1.0f);
+    return mu;
+  }
 
-    const std::vector<float> plan = match::sinkhorn_plan(cost, rows, n, mu, nu, static_cast<float>(eps_), iterations_);
-    out.transport_plan = plan;
-
-    // Each row scaled to a maximum of 1, then each prior to its largest row.
-    // The maximum is torch's pi.max(dim=1): a NaN anywhere in the row makes
-    // it NaN, and with it the whole scaled row.
+  // Decision: each row scaled to a maximum of 1, then each prior to its
+  // largest row. The maximum is torch's pi.max(dim=1): a NaN anywhere in the
+  // row makes it NaN, and with it the whole scaled row.
+  static void decide(const Problem& p, const std::vector<float>& plan, const Costs& c, Assignment* out) {
+    const int64_t n = p.num_priors();
+    const int64_t g_count = p.num_gts();
+    const int64_t rows = g_count + 1;
     std::vector<float> row_max(static_cast<size_t>(rows), 0.0f);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < n; ++i) {
@@ -154,36 +185,37 @@ class Ota final : public Assigner {
       for (int64_t r = 1; r < rows && !std::isnan(scaled(best, i)); ++r)
         if (std::isnan(scaled(r, i)) || scaled(r, i) > scaled(best, i)) best = r;
       if (best == g_count) continue;  // background
-      out.gt_inds[i] = best + 1;
-      out.labels[i] = p.gt_labels[best];
-      out.max_overlaps[i] = iou[static_cast<size_t>(best * n + i)];
+      out->gt_inds[i] = best + 1;
+      out->labels[i] = p.gt_labels[best];
+      out->max_overlaps[i] = c.iou[static_cast<size_t>(best * n + i)];
     }
+  }
 
-    // Reported pairs: a GT's candidates, and the k_g priors it ships the
-    // most of its supply to (its "picks"; those that end elsewhere are lost).
-    for (int64_t g = 0; g < g_count; ++g) {
+  // Reported pairs: a GT's candidates, and the k_g priors it ships the
+  // most of its supply to (its "picks"; those that end elsewhere are lost).
+  static void report_pairs(const Problem& p, const std::vector<float>& plan, const Costs& c, Assignment* out) {
+    const int64_t n = p.num_priors();
+    for (int64_t g = 0; g < p.num_gts(); ++g) {
       std::vector<float> minus_plan(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) minus_plan[i] = -plan[static_cast<size_t>(g * n + i)];
       std::vector<char> picked(static_cast<size_t>(n), 0);
-      for (int32_t i : match::k_smallest(minus_plan.data(), n, (*out.dynamic_ks)[g])) picked[i] = 1;
+      for (int32_t i : match::k_smallest(minus_plan.data(), n, (*out->dynamic_ks)[g])) picked[i] = 1;
       for (int64_t i = 0; i < n; ++i) {
         const size_t at = static_cast<size_t>(g * n + i);
-        if (!candidate[at] && !picked[i]) continue;
+        if (!c.candidate[at] && !picked[i]) continue;
         CandidatePair pair;
         pair.prior = static_cast<int32_t>(i);
         pair.gt = static_cast<int32_t>(g);
-        pair.cost = cost[at];
-        pair.terms = terms[at];
-        pair.iou = iou[at];
-        pair.inside = candidate[at] != 0;
+        pair.cost = c.cost[at];
+        pair.terms = c.terms[at];
+        pair.iou = c.iou[at];
+        pair.inside = c.candidate[at] != 0;
         pair.picked = picked[i] != 0;
-        out.candidates.push_back(pair);
+        out->candidates.push_back(pair);
       }
     }
-    return out;
   }
 
- private:
   // Strictly inside the GT's centre box: its centre -/+ center_radius * stride,
   // clipped to the box.
   bool in_centre_box(const Problem& p, int64_t i, const float* box) const {

@@ -309,7 +309,8 @@ class SimOta::Sparse final : public detail::SparseCost {
     load_predictions();
     std::vector<const float*> boxes(static_cast<size_t>(num_gts_));
     for (int64_t g = 0; g < num_gts_; ++g) boxes[g] = &p_.gt_bboxes(g, 0);
-    if (!engine_.positive_ious(boxes, valid_, valid_, a_.candidate_topk_, true))
+    const auto iou_of = [this](int64_t g) { return [this, g](int32_t i) { return iou(i, g); }; };  // Sparse is final
+    if (!engine_.positive_ious(boxes, valid_, valid_, a_.candidate_topk_, true, iou_of))
       return decline("a prediction is not finite, or an IoU NaN");
     // Step 3: each GT's k cheapest.
     tag_of_.assign(static_cast<size_t>(p_.num_priors()), 0);

@@ -38,36 +38,21 @@ SparseDynamicK::SparseDynamicK(const Problem& p, int64_t columns, SparseCost* co
   picks_.resize(static_cast<size_t>(gts_));
 }
 
-bool SparseDynamicK::positive_ious(const std::vector<const float*>& boxes, const std::vector<char>& indexed,
-                                   const std::vector<char>& kept, int64_t topk, bool widen) {
-  const int64_t num_priors = p_.num_priors();
+std::optional<geometry::BoxIndex> SparseDynamicK::prediction_index(const std::vector<const float*>& boxes,
+                                                                   const std::vector<char>& indexed, bool widen) const {
   const geometry::GtExtent e = columns_extent(p_, boxes);
-  geometry::BoxIndex index(e.x0, e.y0, e.x1, e.y1, e.cell);
-  for (int64_t i = 0; i < num_priors; ++i) {
+  std::optional<geometry::BoxIndex> index(std::in_place, e.x0, e.y0, e.x1, e.y1, e.cell);
+  for (int64_t i = 0; i < p_.num_priors(); ++i) {
     if (!indexed[i]) continue;
     const float* pred = &p_.pred_bboxes(i, 0);
-    if (!finite4(pred)) return false;
+    if (!finite4(pred)) return std::nullopt;
     const float m =
         widen ? 1e-3f + 1e-5f * (std::fabs(pred[0]) + std::fabs(pred[1]) + std::fabs(pred[2]) + std::fabs(pred[3]))
               : 0.0f;
     const float widened[4] = {pred[0] - m, pred[1] - m, pred[2] + m, pred[3] + m};
-    index.insert(static_cast<int32_t>(i), widened);
+    index->insert(static_cast<int32_t>(i), widened);
   }
-  std::vector<uint32_t> seen(static_cast<size_t>(num_priors), 0);
-  std::vector<float> ious;
-  bool nan = false;
-  for (int64_t g = 0; g < columns_; ++g) {
-    ious.clear();
-    index.query(boxes[g], &seen, static_cast<uint32_t>(g + 1), [&](int32_t i) {
-      const float u = cost_->iou(i, g);
-      if (std::isnan(u)) nan = true;
-      if (!(u > 0)) return;
-      ious.push_back(u);
-      if (g < gts_ && kept[i]) overlapping_[g].emplace_back(i, u);
-    });
-    ks_[g] = match::dynamic_k(ious, topk);
-  }
-  return !nan;
+  return index;
 }
 
 bool SparseDynamicK::pick(int64_t g) {

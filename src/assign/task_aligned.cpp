@@ -77,6 +77,7 @@
 #include <fmt/format.h>
 
 #include "assign/anchors.h"
+#include "assign/search_record.h"
 #include "cost/terms.h"
 #include "geometry/boxes.h"
 #include "geometry/prior_grid.h"
@@ -314,16 +315,25 @@ class TaskAligned final : public Assigner {
     uint32_t tag = 0;
   };
 
-  Search make_search(const Scene& sc) const {
+  // `*record`: which search that leaves, and why not the sparse one.
+  Search make_search(const Scene& sc, SearchRecord* record) const {
     const Problem& p = sc.p;
     Search search;
-    if (!sparse_search_ || !geometry::sparse_search_range(p) || !sc.inside_boxes.allFinite()) return search;
+    *record = search_plan(sparse_search_, p);
+    if (record->path != SearchRecord::Path::kSparse) return search;
+    if (!sc.inside_boxes.allFinite()) {
+      *record = {SearchRecord::Path::kDense, "a GT box (as the inside test has it) is not finite"};
+      return search;
+    }
     search.grid = geometry::PriorGrid::of_points(sc.points, p.num_level_priors);
+    if (!search.grid) *record = {SearchRecord::Path::kDense, "the priors form no grid"};
     if (!search.grid || rules_.topk_among_inside) return search;
     // mmdet also ranks priors outside the GT: only those whose prediction
     // overlaps it have t > 0, and only when beta > 0.
     if (!(s_.beta > 0.0) || !p.pred_bboxes.allFinite()) {
       search.grid.reset();
+      *record = {SearchRecord::Path::kDense, !(s_.beta > 0.0) ? "beta <= 0: t > 0 without overlap"
+                                                               : "a prediction is not finite"};
       return search;
     }
     const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
@@ -521,6 +531,48 @@ class TaskAligned final : public Assigner {
     }
   }
 
+  // Steps 2-4 over every GT: the pairs it reports (inside it, or picked),
+  // and the positives (a pick inside the GT; mmdet: with t > 0).
+  struct Picks {
+    std::vector<std::vector<Pair>> pairs;                // [G] in prior order
+    std::vector<int32_t> first_gt;                       // [N] the first GT a prior is positive for, or -1
+    std::vector<int32_t> gts_of_prior;                   // [N] how many GTs it is positive for
+    std::vector<std::pair<int32_t, int32_t>> positives;  // (prior, GT), GT-major
+  };
+
+  Picks pick_positives(const Scene& sc, int64_t k, Search* search, Assignment* out) const {
+    const int64_t num_gts = sc.p.num_gts(), num_priors = sc.p.num_priors();
+    Picks r;
+    r.pairs.resize(static_cast<size_t>(num_gts));
+    r.first_gt.assign(static_cast<size_t>(num_priors), -1);
+    r.gts_of_prior.assign(static_cast<size_t>(num_priors), 0);
+    for (int64_t g = 0; g < num_gts; ++g) {
+      std::vector<Pair> pairs = search->grid ? gt_pairs_searched(sc, g, search) : gt_pairs(sc, g);
+      bool ordered = false;
+      const int64_t fillers = pick_top_k(&pairs, k, num_priors, &ordered);
+      if (fillers > 0)
+        out->notes.push_back(fmt::format(
+            "GT {}: fewer than k = {} inside priors have a positive metric, so its top-k takes zero-metric priors, "
+            "{} of them inside it; those become positives with metric 0; which ones depends on the order torch.topk "
+            "gives equal keys: replayed in PyTorch's CPU order (a CUDA run can take others)",
+            g, k, fillers));
+      else if (ordered)
+        out->notes.push_back(fmt::format(
+            "GT {}: its top-k boundary falls among equal metrics (or zero-metric priors inside it); taken in the "
+            "order PyTorch's CPU topk gives equal keys (a CUDA run can take others)",
+            g));
+      std::vector<Pair>& kept = r.pairs[g];
+      for (const Pair& pair : pairs) {
+        if (!pair.inside && !pair.picked) continue;  // ranked but not picked: not reported
+        kept.push_back(pair);
+        if (!is_positive(pair)) continue;
+        if (r.gts_of_prior[pair.prior]++ == 0) r.first_gt[pair.prior] = static_cast<int32_t>(g);
+        r.positives.emplace_back(pair.prior, static_cast<int32_t>(g));
+      }
+    }
+    return r;
+  }
+
   Assignment match(const Problem& p) const {
     const int64_t num_gts = p.num_gts(), num_priors = p.num_priors();
     const Rows4f points = rules_.anchor_centres ? anchor_centres(anchor_boxes(p, kHarnessAnchorScale)) : p.priors;
@@ -532,39 +584,11 @@ class TaskAligned final : public Assigner {
                                       "replayed with k = {}",
                                       s_.topk, num_priors, num_priors));
 
-    // Steps 2-4, GT by GT; a positive is a pick inside the GT.
-    std::vector<std::vector<Pair>> pairs(static_cast<size_t>(num_gts));
-    std::vector<int32_t> first_gt(static_cast<size_t>(num_priors), -1);
-    std::vector<int32_t> gts_of_prior(static_cast<size_t>(num_priors), 0);
-    Search search = make_search(sc);
-    std::vector<std::pair<int32_t, int32_t>> positives;  // (prior, GT), GT-major
-    for (int64_t g = 0; g < num_gts; ++g) {
-      pairs[g] = search.grid ? gt_pairs_searched(sc, g, &search) : gt_pairs(sc, g);
-      bool ordered = false;
-      const int64_t fillers = pick_top_k(&pairs[g], k, num_priors, &ordered);
-      if (fillers > 0)
-        out.notes.push_back(fmt::format(
-            "GT {}: fewer than k = {} inside priors have a positive metric, so its top-k takes zero-metric priors, "
-            "{} of them inside it; those become positives with metric 0; which ones depends on the order torch.topk "
-            "gives equal keys: replayed in PyTorch's CPU order (a CUDA run can take others)",
-            g, k, fillers));
-      else if (ordered)
-        out.notes.push_back(fmt::format(
-            "GT {}: its top-k boundary falls among equal metrics (or zero-metric priors inside it); taken in the "
-            "order PyTorch's CPU topk gives equal keys (a CUDA run can take others)",
-            g));
-      std::vector<Pair> kept;
-      for (const Pair& pair : pairs[g]) {
-        if (!pair.inside && !pair.picked) continue;  // ranked but not picked: not reported
-        kept.push_back(pair);
-        if (!is_positive(pair)) continue;
-        if (gts_of_prior[pair.prior]++ == 0) first_gt[pair.prior] = static_cast<int32_t>(g);
-        positives.emplace_back(pair.prior, static_cast<int32_t>(g));
-      }
-      pairs[g] = std::move(kept);
-    }
+    // Steps 2-4, GT by GT.
+    Search search = make_search(sc, &out.search);
+    const Picks picks = pick_positives(sc, k, &search, &out);
     const auto find_pair = [&](int64_t g, int32_t prior) -> const Pair* {
-      const std::vector<Pair>& v = pairs[g];
+      const std::vector<Pair>& v = picks.pairs[g];
       const auto it = std::lower_bound(v.begin(), v.end(), prior, [](const Pair& a, int32_t b) { return a.prior < b; });
       return it != v.end() && it->prior == prior ? &*it : nullptr;
     };
@@ -575,20 +599,29 @@ class TaskAligned final : public Assigner {
     };
 
     // Step 5: the owner of each positive prior.
-    std::vector<int32_t> owner = first_gt;
+    std::vector<int32_t> owner = picks.first_gt;
     const auto num_gts32 = static_cast<int32_t>(num_gts);
     if (search.grid) {
-      resolve_searched(sc, positives, gts_of_prior, find_pair, pair_of, &owner);
+      resolve_searched(sc, picks.positives, picks.gts_of_prior, find_pair, pair_of, &owner);
     } else {
       for (int32_t i = 0; i < num_priors; ++i) {
-        if (gts_of_prior[i] < 2) continue;
+        if (picks.gts_of_prior[i] < 2) continue;
         owner[i] = resolve_dense(num_gts32, i, find_pair, pair_of);
       }
     }
 
     if (s_.topk2 > 0) keep_top_k2(num_gts, num_priors, pair_of, &owner, &out.notes);
 
-    // Steps 6 and 7.
+    soft_targets(p, owner, pair_of, &out);
+    report_pairs(picks.pairs, &out);
+    return out;
+  }
+
+  // Steps 6 and 7: each final positive's soft target from its GT's largest
+  // t and u, and the result.
+  template <class PairOf>
+  void soft_targets(const Problem& p, const std::vector<int32_t>& owner, const PairOf& pair_of, Assignment* out) const {
+    const int64_t num_gts = p.num_gts(), num_priors = p.num_priors();
     std::vector<float> metric(static_cast<size_t>(num_priors), 0.0f);
     std::vector<float> max_metric(static_cast<size_t>(num_gts), 0.0f), max_overlap(static_cast<size_t>(num_gts), 0.0f);
     std::vector<char> has_positive(static_cast<size_t>(num_gts), 0);
@@ -596,9 +629,9 @@ class TaskAligned final : public Assigner {
       const int32_t g = owner[i];
       if (g < 0) continue;
       const Pair pair = pair_of(g, i);
-      out.gt_inds[i] = g + 1;
-      out.labels[i] = p.gt_labels[g];
-      out.max_overlaps[i] = pair.overlap;
+      out->gt_inds[i] = g + 1;
+      out->labels[i] = p.gt_labels[g];
+      out->max_overlaps[i] = pair.overlap;
       metric[i] = pair.metric;
       if (!has_positive[g]) {
         max_metric[g] = pair.metric, max_overlap[g] = pair.overlap, has_positive[g] = 1;
@@ -614,10 +647,13 @@ class TaskAligned final : public Assigner {
       soft[i] = rules_.tood_normalisation ? metric[i] / (max_metric[g] + s_.eps) * max_overlap[g]
                                           : metric[i] * max_overlap[g] / (max_metric[g] + s_.eps);
     }
-    out.assign_metrics = std::move(soft);
-    if (rules_.raw_metrics) out.assign_metrics_raw = std::move(metric);
+    out->assign_metrics = std::move(soft);
+    if (rules_.raw_metrics) out->assign_metrics_raw = std::move(metric);
+  }
 
-    for (int64_t g = 0; g < num_gts; ++g) {
+  // The reported pairs, GT by GT, in prior order.
+  static void report_pairs(const std::vector<std::vector<Pair>>& pairs, Assignment* out) {
+    for (size_t g = 0; g < pairs.size(); ++g) {
       for (const Pair& pair : pairs[g]) {
         CandidatePair c;
         c.prior = pair.prior;
@@ -627,10 +663,9 @@ class TaskAligned final : public Assigner {
         c.iou = pair.overlap;
         c.inside = pair.inside;
         c.picked = pair.picked;
-        out.candidates.push_back(c);
+        out->candidates.push_back(c);
       }
     }
-    return out;
   }
 
   Rules rules_;
