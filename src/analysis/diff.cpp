@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "assign/assigner.h"
 
 namespace assignscope::analysis {
 
