@@ -109,7 +109,7 @@ const FloorSpec* spec_of(const std::string& assigner) {
 
 // What one pass reads, fixed before the timing.
 struct Plan {
-  std::vector<int32_t> candidates;                // priors whose box / row / objectness is read
+  std::vector<int32_t> candidates;                 // priors whose box / row / objectness is read
   std::vector<std::pair<int32_t, int32_t>> cells;  // (prior, class) logits read one by one
   int64_t bytes = 0;
 };
@@ -210,9 +210,7 @@ uint64_t read_once(const Problem& p, const FloorSpec& s, const Plan& plan) {
 
 volatile uint64_t g_sink = 0;  // keeps the reads from being optimised away
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct Timing {
   double median_ms = 0, min_ms = 0;

@@ -13,8 +13,8 @@
 namespace assignscope {
 namespace {
 
-using testing::row_of_four;
 using testing::has_note;
+using testing::row_of_four;
 using testing::run_assigner;
 using testing::with_ignore_box;
 
@@ -91,9 +91,12 @@ TEST_CASE("atss: a prior positive for several GTs goes to the best IoU among the
   //   GT 2 [0, 10] x [0, 20]: candidates 3, 4, 5 only, yet IoU(anchor 0) = 0.5
   // Anchor 0 is positive for GTs 0 and 1: mmdet gives it to GT 1, mmyolo's
   // argmax over every GT to GT 2, which never had it as a candidate.
-  const std::vector<std::array<float, 4>> anchors = {{0, 0, 10, 10},          {5.9f, 5.9f, 6.1f, 6.1f},
-                                                     {3.9f, 3.9f, 4.1f, 4.1f}, {4.9f, 9.9f, 5.1f, 10.1f},
-                                                     {4.9f, 10.9f, 5.1f, 11.1f}, {4.9f, 8.9f, 5.1f, 9.1f}};
+  const std::vector<std::array<float, 4>> anchors = {{0, 0, 10, 10},
+                                                     {5.9f, 5.9f, 6.1f, 6.1f},
+                                                     {3.9f, 3.9f, 4.1f, 4.1f},
+                                                     {4.9f, 9.9f, 5.1f, 10.1f},
+                                                     {4.9f, 10.9f, 5.1f, 11.1f},
+                                                     {4.9f, 8.9f, 5.1f, 9.1f}};
   std::vector<std::array<float, 4>> priors;
   for (const auto& a : anchors) priors.push_back({(a[0] + a[2]) / 2, (a[1] + a[3]) / 2, 1, 1});
   Problem p = testing::make_problem(priors, anchors, std::vector<std::vector<float>>(6, {0.0f, 0.0f, 0.0f}),

@@ -43,11 +43,10 @@ TEST_CASE("bench: a single image has no batch timing, and the table says what wa
 }
 
 TEST_CASE("bench: bad usage and bad input exit 2 with one line") {
-  for (const char* args : {"bench testdata/golden/toy-single-gt -a simota -n 0",
-                           "bench testdata/golden/toy-single-gt -a simtoa",
-                           "bench testdata/golden/toy-single-gt -a simota --set topk=3",
-                           "bench testdata/nope -a simota",
-                           "bench testdata/golden/toy-single-gt -a yolov5"}) {
+  for (const char* args :
+       {"bench testdata/golden/toy-single-gt -a simota -n 0", "bench testdata/golden/toy-single-gt -a simtoa",
+        "bench testdata/golden/toy-single-gt -a simota --set topk=3", "bench testdata/nope -a simota",
+        "bench testdata/golden/toy-single-gt -a yolov5"}) {
     CAPTURE(args);
     const auto r = run_cli(args);
     CHECK(r.exit_code == 2);

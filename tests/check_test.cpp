@@ -28,8 +28,8 @@ using testing::TempDir;
 namespace fs = std::filesystem;
 
 const std::string kToy = "testdata/golden/toy-two-overlapping-gts";  // 7 results
-const std::string kSingle = "testdata/golden/toy-single-gt";  // 6 results
-const std::string kOta = "testdata/golden/ota-toy-a";  // 1 result: ota
+const std::string kSingle = "testdata/golden/toy-single-gt";         // 6 results
+const std::string kOta = "testdata/golden/ota-toy-a";                // 1 result: ota
 
 // A copy of a bundled case, writable.
 std::string copy_case(const TempDir& tmp, const std::string& from, const std::string& to) {
@@ -98,7 +98,8 @@ testing::CliRun run_cli_under(const std::string& prefix, const std::string& args
 // Files and bytes of a directory, to assert it did not change.
 std::map<std::string, std::string> snapshot(const std::string& dir) {
   std::map<std::string, std::string> files;
-  for (const auto& e : fs::directory_iterator(dir)) files[e.path().filename().string()] = testing::read_text(e.path().string());
+  for (const auto& e : fs::directory_iterator(dir))
+    files[e.path().filename().string()] = testing::read_text(e.path().string());
   return files;
 }
 
@@ -203,7 +204,8 @@ TEST_CASE("check: a skipped result fails the run unless --allow-skipped, with a 
   CHECK(last_line(with_loss.out).find("3 skipped") != std::string::npos);
 
   // Every result skipped: nothing was compared, which never passes, allowed or not.
-  for (const auto& e : fs::directory_iterator(copy + "/expected")) rename_assigner(e.path().filename().string(), "centernet");
+  for (const auto& e : fs::directory_iterator(copy + "/expected"))
+    rename_assigner(e.path().filename().string(), "centernet");
   const auto nothing = run_cli("check " + copy + " --allow-skipped");
   CHECK(nothing.exit_code == 2);
   CHECK(last_line(nothing.out).find("FAIL compared 0 of 7 results (0 files, 0 dumps replayed)") == 0);
@@ -214,8 +216,9 @@ TEST_CASE("check: a result records its dumps relative to itself, and check says 
   TempDir tmp;
   copy_case(tmp, kToy, "suite/dump");
   fs::create_directories(tmp.path("suite/results"));
-  REQUIRE(run_cli("run " + tmp.path("suite/dump") + " -a simota -f npy -o " + tmp.path("suite/results/simota"))
-              .exit_code == 0);
+  REQUIRE(
+      run_cli("run " + tmp.path("suite/dump") + " -a simota -f npy -o " + tmp.path("suite/results/simota")).exit_code ==
+      0);
   const nlohmann::json params = read_json(tmp.path("suite/results/simota/params.json"));
   CHECK(params["source"] == "../../dump");
   CHECK_FALSE(params.contains("sources"));
@@ -284,8 +287,8 @@ TEST_CASE("check: a result records its dumps relative to itself, and check says 
   CAPTURE(checked.out);
   CHECK(checked.exit_code == 0);
   // simota: 12 positives on toy-two-overlapping-gts, 7 on toy-single-gt (the golden README).
-  CHECK(checked.out.find("ok     " + many + " both (2 images, 19 positives; replayed " + tmp.path("moved/dump") + ", ") ==
-        0);
+  CHECK(checked.out.find("ok     " + many + " both (2 images, 19 positives; replayed " + tmp.path("moved/dump") +
+                         ", ") == 0);
   CHECK(last_line(checked.out).find(", 2 dumps replayed) in 1 case: 1 match") != std::string::npos);
 }
 
@@ -341,8 +344,9 @@ TEST_CASE("check: a float result stored with an integer dtype is compared as num
   write_bytes(copy3 + "/expected/dynamic-soft-label/max_overlaps.npy", text);
   const auto refused = run_cli("check " + copy3 + " -q");
   CHECK(refused.exit_code == 2);
-  CHECK(refused.out.find("ERROR  " + copy3 + " dynamic-soft-label: " + copy3 +
-                         "/expected/dynamic-soft-label/max_overlaps.npy: stored with dtype <U1, which holds no numbers") !=
+  CHECK(refused.out.find(
+            "ERROR  " + copy3 + " dynamic-soft-label: " + copy3 +
+            "/expected/dynamic-soft-label/max_overlaps.npy: stored with dtype <U1, which holds no numbers") !=
         std::string::npos);
 }
 

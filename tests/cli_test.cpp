@@ -196,8 +196,8 @@ TEST_CASE("cli: run --format npy writes the golden layout, never over a user's f
   testing::TempDir tmp;
   const std::string out = tmp.path("result");
   REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label -f npy -o " + out).exit_code == 0);
-  for (const char* f : {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy",
-                        "params.json"})
+  for (const char* f :
+       {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy", "dynamic_ks.npy", "params.json"})
     CHECK(fs::exists(fs::path(out) / f));
   const nlohmann::json params = parse(testing::read_text(out + "/params.json"));
   CHECK(params["assigner"] == "dynamic-soft-label");
@@ -421,7 +421,8 @@ TEST_CASE("cli: check per-file tolerances, the PASS/FAIL line, --update") {
   CHECK(updated.out.find("PASS compared 7 of 7 results") != std::string::npos);
   const auto after = run_cli("check " + copy + " -q");
   CHECK(after.exit_code == 0);
-  CHECK(testing::read_text(path) == testing::read_text(testing::source_path(kToy) + "/expected/dynamic-soft-label/max_overlaps.npy"));
+  CHECK(testing::read_text(path) ==
+        testing::read_text(testing::source_path(kToy) + "/expected/dynamic-soft-label/max_overlaps.npy"));
 }
 
 TEST_CASE("cli: check a directory of cases, and a glob") {

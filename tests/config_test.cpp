@@ -155,8 +155,9 @@ TEST_CASE("config: an mmdet / mmyolo assigner dict as written picks the registry
   CHECK(mmyolo.notes.size() == 2);  // num_classes and iou_calculator do not change the assignment
   // The same class name, two frameworks: mmdet's dict is mmdetection's, the constructor call ultralytics'.
   CHECK(config_of("dict(type='TaskAlignedAssigner', topk=13)").choice.info->name == "task-aligned");
-  const auto u = config_of("TaskAlignedAssigner(topk=10, num_classes=80, alpha=0.5, beta=6.0, stride=[8, 16, 32], "
-                           "topk2=None)");
+  const auto u = config_of(
+      "TaskAlignedAssigner(topk=10, num_classes=80, alpha=0.5, beta=6.0, stride=[8, 16, 32], "
+      "topk2=None)");
   CHECK(u.choice.info->name == "task-aligned.ultralytics");
   CHECK(u.params["stride"] == Json::parse("[8, 16, 32]"));
   CHECK(u.params["topk2"].is_null());
@@ -165,7 +166,9 @@ TEST_CASE("config: an mmdet / mmyolo assigner dict as written picks the registry
   CHECK(maxiou.params["neg_iou_thr"] == Json::parse("[0.3, 0.7]"));
 }
 
-TEST_CASE("config: a train_cfg or a whole config file — the assigner is found, its siblings used where the head passes them") {
+TEST_CASE(
+    "config: a train_cfg or a whole config file — the assigner is found, its siblings used where the head passes "
+    "them") {
   // TOOD: initial_assigner (ATSS warm-up) beside assigner, alpha and beta in train_cfg.
   const auto tood = config_of(
       "train_cfg=dict(initial_epoch=4, initial_assigner=dict(type='ATSSAssigner', topk=9), "
@@ -262,7 +265,8 @@ TEST_CASE("names: aliases, presets and reference class names resolve, and typos 
 
 TEST_CASE("cli: --config, --preset and -a with an alias choose the assigner and its parameters") {
   const std::string toy = "testdata/golden/toy-two-overlapping-gts";
-  const auto via_config = testing::run_cli("run " + toy + " --config \"dict(type='DynamicSoftLabelAssigner', topk=5)\" -f json");
+  const auto via_config =
+      testing::run_cli("run " + toy + " --config \"dict(type='DynamicSoftLabelAssigner', topk=5)\" -f json");
   REQUIRE(via_config.exit_code == 0);
   const auto via_set = testing::run_cli("run " + toy + " -a rtmdet --set topk=5 -f json");
   REQUIRE(via_set.exit_code == 0);

@@ -46,7 +46,8 @@ TEST_CASE("params: defaults, and values from --set text") {
   CHECK(p.set("mode", "giou").ok());
   CHECK(p.set("ranges", "[[0, 32], [32, 1e8]]").ok());
   CHECK(p.get_ranges("ranges").size() == 2);
-  CHECK(p.to_string() == "topk=5 radius=-0.1 weight=3 center_sampling=true mode=giou ranges=[[0, 32], [32, 100000000]]");
+  CHECK(p.to_string() ==
+        "topk=5 radius=-0.1 weight=3 center_sampling=true mode=giou ranges=[[0, 32], [32, 100000000]]");
 }
 
 TEST_CASE("params: every bad value is a usage error naming the parameter and what was expected") {
@@ -86,13 +87,14 @@ TEST_CASE("params: values from params.json") {
                                               "ranges": [[-1, 64], [64, 100000000.0]]})"))
             .ok());
   CHECK(p.get_int("topk") == 9);
-  CHECK(p.get_float("radius") == 1.0);  // an int where a float is expected
+  CHECK(p.get_float("radius") == 1.0);                   // an int where a float is expected
   CHECK(p.set_json("topk", nlohmann::json(13.0)).ok());  // an integral float where an int is expected
   CHECK_FALSE(p.set_json("topk", nlohmann::json(13.5)).ok());
   CHECK_FALSE(p.set_json("mode", nlohmann::json(3)).ok());
   CHECK_FALSE(p.set_all(nlohmann::json::parse(R"({"topk": 9, "extra": 1})")).ok());
-  CHECK(p.to_json().dump() ==
-        R"({"topk":13,"radius":1.0,"weight":3.0,"center_sampling":true,"mode":"iou","ranges":[[-1.0,64.0],[64.0,100000000.0]]})");
+  CHECK(
+      p.to_json().dump() ==
+      R"({"topk":13,"radius":1.0,"weight":3.0,"center_sampling":true,"mode":"iou","ranges":[[-1.0,64.0],[64.0,100000000.0]]})");
 }
 
 TEST_CASE("status: kinds map to the documented exit codes") {
@@ -133,7 +135,6 @@ TEST_CASE("registry: every assigner is complete and reachable by name") {
   CHECK(assign::unknown_assigner("dynamic-soft-lable").message().find("did you mean 'dynamic-soft-label'") !=
         std::string::npos);
 }
-
 
 TEST_CASE("parallel_for: every index exactly once on any thread count, progress counts up, errors come back") {
   for (int threads : {1, 2, 3, 0}) {

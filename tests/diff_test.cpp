@@ -173,8 +173,7 @@ TEST_CASE("diff: the class cost explains mmyolo's flip, and the prior it displac
   // prior 2 is taken (0 0 1 0); mmyolo's looks at class 0 only and takes
   // prior 1 (0 1 0 0). Prior 1's flip is the class cost falling; prior 2's
   // own cost barely moved (mmyolo drops class 1's small term): outranked.
-  const Problem p =
-      row_of_four({{2, 0, 22, 8}}, {0}, {{-2.0f, -2.0f}, {-2.0f, 8.0f}, {-1.0f, -2.0f}, {-2.0f, -2.0f}});
+  const Problem p = row_of_four({{2, 0, 22, 8}}, {0}, {{-2.0f, -2.0f}, {-2.0f, 8.0f}, {-1.0f, -2.0f}, {-2.0f, -2.0f}});
   const Assignment a = run_assigner("dynamic-soft-label", p);
   const Assignment b = run_assigner("dynamic-soft-label.mmyolo", p);
   REQUIRE(a.gt_inds == std::vector<int64_t>{0, 0, 1, 0});
@@ -375,7 +374,8 @@ TEST_CASE("diff: image by image, and a batch's totals add up") {
   batch.images = {p1, p2};
   batch.is_batch = true;
   std::vector<Assignment> a = {max_iou(p1), max_iou(p2)};
-  std::vector<Assignment> b = {max_iou(p1, {{"match_low_quality", "false"}}), max_iou(p2, {{"match_low_quality", "false"}})};
+  std::vector<Assignment> b = {max_iou(p1, {{"match_low_quality", "false"}}),
+                               max_iou(p2, {{"match_low_quality", "false"}})};
   auto diff = analysis::diff_batch(batch, a, b);
   REQUIRE(diff.ok());
   const analysis::DiffTotals t = analysis::totals(diff->images);
@@ -393,8 +393,7 @@ TEST_CASE("diff: image by image, and a batch's totals add up") {
 
   const std::string text = render::diff_table(*diff, 20);
   CHECK(text.find("image 1 · 4 priors · 2 GTs") != std::string::npos);
-  CHECK(text.find("batch: agreement 62.5 % of 8 priors · 2 pos→neg · 0 neg→pos · 1 changed GT\n") !=
-        std::string::npos);
+  CHECK(text.find("batch: agreement 62.5 % of 8 priors · 2 pos→neg · 0 neg→pos · 1 changed GT\n") != std::string::npos);
   // Positives: image 0, a priors 1 2 3 (#0 #1 #1), b prior 1 (#0); image 1,
   // prior 1 is #1 on a (low-quality matching hands it over), #0 on b. So a
   // 3 + 1, b 1 + 1, the same GTs on both only image 0's prior 1; image 1's
@@ -409,9 +408,10 @@ TEST_CASE("diff: image by image, and a batch's totals add up") {
   CHECK(t.starved_b_only == 2);
   CHECK(t.worst_image == 0);
   CHECK(t.worst_gt == 1);
-  CHECK(text.find("batch: 2 images · positives a 4 → b 2 · same GTs on both 1 (Jaccard 0.200) · positive on both 2 "
-                  "(Jaccard 0.500) · worst GT Jaccard 0.000 (image 0 #1) · 3 GTs starved on one side (1 on a only, 2 on b "
-                  "only) · GT Jaccard mean 0.250\n") != std::string::npos);
+  CHECK(text.find(
+            "batch: 2 images · positives a 4 → b 2 · same GTs on both 1 (Jaccard 0.200) · positive on both 2 "
+            "(Jaccard 0.500) · worst GT Jaccard 0.000 (image 0 #1) · 3 GTs starved on one side (1 on a only, 2 on b "
+            "only) · GT Jaccard mean 0.250\n") != std::string::npos);
   CHECK(text.find("      2     0 pos→neg #1 ign #1: not a candidate on b\n") != std::string::npos);
   CHECK(text.find("      1     0 changed GT #1 #0 #1: not picked on b; #0: picked on a, lost to #1\n") !=
         std::string::npos);
@@ -485,20 +485,22 @@ TEST_CASE("diff: the headline and the documented gates see 41 of 74 positives lo
 
   // Each gate the docs show trips on it, as written there.
   const std::string docs = testing::read_text("docs/cli.md");
-  for (const std::string gate : {"--fail-if 'positives-jaccard<0.95' --fail-if 'jaccard-min<0.5' --fail-if 'starved-one-side>0'",
-                                 "--fail-if 'positives-jaccard<0.95'", "--fail-if 'flips>0'"}) {
+  for (const std::string gate :
+       {"--fail-if 'positives-jaccard<0.95' --fail-if 'jaccard-min<0.5' --fail-if 'starved-one-side>0'",
+        "--fail-if 'positives-jaccard<0.95'", "--fail-if 'flips>0'"}) {
     CAPTURE(gate);
     CHECK(docs.find(gate) != std::string::npos);
     const auto r = run_cli(diff + " -f table " + gate);
     CHECK(r.exit_code == 1);
-    const bool named = r.err.find("--fail-if positives-jaccard<0.95 holds: positives-jaccard = 0.445946") !=
-                           std::string::npos ||
-                       r.err.find("--fail-if flips>0 holds: flips = 41") != std::string::npos;
+    const bool named =
+        r.err.find("--fail-if positives-jaccard<0.95 holds: positives-jaccard = 0.445946") != std::string::npos ||
+        r.err.find("--fail-if flips>0 holds: flips = 41") != std::string::npos;
     CHECK(named);
   }
   // And passes a result identical to the baseline.
-  const auto same = run_cli("diff " + tmp.path("a") + " " + base +
-                            " -f table --fail-if 'positives-jaccard<0.95' --fail-if 'jaccard-min<0.5' --fail-if 'starved-one-side>0'");
+  const auto same = run_cli(
+      "diff " + tmp.path("a") + " " + base +
+      " -f table --fail-if 'positives-jaccard<0.95' --fail-if 'jaccard-min<0.5' --fail-if 'starved-one-side>0'");
   CHECK(same.exit_code == 0);
 }
 
@@ -516,7 +518,8 @@ TEST_CASE("cli: a gate over a diff with no positive on either side compares noth
   REQUIRE(io::write_file_atomic(tmp.path("a") + "/assigned_gt_inds.npy", zb.data(), zb.size(), true).ok());
   REQUIRE(io::write_file_atomic(tmp.path("a") + "/assigned_labels.npy", nb.data(), nb.size(), true).ok());
   fs::copy(tmp.path("a"), tmp.path("b"));
-  const auto r = run_cli("diff " + tmp.path("a") + " " + tmp.path("b") + " -f table --fail-if 'positives-jaccard<0.95'");
+  const auto r =
+      run_cli("diff " + tmp.path("a") + " " + tmp.path("b") + " -f table --fail-if 'positives-jaccard<0.95'");
   CHECK(r.exit_code == 2);
   CHECK(r.out.empty());
   CHECK(testing::count_lines(r.err) == 1);
@@ -590,14 +593,15 @@ TEST_CASE("cli: diff of two stored results (npy directories and JSON) agrees wit
   CHECK(d["source"].is_null());
   CHECK(d["summary"]["same"] == 8400 - 49);
   CHECK(d["summary"]["changed_gt"] == 1);
-  CHECK(d["images"][0]["num_gts"].is_null());      // GTs known from the indices only
-  CHECK(d["images"][0]["gts"].size() == 12);      // every GT has a k > 0
+  CHECK(d["images"][0]["num_gts"].is_null());  // GTs known from the indices only
+  CHECK(d["images"][0]["gts"].size() == 12);   // every GT has a k > 0
   CHECK(d["images"][0]["gts"][0]["box"].is_null());
   CHECK(d["images"][0]["flips"][0]["attribution"].is_null());  // no candidates stored
 
   const auto mixed = run_cli("diff " + tmp.path("a") + " " + tmp.path("b.json") + " -f table");
   CHECK(mixed.exit_code == 0);
-  CHECK(mixed.out.find("agreement 99.4 % of 8400 priors · 31 pos→neg · 17 neg→pos · 1 changed GT") != std::string::npos);
+  CHECK(mixed.out.find("agreement 99.4 % of 8400 priors · 31 pos→neg · 17 neg→pos · 1 changed GT") !=
+        std::string::npos);
   CHECK(mixed.out.find("634.0, 213.3, 637.2, 221.2") != std::string::npos);  // the JSON result's GT boxes
 
   // A golden case's expected/<label>/ results diff the same way.
@@ -607,7 +611,8 @@ TEST_CASE("cli: diff of two stored results (npy directories and JSON) agrees wit
 
   // A batch result keeps its images.
   REQUIRE(run_cli("run testdata/batch/stacked-b2 -a dynamic-soft-label -f npy -o " + tmp.path("ba")).exit_code == 0);
-  REQUIRE(run_cli("run testdata/batch/stacked-b2 -a dynamic-soft-label --set topk=3 -f npy -o " + tmp.path("bb")).exit_code == 0);
+  REQUIRE(run_cli("run testdata/batch/stacked-b2 -a dynamic-soft-label --set topk=3 -f npy -o " + tmp.path("bb"))
+              .exit_code == 0);
   const auto batch = run_cli("diff " + tmp.path("ba") + " " + tmp.path("bb") + " -f table");
   CHECK(batch.exit_code == 0);
   CHECK(batch.out.find("image 1") != std::string::npos);
@@ -621,7 +626,8 @@ TEST_CASE("cli: diff of several dumps is one batch, and of one image draws a pic
   CHECK(d["batch"] == true);
   REQUIRE(d["images"].size() == 2);
   CHECK(d["images"][0]["name"] == kToy);
-  CHECK(d["summary"]["priors"] == d["images"][0]["num_priors"].get<int64_t>() + d["images"][1]["num_priors"].get<int64_t>());
+  CHECK(d["summary"]["priors"] ==
+        d["images"][0]["num_priors"].get<int64_t>() + d["images"][1]["num_priors"].get<int64_t>());
 
   testing::TempDir tmp;
   const auto svg = run_cli("diff " + kToy + " --a dynamic-soft-label --set-b topk=5 -o " + tmp.path("flips.svg"));
@@ -730,8 +736,10 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
   REQUIRE(run_cli("run testdata/batch/dirs-b2 -a dynamic-soft-label -f npy -o " + tmp.path("two")).exit_code == 0);
   REQUIRE(io::write_file_atomic(tmp.path("notes.json"), std::string("[1, 2]"), false).ok());
   std::vector<std::pair<std::string, std::string>> cases = {
-      {kToy + " --a dynamic-soft-lable --b simota", "unknown assigner 'dynamic-soft-lable' (did you mean 'dynamic-soft-label'?)"},
-      {kToy + " --a simota --b simota.yolo", "-b/--assigner-b: unknown assigner 'simota.yolo' (did you mean 'simota.yolox'?)"},
+      {kToy + " --a dynamic-soft-lable --b simota",
+       "unknown assigner 'dynamic-soft-lable' (did you mean 'dynamic-soft-label'?)"},
+      {kToy + " --a simota --b simota.yolo",
+       "-b/--assigner-b: unknown assigner 'simota.yolo' (did you mean 'simota.yolox'?)"},
       {kToy + " -a simota --assigner-b simota.yolo", "-b/--assigner-b: unknown assigner 'simota.yolo'"},
       {kToy + " -a simota --preset-b nope", "--preset-b"},
       {kToy + " -a simota --config-b " + tmp.path("nope.py"), "--config-b"},
@@ -751,7 +759,8 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
       {tmp.path("toy") + " testdata/batch", "not a result"},
       {tmp.path("toy") + " " + tmp.path("nope"), "no such file or directory"},
   };
-  cases.emplace_back(kToy + "/expected/simota " + kToy + "/expected/atss -f svg", "--format svg draws priors and GT boxes");
+  cases.emplace_back(kToy + "/expected/simota " + kToy + "/expected/atss -f svg",
+                     "--format svg draws priors and GT boxes");
   cases.emplace_back("testdata/batch/stacked-b2 --a simota -f svg", "--format svg draws one image");
   for (const auto& [args, words] : cases) {
     CAPTURE(args);

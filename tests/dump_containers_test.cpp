@@ -54,8 +54,7 @@ TEST_CASE("dump: an .npz member whose .npy header is longer than the first bytes
       put(member.size(), 4), put(name.size(), 2), put(0, 2), put(0, 2), put(0, 2), put(0, 2), put(0, 4), put(0, 4);
   zip.insert(zip.end(), name.begin(), name.end());
   const uint64_t directory_size = zip.size() - directory;
-  put(0x06054b50, 4), put(0, 2), put(0, 2), put(1, 2), put(1, 2), put(directory_size, 4), put(directory, 4),
-      put(0, 2);
+  put(0x06054b50, 4), put(0, 2), put(0, 2), put(1, 2), put(1, 2), put(directory_size, 4), put(directory, 4), put(0, 2);
   auto raw = io::parse_npz(zip, "wide.npz");
   REQUIRE_MESSAGE(raw.ok(), raw.status().message());
   CHECK(raw->fields.at("priors").array.shape == many_axes);

@@ -198,7 +198,9 @@ TEST_CASE("dump fields: all-zero priors replay through mmyolo's ATSS as zero-siz
   CHECK(contains(st.message(), "stride 0 in every row"));
 }
 
-TEST_CASE("dump fields: padding labels are whatever the padding holds, and only mmyolo's DSLA, which reads them, checks them") {
+TEST_CASE(
+    "dump fields: padding labels are whatever the padding holds, and only mmyolo's DSLA, which reads them, checks "
+    "them") {
   // A batch of one image, one real GT and a padding row labelled 11 with C = 2 (mmyolo's ATSS unit test pads so).
   auto d = load_text(R"({"meta": {"num_classes": 2}, "priors": [[4, 4, 8, 8], [12, 4, 8, 8]],
       "cls_scores": [[[0, 1], [2, -1]]], "pred_bboxes": [[[0, 0, 8, 8], [8, 0, 16, 8]]],

@@ -70,5 +70,4 @@ TEST_CASE("dump: a level count above N is refused before levels are built") {
                        {"num_level_priors[0] is 3", "[0, N = 2]"});
 }
 
-
 }  // namespace assignscope

@@ -54,7 +54,8 @@ TEST_CASE("dynamic-soft-label: two near-duplicate GTs compete for one prior, and
   CHECK(found == 2);
 }
 
-TEST_CASE("dynamic-soft-label: a prior taken by two GTs goes to the cheapest GT overall, even one that did not take it") {
+TEST_CASE(
+    "dynamic-soft-label: a prior taken by two GTs goes to the cheapest GT overall, even one that did not take it") {
   // A 4 x 3 grid of stride-8 priors. Only GT 1 contains prior centres
   // (priors 4, 5, 8, 9), so those are the valid priors. GTs 0 and 2 contain
   // none; their IoU with every valid prediction is 0, so their cheapest valid
@@ -63,13 +64,15 @@ TEST_CASE("dynamic-soft-label: a prior taken by two GTs goes to the cheapest GT 
   // dominates) and 2.8 for GT 1: mmdet's argmin over all GTs gives it to GT 1.
   std::vector<std::array<float, 4>> priors;
   for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 4; ++c) priors.push_back({4.0f + 8.0f * static_cast<float>(c), 4.0f + 8.0f * static_cast<float>(r), 8, 8});
-  const std::vector<std::array<float, 4>> preds = {
-      {-4, 2, 15, 10}, {5, -2, 23, 11}, {10, -4, 30, 7},  {23, -1, 30, 6},  {-1, 1, 13, 18},  {2, 4, 14, 16},
-      {13, 9, 25, 15}, {25, 10, 33, 20}, {-4, 9, 7, 22}, {10, 17, 18, 30}, {12, 12, 24, 31}, {17, 15, 35, 26}};
+    for (int c = 0; c < 4; ++c)
+      priors.push_back({4.0f + 8.0f * static_cast<float>(c), 4.0f + 8.0f * static_cast<float>(r), 8, 8});
+  const std::vector<std::array<float, 4>> preds = {{-4, 2, 15, 10},  {5, -2, 23, 11},  {10, -4, 30, 7},
+                                                   {23, -1, 30, 6},  {-1, 1, 13, 18},  {2, 4, 14, 16},
+                                                   {13, 9, 25, 15},  {25, 10, 33, 20}, {-4, 9, 7, 22},
+                                                   {10, 17, 18, 30}, {12, 12, 24, 31}, {17, 15, 35, 26}};
   const std::vector<std::vector<float>> logits = {{-2}, {-2}, {2}, {1}, {2}, {-2}, {-1}, {-1}, {2}, {0}, {1}, {2}};
-  const Problem p = testing::make_problem(priors, preds, logits,
-                                          {{20, 20, 26, 26}, {0, 4, 19, 23}, {20, 13, 31, 20}}, {0, 0, 0});
+  const Problem p =
+      testing::make_problem(priors, preds, logits, {{20, 20, 26, 26}, {0, 4, 19, 23}, {20, 13, 31, 20}}, {0, 0, 0});
   const Assignment a = run(p);
   std::vector<int64_t> expected(12, 0);
   expected[4] = expected[5] = 2;
@@ -141,8 +144,7 @@ TEST_CASE("dynamic-soft-label.mmyolo: the class cost looks at the GT's class onl
   // on class 1: mmdetection sums the soft class cost over all classes and
   // pays ~8 for it, so its cheapest prior is prior 2 (logit -1 on class 0);
   // mmyolo looks at class 0 only and keeps prior 1.
-  const Problem p =
-      row_of_four({{2, 0, 22, 8}}, {0}, {{-2.0f, -2.0f}, {-2.0f, 8.0f}, {-1.0f, -2.0f}, {-2.0f, -2.0f}});
+  const Problem p = row_of_four({{2, 0, 22, 8}}, {0}, {{-2.0f, -2.0f}, {-2.0f, 8.0f}, {-1.0f, -2.0f}, {-2.0f, -2.0f}});
   CHECK(run(p).gt_inds == std::vector<int64_t>{0, 0, 1, 0});
   const Assignment a = testing::run_assigner("dynamic-soft-label.mmyolo", p);
   CHECK(a.gt_inds == std::vector<int64_t>{0, 1, 0, 0});

@@ -157,7 +157,8 @@ TEST_CASE("edge cases, every assigner: no ground truth") {
     // Every reference returns zeros here (mmdet's -INF sentinels included).
     CHECK(std::all_of(a.max_overlaps.begin(), a.max_overlaps.end(), [](float v) { return v == 0.0f; }));
     if (a.dynamic_ks) CHECK(a.dynamic_ks->empty());
-    if (a.assign_metrics) CHECK(std::all_of(a.assign_metrics->begin(), a.assign_metrics->end(), [](float v) { return v == 0.0f; }));
+    if (a.assign_metrics)
+      CHECK(std::all_of(a.assign_metrics->begin(), a.assign_metrics->end(), [](float v) { return v == 0.0f; }));
     if (a.matches) CHECK(a.matches->empty());
   }
 }

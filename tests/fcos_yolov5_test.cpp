@@ -144,7 +144,8 @@ TEST_CASE("yolov5: near neighbours on the side the centre leans to") {
   const std::vector<Match> m = matches_of(yolov5_grid({{11, 19, 27, 35}}, {0}));
   std::vector<Match> expected;
   for (int a = 0; a < 3; ++a)
-    for (auto [row, col] : {std::pair{3, 2}, std::pair{3, 1}, std::pair{2, 2}}) expected.push_back({cell(a, row, col), 0});
+    for (auto [row, col] : {std::pair{3, 2}, std::pair{3, 1}, std::pair{2, 2}})
+      expected.push_back({cell(a, row, col), 0});
   std::sort(expected.begin(), expected.end(),
             [](const Match& x, const Match& y) { return x.prior < y.prior || (x.prior == y.prior && x.gt < y.gt); });
   CHECK(m == expected);

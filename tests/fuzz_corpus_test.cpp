@@ -41,9 +41,9 @@ std::vector<Status> through_target(const std::string& kind, const std::vector<un
     }
     return loads;
   }
-  Result<io::RawDump> raw = kind == "npz" ? io::parse_npz(bytes, name, fuzz_options())
-                                          : io::parse_json_dump(std::string(bytes.begin(), bytes.end()), name,
-                                                                fuzz_options());
+  Result<io::RawDump> raw = kind == "npz"
+                                ? io::parse_npz(bytes, name, fuzz_options())
+                                : io::parse_json_dump(std::string(bytes.begin(), bytes.end()), name, fuzz_options());
   if (!raw.ok()) return {raw.status()};
   return {io::build_batch(std::move(raw).value(), fuzz_options()).status()};
 }
@@ -68,11 +68,12 @@ const std::vector<Regression>& regressions() {
       // A stacked batch of 2^40 images whose every field is empty: the loader
       // built one Problem an image until memory ran out (uncaught bad_alloc
       // under a 4 GB ulimit, an endless loop without one).
-      {"npy/regress-batch-of-2e40-empty-images.npy", ErrorKind::kInvalidInput,
+      {"npy/regress-batch-of-2e40-empty-images.npy",
+       ErrorKind::kInvalidInput,
        {"shape (1099511627776, 0, 80): a batch of B = 1099511627776 images", "more than the 256.0 MiB"}},
-      {"npz/regress-batch-of-2e40-empty-images.npz", ErrorKind::kInvalidInput,
-       {"gt_bboxes.npy: shape (1099511627776, 0, 4): a batch of B = 1099511627776 images",
-        "more than the 256.0 MiB"}},
+      {"npz/regress-batch-of-2e40-empty-images.npz",
+       ErrorKind::kInvalidInput,
+       {"gt_bboxes.npy: shape (1099511627776, 0, 4): a batch of B = 1099511627776 images", "more than the 256.0 MiB"}},
   };
   return kCases;
 }

@@ -117,7 +117,8 @@ TEST_CASE("cost: the soft class cost over C classes equals a per-prior total plu
     const int label = trial % num_classes;
     const float iou = unit(rng);
     double direct = 0;  // the reference's way: a soft one-hot target, C terms
-    for (int c = 0; c < num_classes; ++c) direct += cost::soft_class_term(x[c], c == label ? static_cast<double>(iou) : 0.0);
+    for (int c = 0; c < num_classes; ++c)
+      direct += cost::soft_class_term(x[c], c == label ? static_cast<double>(iou) : 0.0);
     const double total = cost::soft_class_background_total(x.data(), num_classes);
     CHECK(cost::soft_class_cost(total, cost::logit_terms(x[label]), iou) == doctest::Approx(direct).epsilon(1e-6));
   }
@@ -127,10 +128,10 @@ TEST_CASE("match: dynamic k = max(1, int(sum of the top-k IoUs))") {
   CHECK(match::dynamic_k({0.9f, 0.8f, 0.7f, 0.1f}, 13) == 2);  // 2.5
   CHECK(match::dynamic_k({0.3f}, 13) == 1);                    // clamped up
   CHECK(match::dynamic_k({}, 13) == 1);
-  CHECK(match::dynamic_k({0.9f, 0.8f, 0.7f}, 2) == 1);         // only the top 2: 1.7
+  CHECK(match::dynamic_k({0.9f, 0.8f, 0.7f}, 2) == 1);              // only the top 2: 1.7
   CHECK(match::dynamic_k({0.1f, 1.0f, 0.2f, 1.0f, 1.0f}, 3) == 3);  // top 3 regardless of order
   CHECK(match::dynamic_k({1.0f, 1.0f, 1.0f, 1.0f}, 13) == 4);
-  CHECK(match::dynamic_k({NAN, 0.5f}, 13) == 1);               // NaN sum: k = 1, no UB
+  CHECK(match::dynamic_k({NAN, 0.5f}, 13) == 1);  // NaN sum: k = 1, no UB
 }
 
 TEST_CASE("match: k smallest, ties to the lower index") {

@@ -64,10 +64,11 @@ Replayed replay_all(const std::string& root) {
       if (rc.verdict == analysis::Verdict::kMatch) r.matched_names.insert(rc.assigner);
     }
   }
-  std::printf("golden replay of %s: %lld results replayed exactly, %lld skipped (assigner not in assignscope), "
-              "%lld cases\n",
-              root.c_str(), static_cast<long long>(r.match), static_cast<long long>(r.skipped),
-              static_cast<long long>(r.cases));
+  std::printf(
+      "golden replay of %s: %lld results replayed exactly, %lld skipped (assigner not in assignscope), "
+      "%lld cases\n",
+      root.c_str(), static_cast<long long>(r.match), static_cast<long long>(r.skipped),
+      static_cast<long long>(r.cases));
   return r;
 }
 

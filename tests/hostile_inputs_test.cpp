@@ -122,7 +122,8 @@ TEST_CASE("hostile: non-finite and extreme priors through every assigner — nev
     p.objectness = {0, 0, 0, 0};
     p.centerness = {0, 0, 0, 0};
     p.anchors = Rows4f(4, 4);
-    for (int i = 0; i < 4; ++i) p.anchors.row(i) << 8.0f * static_cast<float>(i), 0, 8.0f * static_cast<float>(i) + 8, 8;
+    for (int i = 0; i < 4; ++i)
+      p.anchors.row(i) << 8.0f * static_cast<float>(i), 0, 8.0f * static_cast<float>(i) + 8, 8;
     for (Field f : {Field::kObjectness, Field::kAnchors, Field::kCenterness}) p.mark(f);
     p.meta.image_size = std::array<int64_t, 2>{64, 64};
     Batch batch;
@@ -200,7 +201,8 @@ TEST_CASE("hostile: FIFOs, devices, link loops and directories where a dump's fi
   TempDir tmp;
   const std::string base = tmp.path("base");
   toy_dump(base);
-  const auto variant = [&](const std::string& name, const std::string& file, const std::function<void(const std::string&)>& make) {
+  const auto variant = [&](const std::string& name, const std::string& file,
+                           const std::function<void(const std::string&)>& make) {
     const std::string dir = tmp.path(name);
     fs::copy(base, dir);
     fs::remove(dir + "/" + file);
@@ -277,7 +279,8 @@ TEST_CASE("hostile: small files that imply millions of levels, ignore boxes or p
   // Strides alternating 8, 16, 8, ... read as runs of equal stride: 30,000 levels.
   {
     std::vector<float> priors;
-    for (int i = 0; i < 30000; ++i) priors.insert(priors.end(), {4.0f * static_cast<float>(i % 100), 4, i % 2 ? 16.0f : 8.0f, i % 2 ? 16.0f : 8.0f});
+    for (int i = 0; i < 30000; ++i)
+      priors.insert(priors.end(), {4.0f * static_cast<float>(i % 100), 4, i % 2 ? 16.0f : 8.0f, i % 2 ? 16.0f : 8.0f});
     std::vector<testing::Member> m = gt_members(1, {1, 1, 15, 7});
     m.push_back(priors_member(priors));
     check_refused(run_bounded("run '" + npz("alternating.npz", m) + "' -a max-iou -f json"),
@@ -286,22 +289,28 @@ TEST_CASE("hostile: small files that imply millions of levels, ignore boxes or p
   // Two million identical ignore boxes against 30,000 anchors.
   {
     std::vector<float> priors;
-    for (int i = 0; i < 30000; ++i) priors.insert(priors.end(), {4.0f + 8.0f * static_cast<float>(i % 150), 4.0f + 8.0f * static_cast<float>(i / 150), 8, 8});
+    for (int i = 0; i < 30000; ++i)
+      priors.insert(priors.end(),
+                    {4.0f + 8.0f * static_cast<float>(i % 150), 4.0f + 8.0f * static_cast<float>(i / 150), 8, 8});
     std::vector<float> ignore;
     for (int i = 0; i < 2'000'000; ++i) ignore.insert(ignore.end(), {10, 10, 20, 20});
     std::vector<testing::Member> m = gt_members(1, {1, 1, 15, 7});
     m.push_back(priors_member(priors));
-    m.push_back(testing::deflated_member("gt_bboxes_ignore.npy", testing::npy_header("<f4", "(2000000, 4)"), f32_body(ignore)));
+    m.push_back(
+        testing::deflated_member("gt_bboxes_ignore.npy", testing::npy_header("<f4", "(2000000, 4)"), f32_body(ignore)));
     check_refused(run_bounded("run '" + npz("ignore.npz", m) + "' -a max-iou --set ignore_iof_thr=0.5 -f json"),
                   {"N x K = 30000 x 2000000 (prior, ignore box) pairs is more than this version handles"});
   }
   // OTA on 3,000 GTs and 8,400 priors: a dense Sinkhorn of 25 million entries, 50 times.
   {
     std::vector<float> priors;
-    for (int i = 0; i < 8400; ++i) priors.insert(priors.end(), {4.0f + 8.0f * static_cast<float>(i % 80), 4.0f + 8.0f * static_cast<float>(i / 80), 8, 8});
+    for (int i = 0; i < 8400; ++i)
+      priors.insert(priors.end(),
+                    {4.0f + 8.0f * static_cast<float>(i % 80), 4.0f + 8.0f * static_cast<float>(i / 80), 8, 8});
     std::vector<testing::Member> m = gt_members(3000, {100, 100, 300, 300});
     m.push_back(priors_member(priors));
-    m.push_back(testing::deflated_member("cls_scores.npy", testing::npy_header("<f4", "(8400, 1)"), f32_body(std::vector<float>(8400, 0.0f))));
+    m.push_back(testing::deflated_member("cls_scores.npy", testing::npy_header("<f4", "(8400, 1)"),
+                                         f32_body(std::vector<float>(8400, 0.0f))));
     std::vector<float> preds;
     for (int i = 0; i < 8400; ++i) preds.insert(preds.end(), {100, 100, 300, 300});
     m.push_back(testing::deflated_member("pred_bboxes.npy", testing::npy_header("<f4", "(8400, 4)"), f32_body(preds)));
@@ -323,14 +332,16 @@ TEST_CASE("hostile: small files that imply millions of levels, ignore boxes or p
       m.push_back(priors_member(priors));
       m.push_back(testing::deflated_member("cls_scores.npy", testing::npy_header("<f4", "(8400, 1)"),
                                            f32_body(std::vector<float>(8400, -2.0f))));
-      m.push_back(testing::deflated_member("pred_bboxes.npy", testing::npy_header("<f4", "(8400, 4)"), f32_body(preds)));
+      m.push_back(
+          testing::deflated_member("pred_bboxes.npy", testing::npy_header("<f4", "(8400, 4)"), f32_body(preds)));
       const std::string dump = npz("repeated-" + std::to_string(g) + ".npz", m);
       for (const char* assigner : {"dynamic-soft-label", "task-aligned", "simota"}) {
         CAPTURE(assigner);
         const Run r = run_bounded("run '" + dump + "' -a " + assigner + " -f json --include candidates");
         if (g == 2000) {
-          check_refused(r, {"prior centres lie inside GT boxes 16800000 times", "more (prior, GT) pairs to cost than "
-                                                                                "this version handles (4194304)"});
+          check_refused(r, {"prior centres lie inside GT boxes 16800000 times",
+                            "more (prior, GT) pairs to cost than "
+                            "this version handles (4194304)"});
         } else {  // 840,000 pairs replay, but are too many for a JSON report
           CHECK(run_bounded("run '" + dump + "' -a " + assigner + " -f json").exit_code == 0);
           if (std::string(assigner) != "simota")  // simota records only its candidate_topk nearest
@@ -349,7 +360,7 @@ TEST_CASE("hostile: values the data makes nonsense of") {
   check_refused(run_bounded("run '" + base + "' -a atss"),
                 {"meta key 'image_size'", "expected [height, width], two positive integers (pixels)"});
   write_text(tmp.path("big.json"),
-                      "{\"priors\": [[4, 4, 8, 8]],\n \"cls_scores\": [[1e999]], \"gt_bboxes\": [], \"gt_labels\": []}");
+             "{\"priors\": [[4, 4, 8, 8]],\n \"cls_scores\": [[1e999]], \"gt_bboxes\": [], \"gt_labels\": []}");
   check_refused(run_bounded("run '" + tmp.path("big.json") + "' -a atss"),
                 {"big.json: not valid JSON at line 2, column 18: number overflow parsing '1e999'"});
 }

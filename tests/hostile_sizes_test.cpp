@@ -224,8 +224,8 @@ TEST_CASE("hostile sizes: the CLI refuses a deflate bomb under ulimit -v, naming
   Member m = bomb_member("cls_scores.npy", "(1073741824,)", zeros, 0);
   m.declared_size = npy_header("<f4", "(1073741824,)").size() + zeros;
   write_bytes(tmp.path("bomb.npz"), zip_archive({m}));
-  const std::string cmd = "ulimit -v 1048576 && '" + std::string(ASSIGNSCOPE_BIN) + "' run '" +
-                          tmp.path("bomb.npz") + "' -a atss >'" + tmp.path("out") + "' 2>'" + tmp.path("err") + "'";
+  const std::string cmd = "ulimit -v 1048576 && '" + std::string(ASSIGNSCOPE_BIN) + "' run '" + tmp.path("bomb.npz") +
+                          "' -a atss >'" + tmp.path("out") + "' 2>'" + tmp.path("err") + "'";
   const int status = std::system(cmd.c_str());
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 2);
@@ -250,8 +250,7 @@ TEST_CASE("hostile sizes: a JSON dump whose nested lists would outgrow memory on
   const AddressSpaceCap cap(512 * kMiB);
   const std::string needs = "2.0 MiB of JSON text, parsed, may need " + std::to_string(estimate) + " bytes";
   testing::check_error(io::parse_json_dump(text, "big.json", options).status(), ErrorKind::kInvalidInput, "big.json",
-                       {needs.c_str(),
-                        "more than the 16.0 MiB of memory available (the memory limit given)",
+                       {needs.c_str(), "more than the 16.0 MiB of memory available (the memory limit given)",
                         "refused before parsing it"});
   // The same text within the budget parses.
   options.memory_limit = 256 * kMiB;

@@ -145,8 +145,7 @@ TEST_CASE("hungarian: the class cost reads the GT class's logit, weighted and wi
   //   neg = -ln(1 - p) * 0.75 * p^2   = 2.1269280 * 0.75 * 0.7758035 = 1.2375587
   //   cls = 2 * (pos - neg) = -2.4742156
   const Problem confident = detr_problem(50, 100, {{10, 10, 30, 30}}, {{-7.0f, 2.0f}}, {{10, 10, 30, 30}}, {1});
-  CHECK(find_pair(run_assigner("hungarian", confident), 0, 0)->terms[0] ==
-        doctest::Approx(-2.4742156).epsilon(1e-6));
+  CHECK(find_pair(run_assigner("hungarian", confident), 0, 0)->terms[0] == doctest::Approx(-2.4742156).epsilon(1e-6));
 }
 
 TEST_CASE("hungarian: eps keeps the class cost finite when sigmoid rounds to 1 in float32") {
@@ -184,8 +183,7 @@ TEST_CASE("hungarian: iou_mode decides between a diagonal and an aligned predict
   const Problem p =
       detr_problem(100, 100, {{20, 20, 40, 40}, {26, 10, 46, 30}}, {{0.0f}, {0.0f}}, {{10, 10, 30, 30}}, {0});
   CHECK(run_assigner("hungarian", p, {{"l1_weight", "0"}}).gt_inds == std::vector<int64_t>{0, 1});
-  CHECK(run_assigner("hungarian", p, {{"l1_weight", "0"}, {"iou_mode", "iou"}}).gt_inds ==
-        std::vector<int64_t>{1, 0});
+  CHECK(run_assigner("hungarian", p, {{"l1_weight", "0"}, {"iou_mode", "iou"}}).gt_inds == std::vector<int64_t>{1, 0});
 }
 
 TEST_CASE("hungarian: the joint optimum, not each GT's cheapest query") {
@@ -224,8 +222,8 @@ TEST_CASE("hungarian: a GT outside the image is matched like any other") {
   //   overlap 10 x 15 = 150, union 650, IoU 0.2307692; enclosing 30 x 25 = 750,
   //   GIoU = 0.2307692 - 100/750 = 0.0974359 -> -0.1948718
   // Query 1 predicts [10, 10, 30, 30]: L1 = 1.1 + 1.0 -> 10.5, far dearer.
-  const Problem p = detr_problem(50, 100, {{110, 55, 130, 75}, {10, 10, 30, 30}}, {{0.0f}, {0.0f}},
-                                 {{120, 60, 140, 80}}, {0});
+  const Problem p =
+      detr_problem(50, 100, {{110, 55, 130, 75}, {10, 10, 30, 30}}, {{0.0f}, {0.0f}}, {{120, 60, 140, 80}}, {0});
   const Assignment a = run_assigner("hungarian", p);
   CHECK(a.gt_inds == std::vector<int64_t>{1, 0});
   CHECK(a.max_overlaps[0] == doctest::Approx(150.0 / 650.0).epsilon(1e-6));
@@ -265,9 +263,9 @@ TEST_CASE("hungarian: each GT reports its three cheapest queries and its match")
   // Five queries, one GT [10, 10, 30, 30] in a 100 x 100 image. Queries 0-3
   // are the GT shifted right by 8, 1, 2, 3 (L1 xywh = shift / 100 * 5), query
   // 4 predicts it exactly. Cheapest: 4, then 1, 2 (query 3 and 0 are out).
-  const Problem p = detr_problem(
-      100, 100, {{18, 10, 38, 30}, {11, 10, 31, 30}, {12, 10, 32, 30}, {13, 10, 33, 30}, {10, 10, 30, 30}},
-      {{0.0f}, {0.0f}, {0.0f}, {0.0f}, {0.0f}}, {{10, 10, 30, 30}}, {0});
+  const Problem p =
+      detr_problem(100, 100, {{18, 10, 38, 30}, {11, 10, 31, 30}, {12, 10, 32, 30}, {13, 10, 33, 30}, {10, 10, 30, 30}},
+                   {{0.0f}, {0.0f}, {0.0f}, {0.0f}, {0.0f}}, {{10, 10, 30, 30}}, {0});
   const Assignment a = run_assigner("hungarian", p);
   CHECK(a.gt_inds == std::vector<int64_t>{0, 0, 0, 0, 1});
   std::vector<int32_t> reported;
@@ -292,8 +290,7 @@ TEST_CASE("hungarian: a NaN cost is scipy's ValueError, reported as no positives
   CHECK(iou.gt_inds == std::vector<int64_t>{0, 1});
   CHECK(iou.notes.empty());
   // With that query alone there is no finite matching.
-  const Problem alone =
-      detr_problem(50, 100, {{-3e38f, -3e38f, 3e38f, 3e38f}}, {{0.0f}}, {{10, 10, 30, 30}}, {0});
+  const Problem alone = detr_problem(50, 100, {{-3e38f, -3e38f, 3e38f, 3e38f}}, {{0.0f}}, {{10, 10, 30, 30}}, {0});
   const Assignment infeasible = run_assigner("hungarian", alone, {{"iou_mode", "iou"}});
   CHECK(infeasible.num_positives() == 0);
   REQUIRE(infeasible.notes.size() == 1);
@@ -380,8 +377,10 @@ TEST_CASE("hungarian: match_costs is checked and completed with the defaults of 
       {"[]", {"empty list", "at least one cost"}},
       {"5", {"expected a list of cost dicts", "got 5"}},
       {"[3]", {"[0] expected a cost dict", "got 3"}},
-      {"[dict(weight=1.0)]", {"[0] a cost dict needs a type", "FocalLossCost, ClassificationCost, BBoxL1Cost, IoUCost"}},
-      {"[dict(type='IoUCost'), dict(type='DiceCost', weight=5.0)]", {"[1] type 'DiceCost'", "mask cost", "not replayed"}},
+      {"[dict(weight=1.0)]",
+       {"[0] a cost dict needs a type", "FocalLossCost, ClassificationCost, BBoxL1Cost, IoUCost"}},
+      {"[dict(type='IoUCost'), dict(type='DiceCost', weight=5.0)]",
+       {"[1] type 'DiceCost'", "mask cost", "not replayed"}},
       {"[dict(type='IouCost')]", {"[0] type 'IouCost'", "did you mean 'IoUCost'"}},
       {"[dict(type='IoUCost', mode='giou')]", {"[0] IoUCost has no argument 'mode'", "iou_mode, weight"}},
       {"[dict(type='FocalLossCost', gama=2)]", {"'gama'", "did you mean 'gamma'"}},
@@ -444,8 +443,10 @@ TEST_CASE("hungarian: the flat keys must agree with match_costs or stay default"
 
   // The golden params.json form: both, agreeing.
   Params golden = hungarian_defaults();
-  REQUIRE(golden.set_all(nlohmann::json::parse(R"({"iou_weight": 1.0, "iou_mode": "iou", "cls_weight": 0.0,
-      "l1_weight": 0.0, "match_costs": [{"type": "IoUCost", "weight": 1.0, "iou_mode": "iou"}]})")).ok());
+  REQUIRE(golden
+              .set_all(nlohmann::json::parse(R"({"iou_weight": 1.0, "iou_mode": "iou", "cls_weight": 0.0,
+      "l1_weight": 0.0, "match_costs": [{"type": "IoUCost", "weight": 1.0, "iou_mode": "iou"}]})"))
+              .ok());
   CHECK(assign::validate_params(*info, golden, nullptr).ok());
 
   // Without match_costs: every flat weight 0 leaves no cost; keys of a cost
@@ -525,8 +526,9 @@ TEST_CASE("hungarian: ClassificationCost is -softmax over every column, a softma
   CHECK(find_pair(b, 0, 0)->terms[0] == doctest::Approx(-0.8807971).epsilon(1e-6));
   CHECK(find_pair(b, 1, 0)->terms[0] == doctest::Approx(-0.9525741).epsilon(1e-6));
   // The flat keys say the same: cls_cost=softmax.
-  CHECK(run_assigner("hungarian", without, {{"cls_cost", "softmax"}, {"l1_weight", "0"}, {"iou_weight", "0"}})
-            .gt_inds == std::vector<int64_t>{0, 1});
+  CHECK(
+      run_assigner("hungarian", without, {{"cls_cost", "softmax"}, {"l1_weight", "0"}, {"iou_weight", "0"}}).gt_inds ==
+      std::vector<int64_t>{0, 1});
 
   // A focal cost reads sigmoid logits: a dump with the background column is
   // refused for it, as every sigmoid assigner refuses it.

@@ -62,8 +62,10 @@ constexpr int kScenes = 300;  // per assigner and property
 Params params_for(const assign::AssignerInfo& info, const Problem& p) {
   Params params = assign::default_params(info);
   if (info.name == "fcos")
-    REQUIRE(params.set("regress_ranges", p.num_levels() == 2 ? "[[-1, 64], [64, 1e8]]" : "[[-1, 64], [64, 128], [128, 1e8]]")
-                .ok());
+    REQUIRE(
+        params
+            .set("regress_ranges", p.num_levels() == 2 ? "[[-1, 64], [64, 1e8]]" : "[[-1, 64], [64, 128], [128, 1e8]]")
+            .ok());
   // Ignore boxes take effect where the assigner reads them.
   if (p.has(Field::kGtBboxesIgnore))
     for (const ParamSpec& spec : info.params)
@@ -175,7 +177,8 @@ std::string check_properties(const assign::AssignerInfo& info, const Problem& p,
         if (plan[r * n + i] / row_max[r] > plan[best * n + i] / row_max[best]) best = r;
       const int64_t expected = best == g_count ? 0 : best + 1;
       if (a.gt_inds[i] != expected)
-        return fmt::format("prior {}: gt_inds {}, but its plan column is largest (scaled) in row {}", i, a.gt_inds[i], best);
+        return fmt::format("prior {}: gt_inds {}, but its plan column is largest (scaled) in row {}", i, a.gt_inds[i],
+                           best);
     }
   } else if (info.traits.records_pairs == true) {
     std::vector<std::vector<int32_t>> pickers(static_cast<size_t>(n));
@@ -197,17 +200,20 @@ std::string check_properties(const assign::AssignerInfo& info, const Problem& p,
   if (a.dynamic_ks) {
     // k = 0 only where the reference returns (or fails) before matching,
     // which a note says, and then for every GT.
-    const bool early = a.num_positives() == 0 && !a.notes.empty() &&
-                       std::all_of(a.dynamic_ks->begin(), a.dynamic_ks->begin() + g_count, [](int64_t k) { return k == 0; });
+    const bool early =
+        a.num_positives() == 0 && !a.notes.empty() &&
+        std::all_of(a.dynamic_ks->begin(), a.dynamic_ks->begin() + g_count, [](int64_t k) { return k == 0; });
     for (int64_t g = 0; g < g_count; ++g) {
       const int64_t k = (*a.dynamic_ks)[g];
-      if (early ? k != 0 : k < 1) return fmt::format("GT {} has dynamic k {}{}", g, k, early ? " after the early return" : "");
+      if (early ? k != 0 : k < 1)
+        return fmt::format("GT {} has dynamic k {}{}", g, k, early ? " after the early return" : "");
     }
     if (info.traits.picks_k == true && !early)
       for (int64_t g = 0; g < g_count; ++g) {
         const auto picks = std::count_if(a.candidates.begin(), a.candidates.end(),
                                          [&](const CandidatePair& c) { return c.gt == g && c.picked; });
-        if (picks != (*a.dynamic_ks)[g]) return fmt::format("GT {} picked {} priors, its k is {}", g, picks, (*a.dynamic_ks)[g]);
+        if (picks != (*a.dynamic_ks)[g])
+          return fmt::format("GT {} picked {} priors, its k is {}", g, picks, (*a.dynamic_ks)[g]);
       }
   }
 
@@ -244,23 +250,26 @@ std::string permuted_difference(const Assignment& a, const Assignment& b, const 
   if (a.matches) {
     std::vector<Match> mapped;
     for (const Match& m : *b.matches) mapped.push_back({m.prior, old_gt(m.gt)});
-    std::sort(mapped.begin(), mapped.end(), [](const Match& x, const Match& y) {
-      return std::tie(x.prior, x.gt) < std::tie(y.prior, y.gt);
-    });
+    std::sort(mapped.begin(), mapped.end(),
+              [](const Match& x, const Match& y) { return std::tie(x.prior, x.gt) < std::tie(y.prior, y.gt); });
     if (mapped != *a.matches) return "matches";
   } else {
     for (size_t i = 0; i < n; ++i) {
       if (skip[i]) continue;
       const int64_t ga = a.gt_inds[i], gb = b.gt_inds[i];
-      const bool same = ga <= 0 || gb <= 0 ? ga == gb : cls[static_cast<size_t>(ga - 1)] == cls[static_cast<size_t>(old_gt(gb - 1))];
-      if (!same) return fmt::format("prior {}: GT {} before, GT {} (was {}) after", i, ga - 1, gb - 1, gb > 0 ? old_gt(gb - 1) : -1);
+      const bool same =
+          ga <= 0 || gb <= 0 ? ga == gb : cls[static_cast<size_t>(ga - 1)] == cls[static_cast<size_t>(old_gt(gb - 1))];
+      if (!same)
+        return fmt::format("prior {}: GT {} before, GT {} (was {}) after", i, ga - 1, gb - 1,
+                           gb > 0 ? old_gt(gb - 1) : -1);
       if (a.labels[i] != b.labels[i]) return fmt::format("prior {}: label", i);
       if (!a.max_overlaps.empty() && std::memcmp(&a.max_overlaps[i], &b.max_overlaps[i], sizeof(float)) != 0)
         return fmt::format("prior {}: max_overlaps {} before, {} after", i, a.max_overlaps[i], b.max_overlaps[i]);
     }
   }
   using PerPrior = std::optional<std::vector<float>> Assignment::*;
-  for (const PerPrior field : {&Assignment::assign_metrics, &Assignment::assign_metrics_raw, &Assignment::bbox_targets}) {
+  for (const PerPrior field :
+       {&Assignment::assign_metrics, &Assignment::assign_metrics_raw, &Assignment::bbox_targets}) {
     const auto& x = a.*field;
     const auto& y = b.*field;
     if (x.has_value() != y.has_value()) return "a per-prior result present on one side only";
@@ -272,7 +281,8 @@ std::string permuted_difference(const Assignment& a, const Assignment& b, const 
   }
   if (a.dynamic_ks) {
     for (size_t j = 0; j < perm.size(); ++j)
-      if ((*b.dynamic_ks)[j] != (*a.dynamic_ks)[static_cast<size_t>(perm[j])]) return fmt::format("dynamic k of GT {}", j);
+      if ((*b.dynamic_ks)[j] != (*a.dynamic_ks)[static_cast<size_t>(perm[j])])
+        return fmt::format("dynamic k of GT {}", j);
   }
   if (a.transport_plan) {
     const std::vector<float>& x = *a.transport_plan;
@@ -307,7 +317,8 @@ std::string permuted_difference(const Assignment& a, const Assignment& b, const 
     return out;
   };
   const std::vector<Key> before = keys(a, false), after = keys(b, true);
-  if (before.size() != after.size()) return fmt::format("{} recorded pairs before, {} after", before.size(), after.size());
+  if (before.size() != after.size())
+    return fmt::format("{} recorded pairs before, {} after", before.size(), after.size());
   for (size_t k = 0; k < before.size(); ++k)
     if (before[k] != after[k])
       return fmt::format("recorded pair (prior {}, GT class {})", std::get<1>(before[k]), std::get<0>(before[k]));
@@ -341,9 +352,7 @@ std::vector<int32_t> permutation(int seed, int64_t g_count) {
   return perm;
 }
 
-std::string str(const std::vector<int32_t>& v) {
-  return fmt::format("[{}]", fmt::join(v, " "));
-}
+std::string str(const std::vector<int32_t>& v) { return fmt::format("[{}]", fmt::join(v, " ")); }
 
 // --- batches -------------------------------------------------------------------
 
@@ -406,9 +415,10 @@ TEST_CASE("invariants: the scene generator is reproducible and covers what the p
       CHECK(s.problem.gt_bboxes(g, 3) > s.problem.gt_bboxes(g, 1));
     }
   }
-  MESSAGE(fmt::format("{} scenes: {} with a duplicate GT, {} with a far-away GT, {} with ignore boxes, {} tiny GTs "
-                      "(< 8 px wide), {} with 3 levels",
-                      kScenes, duplicates, outside, ignore, tiny, levels3));
+  MESSAGE(
+      fmt::format("{} scenes: {} with a duplicate GT, {} with a far-away GT, {} with ignore boxes, {} tiny GTs "
+                  "(< 8 px wide), {} with 3 levels",
+                  kScenes, duplicates, outside, ignore, tiny, levels3));
   CHECK(duplicates >= kScenes / 10);
   CHECK(outside >= kScenes / 10);
   CHECK(ignore >= kScenes / 10);
@@ -426,7 +436,9 @@ TEST_CASE("invariants: the scene generator is reproducible and covers what the p
   }
 }
 
-TEST_CASE("invariants, every assigner: well-formed, exclusive or multi-match, positives entered the matching, dynamic k at least 1") {
+TEST_CASE(
+    "invariants, every assigner: well-formed, exclusive or multi-match, positives entered the matching, dynamic k at "
+    "least 1") {
   for (const assign::AssignerInfo& info : assign::registry()) {
     int64_t positives = 0;
     for (int seed = 0; seed < kScenes; ++seed) {
@@ -439,7 +451,8 @@ TEST_CASE("invariants, every assigner: well-formed, exclusive or multi-match, po
       if (!err.empty()) break;
       positives += a.num_positives();
       if (seed + 1 == kScenes)  // the scenes exercise the assigner: positives are found
-        CHECK_MESSAGE(positives >= kScenes, info.name << ": only " << positives << " positives in " << kScenes << " scenes");
+        CHECK_MESSAGE(positives >= kScenes,
+                      info.name << ": only " << positives << " positives in " << kScenes << " scenes");
     }
   }
 }
@@ -523,7 +536,8 @@ TEST_CASE("invariants, every assigner: a GT no prior reaches is reported, never 
       const analysis::ImageStats stats = analysis::compute_stats(s.problem, a);
       REQUIRE(static_cast<int64_t>(stats.gts.size()) == s.problem.num_gts());
       const analysis::GtStats& far = stats.gts[static_cast<size_t>(s.outside_gt)];
-      const bool listed = std::find(stats.starved_gts.begin(), stats.starved_gts.end(), s.outside_gt) != stats.starved_gts.end();
+      const bool listed =
+          std::find(stats.starved_gts.begin(), stats.starved_gts.end(), s.outside_gt) != stats.starved_gts.end();
       CAPTURE(s.what);
       CAPTURE(info.name);
       CHECK(far.index == s.outside_gt);
@@ -548,11 +562,12 @@ TEST_CASE("invariants, every assigner: permuting the images of a batch permutes 
       std::rotate(reversed.begin(), reversed.begin() + 1, reversed.end());
       const std::vector<Assignment> moved = replay_batch(info, params, batch_of(reversed), 2);
       for (size_t k = 0; k < scenes.size(); ++k) {
-        const size_t at = std::find_if(reversed.begin(), reversed.end(),
-                                       [&](const Scene& s) { return s.seed == scenes[k].seed; }) - reversed.begin();
+        const size_t at =
+            std::find_if(reversed.begin(), reversed.end(), [&](const Scene& s) { return s.seed == scenes[k].seed; }) -
+            reversed.begin();
         const std::string err = difference(forward[k], moved[at]);
-        CHECK_MESSAGE(err.empty(), info.name << ", image " << scenes[k].what << " moved from " << k << " to " << at
-                                             << ": " << err);
+        CHECK_MESSAGE(err.empty(),
+                      info.name << ", image " << scenes[k].what << " moved from " << k << " to " << at << ": " << err);
       }
     }
   }

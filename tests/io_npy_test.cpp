@@ -22,8 +22,8 @@ namespace {
 using assignscope::ErrorKind;
 using assignscope::io::DType;
 using assignscope::io::DTypeKind;
-using assignscope::io::NpyArray;
 using assignscope::io::npy_bytes;
+using assignscope::io::NpyArray;
 using assignscope::io::parse_npy;
 using assignscope::io::read_npy_file;
 using assignscope::io::shape_string;
@@ -167,8 +167,8 @@ TEST_CASE("npy: float16 conversion of all 65536 bit patterns") {
     const int mantissa = static_cast<int>(bits & 0x3ff);
     double expected = 0;
     if (exponent == 31) {
-      expected = mantissa == 0 ? sign * std::numeric_limits<double>::infinity()
-                               : std::numeric_limits<double>::quiet_NaN();
+      expected =
+          mantissa == 0 ? sign * std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
     } else if (exponent == 0) {
       expected = sign * std::ldexp(mantissa, -24);
     } else {
@@ -192,9 +192,8 @@ TEST_CASE("npy: Fortran-order arrays come back in C order") {
   };
   // Element i of the C-order result is i * scale + offset.
   const std::vector<Case> cases = {
-      {"f8_le_f_2d.npy", {2, 3}, 1, 0},        {"f4_be_f_3d.npy", {2, 3, 4}, 1, 0},
-      {"i2_be_f_3d.npy", {2, 3, 4}, 1, -12},   {"u1_f_3d.npy", {3, 2, 4}, 10, 0},
-      {"i8_le_f_4d.npy", {2, 1, 3, 2}, 1, -5}, {"f2_be_f_2d.npy", {3, 2}, 0.5, 0},
+      {"f8_le_f_2d.npy", {2, 3}, 1, 0},  {"f4_be_f_3d.npy", {2, 3, 4}, 1, 0},     {"i2_be_f_3d.npy", {2, 3, 4}, 1, -12},
+      {"u1_f_3d.npy", {3, 2, 4}, 10, 0}, {"i8_le_f_4d.npy", {2, 1, 3, 2}, 1, -5}, {"f2_be_f_2d.npy", {3, 2}, 0.5, 0},
       {"i2_be_f_v2.npy", {2, 3}, 1, 0},
   };
   for (const Case& c : cases) {
@@ -528,8 +527,8 @@ TEST_CASE("npy: a file is read header first, whatever the header's length or the
 }
 
 TEST_CASE("npy: parsing from an owned buffer gives what parsing a copy gives") {
-  for (const char* name : {"f4_le_c.npy", "f8_be_c.npy", "f4_be_f_3d.npy", "text_u_be.npy", "empty_f8_f_0x3.npy",
-                           "scalar_i8_be.npy"}) {
+  for (const char* name :
+       {"f4_le_c.npy", "f8_be_c.npy", "f4_be_f_3d.npy", "text_u_be.npy", "empty_f8_f_0x3.npy", "scalar_i8_be.npy"}) {
     CAPTURE(name);
     std::vector<unsigned char> bytes = fixture_bytes(name);
     auto copied = parse_npy(bytes.data(), bytes.size(), name);

@@ -15,10 +15,10 @@
 namespace {
 
 using assignscope::ErrorKind;
-using assignscope::io::NpyArray;
-using assignscope::io::parse_npy;
 using assignscope::io::list_zip;
 using assignscope::io::MemoryBudget;
+using assignscope::io::NpyArray;
+using assignscope::io::parse_npy;
 using assignscope::io::read_zip;
 using assignscope::io::read_zip_member;
 using assignscope::io::ZipEntry;
@@ -88,9 +88,7 @@ TEST_CASE("zip: np.savez_compressed archive (deflate members)") {
   for (size_t i = 0; i < stored.size(); ++i) CHECK(deflated[i].data == stored[i].data);
 }
 
-TEST_CASE("zip: an archive without members") {
-  CHECK(read_ok("savez_empty.npz").empty());
-}
+TEST_CASE("zip: an archive without members") { CHECK(read_ok("savez_empty.npz").empty()); }
 
 TEST_CASE("zip: directory entries are skipped, the comment does not confuse the search") {
   std::vector<unsigned char> bytes = fixture_bytes("zip_dir_comment.npz");

@@ -18,9 +18,9 @@
 namespace assignscope {
 namespace {
 
+using match::linear_sum_assignment;
 using match::LinearAssignment;
 using match::LinearAssignmentStatus;
-using match::linear_sum_assignment;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -87,10 +87,8 @@ BruteForce brute_force(const std::vector<double>& cost, int64_t rows, int64_t co
   for (const double t : totals) out.optima += t <= out.best + tie;
   out.best_col_of_row.assign(static_cast<size_t>(rows), -1);
   for (int64_t s = 0; s < small; ++s) {
-    if (wide)
-      out.best_col_of_row[s] = picks[arg][s];
-    else
-      out.best_col_of_row[picks[arg][s]] = static_cast<int32_t>(s);
+    if (wide) out.best_col_of_row[s] = picks[arg][s];
+    else out.best_col_of_row[picks[arg][s]] = static_cast<int32_t>(s);
   }
   return out;
 }
@@ -166,10 +164,8 @@ bool has_negative_cycle(const std::vector<double>& cost, int64_t rows, int64_t c
     edges.push_back(matched ? Edge{r, source, 0.0} : Edge{source, r, 0.0});
     for (int64_t c = 0; c < cols; ++c) {
       const double w = cost[static_cast<size_t>(r * cols + c)];
-      if (a.col_of_row[r] == c)
-        edges.push_back({rows + c, r, -w});
-      else if (w < kInf)
-        edges.push_back({r, rows + c, w});
+      if (a.col_of_row[r] == c) edges.push_back({rows + c, r, -w});
+      else if (w < kInf) edges.push_back({r, rows + c, w});
     }
   }
   for (int64_t c = 0; c < cols; ++c)
@@ -365,8 +361,8 @@ TEST_CASE("linear assignment: large matrices against the padded square Hungarian
     int64_t rows, cols;
     bool integers;
   };
-  for (const Shape s : {Shape{300, 100, false}, Shape{100, 300, false}, Shape{150, 150, false},
-                        Shape{300, 100, true}, Shape{120, 200, true}}) {
+  for (const Shape s : {Shape{300, 100, false}, Shape{100, 300, false}, Shape{150, 150, false}, Shape{300, 100, true},
+                        Shape{120, 200, true}}) {
     CAPTURE(s.rows);
     CAPTURE(s.cols);
     CAPTURE(s.integers);
@@ -374,10 +370,8 @@ TEST_CASE("linear assignment: large matrices against the padded square Hungarian
     const LinearAssignment a = linear_sum_assignment(cost, s.rows, s.cols);
     check_is_matching(a, cost, s.rows, s.cols);
     const double reference = padded_hungarian_total(cost, s.rows, s.cols);
-    if (s.integers)
-      CHECK(a.total_cost == reference);
-    else
-      CHECK(a.total_cost == doctest::Approx(reference).epsilon(1e-12));
+    if (s.integers) CHECK(a.total_cost == reference);
+    else CHECK(a.total_cost == doctest::Approx(reference).epsilon(1e-12));
     CHECK_FALSE(has_negative_cycle(cost, s.rows, s.cols, a, 1e-9));
   }
 }

@@ -27,7 +27,8 @@ Params params_for(const assign::AssignerInfo& info, const Problem& p) {
   if (info.name == "fcos") {
     std::string ranges = "[";
     for (int64_t l = 0; l < p.num_levels(); ++l)
-      ranges += fmt::format("{}[{}, {}]", l ? ", " : "", l == 0 ? -1 : 64 << (l - 1), l + 1 == p.num_levels() ? 1e8 : 64 << l);
+      ranges += fmt::format("{}[{}, {}]", l ? ", " : "", l == 0 ? -1 : 64 << (l - 1),
+                            l + 1 == p.num_levels() ? 1e8 : 64 << l);
     REQUIRE(params.set("regress_ranges", ranges + "]").ok());
   }
   // Top-k sizes larger than the image (a single prior) are refused or fail
@@ -58,7 +59,8 @@ std::string first_nonfinite(const std::vector<float>& v, const char* what) {
 
 std::string summary_nonfinite(const analysis::Summary& s, const std::string& what) {
   if (s.empty()) return "";
-  if (!finite(s.min) || !finite(s.mean) || !finite(s.max)) return fmt::format("{} = {} / {} / {}", what, s.min, s.mean, s.max);
+  if (!finite(s.min) || !finite(s.mean) || !finite(s.max))
+    return fmt::format("{} = {} / {} / {}", what, s.min, s.mean, s.max);
   return "";
 }
 
@@ -131,30 +133,43 @@ const std::vector<Case>& cases() {
   static const std::vector<Case> kCases = {
       {"logits +-100", [](Problem& p) { saturate(p, 100.0f); }},
       {"logits +-1e4", [](Problem& p) { saturate(p, 1e4f); }},
-      {"every logit -1e4", [](Problem& p) { p.cls_scores.setConstant(-1e4f); std::fill(p.objectness.begin(), p.objectness.end(), -1e4f); }},
-      {"every logit +1e4", [](Problem& p) { p.cls_scores.setConstant(1e4f); std::fill(p.objectness.begin(), p.objectness.end(), 1e4f); }},
+      {"every logit -1e4",
+       [](Problem& p) {
+         p.cls_scores.setConstant(-1e4f);
+         std::fill(p.objectness.begin(), p.objectness.end(), -1e4f);
+       }},
+      {"every logit +1e4",
+       [](Problem& p) {
+         p.cls_scores.setConstant(1e4f);
+         std::fill(p.objectness.begin(), p.objectness.end(), 1e4f);
+       }},
       {"GTs of zero width", [](Problem& p) { p.gt_bboxes.col(2) = p.gt_bboxes.col(0); }},
       {"GTs of zero height", [](Problem& p) { p.gt_bboxes.col(3) = p.gt_bboxes.col(1); }},
-      {"predicted boxes of zero area", [](Problem& p) {
+      {"predicted boxes of zero area",
+       [](Problem& p) {
          p.pred_bboxes.col(2) = p.pred_bboxes.col(0);
          p.pred_bboxes.col(3) = p.pred_bboxes.col(1);
        }},
-      {"GTs and predicted boxes of zero width", [](Problem& p) {
+      {"GTs and predicted boxes of zero width",
+       [](Problem& p) {
          p.gt_bboxes.col(2) = p.gt_bboxes.col(0);
          p.pred_bboxes.col(2) = p.pred_bboxes.col(0);
        }},
-      {"predictions equal to a zero-area GT", [](Problem& p) {
+      {"predictions equal to a zero-area GT",
+       [](Problem& p) {
          p.gt_bboxes.row(0) << 20, 20, 20, 20;
          for (Eigen::Index i = 0; i < p.pred_bboxes.rows(); ++i) p.pred_bboxes.row(i) << 20, 20, 20, 20;
        }},
-      {"GTs far outside the image", [](Problem& p) {
+      {"GTs far outside the image",
+       [](Problem& p) {
          for (Eigen::Index g = 0; g < p.gt_bboxes.rows(); ++g) {
            const float x = 1e5f + 100.0f * static_cast<float>(g);
            p.gt_bboxes.row(g) << x, -x, x + 40, -x + 30;
          }
        }},
       {"one GT 1e7 px away", [](Problem& p) { p.gt_bboxes.row(0) << 1e7f, 1e7f, 1e7f + 64, 1e7f + 64; }},
-      {"identical duplicate GTs", [](Problem& p) {
+      {"identical duplicate GTs",
+       [](Problem& p) {
          for (Eigen::Index g = 1; g < p.gt_bboxes.rows(); ++g) p.gt_bboxes.row(g) = p.gt_bboxes.row(0);
          for (int64_t& l : p.gt_labels) l = p.gt_labels[0];
        }},
@@ -212,11 +227,13 @@ TEST_CASE("numerics, every assigner: one GT, and a single prior") {
     p.objectness.assign(static_cast<size_t>(n), 0.5f);
     p.num_level_priors = {n};
     p.prior_level.assign(static_cast<size_t>(n), 0);
-    for (const std::vector<float>& gt : {std::vector<float>{0, 0, 8, 8}, {2, 2, 6, 6}, {4, 4, 4, 4}, {100, 100, 120, 120}}) {
+    for (const std::vector<float>& gt :
+         {std::vector<float>{0, 0, 8, 8}, {2, 2, 6, 6}, {4, 4, 4, 4}, {100, 100, 120, 120}}) {
       p.gt_bboxes = Rows4f(1, 4);
       p.gt_bboxes.row(0) << gt[0], gt[1], gt[2], gt[3];
       p.gt_labels = {1};
-      for (Field f : {Field::kPriors, Field::kClsScores, Field::kObjectness, Field::kPredBboxes, Field::kGtBboxes, Field::kGtLabels})
+      for (Field f : {Field::kPriors, Field::kClsScores, Field::kObjectness, Field::kPredBboxes, Field::kGtBboxes,
+                      Field::kGtLabels})
         p.mark(f);
       if (yolo) p.mark(Field::kAnchors);
       const Assignment a = replay(info, p);
@@ -227,7 +244,9 @@ TEST_CASE("numerics, every assigner: one GT, and a single prior") {
   }
 }
 
-TEST_CASE("numerics: where the reference computes NaN or Inf from finite inputs, the replay warns and reports finite values") {
+TEST_CASE(
+    "numerics: where the reference computes NaN or Inf from finite inputs, the replay warns and reports finite "
+    "values") {
   const auto warned = [](const Assignment& a, const std::string& words) {
     for (const std::string& w : a.warnings)
       if (w.find(words) != std::string::npos) return true;
@@ -260,7 +279,8 @@ TEST_CASE("numerics: where the reference computes NaN or Inf from finite inputs,
     const std::string assigner = name;
     CAPTURE(assigner);
     const assign::AssignerInfo& info = *assign::find_assigner(name);
-    const Problem far = edited_scene(info, 3, [](Problem& p) { p.gt_bboxes.row(0) << 1e7f, 1e7f, 1e7f + 64, 1e7f + 64; });
+    const Problem far =
+        edited_scene(info, 3, [](Problem& p) { p.gt_bboxes.row(0) << 1e7f, 1e7f, 1e7f + 64, 1e7f + 64; });
     const Assignment a = replay(info, far);
     CHECK(warned(a, "overflows float32"));
     CHECK(nonfinite_output(far, a).empty());
@@ -280,8 +300,8 @@ TEST_CASE("numerics: where the reference computes NaN or Inf from finite inputs,
   // OTA: two GTs supply 1 each to a single prior, the background's supply
   // is -1 and its log NaN: the plan is NaN throughout, reported as 0.
   {
-    Problem one = testing::make_problem({{12, 4, 8, 8}}, {{8, 0, 16, 8}}, {{-3, 0.5f}}, {{6, 0, 18, 8}, {2, 0, 14, 8}},
-                                        {1, 0});
+    Problem one =
+        testing::make_problem({{12, 4, 8, 8}}, {{8, 0, 16, 8}}, {{-3, 0.5f}}, {{6, 0, 18, 8}, {2, 0, 14, 8}}, {1, 0});
     const Assignment a = replay(*assign::find_assigner("ota"), one);
     CHECK(warned(a, "background's supply is negative"));
     CHECK(testing::has_note(a, "the plan NaN throughout"));

@@ -91,7 +91,8 @@ TEST_CASE("output safety: a write that fails part-way leaves nothing behind") {
   for (const char* format : {"json --include priors,candidates", "svg", "csv"}) {
     CAPTURE(format);
     const std::string out = tmp.path("big.out");
-    const auto r = run_with_file_limit("run " + kToy + " -a dynamic-soft-label -f " + format + " -o " + out, tmp.path());
+    const auto r =
+        run_with_file_limit("run " + kToy + " -a dynamic-soft-label -f " + format + " -o " + out, tmp.path());
     CHECK(r.exit_code == 2);
     CHECK(testing::count_lines(r.err) == 1);
     CHECK(r.err.find(out) != std::string::npos);
@@ -100,17 +101,18 @@ TEST_CASE("output safety: a write that fails part-way leaves nothing behind") {
   }
   // Over an existing file with --force: the old one stays whole.
   REQUIRE(io::write_file_atomic(tmp.path("old.json"), std::string("old"), false).ok());
-  const auto forced = run_with_file_limit(
-      "run " + kToy + " -a dynamic-soft-label -f json --include candidates -o " + tmp.path("old.json") + " --force",
-      tmp.path());
+  const auto forced = run_with_file_limit("run " + kToy + " -a dynamic-soft-label -f json --include candidates -o " +
+                                              tmp.path("old.json") + " --force",
+                                          tmp.path());
   CHECK(forced.exit_code == 2);
   CHECK(testing::read_text(tmp.path("old.json")) == "old");
   CHECK(hidden_entries(tmp.path()).empty());
 
   // A result directory: neither it nor its temporary sibling remains.
   const std::string dir = tmp.path("result");
-  const auto npy = run_with_file_limit(
-      "run testdata/coco640-late-g12-objectness -a dynamic-soft-label -f npy -o " + dir, tmp.path());
+  const auto npy =
+      run_with_file_limit("run testdata/coco640-late-g12-objectness -a dynamic-soft-label -f npy -o " + dir,
+                          tmp.path());
   CHECK(npy.exit_code == 2);
   CHECK(testing::count_lines(npy.err) == 1);
   CHECK_FALSE(fs::exists(dir));

@@ -121,11 +121,12 @@ TEST_CASE("outputs: an unknown or mistyped extension is an error, not a director
     const char* name;
     std::vector<std::string> words;
   };
-  for (const Case& c : std::vector<Case>{{"x.png", {"'.png' is not an extension assignscope writes", ".txt (table)", "--format"}},
-                                         {"result.JSON", {"'.JSON'", "did you mean '.json'?"}},
-                                         {"r.Csv", {"did you mean '.csv'?"}},
-                                         {"r.npy", {"'.npy'", "no extension for a directory of .npy files"}},
-                                         {"r.jsn", {"did you mean '.json'?"}}}) {
+  for (const Case& c :
+       std::vector<Case>{{"x.png", {"'.png' is not an extension assignscope writes", ".txt (table)", "--format"}},
+                         {"result.JSON", {"'.JSON'", "did you mean '.json'?"}},
+                         {"r.Csv", {"did you mean '.csv'?"}},
+                         {"r.npy", {"'.npy'", "no extension for a directory of .npy files"}},
+                         {"r.jsn", {"did you mean '.json'?"}}}) {
     CAPTURE(c.name);
     const auto r = run_cli("run " + kToy + " -a dynamic-soft-label -o " + tmp.path(c.name));
     std::vector<std::string> words = c.words;
@@ -136,7 +137,8 @@ TEST_CASE("outputs: an unknown or mistyped extension is an error, not a director
   }
   for (const char* name : {"b.png", "b.JSON"}) {
     CAPTURE(name);
-    check_usage_error(run_cli("bench " + kToy + " -a dynamic-soft-label -n 1 -o " + tmp.path(name)), {"'.", "--format"});
+    check_usage_error(run_cli("bench " + kToy + " -a dynamic-soft-label -n 1 -o " + tmp.path(name)),
+                      {"'.", "--format"});
     CHECK_FALSE(fs::exists(tmp.path(name)));
   }
   // Result directories are named after labels, dots and all: those stay npy.
@@ -175,8 +177,8 @@ TEST_CASE("outputs: /dev/null and /dev/stdout are written in place, --force neve
   // The same through a link of our own to this process's stdout, with
   // --force: the output lands in the redirected file, the link stays.
   fs::create_symlink("/proc/self/fd/1", tmp.path("stdout-link"));
-  REQUIRE(run_shell(run + "-f csv -o '" + tmp.path("stdout-link") + "' --force >'" + tmp.path("redirected.csv") + "'") ==
-          0);
+  REQUIRE(run_shell(run + "-f csv -o '" + tmp.path("stdout-link") + "' --force >'" + tmp.path("redirected.csv") +
+                    "'") == 0);
   CHECK(fs::is_symlink(tmp.path("stdout-link")));
   CHECK(testing::read_text(tmp.path("redirected.csv")).rfind("image,image_name,", 0) == 0);
 
@@ -211,8 +213,8 @@ TEST_CASE("outputs: /dev/null and /dev/stdout are written in place, --force neve
   CHECK(parse(testing::read_text(tmp.path("res/params.json")))["params"]["topk"] == 5);
   // A link to the directory you stand in is that directory: refused.
   fs::create_symlink(".", tmp.path("res/here"));
-  const auto here = run_cli("run " + testing::source_path(kToy) + " -a dynamic-soft-label -f npy -o here --force",
-                            tmp.path("res"));
+  const auto here =
+      run_cli("run " + testing::source_path(kToy) + " -a dynamic-soft-label -f npy -o here --force", tmp.path("res"));
   check_usage_error(here, {"current directory"});
   CHECK(fs::exists(tmp.path("res/assigned_gt_inds.npy")));
 }
@@ -221,7 +223,8 @@ TEST_CASE("outputs: an unknown flag or value is named with a did-you-mean, in ev
   check_usage_error(run_cli("run " + kToy + " --assinger dynamic-soft-label"),
                     {"unknown flag --assinger (did you mean '--assigner'?)", "assignscope run --help"});
   check_usage_error(run_cli("run " + kToy + " -a dynamic-soft-label --forse"), {"did you mean '--force'?"});
-  check_usage_error(run_cli("run " + kToy + " -a dynamic-soft-label --theads=2"), {"unknown flag --theads", "'--threads'"});
+  check_usage_error(run_cli("run " + kToy + " -a dynamic-soft-label --theads=2"),
+                    {"unknown flag --theads", "'--threads'"});
   check_usage_error(run_cli("run " + kToy + " -a dynamic-soft-label -f jsno"),
                     {"--format jsno", "did you mean 'json'?", "table, json, csv, npy or svg"});
   check_usage_error(run_cli("run " + kToy + " -a dynamic-soft-label --csv positive"), {"did you mean 'positives'?"});
@@ -267,7 +270,10 @@ TEST_CASE("outputs: names reach the terminal escaped, and JSON and CSV take name
   testing::TempDir tmp;
   // A directory of dumps whose member names set the terminal's title, clear
   // the screen, hide in a C1 CSI (U+009B) or reverse the text (U+202E).
-  const std::string evil = "t\x1b]0;pwned\x07\x1b[2J\xc2\x9b" "31m\xe2\x80\xae" "x";
+  const std::string evil =
+      "t\x1b]0;pwned\x07\x1b[2J\xc2\x9b"
+      "31m\xe2\x80\xae"
+      "x";
   const std::string dumps = tmp.path("dumps");
   fs::create_directories(dumps);
   fs::copy(testing::source_path(kToy), dumps + "/" + evil, fs::copy_options::recursive);
@@ -348,8 +354,8 @@ TEST_CASE("outputs: the CSV tables hold one value a cell, the assigner and its p
   CHECK(column(rows, "image") == std::vector<std::string>{"0", "1", "1"});
   CHECK(column(rows, "image_gts") == std::vector<std::string>{"0", "2", "2"});
   CHECK(column(rows, "gt") == std::vector<std::string>{"", "0", "1"});
-  CHECK(column(rows, "assigner") == std::vector<std::string>{"dynamic-soft-label", "dynamic-soft-label",
-                                                             "dynamic-soft-label"});
+  CHECK(column(rows, "assigner") ==
+        std::vector<std::string>{"dynamic-soft-label", "dynamic-soft-label", "dynamic-soft-label"});
   CHECK(column(rows, "param_topk") == std::vector<std::string>{"5", "5", "5"});
   CHECK(column(rows, "param_soft_center_radius")[1] == "3.0");  // compact JSON: pandas reads a float
   // No cell packs a list: the old "lost_to" ("1:2;bg:3") is counted instead.
@@ -420,7 +426,8 @@ TEST_CASE("outputs: the CSV tables hold one value a cell, the assigner and its p
   }
 
   // --csv needs the CSV format; a mismatch is named.
-  check_usage_error(run_cli("run " + kToy + " -a dynamic-soft-label --csv positives -f json"), {"--csv positives", "json"});
+  check_usage_error(run_cli("run " + kToy + " -a dynamic-soft-label --csv positives -f json"),
+                    {"--csv positives", "json"});
   testing::TempDir tmp;
   REQUIRE(run_cli("run " + kToy + " -a dynamic-soft-label --csv positives -o " + tmp.path("p.csv")).exit_code == 0);
   CHECK(testing::read_text(tmp.path("p.csv")) == positives.out);
@@ -476,8 +483,9 @@ TEST_CASE("outputs: several dumps keep going: each bad dump reported, the good o
   const auto replay = run_cli("run " + kToy + " testdata/golden/detr-softmax-toy -a dynamic-soft-label -f json");
   CHECK(replay.exit_code == 2);
   CHECK(replay.err.find("testdata/golden/detr-softmax-toy") != std::string::npos);
-  CHECK(replay.err.find("1 image could not be replayed (above) and is left out; the output holds the other 1 image\n") !=
-        std::string::npos);
+  CHECK(
+      replay.err.find("1 image could not be replayed (above) and is left out; the output holds the other 1 image\n") !=
+      std::string::npos);
   CHECK(parse(replay.out)["images"].size() == 1);
   // Nothing left: exit 2, nothing written.
   const auto none = run_cli("run testdata/bad/bad-header testdata/bad/bad-magic -a simota -f json");
@@ -514,12 +522,14 @@ TEST_CASE("outputs: a long single image shows a progress line on a terminal, wit
   CHECK(seen.find(" of 2000") != std::string::npos);
   CHECK(parse(testing::read_text(tmp.path("r.json")))["images"].size() == 1);
   // Piped, there is none.
-  const auto piped = run_cli("run testdata/coco640-late-g12-objectness -a ota --set sinkhorn_iters=300 -f json -o /dev/null");
+  const auto piped =
+      run_cli("run testdata/coco640-late-g12-objectness -a ota --set sinkhorn_iters=300 -f json -o /dev/null");
   CHECK(piped.exit_code == 0);
   CHECK(piped.err.empty());
 }
 
-TEST_CASE("outputs: a FIFO is written through to its reader, given up after a wait without one, a block device refused") {
+TEST_CASE(
+    "outputs: a FIFO is written through to its reader, given up after a wait without one, a block device refused") {
   testing::TempDir tmp;
   const std::string run = "run " + kToy + " -a simota ";
   const std::string fifo = tmp.path("p");

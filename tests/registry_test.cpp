@@ -30,9 +30,10 @@ std::string joined(const std::vector<std::string>& v) {
 Assignment replay(const assign::AssignerInfo& info, const Problem& p) {
   Params params = assign::default_params(info);
   if (params.has("regress_ranges"))
-    REQUIRE(params.set("regress_ranges", p.num_levels() == 2 ? "[[-1, 64], [64, 1e8]]"
-                                                             : "[[-1, 64], [64, 128], [128, 1e8]]")
-                .ok());
+    REQUIRE(
+        params
+            .set("regress_ranges", p.num_levels() == 2 ? "[[-1, 64], [64, 1e8]]" : "[[-1, 64], [64, 128], [128, 1e8]]")
+            .ok());
   REQUIRE(assign::check_needs(info, p).ok());
   if (info.check) REQUIRE(info.check(params, p).ok());
   return info.make(params)->assign(p);
@@ -111,7 +112,7 @@ TEST_CASE("registry: result_files are the files the npy writer writes for each a
       for (const io::NamedBytes& f : *files)
         (f.name.size() > 4 && f.name.substr(f.name.size() - 4) == ".npy" ? names : others).insert(f.name);
       CHECK(others == std::set<std::string>{"notes.json", "params.json"});  // beside every assigner's
-      if (seed > 1) CHECK(names == written);  // the same files for every image
+      if (seed > 1) CHECK(names == written);                                // the same files for every image
       written = names;
     }
     const std::set<std::string> declared(info.result_files.begin(), info.result_files.end());

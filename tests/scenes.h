@@ -77,9 +77,9 @@ class SceneRng {
 struct Scene {
   Problem problem;
   uint64_t seed = 0;
-  int outside_gt = -1;        // index of the GT placed far outside the image, or -1
+  int outside_gt = -1;            // index of the GT placed far outside the image, or -1
   std::vector<int> duplicate_of;  // [G] index of the first identical GT (itself if none)
-  std::string what;           // "seed 17: points N=252 G=5 C=3 L=3 dup outside ignore"
+  std::string what;               // "seed 17: points N=252 G=5 C=3 L=3 dup outside ignore"
 };
 
 namespace detail {
@@ -152,9 +152,8 @@ inline Scene random_scene(uint64_t seed, SceneKind kind) {
   // anchor, so no prior point, cell or anchor touches it. Never one of twins.
   if (rng.chance(0.2f)) {
     const int g = rng.integer(0, num_gts - 1);
-    const bool twin = std::count_if(s.duplicate_of.begin(), s.duplicate_of.end(), [&](int d) {
-                        return d == s.duplicate_of[static_cast<size_t>(g)];
-                      }) > 1;
+    const bool twin = std::count_if(s.duplicate_of.begin(), s.duplicate_of.end(),
+                                    [&](int d) { return d == s.duplicate_of[static_cast<size_t>(g)]; }) > 1;
     if (!twin) {
       const float x = fw + 600.0f + rng.uniform(0, 100), y = fh + 600.0f + rng.uniform(0, 100);
       gts[static_cast<size_t>(g)] = {x, y, x + rng.uniform(8, 60), y + rng.uniform(8, 60)};
@@ -265,7 +264,9 @@ inline Scene random_scene(uint64_t seed, SceneKind kind) {
     ignore = true;
   }
   s.what = fmt::format("seed {}: {} N={} G={} C={} L={} image {}x{}{}{}{}", seed,
-                       kind == SceneKind::kPoints ? "points" : kind == SceneKind::kAnchors ? "anchors" : "queries",
+                       kind == SceneKind::kPoints    ? "points"
+                       : kind == SceneKind::kAnchors ? "anchors"
+                                                     : "queries",
                        num_priors, num_gts, num_classes, levels, width, height, dup ? " duplicate" : "",
                        s.outside_gt >= 0 ? " outside" : "", ignore ? " ignore" : "");
   return s;

@@ -74,7 +74,8 @@ TEST_CASE("simota: two GTs competing for one prior: the cheaper keeps it, the ot
   CHECK(s.gts[1].lost_to == std::vector<std::pair<int64_t, int64_t>>{{0, 1}});
   // The statistics' cost of GT 0's positive: its class term is the 0.601.
   REQUIRE(s.gts[0].cost.count == 1);
-  CHECK(s.gts[0].terms[0].mean == doctest::Approx(std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-0.5))).epsilon(1e-5));
+  CHECK(s.gts[0].terms[0].mean ==
+        doctest::Approx(std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-0.5))).epsilon(1e-5));
 }
 
 TEST_CASE("simota: a GT larger than the image") {
@@ -99,8 +100,8 @@ TEST_CASE("simota.yolox: prior points are shifted by half a stride, and only the
   // shifted points of priors 0 and 1 are inside it (mmdet's unshifted 4 and
   // 12 would be too, but 20 is not: prior 2 is no candidate here), with no
   // box test, so both are penalty-free candidates.
-  const Problem p = with_objectness(row_of_four({{5, 1, 11, 7}}, {0}, {{2.0f}, {-1.0f}, {0.0f}, {0.0f}}),
-                                    {0.0f, 0.0f, 0.0f, 0.0f});
+  const Problem p =
+      with_objectness(row_of_four({{5, 1, 11, 7}}, {0}, {{2.0f}, {-1.0f}, {0.0f}, {0.0f}}), {0.0f, 0.0f, 0.0f, 0.0f});
   const Assignment a = run_assigner("simota.yolox", p);
   const analysis::ImageStats s = analysis::compute_stats(p, a);
   CHECK(s.gts[0].candidates == 2);

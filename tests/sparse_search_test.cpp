@@ -31,8 +31,9 @@ Problem random_scene(std::mt19937& rng, int size, int num_gts, int num_classes, 
   std::vector<std::array<float, 4>> gts;
   for (int g = 0; g < num_gts; ++g) {
     const float kind = unit(rng);
-    const float side = kind < 0.4f ? 2.0f + 20.0f * unit(rng) : kind < 0.8f ? 20.0f + 80.0f * unit(rng)
-                                                                             : 60.0f + static_cast<float>(size) * unit(rng);
+    const float side = kind < 0.4f   ? 2.0f + 20.0f * unit(rng)
+                       : kind < 0.8f ? 20.0f + 80.0f * unit(rng)
+                                     : 60.0f + static_cast<float>(size) * unit(rng);
     const float w = side * (0.5f + unit(rng)), h = side * (0.5f + unit(rng));
     const float x = -0.1f * static_cast<float>(size) + 1.2f * static_cast<float>(size) * unit(rng) - w / 2;
     const float y = -0.1f * static_cast<float>(size) + 1.2f * static_cast<float>(size) * unit(rng) - h / 2;
@@ -120,18 +121,19 @@ struct Recorded {
   int min_sparse;
   const char* expected_fallback;  // "" none
 };
-constexpr Recorded kRecorded[] = {
-    {"dynamic-soft-label", 290, ""},
-    {"dynamic-soft-label.mmyolo", 270, "mmyolo: a GT's k-th cheapest costs INF or more"},
-    {"simota", 275, "a GT's k-th cost is shared with a candidate left out (torch's order)"},
-    {"simota.yolox", 280, "a GT's k-th cost is shared with a candidate left out (torch's order)"},
-    {"max-iou", 290, ""},
-    {"atss", 290, ""},
-    {"atss.mmyolo", 290, ""},
-    {"fcos", 290, ""},
-    {"task-aligned", 290, ""},
-    {"task-aligned.mmyolo", 290, ""},
-    {"task-aligned.ultralytics", 290, ""}};
+constexpr Recorded kRecorded[] = {{"dynamic-soft-label", 290, ""},
+                                  {"dynamic-soft-label.mmyolo", 270, "mmyolo: a GT's k-th cheapest costs INF or more"},
+                                  {"simota", 275,
+                                   "a GT's k-th cost is shared with a candidate left out (torch's order)"},
+                                  {"simota.yolox", 280,
+                                   "a GT's k-th cost is shared with a candidate left out (torch's order)"},
+                                  {"max-iou", 290, ""},
+                                  {"atss", 290, ""},
+                                  {"atss.mmyolo", 290, ""},
+                                  {"fcos", 290, ""},
+                                  {"task-aligned", 290, ""},
+                                  {"task-aligned.mmyolo", 290, ""},
+                                  {"task-aligned.ultralytics", 290, ""}};
 
 const Recorded* recorded(const std::string& name) {
   for (const Recorded& r : kRecorded)
@@ -160,8 +162,8 @@ TEST_CASE("sparse search: identical to the dense search on 300 generated scenes 
       REQUIRE(geometry::PriorGrid::of(p).has_value());
       const Assignment sparse = run_assigner(name, p, sets_for(name, false));
       const Assignment dense = run_assigner(name, p, sets_for(name, true));
-      require_same(sparse, dense, fmt::format("{} scene {} (seed 20261121): N {} G {}", name, scene, p.num_priors(),
-                                              p.num_gts()));
+      require_same(sparse, dense,
+                   fmt::format("{} scene {} (seed 20261121): N {} G {}", name, scene, p.num_priors(), p.num_gts()));
       int pos = 0;
       for (int64_t v : sparse.gt_inds) pos += v > 0;
       positives += pos;
@@ -191,8 +193,8 @@ TEST_CASE("sparse search: identical to the dense search on 300 generated scenes 
       CHECK(sparse_runs >= r->min_sparse);
       if (*r->expected_fallback) CHECK(fallbacks.count(r->expected_fallback) == 1);
     }
-    CHECK(positives > 1000);        // the scenes do assign
-    CHECK(contested_scenes > 50);   // and priors picked by several GTs are common
+    CHECK(positives > 1000);       // the scenes do assign
+    CHECK(contested_scenes > 50);  // and priors picked by several GTs are common
   }
 }
 

@@ -16,11 +16,10 @@ namespace {
 // centre (50, 50)), label 7; GT 2 = [0, 0, 40, 40] (area 1600, medium),
 // label 3.
 Problem two_level_problem() {
-  Problem p = testing::make_problem({{4, 4, 8, 8}, {12, 4, 8, 8}, {20, 4, 8, 8}, {28, 4, 8, 8}, {8, 8, 16, 16},
-                                     {24, 8, 16, 16}},
-                                    std::vector<std::array<float, 4>>(6, {0, 0, 1, 1}),
-                                    std::vector<std::vector<float>>(6, {0.0f}),
-                                    {{0, 0, 32, 8}, {0, 0, 100, 100}, {0, 0, 40, 40}}, {3, 7, 3});
+  Problem p = testing::make_problem(
+      {{4, 4, 8, 8}, {12, 4, 8, 8}, {20, 4, 8, 8}, {28, 4, 8, 8}, {8, 8, 16, 16}, {24, 8, 16, 16}},
+      std::vector<std::array<float, 4>>(6, {0, 0, 1, 1}), std::vector<std::vector<float>>(6, {0.0f}),
+      {{0, 0, 32, 8}, {0, 0, 100, 100}, {0, 0, 40, 40}}, {3, 7, 3});
   p.num_level_priors = {4, 2};
   p.prior_level = {0, 0, 0, 0, 1, 1};
   return p;
@@ -116,7 +115,7 @@ TEST_CASE("stats: per image — levels, classes, scales") {
   CHECK(s.classes.at(7).positives == 1);
   CHECK(s.scales[0].gts == 1);  // small: GT 0
   CHECK(s.scales[0].positives == 2);
-  CHECK(s.scales[1].starved == 1);  // medium: GT 2
+  CHECK(s.scales[1].starved == 1);    // medium: GT 2
   CHECK(s.scales[2].positives == 1);  // large: GT 1
 }
 
@@ -161,7 +160,8 @@ TEST_CASE("csv: a header and one row per (image, GT), empty cells where nothing 
     lines.push_back(text.substr(start, end - start));
   REQUIRE(lines.size() == 4);
   CHECK(lines[0].rfind("image,image_name,gt,image_gts,label,x1,y1,x2,y2,area,scale,candidates,dynamic_k,picked,"
-                       "positives,lost,lost_to_background,lost_to_gts,starved,iou_min,iou_mean,iou_max,cost_min,cost_mean,cost_max,cost_cls_min,"
+                       "positives,lost,lost_to_background,lost_to_gts,starved,iou_min,iou_mean,iou_max,cost_min,cost_"
+                       "mean,cost_max,cost_cls_min,"
                        "cost_cls_mean,cost_cls_max,cost_iou_min,cost_iou_mean,cost_iou_max,centre_distance_min,"
                        "centre_distance_mean,centre_distance_max,soft_target_sum,plan_mass,",
                        0) == 0);

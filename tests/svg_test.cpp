@@ -53,8 +53,8 @@ struct XmlElement {
 };
 
 struct XmlDocument {
-  std::string error;                  // empty: well-formed
-  std::vector<XmlElement> elements;   // in document order
+  std::string error;                 // empty: well-formed
+  std::vector<XmlElement> elements;  // in document order
 };
 
 void append_utf8(std::string& out, uint32_t cp) {
@@ -102,7 +102,8 @@ bool decode(const std::string& raw, std::string* out) {
     else if (ref == "gt") *out += '>';
     else if (ref == "quot") *out += '"';
     else if (ref == "apos") *out += '\'';
-    else if (ref.size() > 2 && ref[0] == '#' && ref[1] == 'x') append_utf8(*out, static_cast<uint32_t>(std::stoul(ref.substr(2), nullptr, 16)));
+    else if (ref.size() > 2 && ref[0] == '#' && ref[1] == 'x')
+      append_utf8(*out, static_cast<uint32_t>(std::stoul(ref.substr(2), nullptr, 16)));
     else if (ref.size() > 1 && ref[0] == '#') append_utf8(*out, static_cast<uint32_t>(std::stoul(ref.substr(1))));
     else return false;
     i = semi;
@@ -372,8 +373,8 @@ TEST_CASE("svg: a multi-match prior gets a filled circle for its first GT and a 
   a.dynamic_ks.reset();
   a.matches = std::vector<Match>{{0, 0}, {0, 1}, {0, 2}, {2, 1}};
   const XmlDocument doc = parse_svg(render::svg(one_image(p), {a}));
-  CHECK(count_class(doc, "positive") == 2);      // priors 0 and 2
-  CHECK(count_class(doc, "extra-match") == 2);   // prior 0's GTs 1 and 2
+  CHECK(count_class(doc, "positive") == 2);     // priors 0 and 2
+  CHECK(count_class(doc, "extra-match") == 2);  // prior 0's GTs 1 and 2
   CHECK(count_class(doc, "starved") == 0);
   const auto rings = with_class(doc, "extra-match");
   const auto positives = with_class(doc, "positive");
@@ -448,7 +449,9 @@ TEST_CASE("svg: text from the dump and the assigner is escaped, invalid UTF-8 re
   CHECK(render::xml_escape("x\xffy") == "x\xEF\xBF\xBDy");
   CHECK(render::xml_escape("\xE2\x82") == "\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated sequence
   CHECK(render::xml_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
-  CHECK(render::xml_escape("a\nb\x01") == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  CHECK(render::xml_escape("a\nb\x01") ==
+        "a\xEF\xBF\xBD"
+        "b\xEF\xBF\xBD");
 
   Batch batch = one_image(two_level_problem());
   batch.is_batch = true;
@@ -491,8 +494,8 @@ TEST_CASE("svg: a crowd keeps one circle per positive and a truncated legend") {
   CHECK(count_class(doc, "positive") == num_gts - 10);
   CHECK(count_class(doc, "gt") == num_gts);
   CHECK(count_class(doc, "starved") == 10);
-  CHECK(count_class(doc, "negative") == 0);   // N > kMaxNegativeDots
-  CHECK(count_class(doc, "gt-label") == 0);   // G > kMaxBoxLabels
+  CHECK(count_class(doc, "negative") == 0);  // N > kMaxNegativeDots
+  CHECK(count_class(doc, "gt-label") == 0);  // G > kMaxBoxLabels
   CHECK(count_class(doc, "legend-gt") == layout::kMaxLegendGts);
   const auto more = with_class(doc, "legend-more");
   REQUIRE(more.size() == 1);
@@ -544,7 +547,8 @@ TEST_CASE("svg: the diff picture draws each differing prior once, by the kind of
 
   // Identical assignments differ nowhere.
   const XmlDocument same = parse_svg(render::svg_diff(p, a, a, "a", "b"));
-  for (const char* c : {"flip-pos-neg", "flip-neg-pos", "flip-gt", "flip-ignored", "legend-gt"}) CHECK(count_class(same, c) == 0);
+  for (const char* c : {"flip-pos-neg", "flip-neg-pos", "flip-gt", "flip-ignored", "legend-gt"})
+    CHECK(count_class(same, c) == 0);
   CHECK(with_class(same, "image-title")[0]->text.rfind("0 of 6 priors differ", 0) == 0);
 
   // Multi-match: prior 0 serves {0, 1} in a and {0} in b: GT changed, halves 1 | 0.
@@ -654,7 +658,8 @@ void check_counts(const XmlDocument& doc, const Expected& e) {
 
 TEST_CASE("svg: every golden result's picture holds its positives, ignored priors, GTs and starved GTs") {
   std::vector<Replay> replays = replay_cases(testing::source_path("testdata/golden"));
-  for (Replay& r : replay_cases(testing::source_path("testdata/coco640-late-g12-objectness"))) replays.push_back(std::move(r));
+  for (Replay& r : replay_cases(testing::source_path("testdata/coco640-late-g12-objectness")))
+    replays.push_back(std::move(r));
   CHECK(replays.size() >= 69);  // 63 toy results and the demo's 6
   bool saw_matches = false, saw_ignored = false, saw_starved = false, saw_padding_free = false;
   for (const Replay& r : replays) {
@@ -694,8 +699,8 @@ namespace {
 
 struct Png {
   uint32_t width = 0, height = 0;
-  size_t channels = 4;              // 4: RGBA, 3: RGB
-  std::vector<unsigned char> data;  // width * height * channels
+  size_t channels = 4;                                  // 4: RGBA, 3: RGB
+  std::vector<unsigned char> data;                      // width * height * channels
   std::array<int, 4> pixel(double x, double y) const {  // RGBA
     const auto px = static_cast<size_t>(std::floor(x)), py = static_cast<size_t>(std::floor(y));
     REQUIRE(px < width);
@@ -719,13 +724,14 @@ Png decode_png(const std::vector<unsigned char>& bytes) {
   size_t at = 8;
   while (at + 8 <= bytes.size()) {
     const uint32_t length = be32(&bytes[at]);
-    const std::string type(bytes.begin() + static_cast<std::ptrdiff_t>(at + 4), bytes.begin() + static_cast<std::ptrdiff_t>(at + 8));
+    const std::string type(bytes.begin() + static_cast<std::ptrdiff_t>(at + 4),
+                           bytes.begin() + static_cast<std::ptrdiff_t>(at + 8));
     REQUIRE(at + 12 + length <= bytes.size());
     const unsigned char* data = &bytes[at + 8];
     if (type == "IHDR") {
       png.width = be32(data);
       png.height = be32(data + 4);
-      REQUIRE(int{data[8]} == 8);   // bit depth
+      REQUIRE(int{data[8]} == 8);                         // bit depth
       REQUIRE((int{data[9]} == 6 || int{data[9]} == 2));  // RGBA or RGB
       png.channels = data[9] == 6 ? 4 : 3;
       REQUIRE(int{data[12]} == 0);  // not interlaced
@@ -832,9 +838,11 @@ TEST_CASE("svg: rsvg-convert renders the run and diff pictures, with the markers
   REQUIRE(positives.size() == 74);
   // The last positive of each panel: nothing is drawn over its centre.
   std::map<double, const XmlElement*> last_per_panel;  // by panel index
-  for (const XmlElement* c : positives) last_per_panel[std::floor(c->number("cx") / (layout::kPanelWidth + layout::kGap))] = c;
+  for (const XmlElement* c : positives)
+    last_per_panel[std::floor(c->number("cx") / (layout::kPanelWidth + layout::kGap))] = c;
   CHECK(last_per_panel.size() == 3);
-  for (const auto& [panel, circle] : last_per_panel) check_pixel(png, circle->number("cx"), circle->number("cy"), rgb_of(circle->attr("fill")));
+  for (const auto& [panel, circle] : last_per_panel)
+    check_pixel(png, circle->number("cx"), circle->number("cy"), rgb_of(circle->attr("fill")));
 
   // The diff against an all-negative result: hollow circles, so the centre is the canvas.
   Assignment negative = dsl->results[0];

@@ -34,8 +34,7 @@ const char* const kAllFlavours[] = {kMmdet, kMmyolo, kUltralytics};
 // The row of four priors with the given predicted boxes and logits.
 Problem row(const std::vector<std::array<float, 4>>& preds, const std::vector<std::vector<float>>& logits,
             const std::vector<std::array<float, 4>>& gts, const std::vector<int64_t>& labels) {
-  return testing::make_problem({{4, 4, 8, 8}, {12, 4, 8, 8}, {20, 4, 8, 8}, {28, 4, 8, 8}}, preds, logits, gts,
-                               labels);
+  return testing::make_problem({{4, 4, 8, 8}, {12, 4, 8, 8}, {20, 4, 8, 8}, {28, 4, 8, 8}}, preds, logits, gts, labels);
 }
 
 // Each prior predicting its own 8 x 8 cell.
@@ -45,7 +44,8 @@ const std::vector<std::vector<float>> kZeroLogits = {{0}, {0}, {0}, {0}};
 // topk 2 keeps the flavours clear of "topk exceeds the priors" (the
 // reference's torch.topk would fail on four priors with k = 13 or 10).
 Assignment run(const char* name, const Problem& p, Sets sets = {}) {
-  if (std::string(name) != kMmdet && std::none_of(sets.begin(), sets.end(), [](const auto& s) { return s.first == "topk"; }))
+  if (std::string(name) != kMmdet &&
+      std::none_of(sets.begin(), sets.end(), [](const auto& s) { return s.first == "topk"; }))
     sets.push_back({"topk", "2"});
   return run_assigner(name, p, sets);
 }
@@ -77,8 +77,8 @@ TEST_CASE("task-aligned: soft targets normalised by the GT's largest metric and 
   //   mmdet   soft = t / (T + 1e-7) * U:  0.9999872 and 0.856674
   //   mmyolo  soft = t * U / (T + 1e-7):  the same to float32 rounding
   // so the best-aligned prior gets the GT's best IoU (1), not its own (0.5).
-  const Problem p = row({{0, 0, 8, 8}, {0, 0, 16, 8}, {16, 0, 24, 8}, {24, 0, 32, 8}}, {{0}, {-5}, {0}, {0}},
-                        {{0, 0, 16, 8}}, {0});
+  const Problem p =
+      row({{0, 0, 8, 8}, {0, 0, 16, 8}, {16, 0, 24, 8}, {24, 0, 32, 8}}, {{0}, {-5}, {0}, {0}}, {{0, 0, 16, 8}}, {0});
   const double t0 = 0.5 / 64.0, t1 = 1.0 / (1.0 + std::exp(5.0));
   for (const char* name : {kMmdet, kMmyolo}) {
     CAPTURE(name);
@@ -138,7 +138,8 @@ TEST_CASE("task-aligned: mmdet ranks every prior, the flavours only the priors i
   //          no positive, the GT is starved.
   //   mmyolo / ultralytics: the top-1 among inside priors is prior 1.
   // With topk = 2 mmdet reaches prior 1 too.
-  const Problem p = row({{0, 0, 8, 8}, {8, 0, 12, 8}, {8, 0, 16, 8}, {24, 0, 32, 8}}, kZeroLogits, {{8, 0, 16, 8}}, {0});
+  const Problem p =
+      row({{0, 0, 8, 8}, {8, 0, 12, 8}, {8, 0, 16, 8}, {24, 0, 32, 8}}, kZeroLogits, {{8, 0, 16, 8}}, {0});
   const Assignment mmdet = run(kMmdet, p, {{"topk", "1"}});
   CHECK(mmdet.num_positives() == 0);
   CHECK(mmdet.max_overlaps == std::vector<float>(4, kMmdetNegativeOverlap));
@@ -347,7 +348,9 @@ TEST_CASE("task-aligned: two identical GTs — an IoU tie goes to the first GT (
   }
 }
 
-TEST_CASE("task-aligned: flavours' top-k fills with zero-metric priors in torch's CPU order, and an inside one becomes a positive") {
+TEST_CASE(
+    "task-aligned: flavours' top-k fills with zero-metric priors in torch's CPU order, and an inside one becomes a "
+    "positive") {
   // topk = 2. The reference ranks t * inside over the row of four priors;
   // with fewer than two positive values the remaining slots go to
   // zero-valued priors in the order torch.topk gives equal keys on a CPU
@@ -355,8 +358,8 @@ TEST_CASE("task-aligned: flavours' top-k fills with zero-metric priors in torch'
   // topk([0, 0, t, 0], 2) = [2, 3], topk([0, 0, 0, 0], 2) = [2, 3];
   // testdata/torch-order holds more).
   SUBCASE("GT [0, 0, 16, 8]: prior 1, inside with t = 0, is not among torch's [0, 2]") {
-    const Problem p = row({{0, 0, 8, 8}, {40, 0, 48, 8}, {16, 0, 24, 8}, {24, 0, 32, 8}}, kZeroLogits,
-                          {{0, 0, 16, 8}}, {0});
+    const Problem p =
+        row({{0, 0, 8, 8}, {40, 0, 48, 8}, {16, 0, 24, 8}, {24, 0, 32, 8}}, kZeroLogits, {{0, 0, 16, 8}}, {0});
     for (const char* name : {kMmyolo, kUltralytics}) {
       CAPTURE(name);
       const Assignment a = run(name, p);
@@ -415,7 +418,6 @@ TEST_CASE("task-aligned: topk above N — mmdet clamps, the flavours' reference 
     CHECK(has_note(a, "exceeds the 4 priors"));
   }
 }
-
 
 // ultralytics 8.4 (`stride` given): STAL widens a GT side below stride[0] to
 // stride[1] about its centre, for the inside test only. The GT [13, 5, 19, 7]

@@ -109,8 +109,8 @@ inline int count_lines(const std::string& text) {
 // predicted boxes, logits [N][C], GT boxes and labels. One level.
 inline Problem make_problem(const std::vector<std::array<float, 4>>& priors,
                             const std::vector<std::array<float, 4>>& preds,
-                            const std::vector<std::vector<float>>& logits,
-                            const std::vector<std::array<float, 4>>& gts, const std::vector<int64_t>& labels) {
+                            const std::vector<std::vector<float>>& logits, const std::vector<std::array<float, 4>>& gts,
+                            const std::vector<int64_t>& labels) {
   Problem p;
   const auto n = static_cast<Eigen::Index>(priors.size());
   p.set_num_priors(n);
@@ -195,8 +195,9 @@ inline void check_well_formed(const Problem& p, const Assignment& a, bool render
     if (g > 0 && g <= p.num_gts()) CHECK(a.labels[i] == p.gt_labels[static_cast<size_t>(g - 1)]);
     if (g <= 0) CHECK(a.labels[i] == -1);
   }
-  if (a.dynamic_ks) CHECK((a.dynamic_ks->size() == static_cast<size_t>(p.num_gts()) ||
-                           a.dynamic_ks->size() == static_cast<size_t>(columns)));
+  if (a.dynamic_ks)
+    CHECK((a.dynamic_ks->size() == static_cast<size_t>(p.num_gts()) ||
+           a.dynamic_ks->size() == static_cast<size_t>(columns)));
   for (const auto* metrics : {&a.assign_metrics, &a.assign_metrics_raw, &a.bbox_targets})
     if (*metrics) CHECK((*metrics)->size() % std::max<size_t>(n, 1) == 0);
   for (const CandidatePair& c : a.candidates) {

@@ -64,9 +64,10 @@ TEST_CASE("topk-hungarian: parameters and defaults are the golden params.json's,
   testing::check_error(p.set("topk", "0"), ErrorKind::kUsage, "parameter topk=0", {">= 1"});
   // A cost parameter is one cost dict, with mmdet's defaults filled in.
   REQUIRE(p.set("reg_cost", "dict(type='BBoxL1Cost', box_format='xywh')").ok());
-  CHECK(p.get_structured("reg_cost") == nlohmann::json::parse(R"({"type": "BBoxL1Cost", "weight": 1.0, "box_format": "xywh"})"));
-  testing::check_error(p.set("iou_cost", "[dict(type='IoUCost')]"), ErrorKind::kUsage, "parameter iou_cost: ",
-                       {"expected a cost dict"});
+  CHECK(p.get_structured("reg_cost") ==
+        nlohmann::json::parse(R"({"type": "BBoxL1Cost", "weight": 1.0, "box_format": "xywh"})"));
+  testing::check_error(p.set("iou_cost", "[dict(type='IoUCost')]"), ErrorKind::kUsage,
+                       "parameter iou_cost: ", {"expected a cost dict"});
   testing::check_error(p.set("cls_cost", "dict(type='FocalLossCost', alpah=0.25)"), ErrorKind::kUsage,
                        "parameter cls_cost: FocalLossCost has no argument 'alpah'", {"did you mean 'alpha'"});
 
@@ -165,7 +166,8 @@ TEST_CASE("topk-hungarian: k = min(topk, int(N / G)) columns per GT, each GT exa
   // Reported: each GT's k + 2 = 4 cheapest queries and its matches.
   std::vector<std::pair<int32_t, int32_t>> pairs;
   for (const CandidatePair& c : a.candidates) pairs.emplace_back(c.gt, c.prior);
-  CHECK(pairs == std::vector<std::pair<int32_t, int32_t>>{{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 1}, {1, 2}, {1, 3}, {1, 4}});
+  CHECK(pairs ==
+        std::vector<std::pair<int32_t, int32_t>>{{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 1}, {1, 2}, {1, 3}, {1, 4}});
   CHECK(find_pair(a, 3, 1)->picked);
   CHECK(find_pair(a, 3, 1)->cost == doctest::Approx(3.1333333 - 0.5323307).epsilon(1e-6));
   CHECK_FALSE(find_pair(a, 2, 0)->picked);

@@ -14,11 +14,13 @@
 namespace assignscope {
 
 TEST_CASE("torch order: topk and sort give equal keys the order real torch gives them on CPU") {
-  const nlohmann::json j = nlohmann::json::parse(testing::read_text(testing::source_path("testdata/torch-order/cases.json")));
+  const nlohmann::json j =
+      nlohmann::json::parse(testing::read_text(testing::source_path("testdata/torch-order/cases.json")));
   std::vector<std::vector<float>> rows;
   for (const auto& r : j["rows"]) {
     std::vector<float> v;
-    for (const auto& x : r["values"]) v.push_back(x.is_null() ? std::numeric_limits<float>::quiet_NaN() : x.get<float>());
+    for (const auto& x : r["values"])
+      v.push_back(x.is_null() ? std::numeric_limits<float>::quiet_NaN() : x.get<float>());
     rows.push_back(std::move(v));
   }
   int64_t topk = 0, sort = 0, differing_from_lowest_index = 0;
@@ -37,7 +39,8 @@ TEST_CASE("torch order: topk and sort give equal keys the order real torch gives
       const bool largest = c["largest"].get<bool>();
       std::stable_sort(stable.begin(), stable.end(), [&](int32_t a, int32_t b) {
         const float x = row[a], y = row[b];
-        if (std::isnan(x) || std::isnan(y)) return std::isnan(x) && !std::isnan(y) ? largest : (!std::isnan(x) && !largest);
+        if (std::isnan(x) || std::isnan(y))
+          return std::isnan(x) && !std::isnan(y) ? largest : (!std::isnan(x) && !largest);
         return largest ? x > y : x < y;
       });
       stable.resize(want.size());

@@ -39,8 +39,7 @@ TEST_CASE("upstream: the inputs of mmdetection's and mmyolo's assigner unit test
       CAPTURE(rc.case_name);
       CAPTURE(rc.label);
       ++results;
-      CHECK_MESSAGE(rc.verdict == analysis::Verdict::kMatch,
-                    analysis::verdict_name(rc.verdict) << ": " << rc.detail);
+      CHECK_MESSAGE(rc.verdict == analysis::Verdict::kMatch, analysis::verdict_name(rc.verdict) << ": " << rc.detail);
       if (rc.verdict != analysis::Verdict::kMatch) continue;
       ++match;
       assigners.insert(rc.assigner);
@@ -48,8 +47,7 @@ TEST_CASE("upstream: the inputs of mmdetection's and mmyolo's assigner unit test
     }
   }
   std::printf("upstream: %lld of %lld results from the frameworks' unit tests replayed exactly, %lld cases\n",
-              static_cast<long long>(match), static_cast<long long>(results),
-              static_cast<long long>(replayed_cases));
+              static_cast<long long>(match), static_cast<long long>(results), static_cast<long long>(replayed_cases));
   CHECK(replayed_cases >= kUpstreamCases);
   CHECK(match >= kUpstreamResults);
   CHECK(match == results);

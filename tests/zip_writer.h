@@ -151,7 +151,6 @@ inline std::vector<unsigned char> zip_archive(const std::vector<Member>& members
   return out;
 }
 
-
 // Raw deflate (as zip stores it) of `bytes`; `crc` gets their CRC-32.
 inline std::vector<unsigned char> deflate_raw(const std::vector<unsigned char>& bytes, uint32_t* crc) {
   z_stream s{};

@@ -81,8 +81,8 @@ double peak_rss_mib() {
 // alternated so that both timings see the same machine: on a shared one,
 // other work comes and goes, and timing all one-thread replays first would
 // let it fall on one side only.
-Result<std::pair<Spread, Spread>> time_batch(const assign::AssignerInfo& info, const Params& params,
-                                             const Batch& batch, int threads, int repeat) {
+Result<std::pair<Spread, Spread>> time_batch(const assign::AssignerInfo& info, const Params& params, const Batch& batch,
+                                             int threads, int repeat) {
   assign::BatchOptions one, many;
   one.threads = 1;
   many.threads = threads;
@@ -221,15 +221,14 @@ int bench_command(int argc, char** argv) {
                         "min ms", "max ms", "name");
     for (size_t b = 0; b < batch.images.size(); ++b) {
       const Problem& p = batch.images[b];
-      text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11.3f} {:>9.3f} {:>9.3f}  {}\n", b, p.num_priors(),
-                          p.num_gts(), p.num_classes(), per_image[b].median, per_image[b].min, per_image[b].max,
+      text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11.3f} {:>9.3f} {:>9.3f}  {}\n", b, p.num_priors(), p.num_gts(),
+                          p.num_classes(), per_image[b].median, per_image[b].min, per_image[b].max,
                           render::for_terminal(p.name));
     }
     if (batch.images.size() > 1) text += fmt::format("sum of medians {:.3f} ms\n", single_total);
     if (batch_one)
-      text += fmt::format("whole batch: {:.3f} ms on 1 thread, {:.3f} ms on {} threads ({:.2f}x)\n",
-                          batch_one->median, batch_many->median, workers,
-                          batch_one->median / std::max(batch_many->median, 1e-9));
+      text += fmt::format("whole batch: {:.3f} ms on 1 thread, {:.3f} ms on {} threads ({:.2f}x)\n", batch_one->median,
+                          batch_many->median, workers, batch_one->median / std::max(batch_many->median, 1e-9));
     text += fmt::format("peak memory {:.1f} MiB\n", peak);
   }
   const Status written = io::write_file_atomic(output.empty() ? "-" : output, text, force);

@@ -72,11 +72,13 @@ int check_command(int argc, char** argv) {
                  "transport plans 1e-3,1e-6)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_flag("--update", update, "rewrite the stored files of differing results with the replay (each result "
-                                   "all or nothing)");
+  app.add_flag("--update", update,
+               "rewrite the stored files of differing results with the replay (each result "
+               "all or nothing)");
   app.add_flag("--allow-skipped", allow_skipped,
                "pass although some results were skipped (an assigner or head loss assignscope does not have)");
-  app.add_option("-j,--threads", threads, "cases checked at once (default 0: one per core)")->check(CLI::Range(0, 1024));
+  app.add_option("-j,--threads", threads, "cases checked at once (default 0: one per core)")
+      ->check(CLI::Range(0, 1024));
   app.add_flag("-q,--quiet", quiet, "print only results that do not match, and the summary");
   app.add_flag("--allow-nonfinite", allow_nonfinite, "replay inputs that hold NaN or Inf");
   app.footer(kCheckExamples);

@@ -106,8 +106,8 @@ struct SelectFlags {
 struct AssignerSelection {
   const assign::AssignerInfo* info = nullptr;
   Params params;
-  std::string label;                   // "task-aligned.ultralytics+yolo26-o2o"
-  std::vector<std::string> notes;      // what a config or the dump decided
+  std::string label;               // "task-aligned.ultralytics+yolo26-o2o"
+  std::vector<std::string> notes;  // what a config or the dump decided
   std::vector<std::string> warnings;
 };
 Result<AssignerSelection> select_assigner(const SelectFlags& flags, const Batch* batch);

@@ -84,8 +84,8 @@ struct SideFlags {
 // diff's carry the side (--preset-b). A message that does not start with a
 // flag gets the side.
 std::string side_message(const SideFlags& f, std::string message) {
-  for (const auto& [run_flag, side_flag] : {std::pair{std::string("--preset"), f.preset_flag()},
-                                             std::pair{std::string("--config"), f.config_flag()}}) {
+  for (const auto& [run_flag, side_flag] :
+       {std::pair{std::string("--preset"), f.preset_flag()}, std::pair{std::string("--config"), f.config_flag()}}) {
     for (size_t at = message.find(run_flag); at != std::string::npos; at = message.find(run_flag, at + 1)) {
       const size_t end = at + run_flag.size();
       const bool word = (at == 0 || message[at - 1] == ' ' || message[at - 1] == '(') &&
@@ -116,9 +116,10 @@ std::pair<std::string, std::string> side_names(const analysis::DiffSide& a, cons
 }  // namespace
 
 int diff_command(int argc, char** argv) {
-  CLI::App app{"Compare two assignments of the same priors: two assigners or settings replayed on a dump, or two "
-               "stored results.",
-               "assignscope diff"};
+  CLI::App app{
+      "Compare two assignments of the same priors: two assigners or settings replayed on a dump, or two "
+      "stored results.",
+      "assignscope diff"};
   std::vector<std::string> paths, fail_if;
   SideFlags side_a, side_b;
   side_b.side = 'b';
@@ -126,7 +127,8 @@ int diff_command(int argc, char** argv) {
   int64_t top = 20;
   int threads = 0;
   bool force = false, allow_nonfinite = false;
-  app.add_option("paths", paths, "DUMP... (replayed with both sides; several or a glob are one batch), or RESULT_A RESULT_B")
+  app.add_option("paths", paths,
+                 "DUMP... (replayed with both sides; several or a glob are one batch), or RESULT_A RESULT_B")
       ->required();
   // Each side as `run` spells it, with the side: -a/--assigner, --set-a,
   // --preset-a, --config-a (run's --set, --preset, --config are side a's
@@ -181,8 +183,7 @@ int diff_command(int argc, char** argv) {
                                   : "table";
   }
   for (SideFlags* side : {&side_a, &side_b})
-    for (const std::string& w : side->resolve())
-      std::fprintf(stderr, "assignscope diff: warning: %s\n", w.c_str());
+    for (const std::string& w : side->resolve()) std::fprintf(stderr, "assignscope diff: warning: %s\n", w.c_str());
   const bool replay = side_a.any() || side_b.any();
   if (format == "svg" && !replay)
     return fail("diff",
@@ -260,8 +261,7 @@ int diff_command(int argc, char** argv) {
     }
   } else {
     if (paths.size() != 2)
-      return fail("diff",
-                  "give two stored results (RESULT_A RESULT_B), or DUMP... with -a NAME and/or -b NAME", 2);
+      return fail("diff", "give two stored results (RESULT_A RESULT_B), or DUMP... with -a NAME and/or -b NAME", 2);
     auto a = analysis::read_result(paths[0]);
     if (!a.ok()) return fail("diff", a.status().message(), exit_code(a.status()));
     auto b = analysis::read_result(paths[1]);
@@ -294,9 +294,8 @@ int diff_command(int argc, char** argv) {
   for (const analysis::ConditionResult& r : results) {
     if (!r.holds) continue;
     any = true;
-    std::fprintf(stderr, "assignscope diff: --fail-if %s holds: %s = %s\n",
-                 printable(r.condition.text, 80).c_str(), r.condition.key.c_str(),
-                 fmt::format("{:.6g}", r.value).c_str());
+    std::fprintf(stderr, "assignscope diff: --fail-if %s holds: %s = %s\n", printable(r.condition.text, 80).c_str(),
+                 r.condition.key.c_str(), fmt::format("{:.6g}", r.value).c_str());
   }
   return any ? 1 : 0;
 }

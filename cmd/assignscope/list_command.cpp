@@ -21,7 +21,8 @@ std::string bounds(const ParamSpec& p) {
 
 std::string versions(const assign::AssignerInfo& info, const Params& params) {
   std::string out;
-  for (const assign::FrameworkRange& r : assign::replayed_versions(info, params)) out += (out.empty() ? "" : "; ") + r.text;
+  for (const assign::FrameworkRange& r : assign::replayed_versions(info, params))
+    out += (out.empty() ? "" : "; ") + r.text;
   return out;
 }
 
@@ -128,7 +129,8 @@ int list_command(int argc, char** argv) {
   app.add_option("name", name, "show only this assigner");
   app.add_option("-f,--format", format, "table | json")->check(CLI::IsMember({"table", "json"}));
   app.footer(
-      "examples:\n  assignscope list\n  assignscope list dynamic-soft-label\n  assignscope list yolov8        # an alias: "
+      "examples:\n  assignscope list\n  assignscope list dynamic-soft-label\n  assignscope list yolov8        # an "
+      "alias: "
       "its assigner, presets and the framework versions each replays\n  assignscope list --format json");
   if (const auto done = parse_flags(app, argc, argv, "list")) return *done;
   std::vector<const assign::AssignerInfo*> shown;

@@ -58,8 +58,8 @@ constexpr auto kTick = std::chrono::milliseconds(200);
 
 std::string progress_text(const std::string& command, const std::string& unit, int64_t done, int64_t total,
                           double seconds) {
-  std::string text = fmt::format("assignscope {}: {}/{} {}{} · {:.0f} s", command, done, total, unit,
-                                 total == 1 ? "" : "s", seconds);
+  std::string text =
+      fmt::format("assignscope {}: {}/{} {}{} · {:.0f} s", command, done, total, unit, total == 1 ? "" : "s", seconds);
   const progress::StepReport step = progress::current_step();
   if (step.what != nullptr && step.done < step.total)
     text += fmt::format(" · {} {} of {}", step.what, step.done, step.total);
@@ -81,8 +81,7 @@ ProgressLine::ProgressLine(const char* command, size_t total, const char* unit) 
     std::unique_lock<std::mutex> lock(s->mutex);
     if (s->wake.wait_for(lock, kDelay, [s] { return s->stop; })) return;
     do {
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const std::string text = progress_text(s->command, s->unit, s->done.load(), s->total.load(), seconds);
       std::fprintf(stderr, "\r%s\033[K", text.c_str());
       std::fflush(stderr);
@@ -129,8 +128,8 @@ Status check_choice(const std::string& flag, const std::string& value, const std
   std::string list;
   for (size_t i = 0; i < choices.size(); ++i)
     list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
-  return Status::Usage(fmt::format("{} {}: unknown value{}; expected {}", flag, value, did_you_mean(value, choices),
-                                   list));
+  return Status::Usage(
+      fmt::format("{} {}: unknown value{}; expected {}", flag, value, did_you_mean(value, choices), list));
 }
 
 namespace {
@@ -144,8 +143,7 @@ PathKind path_kind(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return PathKind::kNone;
   struct stat out {};
-  if (::fstat(STDOUT_FILENO, &out) == 0 && out.st_dev == st.st_dev && out.st_ino == st.st_ino)
-    return PathKind::kStdout;
+  if (::fstat(STDOUT_FILENO, &out) == 0 && out.st_dev == st.st_dev && out.st_ino == st.st_ino) return PathKind::kStdout;
   if (S_ISDIR(st.st_mode)) return PathKind::kDirectory;
   if (S_ISREG(st.st_mode)) return PathKind::kFile;
   if (S_ISCHR(st.st_mode)) {
@@ -225,8 +223,8 @@ Result<std::string> format_for_output(const std::string& output, const OutputFor
                                        ext, known_ext, tail));
   }
   if (!ext.empty() && (file_like_extension(ext) || formats.directory.empty()))
-    return Status::Usage(fmt::format("{}'{}' is not an extension assignscope writes{}{}", hint, ext,
-                                     did_you_mean(ext, exts), tail));
+    return Status::Usage(
+        fmt::format("{}'{}' is not an extension assignscope writes{}{}", hint, ext, did_you_mean(ext, exts), tail));
   if (!formats.directory.empty()) return formats.directory;
   return formats.no_extension;
 }
@@ -249,7 +247,8 @@ void print_replay_warnings(const char* command, const Batch& batch, const std::v
                    render::for_terminal(w).c_str());
       ++shown;
     }
-  if (more > 0) std::fprintf(stderr, "assignscope %s: warning: %d more like these (see the JSON's \"warnings\")\n", command, more);
+  if (more > 0)
+    std::fprintf(stderr, "assignscope %s: warning: %d more like these (see the JSON's \"warnings\")\n", command, more);
 }
 
 namespace {
@@ -317,14 +316,15 @@ void usage(std::FILE* out) {
                "commands:\n",
                ASSIGNSCOPE_VERSION);
   for (const Command& c : kCommands) std::fprintf(out, "  %-7s %s\n", c.name, c.help);
-  std::fprintf(out,
-               "\nexamples:\n"
-               "  assignscope run testdata/coco640-late-g12-objectness --assigner dynamic-soft-label\n"
-               "  assignscope run DUMP --assigner dynamic-soft-label --set topk=5 --format json -o result.json\n"
-               "  assignscope check ../shared/golden --allow-skipped\n"
-               "  assignscope list\n\n"
-               "exit codes: 0 ok, 1 a check found differences or a diff --fail-if held, 2 bad usage or input, 3 internal "
-               "error\n");
+  std::fprintf(
+      out,
+      "\nexamples:\n"
+      "  assignscope run testdata/coco640-late-g12-objectness --assigner dynamic-soft-label\n"
+      "  assignscope run DUMP --assigner dynamic-soft-label --set topk=5 --format json -o result.json\n"
+      "  assignscope check ../shared/golden --allow-skipped\n"
+      "  assignscope list\n\n"
+      "exit codes: 0 ok, 1 a check found differences or a diff --fail-if held, 2 bad usage or input, 3 internal "
+      "error\n");
 }
 
 }  // namespace
@@ -361,8 +361,10 @@ int main(int argc, char** argv) {
       // What an input implies is checked against budgets before allocating;
       // past them, a machine with less memory than the input needs is the
       // input's limit, not a bug (exit 2).
-      return fail(c.name, "out of memory: the input needs more than this machine (or ulimit -v) gives; "
-                          "split it (docs/reliability.md)", 2);
+      return fail(c.name,
+                  "out of memory: the input needs more than this machine (or ulimit -v) gives; "
+                  "split it (docs/reliability.md)",
+                  2);
     } catch (const std::exception& e) {
       return fail(c.name, std::string("internal error: ") + e.what(), 3);
     }

@@ -42,14 +42,13 @@ one batch whose statistics aggregate across them; one that cannot be read or rep
 (a line each) and left out, the rest written, and the exit code is 2 (--fail-fast: stop at the first,
 write nothing). Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)EX";
 
-const OutputFormats kRunOutputs = {
-    {{".json", "json"}, {".txt", "table"}, {".csv", "csv"}, {".svg", "svg"}}, "npy", ""};
+const OutputFormats kRunOutputs = {{{".json", "json"}, {".txt", "table"}, {".csv", "csv"}, {".svg", "svg"}}, "npy", ""};
 
 // What keep-going mode could not do: one line each, printed as it happens.
 struct Failures {
-  int count = 0;     // dumps (or members of a directory of dumps) and images left out
-  int unread = 0;    // of which dumps that could not be read
-  int code = 0;      // the highest exit code among them
+  int count = 0;   // dumps (or members of a directory of dumps) and images left out
+  int unread = 0;  // of which dumps that could not be read
+  int code = 0;    // the highest exit code among them
   void add(const Status& st, bool read) {
     fail("run", st.message(), exit_code(st));
     ++count;
@@ -84,8 +83,9 @@ io::LoadedDump load_each(const std::vector<std::string>& patterns, const io::Loa
   }
   io::LoadedDump out;
   const bool several = paths.size() + static_cast<size_t>(failures->count) > 1;
-  out.batch.source = several ? fmt::format("{} dumps", paths.size() + static_cast<size_t>(failures->count))
-                             : paths.empty() ? "" : paths[0];
+  out.batch.source = several         ? fmt::format("{} dumps", paths.size() + static_cast<size_t>(failures->count))
+                     : paths.empty() ? ""
+                                     : paths[0];
   out.batch.is_batch = several;
   const auto add = [&](io::LoadedDump one, const std::string& prefix) {
     for (Problem& p : one.batch.images) {
@@ -179,8 +179,9 @@ int run_command(int argc, char** argv) {
   std::vector<std::string> dump_paths, sets;
   bool force = false, allow_nonfinite = false, keep_going = false, fail_fast = false;
   int threads = 0;
-  app.add_option("dump", dump_paths,
-                 "the dump(s): directory, .npz, .json, a directory of one-image dumps, or a glob; several are one batch")
+  app.add_option(
+         "dump", dump_paths,
+         "the dump(s): directory, .npz, .json, a directory of one-image dumps, or a glob; several are one batch")
       ->required();
   app.add_option("-a,--assigner", assigner_name,
                  "assigner[.flavour][+preset], an alias (rtmdet, yolox, yolov8, yolo26, detr) or a reference class "
@@ -320,8 +321,7 @@ int run_command(int argc, char** argv) {
                   std::max(failures.code, 2));
     // The dumps as replayed (a glob's matches), recorded relative to DIR.
     auto replayed_paths = io::expand_paths(dump_paths);
-    if (!replayed_paths.ok())
-      return fail("run", replayed_paths.status().message(), exit_code(replayed_paths.status()));
+    if (!replayed_paths.ok()) return fail("run", replayed_paths.status().message(), exit_code(replayed_paths.status()));
     auto files = io::npy_layout(batch, results, info->reference, {*replayed_paths, output});
     if (!files.ok()) return fail("run", files.status().message(), exit_code(files.status()));
     written = io::write_directory_atomic(output, *files, force);

@@ -27,8 +27,8 @@ Status apply_sets(const assign::AssignerInfo& info, const std::vector<std::strin
     if (eq == std::string::npos || eq == 0)
       return Status::Usage(fmt::format("{} {}: expected NAME=VALUE, e.g. {} topk=5", flag, s, flag));
     if (!seen.insert(s.substr(0, eq)).second && warnings)
-      warnings->push_back(fmt::format("{} sets {} more than once; the last value ({}) is used", flag,
-                                      s.substr(0, eq), s.substr(eq + 1)));
+      warnings->push_back(fmt::format("{} sets {} more than once; the last value ({}) is used", flag, s.substr(0, eq),
+                                      s.substr(eq + 1)));
     const Status st = params->set(s.substr(0, eq), s.substr(eq + 1));
     if (!st.ok()) return Status::Usage(flag + ": " + st.message() + " (" + info.name + ")");
   }
@@ -66,8 +66,7 @@ Result<AssignerSelection> select_assigner(const SelectFlags& flags, const Batch*
     if (recorded.size() != 1 || recorded.begin()->first.empty())
       return Status::Usage(fmt::format(
           "name an assigner with {} (see `assignscope list`), or paste its framework config with --config{}",
-          flags.name_flag,
-          recorded.size() > 1 ? "; the dumps record different assigners or parameters" : ""));
+          flags.name_flag, recorded.size() > 1 ? "; the dumps record different assigners or parameters" : ""));
     auto named = assign::resolve_assigner(recorded.begin()->first);
     if (!named.ok()) return Status::Usage("the dump's meta.assigner: " + named.status().message());
     choice = *named;
@@ -81,8 +80,8 @@ Result<AssignerSelection> select_assigner(const SelectFlags& flags, const Batch*
     auto preset = assign::find_preset(*choice.info, flags.preset);
     if (!preset.ok()) return Status::Usage("--preset: " + preset.status().message());
     if (choice.preset && choice.preset != *preset)
-      return Status::Usage(fmt::format("--preset {} and {} {} name different presets", flags.preset, flags.name_flag,
-                                       flags.name));
+      return Status::Usage(
+          fmt::format("--preset {} and {} {} name different presets", flags.preset, flags.name_flag, flags.name));
     choice.preset = *preset;
   }
   out.info = choice.info;
@@ -99,8 +98,7 @@ Result<AssignerSelection> select_assigner(const SelectFlags& flags, const Batch*
     for (const Problem& p : batch->images) {
       const std::string w = assign::version_warning(*choice.info, out.params, p.meta);
       if (!w.empty() && said.insert(w).second) out.warnings.push_back(w);
-      if ((p.meta.dtype == "float16" || p.meta.dtype == "bfloat16") &&
-          said.insert("dtype " + p.meta.dtype).second)
+      if ((p.meta.dtype == "float16" || p.meta.dtype == "bfloat16") && said.insert("dtype " + p.meta.dtype).second)
         out.warnings.push_back(fmt::format(
             "the framework ran this assigner on {} inputs; the replay computes in float32, as the references do on "
             "CPU, so values near a decision can round the other way",

@@ -56,8 +56,7 @@ std::string element_name(const std::string& file, const std::vector<int64_t>& sh
     flat /= n;
   }
   const bool per_prior = file == "assigned_gt_inds.npy" || file == "assigned_labels.npy" ||
-                         file == "max_overlaps.npy" || file == "assign_metrics.npy" ||
-                         file == "assign_metrics_raw.npy";
+                         file == "max_overlaps.npy" || file == "assign_metrics.npy" || file == "assign_metrics_raw.npy";
   const char* what = file == "dynamic_ks.npy" ? "gt" : per_prior ? "prior" : nullptr;
   if (what && idx.size() == 1) return fmt::format("{} {}", what, idx[0]);
   if (what && idx.size() == 2) return fmt::format("image {} {} {}", idx[0], what, idx[1]);
@@ -116,7 +115,8 @@ FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, 
     }
     if (same) continue;
     ++fc.differing;
-    if (firsts.size() < 3) firsts.push_back(fmt::format("{}: expected {}, got {}", element_name(file, expected.shape, i), e, g));
+    if (firsts.size() < 3)
+      firsts.push_back(fmt::format("{}: expected {}, got {}", element_name(file, expected.shape, i), e, g));
   }
   if (fc.differing) {
     fc.detail = fmt::format("{} of {} differ", fc.differing, expected.size());
@@ -167,8 +167,9 @@ ResultCheck compare(const io::StoredResult& expected, const Batch& batch, const 
   const auto decides = [&](const char* f) { return expected.files.count(f) && mine.count(f); };
   if (!decides("assigned_gt_inds.npy") && !decides("matches.npy")) {
     rc.verdict = Verdict::kError;
-    rc.detail = "the stored result lists neither assigned_gt_inds.npy nor matches.npy in params.json \"files\" "
-                "(of those this assigner writes); nothing decisive to compare";
+    rc.detail =
+        "the stored result lists neither assigned_gt_inds.npy nor matches.npy in params.json \"files\" "
+        "(of those this assigner writes); nothing decisive to compare";
     return rc;
   }
   rc.verdict = Verdict::kMatch;
@@ -205,8 +206,8 @@ ResultCheck compare(const io::StoredResult& expected, const Batch& batch, const 
     // is worth saying next to it.
     for (size_t b = 0; b < replay.size(); ++b)
       if (!replay[b].notes.empty()) {
-        rc.detail += fmt::format(" (the replay noted{}: {})", replay.size() > 1 ? " for image " + std::to_string(b) : "",
-                                 replay[b].notes[0]);
+        rc.detail += fmt::format(" (the replay noted{}: {})",
+                                 replay.size() > 1 ? " for image " + std::to_string(b) : "", replay[b].notes[0]);
         break;
       }
   }
@@ -350,8 +351,8 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
     out.back().from_params = true;
     return out;
   }
-  return Status::InvalidInput(fmt::format(
-      "{}: not a case (a dump with an expected/ folder) nor a result directory (with params.json)", path));
+  return Status::InvalidInput(
+      fmt::format("{}: not a case (a dump with an expected/ folder) nor a result directory (with params.json)", path));
 }
 
 namespace {
@@ -432,7 +433,8 @@ class Walker {
                                   ": a file; expected a case (a dump directory with an expected/ folder), a result "
                                   "directory (with params.json), or a directory holding them");
     }
-    if (!S_ISDIR(st.st_mode)) return Status::InvalidInput(fmt::format("{}: {}; expected a directory", root, file_kind(st.st_mode)));
+    if (!S_ISDIR(st.st_mode))
+      return Status::InvalidInput(fmt::format("{}: {}; expected a directory", root, file_kind(st.st_mode)));
     std::vector<DirId> ancestors;
     return visit(root, st, 0, collect ? Role::kSearching : Role::kContents, ancestors);
   }
@@ -453,11 +455,11 @@ class Walker {
       return Status();
     }
     if (depth > limits_.max_depth)
-      return Status::InvalidInput(fmt::format("{}: more than {} directories deep; check a directory nearer the cases",
-                                              dir, limits_.max_depth));
+      return Status::InvalidInput(
+          fmt::format("{}: more than {} directories deep; check a directory nearer the cases", dir, limits_.max_depth));
     if (++directories_ > limits_.max_directories)
-      return Status::InvalidInput(fmt::format("{}: more than {} directories searched; check a smaller directory",
-                                              dir, limits_.max_directories));
+      return Status::InvalidInput(fmt::format("{}: more than {} directories searched; check a smaller directory", dir,
+                                              limits_.max_directories));
     std::vector<Entry> entries;
     ASSIGNSCOPE_RETURN_IF_ERROR(list(dir, &entries));
     bool has_expected = false, has_params = false;
@@ -501,14 +503,15 @@ class Walker {
       errno = 0;
       const dirent* e = ::readdir(d);
       if (!e) {
-        if (errno != 0) status = Status::Io(fmt::format("{}: cannot read the directory: {}", dir, std::strerror(errno)));
+        if (errno != 0)
+          status = Status::Io(fmt::format("{}: cannot read the directory: {}", dir, std::strerror(errno)));
         break;
       }
       const std::string name = e->d_name;
       if (name == "." || name == "..") continue;
       if (++entries_ > limits_.max_entries) {
-        status = Status::InvalidInput(fmt::format("{}: more than {} entries searched; check a smaller directory", dir,
-                                                  limits_.max_entries));
+        status = Status::InvalidInput(
+            fmt::format("{}: more than {} entries searched; check a smaller directory", dir, limits_.max_entries));
         break;
       }
       names.push_back(name);
@@ -629,10 +632,11 @@ std::string summary_line(const CheckTotals& t, int64_t cases, const SuiteSearch&
   const auto plural = [](int64_t n, const char* one, const char* many) {
     return fmt::format("{} {}", n, n == 1 ? one : many);
   };
-  std::string line = fmt::format("{} compared {} of {} ({}, {} replayed) in {}: {} match, {} differ, {} errors, {} skipped",
-                                 v.pass ? "PASS" : "FAIL", t.compared, plural(t.results, "result", "results"),
-                                 plural(t.files_compared, "file", "files"), plural(t.dumps_replayed, "dump", "dumps"),
-                                 plural(cases, "case", "cases"), t.match, t.differ, t.errors, t.skipped);
+  std::string line =
+      fmt::format("{} compared {} of {} ({}, {} replayed) in {}: {} match, {} differ, {} errors, {} skipped",
+                  v.pass ? "PASS" : "FAIL", t.compared, plural(t.results, "result", "results"),
+                  plural(t.files_compared, "file", "files"), plural(t.dumps_replayed, "dump", "dumps"),
+                  plural(cases, "case", "cases"), t.match, t.differ, t.errors, t.skipped);
   if (t.updated) line += fmt::format(", {} updated", t.updated);
   if (t.skipped) {
     std::string names;
@@ -642,7 +646,8 @@ std::string summary_line(const CheckTotals& t, int64_t cases, const SuiteSearch&
   }
   if (search.not_cases)
     line += "; " + plural(search.not_cases, "directory searched was not a case", "directories searched were not cases");
-  if (search.hidden) line += "; " + plural(search.hidden, "hidden directory not searched", "hidden directories not searched");
+  if (search.hidden)
+    line += "; " + plural(search.hidden, "hidden directory not searched", "hidden directories not searched");
   if (t.compared == 0) line += "; nothing was compared";
   return line;
 }

@@ -36,19 +36,19 @@ const char* verdict_name(Verdict v);  // "ok", "DIFFER", "skip", "ERROR", "UPDAT
 struct FileCheck {
   std::string file;
   bool compared = false;
-  int64_t differing = 0;   // elements that differ
-  std::string detail;      // first differences, or why it was not compared
+  int64_t differing = 0;  // elements that differ
+  std::string detail;     // first differences, or why it was not compared
 };
 
 struct ResultCheck {
-  std::string case_name;   // the case directory as given
-  std::string label;       // expected/<label>
+  std::string case_name;  // the case directory as given
+  std::string label;      // expected/<label>
   std::string assigner;
   Verdict verdict = Verdict::kMatch;
-  std::string detail;      // why skipped / the error / the first difference
+  std::string detail;  // why skipped / the error / the first difference
   std::vector<FileCheck> files;
   int64_t images = 0;
-  int64_t positives = 0;   // of the replay
+  int64_t positives = 0;  // of the replay
   // The dumps replayed: the case directory, or the dumps a result directory's
   // params.json names ("source" / "sources", resolved against the result
   // directory; `from_params` then), as paths from where check runs.
@@ -128,9 +128,9 @@ Status validate_tree(const std::vector<std::string>& paths, const SearchLimits& 
 struct CheckTotals {
   int64_t results = 0;
   int64_t match = 0, differ = 0, skipped = 0, errors = 0, updated = 0;
-  int64_t compared = 0;        // results compared: match + differ + updated
-  int64_t files_compared = 0;  // files compared in those
-  int64_t dumps_replayed = 0;  // distinct dumps replayed for them
+  int64_t compared = 0;                        // results compared: match + differ + updated
+  int64_t files_compared = 0;                  // files compared in those
+  int64_t dumps_replayed = 0;                  // distinct dumps replayed for them
   std::vector<std::string> skipped_assigners;  // unique, sorted
 };
 CheckTotals totals(const std::vector<ResultCheck>& results);

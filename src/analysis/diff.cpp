@@ -87,8 +87,8 @@ bool same_cost_function(const Assignment& a, const Assignment& b, std::string* w
     return false;
   };
   if (!is_cost_based(a.assigner) || cost_definition_of(a.assigner) != cost_definition_of(b.assigner))
-    return say(fmt::format("a ({}) and b ({}) minimise different cost functions",
-                           a.assigner.empty() ? "?" : a.assigner, b.assigner.empty() ? "?" : b.assigner));
+    return say(fmt::format("a ({}) and b ({}) minimise different cost functions", a.assigner.empty() ? "?" : a.assigner,
+                           b.assigner.empty() ? "?" : b.assigner));
   if (a.cost_terms != b.cost_terms)
     return say(fmt::format("a ({}) and b ({}) have different cost terms ({} vs {})", a.assigner, b.assigner,
                            term_names(a.cost_terms), term_names(b.cost_terms)));
@@ -151,7 +151,8 @@ class SideView {
   void gts(int64_t i, std::vector<int64_t>& out) const {
     out.clear();
     if (!offsets_.empty()) {
-      for (size_t k = offsets_[static_cast<size_t>(i)]; k < offsets_[static_cast<size_t>(i) + 1]; ++k) out.push_back(gts_[k]);
+      for (size_t k = offsets_[static_cast<size_t>(i)]; k < offsets_[static_cast<size_t>(i) + 1]; ++k)
+        out.push_back(gts_[k]);
       return;
     }
     const int64_t v = a_.gt_inds[static_cast<size_t>(i)];
@@ -211,7 +212,7 @@ std::string why_not(int64_t g, const char* x, const Assignment& side, const Pair
   if (pairs.empty()) return "";
   if (!pair) return fmt::format("#{}: not a candidate on {}", g, x);
   if (pair->picked) {
-    const std::string went = state == PriorState::kPositive ? "lost to " + gt_list(gts)
+    const std::string went = state == PriorState::kPositive  ? "lost to " + gt_list(gts)
                              : state == PriorState::kIgnored ? std::string("ended ignored")
                                                              : std::string("ended negative");
     return fmt::format("#{}: picked on {}, {}", g, x, went);
@@ -464,8 +465,8 @@ DiffTotals totals(const std::vector<ImageDiff>& images) {
 
 Result<BatchDiff> diff_batch(const Batch& batch, const std::vector<Assignment>& a, const std::vector<Assignment>& b) {
   if (a.size() != batch.images.size() || b.size() != batch.images.size())
-    return Status::Internal(fmt::format("diff_batch: {} images, {} and {} assignments", batch.images.size(), a.size(),
-                                        b.size()));
+    return Status::Internal(
+        fmt::format("diff_batch: {} images, {} and {} assignments", batch.images.size(), a.size(), b.size()));
   BatchDiff out;
   out.source = batch.source;
   out.batch = batch.is_batch;

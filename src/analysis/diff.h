@@ -30,22 +30,22 @@ namespace assignscope::analysis {
 struct DiffImage {
   std::string name;
   int64_t num_priors = 0;
-  int64_t num_gts = -1;                            // -1: unknown
-  std::vector<int64_t> gt_labels;                  // [num_gts] when known
-  std::vector<std::array<float, 4>> gt_boxes;      // [num_gts] when known
-  std::vector<int32_t> prior_level;                // [num_priors] when known
+  int64_t num_gts = -1;                        // -1: unknown
+  std::vector<int64_t> gt_labels;              // [num_gts] when known
+  std::vector<std::array<float, 4>> gt_boxes;  // [num_gts] when known
+  std::vector<int32_t> prior_level;            // [num_priors] when known
 };
 DiffImage diff_image_of(const Problem& problem);
 
 struct GtDiff {
   int64_t index = 0;
-  int64_t label = -1;                       // -1: unknown
-  std::optional<std::array<float, 4>> box;  // with the dump, or a JSON result
-  bool padding = false;                     // past the image's real GTs (mmyolo's stacked batches)
-  int64_t positives_a = 0, positives_b = 0; // priors serving it on each side
-  int64_t common = 0;                       // priors serving it on both
-  double jaccard = 1.0;                     // common / |A ∪ B|; 1 when both are empty
-  int64_t k_a = -1, k_b = -1;               // dynamic k; -1 where that side has none
+  int64_t label = -1;                        // -1: unknown
+  std::optional<std::array<float, 4>> box;   // with the dump, or a JSON result
+  bool padding = false;                      // past the image's real GTs (mmyolo's stacked batches)
+  int64_t positives_a = 0, positives_b = 0;  // priors serving it on each side
+  int64_t common = 0;                        // priors serving it on both
+  double jaccard = 1.0;                      // common / |A ∪ B|; 1 when both are empty
+  int64_t k_a = -1, k_b = -1;                // dynamic k; -1 where that side has none
   bool starved_one_side() const { return (positives_a == 0) != (positives_b == 0); }
   bool starved_on_a_only() const { return positives_a == 0 && positives_b > 0; }
   bool starved_on_b_only() const { return positives_b == 0 && positives_a > 0; }
@@ -56,13 +56,13 @@ enum class PriorState { kNegative, kPositive, kIgnored };
 const char* prior_state_name(PriorState s);  // "negative", "positive", "ignored"
 
 enum class FlipKind {
-  kPosToNeg,    // positive on a, not on b (negative or ignored)
-  kNegToPos,    // not positive on a, positive on b
-  kChangedGt,   // positive on both, for different GTs
-  kIgnored,     // negative on one side, ignored on the other
+  kPosToNeg,   // positive on a, not on b (negative or ignored)
+  kNegToPos,   // not positive on a, positive on b
+  kChangedGt,  // positive on both, for different GTs
+  kIgnored,    // negative on one side, ignored on the other
 };
-const char* flip_kind_name(FlipKind k);   // "pos→neg", "neg→pos", "changed GT", "ignored"
-const char* flip_kind_key(FlipKind k);    // "pos_to_neg", "neg_to_pos", "changed_gt", "ignored" (JSON)
+const char* flip_kind_name(FlipKind k);  // "pos→neg", "neg→pos", "changed GT", "ignored"
+const char* flip_kind_key(FlipKind k);   // "pos_to_neg", "neg_to_pos", "changed_gt", "ignored" (JSON)
 
 // A (prior, GT) pair as each side recorded it in Assignment::candidates.
 struct PairCosts {
@@ -77,10 +77,10 @@ struct PairCosts {
 // the pairs it joined (b only), b minus a. Two different cost functions are
 // never compared term by term: a "cls" of one is not the "cls" of another.
 struct Attribution {
-  double cost_push = 0;                                  // the same for the total cost
-  std::vector<std::pair<std::string, double>> pushes;    // per term, in the cost's order
-  std::string term;                                      // the largest positive push; "" when none
-  double push = 0;                                       // its push
+  double cost_push = 0;                                // the same for the total cost
+  std::vector<std::pair<std::string, double>> pushes;  // per term, in the cost's order
+  std::string term;                                    // the largest positive push; "" when none
+  double push = 0;                                     // its push
 };
 
 struct PriorFlip {
@@ -88,8 +88,8 @@ struct PriorFlip {
   int32_t level = -1;  // -1: unknown
   FlipKind kind = FlipKind::kPosToNeg;
   PriorState state_a = PriorState::kNegative, state_b = PriorState::kNegative;
-  std::vector<int64_t> gts_a, gts_b;    // GTs it serves on each side (empty unless positive)
-  std::vector<PairCosts> pairs;         // the pairs of the GTs it left or joined
+  std::vector<int64_t> gts_a, gts_b;  // GTs it serves on each side (empty unless positive)
+  std::vector<PairCosts> pairs;       // the pairs of the GTs it left or joined
   std::optional<Attribution> attribution;
   // What changed around it, from the recorded pairs, e.g. "#0: k 12→9",
   // "#3: picked on b, lost to #1", "#2: not a candidate on a", "#0: outranked on b".
@@ -99,11 +99,11 @@ struct PriorFlip {
 struct ImageDiff {
   std::string name;
   int64_t num_priors = 0;
-  int64_t num_gts = -1;          // -1: unknown (stored results without GTs)
-  int64_t same = 0;              // priors with the same state and GTs on both sides
+  int64_t num_gts = -1;  // -1: unknown (stored results without GTs)
+  int64_t same = 0;      // priors with the same state and GTs on both sides
   int64_t pos_to_neg = 0, neg_to_pos = 0, changed_gt = 0, ignored_changes = 0;
   int64_t positives_a = 0, positives_b = 0, positives_common = 0;  // priors; common: same GTs
-  bool cost_based = false;       // both sides cost-based (is_cost_based)
+  bool cost_based = false;                                         // both sides cost-based (is_cost_based)
   bool attributed = false;       // both minimise the same cost function: flips carry an attribution
   std::string attribution_note;  // why flips are not attributed ("" when they are, or neither side is cost-based)
   std::vector<std::string> cost_terms_a, cost_terms_b;  // names of each side's CandidatePair::terms
@@ -112,7 +112,7 @@ struct ImageDiff {
 
   int64_t differing() const { return num_priors - same; }
   double agreement() const { return num_priors ? static_cast<double>(same) / static_cast<double>(num_priors) : 1.0; }
-  double positives_jaccard() const;  // positives_common / |positives a ∪ b|; 1 when neither side has one
+  double positives_jaccard() const;        // positives_common / |positives a ∪ b|; 1 when neither side has one
   double positive_priors_jaccard() const;  // the same for positive priors whatever their GTs
 };
 
@@ -137,17 +137,17 @@ ImageDiff diff_image(const Problem& problem, const Assignment& a, const Assignme
 
 // One side of a diff: an assigner replayed on the dump, or a stored result.
 struct DiffSide {
-  std::string assigner;            // as registered or stored: "dynamic-soft-label"
-  std::string params;              // "soft_center_radius=3 topk=13 iou_weight=3"
+  std::string assigner;  // as registered or stored: "dynamic-soft-label"
+  std::string params;    // "soft_center_radius=3 topk=13 iou_weight=3"
   nlohmann::ordered_json params_json = nlohmann::ordered_json::object();
-  std::string result;              // the stored result's path; "" for a replay
+  std::string result;  // the stored result's path; "" for a replay
 };
 DiffSide side_of(const Assignment& a);
 
 struct BatchDiff {
   DiffSide a, b;
-  std::string source;              // the dump; "" for stored results
-  bool batch = false;              // several images (a batch dump or batched results)
+  std::string source;  // the dump; "" for stored results
+  bool batch = false;  // several images (a batch dump or batched results)
   std::vector<ImageDiff> images;
 };
 
@@ -157,7 +157,7 @@ struct DiffTotals {
   int64_t positives_a = 0, positives_b = 0, positives_common = 0;
   int64_t gts = 0, starved_one_side = 0;
   int64_t starved_a_only = 0, starved_b_only = 0;  // GTs with positives on the other side only
-  double jaccard_min = 1.0;   // over every GT row of every image; 1 without GTs
+  double jaccard_min = 1.0;                        // over every GT row of every image; 1 without GTs
   double jaccard_mean = 1.0;
   int64_t worst_image = -1, worst_gt = -1;  // the first GT row with jaccard_min (worst first); -1 without GTs
   int64_t differing() const { return priors - same; }
@@ -182,8 +182,8 @@ Result<BatchDiff> diff_batch(const Batch& batch, const std::vector<Assignment>& 
 struct StoredAssignments {
   DiffSide side;
   bool batch = false;
-  std::vector<DiffImage> images;         // GTs known only from JSON results
-  std::vector<Assignment> assignments;   // gt_inds, labels, dynamic_ks, matches; no candidates
+  std::vector<DiffImage> images;        // GTs known only from JSON results
+  std::vector<Assignment> assignments;  // gt_inds, labels, dynamic_ks, matches; no candidates
 };
 Result<StoredAssignments> read_result(const std::string& path);
 

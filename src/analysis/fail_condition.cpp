@@ -18,7 +18,9 @@ namespace assignscope::analysis {
 const std::vector<FailKey>& fail_keys() {
   // The positive-set measures first: they are the ones that see a lost positive.
   static const std::vector<FailKey> keys = {
-      {"positives-jaccard", true, "Jaccard of the (prior, GTs) positives of a and b: a prior counts as shared when positive for the same GTs on both"},
+      {"positives-jaccard", true,
+       "Jaccard of the (prior, GTs) positives of a and b: a prior counts as shared when positive for the same GTs on "
+       "both"},
       {"positive-priors-jaccard", true, "Jaccard of the priors positive on a and on b, whatever their GTs"},
       {"jaccard-min", true, "the worst GT's Jaccard of its priors on a and b"},
       {"jaccard-mean", true, "the mean of the GTs' Jaccard"},
@@ -96,17 +98,18 @@ Result<FailCondition> parse_fail_condition(const std::string& text) {
   const auto& keys = fail_keys();
   const auto key = std::find_if(keys.begin(), keys.end(), [&](const FailKey& k) { return k.name == c.key; });
   if (key == keys.end())
-    return Status::Usage(fmt::format("--fail-if {}: {}{}; keys: {} ({})", shown,
-                                     c.key.empty() ? "expected KEY OP NUMBER" : "unknown key '" + printable(c.key, 40) + "'",
-                                     c.key.empty() ? "" : did_you_mean(c.key, fail_condition_keys()),
-                                     keys_with_ranges(), kExample));
+    return Status::Usage(
+        fmt::format("--fail-if {}: {}{}; keys: {} ({})", shown,
+                    c.key.empty() ? "expected KEY OP NUMBER" : "unknown key '" + printable(c.key, 40) + "'",
+                    c.key.empty() ? "" : did_you_mean(c.key, fail_condition_keys()), keys_with_ranges(), kExample));
   size_t op_end = pos;
   while (op_end < s.size() && (s[op_end] == '<' || s[op_end] == '>' || s[op_end] == '=' || s[op_end] == '!')) ++op_end;
   c.op = s.substr(pos, op_end - pos);
   static const std::vector<std::string> ops = {"<", "<=", ">", ">=", "==", "!="};
   if (std::find(ops.begin(), ops.end(), c.op) == ops.end())
     return Status::Usage(fmt::format("--fail-if {}: {}; expected one of < <= > >= == != between the key and a number",
-                                     shown, c.op.empty() ? "no operator" : "unknown operator '" + printable(c.op, 20) + "'"));
+                                     shown,
+                                     c.op.empty() ? "no operator" : "unknown operator '" + printable(c.op, 20) + "'"));
   std::string number = s.substr(op_end);
   const bool percentage = !number.empty() && number.back() == '%';
   if (percentage) number.pop_back();
@@ -118,20 +121,20 @@ Result<FailCondition> parse_fail_condition(const std::string& text) {
   c.threshold = *threshold;
   if (percentage) {
     if (!key->fraction)
-      return Status::Usage(fmt::format("--fail-if {}: {} is a count, not a fraction: give a number without '%'",
-                                       shown, c.key));
+      return Status::Usage(
+          fmt::format("--fail-if {}: {} is a count, not a fraction: give a number without '%'", shown, c.key));
     c.threshold /= 100.0;
   }
   const double lo = 0, hi = key->fraction ? 1.0 : std::numeric_limits<double>::infinity();
   if (c.threshold < lo || c.threshold > hi) {
     const bool looks_like_percent = key->fraction && !percentage && c.threshold > 1 && c.threshold <= 100;
-    return Status::Usage(fmt::format(
-        "--fail-if {}: {} is {}, and {} is outside it{}", shown, c.key, range,
-        percentage ? number + "%" : number_text(c.threshold),
-        looks_like_percent
-            ? fmt::format("; a percentage is written with '%' ({}{}{}%) or as a fraction ({}{}{})", c.key, c.op,
-                          number, c.key, c.op, number_text(c.threshold / 100.0))
-            : ""));
+    return Status::Usage(
+        fmt::format("--fail-if {}: {} is {}, and {} is outside it{}", shown, c.key, range,
+                    percentage ? number + "%" : number_text(c.threshold),
+                    looks_like_percent
+                        ? fmt::format("; a percentage is written with '%' ({}{}{}%) or as a fraction ({}{}{})", c.key,
+                                      c.op, number, c.key, c.op, number_text(c.threshold / 100.0))
+                        : ""));
   }
   // A condition that no value in the range, or every value, satisfies is a
   // gate that never fails, or always does.

@@ -12,9 +12,9 @@ namespace assignscope::analysis {
 
 // --fail-if conditions: KEY OP NUMBER, e.g. "positives-jaccard<0.9", "flips>0".
 struct FailCondition {
-  std::string text;   // as given
-  std::string key;    // one of fail_condition_keys()
-  std::string op;     // < <= > >= == !=
+  std::string text;  // as given
+  std::string key;   // one of fail_condition_keys()
+  std::string op;    // < <= > >= == !=
   double threshold = 0;
 };
 // A key, what it measures and its range: a fraction in [0, 1], or a count >= 0.
@@ -40,7 +40,7 @@ Status check_comparable(const DiffTotals& t);
 
 struct ConditionResult {
   FailCondition condition;
-  double value = 0;   // the key's value for these totals
+  double value = 0;  // the key's value for these totals
   bool holds = false;
 };
 std::vector<ConditionResult> evaluate(const std::vector<FailCondition>& conditions, const DiffTotals& t);

@@ -41,15 +41,15 @@ struct GtStats {
   int64_t index = 0;
   int64_t label = 0;
   std::array<float, 4> box{};
-  double area = 0;             // (x2 - x1) * (y2 - y1), 0 for inverted boxes
+  double area = 0;  // (x2 - x1) * (y2 - y1), 0 for inverted boxes
   Scale scale = Scale::kSmall;
-  int64_t dynamic_k = -1;      // -1: the assigner has no dynamic k
-  int64_t candidates = 0;      // pairs passing the assigner's geometric rule
-  int64_t picked = 0;          // priors this GT chose before conflict resolution
-  int64_t positives = 0;       // priors assigned to it in the end (multi-match: its matches)
-  int64_t lost = 0;            // picked priors that went to another GT (or, OTA, to the background)
+  int64_t dynamic_k = -1;  // -1: the assigner has no dynamic k
+  int64_t candidates = 0;  // pairs passing the assigner's geometric rule
+  int64_t picked = 0;      // priors this GT chose before conflict resolution
+  int64_t positives = 0;   // priors assigned to it in the end (multi-match: its matches)
+  int64_t lost = 0;        // picked priors that went to another GT (or, OTA, to the background)
   std::vector<std::pair<int64_t, int64_t>> lost_to;  // (other GT or kBackground, count), most first
-  double plan_mass = -1;       // OTA: the transport plan's mass shipped from this GT; -1 without a plan
+  double plan_mass = -1;  // OTA: the transport plan's mass shipped from this GT; -1 without a plan
   // IoU (as the assigner measured it) of the positives with this GT; empty
   // when none, and absent when the assigner measures none
   // (ImageStats::has_overlaps).
@@ -73,7 +73,7 @@ struct LevelStats {
   int64_t level = 0;
   int64_t priors = 0;
   int64_t positives = 0;
-  int64_t gts_served = 0;     // GTs with at least one positive on this level
+  int64_t gts_served = 0;  // GTs with at least one positive on this level
   double positives_per_gt() const {
     return gts_served > 0 ? static_cast<double>(positives) / static_cast<double>(gts_served) : 0.0;
   }
@@ -96,7 +96,7 @@ struct ImageStats {
   int64_t ignored = 0;
   std::vector<int64_t> starved_gts;
   // Multi-match assigners (YOLOv5's matches): -1 otherwise.
-  int64_t matches = -1;              // (prior, GT) matches
+  int64_t matches = -1;  // (prior, GT) matches
   int64_t priors_serving_several = 0;
   // Positives that went to a stacked batch's padding GT columns (mmyolo's
   // batched assigners let padding compete in conflicts).
@@ -104,8 +104,8 @@ struct ImageStats {
   std::vector<std::string> cost_terms;  // the assigner's, naming GtStats::terms
   std::vector<GtStats> gts;
   std::vector<LevelStats> levels;
-  std::map<int64_t, GroupStats> classes;          // by GT label
-  std::array<GroupStats, kNumScales> scales{};    // by COCO scale of the GT
+  std::map<int64_t, GroupStats> classes;        // by GT label
+  std::array<GroupStats, kNumScales> scales{};  // by COCO scale of the GT
 };
 
 ImageStats compute_stats(const Problem& problem, const Assignment& assignment);

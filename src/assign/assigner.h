@@ -70,13 +70,13 @@ struct ClassName {
 // attributes a flip to cost terms only between two assigners with the same
 // definition. kNone: not cost-based (IoU thresholds, metrics, geometry).
 enum class CostDefinition {
-  kUnset,           // forgotten: the registry test fails
+  kUnset,  // forgotten: the registry test fails
   kNone,
-  kSoftLabel,       // dynamic-soft-label: soft class cost + log-IoU + soft centre prior
-  kSimOta,          // simota: BCE class cost + log-IoU + INF outside the geometry
-  kOta,             // ota: focal class cost + IoU cost, Sinkhorn transport
-  kHungarian,       // hungarian: mmdetection's match_costs list
-  kTopkHungarian,   // topk-hungarian: DDQ's class, L1 and GIoU costs
+  kSoftLabel,      // dynamic-soft-label: soft class cost + log-IoU + soft centre prior
+  kSimOta,         // simota: BCE class cost + log-IoU + INF outside the geometry
+  kOta,            // ota: focal class cost + IoU cost, Sinkhorn transport
+  kHungarian,      // hungarian: mmdetection's match_costs list
+  kTopkHungarian,  // topk-hungarian: DDQ's class, L1 and GIoU costs
 };
 
 // What an assigner does, as the rest of the program needs to know it: the
@@ -116,11 +116,11 @@ struct Traits {
 };
 
 struct AssignerInfo {
-  std::string name;                  // "dynamic-soft-label"
-  std::string summary;               // one line
-  std::string reference;             // upstream project, file, class
-  std::vector<ParamSpec> params;     // with defaults
-  std::vector<Need> needs;           // dump fields it reads
+  std::string name;                       // "dynamic-soft-label"
+  std::string summary;                    // one line
+  std::string reference;                  // upstream project, file, class
+  std::vector<ParamSpec> params;          // with defaults
+  std::vector<Need> needs;                // dump fields it reads
   std::vector<std::string> result_files;  // npy files it produces, golden layout
   std::function<std::unique_ptr<Assigner>(const Params&)> make;
   // Optional: why these parameters cannot be replayed on this image (e.g.

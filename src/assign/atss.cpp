@@ -67,12 +67,12 @@ constexpr float kIgnoredDistance = 100000000.0f;  // mmdet's INF for ignored anc
 
 struct Rules {
   const char* name;
-  bool strict_threshold;              // 2.
-  float inside_margin;                // 3.
-  bool conflicts_over_all_columns;    // 4.
-  bool short_level_fails;             // 5.
-  bool mmyolo_results;                // 6.
-  bool ignore_boxes;                  // 7.
+  bool strict_threshold;            // 2.
+  float inside_margin;              // 3.
+  bool conflicts_over_all_columns;  // 4.
+  bool short_level_fails;           // 5.
+  bool mmyolo_results;              // 6.
+  bool ignore_boxes;                // 7.
 };
 
 constexpr Rules kMmdetection{"atss", false, 0.01f, false, false, false, true};
@@ -164,7 +164,8 @@ class Atss final : public Assigner {
     for (int64_t i = 0; i < p.num_priors(); ++i) {
       const float* a = &anchors(i, 0);
       const float area = geometry::area(a);
-      const int64_t best = first_argmax(k, [&](int64_t j) { return geometry::iof(a, &p.gt_bboxes_ignore(j, 0), area); });
+      const int64_t best =
+          first_argmax(k, [&](int64_t j) { return geometry::iof(a, &p.gt_bboxes_ignore(j, 0), area); });
       ignored[i] = geometry::iof(a, &p.gt_bboxes_ignore(best, 0), area) > thr;
     }
     return ignored;
@@ -222,8 +223,7 @@ class Atss final : public Assigner {
     if (out.search.path == SearchRecord::Path::kSparse) {
       if (std::find(a.ignored.begin(), a.ignored.end(), 1) != a.ignored.end())
         out.search = {SearchRecord::Path::kDense, "anchors ignored by gt_bboxes_ignore (distance 1e8)"};
-      else
-        grid = geometry::PriorGrid::of_points(a.centres, p.num_level_priors);
+      else grid = geometry::PriorGrid::of_points(a.centres, p.num_level_priors);
       if (out.search.path == SearchRecord::Path::kSparse && !grid)
         out.search = {SearchRecord::Path::kDense, "the priors form no grid"};
     }
@@ -411,8 +411,9 @@ class Atss final : public Assigner {
       metrics[i] = with_preds ? geometry::iou_yolov6(column_box(p, out->gt_inds[i] - 1), &p.pred_bboxes(i, 0)) : 1.0f;
     }
     if (!with_preds)
-      out->notes.push_back("no predicted boxes: the soft label (assign_metrics) of every positive is 1.0, as "
-                           "BatchATSSAssigner gives without pred_bboxes");
+      out->notes.push_back(
+          "no predicted boxes: the soft label (assign_metrics) of every positive is 1.0, as "
+          "BatchATSSAssigner gives without pred_bboxes");
     out->assign_metrics = std::move(metrics);
   }
 
@@ -515,21 +516,30 @@ AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::st
       "no candidate passes";
   info.make = [rules](const Params& params) { return std::make_unique<Atss>(rules, params); };
   // Positives need the centre inside the GT.
-  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+  info.traits = {CostDefinition::kNone,
+                 /*multi_match=*/false,
+                 /*dynamic_k=*/false,
+                 /*picks_k=*/false,
                  /*conflict_over_all=*/std::nullopt,  // per flavour, below
-                 /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/true};
+                 /*geometric=*/true,
+                 /*records_pairs=*/true,
+                 /*sparse_search=*/true};
   return info;
 }
 
 ParamSpec topk_param() {
-  return {"topk", ParamType::kInt, int64_t{9}, "candidates per level: the anchors nearest the GT's centre", 1.0,
-          std::nullopt, {}};
+  return {"topk", ParamType::kInt, int64_t{9}, "candidates per level: the anchors nearest the GT's centre",
+          1.0,    std::nullopt,    {}};
 }
 
 ParamSpec anchor_scale_param(double scale) {
-  return {"anchor_scale", ParamType::kFloat, scale,
-          "side of the square anchors built from the priors, in strides (the dump's anchors field wins)", 0.0,
-          std::nullopt, {}};
+  return {"anchor_scale",
+          ParamType::kFloat,
+          scale,
+          "side of the square anchors built from the priors, in strides (the dump's anchors field wins)",
+          0.0,
+          std::nullopt,
+          {}};
 }
 
 }  // namespace
@@ -538,9 +548,13 @@ AssignerInfo atss_info() {
   AssignerInfo info = make_info(
       kMmdetection,
       {topk_param(),
-       {"ignore_iof_thr", ParamType::kFloat, -1.0,
+       {"ignore_iof_thr",
+        ParamType::kFloat,
+        -1.0,
         "anchors whose IoF with a gt_bboxes_ignore box exceeds this are ignored (-1); <= 0: ignore boxes unused",
-        std::nullopt, std::nullopt, {}},
+        std::nullopt,
+        std::nullopt,
+        {}},
        anchor_scale_param(8.0)},
       "ATSS: per level the topk anchors nearest each GT's centre, positive when IoU >= mean + std and centre in "
       "the GT",
@@ -549,9 +563,7 @@ AssignerInfo atss_info() {
   info.class_names = {{"ATSSAssigner", ClassName::Syntax::kAny}};
   info.traits.conflict_over_all = false;  // the largest IoU among the GTs that picked the anchor
   info.config_ignored = {"iou_calculator"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }
 
@@ -567,9 +579,7 @@ AssignerInfo atss_mmyolo_info() {
   info.class_names = {{"BatchATSSAssigner", ClassName::Syntax::kAny}};
   info.traits.conflict_over_all = true;  // select_highest_overlaps: argmax IoU over all GTs
   info.config_ignored = {"num_classes", "iou_calculator"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}}; };
   return info;
 }
 

@@ -36,8 +36,7 @@ const AssignerInfo* info_for_class(const std::string& cls, bool call_syntax) {
   for (const AssignerInfo& info : registry())
     for (const ClassName& c : info.class_names) {
       if (c.name != cls) continue;
-      const bool fits = c.syntax == ClassName::Syntax::kAny ||
-                        (c.syntax == ClassName::Syntax::kCall) == call_syntax;
+      const bool fits = c.syntax == ClassName::Syntax::kAny || (c.syntax == ClassName::Syntax::kCall) == call_syntax;
       if (fits) return &info;
       if (!any) any = &info;
     }
@@ -50,9 +49,9 @@ bool names_assigner(const Json& node) {
 }
 
 struct Found {
-  std::string path;          // "train_cfg.assigner"
+  std::string path;  // "train_cfg.assigner"
   const Json* node;
-  const Json* parent;        // the object holding it (train_cfg), or null
+  const Json* parent;  // the object holding it (train_cfg), or null
 };
 
 // Every assigner in a config value: objects whose `type` is a known assigner
@@ -61,7 +60,8 @@ void collect(const Json& node, const std::string& path, const Json* parent, int 
   if (depth > 64) return;
   if (node.is_object()) {
     if (names_assigner(node) ||
-        (!path.empty() && (path == "assigner" || (path.size() > 9 && path.compare(path.size() - 9, 9, ".assigner") == 0)) &&
+        (!path.empty() &&
+         (path == "assigner" || (path.size() > 9 && path.compare(path.size() - 9, 9, ".assigner") == 0)) &&
          node.contains("type"))) {
       out->push_back({path, &node, parent});
       return;
@@ -69,8 +69,7 @@ void collect(const Json& node, const std::string& path, const Json* parent, int 
     for (auto it = node.begin(); it != node.end(); ++it)
       collect(it.value(), path.empty() ? it.key() : path + "." + it.key(), &node, depth + 1, out);
   } else if (node.is_array()) {
-    for (size_t i = 0; i < node.size(); ++i)
-      collect(node[i], fmt::format("{}[{}]", path, i), parent, depth + 1, out);
+    for (size_t i = 0; i < node.size(); ++i) collect(node[i], fmt::format("{}[{}]", path, i), parent, depth + 1, out);
   }
 }
 
@@ -94,9 +93,10 @@ Result<std::pair<std::string, std::string>> config_text(const std::string& text)
     return std::make_pair(std::move(body).value(), text);
   }
   if (!looks_like_code)
-    return Status::Usage(fmt::format("--config {}: neither a config (dict(type=...), {{...}}, Class(...)) nor a "
-                                     "file",
-                                     printable(text, 80)));
+    return Status::Usage(
+        fmt::format("--config {}: neither a config (dict(type=...), {{...}}, Class(...)) nor a "
+                    "file",
+                    printable(text, 80)));
   return std::make_pair(text, std::string("--config"));
 }
 
@@ -111,7 +111,8 @@ Status check_ignored(const std::string& spec, const std::string& key, const Json
       bool defaults = true;
       if (value.is_object())
         for (auto it = value.begin(); it != value.end(); ++it)
-          if (it.key() != "type" && !(it.key() == "scale" && it.value() == 1) && !(it.key() == "dtype" && it.value().is_null()))
+          if (it.key() != "type" && !(it.key() == "scale" && it.value() == 1) &&
+              !(it.key() == "dtype" && it.value().is_null()))
             defaults = false;
       if (calc.find("BboxOverlaps2D") == std::string::npos || !defaults)
         return Status::Usage(fmt::format("{}: {}(iou_calculator={}): only BboxOverlaps2D (the default) is replayed",
@@ -152,9 +153,10 @@ Result<ConfigChoice> assigner_from_config(const std::string& given) {
     if (!cls.empty())
       return Status::Usage(fmt::format("{}: {} is not an assigner assignscope replays{}; known: {}", origin, cls,
                                        did_you_mean(cls, known_classes()), fmt::join(known_classes(), ", ")));
-    return Status::Usage(fmt::format("{}: no assigner found (a dict(type='...Assigner', ...) or a "
-                                     "TaskAlignedAssigner(...) call); known classes: {}",
-                                     origin, fmt::join(known_classes(), ", ")));
+    return Status::Usage(
+        fmt::format("{}: no assigner found (a dict(type='...Assigner', ...) or a "
+                    "TaskAlignedAssigner(...) call); known classes: {}",
+                    origin, fmt::join(known_classes(), ", ")));
   }
   // Prefer `assigner` over `initial_assigner` (TOOD's warm-up); otherwise one only.
   std::vector<Found> main;
@@ -197,9 +199,8 @@ Result<ConfigChoice> assigner_from_config(const std::string& given) {
       out.params[key] = it.value();
       continue;
     }
-    const auto ignored = std::find_if(info.config_ignored.begin(), info.config_ignored.end(), [&](const std::string& s) {
-      return s.substr(0, s.find('=')) == key;
-    });
+    const auto ignored = std::find_if(info.config_ignored.begin(), info.config_ignored.end(),
+                                      [&](const std::string& s) { return s.substr(0, s.find('=')) == key; });
     if (ignored != info.config_ignored.end()) {
       ASSIGNSCOPE_RETURN_IF_ERROR(check_ignored(*ignored, key, it.value(), cls, origin, &out.notes));
       continue;

@@ -27,10 +27,10 @@
 namespace assignscope::assign {
 
 struct ConfigChoice {
-  AssignerChoice choice;          // no preset: a config states its values
-  nlohmann::json params;          // {name: value} to set on the defaults
-  std::string where;              // "train_cfg.assigner", "" when the text was the assigner itself
-  std::vector<std::string> notes; // what was taken from around it or ignored, and why
+  AssignerChoice choice;           // no preset: a config states its values
+  nlohmann::json params;           // {name: value} to set on the defaults
+  std::string where;               // "train_cfg.assigner", "" when the text was the assigner itself
+  std::vector<std::string> notes;  // what was taken from around it or ignored, and why
 };
 
 // `text` is the config itself, or the path of a file holding it.

@@ -74,8 +74,8 @@ class CostTable {
   std::vector<int32_t> candidates_;  // [V]
   int64_t columns_;
   int64_t real_gts_;
-  std::vector<float> iou_;   // [columns, V]
-  std::vector<float> cost_;  // [columns, V]
+  std::vector<float> iou_;                            // [columns, V]
+  std::vector<float> cost_;                           // [columns, V]
   std::vector<std::vector<CandidatePair>> reported_;  // [real GTs], in prior order
 };
 

@@ -57,7 +57,7 @@
 namespace assignscope::assign {
 namespace {
 
-constexpr float kIouEps = 1e-7f;                 // EPS of both references
+constexpr float kIouEps = 1e-7f;  // EPS of both references
 
 // The point the soft centre prior measures from for GT column g: the dump's
 // gt_centers (mmdet centres each GT on its mask's centre of mass when the
@@ -188,7 +188,8 @@ class DynamicSoftLabel final : public Assigner {
       const int32_t prior = table.prior(v);
       if (rules_.class_cost_over_all_classes)
         background = cost::soft_class_background_total(&p.cls_scores(prior, 0), num_classes);
-      for (size_t k = 0; k < slots.classes.size(); ++k) logit[k] = cost::logit_terms(p.cls_scores(prior, slots.classes[k]));
+      for (size_t k = 0; k < slots.classes.size(); ++k)
+        logit[k] = cost::logit_terms(p.cls_scores(prior, slots.classes[k]));
     };
 
     // Step 2: cost of every (GT column, candidate).
@@ -211,8 +212,8 @@ class DynamicSoftLabel final : public Assigner {
 
     // Steps 3-5: dynamic k, each GT's cheapest candidates, conflicts.
     // mmyolo takes each GT's k cheapest from torch.sort over all priors; mmdet torch.topk over the valid ones.
-    const match::DynamicKMatch m =
-        table.match(s_.topk, rules_.all_priors_are_candidates ? match::TieOrder::kTorchSort : match::TieOrder::kTorchTopk);
+    const match::DynamicKMatch m = table.match(s_.topk, rules_.all_priors_are_candidates ? match::TieOrder::kTorchSort
+                                                                                         : match::TieOrder::kTorchTopk);
 
     // Step 6: the result. A picked prior inside no GT (mmyolo) costs INF
     // and has no cost terms of its own.
@@ -323,7 +324,8 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
     if (nonfinite_logit_) return decline("a logit or a class cost is not finite");
     // Step 5: the result.
     Assignment out = engine_.assemble(label_of_, a_.rules_.negative_overlap);
-    if (const int64_t to_padding = engine_.owned_by_padding(); to_padding > 0) out.notes.push_back(padding_note(to_padding));
+    if (const int64_t to_padding = engine_.owned_by_padding(); to_padding > 0)
+      out.notes.push_back(padding_note(to_padding));
     return out;
   }
 
@@ -336,7 +338,8 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
   // Any other GT costs at least the bound of its centre distance: only GTs
   // whose centre lies within reach can win.
   std::optional<std::array<float, 4>> rival_window(int32_t i, float best) override {
-    const float reach = static_cast<float>(radius_for(static_cast<double>(best)) * static_cast<double>(p_.priors(i, 2)));
+    const float reach =
+        static_cast<float>(radius_for(static_cast<double>(best)) * static_cast<double>(p_.priors(i, 2)));
     if (!std::isfinite(reach)) return std::nullopt;
     const float px = p_.priors(i, 0), py = p_.priors(i, 1);
     return std::array<float, 4>{px - reach, py - reach, px + reach, py + reach};
@@ -359,7 +362,8 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
       if (!(std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3])))
         return "a GT box is not finite";
       if (class_of_[g] < 0 || class_of_[g] >= num_classes) return "a GT class is out of range";
-      if (const auto c = gt_centre(p_, g); !std::isfinite(c[0]) || !std::isfinite(c[1])) return "a GT centre is not finite";
+      if (const auto c = gt_centre(p_, g); !std::isfinite(c[0]) || !std::isfinite(c[1]))
+        return "a GT centre is not finite";
     }
     return nullptr;
   }
@@ -480,15 +484,15 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
   int64_t num_gts_, columns_;
   detail::SparseDynamicK engine_;
   std::optional<geometry::PriorGrid> grid_;
-  std::vector<const float*> box_of_;                 // [columns]
-  std::vector<int64_t> label_of_, class_of_;         // [columns]
-  std::vector<float> gt_area_;                       // [columns]
-  std::vector<std::vector<int32_t>> inside_;         // [G]
-  std::vector<char> valid_;                          // [N] inside some GT
-  std::vector<float> pred_area_;                     // [N]
-  std::vector<double> background_;                   // [N] NaN until computed
-  std::vector<uint32_t> in_set_, overlaps_tag_;      // [N] GT g + 1: costed for g, overlapping g
-  std::vector<float> iou_of_;                        // [N] IoU with the GT of overlaps_tag_
+  std::vector<const float*> box_of_;             // [columns]
+  std::vector<int64_t> label_of_, class_of_;     // [columns]
+  std::vector<float> gt_area_;                   // [columns]
+  std::vector<std::vector<int32_t>> inside_;     // [G]
+  std::vector<char> valid_;                      // [N] inside some GT
+  std::vector<float> pred_area_;                 // [N]
+  std::vector<double> background_;               // [N] NaN until computed
+  std::vector<uint32_t> in_set_, overlaps_tag_;  // [N] GT g + 1: costed for g, overlapping g
+  std::vector<float> iou_of_;                    // [N] IoU with the GT of overlaps_tag_
   std::vector<float> costs_;
   bool nonfinite_logit_ = false;
 };
@@ -500,9 +504,19 @@ std::optional<Assignment> DynamicSoftLabel::match_sparse(const Problem& p, int64
 
 std::vector<ParamSpec> dsla_params() {
   return {
-      {"soft_center_radius", ParamType::kFloat, 3.0, "radius r of the soft centre prior 10^(distance/stride - r)",
-       std::nullopt, std::nullopt, {}},
-      {"topk", ParamType::kInt, int64_t{13}, "how many top IoUs are summed into a GT's dynamic k", 1.0, std::nullopt,
+      {"soft_center_radius",
+       ParamType::kFloat,
+       3.0,
+       "radius r of the soft centre prior 10^(distance/stride - r)",
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"topk",
+       ParamType::kInt,
+       int64_t{13},
+       "how many top IoUs are summed into a GT's dynamic k",
+       1.0,
+       std::nullopt,
        {}},
       {"iou_weight", ParamType::kFloat, 3.0, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
       search_param(),
@@ -524,8 +538,8 @@ AssignerInfo make_info(const Rules& rules, std::string summary, std::string refe
   info.make = [rules](const Params& params) { return std::make_unique<DynamicSoftLabel>(rules, params); };
   // Each GT picks its k cheapest priors; a prior picked twice goes to its
   // cheapest GT over all GTs. Far priors only cost more: not geometric.
-  info.traits = {CostDefinition::kSoftLabel, /*multi_match=*/false, /*dynamic_k=*/true, /*picks_k=*/true,
-                 /*conflict_over_all=*/true, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/true};
+  info.traits = {CostDefinition::kSoftLabel, /*multi_match=*/false, /*dynamic_k=*/true,     /*picks_k=*/true,
+                 /*conflict_over_all=*/true, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/true};
   return info;
 }
 
@@ -541,9 +555,7 @@ AssignerInfo dynamic_soft_label_info() {
   info.aliases = {"rtmdet", "rtmdet-ins"};
   info.class_names = {{"DynamicSoftLabelAssigner", ClassName::Syntax::kAny}};
   info.config_ignored = {"iou_calculator"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }
 
@@ -571,9 +583,7 @@ AssignerInfo dynamic_soft_label_mmyolo_info() {
   info.class_names = {{"BatchDynamicSoftLabelAssigner", ClassName::Syntax::kAny}};
   // batch_iou only changes how the IoUs are computed, not their values.
   info.config_ignored = {"num_classes", "iou_calculator", "batch_iou"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}}; };
   return info;
 }
 

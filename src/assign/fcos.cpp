@@ -191,28 +191,48 @@ class Fcos final : public Assigner {
 AssignerInfo fcos_info() {
   AssignerInfo info;
   info.name = "fcos";
-  info.summary = "FCOS: points inside a GT (or its centre box) whose max distance fits the level's range; smallest GT wins";
+  info.summary =
+      "FCOS: points inside a GT (or its centre box) whose max distance fits the level's range; smallest GT wins";
   info.reference =
       "mmdetection mmdet/models/dense_heads/fcos_head.py FCOSHead.get_targets / _get_targets_single "
       "(commit cfd5d3a9)";
   info.params = {
-      {"center_sampling", ParamType::kBool, false, "inside means inside the GT's centre box instead of the GT",
-       std::nullopt, std::nullopt, {}},
-      {"center_sample_radius", ParamType::kFloat, 1.5, "half-size of the centre box, in strides", 0.0, std::nullopt,
+      {"center_sampling",
+       ParamType::kBool,
+       false,
+       "inside means inside the GT's centre box instead of the GT",
+       std::nullopt,
+       std::nullopt,
        {}},
-      {"regress_ranges", ParamType::kRanges, Ranges{{-1, 64}, {64, 128}, {128, 256}, {256, 512}, {512, 100000000.0}},
-       "per level, the [low, high] range of a point's largest distance to the GT (both ends inclusive)", std::nullopt,
-       std::nullopt, {}},
-      {"norm_on_bbox", ParamType::kBool, false, "bbox_targets divided by the level's stride", std::nullopt,
-       std::nullopt, {}},
+      {"center_sample_radius",
+       ParamType::kFloat,
+       1.5,
+       "half-size of the centre box, in strides",
+       0.0,
+       std::nullopt,
+       {}},
+      {"regress_ranges",
+       ParamType::kRanges,
+       Ranges{{-1, 64}, {64, 128}, {128, 256}, {256, 512}, {512, 100000000.0}},
+       "per level, the [low, high] range of a point's largest distance to the GT (both ends inclusive)",
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"norm_on_bbox",
+       ParamType::kBool,
+       false,
+       "bbox_targets divided by the level's stride",
+       std::nullopt,
+       std::nullopt,
+       {}},
       search_param(),
   };
   info.needs = {{Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "bbox_targets.npy"};
   info.make = [](const Params& params) { return std::make_unique<Fcos>(params); };
   // Points inside a GT (or its centre box); the smallest GT wins.
-  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/true};
+  info.traits = {CostDefinition::kNone,       /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/true,    /*records_pairs=*/true, /*sparse_search=*/true};
   info.check = [](const Params& params, const Problem& p) {
     const auto ranges = static_cast<int64_t>(params.get_ranges("regress_ranges").size());
     if (p.num_levels() != ranges && p.num_priors() > 0)
@@ -223,9 +243,7 @@ AssignerInfo fcos_info() {
     return Status();
   };
   info.class_names = {{"FCOSHead", ClassName::Syntax::kAny, /*head=*/true}};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }
 

@@ -25,7 +25,9 @@ bool inputs_finite(const Problem& p) {
 int64_t fix_values(std::vector<float>* v, float nan_as) {
   int64_t n = 0;
   for (float& x : *v)
-    if (!std::isfinite(x)) x = std::isnan(x) ? nan_as : (x > 0 ? std::numeric_limits<float>::max() : -std::numeric_limits<float>::max()), ++n;
+    if (!std::isfinite(x))
+      x = std::isnan(x) ? nan_as : (x > 0 ? std::numeric_limits<float>::max() : -std::numeric_limits<float>::max()),
+      ++n;
   return n;
 }
 
@@ -66,9 +68,10 @@ void make_reports_finite(const Problem& problem, const std::string& why, Assignm
   add(overlaps, "per-prior value(s) (max_overlaps, soft targets, plan) NaN -> 0");
   add(ious, "pair IoU(s) NaN -> 0");
   add(costs, "pair cost(s) NaN/Inf -> 3.4e38 (ranked last, as torch ranks them)");
-  out->warnings.push_back(fmt::format("the reference computes NaN or Inf here from finite inputs ({}); reported as: {}; "
-                                      "the assignment follows the reference's handling of them",
-                                      why.empty() ? "see docs/assigners.md, Numerics" : why, what));
+  out->warnings.push_back(
+      fmt::format("the reference computes NaN or Inf here from finite inputs ({}); reported as: {}; "
+                  "the assignment follows the reference's handling of them",
+                  why.empty() ? "see docs/assigners.md, Numerics" : why, what));
 }
 
 }  // namespace assignscope::assign

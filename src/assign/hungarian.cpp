@@ -123,7 +123,7 @@ std::vector<FlatView> flat_view(const std::vector<MatchCost>& costs) {
     std::vector<const MatchCost*> found;
     for (const MatchCost& c : costs)
       if (cost::match_cost_term(c.type) == term) found.push_back(&c);
-    const std::string source = found.empty()   ? fmt::format("match_costs has no {}", kinds[term])
+    const std::string source = found.empty()      ? fmt::format("match_costs has no {}", kinds[term])
                                : found.size() > 1 ? fmt::format("match_costs has {} of {}", found.size(), kinds[term])
                                                   : "match_costs has " + cost::describe(*found[0]);
     const MatchCost* c = found.size() == 1 ? found[0] : nullptr;
@@ -157,8 +157,9 @@ bool agrees(const Params& p, const FlatView& f) {
 Status validate(const Params& p, std::vector<std::string>* warnings) {
   if (p.is_null("match_costs")) {
     if (flat_costs(p).empty())
-      return Status::Usage("parameters cls_weight, l1_weight and iou_weight are all 0: no match cost is left "
-                           "(mmdet's HungarianAssigner needs at least one)");
+      return Status::Usage(
+          "parameters cls_weight, l1_weight and iou_weight are all 0: no match cost is left "
+          "(mmdet's HungarianAssigner needs at least one)");
     const bool cls = p.get_float("cls_weight") != 0.0;
     const bool focal = cls && p.get_string("cls_cost") == "focal";
     const auto unused = [&](const char* key, bool used, const char* why) {
@@ -202,7 +203,8 @@ class Hungarian final : public Assigner {
     Assignment out;
     if (p.num_gts() == 0 || p.num_priors() == 0) {
       out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
-      out.notes.push_back(p.num_gts() == 0 ? "no ground truth: every query is negative" : "no queries: nothing to assign");
+      out.notes.push_back(p.num_gts() == 0 ? "no ground truth: every query is negative"
+                                           : "no queries: nothing to assign");
     } else if (costs_.empty()) {
       // validate refuses such parameters; this only guards direct calls.
       out = Assignment::Empty(p.num_priors(), p.num_gts(), 0.0f, false);
@@ -239,18 +241,20 @@ class Hungarian final : public Assigner {
     const match::LinearAssignment m = match::linear_sum_assignment(cost, num_gts, num_queries);
     if (!m.ok()) {
       const bool invalid = m.status == match::LinearAssignmentStatus::kInvalidEntries;
-      out.notes.push_back(fmt::format(
-          "scipy's linear_sum_assignment raises ValueError: {} ({}); mmdet's HungarianAssigner fails here. "
-          "Reported as no positives",
-          match::linear_assignment_message(m.status),
-          invalid ? "a cost is NaN or -inf" : "+inf costs leave no complete matching"));
+      out.notes.push_back(
+          fmt::format("scipy's linear_sum_assignment raises ValueError: {} ({}); mmdet's HungarianAssigner fails here. "
+                      "Reported as no positives",
+                      match::linear_assignment_message(m.status),
+                      invalid ? "a cost is NaN or -inf" : "+inf costs leave no complete matching"));
       return out;
     }
     if (num_gts > num_queries)
-      out.notes.push_back(fmt::format("{} GTs for {} queries: {} GTs stay unmatched", num_gts, num_queries,
-                                      num_gts - num_queries));
+      out.notes.push_back(
+          fmt::format("{} GTs for {} queries: {} GTs stay unmatched", num_gts, num_queries, num_gts - num_queries));
 
-    const auto plain_iou = [&](int64_t q, int64_t g) { return geometry::iou(&p.pred_bboxes(q, 0), &p.gt_bboxes(g, 0)); };
+    const auto plain_iou = [&](int64_t q, int64_t g) {
+      return geometry::iou(&p.pred_bboxes(q, 0), &p.gt_bboxes(g, 0));
+    };
     for (int64_t q = 0; q < num_queries; ++q) {
       const int32_t g = m.row_of_col[q];
       if (g < 0) continue;
@@ -267,7 +271,8 @@ class Hungarian final : public Assigner {
         gt_costs[q] = static_cast<float>(cost[static_cast<size_t>(g * num_queries + q)]);
       std::vector<int32_t> queries = match::k_smallest(gt_costs.data(), num_queries, cheapest);
       const int32_t matched = m.col_of_row[g];
-      if (matched >= 0 && std::find(queries.begin(), queries.end(), matched) == queries.end()) queries.push_back(matched);
+      if (matched >= 0 && std::find(queries.begin(), queries.end(), matched) == queries.end())
+        queries.push_back(matched);
       std::sort(queries.begin(), queries.end());
       for (const int32_t q : queries) {
         CandidatePair pair;
@@ -304,35 +309,63 @@ AssignerInfo hungarian_info() {
       "match_cost.py FocalLossCost, ClassificationCost, BBoxL1Cost, IoUCost (commit 658c19eb)";
   info.params = {
       {"cls_weight", ParamType::kFloat, 2.0, "weight of the class cost (0: none)", 0.0, std::nullopt, {}},
-      {"cls_cost", ParamType::kString, std::string("focal"),
+      {"cls_cost",
+       ParamType::kString,
+       std::string("focal"),
        "class cost: focal (FocalLossCost, sigmoid of the logit) or softmax (ClassificationCost: -softmax over the "
        "row, C + 1 columns with a softmax head's \"no object\" column)",
-       std::nullopt, std::nullopt, {"focal", "softmax"}},
+       std::nullopt,
+       std::nullopt,
+       {"focal", "softmax"}},
       {"focal_alpha", ParamType::kFloat, 0.25, "alpha of the focal class cost", 0.0, 1.0, {}},
       {"focal_gamma", ParamType::kFloat, 2.0, "gamma of the focal class cost", 0.0, std::nullopt, {}},
-      {"l1_weight", ParamType::kFloat, 5.0, "weight of the L1 cost on boxes normalised by the image size (0: none)",
-       0.0, std::nullopt, {}},
-      {"box_format", ParamType::kString, std::string("xywh"),
-       "boxes compared by the L1 cost as (cx, cy, w, h) or (x1, y1, x2, y2)", std::nullopt, std::nullopt,
-       {"xywh", "xyxy"}},
-      {"iou_weight", ParamType::kFloat, 2.0, "weight of the -IoU / -GIoU cost (IoUCost; 0: none)", 0.0, std::nullopt,
+      {"l1_weight",
+       ParamType::kFloat,
+       5.0,
+       "weight of the L1 cost on boxes normalised by the image size (0: none)",
+       0.0,
+       std::nullopt,
        {}},
-      {"iou_mode", ParamType::kString, std::string("giou"), "overlap of the IoU cost: generalised or plain IoU",
-       std::nullopt, std::nullopt, {"giou", "iou"}},
-      {"match_costs", ParamType::kStructured, Null{},
+      {"box_format",
+       ParamType::kString,
+       std::string("xywh"),
+       "boxes compared by the L1 cost as (cx, cy, w, h) or (x1, y1, x2, y2)",
+       std::nullopt,
+       std::nullopt,
+       {"xywh", "xyxy"}},
+      {"iou_weight",
+       ParamType::kFloat,
+       2.0,
+       "weight of the -IoU / -GIoU cost (IoUCost; 0: none)",
+       0.0,
+       std::nullopt,
+       {}},
+      {"iou_mode",
+       ParamType::kString,
+       std::string("giou"),
+       "overlap of the IoU cost: generalised or plain IoU",
+       std::nullopt,
+       std::nullopt,
+       {"giou", "iou"}},
+      {"match_costs",
+       ParamType::kStructured,
+       Null{},
        "mmdet's own cost list, [dict(type='ClassificationCost', weight=1.0), dict(type='BBoxL1Cost', weight=5.0, "
        "box_format='xywh'), dict(type='IoUCost', iou_mode='giou', weight=2.0)] (FocalLossCost, ClassificationCost, "
        "BBoxL1Cost, IoUCost; mmdet's defaults); when given it defines the costs, and the keys above must agree or "
        "stay default",
-       std::nullopt, std::nullopt, {}, /*nullable=*/true,
+       std::nullopt,
+       std::nullopt,
+       {},
+       /*nullable=*/true,
        [](const Json& v) { return cost::canonical_match_cost_list(v); }},
   };
   info.needs = {{Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
   info.make = [](const Params& params) { return std::make_unique<Hungarian>(params); };
   // One query per GT by a linear assignment over every (query, GT) cost.
-  info.traits = {CostDefinition::kHungarian, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/false};
+  info.traits = {CostDefinition::kHungarian,  /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params& params, const Problem& p) {
     const std::vector<MatchCost> costs = costs_of(params);
     if (has_cost(costs, MatchCostType::kBBoxL1) && !p.meta.image_size)
@@ -369,15 +402,17 @@ AssignerInfo hungarian_info() {
            {"type": "BBoxL1Cost", "weight": 5.0, "box_format": "xywh"},
            {"type": "IoUCost", "iou_mode": "giou", "weight": 2.0}])"),
        {"deformable-detr", "dino"}},
-      {"iou-only", "IoUCost(iou_mode='iou') alone: no published config, a single-cost check (golden hungarian-costs-*)",
-       match_costs_preset(R"([{"type": "IoUCost", "iou_mode": "iou"}])"), {}},
-      {"focal-only", "FocalLossCost(weight=2.0) alone: no published config, a single-cost check (golden "
+      {"iou-only",
+       "IoUCost(iou_mode='iou') alone: no published config, a single-cost check (golden hungarian-costs-*)",
+       match_costs_preset(R"([{"type": "IoUCost", "iou_mode": "iou"}])"),
+       {}},
+      {"focal-only",
+       "FocalLossCost(weight=2.0) alone: no published config, a single-cost check (golden "
        "hungarian-costs-*)",
-       match_costs_preset(R"([{"type": "FocalLossCost", "weight": 2.0}])"), {}},
+       match_costs_preset(R"([{"type": "FocalLossCost", "weight": 2.0}])"),
+       {}},
   };
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }
 

@@ -81,7 +81,8 @@ class MaxIou final : public Assigner {
       const std::vector<char> ignored = ignored_anchors(p, anchors);
       SearchRecord search = search_plan(sparse_search_, p);
       std::optional<SparseRows> sparse;
-      if (search.path == SearchRecord::Path::kSparse) sparse = SparseRows::of(p, anchors, ignored, s_, &search.why_dense);
+      if (search.path == SearchRecord::Path::kSparse)
+        sparse = SparseRows::of(p, anchors, ignored, s_, &search.why_dense);
       if (sparse) {
         out = steps(p, &*sparse);
       } else {
@@ -183,7 +184,8 @@ class MaxIou final : public Assigner {
       for (int64_t count : p.num_level_priors) {
         double side = 0;
         for (int64_t i = first; i < first + count; ++i)
-          side += static_cast<double>(anchors(i, 2) - anchors(i, 0)) + static_cast<double>(anchors(i, 3) - anchors(i, 1));
+          side +=
+              static_cast<double>(anchors(i, 2) - anchors(i, 0)) + static_cast<double>(anchors(i, 3) - anchors(i, 1));
         const double cell = count > 0 ? std::clamp(side / (2.0 * static_cast<double>(count)), 4.0, 4096.0) : 64.0;
         index.emplace_back(extent.x0, extent.y0, extent.x1, extent.y1, static_cast<float>(cell), 64);
         for (int64_t i = first; i < first + count; ++i) {
@@ -330,29 +332,66 @@ AssignerInfo max_iou_info() {
   info.summary =
       "Max-IoU (RetinaNet): positive at IoU >= 0.5 with the best GT, negative below 0.4, ignored between; each GT "
       "also takes its best anchors";
-  info.reference = "mmdetection mmdet/models/task_modules/assigners/max_iou_assigner.py MaxIoUAssigner (commit d4ccf312)";
+  info.reference =
+      "mmdetection mmdet/models/task_modules/assigners/max_iou_assigner.py MaxIoUAssigner (commit d4ccf312)";
   info.params = {
-      {"pos_iou_thr", ParamType::kFloat, 0.5, "an anchor whose best IoU reaches this is positive for that GT",
-       std::nullopt, std::nullopt, {}},
-      {"neg_iou_thr", ParamType::kInterval, 0.4,
+      {"pos_iou_thr",
+       ParamType::kFloat,
+       0.5,
+       "an anchor whose best IoU reaches this is positive for that GT",
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"neg_iou_thr",
+       ParamType::kInterval,
+       0.4,
        "an anchor whose best IoU lies in [0, this) is negative, between the two thresholds ignored (-1); or [lo, hi] "
        "(mmdet's tuple): negative in [lo, hi), ignored below lo",
-       std::nullopt, std::nullopt, {}},
-      {"min_pos_iou", ParamType::kFloat, 0.0, "low-quality matching only for GTs whose best IoU reaches this",
-       std::nullopt, std::nullopt, {}},
-      {"gt_max_assign_all", ParamType::kBool, true,
-       "low-quality matching gives a GT every anchor sharing its best IoU (else only the first)", std::nullopt,
-       std::nullopt, {}},
-      {"ignore_iof_thr", ParamType::kFloat, -1.0,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"min_pos_iou",
+       ParamType::kFloat,
+       0.0,
+       "low-quality matching only for GTs whose best IoU reaches this",
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"gt_max_assign_all",
+       ParamType::kBool,
+       true,
+       "low-quality matching gives a GT every anchor sharing its best IoU (else only the first)",
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"ignore_iof_thr",
+       ParamType::kFloat,
+       -1.0,
        "anchors whose IoF with a gt_bboxes_ignore box exceeds this are ignored (-1); <= 0: ignore boxes unused",
-       std::nullopt, std::nullopt, {}},
-      {"ignore_wrt_candidates", ParamType::kBool, true,
-       "IoF over the anchor's area (true) or over the ignore box's (false)", std::nullopt, std::nullopt, {}},
-      {"match_low_quality", ParamType::kBool, true, "each GT also takes its best anchors, whatever their IoU",
-       std::nullopt, std::nullopt, {}},
-      {"anchor_scale", ParamType::kFloat, 8.0,
-       "side of the square anchors built from the priors, in strides (the dump's anchors field wins)", 0.0,
-       std::nullopt, {}},
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"ignore_wrt_candidates",
+       ParamType::kBool,
+       true,
+       "IoF over the anchor's area (true) or over the ignore box's (false)",
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"match_low_quality",
+       ParamType::kBool,
+       true,
+       "each GT also takes its best anchors, whatever their IoU",
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"anchor_scale",
+       ParamType::kFloat,
+       8.0,
+       "side of the square anchors built from the priors, in strides (the dump's anchors field wins)",
+       0.0,
+       std::nullopt,
+       {}},
       search_param(),
   };
   info.needs = {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
@@ -360,33 +399,40 @@ AssignerInfo max_iou_info() {
   info.make = [](const Params& params) { return std::make_unique<MaxIou>(params); };
   // IoU thresholds, the best GT of each anchor (always one that reaches the
   // threshold); the low-quality step gives a GT its best anchors at any IoU.
-  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/true};
+  info.traits = {CostDefinition::kNone,       /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/true};
   info.aliases = {"retinanet"};
   info.class_names = {{"MaxIoUAssigner", ClassName::Syntax::kAny}};
   info.config_ignored = {"iou_calculator"};
   info.presets = {
-      {"retinanet", "RetinaNet (configs/_base_/models/retinanet_r50_fpn.py): pos 0.5, neg 0.4, min_pos_iou 0",
-       R"({"pos_iou_thr": 0.5, "neg_iou_thr": 0.4, "min_pos_iou": 0.0, "match_low_quality": true})", {}},
-      {"rpn", "Faster R-CNN RPN (configs/_base_/models/faster-rcnn_r50_fpn.py train_cfg.rpn): pos 0.7, neg 0.3, "
+      {"retinanet",
+       "RetinaNet (configs/_base_/models/retinanet_r50_fpn.py): pos 0.5, neg 0.4, min_pos_iou 0",
+       R"({"pos_iou_thr": 0.5, "neg_iou_thr": 0.4, "min_pos_iou": 0.0, "match_low_quality": true})",
+       {}},
+      {"rpn",
+       "Faster R-CNN RPN (configs/_base_/models/faster-rcnn_r50_fpn.py train_cfg.rpn): pos 0.7, neg 0.3, "
        "min_pos_iou 0.3",
-       R"({"pos_iou_thr": 0.7, "neg_iou_thr": 0.3, "min_pos_iou": 0.3, "match_low_quality": true})", {"rpn"}},
-      {"rcnn", "Faster R-CNN RoI head (train_cfg.rcnn): pos 0.5, neg 0.5, min_pos_iou 0.5, no low-quality matches",
-       R"({"pos_iou_thr": 0.5, "neg_iou_thr": 0.5, "min_pos_iou": 0.5, "match_low_quality": false})", {"rcnn"}},
-      {"crowddet-rpn", "CrowdDet RPN (configs/crowddet): neg_iou_thr=(0.3, 0.7), anchors below 0.3 ignored",
-       R"({"pos_iou_thr": 0.7, "neg_iou_thr": [0.3, 0.7], "min_pos_iou": 0.3, "match_low_quality": true})", {}},
+       R"({"pos_iou_thr": 0.7, "neg_iou_thr": 0.3, "min_pos_iou": 0.3, "match_low_quality": true})",
+       {"rpn"}},
+      {"rcnn",
+       "Faster R-CNN RoI head (train_cfg.rcnn): pos 0.5, neg 0.5, min_pos_iou 0.5, no low-quality matches",
+       R"({"pos_iou_thr": 0.5, "neg_iou_thr": 0.5, "min_pos_iou": 0.5, "match_low_quality": false})",
+       {"rcnn"}},
+      {"crowddet-rpn",
+       "CrowdDet RPN (configs/crowddet): neg_iou_thr=(0.3, 0.7), anchors below 0.3 ignored",
+       R"({"pos_iou_thr": 0.7, "neg_iou_thr": [0.3, 0.7], "min_pos_iou": 0.3, "match_low_quality": true})",
+       {}},
   };
   info.validate = [](const Params& p, std::vector<std::string>* warnings) -> Status {
     const Interval neg = p.get_interval("neg_iou_thr");
     if (neg.hi > p.get_float("pos_iou_thr"))
-      warnings->push_back(fmt::format("neg_iou_thr {} is above pos_iou_thr {}: anchors in between are made negative "
-                                      "and then positive, as mmdet does",
-                                      neg.hi, p.get_float("pos_iou_thr")));
+      warnings->push_back(
+          fmt::format("neg_iou_thr {} is above pos_iou_thr {}: anchors in between are made negative "
+                      "and then positive, as mmdet does",
+                      neg.hi, p.get_float("pos_iou_thr")));
     return Status();
   };
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }
 

@@ -50,8 +50,8 @@ namespace {
 // The dense Sinkhorn's work bound: plan entries x iterations.
 constexpr double kMaxOtaWork = 268435456.0;  // 2^28
 
-constexpr float kOutsideCost = 1000000.0f;     // 1e6 * (1 - is_in_boxes)
-constexpr float kInBoxMargin = 0.01f;          // deltas.min(dim=-1).values > 0.01
+constexpr float kOutsideCost = 1000000.0f;  // 1e6 * (1 - is_in_boxes)
+constexpr float kInBoxMargin = 0.01f;       // deltas.min(dim=-1).values > 0.01
 
 class Ota final : public Assigner {
  public:
@@ -79,8 +79,8 @@ class Ota final : public Assigner {
     const Costs c = costs(p);
     const std::vector<float> mu = supplies(p, c, &out);
     const std::vector<float> nu(static_cast<size_t>(n), 1.0f);
-    const std::vector<float> plan = match::sinkhorn_plan(c.cost, g_count + 1, n, mu, nu, static_cast<float>(eps_),
-                                                         iterations_);
+    const std::vector<float> plan =
+        match::sinkhorn_plan(c.cost, g_count + 1, n, mu, nu, static_cast<float>(eps_), iterations_);
     out.transport_plan = plan;
     decide(p, plan, c, &out);
     report_pairs(p, plan, c, &out);
@@ -91,10 +91,10 @@ class Ota final : public Assigner {
   // The geometry and the cost of every (GT, prior) pair, [G, N] row-major,
   // and the cost matrix [G + 1, N], background row last.
   struct Costs {
-    std::vector<float> cost;        // [G + 1, N]
-    std::vector<float> iou;         // [G, N]
-    std::vector<char> candidate;    // [G, N]
-    std::vector<CostTerms> terms;   // [G, N]
+    std::vector<float> cost;       // [G + 1, N]
+    std::vector<float> iou;        // [G, N]
+    std::vector<char> candidate;   // [G, N]
+    std::vector<CostTerms> terms;  // [G, N]
   };
 
   // Geometry and cost: per prior its point, the (l, t, r, b) of its
@@ -114,7 +114,8 @@ class Ota final : public Assigner {
                                                                    p.pred_distances(i, 2), p.pred_distances(i, 3)}
                                             : geometry::ltrb_from(px, py, &p.pred_bboxes(i, 0));
       background[i] = cost::focal_background_total(&p.cls_scores(i, 0), p.num_classes(), alpha_, gamma_);
-      for (size_t k = 0; k < classes.size(); ++k) logit[i * classes.size() + k] = cost::logit_terms(p.cls_scores(i, classes[k]));
+      for (size_t k = 0; k < classes.size(); ++k)
+        logit[i * classes.size() + k] = cost::logit_terms(p.cls_scores(i, classes[k]));
     }
 
     Costs c;
@@ -246,10 +247,20 @@ AssignerInfo ota_info() {
       "Megvii-BaseDetection/OTA playground/detection/coco/ota.res50.fpn.coco.800size.1x/fcos.py "
       "FCOS.get_ground_truth + SinkhornDistance (commit 2c85b4d0)";
   info.params = {
-      {"center_radius", ParamType::kFloat, 2.5, "half-size of a GT's centre box, in strides (hard-coded 2.5 upstream)",
-       0.0, std::nullopt, {}},
-      {"candidate_topk", ParamType::kInt, int64_t{20}, "how many top candidate IoUs are summed into a GT's supply",
-       1.0, std::nullopt, {}},
+      {"center_radius",
+       ParamType::kFloat,
+       2.5,
+       "half-size of a GT's centre box, in strides (hard-coded 2.5 upstream)",
+       0.0,
+       std::nullopt,
+       {}},
+      {"candidate_topk",
+       ParamType::kInt,
+       int64_t{20},
+       "how many top candidate IoUs are summed into a GT's supply",
+       1.0,
+       std::nullopt,
+       {}},
       {"reg_weight", ParamType::kFloat, 1.5, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
       {"sinkhorn_eps", ParamType::kFloat, 0.1, "entropic regularisation of the transport", 1e-6, std::nullopt, {}},
       {"sinkhorn_iters", ParamType::kInt, int64_t{50}, "Sinkhorn iterations", 0.0, 100000.0, {}},
@@ -265,8 +276,8 @@ AssignerInfo ota_info() {
   info.make = [](const Params& params) { return std::make_unique<Ota>(params); };
   // A transport plan decides, not picks: each prior goes where its plan
   // column is largest; every prior has a cost to every GT. Dense only.
-  info.traits = {CostDefinition::kOta, /*multi_match=*/false, /*dynamic_k=*/true, /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/false};
+  info.traits = {CostDefinition::kOta,        /*multi_match=*/false, /*dynamic_k=*/true,     /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params& params, const Problem& p) {
     // The plan is dense, (G + 1) x N, and Sinkhorn sweeps it twice per
     // iteration: bounded before anything is allocated (about 24 bytes an
@@ -279,8 +290,8 @@ AssignerInfo ota_info() {
       return Status::Unsupported(fmt::format(
           "ota: its dense Sinkhorn plan of (G + 1) x N = {} x {} entries needs about {} MiB; more than the memory "
           "available ({} MiB, {})",
-          p.num_gts() + 1, p.num_priors(), static_cast<int64_t>(cells * 24.0 / (1 << 20)),
-          budget.bytes / (1 << 20), budget.source));
+          p.num_gts() + 1, p.num_priors(), static_cast<int64_t>(cells * 24.0 / (1 << 20)), budget.bytes / (1 << 20),
+          budget.source));
     if (cells * iterations > kMaxOtaWork)
       return Status::Unsupported(fmt::format(
           "ota: (G + 1) x N x sinkhorn_iters = {} x {} x {} plan updates is more than this version runs ({:.0e}, "

@@ -82,9 +82,12 @@ std::vector<std::string> unset_traits(const AssignerInfo& info) {
   const Traits& t = info.traits;
   if (t.cost == CostDefinition::kUnset) unset.push_back("traits.cost");
   const std::pair<const char*, const std::optional<bool>*> flags[] = {
-      {"traits.multi_match", &t.multi_match},         {"traits.dynamic_k", &t.dynamic_k},
-      {"traits.picks_k", &t.picks_k},                 {"traits.conflict_over_all", &t.conflict_over_all},
-      {"traits.geometric", &t.geometric},             {"traits.records_pairs", &t.records_pairs},
+      {"traits.multi_match", &t.multi_match},
+      {"traits.dynamic_k", &t.dynamic_k},
+      {"traits.picks_k", &t.picks_k},
+      {"traits.conflict_over_all", &t.conflict_over_all},
+      {"traits.geometric", &t.geometric},
+      {"traits.records_pairs", &t.records_pairs},
       {"traits.sparse_search", &t.sparse_search},
   };
   for (const auto& [name, flag] : flags)
@@ -154,7 +157,8 @@ Result<const Preset*> find_preset(const AssignerInfo& info, const std::string& n
     if (p.name == name) return &p;
     names.push_back(p.name);
   }
-  if (names.empty()) return Status::Usage(fmt::format("assigner {} has no presets; set parameters with --set", info.name));
+  if (names.empty())
+    return Status::Usage(fmt::format("assigner {} has no presets; set parameters with --set", info.name));
   std::string list, hint = did_you_mean(name, names);
   for (const std::string& n : names) {
     list += (list.empty() ? "" : ", ") + n;
@@ -256,10 +260,14 @@ std::string version_warning(const AssignerInfo& info, const Params& params, cons
 }
 
 ParamSpec search_param() {
-  return {"search", ParamType::kString, std::string("sparse"),
+  return {"search",
+          ParamType::kString,
+          std::string("sparse"),
           "sparse: cost only the (prior, GT) pairs that can matter; dense: cost every pair, as the reference does. "
           "Same result (a cross-check)",
-          std::nullopt, std::nullopt, {"sparse", "dense"}};
+          std::nullopt,
+          std::nullopt,
+          {"sparse", "dense"}};
 }
 
 bool sparse_search(const Params& params) { return params.get_string("search") == "sparse"; }
@@ -285,7 +293,8 @@ Assignment nothing_to_assign(const Problem& problem, bool with_dynamic_ks) {
 Status check_needs(const AssignerInfo& info, const Problem& problem) {
   if (problem.background_column && !info.accepts_background_column) {
     bool reads_scores = false;
-    for (const Need& need : info.needs) reads_scores |= std::find(need.begin(), need.end(), Field::kClsScores) != need.end();
+    for (const Need& need : info.needs)
+      reads_scores |= std::find(need.begin(), need.end(), Field::kClsScores) != need.end();
     if (reads_scores)
       return Status::InvalidInput(fmt::format(
           "field 'cls_scores' has C + 1 = {} columns with meta num_classes = {}: a softmax head's scores with a "
@@ -321,17 +330,18 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
     if (!st.ok()) return st.WithContext(batch.source + (p.name.empty() ? "" : " image " + p.name));
     // Ignore boxes are tested against every anchor (IoF): bounded as the GT pairs are.
     if (p.num_priors() > 0 && p.gt_bboxes_ignore.rows() > kMaxPriorGtPairs / p.num_priors())
-      return Status::Unsupported(fmt::format(
-          "{}{}: N x K = {} x {} (prior, ignore box) pairs is more than this version handles ({})",
-          batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.gt_bboxes_ignore.rows(),
-          kMaxPriorGtPairs));
+      return Status::Unsupported(
+          fmt::format("{}{}: N x K = {} x {} (prior, ignore box) pairs is more than this version handles ({})",
+                      batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.gt_bboxes_ignore.rows(),
+                      kMaxPriorGtPairs));
     // The cost tables are dense over (prior, GT) for now: refuse sizes whose
     // tables would not fit, rather than exhausting memory.
     if (p.num_priors() > 0 && p.num_gts() > kMaxPriorGtPairs / p.num_priors())
-      return Status::Unsupported(fmt::format(
-          "{}{}: N x G = {} x {} (prior, GT) pairs is more than this version handles ({}); "
-          "split the image or drop GTs",
-          batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.num_gts(), kMaxPriorGtPairs));
+      return Status::Unsupported(
+          fmt::format("{}{}: N x G = {} x {} (prior, GT) pairs is more than this version handles ({}); "
+                      "split the image or drop GTs",
+                      batch.source, p.name.empty() ? "" : " image " + p.name, p.num_priors(), p.num_gts(),
+                      kMaxPriorGtPairs));
     if (const int64_t inside = geometry::centre_inside_pairs(p); inside > kMaxInsidePairs)
       return Status::Unsupported(fmt::format(
           "{}{}: prior centres lie inside GT boxes {} times ({} priors, {} GTs: many large, overlapping or repeated "
@@ -344,8 +354,7 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
   std::vector<Assignment> results(batch.images.size());
   try {
     parallel_for(
-        batch.images.size(), options.threads,
-        [&](size_t i) { results[i] = assigner->assign(batch.images[i]); },
+        batch.images.size(), options.threads, [&](size_t i) { results[i] = assigner->assign(batch.images[i]); },
         [&](size_t finished) {
           if (options.progress) options.progress(static_cast<int64_t>(finished), total);
         });

@@ -59,14 +59,14 @@ namespace {
 
 struct Rules {
   const char* name;
-  bool in_box_or_centre;     // candidate region: box OR centre region (mmdet), centre square only (yolox)
-  bool one_stride_square;    // the centre region uses one stride for both axes (yolox's expanded_strides)
-  bool shift_half_stride;    // prior centre (cx / stride + 0.5) * stride (yolox)
-  bool cxcywh_iou;           // YOLOX's bboxes_iou (no eps) instead of mmdet's bbox_overlaps
-  float iou_eps;             // in -log(u + eps)
-  bool sqrt_score;           // p = sqrt(sigmoid(cls) * sigmoid(obj)) (yolox)
-  float outside_cost;        // INF added to pairs outside the geometry
-  float negative_overlap;    // max_overlaps of non-positives
+  bool in_box_or_centre;   // candidate region: box OR centre region (mmdet), centre square only (yolox)
+  bool one_stride_square;  // the centre region uses one stride for both axes (yolox's expanded_strides)
+  bool shift_half_stride;  // prior centre (cx / stride + 0.5) * stride (yolox)
+  bool cxcywh_iou;         // YOLOX's bboxes_iou (no eps) instead of mmdet's bbox_overlaps
+  float iou_eps;           // in -log(u + eps)
+  bool sqrt_score;         // p = sqrt(sigmoid(cls) * sigmoid(obj)) (yolox)
+  float outside_cost;      // INF added to pairs outside the geometry
+  float negative_overlap;  // max_overlaps of non-positives
 };
 
 constexpr Rules kMmdetection{"simota", true, false, false, false, 1e-7f, false, 100000.0f, -100000.0f};
@@ -294,8 +294,7 @@ class SimOta final : public Assigner {
 // and its lower bound for rivals.
 class SimOta::Sparse final : public detail::SparseCost {
  public:
-  Sparse(const SimOta& a, const Problem& p)
-      : a_(a), p_(p), num_gts_(p.num_gts()), engine_(p, p.num_gts(), this) {}
+  Sparse(const SimOta& a, const Problem& p) : a_(a), p_(p), num_gts_(p.num_gts()), engine_(p, p.num_gts(), this) {}
 
   std::optional<Assignment> run(std::string* why) {
     const auto decline = [why](const char* reason) { return *why = reason, std::optional<Assignment>(); };
@@ -331,7 +330,8 @@ class SimOta::Sparse final : public detail::SparseCost {
   }
 
   float iou(int32_t i, int64_t g) override {
-    if (!a_.rules_.cxcywh_iou) return geometry::iou(&p_.pred_bboxes(i, 0), &p_.gt_bboxes(g, 0), pred_area_[i], gt_area_[g]);
+    if (!a_.rules_.cxcywh_iou)
+      return geometry::iou(&p_.pred_bboxes(i, 0), &p_.gt_bboxes(g, 0), pred_area_[i], gt_area_[g]);
     return geometry::iou_cxcywh(gt_cxcywh_[g].data(), pred_cxcywh_[i].data());
   }
 
@@ -361,9 +361,8 @@ class SimOta::Sparse final : public detail::SparseCost {
     const int64_t num_classes = p_.num_classes();
     for (int64_t i = 0; i < p_.num_priors(); ++i)
       if (p_.priors(i, 3) != p_.priors(i, 2)) return "priors with unequal x and y strides";
-    const double max_inside =
-        100.0 * static_cast<double>(num_classes) * static_cast<double>(a_.cls_weight_) +
-        static_cast<double>(cost::log_iou_cost(0.0f, 1.0f, a_.rules_.iou_eps) * a_.iou_weight_);
+    const double max_inside = 100.0 * static_cast<double>(num_classes) * static_cast<double>(a_.cls_weight_) +
+                              static_cast<double>(cost::log_iou_cost(0.0f, 1.0f, a_.rules_.iou_eps) * a_.iou_weight_);
     if (!(max_inside < 0.5 * static_cast<double>(a_.rules_.outside_cost))) return "cls + iou can reach INF";
     gt_area_.resize(static_cast<size_t>(num_gts_));
     gt_cxcywh_.resize(static_cast<size_t>(num_gts_));
@@ -396,8 +395,9 @@ class SimOta::Sparse final : public detail::SparseCost {
         // plus half a stride, so the window reaches half a stride further
         // left and up.
         const float m = 1e-3f + 1e-5f * (std::fabs(box[0]) + std::fabs(box[1]) + std::fabs(box[2]) + std::fabs(box[3]));
-        if (a_.rules_.in_box_or_centre) x0 = std::min(x0, box[0] - shift - m), y0 = std::min(y0, box[1] - shift - m),
-                                        x1 = std::max(x1, box[2] + m), y1 = std::max(y1, box[3] + m);
+        if (a_.rules_.in_box_or_centre)
+          x0 = std::min(x0, box[0] - shift - m), y0 = std::min(y0, box[1] - shift - m), x1 = std::max(x1, box[2] + m),
+          y1 = std::max(y1, box[3] + m);
         grid_->for_each_in(level, x0, y0, x1, y1, [&](int32_t i) {
           const uint8_t flags = a_.geometry(p_, i, a_.centre(p_, i), g);
           if (flags == 0) return;
@@ -414,7 +414,8 @@ class SimOta::Sparse final : public detail::SparseCost {
   void load_predictions() {
     pred_area_.assign(static_cast<size_t>(p_.num_priors()), 0.0f);
     pred_cxcywh_.resize(static_cast<size_t>(p_.num_priors()));
-    for (int32_t i : candidates_) pred_area_[i] = geometry::area(&p_.pred_bboxes(i, 0)), pred_cxcywh_[i] = pred_cxcywh_of(p_, i);
+    for (int32_t i : candidates_)
+      pred_area_[i] = geometry::area(&p_.pred_bboxes(i, 0)), pred_cxcywh_[i] = pred_cxcywh_of(p_, i);
     background_.assign(static_cast<size_t>(p_.num_priors()), std::nan(""));
     probs_.resize(static_cast<size_t>(p_.num_classes()));
     negated_logits_.resize(static_cast<size_t>(p_.num_classes()));
@@ -499,8 +500,10 @@ class SimOta::Sparse final : public detail::SparseCost {
   void add_logits_above(int64_t c, float worst, const std::vector<char>& costed_v,
                         std::vector<std::pair<float, int32_t>>* found) {
     const std::vector<float>& neg = negated_logits_[static_cast<size_t>(c)];
-    const double room = (static_cast<double>(worst) - static_cast<double>(a_.rules_.outside_cost) -
-                         static_cast<double>(miss_iou())) / static_cast<double>(a_.cls_weight_) + 0.05;
+    const double room =
+        (static_cast<double>(worst) - static_cast<double>(a_.rules_.outside_cost) - static_cast<double>(miss_iou())) /
+            static_cast<double>(a_.cls_weight_) +
+        0.05;
     const double scale = a_.rules_.sqrt_score ? 0.5 : 1.0;  // -log p >= scale * softplus(-x)
     const double softplus_max = room / scale;
     if (!(softplus_max > 0)) return;
@@ -568,10 +571,10 @@ class SimOta::Sparse final : public detail::SparseCost {
   std::vector<int32_t> candidates_;      // the valid priors
   std::vector<float> pred_area_;
   std::vector<std::array<float, 4>> pred_cxcywh_;
-  std::vector<double> background_;       // [N] NaN until computed
+  std::vector<double> background_;  // [N] NaN until computed
   std::vector<float> probs_;
   std::vector<std::vector<float>> negated_logits_;  // [C] over the candidates, on demand
-  std::vector<uint32_t> tag_of_;         // [N] GT g + 1 once costed for g
+  std::vector<uint32_t> tag_of_;                    // [N] GT g + 1 once costed for g
   bool nonfinite_ = false;
 };
 
@@ -582,10 +585,20 @@ std::optional<Assignment> SimOta::match_sparse(const Problem& p, std::string* wh
 
 std::vector<ParamSpec> simota_params(double center_radius) {
   return {
-      {"center_radius", ParamType::kFloat, center_radius, "half-size of a GT's centre region, in strides", 0.0,
-       std::nullopt, {}},
-      {"candidate_topk", ParamType::kInt, int64_t{10}, "how many top IoUs are summed into a GT's dynamic k", 1.0,
-       std::nullopt, {}},
+      {"center_radius",
+       ParamType::kFloat,
+       center_radius,
+       "half-size of a GT's centre region, in strides",
+       0.0,
+       std::nullopt,
+       {}},
+      {"candidate_topk",
+       ParamType::kInt,
+       int64_t{10},
+       "how many top IoUs are summed into a GT's dynamic k",
+       1.0,
+       std::nullopt,
+       {}},
       {"iou_weight", ParamType::kFloat, 3.0, "weight of the -log(IoU) cost", 0.0, std::nullopt, {}},
       {"cls_weight", ParamType::kFloat, 1.0, "weight of the class (BCE) cost", 0.0, std::nullopt, {}},
       search_param(),
@@ -609,25 +622,23 @@ AssignerInfo make_info(const Rules& rules, double center_radius, std::string sum
   // As dynamic-soft-label: k cheapest priors per GT, conflicts by the cost
   // over all GTs; outside the geometry costs INF, which a GT still takes
   // when it has fewer than k priors inside: not geometric.
-  info.traits = {CostDefinition::kSimOta, /*multi_match=*/false, /*dynamic_k=*/true, /*picks_k=*/true,
-                 /*conflict_over_all=*/true, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/true};
+  info.traits = {CostDefinition::kSimOta,    /*multi_match=*/false, /*dynamic_k=*/true,     /*picks_k=*/true,
+                 /*conflict_over_all=*/true, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/true};
   return info;
 }
 
 }  // namespace
 
 AssignerInfo simota_info() {
-  AssignerInfo info = make_info(
-      kMmdetection, 2.5,
-      "SimOTA (YOLOX) as in mmdetection: BCE class cost + 3 -log IoU + INF outside box-and-centre, dynamic k",
-      "mmdetection mmdet/models/task_modules/assigners/sim_ota_assigner.py SimOTAAssigner (commit be627c24)",
-      {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}});
+  AssignerInfo info =
+      make_info(kMmdetection, 2.5,
+                "SimOTA (YOLOX) as in mmdetection: BCE class cost + 3 -log IoU + INF outside box-and-centre, dynamic k",
+                "mmdetection mmdet/models/task_modules/assigners/sim_ota_assigner.py SimOTAAssigner (commit be627c24)",
+                {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}});
   info.aliases = {"yolox-mmdet"};
   info.class_names = {{"SimOTAAssigner", ClassName::Syntax::kAny}};
   info.config_ignored = {"iou_calculator"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }
 
@@ -645,17 +656,25 @@ AssignerInfo simota_yolox_info() {
        {Field::kGtBboxes},
        {Field::kGtLabels}});
   info.params.insert(info.params.end() - 1,
-                     {"geometry", ParamType::kString, std::string("center"),
+                     {"geometry",
+                      ParamType::kString,
+                      std::string("center"),
                       "center: get_geometry_constraint (YOLOX main since Dec 2022), a prior is a candidate in a "
                       "GT's centre square, +1e6 outside it; box-or-center: get_in_boxes_info (the 0.3.0 release, "
                       "pip's yolox 0.3.0), in the GT box or the square, +1e5 unless in both",
-                      std::nullopt, std::nullopt, {"center", "box-or-center"}});
+                      std::nullopt,
+                      std::nullopt,
+                      {"center", "box-or-center"}});
   info.aliases = {"yolox"};
   info.presets = {
-      {"main", "YOLOX main since a4152a5 (Dec 2022): get_geometry_constraint, center_radius 1.5 (the defaults)",
-       R"({"geometry": "center", "center_radius": 1.5, "candidate_topk": 10})", {"yolox-main"}},
-      {"0.3.0", "the YOLOX 0.3.0 release (tag 4197784, pip): get_in_boxes_info, center_radius 2.5, +1e5",
-       R"({"geometry": "box-or-center", "center_radius": 2.5, "candidate_topk": 10})", {"yolox-0.3.0"}},
+      {"main",
+       "YOLOX main since a4152a5 (Dec 2022): get_geometry_constraint, center_radius 1.5 (the defaults)",
+       R"({"geometry": "center", "center_radius": 1.5, "candidate_topk": 10})",
+       {"yolox-main"}},
+      {"0.3.0",
+       "the YOLOX 0.3.0 release (tag 4197784, pip): get_in_boxes_info, center_radius 2.5, +1e5",
+       R"({"geometry": "box-or-center", "center_radius": 2.5, "candidate_topk": 10})",
+       {"yolox-0.3.0"}},
   };
   // Both report __version__ 0.3.0; the hook records which code it found.
   info.replays = [](const Params& p) {

@@ -97,7 +97,8 @@ void SparseDynamicK::resolve_owners(const std::vector<std::array<float, 2>>& cen
   const std::vector<std::pair<int32_t, int32_t>> contested = this->contested();
   if (contested.empty()) return;
   float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-  for (const auto& [x, y] : centres) x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+  for (const auto& [x, y] : centres)
+    x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
   geometry::BoxIndex index(x0, y0, x1, y1, bucket);
   for (int64_t g = 0; g < gts_; ++g) {
     const float c[4] = {centres[g][0], centres[g][1], centres[g][0], centres[g][1]};

@@ -129,11 +129,11 @@ class SparseDynamicK {
   const Problem& p_;
   int64_t gts_, columns_;
   SparseCost* cost_;
-  std::vector<int64_t> ks_;                        // [columns]
-  std::vector<Overlaps> overlapping_;              // [G]
-  std::vector<std::vector<CandidatePair>> costed_; // [G]
-  std::vector<std::vector<int32_t>> picks_;        // [G] positions in costed_[g], cheapest first
-  std::vector<int32_t> owner_;                     // [N] column or -1
+  std::vector<int64_t> ks_;                         // [columns]
+  std::vector<Overlaps> overlapping_;               // [G]
+  std::vector<std::vector<CandidatePair>> costed_;  // [G]
+  std::vector<std::vector<int32_t>> picks_;         // [G] positions in costed_[g], cheapest first
+  std::vector<int32_t> owner_;                      // [N] column or -1
 };
 
 }  // namespace assignscope::assign::detail

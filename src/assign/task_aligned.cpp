@@ -89,9 +89,9 @@ namespace {
 
 using cost::torch_pow;
 
-constexpr double kHarnessAnchorScale = 8.0;  // side of the square anchors the golden harness built, in strides
-constexpr float kToodNormEps = 10e-8f;       // TOODHead._get_targets_single's 10e-8
-constexpr float kCiouEps = 1e-7f;            // ultralytics bbox_iou's eps
+constexpr double kHarnessAnchorScale = 8.0;      // side of the square anchors the golden harness built, in strides
+constexpr float kToodNormEps = 10e-8f;           // TOODHead._get_targets_single's 10e-8
+constexpr float kCiouEps = 1e-7f;                // ultralytics bbox_iou's eps
 constexpr float kMmdetRejected = -100000000.0f;  // mmdet's -INF of overlaps_inf
 
 enum class Overlap {
@@ -115,8 +115,8 @@ struct Rules {
   bool raw_metrics;            // step 7: assign_metrics_raw (mmdet)
 };
 
-constexpr Rules kMmdetection{
-    "task-aligned", true, 0.01f, Overlap::kBboxOverlaps, false, false, true, false, true, kMmdetNegativeOverlap, true};
+constexpr Rules kMmdetection{"task-aligned", true,  0.01f, Overlap::kBboxOverlaps, false, false,
+                             true,           false, true,  kMmdetNegativeOverlap,  true};
 constexpr Rules kMmyolo{
     "task-aligned.mmyolo", false, 1e-9f, Overlap::kYolov6, false, true, false, true, false, 0.0f, false};
 constexpr Rules kUltralytics{
@@ -202,10 +202,10 @@ struct Settings {
   double alpha;
   double beta;
   float eps;
-  bool stal = false;          // ultralytics 8.4: `stride` given
-  float stal_min_side = 0;    // stride[0]
-  float stal_side = 0;        // stride[1] (stride[0] when alone)
-  int64_t topk2 = 0;          // 0: no topk2 step (null, or equal to topk)
+  bool stal = false;        // ultralytics 8.4: `stride` given
+  float stal_min_side = 0;  // stride[0]
+  float stal_side = 0;      // stride[1] (stride[0] when alone)
+  int64_t topk2 = 0;        // 0: no topk2 step (null, or equal to topk)
 };
 
 Settings settings_of(const Rules& rules, const Params& params) {
@@ -226,10 +226,7 @@ Settings settings_of(const Rules& rules, const Params& params) {
 class TaskAligned final : public Assigner {
  public:
   TaskAligned(const Rules& rules, const Params& params)
-      : rules_(rules),
-        params_(params),
-        s_(settings_of(rules, params)),
-        sparse_search_(sparse_search(params)) {}
+      : rules_(rules), params_(params), s_(settings_of(rules, params)), sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     Assignment out;
@@ -248,9 +245,7 @@ class TaskAligned final : public Assigner {
   }
 
  private:
-  float metric_of(float score, float overlap) const {
-    return torch_pow(score, s_.alpha) * torch_pow(overlap, s_.beta);
-  }
+  float metric_of(float score, float overlap) const { return torch_pow(score, s_.alpha) * torch_pow(overlap, s_.beta); }
 
   // Step 4's outcome for a pair: picked and inside (mmdet: also t > 0).
   bool is_positive(const Pair& pair) const {
@@ -332,8 +327,8 @@ class TaskAligned final : public Assigner {
     // overlaps it have t > 0, and only when beta > 0.
     if (!(s_.beta > 0.0) || !p.pred_bboxes.allFinite()) {
       search.grid.reset();
-      *record = {SearchRecord::Path::kDense, !(s_.beta > 0.0) ? "beta <= 0: t > 0 without overlap"
-                                                               : "a prediction is not finite"};
+      *record = {SearchRecord::Path::kDense,
+                 !(s_.beta > 0.0) ? "beta <= 0: t > 0 without overlap" : "a prediction is not finite"};
       return search;
     }
     const geometry::GtExtent e = geometry::gt_extent(p.gt_bboxes);
@@ -457,9 +452,7 @@ class TaskAligned final : public Assigner {
   // in `*ordered` whether torch's order decided.
   int64_t pick_top_k(std::vector<Pair>* pairs, int64_t k, int64_t num_priors, bool* ordered) const {
     *ordered = false;
-    const auto value = [&](const Pair& pair) {
-      return rules_.topk_among_inside && !pair.inside ? 0.0f : pair.metric;
-    };
+    const auto value = [&](const Pair& pair) { return rules_.topk_among_inside && !pair.inside ? 0.0f : pair.metric; };
     std::vector<Pair*> ranked;
     for (Pair& pair : *pairs)
       if (positive_value(value(pair))) ranked.push_back(&pair);
@@ -580,9 +573,10 @@ class TaskAligned final : public Assigner {
     const int64_t k = std::min(s_.topk, num_priors);
     Assignment out = Assignment::Empty(num_priors, num_gts, rules_.negative_overlap, false);
     if (!rules_.positive_needs_metric && s_.topk > num_priors)
-      out.notes.push_back(fmt::format("topk = {} exceeds the {} priors: the reference's torch.topk fails here; "
-                                      "replayed with k = {}",
-                                      s_.topk, num_priors, num_priors));
+      out.notes.push_back(
+          fmt::format("topk = {} exceeds the {} priors: the reference's torch.topk fails here; "
+                      "replayed with k = {}",
+                      s_.topk, num_priors, num_priors));
 
     // Steps 2-4, GT by GT.
     Search search = make_search(sc, &out.search);
@@ -676,15 +670,30 @@ class TaskAligned final : public Assigner {
 
 std::vector<ParamSpec> tal_params(int64_t topk, double alpha, double beta, std::optional<double> eps) {
   std::vector<ParamSpec> specs = {
-      {"topk", ParamType::kInt, topk, "how many of a GT's largest alignment metrics become its candidates", 1.0,
-       std::nullopt, {}},
-      {"alpha", ParamType::kFloat, alpha, "exponent of the class score in the metric s^alpha * u^beta", 0.0,
-       std::nullopt, {}},
+      {"topk",
+       ParamType::kInt,
+       topk,
+       "how many of a GT's largest alignment metrics become its candidates",
+       1.0,
+       std::nullopt,
+       {}},
+      {"alpha",
+       ParamType::kFloat,
+       alpha,
+       "exponent of the class score in the metric s^alpha * u^beta",
+       0.0,
+       std::nullopt,
+       {}},
       {"beta", ParamType::kFloat, beta, "exponent of the IoU in the metric s^alpha * u^beta", 0.0, std::nullopt, {}},
   };
   if (eps)
-    specs.push_back({"eps", ParamType::kFloat, *eps, "added to a GT's largest metric when normalising the soft targets",
-                     0.0, std::nullopt, {}});
+    specs.push_back({"eps",
+                     ParamType::kFloat,
+                     *eps,
+                     "added to a GT's largest metric when normalising the soft targets",
+                     0.0,
+                     std::nullopt,
+                     {}});
   specs.push_back(search_param());
   return specs;
 }
@@ -701,9 +710,14 @@ AssignerInfo make_info(const Rules& rules, std::vector<ParamSpec> specs, std::st
   if (rules.raw_metrics) info.result_files.push_back("assign_metrics_raw.npy");
   info.make = [rules](const Params& params) { return std::make_unique<TaskAligned>(rules, params); };
   // Positives need the point inside the GT.
-  info.traits = {CostDefinition::kNone, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
+  info.traits = {CostDefinition::kNone,
+                 /*multi_match=*/false,
+                 /*dynamic_k=*/false,
+                 /*picks_k=*/false,
                  /*conflict_over_all=*/std::nullopt,  // per flavour, below
-                 /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/true};
+                 /*geometric=*/true,
+                 /*records_pairs=*/true,
+                 /*sparse_search=*/true};
   return info;
 }
 
@@ -720,9 +734,7 @@ AssignerInfo task_aligned_info() {
   info.class_names = {{"TaskAlignedAssigner", ClassName::Syntax::kDict}};
   info.traits.conflict_over_all = false;  // the largest metric among the GTs that picked the prior
   info.config_ignored = {"iou_calculator"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }
 
@@ -738,24 +750,32 @@ AssignerInfo task_aligned_mmyolo_info() {
   // num_classes: the dump's; use_ciou=False is the YOLOv6 / PPYOLOE setting
   // replayed here (validate refuses True).
   info.config_ignored = {"num_classes"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}}; };
   return info;
 }
 
 AssignerInfo task_aligned_ultralytics_info() {
   std::vector<ParamSpec> specs = tal_params(10, 0.5, 6.0, 1e-9);
   specs.insert(specs.end() - 1,
-               {"stride", ParamType::kNumbers, Null{},
+               {"stride",
+                ParamType::kNumbers,
+                Null{},
                 "the model's strides (ultralytics 8.4's constructor argument): given, a GT side shorter than "
                 "stride[0] is widened to stride[1] for the inside test (STAL); null: ultralytics before 8.4",
-                0.0, std::nullopt, {}, /*nullable=*/true});
+                0.0,
+                std::nullopt,
+                {},
+                /*nullable=*/true});
   specs.insert(specs.end() - 1,
-               {"topk2", ParamType::kInt, Null{},
+               {"topk2",
+                ParamType::kInt,
+                Null{},
                 "after conflicts each GT keeps its topk2 best positives (ultralytics 8.4; null: topk2 = topk, no "
                 "second top-k); YOLO26's one-to-one branch uses 1",
-                1.0, std::nullopt, {}, /*nullable=*/true});
+                1.0,
+                std::nullopt,
+                {},
+                /*nullable=*/true});
   AssignerInfo info = make_info(kUltralytics, std::move(specs),
                                 "YOLOv8's TAL: CIoU computed only inside the GT, top-k among the priors inside it, "
                                 "conflicts by CIoU over all GTs; 8.4's STAL and topk2 with `stride` / `topk2`",
@@ -771,18 +791,22 @@ AssignerInfo task_aligned_ultralytics_info() {
     if (!p.is_null("stride") && p.get_numbers("stride")[0] <= 0)
       return Status::Usage("parameter stride: stride[0] must be > 0 (the smallest stride)");
     if (p.is_null("stride") && !p.is_null("topk2"))
-      return Status::Usage("parameter topk2 is ultralytics 8.4's and needs stride (8.4 passes the model's strides); "
-                           "give both, e.g. --preset yolo26-o2o");
+      return Status::Usage(
+          "parameter topk2 is ultralytics 8.4's and needs stride (8.4 passes the model's strides); "
+          "give both, e.g. --preset yolo26-o2o");
     return Status();
   };
   info.replays = [](const Params& p) {
     if (p.is_null("stride"))
-      return std::vector<FrameworkRange>{{"ultralytics", "8.0.0", "8.4.0", "ultralytics 8.0 - 8.3 (and YOLOv10's fork)"}};
+      return std::vector<FrameworkRange>{
+          {"ultralytics", "8.0.0", "8.4.0", "ultralytics 8.0 - 8.3 (and YOLOv10's fork)"}};
     return std::vector<FrameworkRange>{{"ultralytics", "8.4.0", "9", "ultralytics 8.4"}};
   };
   info.presets = {
-      {"v8.2", "ultralytics 8.2 / 8.3 v8DetectionLoss: TaskAlignedAssigner(topk=10, alpha=0.5, beta=6.0) (the defaults)",
-       R"({"topk": 10, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})", {"yolov8-8.2", "yolov8-8.3"}},
+      {"v8.2",
+       "ultralytics 8.2 / 8.3 v8DetectionLoss: TaskAlignedAssigner(topk=10, alpha=0.5, beta=6.0) (the defaults)",
+       R"({"topk": 10, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})",
+       {"yolov8-8.2", "yolov8-8.3"}},
       {"v8.4",
        "ultralytics 8.4 v8DetectionLoss (YOLOv8, YOLO11, and YOLO26's one-to-many branch): TaskAlignedAssigner("
        "topk=10, alpha=0.5, beta=6.0, stride=[8, 16, 32]) with STAL",
@@ -790,12 +814,17 @@ AssignerInfo task_aligned_ultralytics_info() {
        {"yolov8", "yolo11", "yolov11", "yolov9", "yolo12", "yolov12", "yolo26", "yolo26-o2m", "ultralytics"}},
       {"yolo26-o2o",
        "ultralytics 8.4 E2ELoss, YOLO26's one-to-one branch: v8DetectionLoss(tal_topk=7, tal_topk2=1)",
-       R"({"topk": 7, "alpha": 0.5, "beta": 6.0, "stride": [8, 16, 32], "topk2": 1})", {"yolo26-o2o"}},
+       R"({"topk": 7, "alpha": 0.5, "beta": 6.0, "stride": [8, 16, 32], "topk2": 1})",
+       {"yolo26-o2o"}},
       {"yolov10-o2o",
-       "YOLOv10 (THU-MIG/yolov10, an ultralytics 8.1 fork) v10DetectLoss one-to-one branch: v8DetectionLoss(tal_topk=1)",
-       R"({"topk": 1, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})", {"yolov10-o2o"}},
-      {"yolov10-o2m", "YOLOv10 one-to-many branch: v8DetectionLoss(tal_topk=10), the 8.1-era assigner",
-       R"({"topk": 10, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})", {"yolov10", "yolov10-o2m"}},
+       "YOLOv10 (THU-MIG/yolov10, an ultralytics 8.1 fork) v10DetectLoss one-to-one branch: "
+       "v8DetectionLoss(tal_topk=1)",
+       R"({"topk": 1, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})",
+       {"yolov10-o2o"}},
+      {"yolov10-o2m",
+       "YOLOv10 one-to-many branch: v8DetectionLoss(tal_topk=10), the 8.1-era assigner",
+       R"({"topk": 10, "alpha": 0.5, "beta": 6.0, "stride": null, "topk2": null})",
+       {"yolov10", "yolov10-o2m"}},
   };
   return info;
 }

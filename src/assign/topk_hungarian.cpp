@@ -123,10 +123,10 @@ class TopkHungarian final : public Assigner {
   void match(const Problem& p, Assignment* out) const {
     const int64_t num_queries = p.num_priors(), num_gts = p.num_gts();
     const int64_t k = queries_per_gt(topk_, num_queries, num_gts);
-    out->notes.push_back(fmt::format("k = min(topk {}, int(N / G) = int({} / {}) = {}) = {}: each GT is matched to "
-                                     "exactly {} {}",
-                                     topk_, num_queries, num_gts, num_queries / num_gts, k, k,
-                                     k == 1 ? "query" : "queries"));
+    out->notes.push_back(
+        fmt::format("k = min(topk {}, int(N / G) = int({} / {}) = {}) = {}: each GT is matched to "
+                    "exactly {} {}",
+                    topk_, num_queries, num_gts, num_queries / num_gts, k, k, k == 1 ? "query" : "queries"));
 
     // s: what DDQDETRHead hands the assigner, sigmoid(logit).
     MatrixRf scores;
@@ -139,7 +139,8 @@ class TopkHungarian final : public Assigner {
     const cost::MatchCostEvaluator costs(costs_, scores, p);
     std::vector<float> gt_costs(static_cast<size_t>(num_gts * num_queries));  // [G, N] float32
     for (int64_t g = 0; g < num_gts; ++g)
-      for (int64_t q = 0; q < num_queries; ++q) gt_costs[static_cast<size_t>(g * num_queries + q)] = costs.pair(q, g).total;
+      for (int64_t q = 0; q < num_queries; ++q)
+        gt_costs[static_cast<size_t>(g * num_queries + q)] = costs.pair(q, g).total;
 
     std::vector<int32_t> owner(static_cast<size_t>(num_queries), -1);
     if (k > 0) {
@@ -169,7 +170,9 @@ class TopkHungarian final : public Assigner {
     }
 
     // Results, metrics and the per-GT soft targets.
-    const auto plain_iou = [&](int64_t q, int64_t g) { return geometry::iou(&p.pred_bboxes(q, 0), &p.gt_bboxes(g, 0)); };
+    const auto plain_iou = [&](int64_t q, int64_t g) {
+      return geometry::iou(&p.pred_bboxes(q, 0), &p.gt_bboxes(g, 0));
+    };
     std::vector<float>& raw = *out->assign_metrics_raw;
     std::vector<float> max_metric(static_cast<size_t>(num_gts), 0.0f), max_iou(static_cast<size_t>(num_gts), 0.0f);
     std::vector<char> seen(static_cast<size_t>(num_gts), 0);
@@ -247,16 +250,26 @@ AssignerInfo topk_hungarian_info() {
       "mmdetection mmdet/models/task_modules/assigners/topk_hungarian_assigner.py TopkHungarianAssigner (commit "
       "cfd5d3a9); soft targets as mmdet/models/losses/ddq_detr_aux_loss.py DDQAuxLoss._get_target_single";
   info.params = {
-      {"topk", ParamType::kInt, int64_t{4},
-       "queries matched to each GT, at most int(N / G) (DDQDETRHead's aux_num_pos)", 1.0, std::nullopt, {}},
+      {"topk",
+       ParamType::kInt,
+       int64_t{4},
+       "queries matched to each GT, at most int(N / G) (DDQDETRHead's aux_num_pos)",
+       1.0,
+       std::nullopt,
+       {}},
       cost_param("cls_cost", Json{{"type", "FocalLossCost"}, {"weight", 2.0}},
                  "class cost, a match-cost dict; FocalLossCost applies its sigmoid to the already sigmoided scores"),
       cost_param("reg_cost", Json{{"type", "BBoxL1Cost"}, {"weight", 5.0}},
                  "box cost, a match-cost dict (BBoxL1Cost: boxes divided by the image size; 'xyxy' by default)"),
       cost_param("iou_cost", Json{{"type", "IoUCost"}, {"iou_mode", "giou"}, {"weight", 2.0}},
                  "overlap cost, a match-cost dict"),
-      {"alpha", ParamType::kFloat, 1.0, "exponent of the class score in the metric s^alpha * IoU^beta", 0.0,
-       std::nullopt, {}},
+      {"alpha",
+       ParamType::kFloat,
+       1.0,
+       "exponent of the class score in the metric s^alpha * IoU^beta",
+       0.0,
+       std::nullopt,
+       {}},
       {"beta", ParamType::kFloat, 6.0, "exponent of the IoU in the metric s^alpha * IoU^beta", 0.0, std::nullopt, {}},
   };
   info.needs = {{Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
@@ -264,8 +277,9 @@ AssignerInfo topk_hungarian_info() {
                        "assign_metrics_raw.npy"};
   info.make = [](const Params& params) { return std::make_unique<TopkHungarian>(params); };
   // k queries per GT by one linear assignment over the GT columns repeated k times.
-  info.traits = {CostDefinition::kTopkHungarian, /*multi_match=*/false, /*dynamic_k=*/false, /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/false, /*records_pairs=*/true, /*sparse_search=*/false};
+  info.traits = {
+      CostDefinition::kTopkHungarian, /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
+      /*conflict_over_all=*/false,    /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params& params, const Problem& p) -> Status {
     if (needs_image_size(costs_of(params)) && !p.meta.image_size)
       return Status::InvalidInput(
@@ -289,13 +303,14 @@ AssignerInfo topk_hungarian_info() {
       {"ddq",
        "DDQ-DETR as configured (configs/ddq/ddq-detr-4scale_r50_8xb2-12e_coco.py): DDQDETRHead's aux_num_pos = 4, "
        "alpha 1, beta 6, the assigner's default costs",
-       R"({"topk": 4})", {}},
-      {"topk8", "DDQAuxLoss's own default train_cfg (topk=8), used when it is built without one", R"({"topk": 8})",
+       R"({"topk": 4})",
+       {}},
+      {"topk8",
+       "DDQAuxLoss's own default train_cfg (topk=8), used when it is built without one",
+       R"({"topk": 8})",
        {"ddq-aux-default"}},
   };
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmdet", "3.1.0", "4", "mmdetection 3.1+"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.1.0", "4", "mmdetection 3.1+"}}; };
   return info;
 }
 

@@ -57,7 +57,8 @@ Result<std::vector<Level>> grid_of(const Problem& p) {
     if (count > 0) {
       level.stride = p.priors(offset, 2);
       float max_x = 0, max_y = 0;
-      for (int64_t i = offset; i < offset + count; ++i) max_x = std::max(max_x, p.priors(i, 0)), max_y = std::max(max_y, p.priors(i, 1));
+      for (int64_t i = offset; i < offset + count; ++i)
+        max_x = std::max(max_x, p.priors(i, 0)), max_y = std::max(max_y, p.priors(i, 1));
       // A grid cannot have more columns or rows than the level has priors:
       // checked in floating point, before a conversion that would overflow
       // (a stride of 1e-30, or of 0 and a point at 0).
@@ -137,7 +138,7 @@ class YoloV5 final : public Assigner {
             if (!use[k]) continue;
             int64_t col = static_cast<int64_t>(cx - offsets[k][0] * near_neighbor_thr_);  // .long(): toward zero
             int64_t row = static_cast<int64_t>(cy - offsets[k][1] * near_neighbor_thr_);
-            if (col < 0) col += level.width;   // torch indexing wraps negatives
+            if (col < 0) col += level.width;  // torch indexing wraps negatives
             if (row < 0) row += level.height;
             if (col < 0 || row < 0 || col >= level.width || row >= level.height) {
               ++off_grid;
@@ -191,18 +192,28 @@ AssignerInfo yolov5_info() {
       "mmyolo mmyolo/models/dense_heads/yolov5_head.py YOLOv5Head.loss_by_feat, target part (mmyolo 0.6.0, "
       "commit 8c4d9dc5)";
   info.params = {
-      {"prior_match_thr", ParamType::kFloat, 4.0, "largest width/height ratio between a GT and an anchor", 1.0,
-       std::nullopt, {}},
-      {"near_neighbor_thr", ParamType::kFloat, 0.5, "a neighbour cell matches when the centre is this close to it",
-       0.0, 1.0, {}},
+      {"prior_match_thr",
+       ParamType::kFloat,
+       4.0,
+       "largest width/height ratio between a GT and an anchor",
+       1.0,
+       std::nullopt,
+       {}},
+      {"near_neighbor_thr",
+       ParamType::kFloat,
+       0.5,
+       "a neighbour cell matches when the centre is this close to it",
+       0.0,
+       1.0,
+       {}},
   };
   info.needs = {{Field::kPriors}, {Field::kAnchors}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "matches.npy"};
   info.make = [](const Params& params) { return std::make_unique<YoloV5>(params); };
   // A prior matches every GT whose shape fits its anchor (Assignment::matches),
   // in the GT's cell and its near neighbours; each match is a recorded pair.
-  info.traits = {CostDefinition::kNone, /*multi_match=*/true, /*dynamic_k=*/false, /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/true, /*records_pairs=*/true, /*sparse_search=*/false};
+  info.traits = {CostDefinition::kNone,       /*multi_match=*/true, /*dynamic_k=*/false,    /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/true,   /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params&, const Problem& p) {
     if (!p.meta.image_size)
       return Status::InvalidInput(
@@ -212,9 +223,7 @@ AssignerInfo yolov5_info() {
   };
   info.class_names = {{"YOLOv5Head", ClassName::Syntax::kAny, /*head=*/true}};
   info.config_ignored = {"num_classes"};
-  info.replays = [](const Params&) {
-    return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}};
-  };
+  info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}}; };
   return info;
 }
 

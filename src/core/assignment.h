@@ -33,11 +33,11 @@ using CostTerms = std::array<float, kMaxCostTerms>;  // named by Assignment::cos
 struct CandidatePair {
   int32_t prior = 0;
   int32_t gt = 0;
-  float cost = 0;                            // the total the assigner ranks by
-  CostTerms terms{};                         // components, named by Assignment::cost_terms
-  float iou = 0;                             // IoU used by the assigner for this pair
-  bool inside = false;                       // passes the assigner's geometric candidate rule
-  bool picked = false;                       // chosen by this GT before conflict resolution
+  float cost = 0;       // the total the assigner ranks by
+  CostTerms terms{};    // components, named by Assignment::cost_terms
+  float iou = 0;        // IoU used by the assigner for this pair
+  bool inside = false;  // passes the assigner's geometric candidate rule
+  bool picked = false;  // chosen by this GT before conflict resolution
 };
 
 // One (prior, GT) match of a multi-match assigner.
@@ -58,11 +58,11 @@ struct SearchRecord {
 };
 
 struct Assignment {
-  std::string assigner;                // registry name, "dynamic-soft-label"
+  std::string assigner;  // registry name, "dynamic-soft-label"
   Params params;
 
-  std::vector<int64_t> gt_inds;        // [N] mmdet convention (see above)
-  std::vector<int64_t> labels;         // [N]
+  std::vector<int64_t> gt_inds;  // [N] mmdet convention (see above)
+  std::vector<int64_t> labels;   // [N]
   // [N] as the reference's AssignResult.max_overlaps; empty for assigners
   // that measure no overlap (FCOS, YOLOv5): reports then show none.
   std::vector<float> max_overlaps;
@@ -77,7 +77,7 @@ struct Assignment {
   std::optional<std::vector<float>> bbox_targets;        // [N, 4] FCOS's (l, t, r, b) targets
   std::optional<std::vector<Match>> matches;             // multi-match assigners, sorted (prior, gt)
 
-  std::vector<std::string> cost_terms; // names of CandidatePair::terms in use
+  std::vector<std::string> cost_terms;    // names of CandidatePair::terms in use
   std::vector<CandidatePair> candidates;  // sorted by (gt, prior)
 
   // Human-readable remarks about this image: early returns, reference quirks.

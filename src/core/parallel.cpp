@@ -12,7 +12,8 @@
 namespace assignscope {
 
 size_t worker_count(int requested, size_t items) {
-  const size_t wanted = requested > 0 ? static_cast<size_t>(requested) : std::max(1u, std::thread::hardware_concurrency());
+  const size_t wanted =
+      requested > 0 ? static_cast<size_t>(requested) : std::max(1u, std::thread::hardware_concurrency());
   return std::max<size_t>(1, std::min(wanted, items));
 }
 

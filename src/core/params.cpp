@@ -22,8 +22,7 @@ std::string lower(std::string s) {
 }
 
 std::string number_string(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15)
-    return fmt::format("{}", static_cast<int64_t>(v));
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<int64_t>(v));
   return fmt::format("{}", v);
 }
 
@@ -83,8 +82,8 @@ Status Params::check_and_store(const ParamSpec& spec, ParamValue v) {
                               ? fmt::format("between {} and {}", number_string(*spec.min), number_string(*spec.max))
                           : spec.min ? fmt::format(">= {}", number_string(*spec.min))
                                      : fmt::format("<= {}", number_string(*spec.max));
-      return Status::Usage(fmt::format("parameter {}={}: expected a value {}", spec.name,
-                                       param_value_string(v), range));
+      return Status::Usage(
+          fmt::format("parameter {}={}: expected a value {}", spec.name, param_value_string(v), range));
     }
     return Status();
   };
@@ -95,12 +94,11 @@ Status Params::check_and_store(const ParamSpec& spec, ParamValue v) {
     ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(*d));
   }
   if (auto* s = std::get_if<std::string>(&v)) {
-    if (!spec.choices.empty() &&
-        std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
+    if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
       std::string list;
       for (const std::string& c : spec.choices) list += (list.empty() ? "" : ", ") + c;
-      return Status::Usage(fmt::format("parameter {}={}: expected one of {}{}", spec.name, *s, list,
-                                       did_you_mean(*s, spec.choices)));
+      return Status::Usage(
+          fmt::format("parameter {}={}: expected one of {}{}", spec.name, *s, list, did_you_mean(*s, spec.choices)));
     }
   }
   if (auto* r = std::get_if<Ranges>(&v)) {
@@ -108,8 +106,8 @@ Status Params::check_and_store(const ParamSpec& spec, ParamValue v) {
       if (!std::isfinite(lo) || !std::isfinite(hi))
         return Status::Usage(fmt::format("parameter {}: expected finite numbers", spec.name));
       if (!(lo <= hi))
-        return Status::Usage(fmt::format("parameter {}: range [{}, {}] has low > high", spec.name,
-                                         number_string(lo), number_string(hi)));
+        return Status::Usage(fmt::format("parameter {}: range [{}, {}] has low > high", spec.name, number_string(lo),
+                                         number_string(hi)));
       if (spec.type == ParamType::kInterval) {
         ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(lo));
         ASSIGNSCOPE_RETURN_IF_ERROR(out_of_range(hi));
@@ -141,8 +139,8 @@ std::string unknown_message(const std::string& name, const std::vector<ParamSpec
   std::string list;
   for (const ParamSpec& s : specs) list += (list.empty() ? "" : ", ") + s.name;
   if (list.empty()) list = "none";
-  return fmt::format("unknown parameter '{}'{}; this assigner takes: {}", name,
-                     did_you_mean(name, names_of(specs)), list);
+  return fmt::format("unknown parameter '{}'{}; this assigner takes: {}", name, did_you_mean(name, names_of(specs)),
+                     list);
 }
 }  // namespace
 
@@ -170,8 +168,7 @@ Status Params::set(const std::string& name, const std::string& text) {
       if (t == "false" || t == "0" || t == "no" || t == "off") return check_and_store(*spec, false);
       return bad();
     }
-    case ParamType::kString:
-      return check_and_store(*spec, text);
+    case ParamType::kString: return check_and_store(*spec, text);
     case ParamType::kRanges:
     case ParamType::kNumbers:
     case ParamType::kInterval:
@@ -188,9 +185,10 @@ Status Params::set_json(const std::string& name, const nlohmann::json& value) {
   if (!spec) return Status::Usage(unknown_message(name, specs_));
   auto bad = [&]() {
     if (is_unevaluated(value))
-      return Status::Usage(fmt::format("parameter {}={}: a Python name or expression, not a value; write the {} "
-                                       "it stands for",
-                                       name, printable(python_source(value), 60), param_type_name(spec->type)));
+      return Status::Usage(
+          fmt::format("parameter {}={}: a Python name or expression, not a value; write the {} "
+                      "it stands for",
+                      name, printable(python_source(value), 60), param_type_name(spec->type)));
     return Status::Usage(
         fmt::format("parameter {}={}: expected {}", name, json_snippet(value), param_type_name(spec->type)));
   };
@@ -248,8 +246,7 @@ Status Params::set_json(const std::string& name, const nlohmann::json& value) {
     case ParamType::kStructured: {
       if (!spec->validate) return bad();
       auto canonical = spec->validate(value);
-      if (!canonical.ok())
-        return Status::Usage(fmt::format("parameter {}: {}", name, canonical.status().message()));
+      if (!canonical.ok()) return Status::Usage(fmt::format("parameter {}: {}", name, canonical.status().message()));
       return check_and_store(*spec, Structured{canonical->dump()});
     }
   }
@@ -259,7 +256,8 @@ Status Params::set_json(const std::string& name, const nlohmann::json& value) {
 Status Params::set_all(const nlohmann::json& object) {
   if (!object.is_object()) return Status::Usage("parameters: expected a JSON object of name: value");
   Params updated = *this;  // all or nothing
-  for (auto it = object.begin(); it != object.end(); ++it) ASSIGNSCOPE_RETURN_IF_ERROR(updated.set_json(it.key(), it.value()));
+  for (auto it = object.begin(); it != object.end(); ++it)
+    ASSIGNSCOPE_RETURN_IF_ERROR(updated.set_json(it.key(), it.value()));
   *this = std::move(updated);
   return Status();
 }

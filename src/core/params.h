@@ -53,10 +53,10 @@ struct ParamSpec {
   ParamType type = ParamType::kFloat;
   ParamValue default_value;
   std::string help;
-  std::optional<double> min;          // inclusive bounds for numbers (each element of kNumbers, kInterval)
+  std::optional<double> min;  // inclusive bounds for numbers (each element of kNumbers, kInterval)
   std::optional<double> max;
-  std::vector<std::string> choices;   // allowed strings (kString)
-  bool nullable = false;              // null / None is a value (the default may be Null{})
+  std::vector<std::string> choices;  // allowed strings (kString)
+  bool nullable = false;             // null / None is a value (the default may be Null{})
   // kStructured: checks a value and returns its canonical form, or an error
   // saying what was expected (the caller adds the parameter name).
   std::function<Result<nlohmann::json>(const nlohmann::json&)> validate = nullptr;
@@ -82,12 +82,12 @@ class Params {
   Status set_all(const nlohmann::json& object);
 
   int64_t get_int(const std::string& name) const;
-  double get_float(const std::string& name) const;   // ints are widened
+  double get_float(const std::string& name) const;  // ints are widened
   bool get_bool(const std::string& name) const;
   const std::string& get_string(const std::string& name) const;
   const Ranges& get_ranges(const std::string& name) const;
   bool is_null(const std::string& name) const;
-  const Numbers& get_numbers(const std::string& name) const;   // not null
+  const Numbers& get_numbers(const std::string& name) const;  // not null
   Interval get_interval(const std::string& name) const;
   nlohmann::json get_structured(const std::string& name) const;  // the canonical JSON; null when null
   bool has(const std::string& name) const { return find(name) != nullptr; }
@@ -97,13 +97,13 @@ class Params {
   bool is_default(const std::string& name) const;
 
   nlohmann::ordered_json to_json() const;  // {"topk": 13, ...} in declaration order
-  std::string to_string() const;         // "soft_center_radius=3 topk=13 iou_weight=3" (search only when not default)
+  std::string to_string() const;           // "soft_center_radius=3 topk=13 iou_weight=3" (search only when not default)
 
  private:
   const ParamSpec* find(const std::string& name) const;
   Status check_and_store(const ParamSpec& spec, ParamValue v);
   std::vector<ParamSpec> specs_;
-  std::vector<ParamValue> values_;       // parallel to specs_
+  std::vector<ParamValue> values_;  // parallel to specs_
 };
 
 std::string param_value_string(const ParamValue& v);

@@ -40,8 +40,7 @@ std::vector<int32_t> levels_from_counts(const std::vector<int64_t>& num_level_pr
 std::vector<int64_t> level_counts_from_strides(const Rows4f& priors) {
   std::vector<int64_t> counts;
   for (Eigen::Index i = 0; i < priors.rows(); ++i) {
-    if (i == 0 || priors(i, 2) != priors(i - 1, 2) || priors(i, 3) != priors(i - 1, 3))
-      counts.push_back(0);
+    if (i == 0 || priors(i, 2) != priors(i - 1, 2) || priors(i, 3) != priors(i - 1, 3)) counts.push_back(0);
     ++counts.back();
   }
   return counts;

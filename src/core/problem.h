@@ -49,8 +49,8 @@ struct Meta {
   int version = 1;
   std::optional<std::array<int64_t, 2>> image_size;  // (height, width)
   std::optional<int64_t> num_classes;
-  std::optional<int64_t> reg_max;         // bins per side of pred_dist (default: its columns / 4)
-  ScoreKind scores = ScoreKind::kLogits;  // what cls_scores / objectness held in the file
+  std::optional<int64_t> reg_max;           // bins per side of pred_dist (default: its columns / 4)
+  ScoreKind scores = ScoreKind::kLogits;    // what cls_scores / objectness held in the file
   BoxFormat box_format = BoxFormat::kXyxy;  // how pred_bboxes / gt_bboxes / gt_bboxes_ignore were stored
   std::string source;
   // Where the dump came from, as the hooks record it (docs/format.md): all optional.
@@ -60,9 +60,9 @@ struct Meta {
   std::string dtype;              // of the scores the assigner received: "float32", "float16"
   std::optional<bool> autocast;
   std::optional<int64_t> step, epoch, rank;
-  std::string branch;             // "one2many", "one2one"
-  std::string assigner;           // the registry name that replays it
-  std::string assigner_params;    // JSON object text: that assigner's parameters, "" when absent
+  std::string branch;           // "one2many", "one2one"
+  std::string assigner;         // the registry name that replays it
+  std::string assigner_params;  // JSON object text: that assigner's parameters, "" when absent
   std::string preset;
 };
 
@@ -74,31 +74,31 @@ struct Problem {
   Rows4f anchors;                         // [N, 4] xyxy, when the dump has them
   std::vector<int64_t> num_level_priors;  // [L], sums to N (inferred when absent)
   bool levels_inferred = false;
-  std::vector<int32_t> prior_level;       // [N] level of each prior, from num_level_priors
+  std::vector<int32_t> prior_level;  // [N] level of each prior, from num_level_priors
 
-  MatrixRf cls_scores;                    // [N, C] logits (probabilities are converted at load)
-  std::vector<float> objectness;          // [N] logits
-  std::vector<float> centerness;          // [N] logits of an FCOS-style head (O2F)
-  MatrixRf pred_dist;                     // [N, 4 * reg_max] DFL logits (ultralytics heads)
+  MatrixRf cls_scores;            // [N, C] logits (probabilities are converted at load)
+  std::vector<float> objectness;  // [N] logits
+  std::vector<float> centerness;  // [N] logits of an FCOS-style head (O2F)
+  MatrixRf pred_dist;             // [N, 4 * reg_max] DFL logits (ultralytics heads)
   // Dumps of probabilities (meta.scores = "probs") keep them as given too,
   // for assigners that consume probabilities (SimOTA, TAL): empty otherwise.
-  MatrixRf cls_probs;                     // [N, C]
-  std::vector<float> objectness_probs;    // [N]
-  Rows4f pred_bboxes;                     // [N, 4] xyxy (decoded from pred_distances if given so)
-  Rows4f pred_distances;                  // [N, 4] (l, t, r, b) as given, when the dump had them
+  MatrixRf cls_probs;                   // [N, C]
+  std::vector<float> objectness_probs;  // [N]
+  Rows4f pred_bboxes;                   // [N, 4] xyxy (decoded from pred_distances if given so)
+  Rows4f pred_distances;                // [N, 4] (l, t, r, b) as given, when the dump had them
   bool preds_from_distances = false;
 
-  Rows4f gt_bboxes;                       // [G, 4] xyxy
-  std::vector<int64_t> gt_labels;         // [G] in [0, C)
-  Rows4f gt_bboxes_ignore;                // [K, 4] xyxy
+  Rows4f gt_bboxes;                // [G, 4] xyxy
+  std::vector<int64_t> gt_labels;  // [G] in [0, C)
+  Rows4f gt_bboxes_ignore;         // [K, 4] xyxy
   // [G, 2] (x, y): the centre the dynamic-soft-label flavours measure
   // distances from, when the dump gives one (mmdet: a mask's centre of mass).
   Rows2f gt_centers;
   // Dumps with meta.box_format "cxcywh" (YOLOX): the boxes as given, for
   // assigners that compute on them (simota.yolox); gt_bboxes / pred_bboxes
   // hold them converted to xyxy (c -+ wh / 2 in float32). Empty otherwise.
-  Rows4f gt_cxcywh;                       // [G, 4]
-  Rows4f pred_cxcywh;                     // [N, 4]
+  Rows4f gt_cxcywh;    // [G, 4]
+  Rows4f pred_cxcywh;  // [N, 4]
   // cls_scores has C + 1 columns, the last a softmax head's "no object"
   // logit (DETR's ClassificationCost); num_classes() is C.
   bool background_column = false;
@@ -107,10 +107,10 @@ struct Problem {
   // Gmax with zero boxes). The mmyolo batched assigners give padding columns
   // a dynamic k and let them compete in conflicts, so they are kept; every
   // other assigner ignores them. Empty for a single image.
-  Rows4f padding_gt_bboxes;               // [Gmax - G, 4]
-  std::vector<int64_t> padding_gt_labels; // [Gmax - G]
+  Rows4f padding_gt_bboxes;                // [Gmax - G, 4]
+  std::vector<int64_t> padding_gt_labels;  // [Gmax - G]
 
-  uint32_t present = 0;                   // bit i set: Field(i) was in the dump
+  uint32_t present = 0;  // bit i set: Field(i) was in the dump
   // The dump's priors had stride 0 in every row, as DETR-style dumps store
   // their queries: kept as locations, but not `present` as point priors.
   bool strideless_priors = false;
@@ -131,7 +131,7 @@ struct Problem {
 };
 
 struct Batch {
-  std::string source;             // the path the user gave
+  std::string source;  // the path the user gave
   std::vector<Problem> images;
   // True when the dump carried a leading batch dimension (or was a directory
   // of image dumps): results then carry it too ([B, N], [B, Gmax]).

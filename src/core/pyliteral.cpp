@@ -22,8 +22,8 @@ enum class Tok { kName, kNumber, kString, kOp, kNewline, kEnd };
 
 struct Token {
   Tok kind = Tok::kEnd;
-  std::string text;   // name, number as written, string value, operator
-  size_t begin = 0;   // offsets into the source
+  std::string text;  // name, number as written, string value, operator
+  size_t begin = 0;  // offsets into the source
   size_t end = 0;
   int line = 1, col = 1;
 };
@@ -70,8 +70,8 @@ class Lexer {
       } else if (c == '\'' || c == '"') {
         ASSIGNSCOPE_RETURN_IF_ERROR(read_string(&t, false));
       } else {
-        static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "(", ")", "[",
-                                     "]", "{", "}", ",", ":", "=", ".", "+", "-", "*", "/", "%", "<", ">", "@"};
+        static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "(", ")", "[", "]",
+                                     "{",  "}",  ",",  ":",  "=",  ".",  "+",  "-",  "*",  "/",  "%", "<", ">", "@"};
         bool found = false;
         for (const char* op : kOps) {
           const size_t n = std::char_traits<char>::length(op);
@@ -236,8 +236,8 @@ class Parser {
       }
       if (first.kind == Tok::kName && is_keyword(first.text))
         return error(first, fmt::format("'{}' statements are not read: a config is read as its assignments "
-                                         "(name = value) and imports",
-                                         first.text));
+                                        "(name = value) and imports",
+                                        first.text));
       ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
       ASSIGNSCOPE_RETURN_IF_ERROR(end_of_statement());
       (*out)["$value"] = std::move(v);  // a lone expression (or a module's docstring)
@@ -254,8 +254,8 @@ class Parser {
 
  private:
   static bool is_keyword(const std::string& s) {
-    static const char* kWords[] = {"if", "for", "while", "with", "def", "class", "try", "return", "lambda",
-                                   "del", "assert", "raise", "global", "async", "elif", "else"};
+    static const char* kWords[] = {"if",     "for", "while",  "with",  "def",    "class", "try",  "return",
+                                   "lambda", "del", "assert", "raise", "global", "async", "elif", "else"};
     for (const char* w : kWords)
       if (s == w) return true;
     return false;
@@ -521,8 +521,7 @@ class Parser {
         }
         return error(t, fmt::format("expected a value, found '{}'", token_text(t)));
       }
-      default:
-        return error(t, fmt::format("expected a value, found {}", token_text(t)));
+      default: return error(t, fmt::format("expected a value, found {}", token_text(t)));
     }
     // Subscripts and calls on a value are not literals.
     while (peek().kind == Tok::kOp && (peek().text == "[" || peek().text == "(")) {

@@ -42,9 +42,9 @@ Result<nlohmann::json> parse_python_value(const std::string& text, const std::st
 Result<nlohmann::ordered_json> parse_python_module(const std::string& text, const std::string& origin);
 
 // Helpers for the JSON forms above.
-bool is_python_name(const nlohmann::json& v);   // {"$name": ...}
-bool is_python_call(const nlohmann::json& v);   // an object with "$call": true
-bool is_unevaluated(const nlohmann::json& v);   // a name or an {"$expr": ...}
+bool is_python_name(const nlohmann::json& v);        // {"$name": ...}
+bool is_python_call(const nlohmann::json& v);        // an object with "$call": true
+bool is_unevaluated(const nlohmann::json& v);        // a name or an {"$expr": ...}
 std::string python_source(const nlohmann::json& v);  // the name or expression as written
 
 }  // namespace assignscope

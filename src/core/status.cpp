@@ -10,16 +10,13 @@ Status Status::WithContext(const std::string& where) const {
 
 int exit_code(const Status& s) {
   switch (s.kind()) {
-    case ErrorKind::kOk:
-      return 0;
+    case ErrorKind::kOk: return 0;
     case ErrorKind::kUsage:
     case ErrorKind::kInvalidInput:
     case ErrorKind::kCorrupt:
     case ErrorKind::kUnsupported:
-    case ErrorKind::kIo:
-      return 2;
-    case ErrorKind::kInternal:
-      return 3;
+    case ErrorKind::kIo: return 2;
+    case ErrorKind::kInternal: return 3;
   }
   return 3;
 }

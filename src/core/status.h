@@ -17,12 +17,12 @@ namespace assignscope {
 
 enum class ErrorKind {
   kOk,
-  kUsage,          // bad command line: unknown assigner, parameter, flag value
-  kInvalidInput,   // a well-formed file whose content breaks the contract
-  kCorrupt,        // a file that is not what it claims: truncated, bad magic
-  kUnsupported,    // a valid file using a feature we do not read
-  kIo,             // the operating system refused: missing file, no permission
-  kInternal,       // a bug in assignscope
+  kUsage,         // bad command line: unknown assigner, parameter, flag value
+  kInvalidInput,  // a well-formed file whose content breaks the contract
+  kCorrupt,       // a file that is not what it claims: truncated, bad magic
+  kUnsupported,   // a valid file using a feature we do not read
+  kIo,            // the operating system refused: missing file, no permission
+  kInternal,      // a bug in assignscope
 };
 
 class [[nodiscard]] Status {
@@ -58,8 +58,8 @@ int exit_code(const Status& s);
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {       // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result from an ok Status");
   }
 
@@ -83,10 +83,10 @@ class [[nodiscard]] Result {
 }  // namespace assignscope
 
 // Return early with the Status of an expression that failed.
-#define ASSIGNSCOPE_RETURN_IF_ERROR(expr)          \
-  do {                                             \
-    ::assignscope::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                     \
+#define ASSIGNSCOPE_RETURN_IF_ERROR(expr) \
+  do {                                    \
+    ::assignscope::Status _st = (expr);   \
+    if (!_st.ok()) return _st;            \
   } while (0)
 
 // Declare-or-assign `lhs` from a Result<T> expression, returning its Status

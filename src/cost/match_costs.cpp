@@ -62,7 +62,9 @@ std::string type_of(const Json& v) {
   return t;
 }
 
-std::string shown(const Json& v) { return is_unevaluated(v) ? printable(python_source(v), 60) : printable(json_snippet(v), 60); }
+std::string shown(const Json& v) {
+  return is_unevaluated(v) ? printable(python_source(v), 60) : printable(json_snippet(v), 60);
+}
 
 }  // namespace
 
@@ -107,8 +109,8 @@ Result<Json> canonical_match_cost(const Json& value, const std::string& where) {
     if (t.name == type) info = &t;
   if (!info) {
     if (const char* why = unreplayed(type))
-      return Status::Usage(fmt::format("{}type '{}' is {}, not replayed; the box costs are {}", where, type, why,
-                                       known_types()));
+      return Status::Usage(
+          fmt::format("{}type '{}' is {}, not replayed; the box costs are {}", where, type, why, known_types()));
     return Status::Usage(fmt::format("{}type '{}' is not a match cost assignscope replays{}; known: {}", where,
                                      type.empty() ? shown(value["type"]) : type, did_you_mean(type, type_names()),
                                      known_types()));
@@ -123,16 +125,19 @@ Result<Json> canonical_match_cost(const Json& value, const std::string& where) {
     const Json& v = it.value();
     if (key == "type" || key == "$call") continue;
     if (key == "$args")
-      return Status::Usage(fmt::format("{}{}(...) with positional arguments: write them as name=value", where, info->name));
-    const bool known = std::any_of(info->arguments.begin(), info->arguments.end(), [&](const char* a) { return key == a; });
+      return Status::Usage(
+          fmt::format("{}{}(...) with positional arguments: write them as name=value", where, info->name));
+    const bool known =
+        std::any_of(info->arguments.begin(), info->arguments.end(), [&](const char* a) { return key == a; });
     if (!known) {
       std::vector<std::string> names(info->arguments.begin(), info->arguments.end());
       return Status::Usage(fmt::format("{}has no argument '{}'{}; its arguments: {}", at, key, did_you_mean(key, names),
                                        fmt::join(names, ", ")));
     }
     if (is_unevaluated(v))
-      return Status::Usage(fmt::format("{}{}={}: a Python name or expression, not a value; write the value it stands for",
-                                       at, key, shown(v)));
+      return Status::Usage(
+          fmt::format("{}{}={}: a Python name or expression, not a value; write the value it stands for", at, key,
+                      shown(v)));
     const auto number = [&](double lo, std::optional<double> hi, const char* expected) -> Result<double> {
       if (!v.is_number() || v.is_boolean())
         return Status::Usage(fmt::format("{}{}={}: expected a number {}", at, key, shown(v), expected));
@@ -179,9 +184,10 @@ Result<Json> canonical_match_cost(const Json& value, const std::string& where) {
     }
   }
   if (binary_input)
-    return Status::Usage(fmt::format("{}binary_input=True is the mask focal cost (MaskFormer): not replayed; the box "
-                                     "cost is binary_input=False",
-                                     at));
+    return Status::Usage(
+        fmt::format("{}binary_input=True is the mask focal cost (MaskFormer): not replayed; the box "
+                    "cost is binary_input=False",
+                    at));
   return match_cost_json(c);
 }
 
@@ -192,10 +198,12 @@ Result<Json> canonical_match_cost_list(const Json& value) {
     return Json::array({*one});
   }
   if (!value.is_array())
-    return Status::Usage(fmt::format("expected a list of cost dicts like [dict(type='FocalLossCost', weight=2.0), "
-                                     "dict(type='BBoxL1Cost', weight=5.0, box_format='xywh')], got {}",
-                                     shown(value)));
-  if (value.empty()) return Status::Usage("an empty list; HungarianAssigner needs at least one cost (mmdet asserts it)");
+    return Status::Usage(
+        fmt::format("expected a list of cost dicts like [dict(type='FocalLossCost', weight=2.0), "
+                    "dict(type='BBoxL1Cost', weight=5.0, box_format='xywh')], got {}",
+                    shown(value)));
+  if (value.empty())
+    return Status::Usage("an empty list; HungarianAssigner needs at least one cost (mmdet asserts it)");
   Json out = Json::array();
   for (size_t i = 0; i < value.size(); ++i) {
     auto c = canonical_match_cost(value[i], fmt::format("[{}] ", i));
@@ -310,11 +318,14 @@ MatchCostEvaluator::MatchCostEvaluator(std::vector<MatchCost> costs, const Matri
     }
   }
   if (areas) {
-    for (Eigen::Index i = 0; i < problem_.pred_bboxes.rows(); ++i) pred_area_.push_back(geometry::area(&problem_.pred_bboxes(i, 0)));
-    for (Eigen::Index g = 0; g < problem_.gt_bboxes.rows(); ++g) gt_area_.push_back(geometry::area(&problem_.gt_bboxes(g, 0)));
+    for (Eigen::Index i = 0; i < problem_.pred_bboxes.rows(); ++i)
+      pred_area_.push_back(geometry::area(&problem_.pred_bboxes(i, 0)));
+    for (Eigen::Index g = 0; g < problem_.gt_bboxes.rows(); ++g)
+      gt_area_.push_back(geometry::area(&problem_.gt_bboxes(g, 0)));
   }
   focal_table_.resize(costs_.size());
-  if (std::any_of(costs_.begin(), costs_.end(), [](const MatchCost& c) { return c.type == MatchCostType::kFocalLoss; })) {
+  if (std::any_of(costs_.begin(), costs_.end(),
+                  [](const MatchCost& c) { return c.type == MatchCostType::kFocalLoss; })) {
     std::vector<int64_t> labels;
     label_slot_.resize(problem_.gt_labels.size());
     for (size_t g = 0; g < problem_.gt_labels.size(); ++g) {
@@ -376,8 +387,9 @@ MatchCostEvaluator::PairCost MatchCostEvaluator::pair(int64_t query, int64_t gt)
   PairCost out;
   for (size_t k = 0; k < costs_.size(); ++k) {
     const std::vector<float>& table = focal_table_[k];
-    const float v = table.empty() ? cost(costs_[k], query, gt)
-                                  : table[static_cast<size_t>(query * num_slots_ + label_slot_[static_cast<size_t>(gt)])];
+    const float v = table.empty()
+                        ? cost(costs_[k], query, gt)
+                        : table[static_cast<size_t>(query * num_slots_ + label_slot_[static_cast<size_t>(gt)])];
     out.total = k == 0 ? v : out.total + v;
     float& term = out.terms[static_cast<size_t>(match_cost_term(costs_[k].type))];
     term = term + v;

@@ -71,11 +71,11 @@ enum class MatchCostType { kFocalLoss, kClassification, kBBoxL1, kIoU };
 struct MatchCost {
   MatchCostType type = MatchCostType::kFocalLoss;
   double weight = 1.0;
-  double alpha = 0.25;   // FocalLossCost
-  double gamma = 2.0;    // FocalLossCost
-  double eps = 1e-12;    // FocalLossCost
-  bool xywh = false;     // BBoxL1Cost: box_format 'xywh' (else 'xyxy')
-  bool giou = true;      // IoUCost: iou_mode 'giou' (else 'iou')
+  double alpha = 0.25;  // FocalLossCost
+  double gamma = 2.0;   // FocalLossCost
+  double eps = 1e-12;   // FocalLossCost
+  bool xywh = false;    // BBoxL1Cost: box_format 'xywh' (else 'xyxy')
+  bool giou = true;     // IoUCost: iou_mode 'giou' (else 'iou')
 };
 
 // "FocalLossCost", ...
@@ -107,7 +107,7 @@ class MatchCostEvaluator {
   MatchCostEvaluator(std::vector<MatchCost> costs, const MatrixRf& scores, const Problem& problem);
 
   struct PairCost {
-    float total = 0;  // every cost, summed in list order
+    float total = 0;    // every cost, summed in list order
     CostTerms terms{};  // per match_cost_term, costs of one kind summed in list order
   };
   PairCost pair(int64_t query, int64_t gt) const;
@@ -126,9 +126,9 @@ class MatchCostEvaluator {
   std::vector<float> row_max_, row_inverse_;  // softmax per query row, when a ClassificationCost reads it
   // FocalLossCost depends on (query, GT label) only: per focal cost of the
   // list, its value for each query and each label the GTs use ([N, labels]).
-  std::vector<int32_t> label_slot_;               // [G] column of the GT's label
+  std::vector<int32_t> label_slot_;  // [G] column of the GT's label
   int64_t num_slots_ = 0;
-  std::vector<std::vector<float>> focal_table_;   // [costs] empty for other costs
+  std::vector<std::vector<float>> focal_table_;  // [costs] empty for other costs
   // Boxes normalised by the image, per box format in use: [0] xyxy, [1] xywh.
   std::array<std::vector<std::array<float, 4>>, 2> pred_norm_, gt_norm_;
   std::vector<float> pred_area_, gt_area_;

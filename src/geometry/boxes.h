@@ -33,9 +33,7 @@ inline float iou(const float* a, const float* b) { return iou(a, b, area(a), are
 
 // IoF as mmdet's bbox_overlaps(a, b, mode='iof', eps=1e-6): the overlap over
 // the area of `a` (the first argument), overlap / max(area(a), eps).
-inline float iof(const float* a, const float* b, float area_a) {
-  return overlap(a, b) / std::max(area_a, 1e-6f);
-}
+inline float iof(const float* a, const float* b, float area_a) { return overlap(a, b) / std::max(area_a, 1e-6f); }
 
 // IoU as mmyolo's yolov6_iou_calculator(a, b, eps=1e-9): widths, heights and
 // areas clipped at 0, and eps added to the union instead of clamping it:

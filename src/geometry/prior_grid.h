@@ -21,7 +21,7 @@ namespace assignscope::geometry {
 class PriorGrid {
  public:
   struct Level {
-    int64_t first = 0;          // index of the level's first prior
+    int64_t first = 0;  // index of the level's first prior
     int64_t cols = 0, rows = 0;
     float stride = 0;           // the level's stride (column 2 of its priors)
     std::vector<float> xs, ys;  // strictly increasing centre coordinates

@@ -34,8 +34,8 @@ Result<DirContents> list_dir(const std::string& dir) {
   size_t seen = 0;
   for (; !ec && it != end; it.increment(ec)) {
     if (++seen > kMaxDirEntries)
-      return Status::InvalidInput(fmt::format("{}: holds more than {} entries; not a dump or a batch of dumps", dir,
-                                              kMaxDirEntries));
+      return Status::InvalidInput(
+          fmt::format("{}: holds more than {} entries; not a dump or a batch of dumps", dir, kMaxDirEntries));
     const fs::path p = it->path();
     const std::string name = p.filename().string();
     if (name.empty() || name[0] == '.') continue;
@@ -46,8 +46,8 @@ Result<DirContents> list_dir(const std::string& dir) {
       if (has_extension(p, ".npy")) c.has_fields = true;
       if (has_extension(p, ".npz") || (has_extension(p, ".json") && name != "meta.json")) containers.push_back(p);
     } else if (has_extension(p, ".npy") || has_extension(p, ".npz") || has_extension(p, ".json")) {
-      return Status::InvalidInput(fmt::format("{}: is {}; expected a regular file",
-                                              printable(p.string(), 4096, true), file_kind_name(kind)));
+      return Status::InvalidInput(
+          fmt::format("{}: is {}; expected a regular file", printable(p.string(), 4096, true), file_kind_name(kind)));
     } else if (kind == FileKind::kLinkLoop || kind == FileKind::kBrokenLink) {
       return Status::InvalidInput(fmt::format("{}: is {}", printable(p.string(), 4096, true), file_kind_name(kind)));
     }
@@ -77,8 +77,8 @@ Result<RawDump> read_single(const std::string& path, const LoadOptions& options)
   if (has_extension(p, ".npz")) return read_npz(path, options);
   if (has_extension(p, ".json")) return read_json_dump(path, options);
   if (has_extension(p, ".npy"))
-    return Status::Usage(fmt::format("{}: a single .npy is one field; give the directory that holds the dump's fields",
-                                     path));
+    return Status::Usage(
+        fmt::format("{}: a single .npy is one field; give the directory that holds the dump's fields", path));
   return Status::Usage(fmt::format("{}: unknown dump container; expected a directory, an .npz or a .json file", path));
 }
 

@@ -49,7 +49,8 @@ Result<nlohmann::json> parse_json_text(const std::string& text, const std::strin
     if (q1 != std::string::npos) {
       const size_t at = text.find(what.substr(q0 + 9, q1 - q0 - 9));
       if (at != std::string::npos) {
-        const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+        const size_t line =
+            1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
         const size_t line_start = text.rfind('\n', at);
         const size_t column = at - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
         where = fmt::format(" at line {}, column {}", line, column);
@@ -178,8 +179,9 @@ Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const st
     if (name == "meta") {
       const DTypeKind k = array->dtype.kind;
       if ((k != DTypeKind::kUnicode && k != DTypeKind::kBytes) || array->size() != 1)
-        return Status::InvalidInput(fmt::format("{}: dtype {} shape {}; expected a 0-d string array holding the meta JSON",
-                                                origin, array->dtype.descr(), shape_string(array->shape)));
+        return Status::InvalidInput(
+            fmt::format("{}: dtype {} shape {}; expected a 0-d string array holding the meta JSON", origin,
+                        array->dtype.descr(), shape_string(array->shape)));
       auto j = parse_json_text(array->to_text(), origin);
       if (!j.ok()) return j.status();
       raw.meta = std::move(j).value();
@@ -214,8 +216,8 @@ constexpr size_t kMaxJsonDepth = 8;
 Status json_shape(const nlohmann::json& j, size_t depth, std::vector<int64_t>* shape, const std::string& origin,
                   std::vector<int64_t>* at) {
   if (depth > kMaxJsonDepth)
-    return Status::InvalidInput(fmt::format("{}: lists nested deeper than {} levels; expected at most [B, N, C]",
-                                            origin, kMaxJsonDepth));
+    return Status::InvalidInput(
+        fmt::format("{}: lists nested deeper than {} levels; expected at most [B, N, C]", origin, kMaxJsonDepth));
   auto where = [&]() {
     std::string s;
     for (int64_t i : *at) s += (s.empty() ? "[" : ", ") + std::to_string(i);
@@ -224,8 +226,8 @@ Status json_shape(const nlohmann::json& j, size_t depth, std::vector<int64_t>* s
   if (j.is_array()) {
     if (depth == shape->size()) {
       if (depth > 0 && !at->empty() && std::any_of(at->begin(), at->end(), [](int64_t i) { return i > 0; }))
-        return Status::InvalidInput(fmt::format("{}{}: ragged nested list (a list where a number was expected)",
-                                                origin, where()));
+        return Status::InvalidInput(
+            fmt::format("{}{}: ragged nested list (a list where a number was expected)", origin, where()));
       shape->push_back(static_cast<int64_t>(j.size()));
     } else if ((*shape)[depth] != static_cast<int64_t>(j.size())) {
       return Status::InvalidInput(fmt::format("{}{}: ragged nested list: {} elements, expected {}", origin, where(),
@@ -243,8 +245,8 @@ Status json_shape(const nlohmann::json& j, size_t depth, std::vector<int64_t>* s
                                             origin, where(), (*shape)[depth]));
   if (j.is_number() || j.is_boolean()) return Status();
   if (j.is_null())
-    return Status::InvalidInput(fmt::format(
-        "{}{}: null where a number was expected (a NaN written by a JSON library?)", origin, where()));
+    return Status::InvalidInput(
+        fmt::format("{}{}: null where a number was expected (a NaN written by a JSON library?)", origin, where()));
   return Status::InvalidInput(fmt::format("{}{}: {} where a number was expected", origin, where(), j.type_name()));
 }
 
@@ -266,8 +268,8 @@ Result<NpyArray> json_to_array(const nlohmann::json& j, const std::string& origi
   bool all_int = true;
   size_t count = 0;
   auto classify = [&](const nlohmann::json& v) {
-    all_int = all_int && ((v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX)) ||
-                          v.is_boolean());
+    all_int = all_int &&
+              ((v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX)) || v.is_boolean());
     ++count;
   };
   for_each_leaf(j, classify);
@@ -307,15 +309,17 @@ Result<RawDump> parse_json_dump_impl(const std::string& text, const std::string&
   const MemoryBudget budget = memory_budget(options.memory_limit);
   const uint64_t parsed_bytes = json_parse_bytes(text);
   if (parsed_bytes > budget.bytes)
-    return Status::InvalidInput(over_budget(fmt::format("{}: {} of JSON text, parsed, may need", origin, format_bytes(text.size())),
-                                            parsed_bytes, budget) +
-                                "; refused before parsing it (an .npz holds large dumps in 4 bytes a float)");
+    return Status::InvalidInput(
+        over_budget(fmt::format("{}: {} of JSON text, parsed, may need", origin, format_bytes(text.size())),
+                    parsed_bytes, budget) +
+        "; refused before parsing it (an .npz holds large dumps in 4 bytes a float)");
   auto parsed = parse_json_text(text, origin);
   if (!parsed.ok()) return parsed.status();
   nlohmann::json& j = parsed.value();
   if (!j.is_object())
-    return Status::InvalidInput(fmt::format("{}: top level is a JSON {}; expected an object with 'meta' and one key per field",
-                                            origin, j.type_name()));
+    return Status::InvalidInput(
+        fmt::format("{}: top level is a JSON {}; expected an object with 'meta' and one key per field", origin,
+                    j.type_name()));
   RawDump raw;
   raw.origin = origin;
   for (auto it = j.begin(); it != j.end(); ++it) {

@@ -11,9 +11,10 @@
 namespace assignscope::io {
 
 const std::vector<std::string>& known_fields() {
-  static const std::vector<std::string> kNames = {
-      "priors",     "anchors",   "num_level_priors", "cls_scores",       "objectness",    "pred_bboxes",
-      "pred_distances", "gt_bboxes", "gt_labels",  "gt_bboxes_ignore", "pad_gt_mask", "pad_bbox_flag", "gt_centers", "centerness", "pred_dist"};
+  static const std::vector<std::string> kNames = {"priors",     "anchors",          "num_level_priors", "cls_scores",
+                                                  "objectness", "pred_bboxes",      "pred_distances",   "gt_bboxes",
+                                                  "gt_labels",  "gt_bboxes_ignore", "pad_gt_mask",      "pad_bbox_flag",
+                                                  "gt_centers", "centerness",       "pred_dist"};
   return kNames;
 }
 

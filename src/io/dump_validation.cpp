@@ -104,7 +104,8 @@ class Validator {
     if (m.is_null()) return Status();
     if (!m.is_object())
       return Status::InvalidInput(fmt::format("{}: meta is a JSON {}; expected an object",
-                                              raw_.meta_origin.empty() ? raw_.origin : raw_.meta_origin, m.type_name()));
+                                              raw_.meta_origin.empty() ? raw_.origin : raw_.meta_origin,
+                                              m.type_name()));
     if (m.contains("version")) {
       const auto& v = m["version"];
       if (!v.is_number_integer() || v.get<int64_t>() != 1)
@@ -118,9 +119,11 @@ class Validator {
         const double d = v[i].is_number() ? v[i].get<double>() : 0.0;
         ok = v[i].is_number() && d >= 1 && d < 1e9 && d == std::floor(d);  // pixels: 0.5 would truncate to 0
       }
-      if (!ok) return meta_error("image_size", fmt::format("is {}; expected [height, width], two positive integers (pixels)", json_snippet(v)));
-      meta_.image_size = std::array<int64_t, 2>{static_cast<int64_t>(v[0].get<double>()),
-                                                static_cast<int64_t>(v[1].get<double>())};
+      if (!ok)
+        return meta_error("image_size", fmt::format("is {}; expected [height, width], two positive integers (pixels)",
+                                                    json_snippet(v)));
+      meta_.image_size =
+          std::array<int64_t, 2>{static_cast<int64_t>(v[0].get<double>()), static_cast<int64_t>(v[1].get<double>())};
     }
     if (m.contains("num_classes")) {
       const auto& v = m["num_classes"];
@@ -226,7 +229,10 @@ class Validator {
     if (!source) source = get(Field::kPadGtMask);
     if (!source) {
       for (Field field : {Field::kClsScores, Field::kPredBboxes, Field::kPredDistances})
-        if (const RawField* f = get(field); f && f->array.ndim() == 3) { source = f; break; }
+        if (const RawField* f = get(field); f && f->array.ndim() == 3) {
+          source = f;
+          break;
+        }
     }
     if (!source) {
       if (const RawField* f = get(Field::kObjectness); f && f->array.ndim() == 2 && f->array.shape[1] != 1) source = f;
@@ -245,13 +251,14 @@ class Validator {
     // (its Problem, its result) are charged against the budget instead.
     const MemoryBudget budget = memory_budget(options_.memory_limit);
     if (static_cast<uint64_t>(num_images_) > budget.bytes / kBytesPerImage)
-      return Status::InvalidInput(over_budget(
-          fmt::format("{}: shape {}: a batch of B = {} images, at {} of records an image, needs", source->origin,
-                      shape_string(source->array.shape), num_images_, format_bytes(kBytesPerImage)),
-          static_cast<uint64_t>(num_images_) > UINT64_MAX / kBytesPerImage
-              ? UINT64_MAX
-              : static_cast<uint64_t>(num_images_) * kBytesPerImage,
-          budget));
+      return Status::InvalidInput(
+          over_budget(fmt::format("{}: shape {}: a batch of B = {} images, at {} of records an image, needs",
+                                  source->origin, shape_string(source->array.shape), num_images_,
+                                  format_bytes(kBytesPerImage)),
+                      static_cast<uint64_t>(num_images_) > UINT64_MAX / kBytesPerImage
+                          ? UINT64_MAX
+                          : static_cast<uint64_t>(num_images_) * kBytesPerImage,
+                      budget));
     if (get(Field::kGtBboxesIgnore))
       return Status::Unsupported(fmt::format(
           "{}: gt_bboxes_ignore in a stacked batch is not supported; give a directory of one-image dumps instead",
@@ -285,8 +292,8 @@ class Validator {
     std::vector<std::string> want = labels;
     if (is_batch_ && per_image(field)) want.insert(want.begin(), "B");
     auto fail = [&](const std::string& why) {
-      return Status::InvalidInput(fmt::format("{}: shape {} but expected {}{}", f->origin, shape_string(a.shape),
-                                              dims_string(want), why));
+      return Status::InvalidInput(
+          fmt::format("{}: shape {} but expected {}{}", f->origin, shape_string(a.shape), dims_string(want), why));
     };
     if (a.ndim() != rank + (with_b ? 1 : 0)) {
       // Tolerate the empty 1-d array numpy makes from [] for an empty box list.
@@ -336,7 +343,8 @@ class Validator {
       }
     }
     int64_t dist_cols = -1;
-    ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape(Field::kPredDist, {&num_priors_, &dist_cols}, {-1, -1}, {"N", "4 * reg_max"}));
+    ASSIGNSCOPE_RETURN_IF_ERROR(
+        expect_shape(Field::kPredDist, {&num_priors_, &dist_cols}, {-1, -1}, {"N", "4 * reg_max"}));
     if (const RawField* d = get(Field::kPredDist)) {
       if (dist_cols <= 0 || dist_cols % 4 != 0)
         return Status::InvalidInput(fmt::format("{}: shape {}: {} columns; expected 4 * reg_max (sides l, t, r, b)",
@@ -348,12 +356,13 @@ class Validator {
     }
     ASSIGNSCOPE_RETURN_IF_ERROR(expect_shape(Field::kNumLevelPriors, {&num_levels_}, {-1}, {"L"}));
     if (num_levels_ > kMaxLevels)
-      return Status::InvalidInput(fmt::format("{}: {} pyramid levels; expected at most {} (a feature pyramid has a "
-                                              "handful)",
-                                              get(Field::kNumLevelPriors)->origin, num_levels_, kMaxLevels));
+      return Status::InvalidInput(
+          fmt::format("{}: {} pyramid levels; expected at most {} (a feature pyramid has a "
+                      "handful)",
+                      get(Field::kNumLevelPriors)->origin, num_levels_, kMaxLevels));
     if (get(Field::kPredBboxes) && get(Field::kPredDistances))
-      return Status::InvalidInput(fmt::format("{}: both pred_bboxes and pred_distances are present; expected one of them",
-                                              raw_.origin));
+      return Status::InvalidInput(
+          fmt::format("{}: both pred_bboxes and pred_distances are present; expected one of them", raw_.origin));
     if (get(Field::kPredDistances) && !get(Field::kPriors))
       return Status::InvalidInput(fmt::format("{}: pred_distances needs priors to be decoded (x1 = cx - l, ...)",
                                               get(Field::kPredDistances)->origin));
@@ -389,7 +398,8 @@ class Validator {
                                                    "C + 1 (softmax heads with a last \"no object\" column)",
                                                    *meta_.num_classes, get(Field::kClsScores)->origin, score_columns_));
     if (score_columns_ == 0 && num_priors_ > 0)
-      return Status::InvalidInput(fmt::format("{}: shape {}: zero classes; expected C >= 1", get(Field::kClsScores)->origin,
+      return Status::InvalidInput(fmt::format("{}: shape {}: zero classes; expected C >= 1",
+                                              get(Field::kClsScores)->origin,
                                               shape_string(get(Field::kClsScores)->array.shape)));
     gt_columns_ = gt_rows_;
     return Status();
@@ -412,11 +422,11 @@ class Validator {
         for (size_t i = 0; i < v.size(); ++i) {
           if (std::isfinite(v[i])) continue;
           const double orig = f.array.to_double(static_cast<int64_t>(i));
-          const std::string what = std::isfinite(orig) ? fmt::format("{} (outside the float32 range)", orig)
-                                                       : fmt::format("{}", orig);
-          return Status::InvalidInput(fmt::format(
-              "{}: {}{} is {}; expected finite values (pass --allow-nonfinite to replay anyway)", f.origin, name,
-              index_string(static_cast<int64_t>(i), f.array.shape), what));
+          const std::string what =
+              std::isfinite(orig) ? fmt::format("{} (outside the float32 range)", orig) : fmt::format("{}", orig);
+          return Status::InvalidInput(
+              fmt::format("{}: {}{} is {}; expected finite values (pass --allow-nonfinite to replay anyway)", f.origin,
+                          name, index_string(static_cast<int64_t>(i), f.array.shape), what));
         }
       }
       floats_[*field] = std::move(v);
@@ -429,9 +439,10 @@ class Validator {
         for (size_t i = 0; i < it->second.size(); ++i) {
           float& p = it->second[i];
           if (!(p >= 0.0f && p <= 1.0f) && !(options_.allow_nonfinite && std::isnan(p)))
-            return Status::InvalidInput(fmt::format(
-                "{}: {}{} is {}; meta says scores are \"probs\", expected values in [0, 1]", get(field)->origin,
-                field_name(field), index_string(static_cast<int64_t>(i), get(field)->array.shape), p));
+            return Status::InvalidInput(
+                fmt::format("{}: {}{} is {}; meta says scores are \"probs\", expected values in [0, 1]",
+                            get(field)->origin, field_name(field),
+                            index_string(static_cast<int64_t>(i), get(field)->array.shape), p));
           // logit(p), clamped at +-100 as F.binary_cross_entropy clamps its logs.
           const double logit = std::log(static_cast<double>(p)) - std::log1p(-static_cast<double>(p));
           p = static_cast<float>(std::clamp(logit, -100.0, 100.0));
@@ -448,16 +459,15 @@ class Validator {
         const double d = f->array.to_double(i);
         const bool integral = f->array.dtype.kind != DTypeKind::kFloat || (std::isfinite(d) && d == std::floor(d));
         if (!integral)
-          return Status::InvalidInput(fmt::format("{}: {}{} is {}; expected an integer", f->origin, name,
-                                                  index_string(i, f->array.shape), d));
+          return Status::InvalidInput(
+              fmt::format("{}: {}{} is {}; expected an integer", f->origin, name, index_string(i, f->array.shape), d));
         // Beyond 2^53 no count, label or flag of a dump makes sense, and the
         // int64 conversion of larger floats would be undefined.
         if (std::fabs(d) > 9007199254740992.0) {
-          const std::string shown = f->array.dtype.kind == DTypeKind::kFloat
-                                        ? fmt::format("{}", d)
-                                        : f->array.dtype.kind == DTypeKind::kUInt
-                                              ? fmt::format("{}", static_cast<uint64_t>(d))
-                                              : std::to_string(f->array.to_int64(i));
+          const std::string shown = f->array.dtype.kind == DTypeKind::kFloat ? fmt::format("{}", d)
+                                    : f->array.dtype.kind == DTypeKind::kUInt
+                                        ? fmt::format("{}", static_cast<uint64_t>(d))
+                                        : std::to_string(f->array.to_int64(i));
           return Status::InvalidInput(fmt::format("{}: {}{} is {}; expected an integer below 2^53", f->origin, name,
                                                   index_string(i, f->array.shape), shown));
         }
@@ -472,18 +482,20 @@ class Validator {
   // legal: probabilities under meta.scores "logits" (every one in [0, 1]),
   // GT boxes normalised to [0, 1] where the assigners take pixels.
   void warn_misread_values() {
-    if (const auto it = floats_.find(Field::kClsScores); it != floats_.end() && meta_.scores == ScoreKind::kLogits &&
-                                                   it->second.size() >= 16) {
+    if (const auto it = floats_.find(Field::kClsScores);
+        it != floats_.end() && meta_.scores == ScoreKind::kLogits && it->second.size() >= 16) {
       // Zeros alone (a synthetic or untrained head) are as much logits as probabilities: say nothing.
-      const bool unit = std::all_of(it->second.begin(), it->second.end(), [](float x) { return x >= 0.0f && x <= 1.0f; }) &&
-                        std::any_of(it->second.begin(), it->second.end(), [](float x) { return x > 0.0f && x < 1.0f; });
+      const bool unit =
+          std::all_of(it->second.begin(), it->second.end(), [](float x) { return x >= 0.0f && x <= 1.0f; }) &&
+          std::any_of(it->second.begin(), it->second.end(), [](float x) { return x > 0.0f && x < 1.0f; });
       if (unit)
         raw_.warnings.push_back(fmt::format(
             "{}: every one of its {} values lies in [0, 1], as probabilities do, but meta.scores is \"logits\" "
             "(the default): if these are probabilities (after a sigmoid), set \"scores\": \"probs\" in meta.json",
             get(Field::kClsScores)->origin, it->second.size()));
     }
-    if (const auto it = floats_.find(Field::kGtBboxes); it != floats_.end() && meta_.image_size && !it->second.empty()) {
+    if (const auto it = floats_.find(Field::kGtBboxes);
+        it != floats_.end() && meta_.image_size && !it->second.empty()) {
       const int64_t side = std::max((*meta_.image_size)[0], (*meta_.image_size)[1]);
       float largest = 0.0f;
       for (float x : it->second) largest = std::max(largest, std::fabs(x));
@@ -504,7 +516,8 @@ class Validator {
     const bool with_b = is_batch_ && f->array.ndim() == image_rank(field, f->array) + 1;
     const int64_t offset = with_b ? b * rows * width : 0;
     out->resize(rows, width);
-    if (rows * width > 0) std::memcpy(out->data(), v.data() + offset, static_cast<size_t>(rows * width) * sizeof(float));
+    if (rows * width > 0)
+      std::memcpy(out->data(), v.data() + offset, static_cast<size_t>(rows * width) * sizeof(float));
   }
 
   // "<origin>: <field>[b, i]": where element i of image b sits, for messages.
@@ -570,8 +583,7 @@ class Validator {
     p.set_num_priors(num_priors_);
     for (Field f : {Field::kPriors, Field::kAnchors, Field::kNumLevelPriors, Field::kClsScores, Field::kObjectness,
                     Field::kPredBboxes, Field::kPredDistances, Field::kGtBboxes, Field::kGtLabels,
-                    Field::kGtBboxesIgnore, Field::kPadGtMask, Field::kGtCenters, Field::kCenterness,
-                    Field::kPredDist})
+                    Field::kGtBboxesIgnore, Field::kPadGtMask, Field::kGtCenters, Field::kCenterness, Field::kPredDist})
       if (get(f)) p.mark(f);
     p.background_column = background_column_;
     return p;
@@ -597,10 +609,11 @@ class Validator {
       for (int64_t i = 0; i < num_priors_ && !strideless; ++i) {
         if (p.priors(i, 2) > 0 && p.priors(i, 3) > 0) continue;
         if (!options_.allow_nonfinite || (std::isfinite(p.priors(i, 2)) && std::isfinite(p.priors(i, 3))))
-          return Status::InvalidInput(fmt::format("{} = ({}, {}, {}, {}): stride must be > 0; expected priors as "
-                                                  "(cx, cy, stride_w, stride_h)",
-                                                  element(Field::kPriors, b, i * 4), p.priors(i, 0), p.priors(i, 1),
-                                                  p.priors(i, 2), p.priors(i, 3)));
+          return Status::InvalidInput(
+              fmt::format("{} = ({}, {}, {}, {}): stride must be > 0; expected priors as "
+                          "(cx, cy, stride_w, stride_h)",
+                          element(Field::kPriors, b, i * 4), p.priors(i, 0), p.priors(i, 1), p.priors(i, 2),
+                          p.priors(i, 3)));
       }
     }
     if (get(Field::kAnchors)) {
@@ -700,8 +713,9 @@ class Validator {
         sum += p.num_level_priors[l];
       }
       if (sum != num_priors_)
-        return Status::InvalidInput(fmt::format("{}: num_level_priors sums to {}; expected N = {} (the number of priors)",
-                                                f->origin, sum, num_priors_));
+        return Status::InvalidInput(
+            fmt::format("{}: num_level_priors sums to {}; expected N = {} (the number of priors)", f->origin, sum,
+                        num_priors_));
     } else if (get(Field::kPriors)) {
       p.num_level_priors = level_counts_from_strides(p.priors);
       if (static_cast<int64_t>(p.num_level_priors.size()) > kMaxLevels)
@@ -727,8 +741,8 @@ class Validator {
     int64_t real = 0;
     for (int64_t j = 0; j < gt_rows_; ++j) {
       if (mask[j] != 0 && mask[j] != 1)
-        return Status::InvalidInput(fmt::format("{} is {}; expected 1 (a real box) or 0 (padding)",
-                                                element(Field::kPadGtMask, b, j), mask[j]));
+        return Status::InvalidInput(
+            fmt::format("{} is {}; expected 1 (a real box) or 0 (padding)", element(Field::kPadGtMask, b, j), mask[j]));
       if (mask[j] == 1 && real != j)
         return Status::InvalidInput(fmt::format(
             "{} marks a real box after padding; expected real boxes first and padding at the end, as mmyolo pads",

@@ -197,8 +197,8 @@ Status write_file_atomic(const std::string& path, const void* bytes, size_t size
   } else {
     const FileKind kind = file_kind(path);
     if (kind == FileKind::kLinkLoop || kind == FileKind::kBrokenLink)
-      return Status::Usage(fmt::format("{}: is {}; not replacing the link (name the file itself)", path,
-                                       file_kind_name(kind)));
+      return Status::Usage(
+          fmt::format("{}: is {}; not replacing the link (name the file itself)", path, file_kind_name(kind)));
     if (kind == FileKind::kNoAccess) return Status::Io(path + ": cannot write: permission denied");
   }
   // A symbolic link to a file: the file it names is replaced, the link stays.
@@ -288,8 +288,8 @@ Status write_directory_atomic(const std::string& dir, const std::vector<NamedByt
   if (dir == "-") return Status::Usage("-: a directory of files cannot go to stdout; name a directory");
   const fs::path target = normal_target(dir);
   if (const FileKind kind = file_kind(dir); kind == FileKind::kLinkLoop || kind == FileKind::kBrokenLink)
-    return Status::Usage(fmt::format("{}: is {}; not replacing the link (name the directory itself)", dir,
-                                     file_kind_name(kind)));
+    return Status::Usage(
+        fmt::format("{}: is {}; not replacing the link (name the directory itself)", dir, file_kind_name(kind)));
   if (fs::is_symlink(target, ec))  // still a link once resolved: it leads nowhere
     return Status::Usage(dir + ": is a symbolic link to nothing; not replacing the link (name the directory itself)");
   const fs::path cwd = fs::current_path(ec).lexically_normal();
@@ -297,8 +297,7 @@ Status write_directory_atomic(const std::string& dir, const std::vector<NamedByt
     return Status::Usage(dir + ": is the current directory or one of its parents; name a new directory for the result");
   const bool exists = fs::exists(target, ec);
   if (exists) {
-    if (!fs::is_directory(target, ec))
-      return Status::Usage(dir + ": exists and is not a directory; not replacing it");
+    if (!fs::is_directory(target, ec)) return Status::Usage(dir + ": exists and is not a directory; not replacing it");
     if (!overwrite) return Status::Usage(dir + ": exists; not overwriting it (pass --force to replace it)");
     std::string why;
     if (!replaceable(target, &why))

@@ -92,8 +92,8 @@ std::string format_bytes(uint64_t bytes) {
 }
 
 std::string over_budget(const std::string& what_needs, uint64_t needed, const MemoryBudget& budget) {
-  const std::string amount = needed < 1024 ? format_bytes(needed)
-                                           : std::to_string(needed) + " bytes (" + format_bytes(needed) + ")";
+  const std::string amount =
+      needed < 1024 ? format_bytes(needed) : std::to_string(needed) + " bytes (" + format_bytes(needed) + ")";
   return what_needs + " " + amount + ", more than the " + format_bytes(budget.bytes) + " of memory available (" +
          budget.source + ")";
 }

@@ -23,20 +23,17 @@ namespace {
 
 constexpr unsigned char kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr size_t kMagicLen = sizeof kMagic;
-constexpr size_t kArrayAlign = 64;          // numpy pads the whole header to this
-constexpr size_t kGrowthAxisDigits = 21;    // numpy's spare room after the shape
-constexpr int kMaxNesting = 32;             // deepest literal nesting the parser follows
-constexpr size_t kHeadBytes = 4096;         // read first from a file: numpy's headers are far shorter
-constexpr const char* kSupportedDTypes =
-    "f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1 (and U/S for text)";
+constexpr size_t kArrayAlign = 64;        // numpy pads the whole header to this
+constexpr size_t kGrowthAxisDigits = 21;  // numpy's spare room after the shape
+constexpr int kMaxNesting = 32;           // deepest literal nesting the parser follows
+constexpr size_t kHeadBytes = 4096;       // read first from a file: numpy's headers are far shorter
+constexpr const char* kSupportedDTypes = "f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1 (and U/S for text)";
 
-uint16_t load_u16_le(const unsigned char* p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
+uint16_t load_u16_le(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
 uint32_t load_u32_le(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
 }
 
 // a * b, or false when it does not fit in uint64.
@@ -97,8 +94,8 @@ class HeaderParser {
   bool fail(const std::string& what) {
     if (error_.empty()) {
       error_ = what + " at header offset " + std::to_string(pos_) + ", found ";
-      error_ += pos_ < text_.size() ? "'" + printable(text_.substr(pos_), 20) + "'"
-                                    : std::string("the end of the header");
+      error_ +=
+          pos_ < text_.size() ? "'" + printable(text_.substr(pos_), 20) + "'" : std::string("the end of the header");
     }
     return false;
   }
@@ -112,8 +109,8 @@ class HeaderParser {
   }
 
   static bool is_atom_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '+' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '+' || c == '-';
   }
 
   bool parse_value(PyValue* out, int depth) {
@@ -200,8 +197,7 @@ class HeaderParser {
     for (const char d : digits) {
       uint64_t scaled = 0;
       const auto digit = static_cast<uint64_t>(d - '0');
-      if (!checked_mul(out->magnitude, 10, &scaled) ||
-          scaled > std::numeric_limits<uint64_t>::max() - digit) {
+      if (!checked_mul(out->magnitude, 10, &scaled) || scaled > std::numeric_limits<uint64_t>::max() - digit) {
         out->int_overflow = true;
         break;
       }
@@ -327,8 +323,7 @@ Status parse_descr(const std::string& descr, DType* out) {
   DType dtype;
   switch (kind_char) {
     case 'f':
-      if (size != 2 && size != 4 && size != 8)
-        return unsupported(size > 8 ? "extended precision float" : "");
+      if (size != 2 && size != 4 && size != 8) return unsupported(size > 8 ? "extended precision float" : "");
       dtype.kind = DTypeKind::kFloat;
       dtype.itemsize = size;
       break;
@@ -361,11 +356,10 @@ Status parse_descr(const std::string& descr, DType* out) {
     default: return unsupported("");
   }
   const bool single_byte = dtype.itemsize == 1 && dtype.kind != DTypeKind::kUnicode;
-  if (order == '|' && !single_byte && dtype.kind != DTypeKind::kUnicode &&
-      dtype.kind != DTypeKind::kBytes) {
+  if (order == '|' && !single_byte && dtype.kind != DTypeKind::kUnicode && dtype.kind != DTypeKind::kBytes) {
     return Status::Corrupt("descr " + shown + " gives byte order '|' (not applicable) to a " +
-                           std::to_string(dtype.itemsize) + "-byte type; expected '<" +
-                           std::string(rest) + "' or '>" + std::string(rest) + "'");
+                           std::to_string(dtype.itemsize) + "-byte type; expected '<" + std::string(rest) + "' or '>" +
+                           std::string(rest) + "'");
   }
   dtype.big_endian = order == '>' && !single_byte && dtype.kind != DTypeKind::kBytes;
   *out = dtype;
@@ -383,8 +377,7 @@ Status header_from_value(const PyValue& dict, Header* out) {
   for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
     const PyValue& key = dict.items[i];
     if (key.kind != PyValue::Kind::kString)
-      return Status::Corrupt("malformed header: key " + printable(key.source, 80) + " is not a string; " +
-                             kExpected);
+      return Status::Corrupt("malformed header: key " + printable(key.source, 80) + " is not a string; " + kExpected);
     const PyValue** slot = key.text == "descr"           ? &descr
                            : key.text == "fortran_order" ? &fortran
                            : key.text == "shape"         ? &shape
@@ -392,14 +385,12 @@ Status header_from_value(const PyValue& dict, Header* out) {
     if (slot == nullptr)
       return Status::Corrupt("malformed header: unknown key '" + printable(key.text, 80) + "'; " + kExpected);
     if (*slot != nullptr)
-      return Status::Corrupt("malformed header: duplicate key '" + key.text + "'; " + kExpected +
-                             " once each");
+      return Status::Corrupt("malformed header: duplicate key '" + key.text + "'; " + kExpected + " once each");
     *slot = &dict.items[i + 1];
   }
-  for (const auto& [value, name] : {std::pair{descr, "descr"}, std::pair{fortran, "fortran_order"},
-                                    std::pair{shape, "shape"}}) {
-    if (value == nullptr)
-      return Status::Corrupt(std::string("malformed header: no '") + name + "' key; " + kExpected);
+  for (const auto& [value, name] :
+       {std::pair{descr, "descr"}, std::pair{fortran, "fortran_order"}, std::pair{shape, "shape"}}) {
+    if (value == nullptr) return Status::Corrupt(std::string("malformed header: no '") + name + "' key; " + kExpected);
   }
 
   if (fortran->kind != PyValue::Kind::kBool)
@@ -444,8 +435,7 @@ void swap_units(unsigned char* data, size_t bytes, size_t unit) {
 
 // Rewrites Fortran-order elements (first index fastest) in C order (last
 // index fastest). `shape` has no zero dimension here.
-void fortran_to_c(const unsigned char* src, unsigned char* dst, const std::vector<int64_t>& shape,
-                  size_t elem_size) {
+void fortran_to_c(const unsigned char* src, unsigned char* dst, const std::vector<int64_t>& shape, size_t elem_size) {
   const size_t ndim = shape.size();
   // Per axis: its byte stride in the Fortran layout, and the odometer's digit.
   struct Axis {
@@ -551,8 +541,8 @@ size_t preamble_length(const unsigned char* bytes, size_t size, const std::strin
     return 0;
   }
   if (size < kMagicLen + 2) {
-    *error = corrupt("truncated: " + std::to_string(size) +
-                     " bytes, shorter than the .npy magic and version (8 bytes)");
+    *error =
+        corrupt("truncated: " + std::to_string(size) + " bytes, shorter than the .npy magic and version (8 bytes)");
     return 0;
   }
   const int major = bytes[6];
@@ -565,8 +555,8 @@ size_t preamble_length(const unsigned char* bytes, size_t size, const std::strin
   const size_t length_bytes = major == 1 ? 2 : 4;
   const size_t header_start = kMagicLen + 2 + length_bytes;
   if (size < header_start) {
-    *error = corrupt("truncated: " + std::to_string(size) + " bytes, shorter than the " +
-                     std::to_string(header_start) + "-byte preamble of format " + std::to_string(major) + ".0");
+    *error = corrupt("truncated: " + std::to_string(size) + " bytes, shorter than the " + std::to_string(header_start) +
+                     "-byte preamble of format " + std::to_string(major) + ".0");
     return 0;
   }
   *header_len = major == 1 ? load_u16_le(bytes + 8) : static_cast<size_t>(load_u32_le(bytes + 8));
@@ -580,8 +570,8 @@ Result<NpyHeader> parse_header_impl(const unsigned char* bytes, size_t size, con
   const size_t header_start = preamble_length(bytes, size, origin, &header_len, &error);
   if (header_start == 0) return error;
   if (size - header_start < header_len)
-    return corrupt("truncated header: the header declares " + std::to_string(header_len) +
-                   " bytes, found " + std::to_string(size - header_start));
+    return corrupt("truncated header: the header declares " + std::to_string(header_len) + " bytes, found " +
+                   std::to_string(size - header_start));
 
   // Header dict.
   const std::string_view header_text(reinterpret_cast<const char*>(bytes + header_start), header_len);
@@ -675,8 +665,8 @@ NpyArray adopt_array(NpyHeader header, std::vector<unsigned char>* bytes) {
 
 template <class T>
 std::vector<unsigned char> write_npy(const T* data, const std::vector<int64_t>& shape, const char* descr) {
-  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
-                     shape_string(shape) + ", }";
+  std::string dict =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
   if (!shape.empty()) {  // numpy leaves room to grow the first axis in place
     const size_t digits = std::to_string(shape[0]).size();
     dict.append(digits < kGrowthAxisDigits ? kGrowthAxisDigits - digits : 0, ' ');
@@ -711,8 +701,7 @@ std::vector<unsigned char> write_npy(const T* data, const std::vector<int64_t>& 
 }
 
 template <class T>
-std::vector<unsigned char> write_npy_nothrow(const T* data, const std::vector<int64_t>& shape,
-                                             const char* descr) {
+std::vector<unsigned char> write_npy_nothrow(const T* data, const std::vector<int64_t>& shape, const char* descr) {
   try {
     return write_npy(data, shape, descr);
   } catch (const std::bad_alloc&) {
@@ -778,11 +767,9 @@ double NpyArray::to_double(int64_t i) const {
       if (item == 4) return detail::load<uint32_t>(p);
       if (item == 8) return static_cast<double>(detail::load<uint64_t>(p));
       break;
-    case DTypeKind::kBool:
-      return *p != 0 ? 1.0 : 0.0;
+    case DTypeKind::kBool: return *p != 0 ? 1.0 : 0.0;
     case DTypeKind::kUnicode:
-    case DTypeKind::kBytes:
-      break;
+    case DTypeKind::kBytes: break;
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -792,8 +779,7 @@ int64_t NpyArray::to_int64(int64_t i) const {
   if (i < 0 || item == 0 || static_cast<uint64_t>(i) >= data.size() / item) return 0;
   const unsigned char* p = data.data() + static_cast<size_t>(i) * item;
   switch (dtype.kind) {
-    case DTypeKind::kFloat:
-      return detail::saturating_trunc(to_double(i));
+    case DTypeKind::kFloat: return detail::saturating_trunc(to_double(i));
     case DTypeKind::kInt:
       if (item == 1) return detail::load<int8_t>(p);
       if (item == 2) return detail::load<int16_t>(p);
@@ -810,11 +796,9 @@ int64_t NpyArray::to_int64(int64_t i) const {
         return value > kMax ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(value);
       }
       break;
-    case DTypeKind::kBool:
-      return *p != 0 ? 1 : 0;
+    case DTypeKind::kBool: return *p != 0 ? 1 : 0;
     case DTypeKind::kUnicode:
-    case DTypeKind::kBytes:
-      break;
+    case DTypeKind::kBytes: break;
   }
   return 0;
 }
@@ -897,9 +881,10 @@ Result<NpyArray> read_npy_file(const std::string& path, const MemoryBudget& budg
     ASSIGNSCOPE_ASSIGN_OR_RETURN(auto header, detail::parse_header_impl(head.data(), head.size(), path));
     if (file.size_known()) ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(header, file.size(), path));
     if (header.total_bytes() > budget.bytes)
-      return Status::InvalidInput(over_budget(
-          path + ": shape " + shape_string(header.shape) + " " + header.dtype.descr() + " needs",
-          header.total_bytes(), budget) + "; refused before reading the data");
+      return Status::InvalidInput(
+          over_budget(path + ": shape " + shape_string(header.shape) + " " + header.dtype.descr() + " needs",
+                      header.total_bytes(), budget) +
+          "; refused before reading the data");
     std::vector<unsigned char> bytes = std::move(head);
     ASSIGNSCOPE_RETURN_IF_ERROR(file.read_rest(budget, &bytes));
     ASSIGNSCOPE_RETURN_IF_ERROR(detail::check_data_size(header, bytes.size(), path));

@@ -26,19 +26,19 @@ enum class DTypeKind {
 
 struct DType {
   DTypeKind kind = DTypeKind::kFloat;
-  int itemsize = 4;          // bytes per element (U<n>: 4 * n)
-  bool big_endian = false;   // as stored in the file
+  int itemsize = 4;         // bytes per element (U<n>: 4 * n)
+  bool big_endian = false;  // as stored in the file
   // numpy's spelling as stored, e.g. "<f4", ">i8", "|b1", "<U153".
   std::string descr() const;
 };
 
 struct NpyArray {
   DType dtype;
-  std::vector<int64_t> shape;        // () for a 0-d array
-  std::vector<unsigned char> data;   // C order, native byte order
+  std::vector<int64_t> shape;       // () for a 0-d array
+  std::vector<unsigned char> data;  // C order, native byte order
 
   int ndim() const { return static_cast<int>(shape.size()); }
-  int64_t size() const;              // product of shape (1 for 0-d)
+  int64_t size() const;  // product of shape (1 for 0-d)
 
   // Element i (C order) as a double / int64. Numeric dtypes only.
   double to_double(int64_t i) const;

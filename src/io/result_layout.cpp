@@ -32,7 +32,7 @@ namespace {
 // image is `shape`.
 template <class Get>
 NamedBytes stacked_floats(const char* name, const Batch& batch, const std::vector<Assignment>& results,
-                              std::vector<int64_t> shape, const Get& get) {
+                          std::vector<int64_t> shape, const Get& get) {
   std::vector<float> all;
   for (const Assignment& a : results) {
     const std::vector<float>& v = *get(a);
@@ -146,9 +146,8 @@ void add_per_gt_files(const Batch& batch, const std::vector<Assignment>& results
 
 // params.json: what was replayed, the files, and the dumps (relative to the
 // result directory).
-Result<NamedBytes> params_file(const Batch& batch, const std::vector<Assignment>& results,
-                               const std::string& reference, const NpyProvenance& where,
-                               const std::vector<NamedBytes>& files) {
+Result<NamedBytes> params_file(const Batch& batch, const std::vector<Assignment>& results, const std::string& reference,
+                               const NpyProvenance& where, const std::vector<NamedBytes>& files) {
   const Assignment& first = results[0];
   nlohmann::ordered_json params;
   params["assigner"] = first.assigner;
@@ -163,9 +162,10 @@ Result<NamedBytes> params_file(const Batch& batch, const std::vector<Assignment>
   // absolute path. Several dumps are a list (never the "2 dumps" label).
   const std::vector<std::string> dumps = where.dumps.empty() ? std::vector<std::string>{batch.source} : where.dumps;
   if (dumps.size() > kMaxSources)
-    return Status::InvalidInput(fmt::format("{} dumps: a result of the npy format records at most {} (assignscope "
-                                            "check replays no more); run fewer at once",
-                                            dumps.size(), kMaxSources));
+    return Status::InvalidInput(
+        fmt::format("{} dumps: a result of the npy format records at most {} (assignscope "
+                    "check replays no more); run fewer at once",
+                    dumps.size(), kMaxSources));
   nlohmann::ordered_json recorded = nlohmann::ordered_json::array();
   for (const std::string& d : dumps) recorded.push_back(recorded_path(d, where.result_dir));
   if (recorded.size() == 1) params["source"] = recorded[0];
@@ -238,8 +238,10 @@ Status rewrite_result(const std::string& dir, const std::vector<NamedBytes>& cha
     return Status::Io(fmt::format("{}: not updated, the stored result is unchanged: {}", dir, why));
   };
   if (!fs::create_directory(staging, ec) || ec)
-    return Status::Io(fmt::format("{}: not updated, the stored result is unchanged: cannot create a directory "
-                                  "beside it: {}", dir, ec ? ec.message() : "it exists"));
+    return Status::Io(
+        fmt::format("{}: not updated, the stored result is unchanged: cannot create a directory "
+                    "beside it: {}",
+                    dir, ec ? ec.message() : "it exists"));
   std::set<std::string> replaced;
   for (const NamedBytes& f : changed) {
     const Status st = write_file_atomic((staging / f.name).string(), f.bytes.data(), f.bytes.size(), false);
@@ -289,8 +291,7 @@ Result<StoredResult> read_stored(const std::string& dir) {
   auto text = read_file_text(params_path);
   if (!text.ok()) return text.status();
   r.params = nlohmann::json::parse(*text, nullptr, false);
-  if (r.params.is_discarded() || !r.params.is_object())
-    return Status::Corrupt(params_path + ": not a JSON object");
+  if (r.params.is_discarded() || !r.params.is_object()) return Status::Corrupt(params_path + ": not a JSON object");
   if (!r.params.contains("assigner") || !r.params["assigner"].is_string())
     return Status::InvalidInput(params_path + ": no \"assigner\" string naming what to replay");
   std::vector<std::string> names;
@@ -347,8 +348,8 @@ Result<NamedDumps> named_dumps(const std::string& result_dir, const nlohmann::js
     if (!j["sources"].is_array() || j["sources"].empty())
       return Status::InvalidInput(where + ": \"sources\" is not a non-empty list of dump paths");
     if (j["sources"].size() > kMaxSources)
-      return Status::InvalidInput(fmt::format("{}: \"sources\" lists {} dumps; expected at most {}", where,
-                                              j["sources"].size(), kMaxSources));
+      return Status::InvalidInput(
+          fmt::format("{}: \"sources\" lists {} dumps; expected at most {}", where, j["sources"].size(), kMaxSources));
     for (const auto& v : j["sources"]) {
       if (!v.is_string() || v.get<std::string>().empty())
         return Status::InvalidInput(where + ": \"sources\" holds " + json_snippet(v) + ", not a dump path");
@@ -419,8 +420,8 @@ Result<StoredReplay> read_npy_result(const std::string& dir) {
   if (inds.dtype.kind != DTypeKind::kInt && inds.dtype.kind != DTypeKind::kUInt)
     return Status::InvalidInput(fmt::format("{}: dtype {}; expected integers", inds_path, inds.dtype.descr()));
   if (inds.ndim() != 1 && inds.ndim() != 2)
-    return Status::InvalidInput(fmt::format("{}: shape {}; expected (N,) or (B, N)", inds_path,
-                                            shape_string(inds.shape)));
+    return Status::InvalidInput(
+        fmt::format("{}: shape {}; expected (N,) or (B, N)", inds_path, shape_string(inds.shape)));
   StoredReplay out;
   out.batch = inds.ndim() == 2;
   const int64_t images = out.batch ? inds.shape[0] : 1;
@@ -454,9 +455,10 @@ Result<StoredReplay> read_npy_result(const std::string& dir) {
     for (int64_t i = 0; i < n; ++i) {
       const int64_t v = inds.to_int64(b * n + i);
       if (v < -1 || v > kMaxGtIndex)
-        return Status::InvalidInput(fmt::format("{}: {}prior {} holds {}; expected -1 (ignored), 0 (negative) or a GT "
-                                                "index + 1",
-                                                inds_path, out.batch ? fmt::format("image {} ", b) : "", i, v));
+        return Status::InvalidInput(
+            fmt::format("{}: {}prior {} holds {}; expected -1 (ignored), 0 (negative) or a GT "
+                        "index + 1",
+                        inds_path, out.batch ? fmt::format("image {} ", b) : "", i, v));
       a.gt_inds[static_cast<size_t>(i)] = v;
       if (labels) a.labels[static_cast<size_t>(i)] = labels->to_int64(b * n + i);
     }
@@ -483,9 +485,9 @@ Result<StoredReplay> read_npy_result(const std::string& dir) {
       const int64_t image = out.batch ? m.to_int64(r * width) : 0;
       const int64_t prior = m.to_int64(r * width + width - 2), gt = m.to_int64(r * width + width - 1);
       if (image < 0 || image >= images || prior < 0 || prior >= n || gt < 0 || gt > kMaxGtIndex)
-        return Status::InvalidInput(fmt::format("{}: row {} ({}{}, {}) is out of range for {} image{} of {} priors", mpath, r,
-                                                out.batch ? fmt::format("{}, ", image) : "", prior, gt, images,
-                                                images == 1 ? "" : "s", n));
+        return Status::InvalidInput(fmt::format("{}: row {} ({}{}, {}) is out of range for {} image{} of {} priors",
+                                                mpath, r, out.batch ? fmt::format("{}, ", image) : "", prior, gt,
+                                                images, images == 1 ? "" : "s", n));
       out.assignments[static_cast<size_t>(image)].matches->push_back(
           {static_cast<int32_t>(prior), static_cast<int32_t>(gt)});
     }
@@ -511,17 +513,18 @@ Result<StoredReplay> read_json_result(const std::string& path, const nlohmann::j
   if (j.contains("params")) out.params = j["params"];
   out.batch = j.contains("batch") && j["batch"].is_boolean() && j["batch"].get<bool>();
   if (!j.contains("images") || !j["images"].is_array())
-    return Status::InvalidInput(path + ": no \"images\" list; expected a result written by `assignscope run --format json`");
+    return Status::InvalidInput(path +
+                                ": no \"images\" list; expected a result written by `assignscope run --format json`");
   const nlohmann::json& images = j["images"];
   for (size_t k = 0; k < images.size(); ++k) {
     const nlohmann::json& img = images[k];
     const std::string at = fmt::format("{}: images[{}]", path, k);
     if (!img.is_object()) return Status::InvalidInput(at + ": not an object");
     if (!img.contains("priors") || !img["priors"].is_object() || !img["priors"].contains("assigned_gt_inds"))
-      return Status::InvalidInput(fmt::format(
-          "{} has no per-prior arrays (priors.assigned_gt_inds); diff needs them: write the result with "
-          "`assignscope run DUMP -a NAME --format json --include priors`",
-          at));
+      return Status::InvalidInput(
+          fmt::format("{} has no per-prior arrays (priors.assigned_gt_inds); diff needs them: write the result with "
+                      "`assignscope run DUMP -a NAME --format json --include priors`",
+                      at));
     const nlohmann::json& inds = img["priors"]["assigned_gt_inds"];
     if (!inds.is_array()) return Status::InvalidInput(at + ".priors.assigned_gt_inds: not a list");
     Assignment a;
@@ -534,13 +537,14 @@ Result<StoredReplay> read_json_result(const std::string& path, const nlohmann::j
     }
     const auto n = static_cast<int64_t>(a.gt_inds.size());
     if (img.contains("num_priors") && (!is_int(img["num_priors"]) || img["num_priors"].get<int64_t>() != n))
-      return Status::InvalidInput(fmt::format("{}: num_priors {} but {} assigned_gt_inds", at,
-                                              json_snippet(img["num_priors"]), n));
+      return Status::InvalidInput(
+          fmt::format("{}: num_priors {} but {} assigned_gt_inds", at, json_snippet(img["num_priors"]), n));
     a.labels.assign(static_cast<size_t>(n), -1);
     if (img["priors"].contains("assigned_labels") && img["priors"]["assigned_labels"].is_array() &&
         static_cast<int64_t>(img["priors"]["assigned_labels"].size()) == n)
       for (size_t i = 0; i < static_cast<size_t>(n); ++i)
-        if (is_int(img["priors"]["assigned_labels"][i])) a.labels[i] = img["priors"]["assigned_labels"][i].get<int64_t>();
+        if (is_int(img["priors"]["assigned_labels"][i]))
+          a.labels[i] = img["priors"]["assigned_labels"][i].get<int64_t>();
 
     StoredImage d;
     d.name = img.contains("name") && img["name"].is_string() ? img["name"].get<std::string>() : "";
@@ -556,8 +560,7 @@ Result<StoredReplay> read_json_result(const std::string& path, const nlohmann::j
         d.gt_labels.push_back(gt.contains("label") && is_int(gt["label"]) ? gt["label"].get<int64_t>() : -1);
         std::array<float, 4> box{};
         if (gt.contains("box") && gt["box"].is_array() && gt["box"].size() == 4)
-          for (size_t c = 0; c < 4; ++c)
-            box[c] = as_float(gt["box"][c]);
+          for (size_t c = 0; c < 4; ++c) box[c] = as_float(gt["box"][c]);
         d.gt_boxes.push_back(box);
         const bool has_k = gt.contains("dynamic_k") && is_int(gt["dynamic_k"]);
         have_ks |= has_k;
@@ -578,8 +581,8 @@ Result<StoredReplay> read_json_result(const std::string& path, const nlohmann::j
                         is_int(m["gt"]) && m["prior"].get<int64_t>() >= 0 && m["prior"].get<int64_t>() < n &&
                         m["gt"].get<int64_t>() >= 0 && m["gt"].get<int64_t>() <= kMaxGtIndex;
         if (!ok)
-          return Status::InvalidInput(fmt::format("{}.matches[{}]: {}; expected {{\"prior\": 0..{}, \"gt\": >= 0}}", at, r,
-                                                  json_snippet(m), n - 1));
+          return Status::InvalidInput(fmt::format("{}.matches[{}]: {}; expected {{\"prior\": 0..{}, \"gt\": >= 0}}", at,
+                                                  r, json_snippet(m), n - 1));
         a.matches->push_back({m["prior"].get<int32_t>(), m["gt"].get<int32_t>()});
       }
     }
@@ -605,23 +608,24 @@ Result<StoredReplay> read_replay(const std::string& path) {
       std::sort(labels.begin(), labels.end());
       std::string list;
       for (const std::string& l : labels) list += (list.empty() ? "" : ", ") + l;
-      return Status::InvalidInput(fmt::format(
-          "{}: a case (a dump with stored results), not a result; diff two of its results, "
-          "e.g. {}/expected/{} (results: {})",
-          path, path, labels.empty() ? "LABEL" : labels[0], list.empty() ? "none" : list));
+      return Status::InvalidInput(
+          fmt::format("{}: a case (a dump with stored results), not a result; diff two of its results, "
+                      "e.g. {}/expected/{} (results: {})",
+                      path, path, labels.empty() ? "LABEL" : labels[0], list.empty() ? "none" : list));
     }
-    return not_a_result(path, "a directory without params.json; a dump? to compare assigners on it, give it alone "
-                              "with --a NAME --b NAME");
+    return not_a_result(path,
+                        "a directory without params.json; a dump? to compare assigners on it, give it alone "
+                        "with --a NAME --b NAME");
   }
   auto text = read_file_text(path);
   if (!text.ok()) return text.status();
   const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return not_a_result(path, "not a JSON object");
   if (!j.contains("schema") || !j["schema"].is_string())
-    return not_a_result(path, "no \"schema\"; a JSON dump? to compare assigners on it, give it alone with --a NAME --b NAME");
+    return not_a_result(path,
+                        "no \"schema\"; a JSON dump? to compare assigners on it, give it alone with --a NAME --b NAME");
   const std::string schema = j["schema"].get<std::string>();
-  if (schema != kResultSchema)
-    return not_a_result(path, "schema " + printable(schema, 60) + ", not " + kResultSchema);
+  if (schema != kResultSchema) return not_a_result(path, "schema " + printable(schema, 60) + ", not " + kResultSchema);
   return read_json_result(path, j);
 }
 

@@ -106,9 +106,9 @@ struct StoredImage {
 };
 
 struct StoredReplay {
-  std::string path;                                         // as given
-  nlohmann::json assigner;                                  // as stored: a string, or null when absent
-  nlohmann::json params = nlohmann::json::object();         // as stored
+  std::string path;                                  // as given
+  nlohmann::json assigner;                           // as stored: a string, or null when absent
+  nlohmann::json params = nlohmann::json::object();  // as stored
   bool batch = false;
   std::vector<StoredImage> images;
   std::vector<Assignment> assignments;  // gt_inds, labels, dynamic_ks, matches; no candidates

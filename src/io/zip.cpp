@@ -34,14 +34,14 @@ constexpr uint16_t kFlagEncrypted = 0x0001;
 constexpr uint16_t kFlagStrongEncryption = 0x0040;
 constexpr uint16_t kMethodStored = 0;
 constexpr uint16_t kMethodDeflate = 8;
-constexpr size_t kZlibChunk = size_t{1} << 30;       // zlib counts in 32-bit uInt
+constexpr size_t kZlibChunk = size_t{1} << 30;  // zlib counts in 32-bit uInt
 constexpr size_t kInitialInflateBytes = size_t{1} << 16;
 
 uint16_t load_u16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
 uint32_t load_u32(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
 }
 
 uint64_t load_u64(const unsigned char* p) {
@@ -49,9 +49,7 @@ uint64_t load_u64(const unsigned char* p) {
 }
 
 // True when [offset, offset + length) lies inside a buffer of `size` bytes.
-bool in_bounds(uint64_t offset, uint64_t length, uint64_t size) {
-  return offset <= size && length <= size - offset;
-}
+bool in_bounds(uint64_t offset, uint64_t length, uint64_t size) { return offset <= size && length <= size - offset; }
 
 std::string hex32(uint32_t value, int digits = 8) {
   static const char kHex[] = "0123456789abcdef";
@@ -122,8 +120,7 @@ Status find_directory(const std::vector<unsigned char>& bytes, const std::string
     if (fallback == size && pos + kEndOfCentralDirLen + comment_len <= size) fallback = pos;
   }
   if (found == size) found = fallback;
-  if (found == size)
-    return corrupt("no end-of-central-directory record found: not a zip archive, or truncated");
+  if (found == size) return corrupt("no end-of-central-directory record found: not a zip archive, or truncated");
 
   const unsigned char* eocd = bytes.data() + found;
   const uint16_t disk = load_u16(eocd + 4);
@@ -187,8 +184,7 @@ Status apply_zip64_extra(const unsigned char* extra, size_t length, Entry* entry
     pos += 4;
     if (field_len > length - pos)
       return corrupt("extra field " + hex32(id, 4) + " of " + std::to_string(field_len) +
-                     " bytes runs past the end of the extra data (" + std::to_string(length - pos) +
-                     " bytes left)");
+                     " bytes runs past the end of the extra data (" + std::to_string(length - pos) + " bytes left)");
     if (id == kZip64ExtraId) {
       const unsigned char* field = extra + pos;
       size_t used = 0;
@@ -282,9 +278,9 @@ Status read_directory(const std::vector<unsigned char>& bytes, const std::string
       return Status::Unsupported(where + ": " + method_name(entry.method) +
                                  "; expected stored (0) or deflate (8) as np.savez writes");
     if (entry.method == kMethodStored && entry.compressed_size != entry.uncompressed_size)
-      return Status::Corrupt(where + ": stored member has compressed size " +
-                             std::to_string(entry.compressed_size) + " but uncompressed size " +
-                             std::to_string(entry.uncompressed_size) + "; expected them equal");
+      return Status::Corrupt(where + ": stored member has compressed size " + std::to_string(entry.compressed_size) +
+                             " but uncompressed size " + std::to_string(entry.uncompressed_size) +
+                             "; expected them equal");
 
     // The local header: skip it by its own name and extra lengths.
     if (!in_bounds(entry.local_offset, kLocalHeaderLen, size) ||
@@ -299,11 +295,10 @@ Status read_directory(const std::vector<unsigned char>& bytes, const std::string
       return Status::Corrupt(where + ": local header at offset " + std::to_string(entry.local_offset) +
                              " runs past the end of the archive");
     if (local_name_len != name_len || std::memcmp(local + kLocalHeaderLen, h + kCentralHeaderLen, name_len) != 0)
-      return Status::Corrupt(where + ": local header names '" +
-                             printable(std::string(reinterpret_cast<const char*>(local + kLocalHeaderLen),
-                                                   local_name_len),
-                                       200, true) +
-                             "'; expected the central directory's name");
+      return Status::Corrupt(
+          where + ": local header names '" +
+          printable(std::string(reinterpret_cast<const char*>(local + kLocalHeaderLen), local_name_len), 200, true) +
+          "'; expected the central directory's name");
     entry.data_offset = entry.local_offset + header_len;
     if (!in_bounds(entry.data_offset, entry.compressed_size, size))
       return Status::Corrupt(where + ": member data (offset " + std::to_string(entry.data_offset) + ", " +
@@ -432,10 +427,10 @@ Result<std::vector<ZipEntry>> list_zip_impl(const std::vector<unsigned char>& by
     const bool wrapped = total + entry.uncompressed_size < total;
     total += entry.uncompressed_size;
     if (wrapped || total > budget.bytes)
-      return Status::InvalidInput(over_budget(origin + ": the members up to '" + printable(entry.name, 200, true) +
-                                                  "' declare",
-                                              wrapped ? UINT64_MAX : total, budget) +
-                                  "; refused before inflating them");
+      return Status::InvalidInput(
+          over_budget(origin + ": the members up to '" + printable(entry.name, 200, true) + "' declare",
+                      wrapped ? UINT64_MAX : total, budget) +
+          "; refused before inflating them");
     ZipEntry e;
     e.name = entry.name;
     e.method = entry.method;
@@ -469,8 +464,8 @@ Result<std::vector<unsigned char>> read_member_impl(const std::vector<unsigned c
   if (whole) {
     const uint32_t crc = crc32_of(out.data(), out.size());
     if (crc != entry.crc)
-      return Status::Corrupt(where + ": CRC-32 mismatch: data has " + hex32(crc) +
-                             ", the central directory expects " + hex32(entry.crc) + "; corrupt archive");
+      return Status::Corrupt(where + ": CRC-32 mismatch: data has " + hex32(crc) + ", the central directory expects " +
+                             hex32(entry.crc) + "; corrupt archive");
   }
   return out;
 }

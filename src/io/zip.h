@@ -21,8 +21,8 @@ namespace assignscope::io {
 inline constexpr uint64_t kMaxDeflateRatio = 1032;
 
 struct ZipEntry {
-  std::string name;                // as in the central directory, e.g. "priors.npy"
-  uint16_t method = 0;             // 0 stored, 8 deflate
+  std::string name;     // as in the central directory, e.g. "priors.npy"
+  uint16_t method = 0;  // 0 stored, 8 deflate
   uint32_t crc = 0;
   uint64_t compressed_size = 0;
   uint64_t uncompressed_size = 0;  // declared; a member producing more or less is refused
@@ -30,8 +30,8 @@ struct ZipEntry {
 };
 
 struct ZipMember {
-  std::string name;                  // as in the central directory, e.g. "priors.npy"
-  std::vector<unsigned char> data;   // uncompressed bytes
+  std::string name;                 // as in the central directory, e.g. "priors.npy"
+  std::vector<unsigned char> data;  // uncompressed bytes
 };
 
 // The members of an archive (directories left out), no member data touched.

@@ -75,9 +75,8 @@ std::vector<int32_t> k_cheapest(const float* cost, int64_t n, int64_t k, TieOrde
                                         : torch_sort_cpu(column, /*descending=*/false);
   picks.resize(static_cast<size_t>(k));
   // Cheapest first, as k_smallest orders them, for the reports.
-  std::sort(picks.begin(), picks.end(), [&](int32_t a, int32_t b) {
-    return cost[a] < cost[b] || (!(cost[b] < cost[a]) && a < b);
-  });
+  std::sort(picks.begin(), picks.end(),
+            [&](int32_t a, int32_t b) { return cost[a] < cost[b] || (!(cost[b] < cost[a]) && a < b); });
   return picks;
 }
 

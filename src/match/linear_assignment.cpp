@@ -75,10 +75,8 @@ bool solve_wide(const double* cost, int32_t num_rows, int32_t num_cols, std::vec
       reach = closest_length;
       settled[closest] = 1;
       settled_cols.push_back(closest);
-      if (col_match[closest] < 0)
-        sink = closest;
-      else
-        row = col_match[closest];
+      if (col_match[closest] < 0) sink = closest;
+      else row = col_match[closest];
     }
 
     // New potentials: reduced costs stay >= 0 and become 0 along the path.
@@ -135,7 +133,8 @@ LinearAssignment linear_sum_assignment(const std::vector<double>& cost, int64_t 
     // Tall: match every column, on the transpose.
     std::vector<double> transposed(cost.size());
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) transposed[static_cast<size_t>(c * rows + r)] = cost[static_cast<size_t>(r * cols + c)];
+      for (int64_t c = 0; c < cols; ++c)
+        transposed[static_cast<size_t>(c * rows + r)] = cost[static_cast<size_t>(r * cols + c)];
     feasible = solve_wide(transposed.data(), num_cols, num_rows, &out.row_of_col, &out.col_of_row);
   }
   if (!feasible) {

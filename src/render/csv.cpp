@@ -103,9 +103,25 @@ std::string gts_table(const Batch& batch, const std::vector<Assignment>& results
   // image with the most.
   const std::vector<std::string> terms = results.empty() ? std::vector<std::string>{} : results[0].cost_terms;
   const size_t num_levels = max_levels(stats);
-  std::vector<std::string> head = {"image", "image_name", "gt", "image_gts", "label", "x1", "y1", "x2", "y2", "area",
-                                   "scale", "candidates", "dynamic_k", "picked", "positives", "lost",
-                                   "lost_to_background", "lost_to_gts", "starved"};
+  std::vector<std::string> head = {"image",
+                                   "image_name",
+                                   "gt",
+                                   "image_gts",
+                                   "label",
+                                   "x1",
+                                   "y1",
+                                   "x2",
+                                   "y2",
+                                   "area",
+                                   "scale",
+                                   "candidates",
+                                   "dynamic_k",
+                                   "picked",
+                                   "positives",
+                                   "lost",
+                                   "lost_to_background",
+                                   "lost_to_gts",
+                                   "starved"};
   add_summary_head("iou", &head);
   add_summary_head("cost", &head);
   for (const std::string& t : terms) add_summary_head("cost_" + t, &head);
@@ -164,12 +180,24 @@ std::string gts_table(const Batch& batch, const std::vector<Assignment>& results
   return w.take();
 }
 
-std::string images_table(const Batch& batch, const std::vector<Assignment>& results,
-                         const analysis::BatchStats& stats, Writer& w) {
+std::string images_table(const Batch& batch, const std::vector<Assignment>& results, const analysis::BatchStats& stats,
+                         Writer& w) {
   const size_t num_levels = max_levels(stats);
-  std::vector<std::string> head = {"image", "image_name", "priors", "gts", "classes", "levels", "positives",
-                                   "negatives", "ignored", "starved_gts", "to_padding", "matches",
-                                   "priors_serving_several_gts", "notes", "warnings"};
+  std::vector<std::string> head = {"image",
+                                   "image_name",
+                                   "priors",
+                                   "gts",
+                                   "classes",
+                                   "levels",
+                                   "positives",
+                                   "negatives",
+                                   "ignored",
+                                   "starved_gts",
+                                   "to_padding",
+                                   "matches",
+                                   "priors_serving_several_gts",
+                                   "notes",
+                                   "warnings"};
   for (size_t l = 0; l < num_levels; ++l) head.push_back(fmt::format("positives_level{}", l));
   for (size_t l = 0; l < num_levels; ++l) head.push_back(fmt::format("gts_served_level{}", l));
   w.head(std::move(head));
@@ -202,8 +230,8 @@ std::string images_table(const Batch& batch, const std::vector<Assignment>& resu
 
 std::string positives_table(const Batch& batch, const std::vector<Assignment>& results, Writer& w) {
   const std::vector<std::string> terms = results.empty() ? std::vector<std::string>{} : results[0].cost_terms;
-  std::vector<std::string> head = {"image", "image_name", "prior", "level", "cx", "cy", "stride_w", "stride_h",
-                                   "gt", "padding_gt", "label", "iou", "max_overlap", "cost"};
+  std::vector<std::string> head = {"image",    "image_name", "prior",      "level", "cx",  "cy",          "stride_w",
+                                   "stride_h", "gt",         "padding_gt", "label", "iou", "max_overlap", "cost"};
   for (const std::string& t : terms) head.push_back("cost_" + t);
   for (const char* h : {"picked", "assign_metric"}) head.push_back(h);
   w.head(std::move(head));
@@ -236,7 +264,7 @@ std::string positives_table(const Batch& batch, const std::vector<Assignment>& r
       const bool overlaps = !a.max_overlaps.empty();
       // The IoU with this GT: the recorded pair's; else max_overlaps, which
       // is this GT's unless the prior serves several (multi-match).
-      row.push_back(pair && overlaps ? number(pair->iou)
+      row.push_back(pair && overlaps         ? number(pair->iou)
                     : overlaps && !a.matches ? number(a.max_overlaps[static_cast<size_t>(prior)])
                                              : "");
       row.push_back(overlaps ? number(a.max_overlaps[static_cast<size_t>(prior)]) : "");
@@ -251,7 +279,8 @@ std::string positives_table(const Batch& batch, const std::vector<Assignment>& r
         emit(m.prior, m.gt, m.gt < num_gts ? p.gt_labels[static_cast<size_t>(m.gt)] : -1);
     } else {
       for (int64_t i = 0; i < a.num_priors(); ++i)
-        if (a.gt_inds[static_cast<size_t>(i)] > 0) emit(i, a.gt_inds[static_cast<size_t>(i)] - 1, a.labels[static_cast<size_t>(i)]);
+        if (a.gt_inds[static_cast<size_t>(i)] > 0)
+          emit(i, a.gt_inds[static_cast<size_t>(i)] - 1, a.labels[static_cast<size_t>(i)]);
     }
   }
   return w.take();

@@ -119,10 +119,10 @@ std::string gt_table(const ImageDiff& d) {
     std::vector<std::string> r = {std::to_string(g.index)};
     if (labels) {
       r.push_back(g.label >= 0 ? std::to_string(g.label) : "-");
-      r.push_back(g.padding ? "padding"
-                  : g.box   ? fmt::format("{:.1f}, {:.1f}, {:.1f}, {:.1f}", (*g.box)[0], (*g.box)[1], (*g.box)[2],
-                                          (*g.box)[3])
-                            : "-");
+      r.push_back(
+          g.padding ? "padding"
+          : g.box   ? fmt::format("{:.1f}, {:.1f}, {:.1f}, {:.1f}", (*g.box)[0], (*g.box)[1], (*g.box)[2], (*g.box)[3])
+                    : "-");
     }
     r.push_back(std::to_string(g.positives_a));
     r.push_back(std::to_string(g.positives_b));
@@ -163,10 +163,10 @@ std::string flip_table(const ImageDiff& d, int64_t top) {
     return total == 0 ? "" : count(total, "flipped prior", "flipped priors") + " (--top N lists them)\n";
   }
   const int64_t shown = std::min(top, total);
-  std::string out = shown == total ? fmt::format("{}{}\n", count(total, "flipped prior", "flipped priors"),
-                                                 total > 1 ? ", worst GTs first" : "")
-                                   : fmt::format("flipped priors: {} of {}, worst GTs first (--top N for more)\n",
-                                                 shown, total);
+  std::string out =
+      shown == total
+          ? fmt::format("{}{}\n", count(total, "flipped prior", "flipped priors"), total > 1 ? ", worst GTs first" : "")
+          : fmt::format("flipped priors: {} of {}, worst GTs first (--top N for more)\n", shown, total);
   // Columns only where a listed flip has something to put in them.
   bool levels = false, costs = false, whys = false;
   for (int64_t k = 0; k < shown; ++k) {
@@ -226,7 +226,10 @@ ojson candidate_json(const std::optional<CandidatePair>& c, const std::vector<st
   if (!c) return nullptr;
   ojson terms = ojson::object();
   for (size_t t = 0; t < names.size() && t < kMaxCostTerms; ++t) terms[names[t]] = json_float(c->terms[t]);
-  return {{"cost", json_float(c->cost)}, {"terms", terms}, {"iou", json_float(c->iou)}, {"inside", c->inside},
+  return {{"cost", json_float(c->cost)},
+          {"terms", terms},
+          {"iou", json_float(c->iou)},
+          {"inside", c->inside},
           {"picked", c->picked}};
 }
 
@@ -275,8 +278,7 @@ std::string percent(int64_t part, int64_t whole) {
   const double p = 100.0 * static_cast<double>(part) / static_cast<double>(whole);
   for (int digits = 1; digits < 6; ++digits) {
     const std::string s = fmt::format("{:.{}f}", p, digits);
-    const bool rounds_away = (part != whole && s.rfind("100.", 0) == 0) ||
-                             (part != 0 && std::stod(s) == 0.0);
+    const bool rounds_away = (part != whole && s.rfind("100.", 0) == 0) || (part != 0 && std::stod(s) == 0.0);
     if (!rounds_away) return s + " %";
   }
   return fmt::format("{:.6f} %", p);
@@ -299,8 +301,9 @@ std::string diff_table(const BatchDiff& diff, int64_t top) {
   for (size_t k = 0; k < diff.images.size(); ++k) {
     const ImageDiff& d = diff.images[k];
     if (diff.batch) {
-      out += fmt::format("\nimage {}{} · {}", k, d.name.empty() || d.name == std::to_string(k) ? "" : " (" + d.name + ")",
-                         count(d.num_priors, "prior", "priors"));
+      out +=
+          fmt::format("\nimage {}{} · {}", k, d.name.empty() || d.name == std::to_string(k) ? "" : " (" + d.name + ")",
+                      count(d.num_priors, "prior", "priors"));
       out += d.num_gts >= 0 ? " · " + count(d.num_gts, "GT", "GTs") + "\n"
                             : " · GTs known from the results' indices only\n";
     }
@@ -313,8 +316,7 @@ std::string diff_table(const BatchDiff& diff, int64_t top) {
   if (diff.batch) {
     out += fmt::format("\nbatch: {} · {} · GT Jaccard mean {:.3f}\n", count(t.images, "image", "images"),
                        positives_line(t, fmt::format("image {} #{}", t.worst_image, t.worst_gt)), t.jaccard_mean);
-    out += "batch: " + count_line(t.priors, t.same, t.pos_to_neg, t.neg_to_pos, t.changed_gt, t.ignored_changes) +
-           "\n";
+    out += "batch: " + count_line(t.priors, t.same, t.pos_to_neg, t.neg_to_pos, t.changed_gt, t.ignored_changes) + "\n";
   }
   return out;
 }
@@ -372,7 +374,8 @@ ojson diff_json(const BatchDiff& diff, const std::vector<analysis::ConditionResu
       j["gts_b"] = gts_json(f.gts_b);
       ojson pairs = ojson::array();
       for (const analysis::PairCosts& pc : f.pairs)
-        pairs.push_back({{"gt", pc.gt}, {"a", candidate_json(pc.a, d.cost_terms_a)}, {"b", candidate_json(pc.b, d.cost_terms_b)}});
+        pairs.push_back(
+            {{"gt", pc.gt}, {"a", candidate_json(pc.a, d.cost_terms_a)}, {"b", candidate_json(pc.b, d.cost_terms_b)}});
       j["pairs"] = std::move(pairs);
       if (f.attribution) {
         ojson pushes = ojson::object();
@@ -393,8 +396,11 @@ ojson diff_json(const BatchDiff& diff, const std::vector<analysis::ConditionResu
   out["images"] = std::move(images);
   ojson fail_if = ojson::array();
   for (const analysis::ConditionResult& c : conditions)
-    fail_if.push_back({{"condition", c.condition.text}, {"key", c.condition.key}, {"op", c.condition.op},
-                       {"threshold", number_json(c.condition.threshold)}, {"value", number_json(c.value)},
+    fail_if.push_back({{"condition", c.condition.text},
+                       {"key", c.condition.key},
+                       {"op", c.condition.op},
+                       {"threshold", number_json(c.condition.threshold)},
+                       {"value", number_json(c.value)},
                        {"holds", c.holds}});
   out["fail_if"] = std::move(fail_if);
   return out;

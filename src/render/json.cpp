@@ -66,7 +66,7 @@ ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageSta
   img["num_classes"] = p.num_classes();
   img["num_levels"] = p.num_levels();
   img["levels_inferred"] = p.levels_inferred;  // from runs of equal stride: the dump had no num_level_priors
-  img["predictions"] = p.preds_from_distances ? ojson("pred_distances")
+  img["predictions"] = p.preds_from_distances      ? ojson("pred_distances")
                        : p.has(Field::kPredBboxes) ? ojson("pred_bboxes")
                                                    : ojson(nullptr);
   img["summary"] = {{"positives", s.positives},
@@ -137,8 +137,8 @@ ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageSta
     for (float v : a.max_overlaps) overlaps.push_back(json_float(v));
     img["priors"] = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
     if (a.dynamic_ks) img["dynamic_ks"] = *a.dynamic_ks;
-    for (const auto& [name, values] : {std::pair{"assign_metrics", &a.assign_metrics},
-                                       std::pair{"assign_metrics_raw", &a.assign_metrics_raw}}) {
+    for (const auto& [name, values] :
+         {std::pair{"assign_metrics", &a.assign_metrics}, std::pair{"assign_metrics_raw", &a.assign_metrics_raw}}) {
       if (!*values) continue;
       ojson array = ojson::array();
       for (float v : **values) array.push_back(json_float(v));
@@ -180,7 +180,7 @@ ojson json(const Batch& batch, const std::vector<Assignment>& results, const Jso
   for (size_t b = 0; b < results.size(); ++b)
     images.push_back(image_json(batch.images[b], results[b], stats.images[b], options));
   out["images"] = std::move(images);
-  out["summary"] = {{"images", results.size()}, {"gts", stats.gts},         {"positives", stats.positives},
+  out["summary"] = {{"images", results.size()},     {"gts", stats.gts},         {"positives", stats.positives},
                     {"negatives", stats.negatives}, {"ignored", stats.ignored}, {"starved_gts", stats.starved}};
   if (stats.to_padding > 0) out["summary"]["to_padding"] = stats.to_padding;
   add_groups(stats.classes, stats.scales, &out["summary"]);

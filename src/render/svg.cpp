@@ -22,9 +22,9 @@ constexpr const char* kGrey = "#8c8c8c";
 constexpr const char* kNegativeGrey = "#c8c8c8";
 constexpr const char* kPaddingGrey = "#555555";
 constexpr const char* kTextGrey = "#555555";
-constexpr double kCharWidth = 5.8;    // a generous average width of an 11 px sans-serif character, for layout
-constexpr double kLegendRow = 16;     // one legend line
-constexpr int kMaxNotes = 5;          // notes shown per image
+constexpr double kCharWidth = 5.8;  // a generous average width of an 11 px sans-serif character, for layout
+constexpr double kLegendRow = 16;   // one legend line
+constexpr int kMaxNotes = 5;        // notes shown per image
 
 // A coordinate or length: one decimal, without a trailing ".0".
 std::string num(double v) {
@@ -62,7 +62,8 @@ std::vector<Level> levels_of(const Problem& p) {
     Level l;
     l.start = start;
     l.count = count;
-    if (count > 0 && p.has(Field::kPriors) && start < p.priors.rows()) l.stride = static_cast<double>(p.priors(start, 2));
+    if (count > 0 && p.has(Field::kPriors) && start < p.priors.rows())
+      l.stride = static_cast<double>(p.priors(start, 2));
     levels.push_back(l);
     start += count;
   }
@@ -92,7 +93,9 @@ double marker_radius(double stride, double scale) {
   return std::clamp(0.3 * stride * scale, 2.0, 6.0);
 }
 
-std::string box_tag(const Problem& p, int64_t g) { return fmt::format("{}:{}", g, p.gt_labels[static_cast<size_t>(g)]); }
+std::string box_tag(const Problem& p, int64_t g) {
+  return fmt::format("{}:{}", g, p.gt_labels[static_cast<size_t>(g)]);
+}
 
 bool box_is_finite(const Rows4f& boxes, Eigen::Index r) {
   for (int c = 0; c < 4; ++c)
@@ -113,7 +116,8 @@ void draw_panel_base(std::string& out, const Problem& p, const Panel& panel, con
                      const std::vector<char>& starved) {
   emit(out, "<text class=\"panel-title\" x=\"{}\" y=\"{}\">{}</text>\n", num(panel.left), num(panel.top - 5),
        xml_escape(title));
-  emit(out, "<rect class=\"canvas\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f7f7f7\" stroke=\"#bbbbbb\"/>\n",
+  emit(out,
+       "<rect class=\"canvas\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f7f7f7\" stroke=\"#bbbbbb\"/>\n",
        num(panel.left), num(panel.top), num(panel.width()), num(panel.height()));
   if (p.gt_bboxes_ignore.rows() > 0) {
     out += "<g fill=\"none\" stroke=\"#8c8c8c\" stroke-dasharray=\"2 2\">\n";
@@ -154,8 +158,8 @@ void draw_panel_base(std::string& out, const Problem& p, const Panel& panel, con
       }
       double y = panel.y(static_cast<double>(std::min(p.gt_bboxes(g, 1), p.gt_bboxes(g, 3)))) - 2;
       if (y < panel.top + 10) y += 12;  // no room above the box: inside it
-      emit(out, "<text class=\"gt-label\" data-gt=\"{}\" x=\"{}\" y=\"{}\"{} fill=\"{}\">{}</text>\n", g, num(x), num(y),
-           anchor, starved[static_cast<size_t>(g)] ? kStarvedRed : gt_colour(g), tag);
+      emit(out, "<text class=\"gt-label\" data-gt=\"{}\" x=\"{}\" y=\"{}\"{} fill=\"{}\">{}</text>\n", g, num(x),
+           num(y), anchor, starved[static_cast<size_t>(g)] ? kStarvedRed : gt_colour(g), tag);
     }
     out += "</g>\n";
   }
@@ -184,8 +188,19 @@ bool prior_centre(const Problem& p, int64_t i, double* x, double* y) {
 
 // --- the legend's key: symbols followed by words, flowed into lines ---------
 
-enum class Symbol { kPositive, kExtraMatch, kIgnored, kNegative, kGtBox, kStarved, kIgnoreBox,
-                    kFlipPosNeg, kFlipNegPos, kFlipGt, kFlipIgnored };
+enum class Symbol {
+  kPositive,
+  kExtraMatch,
+  kIgnored,
+  kNegative,
+  kGtBox,
+  kStarved,
+  kIgnoreBox,
+  kFlipPosNeg,
+  kFlipNegPos,
+  kFlipGt,
+  kFlipIgnored
+};
 
 struct KeyItem {
   Symbol symbol;
@@ -199,8 +214,10 @@ void draw_symbol(std::string& out, Symbol s, double x, double y) {  // centred o
       emit(out, "<circle class=\"key-positive\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/>", num(x), num(y), c0);
       break;
     case Symbol::kExtraMatch:
-      emit(out, "<circle class=\"key-positive\" cx=\"{0}\" cy=\"{1}\" r=\"3\" fill=\"{2}\"/><circle class=\"key-extra-match\" "
-                "cx=\"{0}\" cy=\"{1}\" r=\"5.5\" fill=\"none\" stroke=\"{3}\" stroke-width=\"1.5\"/>",
+      emit(out,
+           "<circle class=\"key-positive\" cx=\"{0}\" cy=\"{1}\" r=\"3\" fill=\"{2}\"/><circle "
+           "class=\"key-extra-match\" "
+           "cx=\"{0}\" cy=\"{1}\" r=\"5.5\" fill=\"none\" stroke=\"{3}\" stroke-width=\"1.5\"/>",
            num(x), num(y), c0, c1);
       break;
     case Symbol::kIgnored:
@@ -209,34 +226,40 @@ void draw_symbol(std::string& out, Symbol s, double x, double y) {  // centred o
            num(x - 4), num(y - 4), num(x + 4), num(y + 4), num(x - 4), num(y + 4), num(x + 4), num(y - 4), kGrey);
       break;
     case Symbol::kNegative:
-      emit(out, "<circle class=\"key-negative\" cx=\"{}\" cy=\"{}\" r=\"1.5\" fill=\"{}\"/>", num(x), num(y), kNegativeGrey);
+      emit(out, "<circle class=\"key-negative\" cx=\"{}\" cy=\"{}\" r=\"1.5\" fill=\"{}\"/>", num(x), num(y),
+           kNegativeGrey);
       break;
     case Symbol::kGtBox:
-      emit(out, "<rect class=\"key-gt\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
-                "stroke-width=\"1.5\"/>",
+      emit(out,
+           "<rect class=\"key-gt\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
+           "stroke-width=\"1.5\"/>",
            num(x - 6), num(y - 4.5), c0);
       break;
     case Symbol::kStarved:
-      emit(out, "<rect class=\"key-starved\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
-                "stroke-width=\"2\" stroke-dasharray=\"4 3\"/>",
+      emit(out,
+           "<rect class=\"key-starved\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
+           "stroke-width=\"2\" stroke-dasharray=\"4 3\"/>",
            num(x - 6), num(y - 4.5), kStarvedRed);
       break;
     case Symbol::kIgnoreBox:
-      emit(out, "<rect class=\"key-ignore-box\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
-                "stroke-dasharray=\"2 2\"/>",
+      emit(out,
+           "<rect class=\"key-ignore-box\" x=\"{}\" y=\"{}\" width=\"12\" height=\"9\" fill=\"none\" stroke=\"{}\" "
+           "stroke-dasharray=\"2 2\"/>",
            num(x - 6), num(y - 4.5), kGrey);
       break;
     case Symbol::kFlipPosNeg:
-      emit(out, "<circle class=\"key-flip-pos-neg\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"none\" stroke=\"{}\" "
-                "stroke-width=\"1.5\"/>",
+      emit(out,
+           "<circle class=\"key-flip-pos-neg\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"none\" stroke=\"{}\" "
+           "stroke-width=\"1.5\"/>",
            num(x), num(y), c0);
       break;
     case Symbol::kFlipNegPos:
       emit(out, "<circle class=\"key-flip-neg-pos\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/>", num(x), num(y), c0);
       break;
     case Symbol::kFlipGt:
-      emit(out, "<path class=\"key-flip-gt\" d=\"M{0} {1}A4 4 0 0 0 {0} {2}Z\" fill=\"{3}\"/>"
-                "<path class=\"key-flip-gt\" d=\"M{0} {1}A4 4 0 0 1 {0} {2}Z\" fill=\"{4}\"/>",
+      emit(out,
+           "<path class=\"key-flip-gt\" d=\"M{0} {1}A4 4 0 0 0 {0} {2}Z\" fill=\"{3}\"/>"
+           "<path class=\"key-flip-gt\" d=\"M{0} {1}A4 4 0 0 1 {0} {2}Z\" fill=\"{4}\"/>",
            num(x), num(y - 4), num(y + 4), c0, c1);
       break;
   }
@@ -364,16 +387,19 @@ class PriorGts {
     gts_.resize(first_.back());
     std::vector<size_t> next(first_.begin(), first_.end() - 1);
     for (const Match& m : *a.matches)
-      if (m.prior >= 0 && static_cast<size_t>(m.prior) < a.gt_inds.size()) gts_[next[static_cast<size_t>(m.prior)]++] = m.gt;
+      if (m.prior >= 0 && static_cast<size_t>(m.prior) < a.gt_inds.size())
+        gts_[next[static_cast<size_t>(m.prior)]++] = m.gt;
     for (size_t i = 0; i + 1 < first_.size(); ++i)
-      std::sort(gts_.begin() + static_cast<std::ptrdiff_t>(first_[i]), gts_.begin() + static_cast<std::ptrdiff_t>(first_[i + 1]));
+      std::sort(gts_.begin() + static_cast<std::ptrdiff_t>(first_[i]),
+                gts_.begin() + static_cast<std::ptrdiff_t>(first_[i + 1]));
   }
   std::vector<int64_t> of(int64_t prior) const {
     std::vector<int64_t> gts;
     if (prior < 0 || prior >= static_cast<int64_t>(a_.gt_inds.size())) return gts;
     const auto i = static_cast<size_t>(prior);
     if (a_.matches) {
-      gts.assign(gts_.begin() + static_cast<std::ptrdiff_t>(first_[i]), gts_.begin() + static_cast<std::ptrdiff_t>(first_[i + 1]));
+      gts.assign(gts_.begin() + static_cast<std::ptrdiff_t>(first_[i]),
+                 gts_.begin() + static_cast<std::ptrdiff_t>(first_[i + 1]));
       if (!gts.empty()) return gts;
     }
     if (a_.gt_inds[i] > 0) gts.push_back(a_.gt_inds[i] - 1);
@@ -385,7 +411,7 @@ class PriorGts {
 
  private:
   const Assignment& a_;
-  std::vector<size_t> first_;   // [N + 1] offsets into gts_
+  std::vector<size_t> first_;  // [N + 1] offsets into gts_
   std::vector<int64_t> gts_;
 };
 
@@ -403,9 +429,10 @@ double draw_image(std::string& out, const Problem& p, const Assignment& a, const
 
   emit(out, "<g class=\"image\" id=\"image-{}\" data-name=\"{}\">\n", index, xml_escape(p.name));
   std::string summary = fmt::format("{} priors · {} GTs · {} positives · {} negatives · {} ignored · {} starved GT{}",
-                                    p.num_priors(), num_gts, s.positives, s.negatives, s.ignored,
-                                    s.starved_gts.size(), s.starved_gts.size() == 1 ? "" : "s");
-  if (s.matches >= 0) summary += fmt::format(" · {} matches ({} priors serve several GTs)", s.matches, s.priors_serving_several);
+                                    p.num_priors(), num_gts, s.positives, s.negatives, s.ignored, s.starved_gts.size(),
+                                    s.starved_gts.size() == 1 ? "" : "s");
+  if (s.matches >= 0)
+    summary += fmt::format(" · {} matches ({} priors serve several GTs)", s.matches, s.priors_serving_several);
   if (s.to_padding > 0) summary += fmt::format(" · {} positives to padding GT columns", s.to_padding);
   emit(out, "<text class=\"image-title\" x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(layout::kGap),
        num(top + 14), xml_escape(heading.empty() ? summary : heading + " · " + summary));
@@ -443,17 +470,19 @@ double draw_image(std::string& out, const Problem& p, const Assignment& a, const
       if (gi <= 0 || !prior_centre(p, i, &x, &y)) continue;
       const double cx = panel.x(x), cy = panel.y(y);
       const int64_t g = gi - 1;
-      emit(out, "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>\n",
+      emit(out,
+           "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>\n",
            i, g < num_gts ? std::to_string(g) : "padding", num(cx), num(cy), num(r), colour_of(g, num_gts));
       if (!a.matches) continue;
       int ring = 0;
       for (int64_t other : prior_gts.of(i)) {
         if (other == g) continue;
         ++ring;
-        emit(out,
-             "<circle class=\"extra-match\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" "
-             "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
-             i, other, num(cx), num(cy), num(r + 2 * ring), colour_of(other, num_gts));
+        emit(
+            out,
+            "<circle class=\"extra-match\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" "
+            "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+            i, other, num(cx), num(cy), num(r + 2 * ring), colour_of(other, num_gts));
       }
     }
     out += "</g>\n";
@@ -655,16 +684,18 @@ std::string svg_diff(const Problem& p, const Assignment& a, const Assignment& b,
     if (f == kIgnoredChanged) continue;
     for (const auto* side : {&ga, &gb})
       for (int64_t g : *side)
-        if (g < num_gts && !(std::find(ga.begin(), ga.end(), g) != ga.end() && std::find(gb.begin(), gb.end(), g) != gb.end()))
+        if (g < num_gts &&
+            !(std::find(ga.begin(), ga.end(), g) != ga.end() && std::find(gb.begin(), gb.end(), g) != gb.end()))
           gt_changed[static_cast<size_t>(g)] = 1;
   }
   std::string body;
   const double top = layout::kGap + layout::kTitleHeight;
   const int64_t total_flips = n - counts[kSame];
-  std::string summary = fmt::format("{} of {} priors differ · positive in {} only {} · positive in {} only {} · "
-                                    "GT changed {} · negative/ignored changed {}",
-                                    total_flips, p.num_priors(), name_a, counts[kPosNeg], name_b, counts[kNegPos],
-                                    counts[kGtChanged], counts[kIgnoredChanged]);
+  std::string summary = fmt::format(
+      "{} of {} priors differ · positive in {} only {} · positive in {} only {} · "
+      "GT changed {} · negative/ignored changed {}",
+      total_flips, p.num_priors(), name_a, counts[kPosNeg], name_b, counts[kNegPos], counts[kGtChanged],
+      counts[kIgnoredChanged]);
   body += "<g class=\"image\" id=\"image-0\">\n";
   emit(body, "<text class=\"image-title\" x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(layout::kGap),
        num(top + 14), xml_escape(summary));
@@ -693,12 +724,14 @@ std::string svg_diff(const Problem& p, const Assignment& a, const Assignment& b,
       const int64_t g_a = differing(ga, gb), g_b = differing(gb, ga);
       if (f == kPosNeg) {
         emit(body,
-             "<circle class=\"flip-pos-neg\" data-prior=\"{}\" data-gt-a=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" "
+             "<circle class=\"flip-pos-neg\" data-prior=\"{}\" data-gt-a=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" "
+             "fill=\"none\" "
              "stroke=\"{}\" stroke-width=\"2\"/>\n",
              i, g_a, num(cx), num(cy), num(r), colour_of(g_a, num_gts));
       } else if (f == kNegPos) {
         emit(body,
-             "<circle class=\"flip-neg-pos\" data-prior=\"{}\" data-gt-b=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\" "
+             "<circle class=\"flip-neg-pos\" data-prior=\"{}\" data-gt-b=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" "
+             "fill=\"{}\" "
              "stroke=\"#ffffff\" stroke-width=\"0.5\"/>\n",
              i, g_b, num(cx), num(cy), num(r), colour_of(g_b, num_gts));
       } else if (f == kGtChanged) {
@@ -729,10 +762,11 @@ std::string svg_diff(const Problem& p, const Assignment& a, const Assignment& b,
       {Symbol::kFlipIgnored, fmt::format("negative in one, ignored in the other ({})", counts[kIgnoredChanged])}};
   y = draw_key(body, key, layout::kGap, y, legend_width);
   if (n != p.num_priors() || a.num_priors() != b.num_priors()) {
-    emit(body, "<text class=\"note\" x=\"{}\" y=\"{}\" fill=\"{}\">note: {} has {} priors, {} {}, the dump {}; the "
-               "first {} are compared</text>\n",
-         num(layout::kGap), num(y), kStarvedRed, xml_escape(name_a), a.num_priors(), xml_escape(name_b),
-         b.num_priors(), p.num_priors(), n);
+    emit(body,
+         "<text class=\"note\" x=\"{}\" y=\"{}\" fill=\"{}\">note: {} has {} priors, {} {}, the dump {}; the "
+         "first {} are compared</text>\n",
+         num(layout::kGap), num(y), kStarvedRed, xml_escape(name_a), a.num_priors(), xml_escape(name_b), b.num_priors(),
+         p.num_priors(), n);
     y += kLegendRow;
   }
   std::vector<GtEntry> entries;

@@ -30,13 +30,13 @@ namespace assignscope::render {
 
 // The layout, in SVG pixels.
 namespace svg_layout {
-inline constexpr double kPanelWidth = 480;      // the canvas is scaled to this width...
-inline constexpr double kMaxPanelHeight = 960;  // ...unless it would then be taller than this
-inline constexpr double kGap = 16;              // between panels, and the margin all round
-inline constexpr double kMinWidth = 720;        // room for the title and the legend
-inline constexpr double kImageTitleHeight = 20; // an image's summary line
-inline constexpr double kPanelTitleHeight = 18; // "level 0 · stride 8 · ..." above each panel
-inline constexpr double kTitleHeight = 40;      // the picture's two title lines
+inline constexpr double kPanelWidth = 480;       // the canvas is scaled to this width...
+inline constexpr double kMaxPanelHeight = 960;   // ...unless it would then be taller than this
+inline constexpr double kGap = 16;               // between panels, and the margin all round
+inline constexpr double kMinWidth = 720;         // room for the title and the legend
+inline constexpr double kImageTitleHeight = 20;  // an image's summary line
+inline constexpr double kPanelTitleHeight = 18;  // "level 0 · stride 8 · ..." above each panel
+inline constexpr double kTitleHeight = 40;       // the picture's two title lines
 inline constexpr double kLegendColumnWidth = 240;
 inline constexpr int64_t kMaxNegativeDots = 1024;  // negatives drawn as faint dots when N <= this
 inline constexpr int64_t kMaxBoxLabels = 100;      // GT boxes tagged "gt:label" when G <= this

@@ -26,8 +26,7 @@ size_t utf8_length_at(std::string_view text, size_t i) {
     if ((byte(i + k) & 0xC0u) != 0x80u) return 0;
     cp = (cp << 6) | (byte(i + k) & 0x3Fu);
   }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return n;
 }
 
@@ -67,9 +66,7 @@ std::string for_terminal(std::string_view text) {
 namespace {
 
 // "1 GT", "12 GTs".
-std::string count(int64_t n, const char* one, const char* many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
-}
+std::string count(int64_t n, const char* one, const char* many) { return fmt::format("{} {}", n, n == 1 ? one : many); }
 
 // Columns right-aligned except those marked left.
 std::string layout(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& left) {
@@ -93,8 +90,7 @@ std::string strides_of(const Problem& p) {
   std::string s;
   int64_t start = 0;
   for (int64_t count : p.num_level_priors) {
-    if (count > 0 && p.has(Field::kPriors))
-      s += (s.empty() ? "" : ", ") + fmt::format("{:g}", p.priors(start, 2));
+    if (count > 0 && p.has(Field::kPriors)) s += (s.empty() ? "" : ", ") + fmt::format("{:g}", p.priors(start, 2));
     start += count;
   }
   return s.empty() ? "" : " (strides " + s + ")";
@@ -161,10 +157,10 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
     head.push_back("levels (level:pos)");
     rows.push_back(head);
     for (const analysis::GtStats& g : s.gts) {
-      std::vector<std::string> r = {
-          std::to_string(g.index), std::to_string(g.label),
-          fmt::format("{:.1f}, {:.1f}, {:.1f}, {:.1f}", g.box[0], g.box[1], g.box[2], g.box[3]),
-          analysis::scale_name(g.scale), std::to_string(g.candidates)};
+      std::vector<std::string> r = {std::to_string(g.index), std::to_string(g.label),
+                                    fmt::format("{:.1f}, {:.1f}, {:.1f}, {:.1f}", g.box[0], g.box[1], g.box[2],
+                                                g.box[3]),
+                                    analysis::scale_name(g.scale), std::to_string(g.candidates)};
       if (has_k) r.push_back(std::to_string(g.dynamic_k));
       if (has_plan) r.push_back(fmt::format("{:.2f}", g.plan_mass));
       r.push_back(std::to_string(g.picked));
@@ -176,8 +172,8 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
           const int64_t other = g.lost_to[i].first;
           to += (i ? " " : "") +
                 (other == analysis::kBackground ? std::string("bg")
-                 : other >= s.num_gts          ? fmt::format("pad{}", other - s.num_gts)
-                                               : fmt::format("#{}", other)) +
+                 : other >= s.num_gts           ? fmt::format("pad{}", other - s.num_gts)
+                                                : fmt::format("#{}", other)) +
                 (g.lost_to[i].second > 1 ? fmt::format("x{}", g.lost_to[i].second) : "");
         }
         if (g.lost_to.size() > 3) to += " ...";
@@ -191,18 +187,20 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
       if (has_soft) r.push_back(g.soft_target_sum ? fmt::format("{:.3f}", *g.soft_target_sum) : "-");
       std::string levels;
       for (size_t l = 0; l < g.positives_per_level.size(); ++l)
-        if (g.positives_per_level[l]) levels += (levels.empty() ? "" : " ") + fmt::format("{}:{}", l, g.positives_per_level[l]);
+        if (g.positives_per_level[l])
+          levels += (levels.empty() ? "" : " ") + fmt::format("{}:{}", l, g.positives_per_level[l]);
       r.push_back(levels.empty() ? "-" : levels);
       rows.push_back(std::move(r));
     }
     std::vector<bool> left(rows[0].size(), false);
-    left[2] = left[3] = true;      // box, scale
+    left[2] = left[3] = true;  // box, scale
     left[std::find(head.begin(), head.end(), "lost (to gt)") - head.begin()] = true;
     left.back() = true;
     out += layout(rows, left);
   }
   std::string starved;
-  for (size_t i = 0; i < s.starved_gts.size() && i < 10; ++i) starved += fmt::format("{}#{}", i ? " " : " (", s.starved_gts[i]);
+  for (size_t i = 0; i < s.starved_gts.size() && i < 10; ++i)
+    starved += fmt::format("{}#{}", i ? " " : " (", s.starved_gts[i]);
   if (!s.starved_gts.empty()) starved += s.starved_gts.size() > 10 ? " ...)" : ")";
   out += fmt::format("positives {} · negatives {} · ignored {} · starved GTs {}{}\n", s.positives, s.negatives,
                      s.ignored, s.starved_gts.size(), starved);
@@ -212,7 +210,8 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
                              : fmt::format("{} positives went to padding GT columns\n", s.to_padding);
   if (s.matches >= 0)
     out += fmt::format("matches {} (prior, GT) pair{} · {} several GTs\n", s.matches, s.matches == 1 ? "" : "s",
-                       s.priors_serving_several == 1 ? "1 prior serves" : fmt::format("{} priors serve", s.priors_serving_several));
+                       s.priors_serving_several == 1 ? "1 prior serves"
+                                                     : fmt::format("{} priors serve", s.priors_serving_several));
   for (const std::string& warning : a.warnings) out += "warning: " + for_terminal(warning) + "\n";
   for (const std::string& note : a.notes) out += "note: " + for_terminal(note) + "\n";
   return out;

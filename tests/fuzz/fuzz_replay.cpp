@@ -27,11 +27,11 @@
 #include "fuzz_support.h"
 
 namespace assignscope::fuzz {
+using assign::assign_batch;
 using assign::AssignerInfo;
 using assign::BatchOptions;
-using assign::Preset;
-using assign::assign_batch;
 using assign::default_params;
+using assign::Preset;
 namespace {
 
 // A coordinate: mostly small numbers on or near the grid, sometimes the
@@ -83,10 +83,9 @@ Image make_image(FuzzedDataProvider& in, const std::vector<std::vector<float>>& 
     for (float& x : c) x = in.ConsumeBool() ? in.ConsumeFloatingPointInRange<float>(-12.0f, 12.0f) : 0.0f;
     im.scores += sep + row(c);
     const float r = in.ConsumeFloatingPointInRange<float>(0.0f, 3.0f) * q[2];
-    im.pred += sep + (in.ConsumeIntegralInRange<int>(0, 15) == 0
-                          ? row({coordinate(in, extent), coordinate(in, extent), coordinate(in, extent),
-                                 coordinate(in, extent)})
-                          : row({q[0] - r, q[1] - r, q[0] + r, q[1] + r}));
+    im.pred += sep + (in.ConsumeIntegralInRange<int>(0, 15) == 0 ? row({coordinate(in, extent), coordinate(in, extent),
+                                                                        coordinate(in, extent), coordinate(in, extent)})
+                                                                 : row({q[0] - r, q[1] - r, q[0] + r, q[1] + r}));
     im.objectness += fmt::format("{}{}", sep, in.ConsumeFloatingPointInRange<float>(-8.0f, 8.0f));
   }
   const int gts = in.ConsumeIntegralInRange<int>(0, 10);
@@ -153,7 +152,7 @@ Params params_for(FuzzedDataProvider& in, const AssignerInfo& info) {
     if (spec.name == "search" || !in.ConsumeBool()) continue;
     if (spec.type == ParamType::kInt || spec.type == ParamType::kFloat) {
       const double lo = spec.min.value_or(-4.0), hi = std::max(lo, spec.max.value_or(lo + 64.0));
-      double v = in.PickValueInArray({lo, hi, (lo + hi) / 2}) ;
+      double v = in.PickValueInArray({lo, hi, (lo + hi) / 2});
       if (in.ConsumeBool()) v = in.ConsumeFloatingPointInRange<double>(lo, std::min(hi, lo + 1e3));
       if (spec.type == ParamType::kInt) v = std::floor(v);
       (void)params.set(spec.name, fmt::format("{}", v));
