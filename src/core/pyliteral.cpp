@@ -436,6 +436,8 @@ class Parser {
     return Status();
   }
 
+  // A value: a literal, a name (bound, else kept as written), a call, or a
+  // bracketed tuple / list / dict; then any subscripts or calls on it.
   Result<Json> primary() {
     const size_t start = i_;
     const Token t = peek();
@@ -443,19 +445,7 @@ class Parser {
     switch (t.kind) {
       case Tok::kNumber: {
         ++i_;
-        const std::string& s = t.text;
-        const bool is_float = s.find_first_of(".eE") != std::string::npos && s.compare(0, 2, "0x") != 0;
-        if (!is_float) {
-          const bool hex = s.size() > 2 && (s[1] == 'x' || s[1] == 'X');
-          const std::optional<int64_t> v = parse_int(std::string_view(s).substr(hex ? 2 : 0), hex ? 16 : 10);
-          if (v) {
-            value = *v;
-            break;
-          }
-        }
-        const std::optional<double> d = parse_double(s, NumberCheck::kFinite);
-        if (!d) return error(t, fmt::format("'{}' is not a finite number", printable(s, 40)));
-        value = *d;
+        ASSIGNSCOPE_ASSIGN_OR_RETURN(value, number(t));
         break;
       }
       case Tok::kString: {
@@ -466,60 +456,12 @@ class Parser {
       }
       case Tok::kName: {
         ++i_;
-        std::string name = t.text;
-        if (name == "True" || name == "true") value = true;
-        else if (name == "False" || name == "false") value = false;
-        else if (name == "None" || name == "null") value = nullptr;
-        else {
-          // Dotted names: attributes of a bound object, else the name as written.
-          while (peek().kind == Tok::kOp && peek().text == "." && toks_[i_ + 1].kind == Tok::kName) {
-            name += "." + toks_[i_ + 1].text;
-            i_ += 2;
-          }
-          if (accept("(")) {
-            Json call = Json::object();
-            const bool is_dict = name == "dict";
-            if (!is_dict) call["type"] = name;
-            ASSIGNSCOPE_RETURN_IF_ERROR(arguments(&call, !is_dict, name));
-            if (!is_dict) call["$call"] = true;
-            value = std::move(call);
-          } else {
-            value = lookup(name);
-          }
-        }
+        ASSIGNSCOPE_ASSIGN_OR_RETURN(value, name_or_call(t.text));
         break;
       }
       case Tok::kOp: {
-        if (accept("(")) {
-          bool comma = false;
-          ASSIGNSCOPE_ASSIGN_OR_RETURN(Json items, sequence(")", &comma));
-          if (items.size() == 1 && !comma) value = std::move(items[0]);  // parentheses
-          else value = std::move(items);                                 // a tuple
-          break;
-        }
-        if (accept("[")) {
-          bool comma = false;
-          ASSIGNSCOPE_ASSIGN_OR_RETURN(value, sequence("]", &comma));
-          break;
-        }
-        if (accept("{")) {
-          Json obj = Json::object();
-          while (!accept("}")) {
-            ASSIGNSCOPE_ASSIGN_OR_RETURN(const Json key, expression());
-            if (!key.is_string() && !key.is_number())
-              return error(toks_[i_ - 1], "a dict key must be a string or a number");
-            ASSIGNSCOPE_RETURN_IF_ERROR(expect(":"));
-            ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
-            obj[key.is_string() ? key.get<std::string>() : key.dump()] = std::move(v);
-            if (!accept(",")) {
-              ASSIGNSCOPE_RETURN_IF_ERROR(expect("}"));
-              break;
-            }
-          }
-          value = std::move(obj);
-          break;
-        }
-        return error(t, fmt::format("expected a value, found '{}'", token_text(t)));
+        ASSIGNSCOPE_ASSIGN_OR_RETURN(value, bracketed(t));
+        break;
       }
       default: return error(t, fmt::format("expected a value, found {}", token_text(t)));
     }
@@ -532,6 +474,70 @@ class Parser {
       value = unevaluated(source(start));
     }
     return value;
+  }
+
+  // An int (decimal or 0x hex, int64) or a finite float.
+  Result<Json> number(const Token& t) {
+    const std::string& s = t.text;
+    const bool is_float = s.find_first_of(".eE") != std::string::npos && s.compare(0, 2, "0x") != 0;
+    if (!is_float) {
+      const bool hex = s.size() > 2 && (s[1] == 'x' || s[1] == 'X');
+      const std::optional<int64_t> v = parse_int(std::string_view(s).substr(hex ? 2 : 0), hex ? 16 : 10);
+      if (v) return Json(*v);
+    }
+    const std::optional<double> d = parse_double(s, NumberCheck::kFinite);
+    if (!d) return error(t, fmt::format("'{}' is not a finite number", printable(s, 40)));
+    return Json(*d);
+  }
+
+  // True/False/None, a dotted name (its bound value, else the name as
+  // written), or a call: dict(...) is an object, Name(...) an object with
+  // "type": Name and "$call".
+  Result<Json> name_or_call(std::string name) {
+    if (name == "True" || name == "true") return Json(true);
+    if (name == "False" || name == "false") return Json(false);
+    if (name == "None" || name == "null") return Json(nullptr);
+    while (peek().kind == Tok::kOp && peek().text == "." && toks_[i_ + 1].kind == Tok::kName) {
+      name += "." + toks_[i_ + 1].text;
+      i_ += 2;
+    }
+    if (!accept("(")) return lookup(name);
+    Json call = Json::object();
+    const bool is_dict = name == "dict";
+    if (!is_dict) call["type"] = name;
+    ASSIGNSCOPE_RETURN_IF_ERROR(arguments(&call, !is_dict, name));
+    if (!is_dict) call["$call"] = true;
+    return call;
+  }
+
+  // (x) / (tuple,) / [list] / {dict}, at the operator token `t`.
+  Result<Json> bracketed(const Token& t) {
+    bool comma = false;
+    if (accept("(")) {
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(Json items, sequence(")", &comma));
+      if (items.size() == 1 && !comma) return Json(std::move(items[0]));  // parentheses
+      return items;                                                       // a tuple
+    }
+    if (accept("[")) return sequence("]", &comma);
+    if (accept("{")) return dict_display();
+    return error(t, fmt::format("expected a value, found '{}'", token_text(t)));
+  }
+
+  // {key: value, ...} after its '{'; keys are strings or numbers.
+  Result<Json> dict_display() {
+    Json obj = Json::object();
+    while (!accept("}")) {
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(const Json key, expression());
+      if (!key.is_string() && !key.is_number()) return error(toks_[i_ - 1], "a dict key must be a string or a number");
+      ASSIGNSCOPE_RETURN_IF_ERROR(expect(":"));
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(Json v, expression());
+      obj[key.is_string() ? key.get<std::string>() : key.dump()] = std::move(v);
+      if (!accept(",")) {
+        ASSIGNSCOPE_RETURN_IF_ERROR(expect("}"));
+        break;
+      }
+    }
+    return obj;
   }
 
   Json lookup(const std::string& dotted) const {
