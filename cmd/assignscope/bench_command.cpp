@@ -98,6 +98,90 @@ Result<std::pair<Spread, Spread>> time_batch(const assign::AssignerInfo& info, c
   return std::make_pair(spread_of(one_times), spread_of(many_times));
 }
 
+// What bench measured.
+struct BenchTimes {
+  double load_ms = 0;
+  std::vector<Spread> per_image;  // one assigner->assign() of each image, `repeat` times
+  double single_total = 0;        // sum of the per-image medians
+  int workers = 1;
+  std::optional<Spread> batch_one, batch_many;  // the whole batch on 1 and on `workers` threads
+  double peak_rss_mib = 0;
+};
+
+// Times each image's replay `repeat` times on one assigner instance.
+Result<std::vector<Spread>> time_images(const assign::Assigner& assigner, const Batch& batch, int repeat) {
+  std::vector<Spread> per_image;
+  ProgressLine progress("bench", batch.images.size());
+  const auto report = progress.callback();
+  for (size_t b = 0; b < batch.images.size(); ++b) {
+    std::vector<double> times;
+    for (int r = 0; r < repeat; ++r) {
+      const Clock::time_point start = Clock::now();
+      const Assignment a = assigner.assign(batch.images[b]);
+      times.push_back(ms_since(start));
+      if (a.num_priors() != batch.images[b].num_priors()) return Status::Internal("internal: wrong result size");
+    }
+    per_image.push_back(spread_of(times));
+    if (report) report(static_cast<int64_t>(b + 1), static_cast<int64_t>(batch.images.size()));
+  }
+  progress.finish();
+  return per_image;
+}
+
+std::string bench_json(const AssignerSelection& s, const Batch& batch, int repeat, const BenchTimes& t) {
+  nlohmann::ordered_json j;
+  j["schema"] = "assignscope.bench/1";
+  j["assigner"] = s.info->name;
+  j["params"] = s.params.to_json();
+  j["source"] = batch.source;
+  j["repeat"] = repeat;
+  j["load_ms"] = t.load_ms;
+  nlohmann::ordered_json images = nlohmann::ordered_json::array();
+  for (size_t b = 0; b < batch.images.size(); ++b) {
+    const Problem& p = batch.images[b];
+    images.push_back({{"name", p.name},
+                      {"num_priors", p.num_priors()},
+                      {"num_gts", p.num_gts()},
+                      {"num_classes", p.num_classes()},
+                      {"median_ms", t.per_image[b].median},
+                      {"min_ms", t.per_image[b].min},
+                      {"max_ms", t.per_image[b].max}});
+  }
+  j["images"] = std::move(images);
+  j["sum_of_medians_ms"] = t.single_total;
+  if (t.batch_one) {
+    j["batch"] = {{"threads", t.workers},
+                  {"one_thread_ms", t.batch_one->median},
+                  {"threads_ms", t.batch_many->median},
+                  {"speedup", t.batch_one->median / std::max(t.batch_many->median, 1e-9)},
+                  {"one_thread_min_ms", t.batch_one->min},
+                  {"threads_min_ms", t.batch_many->min}};
+  }
+  j["peak_rss_mib"] = t.peak_rss_mib;
+  return render::json_text(j) + "\n";
+}
+
+std::string bench_table(const AssignerSelection& s, const Batch& batch, int repeat, const BenchTimes& t) {
+  std::string text = fmt::format("{} · {} image{} · {} timed replay{} each\n",
+                                 render::for_terminal(s.info->name + " · " + s.params.to_string()), batch.images.size(),
+                                 batch.images.size() == 1 ? "" : "s", repeat, repeat == 1 ? "" : "s");
+  text += fmt::format("load {:.1f} ms\n", t.load_ms);
+  text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11} {:>9} {:>9}  {}\n", "image", "N", "G", "C", "median ms",
+                      "min ms", "max ms", "name");
+  for (size_t b = 0; b < batch.images.size(); ++b) {
+    const Problem& p = batch.images[b];
+    text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11.3f} {:>9.3f} {:>9.3f}  {}\n", b, p.num_priors(), p.num_gts(),
+                        p.num_classes(), t.per_image[b].median, t.per_image[b].min, t.per_image[b].max,
+                        render::for_terminal(p.name));
+  }
+  if (batch.images.size() > 1) text += fmt::format("sum of medians {:.3f} ms\n", t.single_total);
+  if (t.batch_one)
+    text += fmt::format("whole batch: {:.3f} ms on 1 thread, {:.3f} ms on {} threads ({:.2f}x)\n", t.batch_one->median,
+                        t.batch_many->median, t.workers, t.batch_one->median / std::max(t.batch_many->median, 1e-9));
+  text += fmt::format("peak memory {:.1f} MiB\n", t.peak_rss_mib);
+  return text;
+}
+
 }  // namespace
 
 int bench_command(int argc, char** argv) {
@@ -135,102 +219,40 @@ int bench_command(int argc, char** argv) {
     format = *inferred;
   }
 
+  BenchTimes t;
   const Clock::time_point load_start = Clock::now();
   auto dump = io::load_dumps(dump_paths);
-  const double load_ms = ms_since(load_start);
+  t.load_ms = ms_since(load_start);
   if (!dump.ok()) return fail("bench", dump.status().message(), exit_code(dump.status()));
   const Batch& batch = dump->batch;
   auto selected = select_assigner({assigner_name, preset, config, sets}, &batch);
   if (!selected.ok()) return fail("bench", selected.status().message(), 2);
   print_selection_notes("bench", *selected);
-  const assign::AssignerInfo* info = selected->info;
-  const Params* params = &selected->params;
+  const assign::AssignerInfo& info = *selected->info;
+  const Params& params = selected->params;
 
   // Warm-up, and the checks assign_batch makes before any replay.
   assign::BatchOptions one_thread;
-  auto warm = assign::assign_batch(*info, *params, batch, one_thread);
+  auto warm = assign::assign_batch(info, params, batch, one_thread);
   if (!warm.ok()) return fail("bench", warm.status().message(), exit_code(warm.status()));
 
-  const std::unique_ptr<assign::Assigner> assigner = info->make(*params);
-  std::vector<Spread> per_image;
-  double single_total = 0;
-  ProgressLine progress("bench", batch.images.size());
-  const auto report = progress.callback();
-  for (size_t b = 0; b < batch.images.size(); ++b) {
-    std::vector<double> times;
-    for (int r = 0; r < repeat; ++r) {
-      const Clock::time_point start = Clock::now();
-      const Assignment a = assigner->assign(batch.images[b]);
-      times.push_back(ms_since(start));
-      if (a.num_priors() != batch.images[b].num_priors()) return fail("bench", "internal: wrong result size", 3);
-    }
-    per_image.push_back(spread_of(times));
-    single_total += per_image.back().median;
-    if (report) report(static_cast<int64_t>(b + 1), static_cast<int64_t>(batch.images.size()));
-  }
-  progress.finish();
+  const std::unique_ptr<assign::Assigner> assigner = info.make(params);
+  auto per_image = time_images(*assigner, batch, repeat);
+  if (!per_image.ok()) return fail("bench", per_image.status().message(), 3);
+  t.per_image = std::move(per_image).value();
+  for (const Spread& s : t.per_image) t.single_total += s.median;
 
-  std::optional<Spread> batch_one, batch_many;
-  const int workers = static_cast<int>(worker_count(threads, batch.images.size()));
-  if (batch.images.size() > 1 && workers > 1) {
-    auto timed = time_batch(*info, *params, batch, workers, repeat);
+  t.workers = static_cast<int>(worker_count(threads, batch.images.size()));
+  if (batch.images.size() > 1 && t.workers > 1) {
+    auto timed = time_batch(info, params, batch, t.workers, repeat);
     if (!timed.ok()) return fail("bench", timed.status().message(), 2);
-    batch_one = timed->first;
-    batch_many = timed->second;
+    t.batch_one = timed->first;
+    t.batch_many = timed->second;
   }
-  const double peak = peak_rss_mib();
+  t.peak_rss_mib = peak_rss_mib();
 
-  std::string text;
-  if (format == "json") {
-    nlohmann::ordered_json j;
-    j["schema"] = "assignscope.bench/1";
-    j["assigner"] = info->name;
-    j["params"] = params->to_json();
-    j["source"] = batch.source;
-    j["repeat"] = repeat;
-    j["load_ms"] = load_ms;
-    nlohmann::ordered_json images = nlohmann::ordered_json::array();
-    for (size_t b = 0; b < batch.images.size(); ++b) {
-      const Problem& p = batch.images[b];
-      images.push_back({{"name", p.name},
-                        {"num_priors", p.num_priors()},
-                        {"num_gts", p.num_gts()},
-                        {"num_classes", p.num_classes()},
-                        {"median_ms", per_image[b].median},
-                        {"min_ms", per_image[b].min},
-                        {"max_ms", per_image[b].max}});
-    }
-    j["images"] = std::move(images);
-    j["sum_of_medians_ms"] = single_total;
-    if (batch_one) {
-      j["batch"] = {{"threads", workers},
-                    {"one_thread_ms", batch_one->median},
-                    {"threads_ms", batch_many->median},
-                    {"speedup", batch_one->median / std::max(batch_many->median, 1e-9)},
-                    {"one_thread_min_ms", batch_one->min},
-                    {"threads_min_ms", batch_many->min}};
-    }
-    j["peak_rss_mib"] = peak;
-    text = render::json_text(j) + "\n";
-  } else {
-    text = fmt::format("{} · {} image{} · {} timed replay{} each\n",
-                       render::for_terminal(info->name + " · " + params->to_string()), batch.images.size(),
-                       batch.images.size() == 1 ? "" : "s", repeat, repeat == 1 ? "" : "s");
-    text += fmt::format("load {:.1f} ms\n", load_ms);
-    text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11} {:>9} {:>9}  {}\n", "image", "N", "G", "C", "median ms",
-                        "min ms", "max ms", "name");
-    for (size_t b = 0; b < batch.images.size(); ++b) {
-      const Problem& p = batch.images[b];
-      text += fmt::format("  {:>5} {:>7} {:>6} {:>5} {:>11.3f} {:>9.3f} {:>9.3f}  {}\n", b, p.num_priors(), p.num_gts(),
-                          p.num_classes(), per_image[b].median, per_image[b].min, per_image[b].max,
-                          render::for_terminal(p.name));
-    }
-    if (batch.images.size() > 1) text += fmt::format("sum of medians {:.3f} ms\n", single_total);
-    if (batch_one)
-      text += fmt::format("whole batch: {:.3f} ms on 1 thread, {:.3f} ms on {} threads ({:.2f}x)\n", batch_one->median,
-                          batch_many->median, workers, batch_one->median / std::max(batch_many->median, 1e-9));
-    text += fmt::format("peak memory {:.1f} MiB\n", peak);
-  }
+  const std::string text =
+      format == "json" ? bench_json(*selected, batch, repeat, t) : bench_table(*selected, batch, repeat, t);
   const Status written = io::write_file_atomic(output.empty() ? "-" : output, text, force);
   return written.ok() ? 0 : fail("bench", written.message(), exit_code(written));
 }

@@ -113,21 +113,20 @@ std::pair<std::string, std::string> side_names(const analysis::DiffSide& a, cons
   return {na, nb};
 }
 
-}  // namespace
-
-int diff_command(int argc, char** argv) {
-  CLI::App app{
-      "Compare two assignments of the same priors: two assigners or settings replayed on a dump, or two "
-      "stored results.",
-      "assignscope diff"};
+// Everything `diff` reads from its command line.
+struct DiffFlags {
   std::vector<std::string> paths, fail_if;
   SideFlags side_a, side_b;
-  side_b.side = 'b';
   std::string format, output;
   int64_t top = 20;
   int threads = 0;
   bool force = false, allow_nonfinite = false;
-  app.add_option("paths", paths,
+  DiffFlags() { side_b.side = 'b'; }
+  bool replay() const { return side_a.any() || side_b.any(); }
+};
+
+void add_diff_flags(CLI::App& app, DiffFlags& f) {
+  app.add_option("paths", f.paths,
                  "DUMP... (replayed with both sides; several or a glob are one batch), or RESULT_A RESULT_B")
       ->required();
   // Each side as `run` spells it, with the side: -a/--assigner, --set-a,
@@ -137,157 +136,162 @@ int diff_command(int argc, char** argv) {
   const auto every = [](CLI::Option* o) {
     return o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   };
-  every(app.add_option("-a,--assigner,--assigner-a,--a", side_a.names,
+  every(app.add_option("-a,--assigner,--assigner-a,--a", f.side_a.names,
                        "side a's assigner, as run's -a: NAME[.flavour][+preset], an alias or a class name "
                        "(default: side b's)"));
-  every(app.add_option("-b,--assigner-b,--b", side_b.names, "side b's assigner (default: side a's)"));
-  every(app.add_option("--preset-a,--preset", side_a.presets,
+  every(app.add_option("-b,--assigner-b,--b", f.side_b.names, "side b's assigner (default: side a's)"));
+  every(app.add_option("--preset-a,--preset", f.side_a.presets,
                        "a named setting of side a's assigner (assignscope list NAME)"));
-  every(app.add_option("--preset-b", side_b.presets, "a named setting of side b's assigner"));
-  every(app.add_option("--config-a,--config", side_a.configs,
+  every(app.add_option("--preset-b", f.side_b.presets, "a named setting of side b's assigner"));
+  every(app.add_option("--config-a,--config", f.side_a.configs,
                        "side a's assigner as a framework config, or a config file"));
-  every(app.add_option("--config-b", side_b.configs, "side b's assigner as a framework config, or a config file"));
-  every(app.add_option("--set-a,--set", side_a.sets, "NAME=VALUE: a parameter of side a (repeatable)"));
-  every(app.add_option("--set-b", side_b.sets, "NAME=VALUE: a parameter of side b (repeatable)"));
-  app.add_option("--fail-if", fail_if,
+  every(app.add_option("--config-b", f.side_b.configs, "side b's assigner as a framework config, or a config file"));
+  every(app.add_option("--set-a,--set", f.side_a.sets, "NAME=VALUE: a parameter of side a (repeatable)"));
+  every(app.add_option("--set-b", f.side_b.sets, "NAME=VALUE: a parameter of side b (repeatable)"));
+  app.add_option("--fail-if", f.fail_if,
                  "KEY OP NUMBER: exit 1 when it holds, e.g. 'positives-jaccard<0.9' (repeatable; keys below)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--top", top, "flipped priors the table lists per image (default 20; json lists all)");
-  app.add_option("-f,--format", format,
+  app.add_option("--top", f.top, "flipped priors the table lists per image (default 20; json lists all)");
+  app.add_option("-f,--format", f.format,
                  "table | json | svg (default: table on a terminal, json otherwise; with -o, from its extension)")
       ->check(CLI::IsMember({"table", "json", "svg"}));
-  app.add_option("-o,--output", output, "write here instead of stdout");
-  app.add_option("-j,--threads", threads, "images replayed at once (default 0: one per core)")
+  app.add_option("-o,--output", f.output, "write here instead of stdout");
+  app.add_option("-j,--threads", f.threads, "images replayed at once (default 0: one per core)")
       ->check(CLI::Range(0, 1024));
-  app.add_flag("--force", force, "replace an existing output file");
-  app.add_flag("--allow-nonfinite", allow_nonfinite, "replay dumps that hold NaN or Inf instead of refusing them");
+  app.add_flag("--force", f.force, "replace an existing output file");
+  app.add_flag("--allow-nonfinite", f.allow_nonfinite, "replay dumps that hold NaN or Inf instead of refusing them");
   app.footer(kDiffExamples);
-  if (const auto done = parse_flags(app, argc, argv, "diff")) return *done;
+}
 
-  if (top < 0) return fail("diff", fmt::format("--top {}: expected a number >= 0", top), 2);
-  std::vector<analysis::FailCondition> conditions;
-  for (const std::string& text : fail_if) {
-    auto c = analysis::parse_fail_condition(text);
-    if (!c.ok()) return fail("diff", c.status().message(), 2);
-    conditions.push_back(std::move(c).value());
-  }
+// The output format (from -f, else -o's extension, else the terminal), the
+// last of each repeated side flag, and what an SVG needs.
+Status settle_diff_flags(DiffFlags& f) {
   const auto ends_with = [&](const char* ext) {
     const std::string e(ext);
-    return output.size() >= e.size() && output.compare(output.size() - e.size(), e.size(), e) == 0;
+    return f.output.size() >= e.size() && f.output.compare(f.output.size() - e.size(), e.size(), e) == 0;
   };
-  if (format.empty()) {
-    format = output.empty()       ? (stdout_is_terminal() ? "table" : "json")
-             : ends_with(".json") ? "json"
-             : ends_with(".svg")  ? "svg"
-                                  : "table";
+  if (f.format.empty()) {
+    f.format = f.output.empty()     ? (stdout_is_terminal() ? "table" : "json")
+               : ends_with(".json") ? "json"
+               : ends_with(".svg")  ? "svg"
+                                    : "table";
   }
-  for (SideFlags* side : {&side_a, &side_b})
+  for (SideFlags* side : {&f.side_a, &f.side_b})
     for (const std::string& w : side->resolve()) std::fprintf(stderr, "assignscope diff: warning: %s\n", w.c_str());
-  const bool replay = side_a.any() || side_b.any();
-  if (format == "svg" && !replay)
-    return fail("diff",
-                "--format svg draws priors and GT boxes, which stored results do not hold: diff the dump "
-                "(DUMP -a NAME -b NAME)",
-                2);
-  if (format == "svg" && output.empty() && stdout_is_terminal())
-    return fail("diff", "--format svg writes a picture: give -o FILE.svg, or pipe it", 2);
+  if (f.format == "svg" && !f.replay())
+    return Status::Usage(
+        "--format svg draws priors and GT boxes, which stored results do not hold: diff the dump "
+        "(DUMP -a NAME -b NAME)");
+  if (f.format == "svg" && f.output.empty() && stdout_is_terminal())
+    return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
+  return Status();
+}
 
-  Result<analysis::BatchDiff> diff = Status::Internal("diff: nothing computed");
+// What the two sides gave: the diff, and its picture when -f svg.
+struct DiffOutcome {
+  analysis::BatchDiff diff;
   std::string picture;
-  if (replay) {
-    // A side that names no assigner takes the other's, with its preset
-    // unless it gives its own; --set values stay with their side.
-    if (!side_a.names_assigner() && side_b.names_assigner()) {
-      side_a.name = side_b.name, side_a.config = side_b.config;
-      if (side_a.preset.empty()) side_a.preset = side_b.preset;
-    } else if (!side_b.names_assigner() && side_a.names_assigner()) {
-      side_b.name = side_a.name, side_b.config = side_a.config;
-      if (side_b.preset.empty()) side_b.preset = side_a.preset;
-    }
-    io::LoadOptions load_options;
-    load_options.allow_nonfinite = allow_nonfinite;
-    auto dump = io::load_dumps(paths, load_options);
-    if (!dump.ok()) return fail("diff", dump.status().message(), exit_code(dump.status()));
-    for (const std::string& w : dump->warnings)
-      std::fprintf(stderr, "assignscope diff: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
-    const Batch& batch = dump->batch;
-    const auto select = [&](const SideFlags& f) -> Result<AssignerSelection> {
-      SelectFlags flags{f.name, f.preset, f.config, f.sets, f.name_flag(), f.set_flag()};
-      auto selected = select_assigner(flags, &batch);
-      if (!selected.ok()) return Status::Usage(side_message(f, selected.status().message()));
-      return selected;
-    };
-    auto selected_a = select(side_a);
-    if (!selected_a.ok()) return fail("diff", selected_a.status().message(), 2);
-    auto selected_b = select(side_b);
-    if (!selected_b.ok()) return fail("diff", selected_b.status().message(), 2);
-    print_selection_notes("diff", *selected_a, "a");
-    print_selection_notes("diff", *selected_b, "b");
-    const assign::AssignerInfo* info_a = selected_a->info;
-    const assign::AssignerInfo* info_b = selected_b->info;
-    const Params* params_a = &selected_a->params;
-    const Params* params_b = &selected_b->params;
-    if (format == "svg" && batch.images.size() != 1)
-      return fail("diff",
-                  fmt::format("--format svg draws one image, and {} holds {}; diff them as a table or JSON",
-                              batch.source, batch.images.size()),
-                  2);
-    // Each side with its own progress line, as run shows it.
-    const auto replay_side = [&](const assign::AssignerInfo& info, const Params& params) {
-      assign::BatchOptions batch_options;
-      batch_options.threads = threads;
-      ProgressLine progress("diff", batch.images.size());
-      batch_options.progress = progress.callback();
-      auto results = assign::assign_batch(info, params, batch, batch_options);
-      progress.finish();
-      return results;
-    };
-    auto a = replay_side(*info_a, *params_a);
-    if (!a.ok()) return fail("diff", "side a (" + info_a->name + "): " + a.status().message(), exit_code(a.status()));
-    auto b = replay_side(*info_b, *params_b);
-    if (!b.ok()) return fail("diff", "side b (" + info_b->name + "): " + b.status().message(), exit_code(b.status()));
-    print_replay_warnings("diff", batch, *a, "a: " + info_a->name);
-    print_replay_warnings("diff", batch, *b, "b: " + info_b->name);
-    diff = analysis::diff_batch(batch, *a, *b);
-    if (diff.ok() && diff->a.assigner == diff->b.assigner && diff->a.params == diff->b.params)
-      std::fprintf(stderr,
-                   "assignscope diff: warning: sides a and b are the same assigner with the same parameters (%s%s%s): "
-                   "the diff compares it with itself\n",
-                   diff->a.assigner.c_str(), diff->a.params.empty() ? "" : " · ", diff->a.params.c_str());
-    if (diff.ok() && format == "svg") {
-      const auto names = side_names(diff->a, diff->b);
-      picture = render::svg_diff(batch.images[0], (*a)[0], (*b)[0], names.first, names.second);
-    }
-  } else {
-    if (paths.size() != 2)
-      return fail("diff", "give two stored results (RESULT_A RESULT_B), or DUMP... with -a NAME and/or -b NAME", 2);
-    auto a = analysis::read_result(paths[0]);
-    if (!a.ok()) return fail("diff", a.status().message(), exit_code(a.status()));
-    auto b = analysis::read_result(paths[1]);
-    if (!b.ok()) return fail("diff", b.status().message(), exit_code(b.status()));
-    std::error_code ec;
-    if (std::filesystem::equivalent(paths[0], paths[1], ec) && !ec)
-      std::fprintf(stderr, "assignscope diff: warning: %s and %s are the same file: the diff compares it with itself\n",
-                   printable(paths[0], 200).c_str(), printable(paths[1], 200).c_str());
-    diff = analysis::diff_stored(*a, *b);
-  }
-  if (!diff.ok()) return fail("diff", diff.status().message(), exit_code(diff.status()));
+};
 
-  const analysis::DiffTotals totals = analysis::totals(diff->images);
+// A side that names no assigner takes the other's, with its preset unless it
+// gives its own; --set values stay with their side.
+void share_assigner(DiffFlags& f) {
+  if (!f.side_a.names_assigner() && f.side_b.names_assigner()) {
+    f.side_a.name = f.side_b.name, f.side_a.config = f.side_b.config;
+    if (f.side_a.preset.empty()) f.side_a.preset = f.side_b.preset;
+  } else if (!f.side_b.names_assigner() && f.side_a.names_assigner()) {
+    f.side_b.name = f.side_a.name, f.side_b.config = f.side_a.config;
+    if (f.side_b.preset.empty()) f.side_b.preset = f.side_a.preset;
+  }
+}
+
+// One side's assigner and parameters, its errors naming the side's flags.
+Result<AssignerSelection> select_side(const SideFlags& f, const Batch& batch) {
+  SelectFlags flags{f.name, f.preset, f.config, f.sets, f.name_flag(), f.set_flag()};
+  auto selected = select_assigner(flags, &batch);
+  if (!selected.ok()) return Status::Usage(side_message(f, selected.status().message()));
+  return selected;
+}
+
+// Replays one side over the batch, with its own progress line as run shows it.
+Result<std::vector<Assignment>> replay_side(const AssignerSelection& s, const Batch& batch, int threads, char side) {
+  assign::BatchOptions batch_options;
+  batch_options.threads = threads;
+  ProgressLine progress("diff", batch.images.size());
+  batch_options.progress = progress.callback();
+  auto results = assign::assign_batch(*s.info, s.params, batch, batch_options);
+  progress.finish();
+  if (!results.ok()) return results.status().WithContext(fmt::format("side {} ({})", side, s.info->name));
+  return results;
+}
+
+// DUMP... replayed with both sides.
+Result<DiffOutcome> diff_replayed(DiffFlags& f) {
+  share_assigner(f);
+  io::LoadOptions load_options;
+  load_options.allow_nonfinite = f.allow_nonfinite;
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(io::LoadedDump dump, io::load_dumps(f.paths, load_options));
+  for (const std::string& w : dump.warnings)
+    std::fprintf(stderr, "assignscope diff: warning: %s\n", printable(w, SIZE_MAX, true).c_str());
+  const Batch& batch = dump.batch;
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const AssignerSelection selected_a, select_side(f.side_a, batch));
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const AssignerSelection selected_b, select_side(f.side_b, batch));
+  print_selection_notes("diff", selected_a, "a");
+  print_selection_notes("diff", selected_b, "b");
+  if (f.format == "svg" && batch.images.size() != 1)
+    return Status::Usage(fmt::format("--format svg draws one image, and {} holds {}; diff them as a table or JSON",
+                                     batch.source, batch.images.size()));
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const std::vector<Assignment> a, replay_side(selected_a, batch, f.threads, 'a'));
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const std::vector<Assignment> b, replay_side(selected_b, batch, f.threads, 'b'));
+  print_replay_warnings("diff", batch, a, "a: " + selected_a.info->name);
+  print_replay_warnings("diff", batch, b, "b: " + selected_b.info->name);
+  DiffOutcome out;
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(out.diff, analysis::diff_batch(batch, a, b));
+  if (out.diff.a.assigner == out.diff.b.assigner && out.diff.a.params == out.diff.b.params)
+    std::fprintf(stderr,
+                 "assignscope diff: warning: sides a and b are the same assigner with the same parameters (%s%s%s): "
+                 "the diff compares it with itself\n",
+                 out.diff.a.assigner.c_str(), out.diff.a.params.empty() ? "" : " · ", out.diff.a.params.c_str());
+  if (f.format == "svg") {
+    const auto names = side_names(out.diff.a, out.diff.b);
+    out.picture = render::svg_diff(batch.images[0], a[0], b[0], names.first, names.second);
+  }
+  return out;
+}
+
+// RESULT_A RESULT_B: two stored results.
+Result<DiffOutcome> diff_results(const DiffFlags& f) {
+  if (f.paths.size() != 2)
+    return Status::Usage("give two stored results (RESULT_A RESULT_B), or DUMP... with -a NAME and/or -b NAME");
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const analysis::StoredAssignments a, analysis::read_result(f.paths[0]));
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(const analysis::StoredAssignments b, analysis::read_result(f.paths[1]));
+  std::error_code ec;
+  if (std::filesystem::equivalent(f.paths[0], f.paths[1], ec) && !ec)
+    std::fprintf(stderr, "assignscope diff: warning: %s and %s are the same file: the diff compares it with itself\n",
+                 printable(f.paths[0], 200).c_str(), printable(f.paths[1], 200).c_str());
+  DiffOutcome out;
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(out.diff, analysis::diff_stored(a, b));
+  return out;
+}
+
+// Writes the diff as table / JSON / SVG and reports the --fail-if conditions
+// that hold: the exit code.
+int report_diff(const DiffFlags& f, const DiffOutcome& out, const std::vector<analysis::FailCondition>& conditions) {
+  const analysis::DiffTotals totals = analysis::totals(out.diff.images);
   if (!conditions.empty()) {
     const Status comparable = analysis::check_comparable(totals);
     if (!comparable.ok()) return fail("diff", comparable.message(), exit_code(comparable));
   }
   const std::vector<analysis::ConditionResult> results = analysis::evaluate(conditions, totals);
-  const std::string text = format == "json"  ? render::diff_json(*diff, results).dump(1) + "\n"
-                           : format == "svg" ? picture
-                                             : render::diff_table(*diff, top);
-  if (output.empty()) {
+  const std::string text = f.format == "json"  ? render::diff_json(out.diff, results).dump(1) + "\n"
+                           : f.format == "svg" ? out.picture
+                                               : render::diff_table(out.diff, f.top);
+  if (f.output.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     if (std::fflush(stdout) != 0) return fail("diff", "cannot write to stdout", 2);
   } else {
-    const Status written = io::write_file_atomic(output, text, force);
+    const Status written = io::write_file_atomic(f.output, text, f.force);
     if (!written.ok()) return fail("diff", written.message(), exit_code(written));
   }
   bool any = false;
@@ -298,6 +302,29 @@ int diff_command(int argc, char** argv) {
                  r.condition.key.c_str(), fmt::format("{:.6g}", r.value).c_str());
   }
   return any ? 1 : 0;
+}
+
+}  // namespace
+
+int diff_command(int argc, char** argv) {
+  CLI::App app{
+      "Compare two assignments of the same priors: two assigners or settings replayed on a dump, or two "
+      "stored results.",
+      "assignscope diff"};
+  DiffFlags flags;
+  add_diff_flags(app, flags);
+  if (const auto done = parse_flags(app, argc, argv, "diff")) return *done;
+  if (flags.top < 0) return fail("diff", fmt::format("--top {}: expected a number >= 0", flags.top), 2);
+  std::vector<analysis::FailCondition> conditions;
+  for (const std::string& text : flags.fail_if) {
+    auto c = analysis::parse_fail_condition(text);
+    if (!c.ok()) return fail("diff", c.status().message(), 2);
+    conditions.push_back(std::move(c).value());
+  }
+  if (const Status settled = settle_diff_flags(flags); !settled.ok()) return fail("diff", settled.message(), 2);
+  Result<DiffOutcome> out = flags.replay() ? diff_replayed(flags) : diff_results(flags);
+  if (!out.ok()) return fail("diff", out.status().message(), exit_code(out.status()));
+  return report_diff(flags, *out, conditions);
 }
 
 }  // namespace assignscope::cli

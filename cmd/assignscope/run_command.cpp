@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -171,146 +172,154 @@ std::vector<Assignment> assign_each(const assign::AssignerInfo& info, const Para
   return results;
 }
 
-}  // namespace
-
-int run_command(int argc, char** argv) {
-  CLI::App app{"Replay an assigner on a dump and show the matching.", "assignscope run"};
+// Everything `run` reads from its command line, and what it settles from it.
+struct RunFlags {
   std::string assigner_name, preset, config, format, output, include, csv_name;
   std::vector<std::string> dump_paths, sets;
   bool force = false, allow_nonfinite = false, keep_going = false, fail_fast = false;
   int threads = 0;
+  render::CsvTable csv_table = render::CsvTable::kGts;  // from --csv
+  render::JsonOptions json_options;                     // from --include
+};
+
+void add_run_flags(CLI::App& app, RunFlags& f) {
   app.add_option(
-         "dump", dump_paths,
+         "dump", f.dump_paths,
          "the dump(s): directory, .npz, .json, a directory of one-image dumps, or a glob; several are one batch")
       ->required();
-  app.add_option("-a,--assigner", assigner_name,
+  app.add_option("-a,--assigner", f.assigner_name,
                  "assigner[.flavour][+preset], an alias (rtmdet, yolox, yolov8, yolo26, detr) or a reference class "
                  "name (see `assignscope list`); default: what the dump's meta.json records");
-  app.add_option("--preset", preset, "a named setting of the assigner from a real config (yolo26-o2o, v8.4, rpn, ...)");
-  app.add_option("--config", config,
+  app.add_option("--preset", f.preset,
+                 "a named setting of the assigner from a real config (yolo26-o2o, v8.4, rpn, ...)");
+  app.add_option("--config", f.config,
                  "the assigner's framework config as written: \"dict(type='DynamicSoftLabelAssigner', topk=13)\", "
                  "\"TaskAlignedAssigner(topk=10, alpha=0.5, beta=6.0)\", JSON, or a config file");
-  app.add_option("--set", sets, "NAME=VALUE: override a parameter (repeatable)")
+  app.add_option("--set", f.sets, "NAME=VALUE: override a parameter (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("-f,--format", format,
+  app.add_option("-f,--format", f.format,
                  "table | json | csv | npy | svg (default: table on a terminal, json otherwise; with -o, from its "
                  "extension: .json .txt .csv .svg, none: npy)");
-  app.add_option("--csv", csv_name,
+  app.add_option("--csv", f.csv_name,
                  "which CSV: gts (one row per GT, the default), images (one row per image), positives (one row per "
                  "positive prior), lost (one row per GT and the GT that took its picks)");
-  app.add_option("-o,--output", output, "write here instead of stdout (- is stdout; a directory for --format npy)");
-  app.add_option("--include", include, "json extras, comma-separated: priors (per-prior arrays), candidates");
-  app.add_option("-j,--threads", threads, "images replayed at once (default 0: one per core)")
+  app.add_option("-o,--output", f.output, "write here instead of stdout (- is stdout; a directory for --format npy)");
+  app.add_option("--include", f.include, "json extras, comma-separated: priors (per-prior arrays), candidates");
+  app.add_option("-j,--threads", f.threads, "images replayed at once (default 0: one per core)")
       ->check(CLI::Range(0, 1024));
-  app.add_flag("--force", force, "replace an existing output");
+  app.add_flag("--force", f.force, "replace an existing output");
   CLI::Option* keep_going_flag = app.add_flag(
-      "-k,--keep-going", keep_going,
+      "-k,--keep-going", f.keep_going,
       "a dump or image that fails is reported and left out; the rest are replayed and written, exit 2 (the default "
       "with several dumps, a glob or a directory of dumps)");
-  app.add_flag("--fail-fast", fail_fast,
+  app.add_flag("--fail-fast", f.fail_fast,
                "stop at the first dump or image that fails and write nothing (the default for one dump)")
       ->excludes(keep_going_flag);
-  app.add_flag("--allow-nonfinite", allow_nonfinite, "replay inputs that hold NaN or Inf instead of refusing them");
+  app.add_flag("--allow-nonfinite", f.allow_nonfinite, "replay inputs that hold NaN or Inf instead of refusing them");
   app.footer(kRunExamples);
-  if (const auto done = parse_flags(app, argc, argv, "run")) return *done;
+}
 
-  if (!format.empty()) {
-    const Status st = check_choice("--format", format, {"table", "json", "csv", "npy", "svg"});
-    if (!st.ok()) return fail("run", st.message(), 2);
+// The output format (-f, --csv, else -o's extension), the CSV table and the
+// JSON extras, and what each format needs.
+Status settle_run_flags(RunFlags& f) {
+  if (!f.format.empty())
+    ASSIGNSCOPE_RETURN_IF_ERROR(check_choice("--format", f.format, {"table", "json", "csv", "npy", "svg"}));
+  if (!f.csv_name.empty()) {
+    ASSIGNSCOPE_RETURN_IF_ERROR(check_choice("--csv", f.csv_name, render::csv_table_names()));
+    f.csv_table = *render::csv_table(f.csv_name);
+    if (f.format.empty() && output_is_stdout(f.output)) f.format = "csv";
   }
-  render::CsvTable csv_table = render::CsvTable::kGts;
-  if (!csv_name.empty()) {
-    const Status st = check_choice("--csv", csv_name, render::csv_table_names());
-    if (!st.ok()) return fail("run", st.message(), 2);
-    csv_table = *render::csv_table(csv_name);
-    if (format.empty() && output_is_stdout(output)) format = "csv";
+  if (f.format.empty()) {
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(f.format, format_for_output(f.output, kRunOutputs));
   }
-  if (format.empty()) {
-    auto inferred = format_for_output(output, kRunOutputs);
-    if (!inferred.ok()) return fail("run", inferred.status().message(), 2);
-    format = *inferred;
+  if (!f.csv_name.empty() && f.format != "csv")
+    return Status::Usage(fmt::format("--csv {} applies to --format csv, and the output is {}", f.csv_name, f.format));
+  if (f.format == "npy" && output_is_stdout(f.output))
+    return Status::Usage("--format npy writes a directory of .npy files: give -o DIR");
+  if (f.format == "svg" && output_is_stdout(f.output) && stdout_is_terminal())
+    return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
+  if (f.include.empty()) return Status();
+  if (f.format != "json") return Status::Usage("--include applies to --format json");
+  for (const std::string& item : CLI::detail::split(f.include, ',')) {
+    if (item == "priors") f.json_options.per_prior = true;
+    else if (item == "candidates") f.json_options.candidates = true;
+    else return Status::Usage(fmt::format("--include {}: expected priors and/or candidates", item));
   }
-  if (!csv_name.empty() && format != "csv")
-    return fail("run", fmt::format("--csv {} applies to --format csv, and the output is {}", csv_name, format), 2);
-  if (format == "npy" && output_is_stdout(output))
-    return fail("run", "--format npy writes a directory of .npy files: give -o DIR", 2);
-  if (format == "svg" && output_is_stdout(output) && stdout_is_terminal())
-    return fail("run", "--format svg writes a picture: give -o FILE.svg, or pipe it", 2);
-  render::JsonOptions json_options;
-  if (!include.empty()) {
-    if (format != "json") return fail("run", "--include applies to --format json", 2);
-    for (const std::string& item : CLI::detail::split(include, ',')) {
-      if (item == "priors") json_options.per_prior = true;
-      else if (item == "candidates") json_options.candidates = true;
-      else return fail("run", fmt::format("--include {}: expected priors and/or candidates", item), 2);
-    }
-  }
+  return Status();
+}
 
+// Reads the dumps into `loaded`: all or nothing, or (keep-going, the default
+// for several dumps) each on its own with failures reported. An exit code
+// when there is nothing to replay.
+std::optional<int> load_run(RunFlags& f, io::LoadedDump* loaded, Failures* failures) {
   io::LoadOptions load_options;
-  load_options.allow_nonfinite = allow_nonfinite;
+  load_options.allow_nonfinite = f.allow_nonfinite;
   // Several dumps keep going by default: one bad dump does not discard the
   // good ones (reported, left out, exit 2 at the end).
-  const bool several_dumps = dump_paths.size() > 1 || dump_paths[0].find_first_of("*?[") != std::string::npos ||
-                             !io::dump_dir_members(dump_paths[0]).empty();
-  if (!fail_fast && several_dumps) keep_going = true;
-  Failures failures;
+  const bool several_dumps = f.dump_paths.size() > 1 || f.dump_paths[0].find_first_of("*?[") != std::string::npos ||
+                             !io::dump_dir_members(f.dump_paths[0]).empty();
+  if (!f.fail_fast && several_dumps) f.keep_going = true;
   int dumps = 0;
-  io::LoadedDump loaded;
-  if (keep_going) {
-    loaded = load_each(dump_paths, load_options, &failures, &dumps);
-    if (loaded.batch.images.empty() && failures.count > 0)
-      return fail("run", "nothing left to replay: " + failures.summary() + " (above)", std::max(failures.code, 2));
+  if (f.keep_going) {
+    *loaded = load_each(f.dump_paths, load_options, failures, &dumps);
+    if (loaded->batch.images.empty() && failures->count > 0)
+      return fail("run", "nothing left to replay: " + failures->summary() + " (above)", std::max(failures->code, 2));
   } else {
-    auto dump = io::load_dumps(dump_paths, load_options);
+    auto dump = io::load_dumps(f.dump_paths, load_options);
     if (!dump.ok()) return fail("run", dump.status().message(), exit_code(dump.status()));
-    loaded = std::move(dump).value();
+    *loaded = std::move(dump).value();
   }
-  for (const std::string& w : loaded.warnings)
+  for (const std::string& w : loaded->warnings)
     std::fprintf(stderr, "assignscope run: warning: %s\n", render::for_terminal(w).c_str());
-  Batch& batch = loaded.batch;
-  auto selected = select_assigner({assigner_name, preset, config, sets}, &batch);
-  if (!selected.ok()) return fail("run", selected.status().message(), 2);
-  print_selection_notes("run", *selected);
-  const assign::AssignerInfo* info = selected->info;
-  const Params& params = selected->params;
+  return std::nullopt;
+}
 
+// Replays the batch into `results`, each image on its own unless --fail-fast
+// (an image that fails is then reported and dropped). An exit code when no
+// image could be replayed.
+std::optional<int> replay_run(RunFlags& f, const AssignerSelection& selected, Batch& batch,
+                              std::vector<Assignment>* results, Failures* failures) {
   assign::BatchOptions batch_options;
-  batch_options.threads = threads;
+  batch_options.threads = f.threads;
   ProgressLine progress("run", batch.images.size());
   batch_options.progress = progress.callback();
-  std::vector<Assignment> results;
-  if (!fail_fast && batch.images.size() > 1) keep_going = true;  // a stacked batch's images, too
-  if (keep_going) {
+  if (!f.fail_fast && batch.images.size() > 1) f.keep_going = true;  // a stacked batch's images, too
+  if (f.keep_going) {
     std::vector<Status> errors;
-    results = assign_each(*info, params, &batch, batch_options, &errors);
+    *results = assign_each(*selected.info, selected.params, &batch, batch_options, &errors);
     progress.finish();
-    for (const Status& st : errors) failures.add(st, false);
-    if (results.empty() && !errors.empty())
-      return fail("run", "nothing left to write: no image could be replayed (above)", std::max(failures.code, 2));
+    for (const Status& st : errors) failures->add(st, false);
+    if (results->empty() && !errors.empty())
+      return fail("run", "nothing left to write: no image could be replayed (above)", std::max(failures->code, 2));
   } else {
-    auto replayed = assign::assign_batch(*info, params, batch, batch_options);
+    auto replayed = assign::assign_batch(*selected.info, selected.params, batch, batch_options);
     progress.finish();
     if (!replayed.ok()) return fail("run", replayed.status().message(), exit_code(replayed.status()));
-    results = std::move(replayed).value();
+    *results = std::move(replayed).value();
   }
-  print_replay_warnings("run", batch, results);
+  print_replay_warnings("run", batch, *results);
+  return std::nullopt;
+}
 
-  // --include candidates renders every recorded pair as a JSON object (about
-  // 1 KB each in memory before the text is written): bounded like the inputs.
-  if (json_options.candidates) {
-    size_t pairs = 0;
-    for (const Assignment& a : results) pairs += a.candidates.size();
-    if (pairs > kMaxJsonCandidates)
-      return fail("run",
-                  fmt::format("--include candidates: the replay recorded {} candidate pairs, more than a JSON report "
-                              "holds ({}); pick the images that matter (one dump each), or use --csv positives",
-                              pairs, kMaxJsonCandidates),
-                  2);
-  }
+// --include candidates renders every recorded pair as a JSON object (about
+// 1 KB each in memory before the text is written): bounded like the inputs.
+Status check_json_candidates(const std::vector<Assignment>& results) {
+  size_t pairs = 0;
+  for (const Assignment& a : results) pairs += a.candidates.size();
+  if (pairs <= kMaxJsonCandidates) return Status();
+  return Status::Usage(fmt::format(
+      "--include candidates: the replay recorded {} candidate pairs, more than a JSON report holds ({}); pick the "
+      "images that matter (one dump each), or use --csv positives",
+      pairs, kMaxJsonCandidates));
+}
 
+// Writes the results in the chosen format: the exit code (2 when dumps or
+// images were left out).
+int write_run(const RunFlags& f, const assign::AssignerInfo& info, const Batch& batch,
+              const std::vector<Assignment>& results, const Failures& failures) {
   Status written;
-  if (format == "npy") {
+  if (f.format == "npy") {
     // A stored result is what `check` replays from the dumps it records:
     // one with dumps or images left out would not replay to itself.
     if (failures.count > 0)
@@ -320,17 +329,17 @@ int run_command(int argc, char** argv) {
                               failures.summary()),
                   std::max(failures.code, 2));
     // The dumps as replayed (a glob's matches), recorded relative to DIR.
-    auto replayed_paths = io::expand_paths(dump_paths);
+    auto replayed_paths = io::expand_paths(f.dump_paths);
     if (!replayed_paths.ok()) return fail("run", replayed_paths.status().message(), exit_code(replayed_paths.status()));
-    auto files = io::npy_layout(batch, results, info->reference, {*replayed_paths, output});
+    auto files = io::npy_layout(batch, results, info.reference, {*replayed_paths, f.output});
     if (!files.ok()) return fail("run", files.status().message(), exit_code(files.status()));
-    written = io::write_directory_atomic(output, *files, force);
+    written = io::write_directory_atomic(f.output, *files, f.force);
   } else {
-    const std::string text = format == "json"  ? render::json_text(render::json(batch, results, json_options)) + "\n"
-                             : format == "csv" ? render::csv(batch, results, csv_table)
-                             : format == "svg" ? render::svg(batch, results)
-                                               : render::table(batch, results);
-    written = io::write_file_atomic(output.empty() ? "-" : output, text, force);
+    const std::string text = f.format == "json" ? render::json_text(render::json(batch, results, f.json_options)) + "\n"
+                             : f.format == "csv" ? render::csv(batch, results, f.csv_table)
+                             : f.format == "svg" ? render::svg(batch, results)
+                                                 : render::table(batch, results);
+    written = io::write_file_atomic(f.output.empty() ? "-" : f.output, text, f.force);
   }
   if (!written.ok()) return fail("run", written.message(), exit_code(written));
   if (failures.count > 0)
@@ -340,6 +349,29 @@ int run_command(int argc, char** argv) {
                             batch.images.size() == 1 ? "" : "s"),
                 std::max(failures.code, 2));
   return 0;
+}
+
+}  // namespace
+
+int run_command(int argc, char** argv) {
+  CLI::App app{"Replay an assigner on a dump and show the matching.", "assignscope run"};
+  RunFlags flags;
+  add_run_flags(app, flags);
+  if (const auto done = parse_flags(app, argc, argv, "run")) return *done;
+  if (const Status settled = settle_run_flags(flags); !settled.ok()) return fail("run", settled.message(), 2);
+
+  Failures failures;
+  io::LoadedDump loaded;
+  if (const auto done = load_run(flags, &loaded, &failures)) return *done;
+  Batch& batch = loaded.batch;
+  auto selected = select_assigner({flags.assigner_name, flags.preset, flags.config, flags.sets}, &batch);
+  if (!selected.ok()) return fail("run", selected.status().message(), 2);
+  print_selection_notes("run", *selected);
+  std::vector<Assignment> results;
+  if (const auto done = replay_run(flags, *selected, batch, &results, &failures)) return *done;
+  if (flags.json_options.candidates)
+    if (const Status bounded = check_json_candidates(results); !bounded.ok()) return fail("run", bounded.message(), 2);
+  return write_run(flags, *selected->info, batch, results, failures);
 }
 
 }  // namespace assignscope::cli
