@@ -332,9 +332,8 @@ Result<std::vector<ResultCheck>> check_path(const std::string& path, const Check
   }
   if (is_result_dir(p)) {
     // A result written by `assignscope run --format npy`: its params.json names the dump(s).
-    auto text = io::read_file_text((p / "params.json").string());
-    if (!text.ok()) return text.status();
-    const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto text, io::read_file_text((p / "params.json").string()));
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     auto dumps = j.is_object() ? io::named_dumps(path, j)
                                : Result<io::NamedDumps>(Status::Corrupt(path + "/params.json: not a JSON object"));
     Result<io::LoadedDump> dump = Status::Internal("check: dump not loaded");
@@ -554,11 +553,10 @@ class Walker {
 }  // namespace
 
 Result<SuiteSearch> search_suite(const std::vector<std::string>& patterns, const SearchLimits& limits) {
-  auto paths = io::expand_paths(patterns);
-  if (!paths.ok()) return paths.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto paths, io::expand_paths(patterns));
   SuiteSearch found;
   Walker walker(limits, &found);
-  for (const std::string& path : *paths) {
+  for (const std::string& path : paths) {
     const size_t before = found.checkable.size();
     const int64_t dirs_before = walker.directories(), revisited_before = walker.revisited();
     ASSIGNSCOPE_RETURN_IF_ERROR(walker.walk(path, true));
@@ -574,9 +572,8 @@ Result<SuiteSearch> search_suite(const std::vector<std::string>& patterns, const
 }
 
 Result<std::vector<std::string>> find_checkable(const std::vector<std::string>& patterns) {
-  auto found = search_suite(patterns);
-  if (!found.ok()) return found.status();
-  return std::move(found->checkable);
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto found, search_suite(patterns));
+  return std::move(found.checkable);
 }
 
 Status validate_tree(const std::vector<std::string>& paths, const SearchLimits& limits) {

@@ -44,13 +44,12 @@ DiffImage image_of(const io::StoredImage& stored) {
 }  // namespace
 
 Result<StoredAssignments> read_result(const std::string& path) {
-  auto stored = io::read_replay(path);
-  if (!stored.ok()) return stored.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto stored, io::read_replay(path));
   StoredAssignments out;
-  out.side = stored_side(stored->path, stored->assigner, stored->params);
-  out.batch = stored->batch;
-  for (const io::StoredImage& image : stored->images) out.images.push_back(image_of(image));
-  out.assignments = std::move(stored->assignments);
+  out.side = stored_side(stored.path, stored.assigner, stored.params);
+  out.batch = stored.batch;
+  for (const io::StoredImage& image : stored.images) out.images.push_back(image_of(image));
+  out.assignments = std::move(stored.assignments);
   return out;
 }
 

@@ -132,17 +132,15 @@ Status check_ignored(const std::string& spec, const std::string& key, const Json
 }  // namespace
 
 Result<ConfigChoice> assigner_from_config(const std::string& given) {
-  auto source = config_text(given);
-  if (!source.ok()) return source.status();
-  const auto& [text, origin] = *source;
-  auto module = parse_python_module(text, origin);
-  if (!module.ok()) return module.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto source, config_text(given));
+  const auto& [text, origin] = source;
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto module, parse_python_module(text, origin));
 
   // The value to search: a lone expression, a lone assignment, or the module.
   Json root;
-  if (module->size() == 1) root = Json(module->begin().value());
-  else root = Json(*module);
-  std::string root_name = module->size() == 1 && module->begin().key() != "$value" ? module->begin().key() : "";
+  if (module.size() == 1) root = Json(module.begin().value());
+  else root = Json(module);
+  std::string root_name = module.size() == 1 && module.begin().key() != "$value" ? module.begin().key() : "";
 
   std::vector<Found> found;
   collect(root, root_name, nullptr, 0, &found);

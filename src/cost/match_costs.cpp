@@ -166,9 +166,8 @@ Result<Json> canonical_match_cost(const Json& value, const std::string& where) {
       if (!d.ok()) return d.status();
       c.gamma = *d;
     } else if (key == "eps") {
-      auto d = number(0.0, std::nullopt, ">= 0");
-      if (!d.ok()) return d.status();
-      c.eps = *d;
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(auto d, number(0.0, std::nullopt, ">= 0"));
+      c.eps = d;
     } else if (key == "binary_input") {
       if (!v.is_boolean() && !(v.is_number_integer() && (v.get<int64_t>() == 0 || v.get<int64_t>() == 1)))
         return Status::Usage(fmt::format("{}binary_input={}: expected True or False", at, shown(v)));
@@ -178,9 +177,8 @@ Result<Json> canonical_match_cost(const Json& value, const std::string& where) {
       if (!s.ok()) return s.status();
       c.xywh = *s == "xywh";
     } else if (key == "iou_mode") {
-      auto s = choice("giou", "iou");
-      if (!s.ok()) return s.status();
-      c.giou = *s == "giou";
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(auto s, choice("giou", "iou"));
+      c.giou = s == "giou";
     }
   }
   if (binary_input)
@@ -193,9 +191,8 @@ Result<Json> canonical_match_cost(const Json& value, const std::string& where) {
 
 Result<Json> canonical_match_cost_list(const Json& value) {
   if (value.is_object() && !is_unevaluated(value)) {
-    auto one = canonical_match_cost(value);
-    if (!one.ok()) return one.status();
-    return Json::array({*one});
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto one, canonical_match_cost(value));
+    return Json::array({one});
   }
   if (!value.is_array())
     return Status::Usage(
@@ -206,9 +203,8 @@ Result<Json> canonical_match_cost_list(const Json& value) {
     return Status::Usage("an empty list; HungarianAssigner needs at least one cost (mmdet asserts it)");
   Json out = Json::array();
   for (size_t i = 0; i < value.size(); ++i) {
-    auto c = canonical_match_cost(value[i], fmt::format("[{}] ", i));
-    if (!c.ok()) return c.status();
-    out.push_back(std::move(c).value());
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto c, canonical_match_cost(value[i], fmt::format("[{}] ", i)));
+    out.push_back(std::move(c));
   }
   return out;
 }

@@ -63,9 +63,8 @@ Result<DirContents> list_dir(const std::string& dir) {
 // One image's (or one stacked batch's) raw fields from a file or directory.
 Result<RawDump> read_single(const std::string& path, const LoadOptions& options) {
   if (file_kind(path) == FileKind::kDirectory) {
-    auto listed = list_dir(path);
-    if (!listed.ok()) return listed.status();
-    const DirContents& c = *listed;
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto listed, list_dir(path));
+    const DirContents& c = listed;
     if (c.has_fields) return read_npy_dir(path, options);
     if (!c.container.empty()) return read_single(c.container, options);
     return Status::InvalidInput(fmt::format(
@@ -89,18 +88,16 @@ Result<LoadedDump> read_dump_dirs(const std::string& path, const std::vector<fs:
   out.batch.source = path;
   out.batch.is_batch = true;
   for (const fs::path& sub : subdirs) {
-    auto raw = read_single(sub.string(), options);
-    if (!raw.ok()) return raw.status();
-    auto one = build_batch(std::move(raw).value(), options);
-    if (!one.ok()) return one.status();
-    if (one->batch.is_batch)
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto raw, read_single(sub.string(), options));
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto one, build_batch(std::move(raw), options));
+    if (one.batch.is_batch)
       return Status::InvalidInput(
           fmt::format("{}: is itself a batch; a directory of dumps must hold one-image dumps", sub.string()));
-    Problem p = std::move(one->batch.images[0]);
+    Problem p = std::move(one.batch.images[0]);
     p.name = sub.filename().string();
     out.batch.gt_columns = std::max(out.batch.gt_columns, p.num_gts());
     out.batch.images.push_back(std::move(p));
-    for (std::string& w : one->warnings) out.warnings.push_back(std::move(w));
+    for (std::string& w : one.warnings) out.warnings.push_back(std::move(w));
   }
   return out;
 }
@@ -114,14 +111,12 @@ Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options
   if (kind == FileKind::kLinkLoop || kind == FileKind::kBrokenLink || kind == FileKind::kNoAccess)
     return Status::Io(fmt::format("{}: is {}", shown, file_kind_name(kind)));
   if (kind == FileKind::kDirectory) {
-    auto listed = list_dir(path);
-    if (!listed.ok()) return listed.status();
-    const DirContents& c = *listed;
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto listed, list_dir(path));
+    const DirContents& c = listed;
     if (!c.has_fields && c.container.empty() && !c.subdirs.empty()) return read_dump_dirs(path, c.subdirs, options);
   }
-  auto raw = read_single(path, options);
-  if (!raw.ok()) return raw.status();
-  return build_batch(std::move(raw).value(), options);
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto raw, read_single(path, options));
+  return build_batch(std::move(raw), options);
 }
 
 std::vector<std::string> dump_dir_members(const std::string& path) {
@@ -137,23 +132,21 @@ std::vector<std::string> dump_dir_members(const std::string& path) {
 }
 
 Result<LoadedDump> load_dumps(const std::vector<std::string>& patterns, const LoadOptions& options) {
-  auto expanded = expand_paths(patterns);
-  if (!expanded.ok()) return expanded.status();
-  const std::vector<std::string>& paths = *expanded;
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto expanded, expand_paths(patterns));
+  const std::vector<std::string>& paths = expanded;
   if (paths.empty()) return Status::InvalidInput("no dump given");
   if (paths.size() == 1) return load_dump(paths[0], options);
   LoadedDump out;
   out.batch.source = fmt::format("{} dumps", paths.size());
   out.batch.is_batch = true;
   for (const std::string& path : paths) {
-    auto one = load_dump(path, options);
-    if (!one.ok()) return one.status();
-    for (Problem& p : one->batch.images) {
-      p.name = one->batch.is_batch ? path + "/" + (p.name.empty() ? "?" : p.name) : path;
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto one, load_dump(path, options));
+    for (Problem& p : one.batch.images) {
+      p.name = one.batch.is_batch ? path + "/" + (p.name.empty() ? "?" : p.name) : path;
       out.batch.gt_columns = std::max(out.batch.gt_columns, p.num_gts());
       out.batch.images.push_back(std::move(p));
     }
-    for (std::string& w : one->warnings) out.warnings.push_back(std::move(w));
+    for (std::string& w : one.warnings) out.warnings.push_back(std::move(w));
   }
   return out;
 }

@@ -96,11 +96,10 @@ Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options)
   // before it left.
   MemoryBudget budget = memory_budget(options.memory_limit);
   for (const fs::path& f : files) {
-    auto array = read_npy_file(f.string(), budget);
-    if (!array.ok()) return array.status();
-    budget.bytes -= std::min<uint64_t>(budget.bytes, array->data.size());
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto array, read_npy_file(f.string(), budget));
+    budget.bytes -= std::min<uint64_t>(budget.bytes, array.data.size());
     ASSIGNSCOPE_RETURN_IF_ERROR(
-        add_field(&raw, f.stem().string(), std::move(array).value(), printable(f.string(), 4096, true)));
+        add_field(&raw, f.stem().string(), std::move(array), printable(f.string(), 4096, true)));
   }
   const fs::path meta = fs::path(dir) / "meta.json";
   if (file_kind(meta.string()) != FileKind::kMissing || fs::is_symlink(meta, ec)) {
@@ -110,11 +109,9 @@ Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options)
     MemoryBudget meta_budget = budget;
     meta_budget.bytes = std::min<uint64_t>(budget.bytes, uint64_t{16} << 20);
     if (meta_budget.bytes < budget.bytes) meta_budget.source = "the size meta.json may have";
-    auto text = read_file_text(meta.string(), meta_budget);
-    if (!text.ok()) return text.status();
-    auto j = parse_json_text(*text, meta.string());
-    if (!j.ok()) return j.status();
-    raw.meta = std::move(j).value();
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto text, read_file_text(meta.string(), meta_budget));
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto j, parse_json_text(text, meta.string()));
+    raw.meta = std::move(j);
     raw.meta_origin = meta.string();
   }
   return raw;
@@ -135,13 +132,12 @@ Status check_member_header(const std::vector<unsigned char>& bytes, const ZipEnt
     head = read_zip_member(bytes, entry, path, header_end);
     if (!head.ok()) return head.status();
   }
-  auto header = parse_npy_header(head->data(), head->size(), origin);
-  if (!header.ok()) return header.status();
-  if (header->total_bytes() != entry.uncompressed_size)
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto header, parse_npy_header(head->data(), head->size(), origin));
+  if (header.total_bytes() != entry.uncompressed_size)
     return Status::Corrupt(fmt::format(
         "{}: the .npy header declares shape {} {}, {} bytes with the header, but the archive declares {} bytes "
         "for the member; refused before inflating it",
-        origin, shape_string(header->shape), header->dtype.descr(), header->total_bytes(), entry.uncompressed_size));
+        origin, shape_string(header.shape), header.dtype.descr(), header.total_bytes(), entry.uncompressed_size));
   return Status();
 }
 
@@ -154,13 +150,12 @@ Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const st
   // The archive stays in memory while its members are read: they get what it leaves.
   MemoryBudget budget = memory_budget(options.memory_limit);
   budget.bytes -= std::min<uint64_t>(budget.bytes, bytes.size());
-  auto entries = list_zip(bytes, path, budget);
-  if (!entries.ok()) return entries.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto entries, list_zip(bytes, path, budget));
   RawDump raw;
   raw.origin = path;
   // Every header before any data: a member whose header and directory entry
   // disagree is refused before the others are inflated.
-  for (const ZipEntry& e : *entries) {
+  for (const ZipEntry& e : entries) {
     const std::string origin = path + ":" + printable(e.name, 200, true);
     if (!is_npy_member(e.name)) {
       raw.warnings.push_back(fmt::format("{}: member is not an .npy array; ignored", origin));
@@ -168,27 +163,24 @@ Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const st
     }
     ASSIGNSCOPE_RETURN_IF_ERROR(check_member_header(bytes, e, path, origin));
   }
-  for (const ZipEntry& e : *entries) {
+  for (const ZipEntry& e : entries) {
     if (!is_npy_member(e.name)) continue;
     const std::string origin = path + ":" + printable(e.name, 200, true);
-    auto data = read_zip_member(bytes, e, path);
-    if (!data.ok()) return data.status();
-    auto array = parse_npy(std::move(data).value(), origin);
-    if (!array.ok()) return array.status();
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto data, read_zip_member(bytes, e, path));
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto array, parse_npy(std::move(data), origin));
     const std::string name = e.name.substr(0, e.name.size() - 4);
     if (name == "meta") {
-      const DTypeKind k = array->dtype.kind;
-      if ((k != DTypeKind::kUnicode && k != DTypeKind::kBytes) || array->size() != 1)
+      const DTypeKind k = array.dtype.kind;
+      if ((k != DTypeKind::kUnicode && k != DTypeKind::kBytes) || array.size() != 1)
         return Status::InvalidInput(
             fmt::format("{}: dtype {} shape {}; expected a 0-d string array holding the meta JSON", origin,
-                        array->dtype.descr(), shape_string(array->shape)));
-      auto j = parse_json_text(array->to_text(), origin);
-      if (!j.ok()) return j.status();
-      raw.meta = std::move(j).value();
+                        array.dtype.descr(), shape_string(array.shape)));
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(auto j, parse_json_text(array.to_text(), origin));
+      raw.meta = std::move(j);
       raw.meta_origin = origin;
       continue;
     }
-    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, name, std::move(array).value(), origin));
+    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, name, std::move(array), origin));
   }
   return raw;
 }
@@ -201,9 +193,8 @@ Result<RawDump> parse_npz(const std::vector<unsigned char>& bytes, const std::st
 }
 
 Result<RawDump> read_npz(const std::string& path, const LoadOptions& options) {
-  auto bytes = read_file_bytes(path, memory_budget(options.memory_limit));
-  if (!bytes.ok()) return bytes.status();
-  return parse_npz(*bytes, path, options);
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto bytes, read_file_bytes(path, memory_budget(options.memory_limit)));
+  return parse_npz(bytes, path, options);
 }
 
 namespace {
@@ -313,9 +304,8 @@ Result<RawDump> parse_json_dump_impl(const std::string& text, const std::string&
         over_budget(fmt::format("{}: {} of JSON text, parsed, may need", origin, format_bytes(text.size())),
                     parsed_bytes, budget) +
         "; refused before parsing it (an .npz holds large dumps in 4 bytes a float)");
-  auto parsed = parse_json_text(text, origin);
-  if (!parsed.ok()) return parsed.status();
-  nlohmann::json& j = parsed.value();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto parsed, parse_json_text(text, origin));
+  nlohmann::json& j = parsed;
   if (!j.is_object())
     return Status::InvalidInput(
         fmt::format("{}: top level is a JSON {}; expected an object with 'meta' and one key per field", origin,
@@ -333,9 +323,8 @@ Result<RawDump> parse_json_dump_impl(const std::string& text, const std::string&
       ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, it.key(), NpyArray{}, field_origin));
       continue;
     }
-    auto array = json_to_array(it.value(), field_origin);
-    if (!array.ok()) return array.status();
-    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, it.key(), std::move(array).value(), field_origin));
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto array, json_to_array(it.value(), field_origin));
+    ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, it.key(), std::move(array), field_origin));
   }
   return raw;
 }
@@ -347,9 +336,8 @@ Result<RawDump> parse_json_dump(const std::string& text, const std::string& orig
 }
 
 Result<RawDump> read_json_dump(const std::string& path, const LoadOptions& options) {
-  auto text = read_file_text(path, memory_budget(options.memory_limit));
-  if (!text.ok()) return text.status();
-  return parse_json_dump(*text, path, options);
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto text, read_file_text(path, memory_budget(options.memory_limit)));
+  return parse_json_dump(text, path, options);
 }
 
 }  // namespace assignscope::io

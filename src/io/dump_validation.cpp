@@ -80,9 +80,8 @@ class Validator {
     const int64_t images = is_batch_ ? num_images_ : 1;
     ASSIGNSCOPE_RETURN_IF_ERROR(convert_fields());
     for (int64_t b = 0; b < images; ++b) {
-      auto p = build_image(b);
-      if (!p.ok()) return p.status();
-      out.batch.images.push_back(std::move(p).value());
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(auto p, build_image(b));
+      out.batch.images.push_back(std::move(p));
     }
     out.warnings = std::move(raw_.warnings);
     return out;
@@ -781,9 +780,8 @@ class Validator {
     }
     const std::vector<int64_t>& labels = ints_.at(Field::kGtLabels);
     const int64_t label_offset = is_batch_ ? b * gt_rows_ : 0;
-    auto counted = real_gt_count(b);
-    if (!counted.ok()) return counted.status();
-    const int64_t real = *counted;
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto counted, real_gt_count(b));
+    const int64_t real = counted;
     p.gt_bboxes = boxes.topRows(real);
     if (cxcywh()) p.gt_cxcywh = given.topRows(real);
     if (get(Field::kGtCenters)) {

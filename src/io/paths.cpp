@@ -36,9 +36,8 @@ Result<std::vector<std::string>> expand_paths(const std::vector<std::string>& pa
       paths.push_back(p);
       continue;
     }
-    auto expanded = expand_glob(p);
-    if (!expanded.ok()) return expanded.status();
-    paths.insert(paths.end(), expanded->begin(), expanded->end());
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto expanded, expand_glob(p));
+    paths.insert(paths.end(), expanded.begin(), expanded.end());
   }
   return paths;
 }

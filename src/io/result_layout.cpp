@@ -210,9 +210,8 @@ Result<std::vector<NamedBytes>> npy_layout(const Batch& batch, const std::vector
   }
   std::vector<NamedBytes> files = per_prior_files(batch, results);
   add_per_gt_files(batch, results, &files);
-  auto params = params_file(batch, results, reference, where, files);
-  if (!params.ok()) return params.status();
-  files.push_back(std::move(params).value());
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto params, params_file(batch, results, reference, where, files));
+  files.push_back(std::move(params));
   files.push_back(notes_file(batch, results));
   return files;
 }
@@ -288,9 +287,8 @@ Result<StoredResult> read_stored(const std::string& dir) {
   StoredResult r;
   r.dir = dir;
   const std::string params_path = (fs::path(dir) / "params.json").string();
-  auto text = read_file_text(params_path);
-  if (!text.ok()) return text.status();
-  r.params = nlohmann::json::parse(*text, nullptr, false);
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto text, read_file_text(params_path));
+  r.params = nlohmann::json::parse(text, nullptr, false);
   if (r.params.is_discarded() || !r.params.is_object()) return Status::Corrupt(params_path + ": not a JSON object");
   if (!r.params.contains("assigner") || !r.params["assigner"].is_string())
     return Status::InvalidInput(params_path + ": no \"assigner\" string naming what to replay");
@@ -319,9 +317,8 @@ Result<StoredResult> read_stored(const std::string& dir) {
       return Status::Io(fmt::format("{}: cannot read it: {}", file, std::strerror(errno)));
     if (!S_ISREG(st.st_mode))
       return Status::InvalidInput(fmt::format("{}: not a regular file; expected a .npy file", file));
-    auto a = read_npy_file(file);
-    if (!a.ok()) return a.status();
-    r.files[name] = std::move(a).value();
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto a, read_npy_file(file));
+    r.files[name] = std::move(a);
   }
   return r;
 }
@@ -402,10 +399,9 @@ Status not_a_result(const std::string& path, const std::string& why) {
 }
 
 Result<StoredReplay> read_npy_result(const std::string& dir) {
-  auto stored = read_stored(dir);
-  if (!stored.ok()) return stored.status();
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto stored, read_stored(dir));
   const std::string where = (fs::path(dir) / "params.json").string();
-  const auto& files = stored->files;
+  const auto& files = stored.files;
   const auto gi = files.find("assigned_gt_inds.npy");
   if (gi == files.end()) {
     if (files.count("matches.npy"))
@@ -427,12 +423,12 @@ Result<StoredReplay> read_npy_result(const std::string& dir) {
   const int64_t images = out.batch ? inds.shape[0] : 1;
   const int64_t n = inds.shape.back();
   out.path = dir;
-  out.assigner = stored->params["assigner"];
-  if (stored->params.contains("params")) out.params = stored->params["params"];
+  out.assigner = stored.params["assigner"];
+  if (stored.params.contains("params")) out.params = stored.params["params"];
   std::vector<std::string> names;
-  if (out.batch && stored->params.contains("images") && stored->params["images"].is_array() &&
-      static_cast<int64_t>(stored->params["images"].size()) == images)
-    for (const auto& nm : stored->params["images"]) names.push_back(nm.is_string() ? nm.get<std::string>() : "");
+  if (out.batch && stored.params.contains("images") && stored.params["images"].is_array() &&
+      static_cast<int64_t>(stored.params["images"].size()) == images)
+    for (const auto& nm : stored.params["images"]) names.push_back(nm.is_string() ? nm.get<std::string>() : "");
 
   const NpyArray* labels = nullptr;
   if (const auto it = files.find("assigned_labels.npy"); it != files.end() && it->second.shape == inds.shape)
@@ -617,9 +613,8 @@ Result<StoredReplay> read_replay(const std::string& path) {
                         "a directory without params.json; a dump? to compare assigners on it, give it alone "
                         "with --a NAME --b NAME");
   }
-  auto text = read_file_text(path);
-  if (!text.ok()) return text.status();
-  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto text, read_file_text(path));
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return not_a_result(path, "not a JSON object");
   if (!j.contains("schema") || !j["schema"].is_string())
     return not_a_result(path,
