@@ -193,6 +193,9 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
   //   hungarian            query 2: L1 0 and GIoU 1 against costs above 2.
   //   topk-hungarian       k = min(topk 4, int(4 / 1)) = 4: the GT takes
   //                        every query.
+  //   align-ota            as simota (every prior in box and centre region,
+  //                        k = 1): prior 2's IoU cost is ~0, the others'
+  //                        3 * 3.50: prior 2.
   const Inds prior2 = {0, 0, 1, 0}, all = {1, 1, 1, 1}, none = {0, 0, 0, 0};
   check_every_assigner({{-16, -12, 50, 20}}, {1}, 2,
                        {{"dynamic-soft-label", {prior2}},
@@ -209,7 +212,8 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
                         {"fcos", {all}},
                         {"yolov5", {yolo_inds({9, 10})}},
                         {"hungarian", {prior2}},
-                        {"topk-hungarian", {all}}});
+                        {"topk-hungarian", {all}},
+                        {"align-ota", {prior2}}});
 }
 
 TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
@@ -249,6 +253,12 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
   //                        the better class cost (-0.53 against 0.32).
   //   topk-hungarian       k = min(4, int(4 / 1)) = 4: every query, as
   //                        for any single GT of this four-query image.
+  //   align-ota            simota's candidates and k = 1, but INF = 1e8:
+  //                        quality-focal cls 0.0014 (prior 0: p = 0.27 near
+  //                        IoU 0.22) and 0.14 (prior 1) plus IoU cost 4.55
+  //                        are both 1e8 + 8 in float32 (prior 2: 1e8 + 48).
+  //                        The tie goes to torch.topk's CPU order: prior 0
+  //                        (insertion sort of three keys keeps index order).
   const Inds prior1 = {0, 1, 0, 0}, none = {0, 0, 0, 0};
   check_every_assigner({{5, 1, 11, 7}}, {1}, -1,
                        {{"dynamic-soft-label", {none}},
@@ -265,7 +275,8 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
                         {"fcos", {none}},
                         {"yolov5", {yolo_inds({1, 5})}},
                         {"hungarian", {prior1}},
-                        {"topk-hungarian", {{1, 1, 1, 1}}}});
+                        {"topk-hungarian", {{1, 1, 1, 1}}},
+                        {"align-ota", {{1, 0, 0, 0}}}});
 
   // The early return and the INF picks say so.
   const auto* mmdet = assign::find_assigner("dynamic-soft-label");
@@ -291,6 +302,8 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
   //   simota, simota.yolox k = 1 each; prior 2 (BCE 0.74 + IoU 1.89 against
   //                        0.52 + 2.48; YOLOX 0.86 + 1.89 against 0.75 +
   //                        2.48); the tie goes to GT 0.
+  //   align-ota            k = 1 each; prior 2 (quality-focal 0.0009 + IoU
+  //                        1.89 against 0.026 + 2.48); the tie goes to GT 0.
   //   ota                  priors 1 and 2 are the only candidates, supply 1
   //                        each, the background's 2 go to priors 0 and 3.
   //                        Each GT row ships ~0.5 to priors 1 and 2, both
@@ -339,7 +352,8 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
                         {"yolov5", {yolo_inds({1, 2, 5, 6})}},
                         {"hungarian", {{0, 1, 2, 0}, {0, 2, 1, 0}}},
                         {"topk-hungarian",
-                         {{1, 1, 2, 2}, {1, 2, 1, 2}, {1, 2, 2, 1}, {2, 1, 1, 2}, {2, 1, 2, 1}, {2, 2, 1, 1}}}});
+                         {{1, 1, 2, 2}, {1, 2, 1, 2}, {1, 2, 2, 1}, {2, 1, 1, 2}, {2, 1, 2, 1}, {2, 2, 1, 1}}},
+                        {"align-ota", {prior2}}});
 
   // The loser is reported starved and losing to the winner, except where
   // both keep the prior (YOLOv5 multi-match) or each gets some (the

@@ -115,25 +115,28 @@ const struct SparseAssigners {
 // how many of the 300 scenes below their sparse search must take (it takes
 // 281 to 300 of them), and a reason it must give for some of the others (each
 // fallback names one): a sparse search switched off, or declining more
-// often, fails.
+// often, fails. align-ota's INF = 1e8 spaces costs outside the geometry 8
+// apart: a GT with fewer penalty-free priors than k (the scenes' tiny GTs)
+// mostly meets equal keys at its k-th pick, which only the dense search
+// (torch's order) decides.
 struct Recorded {
   const char* name;
   int min_sparse;
   const char* expected_fallback;  // "" none
 };
-constexpr Recorded kRecorded[] = {{"dynamic-soft-label", 290, ""},
-                                  {"dynamic-soft-label.mmyolo", 270, "mmyolo: a GT's k-th cheapest costs INF or more"},
-                                  {"simota", 275,
-                                   "a GT's k-th cost is shared with a candidate left out (torch's order)"},
-                                  {"simota.yolox", 280,
-                                   "a GT's k-th cost is shared with a candidate left out (torch's order)"},
-                                  {"max-iou", 290, ""},
-                                  {"atss", 290, ""},
-                                  {"atss.mmyolo", 290, ""},
-                                  {"fcos", 290, ""},
-                                  {"task-aligned", 290, ""},
-                                  {"task-aligned.mmyolo", 290, ""},
-                                  {"task-aligned.ultralytics", 290, ""}};
+constexpr Recorded kRecorded[] = {
+    {"dynamic-soft-label", 290, ""},
+    {"dynamic-soft-label.mmyolo", 270, "mmyolo: a GT's k-th cheapest costs INF or more"},
+    {"simota", 275, "a GT's k-th cost is shared with a candidate left out (torch's order)"},
+    {"simota.yolox", 280, "a GT's k-th cost is shared with a candidate left out (torch's order)"},
+    {"align-ota", 25, "a GT's k-th cost is shared with a candidate left out (torch's order)"},
+    {"max-iou", 290, ""},
+    {"atss", 290, ""},
+    {"atss.mmyolo", 290, ""},
+    {"fcos", 290, ""},
+    {"task-aligned", 290, ""},
+    {"task-aligned.mmyolo", 290, ""},
+    {"task-aligned.ultralytics", 290, ""}};
 
 const Recorded* recorded(const std::string& name) {
   for (const Recorded& r : kRecorded)

@@ -74,6 +74,7 @@ enum class CostDefinition {
   kNone,
   kSoftLabel,      // dynamic-soft-label: soft class cost + log-IoU + soft centre prior
   kSimOta,         // simota: BCE class cost + log-IoU + INF outside the geometry
+  kAlignOta,       // align-ota: quality-focal class cost + log-IoU + INF outside the geometry
   kOta,            // ota: focal class cost + IoU cost, Sinkhorn transport
   kHungarian,      // hungarian: mmdetection's match_costs list
   kTopkHungarian,  // topk-hungarian: DDQ's class, L1 and GIoU costs

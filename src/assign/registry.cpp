@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "assign/align_ota.h"
 #include "assign/assigner.h"
 #include "assign/atss.h"
 #include "assign/dynamic_soft_label.h"
@@ -73,6 +74,7 @@ const std::vector<AssignerInfo>& registry() {
       yolov5_info(),
       hungarian_info(),
       topk_hungarian_info(),
+      align_ota_info(),
   });
   return kAll;
 }

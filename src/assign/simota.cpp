@@ -57,20 +57,25 @@
 namespace assignscope::assign {
 namespace {
 
+// SimOTA's class cost: sum_c BCE(p_c, onehot(l)_c), logs clamped at -100.
+float bce_pair(double background, float label_prob, float) { return cost::bce_prob_class_cost(background, label_prob); }
+constexpr detail::ProbClassCost kOneHotBce{cost::bce_prob_background_total, bce_pair, true};
+
 struct Rules {
   const char* name;
-  bool in_box_or_centre;   // candidate region: box OR centre region (mmdet), centre square only (yolox)
-  bool one_stride_square;  // the centre region uses one stride for both axes (yolox's expanded_strides)
-  bool shift_half_stride;  // prior centre (cx / stride + 0.5) * stride (yolox)
-  bool cxcywh_iou;         // YOLOX's bboxes_iou (no eps) instead of mmdet's bbox_overlaps
-  float iou_eps;           // in -log(u + eps)
-  bool sqrt_score;         // p = sqrt(sigmoid(cls) * sigmoid(obj)) (yolox)
-  float outside_cost;      // INF added to pairs outside the geometry
-  float negative_overlap;  // max_overlaps of non-positives
+  detail::ProbClassCost class_cost;  // cls = class_cost.pair(...) * cls_weight
+  bool in_box_or_centre;             // candidate region: box OR centre region (mmdet), centre square only (yolox)
+  bool one_stride_square;            // the centre region uses one stride for both axes (yolox's expanded_strides)
+  bool shift_half_stride;            // prior centre (cx / stride + 0.5) * stride (yolox)
+  bool cxcywh_iou;                   // YOLOX's bboxes_iou (no eps) instead of mmdet's bbox_overlaps
+  float iou_eps;                     // in -log(u + eps)
+  bool sqrt_score;                   // p = sqrt(sigmoid(cls) * sigmoid(obj)) (yolox)
+  float outside_cost;                // INF added to pairs outside the geometry
+  float negative_overlap;            // max_overlaps of non-positives
 };
 
-constexpr Rules kMmdetection{"simota", true, false, false, false, 1e-7f, false, 100000.0f, -100000.0f};
-constexpr Rules kYolox{"simota.yolox", false, true, true, true, 1e-8f, true, 1000000.0f, 0.0f};
+constexpr Rules kMmdetection{"simota", kOneHotBce, true, false, false, false, 1e-7f, false, 100000.0f, -100000.0f};
+constexpr Rules kYolox{"simota.yolox", kOneHotBce, false, true, true, true, 1e-8f, true, 1000000.0f, 0.0f};
 
 // Where a prior stands relative to one GT.
 enum Geometry : uint8_t { kInCentre = 1, kInBox = 2 };
@@ -143,9 +148,11 @@ class SimOta final : public Assigner {
 
   // The 0.3.0 release's geometry on the yolox flavour: box or centre square,
   // INF 1e5 (get_in_boxes_info).
+  // A variant's eps parameter (simota_variant_info), as torch adds it: in float32.
   static Rules with_geometry(Rules rules, const Params& params) {
     if (params.has("geometry") && params.get_string("geometry") == "box-or-center")
       rules.in_box_or_centre = true, rules.outside_cost = 100000.0f;
+    if (params.has("eps")) rules.iou_eps = static_cast<float>(params.get_float("eps"));
     return rules;
   }
 
@@ -182,7 +189,7 @@ class SimOta final : public Assigner {
     return rules_.in_box_or_centre ? flags == (kInCentre | kInBox) : flags == kInCentre;
   }
 
-  // The class probabilities the reference feeds to its BCE, as float32.
+  // The class probabilities the reference feeds to its class cost, as float32.
   void probabilities(const Problem& p, int32_t prior, std::vector<float>* probs) const {
     const bool with_obj = p.has(Field::kObjectness);
     const float obj = with_obj ? objectness_probability(p, prior) : 1.0f;
@@ -229,7 +236,7 @@ class SimOta final : public Assigner {
     double background = 0;
     const auto load_prior = [&](int64_t v) {
       probabilities(p, table.prior(v), &probs);
-      background = cost::bce_prob_background_total(probs.data(), p.num_classes());
+      background = rules_.class_cost.background(probs.data(), p.num_classes());
     };
     const auto iou_of = [&](int64_t v, int64_t g) {
       const float* pred = &p.pred_bboxes(table.prior(v), 0);
@@ -238,7 +245,7 @@ class SimOta final : public Assigner {
       return geometry::iou_cxcywh(gt_cxcywh[g].data(), pred_cxcywh.data());
     };
     const auto terms_of = [&](int64_t v, int64_t g, float u) -> detail::Terms {
-      const float cls = cost::bce_prob_class_cost(background, probs[p.gt_labels[g]]) * cls_weight_;
+      const float cls = rules_.class_cost.pair(background, probs[p.gt_labels[g]], u) * cls_weight_;
       const float iou = cost::log_iou_cost(u, 1.0f, rules_.iou_eps) * iou_weight_;
       return {cls, iou, penalty_free(geo[static_cast<size_t>(v * num_gts + g)]) ? 0.0f : rules_.outside_cost};
     };
@@ -355,7 +362,8 @@ class SimOta::Sparse final : public detail::SparseCost {
     uint8_t flags;
   };
 
-  // Equal strides, (cls + iou) below INF (each BCE term is at most 100),
+  // Equal strides, (cls + iou) below INF (each class's term is at most 100:
+  // a BCE with logs clamped at -100, times at most 1 for AlignOTA),
   // finite GTs of positive area with labels in range; the reason otherwise.
   const char* check_inputs() {
     const int64_t num_classes = p_.num_classes();
@@ -426,7 +434,7 @@ class SimOta::Sparse final : public detail::SparseCost {
     double& bg = background_[i];
     if (std::isnan(bg)) {
       a_.probabilities(p_, i, &probs_);
-      bg = cost::bce_prob_background_total(probs_.data(), p_.num_classes());
+      bg = a_.rules_.class_cost.background(probs_.data(), p_.num_classes());
       if (!std::isfinite(bg)) nonfinite_ = true, bg = 0;
     }
     return bg;
@@ -447,7 +455,7 @@ class SimOta::Sparse final : public detail::SparseCost {
     out.prior = i;
     out.gt = static_cast<int32_t>(g);
     out.iou = u;
-    const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, p_.gt_labels[g])) * a_.cls_weight_;
+    const float cls = a_.rules_.class_cost.pair(background_of(i), prob_of(i, p_.gt_labels[g]), u) * a_.cls_weight_;
     const float iou_term = cost::log_iou_cost(u, 1.0f, a_.rules_.iou_eps) * a_.iou_weight_;
     out.inside = a_.penalty_free(flags);
     out.terms = {cls, iou_term, out.inside ? 0.0f : a_.rules_.outside_cost};
@@ -460,7 +468,7 @@ class SimOta::Sparse final : public detail::SparseCost {
   // The cost of candidate i for a GT of class c whose prediction misses it
   // (u = 0): (cls + iou(0)) + INF.
   float miss_cost(int32_t i, int64_t c) {
-    const float cls = cost::bce_prob_class_cost(background_of(i), prob_of(i, c)) * a_.cls_weight_;
+    const float cls = a_.rules_.class_cost.pair(background_of(i), prob_of(i, c), 0.0f) * a_.cls_weight_;
     return (cls + miss_iou()) + a_.rules_.outside_cost;
   }
 
@@ -468,12 +476,14 @@ class SimOta::Sparse final : public detail::SparseCost {
   // class cost is at least BCE(p, 1) = -log p with p <= sigmoid(x) (times
   // an objectness probability; YOLOX: p <= sqrt(sigmoid(x))), so costing
   // the m candidates of highest logit gives a bound on the m-th cheapest,
-  // and only logits above the matching threshold can reach it.
+  // and only logits above the matching threshold can reach it. Without
+  // that bound (a class cost not above -log p: AlignOTA's), every candidate
+  // is costed.
   std::vector<std::pair<float, int32_t>> cheapest_misses(int64_t c, int64_t m) {
     std::vector<std::pair<float, int32_t>> found;
     const auto v_count = static_cast<int64_t>(candidates_.size());
     m = std::min(m, v_count);
-    if (p_.cls_probs.size() > 0 || a_.cls_weight_ <= 0) {
+    if (p_.cls_probs.size() > 0 || a_.cls_weight_ <= 0 || !a_.rules_.class_cost.at_least_minus_log_label_prob) {
       for (int32_t i : candidates_) found.emplace_back(miss_cost(i, c), i);
     } else {
       std::vector<float>& neg = negated_logits_[static_cast<size_t>(c)];
@@ -542,19 +552,30 @@ class SimOta::Sparse final : public detail::SparseCost {
     for (int32_t i : cheapest_untagged(g, engine_.k(g) - free)) pairs.push_back(pair(i, g, 0.0f));
   }
 
-  // The others, cheapest first at u = 0: the first `need` untagged suffice.
-  // Ask for a few more than needed; if tagged ones crowd them out, ask for more.
+  // The others, cheapest first at u = 0: the first `need` untagged suffice,
+  // plus any costing exactly what the last of them costs, so that the
+  // engine sees a tie at the GT's k boundary (torch's order decides it: the
+  // dense search; common with AlignOTA's INF = 1e8, spacing 8 in float32).
+  // Ask for a few more than needed; if tagged ones crowd them out or the
+  // block of equal costs runs past the list, ask for more.
   std::vector<int32_t> cheapest_untagged(int64_t g, int64_t need) {
     const uint32_t tag = static_cast<uint32_t>(g + 1);
     const auto total = static_cast<int64_t>(candidates_.size());
     std::vector<int32_t> rest;
     for (int64_t m = need + 8;; m = std::min(2 * m, total)) {
       rest.clear();
+      bool closed = false;  // a cost above the need-th was seen
+      float last = 0;
       for (const auto& [c, i] : cheapest_misses(p_.gt_labels[g], m)) {
-        if (static_cast<int64_t>(rest.size()) == need) break;
-        if (tag_of_[i] != tag) rest.push_back(i);
+        if (tag_of_[i] == tag) continue;
+        if (static_cast<int64_t>(rest.size()) >= need && c != last) {
+          closed = true;
+          break;
+        }
+        rest.push_back(i);
+        last = c;
       }
-      if (static_cast<int64_t>(rest.size()) == need || m >= total) break;
+      if ((static_cast<int64_t>(rest.size()) >= need && closed) || m >= total) break;
     }
     return rest;
   }
@@ -682,6 +703,26 @@ AssignerInfo simota_yolox_info() {
       return std::vector<FrameworkRange>{{"yolox", "0.1.0", "0.3.1", "YOLOX 0.1 - 0.3.0 releases (get_in_boxes_info)"}};
     return std::vector<FrameworkRange>{{"yolox", "0.3.0", "", "YOLOX main since Dec 2022 (get_geometry_constraint)"}};
   };
+  return info;
+}
+
+AssignerInfo detail::simota_variant_info(const SimOtaVariant& variant, std::string summary, std::string reference) {
+  Rules rules = kMmdetection;
+  rules.name = variant.name;
+  rules.class_cost = variant.class_cost;
+  rules.outside_cost = variant.outside_cost;
+  rules.negative_overlap = variant.negative_overlap;
+  rules.iou_eps = static_cast<float>(variant.default_eps);
+  AssignerInfo info =
+      make_info(rules, 2.5, std::move(summary), std::move(reference),
+                {{Field::kPriors}, {Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}});
+  info.params.insert(info.params.end() - 1, {"eps",
+                                             ParamType::kFloat,
+                                             variant.default_eps,
+                                             "added to the IoU in the -log(IoU + eps) cost (an assign() argument)",
+                                             0.0,
+                                             std::nullopt,
+                                             {}});
   return info;
 }
 
