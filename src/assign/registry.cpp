@@ -21,6 +21,7 @@
 #include "assign/task_aligned.h"
 #include "assign/topk_hungarian.h"
 #include "assign/yolov5.h"
+#include "assign/yolov7.h"
 #include "geometry/prior_grid.h"
 #include "core/parallel.h"
 #include "io/memory.h"
@@ -71,6 +72,7 @@ const std::vector<AssignerInfo>& registry() {
       max_iou_info(),
       fcos_info(),
       yolov5_info(),
+      yolov7_info(),
       hungarian_info(),
       topk_hungarian_info(),
   });
