@@ -23,7 +23,8 @@
 // class 1) = (-3, -1), (-3, 0.5), (-3, 0), (-3, -1); objectness logits 0.
 // YOLOv5 reads none of the predictions; its image is the same row with three
 // anchors per cell, squares of 8, 16 and 32 px (1, 2, 4 cells), twelve
-// priors ordered anchor then column: prior a * 4 + col.
+// priors ordered anchor then column: prior a * 4 + col. YOLOv7 reads the same
+// twelve, each anchor's copy of a cell predicting that cell with its logits.
 //
 // Parameters chosen so that four priors can be replayed (defaults otherwise):
 //   atss, atss.mmyolo        topk 4, anchor_scale 1 (anchors = the cells)
@@ -69,7 +70,7 @@ Problem scene(const std::string& assigner, const std::vector<Box>& gts, const st
   std::vector<Box> priors, preds, anchors;
   std::vector<std::vector<float>> logits;
   const std::vector<std::vector<float>> kLogits = {{-3, -1}, {-3, 0.5f}, {-3, 0}, {-3, -1}};
-  const bool yolo = assigner == "yolov5";
+  const bool yolo = assigner == "yolov5" || assigner == "yolov7";
   for (float size : yolo ? std::vector<float>{8, 16, 32} : std::vector<float>{8}) {
     for (int c = 0; c < 4; ++c) {
       const float x = 4.0f + 8.0f * static_cast<float>(c);
@@ -190,6 +191,11 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
   //                        only the 4-cell anchor has ratio < 4 (2.06); cell 2
   //                        and, as frac(2.125) < 0.5, its left neighbour 1:
   //                        priors 8 + 2, 8 + 1.
+  //   yolov7               yolov5's two cells as columns (10, then the left
+  //                        one 9; cy = 0.5 stays in row 0), IoUs 64 / 2112
+  //                        each (prior 2, the exact one, is no column):
+  //                        k = 1; the class cost decides, sqrt(sigmoid(0.5)
+  //                        / 2) = 0.558 (col 1) beats 0.5 (col 2): prior 9.
   //   hungarian            query 2: L1 0 and GIoU 1 against costs above 2.
   //   topk-hungarian       k = min(topk 4, int(4 / 1)) = 4: the GT takes
   //                        every query.
@@ -211,6 +217,7 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
                         {"max-iou", {all}},
                         {"fcos", {all}},
                         {"yolov5", {yolo_inds({9, 10})}},
+                        {"yolov7", {yolo_inds({9})}},
                         {"hungarian", {prior2}},
                         {"topk-hungarian", {all}},
                         {"align-ota", {prior2}}});
@@ -249,6 +256,11 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
   //                        the 4-cell one not (5.33). Cell long(1.0) = 1; the
   //                        left rule needs cx > 1 and the right one lands on
   //                        long(1.5) = 1 again: priors 1 and 4 + 1.
+  //   yolov7               yolov5's cells, each twice (the centre and the
+  //                        right rule): columns 1, 5, 1, 5, all predicting
+  //                        cell 1 with equal costs (IoU 0.2195, k = 1): a
+  //                        tie between priors 1 and 5, torch.topk's CPU
+  //                        order takes the first column, prior 1.
   //   hungarian            query 1: L1 2.19 and GIoU 0.15 (as query 0) but
   //                        the better class cost (-0.53 against 0.32).
   //   topk-hungarian       k = min(4, int(4 / 1)) = 4: every query, as
@@ -274,6 +286,7 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
                         {"max-iou", {{1, 1, 0, 0}}},
                         {"fcos", {none}},
                         {"yolov5", {yolo_inds({1, 5})}},
+                        {"yolov7", {yolo_inds({1}), yolo_inds({5})}},
                         {"hungarian", {prior1}},
                         {"topk-hungarian", {{1, 1, 1, 1}}},
                         {"align-ota", {{1, 0, 0, 0}}}});
@@ -326,6 +339,11 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
   //                        4, not < 4); cell 2 and its left neighbour 1.
   //                        Every matched prior serves both GTs; gt_inds names
   //                        the lower one.
+  //   yolov7               yolov5's cells, for each GT: columns 2, 2, 6, 6
+  //                        (centre) and 1, 1, 5, 5 (left); IoU sum 3.88:
+  //                        k = 3 each, three of the four cell-2 columns
+  //                        (cost 0.86 + 1.89), the same three for both GTs:
+  //                        torch.min gives them to GT 0, priors 2 and 6.
   //   hungarian            queries 1 (cost 0.39) and 2 (0.40) are matched,
   //                        one to each GT; with identical GTs which gets which
   //                        is a tie scipy breaks by its own order.
@@ -350,6 +368,7 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
                         {"max-iou", {{0, -1, 2, 0}}},
                         {"fcos", {{0, 1, 1, 0}}},
                         {"yolov5", {yolo_inds({1, 2, 5, 6})}},
+                        {"yolov7", {yolo_inds({2, 6})}},
                         {"hungarian", {{0, 1, 2, 0}, {0, 2, 1, 0}}},
                         {"topk-hungarian",
                          {{1, 1, 2, 2}, {1, 2, 1, 2}, {1, 2, 2, 1}, {2, 1, 1, 2}, {2, 1, 2, 1}, {2, 2, 1, 1}}},
@@ -358,7 +377,7 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
   // The loser is reported starved and losing to the winner, except where
   // both keep the prior (YOLOv5 multi-match) or each gets some (the
   // Hungarian matchers).
-  for (const char* name : {"dynamic-soft-label", "simota", "ota", "atss", "task-aligned", "fcos"}) {
+  for (const char* name : {"dynamic-soft-label", "simota", "ota", "atss", "task-aligned", "fcos", "yolov7"}) {
     CAPTURE(name);
     const Problem p = scene(name, twins, {1, 1});
     const analysis::ImageStats s = analysis::compute_stats(p, replay(*assign::find_assigner(name), p));
@@ -437,7 +456,7 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
   // One prior, and a level with no priors between two others (YOLOv5's
   // grid cannot hold either).
   for (const assign::AssignerInfo& info : assign::registry()) {
-    if (info.name == "yolov5") continue;
+    if (info.name == "yolov5" || info.name == "yolov7") continue;
     CAPTURE(info.name);
     Problem one = testing::make_problem({{12, 4, 8, 8}}, {{8, 0, 16, 8}}, {{-3, 0.5f}}, {{6, 0, 18, 8}}, {1});
     one.meta.image_size = std::array<int64_t, 2>{8, 32};

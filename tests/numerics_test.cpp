@@ -207,9 +207,9 @@ TEST_CASE("numerics, every assigner: one GT, and a single prior") {
       testing::check_well_formed(one_gt, a);
       CHECK_MESSAGE(nonfinite_output(one_gt, a).empty(), nonfinite_output(one_gt, a));
     }
-    // N = 1 (YOLOv5: one cell of one level, its three anchors), the GT on it.
+    // N = 1 (YOLOv5, YOLOv7: one cell of one level, its three anchors), the GT on it.
     Problem p;
-    const bool yolo = info.name == "yolov5";
+    const bool yolo = info.name == "yolov5" || info.name == "yolov7";
     const int n = yolo ? 3 : 1;
     p.set_num_priors(n);
     p.meta.image_size = std::array<int64_t, 2>{8, 8};

@@ -131,6 +131,7 @@ FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, 
 
 Tolerance default_tolerance(const std::string& file) {
   if (file == "transport_plan.npy") return {1e-3, 1e-6};
+  if (file == "match_ious.npy") return {0.0, 1e-5};  // yolov7: within 1e-5 (golden NEW-ASSIGNERS.md)
   return {};
 }
 

@@ -173,10 +173,11 @@ ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   if (a.matches) {
     // A prior serving several GTs counts for each.
     s.matches = static_cast<int64_t>(a.matches->size());
-    std::map<int64_t, int64_t> per_prior;
+    std::map<int64_t, int64_t> per_prior;  // distinct GTs (yolov7 repeats a row per candidate column)
+    std::set<std::pair<int64_t, int64_t>> seen;
     for (const Match& m : *a.matches) {
       add_positive(m.prior, m.gt);
-      ++per_prior[m.prior];
+      if (seen.insert({m.prior, m.gt}).second) ++per_prior[m.prior];
     }
     for (const auto& [prior, count] : per_prior) s.priors_serving_several += count > 1;
   }

@@ -22,6 +22,7 @@
 #include "assign/task_aligned.h"
 #include "assign/topk_hungarian.h"
 #include "assign/yolov5.h"
+#include "assign/yolov7.h"
 #include "geometry/prior_grid.h"
 #include "core/parallel.h"
 #include "io/memory.h"
@@ -72,6 +73,7 @@ const std::vector<AssignerInfo>& registry() {
       max_iou_info(),
       fcos_info(),
       yolov5_info(),
+      yolov7_info(),
       hungarian_info(),
       topk_hungarian_info(),
       align_ota_info(),

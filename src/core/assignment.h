@@ -6,7 +6,7 @@
 //   gt_inds[i] == -1       prior i is ignored
 //   gt_inds[i] == g + 1    prior i is positive for GT g (0 <= g < G)
 //   labels[i] == gt_labels[g] for positives, -1 elsewhere
-// Assigners where one prior may serve several GTs (YOLOv5) also carry
+// Assigners where one prior may serve several GTs (YOLOv5, YOLOv7) also carry
 // `matches`; gt_inds then names the lowest-index GT of each matched prior.
 // mmyolo's batched flavours can, as their references do, hand a prior to a
 // padding GT column of a stacked batch (g >= G; with zero padding boxes this
@@ -76,6 +76,11 @@ struct Assignment {
   std::optional<std::vector<float>> transport_plan;      // [G + 1, N] OTA's plan, background row last
   std::optional<std::vector<float>> bbox_targets;        // [N, 4] FCOS's (l, t, r, b) targets
   std::optional<std::vector<Match>> matches;             // multi-match assigners, sorted (prior, gt)
+  // yolov7: matches keeps duplicate rows (two candidate columns of one prior
+  // matched to one GT, two loss terms), each with its IoU here, and the
+  // prior of every candidate column, sorted, with multiplicity.
+  std::optional<std::vector<float>> match_ious;          // [M] aligned with matches
+  std::optional<std::vector<int64_t>> candidate_priors;  // [K]
 
   std::vector<std::string> cost_terms;    // names of CandidatePair::terms in use
   std::vector<CandidatePair> candidates;  // sorted by (gt, prior)

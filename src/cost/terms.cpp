@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "cost/vector_math.h"
 
@@ -68,6 +69,22 @@ double bce_prob_background_total(const float* probs, int64_t num_classes) {
 
 float bce_prob_class_cost(double background_total, float label_prob) {
   return static_cast<float>(background_total - bce_prob(label_prob, false) + bce_prob(label_prob, true));
+}
+
+double bce_logit_prob(double y, bool target) {
+  if (y == 0.0 || (y == 1.0 && target)) return std::numeric_limits<double>::quiet_NaN();
+  if (y == 1.0) return std::numeric_limits<double>::infinity();
+  return target ? -std::log(y) : -std::log1p(-y);
+}
+
+double bce_logit_prob_background_total(const float* probs, int64_t num_classes) {
+  double total = 0;
+  for (int64_t c = 0; c < num_classes; ++c) total += bce_logit_prob(probs[c], false);
+  return total;
+}
+
+float bce_logit_prob_class_cost(double background_total, float label_prob) {
+  return static_cast<float>(background_total - bce_logit_prob(label_prob, false) + bce_logit_prob(label_prob, true));
 }
 
 double focal_term(const Logit& l, bool target, double alpha, double gamma) {

@@ -49,6 +49,17 @@ double bce_prob(double p, bool target);
 double bce_prob_background_total(const float* probs, int64_t num_classes);
 float bce_prob_class_cost(double background_total, float label_prob);
 
+// mmyolo BatchYOLOv7Assigner's class cost: BCE_with_logits of the logit
+// log(y / (1 - y)) of a probability y against a one-hot target, summed over
+// C classes, i.e. -log(y) (target 1) and -log(1 - y) (target 0), without
+// F.binary_cross_entropy's clamp at -100. A y of exactly 1 in float32 makes
+// the logit +inf: the term is +inf for target 0 and NaN (0 * inf) for
+// target 1; a y of 0 makes it NaN for both, as torch computes them.
+//   sum_c = background_total - bce_logit_prob(y_l, 0) + bce_logit_prob(y_l, 1)
+double bce_logit_prob(double y, bool target);
+double bce_logit_prob_background_total(const float* probs, int64_t num_classes);
+float bce_logit_prob_class_cost(double background_total, float label_prob);
+
 // Sigmoid focal loss of one logit against a 0/1 target (Lin et al. 2017,
 // eq. 5), as fvcore / cvpods' sigmoid_focal_loss computes it:
 //   BCE(x, t) * (1 - p_t)^gamma * alpha_t,  p_t = p if t else 1 - p,

@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -95,6 +96,58 @@ std::vector<NamedBytes> per_prior_files(const Batch& batch, const std::vector<As
   return files;
 }
 
+// Rows of one image's per-match or per-candidate file, stacked for a batch
+// as [B, max rows, width], short images padded with `fill`.
+template <class T>
+NamedBytes padded_rows(const char* name, const Batch& batch, const std::vector<std::vector<T>>& per_image,
+                       int64_t width, T fill) {
+  size_t most = 0;
+  for (const auto& rows : per_image) most = std::max(most, rows.size() / static_cast<size_t>(width));
+  if (!batch.is_batch) {
+    std::vector<int64_t> shape = {static_cast<int64_t>(most)};
+    if (width > 1) shape.push_back(width);
+    return {name, npy_bytes(per_image[0].data(), shape)};
+  }
+  std::vector<T> all;
+  for (const auto& rows : per_image) {
+    all.insert(all.end(), rows.begin(), rows.end());
+    all.resize(all.size() + most * static_cast<size_t>(width) - rows.size(), fill);
+  }
+  std::vector<int64_t> shape = {static_cast<int64_t>(per_image.size()), static_cast<int64_t>(most)};
+  if (width > 1) shape.push_back(width);
+  return {name, npy_bytes(all.data(), shape)};
+}
+
+// matches with per-match IoUs (yolov7): matches [M, 2] sorted by (prior, gt)
+// with duplicates kept, match_ious [M] aligned with them, candidate_priors
+// [K] sorted; for a batch [B, Mmax, 2] padded with (-1, -1), [B, Mmax]
+// padded with 0.0 and [B, Kmax] padded with -1 (golden NEW-ASSIGNERS.md).
+void add_match_files(const Batch& batch, const std::vector<Assignment>& results, std::vector<NamedBytes>* out) {
+  std::vector<std::vector<int64_t>> matches, candidates;
+  std::vector<std::vector<float>> ious;
+  for (const Assignment& a : results) {
+    const std::vector<Match>& m = *a.matches;
+    std::vector<size_t> order(m.size());
+    for (size_t r = 0; r < order.size(); ++r) order[r] = r;
+    const auto iou = [&](size_t r) { return r < a.match_ious->size() ? (*a.match_ious)[r] : 0.0f; };
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return std::tie(m[x].prior, m[x].gt) < std::tie(m[y].prior, m[y].gt) || (m[x] == m[y] && iou(x) < iou(y));
+    });
+    std::vector<int64_t>& rows = matches.emplace_back();
+    std::vector<float>& values = ious.emplace_back();
+    for (size_t r : order) {
+      rows.push_back(m[r].prior), rows.push_back(m[r].gt);
+      values.push_back(iou(r));
+    }
+    std::vector<int64_t>& priors =
+        candidates.emplace_back(a.candidate_priors ? *a.candidate_priors : std::vector<int64_t>{});
+    std::sort(priors.begin(), priors.end());
+  }
+  out->push_back(padded_rows<int64_t>("matches.npy", batch, matches, 2, -1));
+  out->push_back(padded_rows<float>("match_ious.npy", batch, ious, 1, 0.0f));
+  out->push_back(padded_rows<int64_t>("candidate_priors.npy", batch, candidates, 1, -1));
+}
+
 // The per-GT files (dynamic_ks, transport_plan, matches), padded to the
 // batch's GT columns, appended to `out`.
 void add_per_gt_files(const Batch& batch, const std::vector<Assignment>& results, std::vector<NamedBytes>* out) {
@@ -130,7 +183,9 @@ void add_per_gt_files(const Batch& batch, const std::vector<Assignment>& results
         batch.is_batch ? std::vector<int64_t>{num_images, columns + 1, n} : std::vector<int64_t>{columns + 1, n};
     files.push_back({"transport_plan.npy", npy_bytes(plan.data(), shape)});
   }
-  if (first.matches) {
+  if (first.matches && first.match_ious) {
+    add_match_files(batch, results, out);
+  } else if (first.matches) {
     std::vector<int64_t> rows;
     for (size_t b = 0; b < results.size(); ++b) {
       for (const Match& m : *results[b].matches) {
@@ -398,6 +453,57 @@ Status not_a_result(const std::string& path, const std::string& why) {
       path, why));
 }
 
+// matches.npy: [M, 2], or for a batch [M, 3] (image, prior, gt) or yolov7's
+// [B, Mmax, 2] padded with (-1, -1) rows; with yolov7's match_ious.npy and
+// candidate_priors.npy beside it (padding dropped).
+Status read_matches(const std::string& dir, const std::map<std::string, NpyArray>& files, const NpyArray& m, int64_t n,
+                    StoredReplay* out) {
+  const auto images = static_cast<int64_t>(out->assignments.size());
+  const std::string mpath = (fs::path(dir) / "matches.npy").string();
+  const bool padded = out->batch && m.ndim() == 3 && m.shape[0] == images && m.shape[2] == 2;
+  const int64_t width = padded || !out->batch ? 2 : 3;
+  if ((!padded && (m.ndim() != 2 || m.shape[1] != width)) || m.dtype.kind == DTypeKind::kFloat)
+    return Status::InvalidInput(fmt::format("{}: shape {} dtype {}; expected integers shaped (M, {}){}", mpath,
+                                            shape_string(m.shape), m.dtype.descr(), width,
+                                            out->batch ? " or (B, M, 2)" : ""));
+  const int64_t rows = padded ? m.shape[0] * m.shape[1] : m.shape[0];
+  const NpyArray* ious = nullptr;
+  if (const auto it = files.find("match_ious.npy");
+      it != files.end() && it->second.size() == rows && it->second.dtype.kind == DTypeKind::kFloat)
+    ious = &it->second;
+  for (Assignment& a : out->assignments) {
+    a.matches.emplace();
+    if (ious) a.match_ious.emplace();
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t image = padded ? r / m.shape[1] : out->batch ? m.to_int64(r * width) : 0;
+    const int64_t prior = m.to_int64(r * width + width - 2), gt = m.to_int64(r * width + width - 1);
+    if (padded && prior == -1 && gt == -1) continue;
+    if (image < 0 || image >= images || prior < 0 || prior >= n || gt < 0 || gt > kMaxGtIndex)
+      return Status::InvalidInput(fmt::format("{}: row {} ({}{}, {}) is out of range for {} image{} of {} priors",
+                                              mpath, r, out->batch ? fmt::format("{}, ", image) : "", prior, gt, images,
+                                              images == 1 ? "" : "s", n));
+    Assignment& a = out->assignments[static_cast<size_t>(image)];
+    a.matches->push_back({static_cast<int32_t>(prior), static_cast<int32_t>(gt)});
+    if (ious) a.match_ious->push_back(static_cast<float>(ious->to_double(r)));
+  }
+  if (const auto it = files.find("candidate_priors.npy"); it != files.end()) {
+    const NpyArray& c = it->second;
+    const int64_t width_k = c.ndim() > 0 ? c.shape.back() : 0;
+    if (c.dtype.kind == DTypeKind::kFloat || c.ndim() != (out->batch ? 2 : 1) || (out->batch && c.shape[0] != images))
+      return Status::InvalidInput(fmt::format("{}: shape {} dtype {}; expected integers shaped {}",
+                                              (fs::path(dir) / "candidate_priors.npy").string(), shape_string(c.shape),
+                                              c.dtype.descr(), out->batch ? "(B, K)" : "(K,)"));
+    for (int64_t b = 0; b < images; ++b) {
+      Assignment& a = out->assignments[static_cast<size_t>(b)];
+      a.candidate_priors.emplace();
+      for (int64_t k = 0; k < width_k; ++k)
+        if (const int64_t v = c.to_int64(b * width_k + k); v >= 0 && v < n) a.candidate_priors->push_back(v);
+    }
+  }
+  return Status();
+}
+
 Result<StoredReplay> read_npy_result(const std::string& dir) {
   ASSIGNSCOPE_ASSIGN_OR_RETURN(auto stored, read_stored(dir));
   const std::string where = (fs::path(dir) / "params.json").string();
@@ -470,23 +576,8 @@ Result<StoredReplay> read_npy_result(const std::string& dir) {
     out.images.push_back(std::move(img));
   }
   if (const auto it = files.find("matches.npy"); it != files.end()) {
-    const NpyArray& m = it->second;
-    const int64_t width = out.batch ? 3 : 2;
-    const std::string mpath = (fs::path(dir) / "matches.npy").string();
-    if (m.ndim() != 2 || m.shape[1] != width || m.dtype.kind == DTypeKind::kFloat)
-      return Status::InvalidInput(fmt::format("{}: shape {} dtype {}; expected integers shaped (M, {})", mpath,
-                                              shape_string(m.shape), m.dtype.descr(), width));
-    for (Assignment& a : out.assignments) a.matches.emplace();
-    for (int64_t r = 0; r < m.shape[0]; ++r) {
-      const int64_t image = out.batch ? m.to_int64(r * width) : 0;
-      const int64_t prior = m.to_int64(r * width + width - 2), gt = m.to_int64(r * width + width - 1);
-      if (image < 0 || image >= images || prior < 0 || prior >= n || gt < 0 || gt > kMaxGtIndex)
-        return Status::InvalidInput(fmt::format("{}: row {} ({}{}, {}) is out of range for {} image{} of {} priors",
-                                                mpath, r, out.batch ? fmt::format("{}, ", image) : "", prior, gt,
-                                                images, images == 1 ? "" : "s", n));
-      out.assignments[static_cast<size_t>(image)].matches->push_back(
-          {static_cast<int32_t>(prior), static_cast<int32_t>(gt)});
-    }
+    const Status st = read_matches(dir, files, it->second, n, &out);
+    if (!st.ok()) return st;
   }
   return out;
 }
