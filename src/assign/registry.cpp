@@ -16,6 +16,7 @@
 #include "assign/finite_reports.h"
 #include "assign/hungarian.h"
 #include "assign/max_iou.h"
+#include "assign/o2f.h"
 #include "assign/ota.h"
 #include "assign/simota.h"
 #include "assign/task_aligned.h"
@@ -73,6 +74,7 @@ const std::vector<AssignerInfo>& registry() {
       yolov5_info(),
       hungarian_info(),
       topk_hungarian_info(),
+      o2f_info(),
   });
   return kAll;
 }
