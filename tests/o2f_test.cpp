@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "assign/o2f.h"
+#include "render/render.h"
+#include "render/svg.h"
 #include "test_support.h"
 
 namespace assignscope {
@@ -205,6 +207,55 @@ TEST_CASE("o2f: bad input: no centerness, an epoch past the schedule") {
   const testing::CliRun late = testing::run_cli("run testdata/coco640-late-g12-objectness -a o2f --set epoch=12");
   CHECK(late.exit_code == 2);
   CHECK(late.err.find("epoch=12") != std::string::npos);
+}
+
+TEST_CASE("o2f: the reports tell each GT's best positive from its ambiguous ones") {
+  // The scene of the hand-derived case: GT 0's best is prior 2, its
+  // ambiguous positives priors 1 and 3 (soft labels 0.1135 and 0.2); GT 1's
+  // only positive, prior 4, is its best.
+  const Problem p = row_of_six(kTwoGts, {0, 1});
+  const Assignment a = run_assigner("o2f", p, kWide);
+  Batch batch;
+  batch.images = {p};
+  batch.gt_columns = p.num_gts();
+
+  const auto j = render::json(batch, {a}, {/*per_prior=*/true, /*candidates=*/false});
+  const auto& positives = j["images"][0]["positives"];
+  REQUIRE(positives.size() == 4);
+  CHECK(positives[0]["prior"] == 1);
+  CHECK(positives[0]["best"] == false);
+  CHECK(positives[0]["soft_weight"].get<double>() == doctest::Approx(0.4));
+  CHECK(positives[1]["prior"] == 2);
+  CHECK(positives[1]["best"] == true);
+  CHECK(positives[1]["soft_label"].get<double>() == 1.0);
+  CHECK(positives[2]["soft_label"].get<double>() == doctest::Approx(0.2));
+  CHECK(j["images"][0]["priors"]["soft_labels"].size() == 6);
+  CHECK(j["images"][0]["priors"]["soft_weights"][2].get<double>() == 1.0);
+
+  const std::string csv = render::csv(batch, {a}, render::CsvTable::kPositives);
+  const std::string header = csv.substr(0, csv.find('\n'));
+  CHECK(header.find(",soft_label,soft_weight,best,") != std::string::npos);
+  CHECK(csv.find(",1,1,true,") != std::string::npos);
+  CHECK(csv.find(",0.2,0.4,false,") != std::string::npos);
+
+  // The table: per GT its best prior and the range of its ambiguous labels.
+  const std::string table = render::table(batch, {a});
+  CHECK(table.find("best (soft)") != std::string::npos);
+  CHECK(table.find("#2 · 2 at 0.11-0.20") != std::string::npos);
+
+  // The SVG draws the two ambiguous positives as rings.
+  const std::string svg = render::svg(batch, {a});
+  size_t rings = 0;
+  for (size_t at = svg.find("data-soft=\"ambiguous\""); at != std::string::npos;
+       at = svg.find("data-soft=\"ambiguous\"", at + 1))
+    ++rings;
+  CHECK(rings == 2);
+  CHECK(svg.find("key-ambiguous") != std::string::npos);
+
+  // Other assigners' reports are unchanged: no soft columns.
+  const Assignment f = run_assigner("fcos", p, {{"regress_ranges", "[[-1, 64]]"}});
+  CHECK(render::csv(batch, {f}, render::CsvTable::kPositives).find("soft_label") == std::string::npos);
+  CHECK(render::table(batch, {f}).find("best (soft)") == std::string::npos);
 }
 
 }  // namespace assignscope
