@@ -20,7 +20,8 @@
 // The image, unless said otherwise: 32 x 8 px (meta.image_size [8, 32]), one
 // level of four stride-8 priors at x = 4, 12, 20, 28, y = 4; prior i
 // predicts its own cell [8i, 0, 8i + 8, 8], C = 2 with logits (class 0,
-// class 1) = (-3, -1), (-3, 0.5), (-3, 0), (-3, -1); objectness logits 0.
+// class 1) = (-3, -1), (-3, 0.5), (-3, 0), (-3, -1); objectness and
+// centerness logits 0.
 // YOLOv5 reads none of the predictions; its image is the same row with three
 // anchors per cell, squares of 8, 16 and 32 px (1, 2, 4 cells), twelve
 // priors ordered anchor then column: prior a * 4 + col. YOLOv7 reads the same
@@ -86,6 +87,8 @@ Problem scene(const std::string& assigner, const std::vector<Box>& gts, const st
   p.meta.num_classes = 2;
   p.objectness.assign(priors.size(), 0.0f);
   p.mark(Field::kObjectness);
+  p.centerness.assign(priors.size(), 0.0f);
+  p.mark(Field::kCenterness);
   if (yolo) {
     p.anchors.resize(static_cast<Eigen::Index>(anchors.size()), 4);
     for (size_t i = 0; i < anchors.size(); ++i)
@@ -202,6 +205,10 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
   //   align-ota            as simota (every prior in box and centre region,
   //                        k = 1): prior 2's IoU cost is ~0, the others'
   //                        3 * 3.50: prior 2.
+  //   o2f                  centre square 17 -+ 12 (stride 8 * 1.5) holds the
+  //                        points 12, 20, 28 (x = 4 is outside); all three
+  //                        have IoU > 0, k = min(3, 7) = 3: priors 1 - 3,
+  //                        prior 2 (quality 0.25^0.2 * 1) the best.
   const Inds prior2 = {0, 0, 1, 0}, all = {1, 1, 1, 1}, none = {0, 0, 0, 0};
   check_every_assigner({{-16, -12, 50, 20}}, {1}, 2,
                        {{"dynamic-soft-label", {prior2}},
@@ -220,7 +227,8 @@ TEST_CASE("edge cases, every assigner: a GT larger than the image") {
                         {"yolov7", {yolo_inds({9})}},
                         {"hungarian", {prior2}},
                         {"topk-hungarian", {all}},
-                        {"align-ota", {prior2}}});
+                        {"align-ota", {prior2}},
+                        {"o2f", {{0, 1, 1, 1}}}});
 }
 
 TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
@@ -271,6 +279,8 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
   //                        are both 1e8 + 8 in float32 (prior 2: 1e8 + 48).
   //                        The tie goes to torch.topk's CPU order: prior 0
   //                        (insertion sort of three keys keeps index order).
+  //   o2f                  centre square 8 -+ 12 clipped to the GT, (5, 11):
+  //                        no point inside, no valid prior: nothing.
   const Inds prior1 = {0, 1, 0, 0}, none = {0, 0, 0, 0};
   check_every_assigner({{5, 1, 11, 7}}, {1}, -1,
                        {{"dynamic-soft-label", {none}},
@@ -289,7 +299,8 @@ TEST_CASE("edge cases, every assigner: a GT holding no prior point") {
                         {"yolov7", {yolo_inds({1}), yolo_inds({5})}},
                         {"hungarian", {prior1}},
                         {"topk-hungarian", {{1, 1, 1, 1}}},
-                        {"align-ota", {{1, 0, 0, 0}}}});
+                        {"align-ota", {{1, 0, 0, 0}}},
+                        {"o2f", {none}}});
 
   // The early return and the INF picks say so.
   const auto* mmdet = assign::find_assigner("dynamic-soft-label");
@@ -352,6 +363,10 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
   //                        GTs' columns are identical, so any split of the
   //                        queries into two pairs is optimal: scipy's order
   //                        decides, as for hungarian.
+  //   o2f                  centre square 16.5 -+ 12 clipped to the GT, (9, 24):
+  //                        points 12 and 20 (IoUs 0.4375, 0.5333), k = 2 for
+  //                        each GT, both take both; equal qualities in the
+  //                        row maximum: the first GT, GT 0, takes both.
   const std::vector<Box> twins = {{9, 0, 24, 8}, {9, 0, 24, 8}};
   const Inds prior2 = {0, 0, 1, 0};
   check_every_assigner(twins, {1, 1}, -1,
@@ -372,12 +387,13 @@ TEST_CASE("edge cases, every assigner: two identical GTs compete, and each refer
                         {"hungarian", {{0, 1, 2, 0}, {0, 2, 1, 0}}},
                         {"topk-hungarian",
                          {{1, 1, 2, 2}, {1, 2, 1, 2}, {1, 2, 2, 1}, {2, 1, 1, 2}, {2, 1, 2, 1}, {2, 2, 1, 1}}},
-                        {"align-ota", {prior2}}});
+                        {"align-ota", {prior2}},
+                        {"o2f", {{0, 1, 1, 0}}}});
 
   // The loser is reported starved and losing to the winner, except where
   // both keep the prior (YOLOv5 multi-match) or each gets some (the
   // Hungarian matchers).
-  for (const char* name : {"dynamic-soft-label", "simota", "ota", "atss", "task-aligned", "fcos", "yolov7"}) {
+  for (const char* name : {"dynamic-soft-label", "simota", "ota", "atss", "task-aligned", "fcos", "yolov7", "o2f"}) {
     CAPTURE(name);
     const Problem p = scene(name, twins, {1, 1});
     const analysis::ImageStats s = analysis::compute_stats(p, replay(*assign::find_assigner(name), p));
@@ -436,6 +452,7 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
       if (rows->rows() > 0) rows->resize(0, 4);
     empty.cls_scores.resize(0, 2);
     empty.objectness.clear();
+    empty.centerness.clear();
     empty.num_level_priors = {0};
     empty.prior_level.clear();
     {
@@ -462,6 +479,8 @@ TEST_CASE("edge cases, every assigner: degenerate inputs give well-formed result
     one.meta.image_size = std::array<int64_t, 2>{8, 32};
     one.objectness = {0.0f};
     one.mark(Field::kObjectness);
+    one.centerness = {0.0f};
+    one.mark(Field::kCenterness);
     Params params = params_for(info);
     if (info.name == "ota") REQUIRE(params.set("candidate_topk", "1").ok());
     testing::check_well_formed(one, info.make(params)->assign(one));

@@ -127,6 +127,7 @@ void saturate(Problem& p, float magnitude) {
   for (Eigen::Index i = 0; i < p.cls_scores.rows(); ++i)
     for (Eigen::Index c = 0; c < p.cls_scores.cols(); ++c) p.cls_scores(i, c) = (i + c) % 2 ? magnitude : -magnitude;
   for (size_t i = 0; i < p.objectness.size(); ++i) p.objectness[i] = i % 3 ? magnitude : -magnitude;
+  for (size_t i = 0; i < p.centerness.size(); ++i) p.centerness[i] = i % 5 ? magnitude : -magnitude;
 }
 
 const std::vector<Case>& cases() {
@@ -137,11 +138,13 @@ const std::vector<Case>& cases() {
        [](Problem& p) {
          p.cls_scores.setConstant(-1e4f);
          std::fill(p.objectness.begin(), p.objectness.end(), -1e4f);
+         std::fill(p.centerness.begin(), p.centerness.end(), -1e4f);
        }},
       {"every logit +1e4",
        [](Problem& p) {
          p.cls_scores.setConstant(1e4f);
          std::fill(p.objectness.begin(), p.objectness.end(), 1e4f);
+         std::fill(p.centerness.begin(), p.centerness.end(), 1e4f);
        }},
       {"GTs of zero width", [](Problem& p) { p.gt_bboxes.col(2) = p.gt_bboxes.col(0); }},
       {"GTs of zero height", [](Problem& p) { p.gt_bboxes.col(3) = p.gt_bboxes.col(1); }},
@@ -225,6 +228,7 @@ TEST_CASE("numerics, every assigner: one GT, and a single prior") {
     }
     p.cls_scores = MatrixRf::Constant(n, 2, -1.0f);
     p.objectness.assign(static_cast<size_t>(n), 0.5f);
+    p.centerness.assign(static_cast<size_t>(n), 0.5f);
     p.num_level_priors = {n};
     p.prior_level.assign(static_cast<size_t>(n), 0);
     for (const std::vector<float>& gt :
@@ -232,8 +236,8 @@ TEST_CASE("numerics, every assigner: one GT, and a single prior") {
       p.gt_bboxes = Rows4f(1, 4);
       p.gt_bboxes.row(0) << gt[0], gt[1], gt[2], gt[3];
       p.gt_labels = {1};
-      for (Field f : {Field::kPriors, Field::kClsScores, Field::kObjectness, Field::kPredBboxes, Field::kGtBboxes,
-                      Field::kGtLabels})
+      for (Field f : {Field::kPriors, Field::kClsScores, Field::kObjectness, Field::kCenterness, Field::kPredBboxes,
+                      Field::kGtBboxes, Field::kGtLabels})
         p.mark(f);
       if (yolo) p.mark(Field::kAnchors);
       const Assignment a = replay(info, p);

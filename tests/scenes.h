@@ -252,7 +252,11 @@ inline Scene random_scene(uint64_t seed, SceneKind kind) {
     preds.push_back(pred);
   }
   detail::set_rows(&p.pred_bboxes, preds);
-  for (Field f : {Field::kClsScores, Field::kObjectness, Field::kPredBboxes}) p.mark(f);
+  // Centerness logits (O2F) from the objectness, drawing nothing more, so
+  // that every other field of a seed's scene stays as it was.
+  p.centerness.resize(p.objectness.size());
+  for (size_t i = 0; i < p.objectness.size(); ++i) p.centerness[i] = 1.0f - 0.5f * p.objectness[i];
+  for (Field f : {Field::kClsScores, Field::kObjectness, Field::kCenterness, Field::kPredBboxes}) p.mark(f);
 
   // Ignore boxes, sometimes.
   bool ignore = false;

@@ -26,7 +26,9 @@ struct Tolerance {
 // The golden cases' rule for a result file: 1e-5 relative (1e-6 absolute)
 // for overlaps and metrics; 1e-3 relative for an OTA transport plan, whose
 // 50 float32 Sinkhorn iterations accumulate reduction-order noise; 1e-5
-// absolute for yolov7's match_ious.
+// absolute for yolov7's match_ious; 1e-6 relative (1e-5 absolute) for
+// bbox_targets (one float32 subtraction of pixel coordinates); O2F's
+// soft_weights exactly.
 Tolerance default_tolerance(const std::string& file);
 
 // kUpdated: it differed and, as asked (CheckOptions::update), the stored

@@ -37,6 +37,7 @@
 
 #include "assign/search_record.h"
 #include "geometry/boxes.h"
+#include "geometry/centre_sampling.h"
 #include "geometry/prior_grid.h"
 
 namespace assignscope::assign {
@@ -119,11 +120,7 @@ class Fcos final : public Assigner {
   // Strictly inside the centre box (cx -+ r, cy -+ r) clipped to the GT,
   // r = stride * center_sample_radius, as mmdet builds it in float32.
   bool in_centre_box(float x, float y, float stride, const float* box) const {
-    const auto r = static_cast<float>(static_cast<double>(stride) * radius_);
-    const float cx = geometry::centre_x(box), cy = geometry::centre_y(box);
-    const float centre_box[4] = {std::max(cx - r, box[0]), std::max(cy - r, box[1]), std::min(cx + r, box[2]),
-                                 std::min(cy + r, box[3])};
-    return geometry::strictly_inside(x, y, centre_box);
+    return geometry::in_centre_box(x, y, box, geometry::centre_radius(stride, radius_));
   }
 
   // The same result, visiting only the priors inside each GT's box (a

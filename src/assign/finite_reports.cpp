@@ -40,7 +40,7 @@ int64_t fix_cost(float* x) {
 
 bool has_nonfinite(const Assignment& a) {
   if (!all_finite(a.max_overlaps.data(), a.max_overlaps.size())) return true;
-  for (const auto* v : {&a.assign_metrics, &a.assign_metrics_raw, &a.transport_plan, &a.bbox_targets})
+  for (const auto* v : {&a.assign_metrics, &a.assign_metrics_raw, &a.transport_plan, &a.bbox_targets, &a.soft_labels})
     if (*v && !all_finite((*v)->data(), (*v)->size())) return true;
   for (const CandidatePair& c : a.candidates)
     if (!std::isfinite(c.iou) || !std::isfinite(c.cost) || !all_finite(c.terms.data(), c.terms.size())) return true;
@@ -52,7 +52,8 @@ bool has_nonfinite(const Assignment& a) {
 void make_reports_finite(const Problem& problem, const std::string& why, Assignment* out) {
   if (!has_nonfinite(*out) || !inputs_finite(problem)) return;
   int64_t overlaps = fix_values(&out->max_overlaps, 0.0f);
-  for (auto* v : {&out->assign_metrics, &out->assign_metrics_raw, &out->transport_plan, &out->bbox_targets})
+  for (auto* v :
+       {&out->assign_metrics, &out->assign_metrics_raw, &out->transport_plan, &out->bbox_targets, &out->soft_labels})
     if (*v) overlaps += fix_values(&**v, 0.0f);
   int64_t ious = 0, costs = 0;
   for (CandidatePair& c : out->candidates) {

@@ -17,6 +17,7 @@
 #include "assign/finite_reports.h"
 #include "assign/hungarian.h"
 #include "assign/max_iou.h"
+#include "assign/o2f.h"
 #include "assign/ota.h"
 #include "assign/simota.h"
 #include "assign/task_aligned.h"
@@ -77,6 +78,7 @@ const std::vector<AssignerInfo>& registry() {
       hungarian_info(),
       topk_hungarian_info(),
       align_ota_info(),
+      o2f_info(),
   });
   return kAll;
 }

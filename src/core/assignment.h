@@ -74,7 +74,9 @@ struct Assignment {
   std::optional<std::vector<float>> assign_metrics;      // [N] soft targets (normalised, for TAL)
   std::optional<std::vector<float>> assign_metrics_raw;  // [N] TAL's raw alignment metric
   std::optional<std::vector<float>> transport_plan;      // [G + 1, N] OTA's plan, background row last
-  std::optional<std::vector<float>> bbox_targets;        // [N, 4] FCOS's (l, t, r, b) targets
+  std::optional<std::vector<float>> bbox_targets;        // [N, 4] FCOS's and O2F's (l, t, r, b) targets
+  std::optional<std::vector<float>> soft_labels;         // [N] O2F's soft class targets (1 for a GT's best)
+  std::optional<std::vector<float>> soft_weights;        // [N] O2F's weights of those targets
   std::optional<std::vector<Match>> matches;             // multi-match assigners, sorted (prior, gt)
   // yolov7: matches keeps duplicate rows (two candidate columns of one prior
   // matched to one GT, two loss terms), each with its IoU here, and the

@@ -93,6 +93,12 @@ std::vector<NamedBytes> per_prior_files(const Batch& batch, const std::vector<As
   if (first.bbox_targets)
     files.push_back(stacked_floats("bbox_targets.npy", batch, results, {n, 4},
                                    [](const Assignment& a) { return &*a.bbox_targets; }));
+  if (first.soft_labels)
+    files.push_back(
+        stacked_floats("soft_labels.npy", batch, results, {n}, [](const Assignment& a) { return &*a.soft_labels; }));
+  if (first.soft_weights)
+    files.push_back(
+        stacked_floats("soft_weights.npy", batch, results, {n}, [](const Assignment& a) { return &*a.soft_weights; }));
   return files;
 }
 

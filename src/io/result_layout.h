@@ -4,8 +4,8 @@
 //
 // One image: assigned_gt_inds / assigned_labels / max_overlaps [N], and
 // when the assigner has them dynamic_ks [G], assign_metrics(_raw) [N],
-// bbox_targets [N, 4], transport_plan [G + 1, N], matches [M, 2] as
-// (prior, gt). A batch adds a leading B: per-GT results are padded to the
+// bbox_targets [N, 4], soft_labels / soft_weights [N] (O2F), transport_plan
+// [G + 1, N], matches [M, 2] as (prior, gt). A batch adds a leading B: per-GT results are padded to the
 // batch's GT columns with 0 (a transport plan with zero rows before each
 // image's background row), and matches become [M, 3] as (image, prior, gt).
 // Beside them: params.json (what was replayed, and from which dumps,

@@ -10,6 +10,7 @@
 
 #include "analysis/stats.h"
 #include "render/render.h"
+#include "render/soft_targets.h"
 
 namespace assignscope::render {
 namespace {
@@ -234,6 +235,10 @@ std::string positives_table(const Batch& batch, const std::vector<Assignment>& r
                                    "stride_h", "gt",         "padding_gt", "label", "iou", "max_overlap", "cost"};
   for (const std::string& t : terms) head.push_back("cost_" + t);
   for (const char* h : {"picked", "assign_metric"}) head.push_back(h);
+  // O2F's soft targets: the columns only for assigners that write them.
+  const bool soft = !results.empty() && results[0].soft_labels && results[0].soft_weights;
+  if (soft)
+    for (const char* h : {"soft_label", "soft_weight", "best"}) head.push_back(h);
   w.head(std::move(head));
   for (size_t b = 0; b < results.size(); ++b) {
     const Problem& p = batch.images[b];
@@ -272,6 +277,12 @@ std::string positives_table(const Batch& batch, const std::vector<Assignment>& r
       for (size_t t = 0; t < terms.size(); ++t) row.push_back(pair ? number(pair->terms[t]) : "");
       row.push_back(pair ? boolean(pair->picked) : "");
       row.push_back(a.assign_metrics && !a.matches ? number((*a.assign_metrics)[static_cast<size_t>(prior)]) : "");
+      if (soft) {
+        const bool here = a.soft_labels && a.soft_weights;
+        row.push_back(here ? number((*a.soft_labels)[static_cast<size_t>(prior)]) : "");
+        row.push_back(here ? number((*a.soft_weights)[static_cast<size_t>(prior)]) : "");
+        row.push_back(here ? boolean(soft_role(a, prior) == SoftRole::kBest) : "");
+      }
       w.row(std::move(row));
     };
     if (a.matches) {

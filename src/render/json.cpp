@@ -8,6 +8,7 @@
 #include "analysis/stats.h"
 #include "assignscope/version.h"
 #include "render/render.h"
+#include "render/soft_targets.h"
 
 namespace assignscope::render {
 
@@ -120,6 +121,11 @@ ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageSta
                  {"overlap", a.max_overlaps.empty() ? ojson(nullptr) : json_float(a.max_overlaps[i])},
                  {"level", p.prior_level[i]}};
     if (a.assign_metrics) pos["assign_metric"] = json_float((*a.assign_metrics)[i]);
+    if (a.soft_labels && a.soft_weights) {  // O2F: the GT's best positive, or an ambiguous one
+      pos["soft_label"] = json_float((*a.soft_labels)[i]);
+      pos["soft_weight"] = json_float((*a.soft_weights)[i]);
+      pos["best"] = soft_role(a, i) == SoftRole::kBest;
+    }
     positives.push_back(std::move(pos));
   }
   img["positives"] = std::move(positives);
@@ -138,7 +144,8 @@ ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageSta
     img["priors"] = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
     if (a.dynamic_ks) img["dynamic_ks"] = *a.dynamic_ks;
     for (const auto& [name, values] :
-         {std::pair{"assign_metrics", &a.assign_metrics}, std::pair{"assign_metrics_raw", &a.assign_metrics_raw}}) {
+         {std::pair{"assign_metrics", &a.assign_metrics}, std::pair{"assign_metrics_raw", &a.assign_metrics_raw},
+          std::pair{"soft_labels", &a.soft_labels}, std::pair{"soft_weights", &a.soft_weights}}) {
       if (!*values) continue;
       ojson array = ojson::array();
       for (float v : **values) array.push_back(json_float(v));

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "analysis/stats.h"
+#include "render/soft_targets.h"
 
 namespace assignscope::render {
 
@@ -190,6 +191,7 @@ bool prior_centre(const Problem& p, int64_t i, double* x, double* y) {
 
 enum class Symbol {
   kPositive,
+  kAmbiguous,
   kExtraMatch,
   kIgnored,
   kNegative,
@@ -212,6 +214,12 @@ void draw_symbol(std::string& out, Symbol s, double x, double y) {  // centred o
   switch (s) {
     case Symbol::kPositive:
       emit(out, "<circle class=\"key-positive\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/>", num(x), num(y), c0);
+      break;
+    case Symbol::kAmbiguous:
+      emit(out,
+           "<circle class=\"key-ambiguous\" cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"#ffffff\" stroke=\"{}\" "
+           "stroke-width=\"1.5\"/>",
+           num(x), num(y), c0);
       break;
     case Symbol::kExtraMatch:
       emit(out,
@@ -470,6 +478,13 @@ double draw_image(std::string& out, const Problem& p, const Assignment& a, const
       if (gi <= 0 || !prior_centre(p, i, &x, &y)) continue;
       const double cx = panel.x(x), cy = panel.y(y);
       const int64_t g = gi - 1;
+      if (soft_role(a, i) == SoftRole::kAmbiguous) {  // O2F: a ring, the GT's best stays a filled dot
+        emit(out,
+             "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" data-soft=\"ambiguous\" cx=\"{}\" "
+             "cy=\"{}\" r=\"{}\" fill=\"#ffffff\" stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+             i, g, num(cx), num(cy), num(std::max(r - 0.75, 1.0)), colour_of(g, num_gts));
+        continue;
+      }
       emit(out,
            "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>\n",
            i, g < num_gts ? std::to_string(g) : "padding", num(cx), num(cy), num(r), colour_of(g, num_gts));
@@ -497,6 +512,8 @@ double draw_image(std::string& out, const Problem& p, const Assignment& a, const
   std::vector<KeyItem> key = {{Symbol::kGtBox, "GT box, tagged gt:label"},
                               {Symbol::kPositive, "positive prior at its centre, coloured by its GT"}};
   if (a.matches) key.push_back({Symbol::kExtraMatch, "ring: a further GT of a multi-match prior"});
+  if (a.soft_labels)
+    key.push_back({Symbol::kAmbiguous, "ring: an ambiguous positive (soft label < 1; dot: its GT's best)"});
   if (s.ignored > 0) key.push_back({Symbol::kIgnored, "ignored prior"});
   if (dots) key.push_back({Symbol::kNegative, "negative prior"});
   if (!s.starved_gts.empty()) key.push_back({Symbol::kStarved, "starved GT (no positive)"});

@@ -8,6 +8,7 @@
 
 #include "analysis/stats.h"
 #include "render/render.h"
+#include "render/soft_targets.h"
 
 namespace assignscope::render {
 
@@ -135,6 +136,38 @@ std::string groups_lines(const std::array<analysis::GroupStats, analysis::kNumSc
   return out;
 }
 
+// O2F: per GT, its best positive and the range of its ambiguous positives'
+// soft labels, "#417 · 6 at 0.08-0.20"; "-" without positives.
+std::vector<std::string> soft_label_cells(const Assignment& a, int64_t num_gts) {
+  struct Soft {
+    int64_t best = -1, ambiguous = 0;
+    float lo = 0, hi = 0;
+  };
+  std::vector<Soft> soft(static_cast<size_t>(num_gts));
+  for (int64_t i = 0; i < a.num_priors(); ++i) {
+    const int64_t g = a.gt_inds[static_cast<size_t>(i)] - 1;
+    if (g < 0 || g >= num_gts) continue;
+    Soft& e = soft[static_cast<size_t>(g)];
+    const float v = (*a.soft_labels)[static_cast<size_t>(i)];
+    if (soft_role(a, i) == SoftRole::kBest) {
+      e.best = i;
+    } else {
+      e.lo = e.ambiguous ? std::min(e.lo, v) : v;
+      e.hi = e.ambiguous ? std::max(e.hi, v) : v;
+      ++e.ambiguous;
+    }
+  }
+  std::vector<std::string> cells;
+  for (const Soft& e : soft) {
+    std::string cell = e.best >= 0 ? fmt::format("#{}", e.best) : std::string(e.ambiguous ? "" : "-");
+    if (e.ambiguous)
+      cell += fmt::format("{}{} at {:.2f}{}", cell.empty() ? "" : " · ", e.ambiguous, e.lo,
+                          e.lo == e.hi ? "" : fmt::format("-{:.2f}", e.hi));
+    cells.push_back(std::move(cell));
+  }
+  return cells;
+}
+
 std::string image_table(const Problem& p, const Assignment& a, const analysis::ImageStats& s) {
   std::string out = fmt::format("{} in {}{} · {} · {}\n", count(p.num_priors(), "prior", "priors"),
                                 count(p.num_levels(), "level", "levels"), strides_of(p),
@@ -154,6 +187,9 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
     if (has_cost) head.push_back("cost");
     if (has_distance) head.push_back("dist");
     if (has_soft) head.push_back("soft");
+    const std::vector<std::string> best_soft =
+        a.soft_labels ? soft_label_cells(a, s.num_gts) : std::vector<std::string>{};
+    if (a.soft_labels) head.push_back("best (soft)");
     head.push_back("levels (level:pos)");
     rows.push_back(head);
     for (const analysis::GtStats& g : s.gts) {
@@ -185,6 +221,7 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
       if (has_cost) r.push_back(g.cost.empty() ? "-" : fmt::format("{:.3g}", g.cost.mean));
       if (has_distance) r.push_back(g.centre_distance.empty() ? "-" : fmt::format("{:.2f}", g.centre_distance.mean));
       if (has_soft) r.push_back(g.soft_target_sum ? fmt::format("{:.3f}", *g.soft_target_sum) : "-");
+      if (a.soft_labels) r.push_back(best_soft[static_cast<size_t>(g.index)]);
       std::string levels;
       for (size_t l = 0; l < g.positives_per_level.size(); ++l)
         if (g.positives_per_level[l])
@@ -195,6 +232,7 @@ std::string image_table(const Problem& p, const Assignment& a, const analysis::I
     std::vector<bool> left(rows[0].size(), false);
     left[2] = left[3] = true;  // box, scale
     left[std::find(head.begin(), head.end(), "lost (to gt)") - head.begin()] = true;
+    if (a.soft_labels) left[std::find(head.begin(), head.end(), "best (soft)") - head.begin()] = true;
     left.back() = true;
     out += layout(rows, left);
   }
