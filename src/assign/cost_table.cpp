@@ -103,12 +103,15 @@ Assignment CostTable::assemble(const Problem& problem, const match::DynamicKMatc
     }
   }
   Assignment out = assemble_dynamic_k(problem, std::move(r), column_labels, negative_overlap);
-  for (int32_t g : m.tied_columns)
-    out.notes.push_back(fmt::format(
-        "GT {}: its k-th cheapest cost is shared with candidates it did not take; taken in the order PyTorch's CPU "
-        "kernel gives equal keys, as the reference run on a CPU does (a CUDA run can take others)",
-        g));
+  for (int32_t g : m.tied_columns) out.notes.push_back(tied_column_note(g));
   return out;
+}
+
+std::string tied_column_note(int32_t g) {
+  return fmt::format(
+      "GT {}: its k-th cheapest cost is shared with candidates it did not take; taken in the order PyTorch's CPU "
+      "kernel gives equal keys, as the reference run on a CPU does (a CUDA run can take others)",
+      g);
 }
 
 }  // namespace assignscope::assign::detail

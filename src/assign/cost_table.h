@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/assignment.h"
@@ -40,6 +41,10 @@ struct DynamicKResult {
 // reported pairs, GT by GT.
 Assignment assemble_dynamic_k(const Problem& problem, DynamicKResult result, const std::vector<int64_t>& column_labels,
                               float negative_overlap);
+
+// The note of a GT whose k-th cheapest cost was shared with candidates it did
+// not take (torch's CPU order decided), dense and sparse alike.
+std::string tied_column_note(int32_t g);
 
 class CostTable {
  public:

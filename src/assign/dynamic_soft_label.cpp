@@ -297,6 +297,12 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
       if (a_.rules_.early_return_without_valid) return no_valid_prior(p_);
       return decline("no prior inside any GT (mmyolo matches anyway)");
     }
+    if (!a_.rules_.all_priors_are_candidates) {  // match()'s candidates, in its order
+      std::vector<int32_t> row;
+      for (size_t i = 0; i < valid_.size(); ++i)
+        if (valid_[i]) row.push_back(static_cast<int32_t>(i));
+      engine_.dense_row(std::move(row), match::TieOrder::kTorchTopk);
+    }
     // Step 2: positive IoUs and dynamic k (mmyolo's k sums IoUs over all priors).
     std::vector<char> indexed = valid_;
     if (a_.rules_.all_priors_are_candidates) indexed.assign(indexed.size(), 1);
@@ -437,7 +443,9 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
       if (all) break;
     }
     if (!std::isinf(t)) add_square(g, radius_for(static_cast<double>(t)), static_cast<double>(t) < miss_cost());
-    if (!engine_.pick(g)) return "a GT's k-th cost is shared with a prior left out (torch's order)";
+    if (!engine_.pick(g))
+      return "GTs whose k-th cost is shared with a prior left out: more than the sparse search costs in full, or "
+             "mmyolo (torch's order)";
     // mmyolo: a k-th cheapest at INF or more takes priors inside no GT (or
     // far away) in an order only match() replays.
     if (a_.rules_.all_priors_are_candidates &&

@@ -311,6 +311,7 @@ class SimOta::Sparse final : public detail::SparseCost {
     // Step 1: each GT's geometry over the priors near it; candidates.
     find_near();
     if (candidates_.empty()) return decline("no prior in any GT's geometry (the dense search's note)");
+    engine_.dense_row(candidates_, match::TieOrder::kTorchTopk);  // match()'s candidates, in its order
     // Step 2: positive IoUs and dynamic k.
     load_predictions();
     std::vector<const float*> boxes(static_cast<size_t>(num_gts_));
@@ -322,7 +323,10 @@ class SimOta::Sparse final : public detail::SparseCost {
     tag_of_.assign(static_cast<size_t>(p_.num_priors()), 0);
     for (int64_t g = 0; g < num_gts_; ++g) {
       cost_candidates(g);
-      if (!engine_.pick(g)) return decline("a GT's k-th cost is shared with a candidate left out (torch's order)");
+      if (!engine_.pick(g))
+        return decline(
+            "GTs whose k-th cost is shared with a candidate left out: more than the sparse search costs in full "
+            "(torch's order)");
     }
     if (nonfinite_) return decline("a class probability or its cost is not finite");
     // Step 4: owners.

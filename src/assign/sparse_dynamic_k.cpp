@@ -62,7 +62,47 @@ bool SparseDynamicK::pick(int64_t g) {
   costs.reserve(pairs.size());
   for (const CandidatePair& pair : pairs) costs.push_back(pair.cost);
   picks_[g] = match::k_smallest(costs.data(), static_cast<int64_t>(costs.size()), ks_[g]);
-  return !match::boundary_tie(costs.data(), static_cast<int64_t>(costs.size()), picks_[g]);
+  if (!match::boundary_tie(costs.data(), static_cast<int64_t>(costs.size()), picks_[g])) return true;
+  return row_ && pick_over_row(g);
+}
+
+// GT g costed over the whole dense row (the pairs already costed reused, the
+// others costed as the dense search costs them), its k cheapest taken as
+// match::k_cheapest takes them there. False when a costed pair is not in the
+// row (the row is not the dense search's).
+bool SparseDynamicK::pick_over_row(int64_t g) {
+  // Bounded: past kMaxRowsCosted tied GTs the dense search is as cheap.
+  if (++rows_costed_ > kMaxRowsCosted) return false;
+  const std::vector<CandidatePair>& known = costed_[g];  // by prior
+  std::vector<CandidatePair> full;
+  full.reserve(row_->size());
+  size_t at = 0;
+  for (const int32_t i : *row_) {
+    if (at < known.size() && known[at].prior == i) full.push_back(known[at++]);
+    else full.push_back(cost_->pair(i, g, cost_->iou(i, g)));
+  }
+  if (at != known.size()) return false;
+  std::vector<float> costs;
+  costs.reserve(full.size());
+  for (const CandidatePair& pair : full) costs.push_back(pair.cost);
+  bool tied = false;
+  const std::vector<int32_t> picks =
+      match::k_cheapest(costs.data(), static_cast<int64_t>(costs.size()), ks_[g], order_, &tied);
+  // Keep what the dense search keeps of the row: the pairs it reports
+  // (inside) and the picks, in prior order; the picks re-indexed.
+  std::vector<char> picked(full.size(), 0);
+  for (int32_t v : picks) picked[v] = 1;
+  std::vector<int32_t> position(full.size(), -1);
+  costed_[g].clear();
+  for (size_t v = 0; v < full.size(); ++v) {
+    if (!full[v].inside && !picked[v]) continue;
+    position[v] = static_cast<int32_t>(costed_[g].size());
+    costed_[g].push_back(full[v]);
+  }
+  picks_[g].clear();
+  for (int32_t v : picks) picks_[g].push_back(position[v]);
+  if (tied) tied_.push_back(static_cast<int32_t>(g));
+  return true;
 }
 
 const CandidatePair* SparseDynamicK::costed_pair(int64_t g, int32_t prior) const {
@@ -153,7 +193,9 @@ Assignment SparseDynamicK::assemble(const std::vector<int64_t>& column_labels, f
     for (const CandidatePair& pair : pairs)
       if (pair.inside || pair.picked) r.reported[g].push_back(pair);
   }
-  return assemble_dynamic_k(p_, std::move(r), column_labels, negative_overlap);
+  Assignment out = assemble_dynamic_k(p_, std::move(r), column_labels, negative_overlap);
+  for (int32_t g : tied_) out.notes.push_back(tied_column_note(g));
+  return out;
 }
 
 }  // namespace assignscope::assign::detail

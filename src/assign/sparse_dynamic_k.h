@@ -6,10 +6,11 @@
 //   positive IoUs  each column's IoUs > 0, through an index of the predicted
 //                  boxes over the GTs' extent, and its dynamic k (zero IoUs
 //                  add nothing to the top-k sum)
-//   picks          each GT's k cheapest among the pairs its assigner costed
-//                  (declined when the k-th cost is shared with a pair left
-//                  out: torch's order for equal keys decides, which only the
-//                  dense search replays)
+//   picks          each GT's k cheapest among the pairs its assigner costed;
+//                  when the k-th cost is shared with a pair left out, torch's
+//                  order for equal keys decides over the dense search's
+//                  whole row: that GT's row is costed in full (dense_row) and
+//                  ordered as the dense search orders it, else declined
 //   owners         a prior several GTs picked goes to the cheapest column
 //                  over ALL columns (first minimum): the GTs the assigner's
 //                  lower bound leaves in reach, found through an index of the
@@ -52,6 +53,8 @@ using Overlaps = std::vector<std::pair<int32_t, float>>;  // (prior, IoU > 0)
 
 class SparseDynamicK {
  public:
+  static constexpr size_t kMaxRowsCosted = 64;
+
   // `columns`: the real GTs, then padding columns (mmyolo's stacked batch:
   // they get a k and compete for contested priors, but pick nothing).
   SparseDynamicK(const Problem& p, int64_t columns, SparseCost* cost);
@@ -101,8 +104,14 @@ class SparseDynamicK {
 
   // GT g's costed pairs: its assigner's search adds them, in any order.
   std::vector<CandidatePair>& costed(int64_t g) { return costed_[g]; }
+  // The dense search's candidates (prior indices, in its order) and how it
+  // orders equal costs: a GT whose k-th cost is shared with a pair left out
+  // is then costed over this whole row and picks as the dense search does.
+  void dense_row(std::vector<int32_t> row, match::TieOrder order) { row_ = std::move(row), order_ = order; }
   // GT g's k cheapest costed pairs (pairs by prior from then on); false when
-  // the k-th cost is shared with a pair left out.
+  // the k-th cost is shared with a pair left out and there is no dense row,
+  // or more than kMaxRowsCosted GTs needed theirs (a crowd of tiny GTs under
+  // AlignOTA's INF = 1e8: the dense search is then as cheap).
   bool pick(int64_t g);
   // How many GT g picked, and the cost of its k-th cheapest (the last).
   size_t picked(int64_t g) const { return picks_[g].size(); }
@@ -123,6 +132,7 @@ class SparseDynamicK {
   std::optional<geometry::BoxIndex> prediction_index(const std::vector<const float*>& boxes,
                                                      const std::vector<char>& indexed, bool widen) const;
   const CandidatePair* costed_pair(int64_t g, int32_t prior) const;
+  bool pick_over_row(int64_t g);
   float exact_cost(int32_t prior, int64_t g);
   std::vector<std::pair<int32_t, int32_t>> contested() const;
 
@@ -134,6 +144,10 @@ class SparseDynamicK {
   std::vector<std::vector<CandidatePair>> costed_;  // [G]
   std::vector<std::vector<int32_t>> picks_;         // [G] positions in costed_[g], cheapest first
   std::vector<int32_t> owner_;                      // [N] column or -1
+  std::optional<std::vector<int32_t>> row_;         // dense_row: the dense search's candidates
+  match::TieOrder order_ = match::TieOrder::kTorchTopk;
+  std::vector<int32_t> tied_;  // GTs picked over the row at a tie, in order
+  size_t rows_costed_ = 0;     // GTs costed over the dense row (at most kMaxRowsCosted)
 };
 
 }  // namespace assignscope::assign::detail
