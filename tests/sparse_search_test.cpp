@@ -124,19 +124,18 @@ struct Recorded {
   int min_sparse;
   const char* expected_fallback;  // "" none
 };
-constexpr Recorded kRecorded[] = {
-    {"dynamic-soft-label", 290, ""},
-    {"dynamic-soft-label.mmyolo", 270, "mmyolo: a GT's k-th cheapest costs INF or more"},
-    {"simota", 299, ""},
-    {"simota.yolox", 299, ""},
-    {"align-ota", 299, ""},
-    {"max-iou", 290, ""},
-    {"atss", 290, ""},
-    {"atss.mmyolo", 290, ""},
-    {"fcos", 290, ""},
-    {"task-aligned", 290, ""},
-    {"task-aligned.mmyolo", 290, ""},
-    {"task-aligned.ultralytics", 290, ""}};
+constexpr Recorded kRecorded[] = {{"dynamic-soft-label", 290, ""},
+                                  {"dynamic-soft-label.mmyolo", 270, "mmyolo: a GT's k-th cheapest costs INF or more"},
+                                  {"simota", 299, ""},
+                                  {"simota.yolox", 299, ""},
+                                  {"align-ota", 299, ""},
+                                  {"max-iou", 290, ""},
+                                  {"atss", 290, ""},
+                                  {"atss.mmyolo", 290, ""},
+                                  {"fcos", 290, ""},
+                                  {"task-aligned", 290, ""},
+                                  {"task-aligned.mmyolo", 290, ""},
+                                  {"task-aligned.ultralytics", 290, ""}};
 
 const Recorded* recorded(const std::string& name) {
   for (const Recorded& r : kRecorded)
