@@ -61,14 +61,27 @@ double bce_prob(double p, bool target) {
   return target ? -std::fmax(std::log(p), -100.0) : -std::fmax(std::log1p(-p), -100.0);
 }
 
-double bce_prob_background_total(const float* probs, int64_t num_classes) {
+namespace {
+// A one-hot BCE summed over the classes, from the sum of every class's
+// background term: swap the label's background term for its target term.
+template <double (*Bce)(double, bool)>
+double background_total_of(const float* probs, int64_t num_classes) {
   double total = 0;
-  for (int64_t c = 0; c < num_classes; ++c) total += bce_prob(probs[c], false);
+  for (int64_t c = 0; c < num_classes; ++c) total += Bce(probs[c], false);
   return total;
+}
+template <double (*Bce)(double, bool)>
+float one_hot_cost(double background_total, float label_prob) {
+  return static_cast<float>(background_total - Bce(label_prob, false) + Bce(label_prob, true));
+}
+}  // namespace
+
+double bce_prob_background_total(const float* probs, int64_t num_classes) {
+  return background_total_of<bce_prob>(probs, num_classes);
 }
 
 float bce_prob_class_cost(double background_total, float label_prob) {
-  return static_cast<float>(background_total - bce_prob(label_prob, false) + bce_prob(label_prob, true));
+  return one_hot_cost<bce_prob>(background_total, label_prob);
 }
 
 double bce_logit_prob(double y, bool target) {
@@ -78,13 +91,11 @@ double bce_logit_prob(double y, bool target) {
 }
 
 double bce_logit_prob_background_total(const float* probs, int64_t num_classes) {
-  double total = 0;
-  for (int64_t c = 0; c < num_classes; ++c) total += bce_logit_prob(probs[c], false);
-  return total;
+  return background_total_of<bce_logit_prob>(probs, num_classes);
 }
 
 float bce_logit_prob_class_cost(double background_total, float label_prob) {
-  return static_cast<float>(background_total - bce_logit_prob(label_prob, false) + bce_logit_prob(label_prob, true));
+  return one_hot_cost<bce_logit_prob>(background_total, label_prob);
 }
 
 double focal_term(const Logit& l, bool target, double alpha, double gamma) {
