@@ -23,15 +23,16 @@ using testing::run_assigner;
 
 // Point priors of an MlvlPointGenerator over a size x size image, strides 8,
 // 16, 32; GTs from tiny to image-sized; predictions near their prior or
-// near a GT; logits in [lo, hi].
-Problem random_scene(std::mt19937& rng, int size, int num_gts, int num_classes, float lo, float hi) {
+// near a GT; logits in [lo, hi]. `tiny`: every GT 2 to 8 pixels (a crowd).
+Problem random_scene(std::mt19937& rng, int size, int num_gts, int num_classes, float lo, float hi, bool tiny = false) {
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
   std::vector<std::array<float, 4>> priors, preds;
   std::vector<int64_t> level_counts;
   std::vector<std::array<float, 4>> gts;
   for (int g = 0; g < num_gts; ++g) {
     const float kind = unit(rng);
-    const float side = kind < 0.4f   ? 2.0f + 20.0f * unit(rng)
+    const float side = tiny          ? 2.0f + 6.0f * unit(rng)
+                       : kind < 0.4f ? 2.0f + 20.0f * unit(rng)
                        : kind < 0.8f ? 20.0f + 80.0f * unit(rng)
                                      : 60.0f + static_cast<float>(size) * unit(rng);
     const float w = side * (0.5f + unit(rng)), h = side * (0.5f + unit(rng));
@@ -203,6 +204,27 @@ TEST_CASE("sparse search: identical to the dense search on 300 generated scenes 
 // Every preset of an assigner with a sparse search (ultralytics 8.4's STAL
 // and topk2, YOLOX 0.3.0's box-or-centre geometry, max-iou's RPN and
 // interval thresholds...): its own rules change the search regions.
+// A crowd of tiny GTs under align-ota's INF = 1e8: most GTs have fewer
+// penalty-free priors than their k, and the costs of the rest (outside the
+// geometry) are 8 apart in float32, so hundreds of GTs meet a tie at their
+// k-th cost. Each is costed over the dense search's row; the image stays
+// sparse (the search once gave up past 64 such GTs: 6 s and 415 MiB on
+// bench's crowd640-g5000, now about 1 s and 28 MiB).
+TEST_CASE("sparse search: a crowd of tiny GTs with hundreds of ties at align-ota's INF stays sparse") {
+  std::mt19937 rng(20261203);
+  const Problem p = random_scene(rng, 256, 400, 3, -6.0f, 3.0f, /*tiny=*/true);
+  const Assignment sparse = run_assigner("align-ota", p, {});
+  const Assignment dense = run_assigner("align-ota", p, {{"search", "dense"}});
+  require_same(sparse, dense, "align-ota crowd (seed 20261203)");
+  CHECK(sparse.search.path == SearchRecord::Path::kSparse);
+  CHECK(sparse.search.why_dense.empty());
+  const auto tied = std::count_if(sparse.notes.begin(), sparse.notes.end(), [](const std::string& note) {
+    return note.find("k-th cheapest cost is shared") != std::string::npos;
+  });
+  MESSAGE("align-ota crowd: ", tied, " of ", p.num_gts(), " GTs tied at their k-th cost");
+  CHECK(tied > 64);
+}
+
 TEST_CASE("sparse search: identical to the dense search for every preset, on 100 generated scenes each") {
   int variants = 0;
   for (const assign::AssignerInfo& info : assign::registry()) {

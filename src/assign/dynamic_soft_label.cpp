@@ -444,8 +444,8 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
     }
     if (!std::isinf(t)) add_square(g, radius_for(static_cast<double>(t)), static_cast<double>(t) < miss_cost());
     if (!engine_.pick(g))
-      return "GTs whose k-th cost is shared with a prior left out: more than the sparse search costs in full, or "
-             "mmyolo (torch's order)";
+      return "a GT's k-th cost is shared with a prior left out, under mmyolo (all priors are candidates: torch's "
+             "order over them)";
     // mmyolo: a k-th cheapest at INF or more takes priors inside no GT (or
     // far away) in an order only match() replays.
     if (a_.rules_.all_priors_are_candidates &&

@@ -324,9 +324,7 @@ class SimOta::Sparse final : public detail::SparseCost {
     for (int64_t g = 0; g < num_gts_; ++g) {
       cost_candidates(g);
       if (!engine_.pick(g))
-        return decline(
-            "GTs whose k-th cost is shared with a candidate left out: more than the sparse search costs in full "
-            "(torch's order)");
+        return decline("a GT's k-th cost is shared with a candidate left out and there is no dense row");
     }
     if (nonfinite_) return decline("a class probability or its cost is not finite");
     // Step 4: owners.
@@ -431,6 +429,7 @@ class SimOta::Sparse final : public detail::SparseCost {
     background_.assign(static_cast<size_t>(p_.num_priors()), std::nan(""));
     probs_.resize(static_cast<size_t>(p_.num_classes()));
     negated_logits_.resize(static_cast<size_t>(p_.num_classes()));
+    all_misses_.resize(static_cast<size_t>(p_.num_classes()));
   }
 
   // Per-prior class totals, on demand.
@@ -476,33 +475,47 @@ class SimOta::Sparse final : public detail::SparseCost {
     return (cls + miss_iou()) + a_.rules_.outside_cost;
   }
 
-  // The m cheapest candidates at u = 0 for class c, by (cost, prior). The
-  // class cost is at least BCE(p, 1) = -log p with p <= sigmoid(x) (times
-  // an objectness probability; YOLOX: p <= sqrt(sigmoid(x))), so costing
-  // the m candidates of highest logit gives a bound on the m-th cheapest,
-  // and only logits above the matching threshold can reach it. Without
-  // that bound (a class cost not above -log p: AlignOTA's), every candidate
-  // is costed.
+  // Whether the class cost bounds the miss costs by the logits (see
+  // cheapest_misses): not with probabilities given, no class cost, or a
+  // class cost not above -log p (AlignOTA's).
+  bool logit_bound() const {
+    return p_.cls_probs.size() == 0 && a_.cls_weight_ > 0 && a_.rules_.class_cost.at_least_minus_log_label_prob;
+  }
+
+  // Every candidate's cost at u = 0 for class c, by (cost, prior): costed
+  // once per class (without a logit bound every candidate must be costed).
+  const std::vector<std::pair<float, int32_t>>& all_misses(int64_t c) {
+    std::vector<std::pair<float, int32_t>>& all = all_misses_[static_cast<size_t>(c)];
+    if (all.empty()) {
+      all.reserve(candidates_.size());
+      for (int32_t i : candidates_) all.emplace_back(miss_cost(i, c), i);
+      std::sort(all.begin(), all.end());
+    }
+    return all;
+  }
+
+  // The m cheapest candidates at u = 0 for class c, by (cost, prior), with
+  // a logit bound: the class cost is at least BCE(p, 1) = -log p with
+  // p <= sigmoid(x) (times an objectness probability; YOLOX: p <=
+  // sqrt(sigmoid(x))), so costing the m candidates of highest logit gives a
+  // bound on the m-th cheapest, and only logits above the matching
+  // threshold can reach it.
   std::vector<std::pair<float, int32_t>> cheapest_misses(int64_t c, int64_t m) {
     std::vector<std::pair<float, int32_t>> found;
     const auto v_count = static_cast<int64_t>(candidates_.size());
     m = std::min(m, v_count);
-    if (p_.cls_probs.size() > 0 || a_.cls_weight_ <= 0 || !a_.rules_.class_cost.at_least_minus_log_label_prob) {
-      for (int32_t i : candidates_) found.emplace_back(miss_cost(i, c), i);
-    } else {
-      std::vector<float>& neg = negated_logits_[static_cast<size_t>(c)];
-      if (neg.empty())
-        for (int32_t i : candidates_) neg.push_back(-p_.cls_scores(i, c));
-      std::vector<int32_t> top = match::k_smallest(neg.data(), v_count, m);
-      std::vector<char> costed_v(static_cast<size_t>(v_count), 0);
-      float worst = -INFINITY;
-      for (int32_t v : top) {
-        found.emplace_back(miss_cost(candidates_[v], c), candidates_[v]);
-        worst = std::max(worst, found.back().first);
-        costed_v[v] = 1;
-      }
-      add_logits_above(c, worst, costed_v, &found);
+    std::vector<float>& neg = negated_logits_[static_cast<size_t>(c)];
+    if (neg.empty())
+      for (int32_t i : candidates_) neg.push_back(-p_.cls_scores(i, c));
+    std::vector<int32_t> top = match::k_smallest(neg.data(), v_count, m);
+    std::vector<char> costed_v(static_cast<size_t>(v_count), 0);
+    float worst = -INFINITY;
+    for (int32_t v : top) {
+      found.emplace_back(miss_cost(candidates_[v], c), candidates_[v]);
+      worst = std::max(worst, found.back().first);
+      costed_v[v] = 1;
     }
+    add_logits_above(c, worst, costed_v, &found);
     const auto m_end = found.begin() + std::min<int64_t>(m, static_cast<int64_t>(found.size()));
     std::partial_sort(found.begin(), m_end, found.end());
     found.erase(m_end, found.end());
@@ -557,31 +570,42 @@ class SimOta::Sparse final : public detail::SparseCost {
   }
 
   // The others, cheapest first at u = 0: the first `need` untagged suffice,
-  // plus any costing exactly what the last of them costs, so that the
-  // engine sees a tie at the GT's k boundary (torch's order decides it: the
-  // dense search; common with AlignOTA's INF = 1e8, spacing 8 in float32).
-  // Ask for a few more than needed; if tagged ones crowd them out or the
-  // block of equal costs runs past the list, ask for more.
+  // plus the next when it costs what the last of them costs, so that the
+  // engine sees a tie at the GT's k boundary (torch's order over the dense
+  // search's row decides it; common with AlignOTA's INF = 1e8, spacing 8 in
+  // float32). With a logit bound, ask for a few more than needed, and for
+  // more if tagged ones crowd them out; without one, walk the class's whole
+  // sorted list.
   std::vector<int32_t> cheapest_untagged(int64_t g, int64_t need) {
-    const uint32_t tag = static_cast<uint32_t>(g + 1);
-    const auto total = static_cast<int64_t>(candidates_.size());
+    const int64_t c = p_.gt_labels[g];
     std::vector<int32_t> rest;
-    for (int64_t m = need + 8;; m = std::min(2 * m, total)) {
-      rest.clear();
-      bool closed = false;  // a cost above the need-th was seen
-      float last = 0;
-      for (const auto& [c, i] : cheapest_misses(p_.gt_labels[g], m)) {
-        if (tag_of_[i] == tag) continue;
-        if (static_cast<int64_t>(rest.size()) >= need && c != last) {
-          closed = true;
-          break;
-        }
-        rest.push_back(i);
-        last = c;
-      }
-      if ((static_cast<int64_t>(rest.size()) >= need && closed) || m >= total) break;
+    if (!logit_bound()) {
+      first_untagged(all_misses(c), g, need, &rest);
+      return rest;
     }
-    return rest;
+    const auto total = static_cast<int64_t>(candidates_.size());
+    for (int64_t m = need + 8;; m = std::min(2 * m, total))
+      if (first_untagged(cheapest_misses(c, m), g, need, &rest) || m >= total) return rest;
+  }
+
+  // The first `need` of `misses` not costed for GT g yet, and the one after
+  // them when it costs what the last of them costs; true when `misses` held
+  // that one (equal or not).
+  bool first_untagged(const std::vector<std::pair<float, int32_t>>& misses, int64_t g, int64_t need,
+                      std::vector<int32_t>* rest) const {
+    const uint32_t tag = static_cast<uint32_t>(g + 1);
+    rest->clear();
+    float last = 0;
+    for (const auto& [c, i] : misses) {
+      if (tag_of_[i] == tag) continue;
+      if (static_cast<int64_t>(rest->size()) >= need) {
+        if (c == last) rest->push_back(i);
+        return true;
+      }
+      rest->push_back(i);
+      last = c;
+    }
+    return false;
   }
 
   const SimOta& a_;
@@ -598,8 +622,9 @@ class SimOta::Sparse final : public detail::SparseCost {
   std::vector<std::array<float, 4>> pred_cxcywh_;
   std::vector<double> background_;  // [N] NaN until computed
   std::vector<float> probs_;
-  std::vector<std::vector<float>> negated_logits_;  // [C] over the candidates, on demand
-  std::vector<uint32_t> tag_of_;                    // [N] GT g + 1 once costed for g
+  std::vector<std::vector<float>> negated_logits_;                  // [C] over the candidates, on demand
+  std::vector<std::vector<std::pair<float, int32_t>>> all_misses_;  // [C] sorted, on demand (no logit bound)
+  std::vector<uint32_t> tag_of_;                                    // [N] GT g + 1 once costed for g
   bool nonfinite_ = false;
 };
 

@@ -71,8 +71,6 @@ bool SparseDynamicK::pick(int64_t g) {
 // match::k_cheapest takes them there. False when a costed pair is not in the
 // row (the row is not the dense search's).
 bool SparseDynamicK::pick_over_row(int64_t g) {
-  // Bounded: past kMaxRowsCosted tied GTs the dense search is as cheap.
-  if (++rows_costed_ > kMaxRowsCosted) return false;
   const std::vector<CandidatePair>& known = costed_[g];  // by prior
   std::vector<CandidatePair> full;
   full.reserve(row_->size());
@@ -93,12 +91,13 @@ bool SparseDynamicK::pick_over_row(int64_t g) {
   std::vector<char> picked(full.size(), 0);
   for (int32_t v : picks) picked[v] = 1;
   std::vector<int32_t> position(full.size(), -1);
-  costed_[g].clear();
+  std::vector<CandidatePair> kept;
   for (size_t v = 0; v < full.size(); ++v) {
     if (!full[v].inside && !picked[v]) continue;
-    position[v] = static_cast<int32_t>(costed_[g].size());
-    costed_[g].push_back(full[v]);
+    position[v] = static_cast<int32_t>(kept.size());
+    kept.push_back(full[v]);
   }
+  costed_[g] = std::move(kept);
   picks_[g].clear();
   for (int32_t v : picks) picks_[g].push_back(position[v]);
   if (tied) tied_.push_back(static_cast<int32_t>(g));

@@ -53,8 +53,6 @@ using Overlaps = std::vector<std::pair<int32_t, float>>;  // (prior, IoU > 0)
 
 class SparseDynamicK {
  public:
-  static constexpr size_t kMaxRowsCosted = 64;
-
   // `columns`: the real GTs, then padding columns (mmyolo's stacked batch:
   // they get a k and compete for contested priors, but pick nothing).
   SparseDynamicK(const Problem& p, int64_t columns, SparseCost* cost);
@@ -109,9 +107,11 @@ class SparseDynamicK {
   // is then costed over this whole row and picks as the dense search does.
   void dense_row(std::vector<int32_t> row, match::TieOrder order) { row_ = std::move(row), order_ = order; }
   // GT g's k cheapest costed pairs (pairs by prior from then on); false when
-  // the k-th cost is shared with a pair left out and there is no dense row,
-  // or more than kMaxRowsCosted GTs needed theirs (a crowd of tiny GTs under
-  // AlignOTA's INF = 1e8: the dense search is then as cheap).
+  // the k-th cost is shared with a pair left out and there is no dense row
+  // (mmyolo's dynamic soft label: all priors are its candidates). Costing a
+  // tied GT's row takes O(row) time and memory, at most the dense search's
+  // share for that GT, so any number of tied GTs is searched this way (a
+  // crowd of tiny GTs under AlignOTA's INF = 1e8 has thousands).
   bool pick(int64_t g);
   // How many GT g picked, and the cost of its k-th cheapest (the last).
   size_t picked(int64_t g) const { return picks_[g].size(); }
@@ -147,7 +147,6 @@ class SparseDynamicK {
   std::optional<std::vector<int32_t>> row_;         // dense_row: the dense search's candidates
   match::TieOrder order_ = match::TieOrder::kTorchTopk;
   std::vector<int32_t> tied_;  // GTs picked over the row at a tie, in order
-  size_t rows_costed_ = 0;     // GTs costed over the dense row (at most kMaxRowsCosted)
 };
 
 }  // namespace assignscope::assign::detail
