@@ -4,8 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "assign/o2f.h"
+#include "io/npy.h"
 #include "render/render.h"
 #include "render/svg.h"
 #include "test_support.h"
@@ -256,6 +261,101 @@ TEST_CASE("o2f: the reports tell each GT's best positive from its ambiguous ones
   const Assignment f = run_assigner("fcos", p, {{"regress_ranges", "[[-1, 64]]"}});
   CHECK(render::csv(batch, {f}, render::CsvTable::kPositives).find("soft_label") == std::string::npos);
   CHECK(render::table(batch, {f}).find("best (soft)") == std::string::npos);
+}
+
+}  // namespace assignscope
+
+namespace assignscope {
+namespace {
+
+// testdata/coco640-late-g12-objectness copied to a scratch directory with a
+// centerness.npy (`centerness`: its bytes) and meta.json's `epoch`.
+void o2f_dump(const testing::TempDir& dir, const std::vector<unsigned char>& centerness, std::optional<int64_t> epoch) {
+  namespace fs = std::filesystem;
+  const fs::path from = testing::source_path("testdata/coco640-late-g12-objectness");
+  for (const char* f :
+       {"cls_scores.npy", "gt_bboxes.npy", "gt_labels.npy", "num_level_priors.npy", "pred_bboxes.npy", "priors.npy"})
+    fs::copy_file(from / f, fs::path(dir.path()) / f);
+  nlohmann::json meta = nlohmann::json::parse(testing::read_text((from / "meta.json").string()));
+  if (epoch) meta["epoch"] = *epoch;
+  std::ofstream(dir.path("meta.json")) << meta.dump();
+  std::ofstream(dir.path("centerness.npy"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(centerness.data()), static_cast<std::streamsize>(centerness.size()));
+}
+
+std::vector<unsigned char> zeros_npy(std::vector<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  const std::vector<float> values(static_cast<size_t>(n), 0.0f);
+  return io::npy_bytes(values.data(), shape);
+}
+
+constexpr int64_t kPriors = 8400;  // the bundled dump's N (640 x 640, strides 8, 16, 32)
+
+}  // namespace
+
+TEST_CASE("o2f: the epoch comes from --set epoch, else from the dump's meta.json, else 0") {
+  testing::TempDir at5, plain;
+  o2f_dump(at5, zeros_npy({kPriors, 1}), 5);
+  o2f_dump(plain, zeros_npy({kPriors, 1}), std::nullopt);
+  const auto run = [](const testing::TempDir& d, const std::string& sets) {
+    return testing::run_cli("run '" + d.path() + "' -a o2f --set strides=[8,16,32] " + sets + " --format json");
+  };
+  const auto params_epoch = [](const testing::CliRun& r) {
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return nlohmann::json::parse(r.out)["params"]["epoch"];
+  };
+  const testing::CliRun from_meta = run(at5, ""), given = run(at5, "--set epoch=5"), other = run(at5, "--set epoch=0");
+  const testing::CliRun none = run(plain, ""), zero = run(plain, "--set epoch=0");
+  // meta.json's epoch 5 is the replay's, and the result says so; an explicit
+  // epoch wins; without either, epoch 0.
+  CHECK(params_epoch(from_meta) == 5);
+  CHECK(from_meta.out.find("epoch 5 from the dump's meta.json") != std::string::npos);
+  CHECK(params_epoch(given) == 5);
+  CHECK(params_epoch(other) == 0);
+  CHECK(params_epoch(none).is_null());
+  const auto soft = [](const testing::CliRun& r) {
+    nlohmann::json out = nlohmann::json::parse(r.out)["images"][0];
+    out.erase("notes");
+    return out.dump();
+  };
+  CHECK(soft(from_meta) == soft(given));
+  CHECK(soft(none) == soft(zero));
+  CHECK(soft(from_meta) != soft(none));  // t = 0.6 - 0.4 * 5 / 11 against 0.6: the ambiguous labels move
+}
+
+TEST_CASE("o2f: a broken centerness.npy or an epoch past the schedule in meta.json: one line, exit 2") {
+  struct Bad {
+    const char* what;
+    std::vector<unsigned char> bytes;
+    std::optional<int64_t> epoch;
+    std::vector<const char*> says;
+  };
+  std::vector<unsigned char> truncated = zeros_npy({kPriors, 1});
+  truncated.resize(truncated.size() / 2);
+  std::vector<unsigned char> nan = zeros_npy({kPriors, 1});
+  const float not_a_number = std::nanf("");
+  std::copy_n(reinterpret_cast<const unsigned char*>(&not_a_number), 4, nan.end() - 4 * 7);
+  const std::vector<Bad> cases = {
+      {"truncated", truncated, std::nullopt, {"centerness.npy", "truncated"}},
+      {"two columns", zeros_npy({kPriors, 2}), std::nullopt, {"centerness.npy", "(8400, 2)"}},
+      {"a prior short", zeros_npy({kPriors - 1, 1}), std::nullopt, {"centerness.npy", "N = 8400"}},
+      {"not a number", nan, std::nullopt, {"centerness", "nan"}},
+      {"garbage", {'n', 'o', 't', ' ', 'n', 'p', 'y'}, std::nullopt, {"centerness.npy", "magic"}},
+      {"epoch 12 of 12", zeros_npy({kPriors, 1}), 12, {"meta.json field 'epoch' is 12", "max_epoch - 1 = 11"}},
+      {"epoch -1", zeros_npy({kPriors, 1}), -1, {"'epoch' is -1"}},
+  };
+  for (const Bad& b : cases) {
+    CAPTURE(b.what);
+    testing::TempDir dir;
+    o2f_dump(dir, b.bytes, b.epoch);
+    const testing::CliRun r = testing::run_cli("run '" + dir.path() + "' -a o2f --set strides=[8,16,32]");
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(testing::count_lines(r.err) == 1);
+    CHECK(r.err.find(dir.path()) != std::string::npos);
+    for (const char* s : b.says) CHECK(r.err.find(s) != std::string::npos);
+  }
 }
 
 }  // namespace assignscope

@@ -100,7 +100,8 @@ class O2f final : public Assigner {
         strides_(params.get_numbers("strides")),
         soft_weight_(static_cast<float>(params.get_float("soft_weight"))),
         max_soft_weight_(static_cast<float>(params.get_float("max_soft_weight"))),
-        t_(o2f_soft_label_t(params.get_int("epoch"), params.get_int("max_epoch"))) {}
+        epoch_(params.is_null("epoch") ? std::nullopt : std::optional<int64_t>(params.get_int("epoch"))),
+        max_epoch_(params.get_int("max_epoch")) {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t n = p.num_priors(), g_count = p.num_gts();
@@ -123,6 +124,7 @@ class O2f final : public Assigner {
       return out;
     }
     note_stride_mismatch(p, &out);
+    const double t = soft_label_t(p, &out);
 
     // Steps 1-2: [G] columns of the pairs inside each GT, in prior order.
     std::vector<std::vector<Pair>> pairs = inside_pairs(p);
@@ -148,12 +150,28 @@ class O2f final : public Assigner {
       const auto d = geometry::ltrb_from(p.priors(i, 0), p.priors(i, 1), &p.gt_bboxes(g, 0));
       std::copy(d.begin(), d.end(), out.bbox_targets->begin() + i * 4);
     }
-    for (int32_t g = 0; g < g_count; ++g) soft_targets(g, positives[g], &pairs[g], &out);
+    for (int32_t g = 0; g < g_count; ++g) soft_targets(g, positives[g], t, &pairs[g], &out);
     report_pairs(pairs, &out);
     return out;
   }
 
  private:
+  // The soft-label factor t of this image's epoch: `epoch` when given, else
+  // the dump's meta.json "epoch" (the hooks record the runner's, 0-based;
+  // the result's params then show it), else 0. info.check refused an epoch
+  // past the schedule.
+  double soft_label_t(const Problem& p, Assignment* out) const {
+    int64_t epoch = 0;
+    if (epoch_) {
+      epoch = *epoch_;
+    } else if (p.meta.epoch) {
+      epoch = *p.meta.epoch;
+      static_cast<void>(out->params.set_json("epoch", epoch));  // in range: info.check refused others
+      out->notes.push_back(fmt::format("epoch {} from the dump's meta.json (--set epoch=N to replay another)", epoch));
+    }
+    return o2f_soft_label_t(epoch, max_epoch_);
+  }
+
   // The centre radius of a prior's level: strides[level] * radius, as the
   // reference takes it from self.strides (not from the prior).
   float radius_of(int32_t level) const {
@@ -222,7 +240,7 @@ class O2f final : public Assigner {
   }
 
   // Step 5 for GT g's positives (in prior order).
-  void soft_targets(int32_t g, const std::vector<int32_t>& positives, std::vector<Pair>* gt_pairs,
+  void soft_targets(int32_t g, const std::vector<int32_t>& positives, double t_epoch, std::vector<Pair>* gt_pairs,
                     Assignment* out) const {
     if (positives.empty()) return;
     std::vector<float> quality, prob;
@@ -244,7 +262,7 @@ class O2f final : public Assigner {
         if (std::isnan(max_prob)) break;
         if (std::isnan(v) || v > max_prob) max_prob = v;
       }
-      const auto t = static_cast<float>(t_);
+      const auto t = static_cast<float>(t_epoch);
       for (size_t j = 1; j < order.size(); ++j) {
         const int32_t i = positives[order[j]];
         (*out->soft_labels)[i] = prob[order[j]] / max_prob * t;
@@ -290,7 +308,8 @@ class O2f final : public Assigner {
   Numbers strides_;
   float soft_weight_;
   float max_soft_weight_;
-  double t_;
+  std::optional<int64_t> epoch_;  // null: the dump's meta.json epoch, else 0
+  int64_t max_epoch_;
 };
 
 }  // namespace
@@ -348,12 +367,13 @@ AssignerInfo o2f_info() {
       {"max_soft_weight", ParamType::kFloat, 1.0, "loss weight of a GT's best positive", 0.0, std::nullopt, {}},
       {"epoch",
        ParamType::kInt,
-       int64_t{0},
+       Null{},
        "the training epoch, 0-based as the runner counts (head_hook sets it): t = 0.6 at epoch 0 down to 0.2 at "
-       "max_epoch - 1",
+       "max_epoch - 1; None: the dump's meta.json epoch, else 0",
        0.0,
        std::nullopt,
-       {}},
+       {},
+       /*nullable=*/true},
       {"max_epoch", ParamType::kInt, int64_t{12}, "epochs of the schedule (12: 1x, 36: 3x)", 2.0, std::nullopt, {}},
   };
   info.needs = {{Field::kPriors},     {Field::kClsScores}, {Field::kCenterness},
@@ -369,6 +389,12 @@ AssignerInfo o2f_info() {
   info.traits = {CostDefinition::kNone,       /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
                  /*conflict_over_all=*/false, /*geometric=*/true,    /*records_pairs=*/true, /*sparse_search=*/false};
   info.check = [](const Params& params, const Problem& p) {
+    const int64_t max_epoch = params.get_int("max_epoch");
+    if (params.is_null("epoch") && p.meta.epoch && (*p.meta.epoch < 0 || *p.meta.epoch > max_epoch - 1))
+      return Status::InvalidInput(fmt::format(
+          "meta.json field 'epoch' is {}; o2f expected 0 to max_epoch - 1 = {} (the schedule's length: --set "
+          "max_epoch=N, or --set epoch=N)",
+          *p.meta.epoch, max_epoch - 1));
     const auto strides = static_cast<int64_t>(params.get_numbers("strides").size());
     if (p.num_levels() > strides && p.num_priors() > 0)
       return Status::Usage(
@@ -380,7 +406,8 @@ AssignerInfo o2f_info() {
   info.validate = [](const Params& p, std::vector<std::string>*) -> Status {
     if (p.get_numbers("strides").empty())
       return Status::Usage("parameter strides=[]: expected the head's strides, e.g. [8, 16, 32, 64, 128]");
-    const int64_t epoch = p.get_int("epoch"), max_epoch = p.get_int("max_epoch");
+    const int64_t max_epoch = p.get_int("max_epoch");
+    const int64_t epoch = p.is_null("epoch") ? 0 : p.get_int("epoch");
     if (epoch > max_epoch - 1)
       return Status::Usage(
           fmt::format("parameter epoch={} is past the schedule: epochs count from 0 to max_epoch - 1 = {}", epoch,
