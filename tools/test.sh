@@ -9,34 +9,37 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh librsvg2-bin python3-numpy dpkg-dev file  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python; dpkg-shlibdeps and file let cpack compute the .deb's Depends
 jobs=$(nproc)
+SECONDS=0
+stamp() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }  # the phases' start times show where the time goes
 
 run_suite() {  # build-dir, cmake args...
   local dir=$1; shift
-  echo "== $dir: configure and build"
+  stamp "$dir: configure and build"
   cmake -S . -B "$dir" "$@" >/dev/null
   # -DASSIGNSCOPE_WERROR=ON: a warning fails the build; the grep shows it.
   cmake --build "$dir" -j "$jobs" 2>&1 | grep -E "warning|error" || true
   cmake --build "$dir" -j "$jobs" >/dev/null   # fails the script if the build failed
-  echo "== $dir: tests"
+  stamp "$dir: tests"
   (cd "$dir" && ctest --output-on-failure -j "$jobs" | tee ctest.log | grep -E "tests passed|tests failed|Failed|\*\*\*")
 }
 
 run_suite build -DCMAKE_BUILD_TYPE=Release -DASSIGNSCOPE_WERROR=ON
-echo "== build: the Debian package (tools/package_test.sh)"
+stamp "build: the Debian package (tools/package_test.sh)"
 packaged=$(tools/package_test.sh build | tee -a /dev/stderr | tail -1)
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
   -DASSIGNSCOPE_SANITIZE=ON -DASSIGNSCOPE_WERROR=ON   # -O1: what the sanitizers recommend, and a third less to compile
 
-echo "== fuzz: the .npy, .npz and JSON dump readers, and whole dumps through every assigner"
+stamp "fuzz: the .npy, .npz and JSON dump readers, and whole dumps through every assigner"
 fuzzed=$(tools/fuzz.sh | tee -a /dev/stderr | tail -1)   # -a: stderr may be the log file
-echo "== fuzz: the command line end to end (tools/fuzz_cli.py)"
+stamp "fuzz: the command line end to end (tools/fuzz_cli.py)"
 cli_fuzzed=$(/usr/bin/python3 tools/fuzz_cli.py build/assignscope "${FUZZ_CLI_RUNS:-1500}" "${FUZZ_CLI_SEED:-$(date +%j)}" |
              tee -a /dev/stderr | tail -1)
 
 golden=$(build/tests/assignscope_tests --test-case='golden: every case in ../shared/golden*' | grep -m1 '^golden: ' || true)
 release=$(grep -oE 'out of [0-9]+' build/ctest.log | grep -oE '[0-9]+')
 sanitized=$(grep -oE 'out of [0-9]+' build-sanitize/ctest.log | grep -oE '[0-9]+')
+stamp "done"
 echo "${golden:-golden: ../shared/golden absent, full replay not run}"
 echo "$packaged"
 echo "$fuzzed"
