@@ -93,7 +93,7 @@ std::string side_message(const SideFlags& f, std::string message) {
       if (word) message.replace(at, run_flag.size(), side_flag);
     }
   }
-  if (message.rfind("-", 0) == 0) return message;
+  if (message.rfind('-', 0) == 0) return message;
   if (!f.config.empty() && message.find("the dump") == std::string::npos) return f.config_flag() + " " + message;
   return fmt::format("side {}: {}", f.side, message);
 }

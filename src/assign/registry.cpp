@@ -140,6 +140,7 @@ Status unknown_assigner(const std::string& name) {
   // among names, aliases, presets and class names.
   const std::vector<std::string> names = every_typed_name();
   std::vector<std::string> lower;
+  lower.reserve(names.size());
   for (const std::string& n : names) lower.push_back(lowered(n));
   const std::string best = closest_name(lowered(name), lower);
   std::string hint;

@@ -131,6 +131,7 @@ Status Params::check_and_store(const ParamSpec& spec, ParamValue v) {
 namespace {
 std::vector<std::string> names_of(const std::vector<ParamSpec>& specs) {
   std::vector<std::string> names;
+  names.reserve(specs.size());
   for (const ParamSpec& s : specs) names.push_back(s.name);
   return names;
 }

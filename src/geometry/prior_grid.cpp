@@ -118,11 +118,12 @@ BoxIndex::BoxIndex(float x0, float y0, float x1, float y1, float cell, int64_t m
   // At most kMaxSide cells a side, whatever the extent (a GT 1e7 px away
   // would otherwise ask for billions): the cells grow instead.
   constexpr double kMaxSide = 1024;
-  const double dx0 = x0, dy0 = y0, dx1 = x1, dy1 = y1;
+  const auto dx0 = static_cast<double>(x0), dy0 = static_cast<double>(y0), dx1 = static_cast<double>(x1),
+             dy1 = static_cast<double>(y1);
   const double extent = std::max(dx1 - dx0, dy1 - dy0);
   if (!(extent / static_cast<double>(cell_) <= kMaxSide)) cell_ = static_cast<float>(extent / kMaxSide) * 1.001f;
   if (!(cell_ > 0) || !std::isfinite(cell_)) cell_ = 1.0f;
-  const double c = cell_;
+  const auto c = static_cast<double>(cell_);
   nx_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((dx1 - dx0) / c)) + 1);
   ny_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((dy1 - dy0) / c)) + 1);
   nx_ = std::min<int64_t>(nx_, static_cast<int64_t>(kMaxSide) + 2);

@@ -310,7 +310,7 @@ Status write_directory_atomic(const std::string& dir, const std::vector<NamedByt
   fs::create_directory(tmp, ec);
   if (ec) return Status::Io(dir + ": cannot create a directory next to it: " + ec.message());
   for (const NamedBytes& f : files) {
-    const Status st = write_file_atomic((tmp / f.name).string(), f.bytes.data(), f.bytes.size(), false);
+    Status st = write_file_atomic((tmp / f.name).string(), f.bytes.data(), f.bytes.size(), false);
     if (!st.ok()) {
       fs::remove_all(tmp, ec);
       return st;

@@ -34,7 +34,7 @@ std::string utf8(const std::string& s) {
 
 // A field quoted when it holds a comma, quote or line break.
 std::string field(const std::string& raw) {
-  const std::string s = utf8(raw);
+  std::string s = utf8(raw);
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
