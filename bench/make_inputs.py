@@ -24,7 +24,11 @@ were measured on:
 Priors are mmdet's point priors (cx, cy, stride, stride), offset 0, strides
 8/16/32: N = 8400 at 640 x 640, 33600 at 1280 x 1280. Predicted boxes always
 contain their own prior point. YOLOX objectness logits are included so that
-simota.yolox runs on the same dumps.
+simota.yolox runs on the same dumps, and FCOS-style centerness logits (a
+copy of the objectness, so no draw is added) so that o2f does.
+YOLOv7 dumps: the YOLOv5 layout (three anchors per cell, mmyolo's YOLOv7
+base sizes) with late-training logits, objectness and predicted boxes drawn
+as for the dense dumps, on COCO-like GTs or a crowd.
 
 The output directory is only written when it is empty, absent, or was made by
 this script (it holds .make_inputs); a scenario directory is replaced whole.
@@ -37,8 +41,13 @@ import sys
 
 import numpy as np
 
-# Bump when the recipe changes: run.py regenerates inputs whose stamp differs.
+# Bump when the recipe of existing dumps changes (it is written into every
+# meta.json): run.py regenerates inputs whose stamp differs.
 GENERATOR_VERSION = 1
+# Bump when fields or scenarios are added and every existing dump stays
+# byte-identical: only the stamp changes (run.py still rewrites the inputs).
+# 2: dense dumps' centerness.npy (o2f), the yolov7 scenarios.
+LAYOUT_VERSION = 2
 STAMP = ".make_inputs"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(ROOT, "bench", "inputs")
@@ -53,13 +62,15 @@ def scenario(name, kind, size, classes, gts, stage, seed, **extra):
 def scenarios(tiny=False):
     """The grid. `kind`: dense (point priors, logits, boxes), crowd (dense with
     small crowded GTs), detr (300 queries), yolov5 (3 anchors per cell,
-    geometry only), batch (a directory of one-image dense dumps)."""
+    geometry only), yolov7 (3 anchors per cell with predictions; `crowd`:
+    crowd GTs), batch (a directory of one-image dense dumps)."""
     if tiny:  # for the smoke test: one of each kind, a few hundred priors
         return [
             scenario("tiny-late-g5", "dense", 128, 8, 5, "late", 11),
             scenario("tiny-crowd-g40", "crowd", 128, 6, 40, "late", 12),
             scenario("tiny-detr-q30-g5", "detr", 128, 8, 5, "late", 13, queries=30),
             scenario("tiny-yolov5-g5", "yolov5", 128, 8, 5, "geometry", 14),
+            scenario("tiny-yolov7-g5", "yolov7", 128, 8, 5, "late", 16),
             scenario("tiny-batch4-g5", "batch", 128, 8, 5, "late", 15, images=4),
         ]
     return [
@@ -79,6 +90,10 @@ def scenarios(tiny=False):
         scenario("detr-q300-g100", "detr", 640, 80, 100, "late", 302, queries=300),
         scenario("yolov5-640-g20", "yolov5", 640, 80, 20, "geometry", 401),
         scenario("yolov5-640-g100", "yolov5", 640, 80, 100, "geometry", 402),
+        scenario("yolov7-640-g20", "yolov7", 640, 80, 20, "late", 601),
+        scenario("yolov7-640-g100", "yolov7", 640, 80, 100, "late", 602),
+        scenario("yolov7-crowd640-g1000", "yolov7", 640, 60, 1000, "late", 603, crowd=True),
+        scenario("yolov7-crowd640-g5000", "yolov7", 640, 60, 5000, "late", 604, crowd=True),
         scenario("batch16-640-late-g20", "batch", 640, 80, 20, "late", 501, images=16),
     ]
 
@@ -235,7 +250,8 @@ def dense_dump(path, s, seed, crowd=False):
     labels = rng.integers(0, s["classes"], s["gts"]).astype(np.int64)
     cls, obj, boxes = predictions(rng, priors, gts, labels, s["classes"], s["stage"])
     write_dump(path, {"priors": priors, "num_level_priors": counts, "cls_scores": cls, "objectness": obj,
-                      "pred_bboxes": boxes, "gt_bboxes": gts, "gt_labels": labels}, meta_of(s))
+                      "centerness": obj.copy(), "pred_bboxes": boxes, "gt_bboxes": gts, "gt_labels": labels},
+               meta_of(s))
 
 
 def detr_dump(path, s):
@@ -263,15 +279,15 @@ def detr_dump(path, s):
 
 # mmyolo YOLOv5 base anchors (w, h) per level, in pixels.
 YOLOV5_ANCHORS = [[(10, 13), (16, 30), (33, 23)], [(30, 61), (62, 45), (59, 119)], [(116, 90), (156, 198), (373, 326)]]
+# mmyolo YOLOv7 base anchors (configs/yolov7/yolov7_l_syncbn_fast_8x16b-300e_coco.py).
+YOLOV7_ANCHORS = [[(12, 16), (19, 36), (40, 28)], [(36, 75), (76, 55), (72, 146)], [(142, 110), (192, 243), (459, 401)]]
 
 
-def yolov5_dump(path, s):
+def anchor_priors(size, base_sizes):
     """Three anchors per cell, ordered level, anchor, row, col, points at
-    (col + 0.5) * stride, with the anchor boxes; geometry only."""
-    rng = np.random.default_rng(s["seed"])
-    size = s["size"]
+    (col + 0.5) * stride: (priors, anchor boxes, num_level_priors)."""
     priors, anchors, counts = [], [], []
-    for s_, base in zip(STRIDES, YOLOV5_ANCHORS):
+    for s_, base in zip(STRIDES, base_sizes):
         n = size // s_
         ys, xs = np.meshgrid((np.arange(n) + 0.5) * s_, (np.arange(n) + 0.5) * s_, indexing="ij")
         for aw, ah in base:
@@ -279,12 +295,32 @@ def yolov5_dump(path, s):
             priors.append(np.stack([cx, cy, np.full(n * n, s_), np.full(n * n, s_)], 1))
             anchors.append(np.stack([cx - aw / 2, cy - ah / 2, cx + aw / 2, cy + ah / 2], 1))
         counts.append(3 * n * n)
-    gts = coco_gts(rng, size, s["gts"])
+    return (np.concatenate(priors).astype(np.float32), np.concatenate(anchors).astype(np.float32),
+            np.array(counts, np.int64))
+
+
+def yolov5_dump(path, s):
+    """YOLOv5's anchors (anchor_priors), geometry only."""
+    rng = np.random.default_rng(s["seed"])
+    priors, anchors, counts = anchor_priors(s["size"], YOLOV5_ANCHORS)
+    gts = coco_gts(rng, s["size"], s["gts"])
     labels = rng.integers(0, s["classes"], s["gts"]).astype(np.int64)
-    write_dump(path, {"priors": np.concatenate(priors).astype(np.float32),
-                      "anchors": np.concatenate(anchors).astype(np.float32),
-                      "num_level_priors": np.array(counts, np.int64), "gt_bboxes": gts, "gt_labels": labels},
-               meta_of(s, num_classes=s["classes"]))
+    write_dump(path, {"priors": priors, "anchors": anchors, "num_level_priors": counts, "gt_bboxes": gts,
+                      "gt_labels": labels}, meta_of(s, num_classes=s["classes"]))
+
+
+def yolov7_dump(path, s):
+    """YOLOv7's anchors (anchor_priors) with logits, objectness and predicted
+    boxes drawn as for the dense dumps (predictions(): the priors' stride sets
+    the loose boxes and the 2.5-stride reach of a GT); every anchor of a cell
+    gets its own draw."""
+    rng = np.random.default_rng(s["seed"])
+    priors, anchors, counts = anchor_priors(s["size"], YOLOV7_ANCHORS)
+    gts = crowd_gts(rng, s["size"], s["gts"]) if s.get("crowd") else coco_gts(rng, s["size"], s["gts"])
+    labels = rng.integers(0, s["classes"], s["gts"]).astype(np.int64)
+    cls, obj, boxes = predictions(rng, priors, gts, labels, s["classes"], s["stage"])
+    write_dump(path, {"priors": priors, "anchors": anchors, "num_level_priors": counts, "cls_scores": cls,
+                      "objectness": obj, "pred_bboxes": boxes, "gt_bboxes": gts, "gt_labels": labels}, meta_of(s))
 
 
 def make(out, s):
@@ -299,6 +335,8 @@ def make(out, s):
         detr_dump(path, s)
     elif s["kind"] == "yolov5":
         yolov5_dump(path, s)
+    elif s["kind"] == "yolov7":
+        yolov7_dump(path, s)
     elif s["kind"] == "batch":
         os.makedirs(path)
         for i in range(s["images"]):
@@ -308,7 +346,7 @@ def make(out, s):
 
 
 def stamp_text(tiny):
-    return json.dumps({"generator_version": GENERATOR_VERSION, "tiny": tiny})
+    return json.dumps({"generator_version": GENERATOR_VERSION, "layout_version": LAYOUT_VERSION, "tiny": tiny})
 
 
 def main():

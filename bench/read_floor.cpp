@@ -18,17 +18,22 @@
 //   geometry      every prior (and anchor, when the dump has them), the GT
 //                 boxes and labels: atss, atss.mmyolo, max-iou, fcos, yolov5
 //   candidate rows  geometry, and for every candidate prior its whole row of
-//                 C logits, its predicted box and (simota flavours, when
-//                 present) its objectness: dynamic-soft-label (candidates:
-//                 centre strictly inside some GT box), simota (inside some GT
-//                 box or within 2.5 strides of its centre), simota.yolox
-//                 (within 1.5 strides of some GT's centre)
+//                 C logits, its predicted box and (simota flavours, yolov7,
+//                 when present) its objectness: dynamic-soft-label
+//                 (candidates: centre strictly inside some GT box), simota
+//                 and align-ota (inside some GT box or within 2.5 strides of
+//                 its centre), simota.yolox (within 1.5 strides of some GT's
+//                 centre), yolov7 (the priors of YOLOv5's cross-grid
+//                 columns, assign/cross_grid.h, at its default thresholds)
 //   GT-class logits  geometry, and for every (prior, GT) pair whose prior
 //                 centre lies strictly inside the GT box, the prior's logit at
 //                 the GT's class, plus the predicted boxes of those priors
 //                 (task-aligned.mmyolo, task-aligned.ultralytics) or of every
 //                 prior (task-aligned and dynamic-soft-label.mmyolo, whose
-//                 top-k / dynamic k range over all priors)
+//                 top-k / dynamic k range over all priors); o2f: the pairs
+//                 whose prior lies strictly inside the GT's centre square
+//                 of 1.5 strides (its default centre sampling, clipped to
+//                 the box), the boxes and centerness of those priors
 //   all rows      geometry, every prior's C logits and predicted box: ota
 //                 (its background cost sums over all classes of all priors)
 //   queries       every query's predicted box and its logits at the GTs'
@@ -51,8 +56,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "assign/cross_grid.h"
 #include "core/problem.h"
 #include "geometry/boxes.h"
+#include "geometry/centre_sampling.h"
 #include "io/dump.h"
 #include "io/files.h"
 
@@ -62,7 +69,9 @@ using assignscope::Field;
 using assignscope::Problem;
 using Clock = std::chrono::steady_clock;
 
-enum class Region { kNone, kBox, kBoxOrCentre, kCentre, kAll };
+// kCentreSquare: strictly inside the GT's centre square, clipped to its box
+// (o2f's centre sampling); kCrossGrid: the priors of yolov7's columns.
+enum class Region { kNone, kBox, kBoxOrCentre, kCentre, kCentreSquare, kCrossGrid, kAll };
 enum class Logits { kNone, kRows, kGtClass };
 
 struct FloorSpec {
@@ -73,6 +82,7 @@ struct FloorSpec {
   bool all_boxes = false;   // predicted boxes of every prior, else of the candidates
   bool objectness = false;  // the candidates' objectness, when the dump has it
   bool priors = true;       // priors and anchors (hungarian's queries have none)
+  bool centerness = false;  // the candidates' centerness (o2f)
 };
 
 struct Entry {
@@ -86,11 +96,14 @@ const std::vector<Entry>& table() {
       {"dynamic-soft-label", {"candidate rows", Region::kBox, 0, Logits::kRows, false, false, true}},
       {"simota", {"candidate rows", Region::kBoxOrCentre, 2.5f, Logits::kRows, false, true, true}},
       {"simota.yolox", {"candidate rows", Region::kCentre, 1.5f, Logits::kRows, false, true, true}},
+      {"align-ota", {"candidate rows", Region::kBoxOrCentre, 2.5f, Logits::kRows, false, false, true}},
+      {"yolov7", {"candidate rows", Region::kCrossGrid, 0, Logits::kRows, false, true, true}},
       {"ota", {"all rows", Region::kAll, 0, Logits::kRows, true, false, true}},
       {"dynamic-soft-label.mmyolo", {"GT-class logits", Region::kBox, 0, Logits::kGtClass, true, false, true}},
       {"task-aligned", {"GT-class logits", Region::kBox, 0, Logits::kGtClass, true, false, true}},
       {"task-aligned.mmyolo", {"GT-class logits", Region::kBox, 0, Logits::kGtClass, false, false, true}},
       {"task-aligned.ultralytics", {"GT-class logits", Region::kBox, 0, Logits::kGtClass, false, false, true}},
+      {"o2f", {"GT-class logits", Region::kCentreSquare, 1.5f, Logits::kGtClass, false, false, true, true}},
       {"atss", {"geometry"}},
       {"atss.mmyolo", {"geometry"}},
       {"max-iou", {"geometry"}},
@@ -114,10 +127,34 @@ struct Plan {
   int64_t bytes = 0;
 };
 
+// Whether prior i and GT g form a pair whose logit at the GT's class is read.
+bool pair_read(const Problem& p, int64_t i, int64_t g, const FloorSpec& s) {
+  const float x = p.priors(i, 0), y = p.priors(i, 1);
+  if (s.region == Region::kCentreSquare)
+    return assignscope::geometry::in_centre_box(x, y, &p.gt_bboxes(g, 0),
+                                                assignscope::geometry::centre_radius(p.priors(i, 2),
+                                                                                     static_cast<double>(s.radius)));
+  return assignscope::geometry::strictly_inside(x, y, &p.gt_bboxes(g, 0));
+}
+
+// yolov7's candidate priors, ascending (none without meta.image_size or a grid).
+std::vector<int32_t> cross_grid_priors(const Problem& p) {
+  const auto levels = assignscope::assign::yolo_grid_of(p, "yolov7");
+  if (!levels.ok() || !p.meta.image_size) return {};
+  std::vector<int32_t> out;
+  for (const auto& c :
+       assignscope::assign::cross_grid_columns(p, *levels, 4.0f, 0.5f, assignscope::assign::CellIndex::kClamp).columns)
+    out.push_back(c.prior);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 bool in_region(const Problem& p, int64_t i, const FloorSpec& s) {
   const float x = p.priors(i, 0), y = p.priors(i, 1), stride = p.priors(i, 2);
   for (int64_t g = 0; g < p.num_gts(); ++g) {
     const float* box = &p.gt_bboxes(g, 0);
+    if (s.region == Region::kCentreSquare && pair_read(p, i, g, s)) return true;
     const bool in_box = assignscope::geometry::strictly_inside(x, y, box);
     if (s.region == Region::kBox && in_box) return true;
     const float r = s.radius * stride;
@@ -134,6 +171,8 @@ Plan plan_of(const Problem& p, const FloorSpec& s) {
   const int64_t n = p.num_priors(), c = p.num_classes();
   if (s.region == Region::kAll) {
     for (int64_t i = 0; i < n; ++i) plan.candidates.push_back(static_cast<int32_t>(i));
+  } else if (s.region == Region::kCrossGrid) {
+    plan.candidates = cross_grid_priors(p);
   } else if (s.region != Region::kNone && p.num_gts() > 0) {
     for (int64_t i = 0; i < n; ++i)
       if (in_region(p, i, s)) plan.candidates.push_back(static_cast<int32_t>(i));
@@ -147,8 +186,7 @@ Plan plan_of(const Problem& p, const FloorSpec& s) {
         continue;
       }
       for (int64_t g = 0; g < p.num_gts(); ++g)
-        if (assignscope::geometry::strictly_inside(p.priors(i, 0), p.priors(i, 1), &p.gt_bboxes(g, 0)))
-          cells.emplace(i, static_cast<int32_t>(p.gt_labels[g]));
+        if (pair_read(p, i, g, s)) cells.emplace(i, static_cast<int32_t>(p.gt_labels[g]));
     }
     plan.cells.assign(cells.begin(), cells.end());
   }
@@ -160,6 +198,7 @@ Plan plan_of(const Problem& p, const FloorSpec& s) {
   plan.bytes += static_cast<int64_t>(plan.cells.size()) * f;
   plan.bytes += (s.all_boxes ? n : (s.logits == Logits::kNone ? 0 : k)) * 4 * f;
   if (s.objectness && !p.objectness.empty()) plan.bytes += k * f;
+  if (s.centerness && !p.centerness.empty()) plan.bytes += k * f;
   return plan;
 }
 
@@ -198,10 +237,12 @@ uint64_t read_once(const Problem& p, const FloorSpec& s, const Plan& plan) {
   if (s.logits == Logits::kNone) return sum;
   const auto c = static_cast<size_t>(p.num_classes());
   const bool objectness = s.objectness && !p.objectness.empty();
+  const bool centerness = s.centerness && !p.centerness.empty();
   for (int32_t i : plan.candidates) {
     if (s.logits == Logits::kRows) sum += fold(&p.cls_scores(i, 0), c);
     if (!s.all_boxes) sum += fold(&p.pred_bboxes(i, 0), 4);
     if (objectness) sum += fold(&p.objectness[static_cast<size_t>(i)], 1);
+    if (centerness) sum += fold(&p.centerness[static_cast<size_t>(i)], 1);
   }
   for (const auto& [i, cls] : plan.cells) sum += fold(&p.cls_scores(i, cls), 1);
   if (s.all_boxes) sum += fold(p.pred_bboxes.data(), static_cast<size_t>(p.pred_bboxes.size()));

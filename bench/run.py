@@ -37,16 +37,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-# Every assigner that works on point priors (all but hungarian; yolov5 needs
-# its three-anchors-per-cell dumps).
+# Every assigner that works on point priors (all but hungarian; yolov5 and
+# yolov7 need their three-anchors-per-cell dumps).
 PRIOR_BASED = [
     "dynamic-soft-label", "dynamic-soft-label.mmyolo", "simota", "simota.yolox", "ota",
     "atss", "atss.mmyolo", "task-aligned", "task-aligned.mmyolo", "task-aligned.ultralytics",
-    "max-iou", "fcos",
+    "max-iou", "fcos", "align-ota", "o2f",
 ]
-ALL_ASSIGNERS = PRIOR_BASED + ["yolov5", "hungarian"]
-# The grid's dumps have three pyramid levels; fcos's default ranges are for five.
-EXTRA_SETS = {"fcos": ["regress_ranges=[[-1,64],[64,128],[128,1e8]]"]}
+ALL_ASSIGNERS = PRIOR_BASED + ["yolov5", "yolov7", "hungarian"]
+# The grid's dumps have three pyramid levels (strides 8, 16, 32); fcos's
+# default ranges are for five. o2f's default strides [8, 16, 32, 64, 128]
+# give its first three levels the right centre squares already; they are
+# set to the grid's three so that its check compares every level.
+EXTRA_SETS = {"fcos": ["regress_ranges=[[-1,64],[64,128],[128,1e8]]"], "o2f": ["strides=[8,16,32]"]}
 MEMORY_LIMIT_GIB = 8  # default address-space cap of each timed process
 
 # Reference scenarios (../shared/reference-timings.md) -> our scenarios.
@@ -62,7 +65,7 @@ BATCH_SCENARIO = "batch16-640-late-g20"
 
 def assigners_for(s):
     return {"dense": PRIOR_BASED, "crowd": PRIOR_BASED, "batch": PRIOR_BASED,
-            "detr": ["hungarian"], "yolov5": ["yolov5"]}[s["kind"]]
+            "detr": ["hungarian"], "yolov5": ["yolov5"], "yolov7": ["yolov7"]}[s["kind"]]
 
 
 # ---------------------------------------------------------------- references
@@ -517,6 +520,7 @@ DESCRIBE = {
     "crowd": "crowd of small GTs (6–40 px, shelf rows), late-training predictions",
     "detr": "DETR-style: {queries} queries, no prior geometry",
     "yolov5": "3 anchors per cell with their boxes, geometry only",
+    "yolov7": "3 anchors per cell (YOLOv7's base sizes) with late-training predictions and objectness",
     "batch": "{images} images of 640-late-g20's kind (different seeds), one directory",
 }
 
@@ -552,8 +556,8 @@ included.""".format(200 * 1e6 / 2 ** 20)
 TARGETS_NOTES = """"simota and ota same order" is read as simota under the dynamic-soft-label
 limits (0.5 ms at G = 20, 2 ms at G = 100) and ota under 10 ms at G = 100.
 "Every prior-based assigner" is every assigner that runs on point priors
-(all but hungarian, and yolov5, whose priors are anchors: it has its own
-dumps). The read-floor target covers every scenario with G ≤ 100 the
+(all but hungarian, and yolov5 and yolov7, whose priors are anchors: they
+have their own dumps). The read-floor target covers every scenario with G ≤ 100 the
 assigner ran on; the worst one is shown. Cases that did not finish within
 {timeout:.0f} s (warm-up plus one timed replay) are reported as taking more than
 half of that."""
@@ -573,7 +577,9 @@ single-thread time on the same scenario (`–`: not measured there).
 *peak MiB*: the process's peak resident memory, loading included.
 yolov5's reference row is the flavour table's (N = 8400, G = 20); the yolov5
 dumps here hold mmyolo's three anchors per cell of the same 640×640 grid
-(N = 25200 priors)."""
+(N = 25200 priors). The yolov7 dumps have the same layout with YOLOv7's
+anchors and late-training predictions, on COCO-like GTs and on crowds of
+1,000 and 5,000 small GTs."""
 
 SCENARIOS_TEXT = """## Scenarios
 
@@ -584,7 +590,8 @@ point priors (strides 8/16/32, offset 0); GT sides log-uniform in 4–600 px
 near-duplicates. *early*: logits ~ N(-4.6, 0.5), loose boxes around each
 prior; *late*: background logits ~ N(-6, 1), priors inside (or within 2.5
 strides of) a GT predict its box jittered to IoU ~0.5–0.95 with a GT-class
-logit ~ N(1, 1.2). Every dense dump also carries YOLOX objectness logits.
+logit ~ N(1, 1.2). Every dense dump also carries YOLOX objectness logits,
+and centerness logits for o2f (a copy of the objectness).
 Large GTs cover much of the image, so at G = 100 nearly every prior is
 inside some GT box: that is the golden cases' recipe, on which the reference
 timings were taken."""
@@ -602,8 +609,8 @@ for the repeated replays of `assignscope bench`. Per family:
 | family | assigners | what is read |
 |---|---|---|
 | geometry | atss, atss.mmyolo, max-iou, fcos, yolov5 | every prior `(cx, cy, sw, sh)` and anchor box (when the dump has anchors), the GT boxes and labels |
-| candidate rows | dynamic-soft-label, simota, simota.yolox | geometry, and for every *candidate* prior its whole row of C logits, its predicted box and (simota flavours, when the dump has it) its objectness. Candidates: centre strictly inside some GT box (dynamic-soft-label); inside some GT box or within 2.5 strides of a GT centre (simota); within 1.5 strides of a GT centre (simota.yolox) |
-| GT-class logits | dynamic-soft-label.mmyolo, task-aligned, task-aligned.mmyolo, task-aligned.ultralytics | geometry, and for every (prior, GT) pair with the prior's centre strictly inside the GT box, the prior's logit at the GT's class (each distinct (prior, class) once); the predicted boxes of those priors (task-aligned.mmyolo, .ultralytics) or of every prior (task-aligned and dynamic-soft-label.mmyolo, whose top-k or dynamic k range over all priors) |
+| candidate rows | dynamic-soft-label, simota, simota.yolox, align-ota, yolov7 | geometry, and for every *candidate* prior its whole row of C logits, its predicted box and (simota flavours and yolov7, when the dump has it) its objectness. Candidates: centre strictly inside some GT box (dynamic-soft-label); inside some GT box or within 2.5 strides of a GT centre (simota, align-ota); within 1.5 strides of a GT centre (simota.yolox); the priors of YOLOv5's cross-grid columns (yolov7) |
+| GT-class logits | dynamic-soft-label.mmyolo, task-aligned, task-aligned.mmyolo, task-aligned.ultralytics, o2f | geometry, and for every (prior, GT) pair with the prior's centre strictly inside the GT box (o2f: inside the GT's centre square of 1.5 strides, clipped to the box), the prior's logit at the GT's class (each distinct (prior, class) once); the predicted boxes of those priors (task-aligned.mmyolo, .ultralytics, o2f, which also reads their centerness) or of every prior (task-aligned and dynamic-soft-label.mmyolo, whose top-k or dynamic k range over all priors) |
 | all rows | ota | geometry, every prior's C logits and predicted box (the background cost sums over all classes of all priors) |
 | queries | hungarian | every query's predicted box and its logits at the GTs' classes, the GT boxes and labels |
 
@@ -652,7 +659,7 @@ def machine_meta(args, started):
 
 def smoke_check(path):
     text = open(path, encoding="utf-8").read()
-    for needle in ["# Performance", "## Targets", "### dynamic-soft-label", "### hungarian", "### yolov5",
+    for needle in ["# Performance", "## Targets", "### dynamic-soft-label", "### hungarian", "### yolov5", "### yolov7", "### align-ota", "### o2f",
                    "## The read floor", "## Machine and command"]:
         if needle not in text:
             raise SystemExit("run.py --smoke: the page lacks '{}'".format(needle))

@@ -4,12 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "analysis/stats.h"
+#include "assign/cross_grid.h"
+#include "assign/yolov7_search.h"
 #include "io/npy.h"
 #include "io/result_layout.h"
+#include "scenes.h"
 #include "test_support.h"
 
 namespace assignscope {
@@ -63,6 +68,100 @@ std::vector<Match> rows(std::initializer_list<std::pair<int32_t, int32_t>> pairs
   std::vector<Match> m;
   for (const auto& [prior, gt] : pairs) m.push_back({prior, gt});
   return m;
+}
+
+// A crowd on a 128 x 128 input: strides 8, 16, 32 with mmyolo's YOLOv7
+// anchors, `num_gts` GTs of 6-40 px, a third of them centred on a cell
+// corner (integer centres: one prior fills several columns) and some exact
+// duplicates. A prior inside a GT predicts that GT's box exactly (IoU 1)
+// or jittered; logits and objectness take few values, so equal costs at a
+// GT's k boundary and priors several GTs pick are common.
+Problem crowd(std::mt19937* rng, int num_gts) {
+  const auto uniform = [&](float lo, float hi) {
+    return lo + (hi - lo) * static_cast<float>((*rng)() % 100000) / 100000.0f;
+  };
+  const int size = 128;
+  std::vector<Box> gts;
+  std::vector<int64_t> labels;
+  for (int g = 0; g < num_gts; ++g) {
+    if (g > 0 && (*rng)() % 8 == 0) {  // a duplicate
+      const size_t of = (*rng)() % gts.size();
+      gts.push_back(gts[of]);
+      labels.push_back(labels[of]);
+      continue;
+    }
+    const float w = uniform(6, 40), h = uniform(6, 40);
+    float cx = uniform(0, size), cy = uniform(0, size);
+    if ((*rng)() % 3 == 0) cx = 8.0f * std::round(cx / 8), cy = 8.0f * std::round(cy / 8);
+    gts.push_back({cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2});
+    labels.push_back(static_cast<int64_t>((*rng)() % 3));
+  }
+  static const float kAnchors[3][3][2] = {{{12, 16}, {19, 36}, {40, 28}},
+                                          {{36, 75}, {76, 55}, {72, 146}},
+                                          {{142, 110}, {192, 243}, {459, 401}}};
+  std::vector<Box> priors, anchors, preds;
+  std::vector<std::vector<float>> logits;
+  std::vector<float> objectness;
+  std::vector<int64_t> counts;
+  for (int l = 0; l < 3; ++l) {
+    const int stride = 8 << l, cells = size / stride;
+    for (int a = 0; a < 3; ++a)
+      for (int r = 0; r < cells; ++r)
+        for (int c = 0; c < cells; ++c) {
+          const float x = (static_cast<float>(c) + 0.5f) * static_cast<float>(stride);
+          const float y = (static_cast<float>(r) + 0.5f) * static_cast<float>(stride);
+          const float aw = kAnchors[l][a][0], ah = kAnchors[l][a][1];
+          priors.push_back({x, y, static_cast<float>(stride), static_cast<float>(stride)});
+          anchors.push_back({x - aw / 2, y - ah / 2, x + aw / 2, y + ah / 2});
+          int owner = -1;
+          for (size_t g = 0; g < gts.size() && owner < 0; ++g)
+            if (x > gts[g][0] && x < gts[g][2] && y > gts[g][1] && y < gts[g][3]) owner = static_cast<int>(g);
+          std::vector<float> row = {-4.0f, -4.0f, -4.0f};
+          if (owner >= 0) {
+            const Box& b = gts[static_cast<size_t>(owner)];
+            const float jw = (*rng)() % 2 ? 0.0f : 0.2f * (b[2] - b[0]);
+            preds.push_back({b[0] + uniform(-jw, jw), b[1], b[2], b[3] + uniform(-jw, jw)});
+            row[static_cast<size_t>(labels[static_cast<size_t>(owner)])] = (*rng)() % 2 ? 1.0f : 2.0f;
+          } else {
+            const auto s = static_cast<float>(stride);
+            preds.push_back({x - s * uniform(0.5f, 2), y - s * uniform(0.5f, 2), x + s, y + s});
+          }
+          logits.push_back(row);
+          objectness.push_back((*rng)() % 2 ? 0.0f : 1.0f);
+        }
+    counts.push_back(3 * cells * cells);
+  }
+  Problem p = testing::make_problem(priors, preds, logits, gts, labels);
+  p.anchors.resize(static_cast<Eigen::Index>(anchors.size()), 4);
+  for (size_t i = 0; i < anchors.size(); ++i)
+    for (int k = 0; k < 4; ++k) p.anchors(static_cast<Eigen::Index>(i), k) = anchors[i][static_cast<size_t>(k)];
+  p.mark(Field::kAnchors);
+  p.objectness = objectness;
+  p.mark(Field::kObjectness);
+  p.num_level_priors = counts;
+  p.prior_level = levels_from_counts(counts);
+  p.meta.image_size = std::array<int64_t, 2>{size, size};
+  p.meta.num_classes = 3;
+  return p;
+}
+
+// Everything a yolov7 result holds, bit for bit; "" when equal.
+std::string difference(const Assignment& a, const Assignment& b) {
+  if (a.gt_inds != b.gt_inds || a.labels != b.labels) return "gt_inds or labels";
+  if (a.dynamic_ks != b.dynamic_ks) return "dynamic_ks";
+  if (*a.matches != *b.matches || *a.candidate_priors != *b.candidate_priors) return "matches or candidate_priors";
+  if (std::memcmp(a.match_ious->data(), b.match_ious->data(), a.match_ious->size() * sizeof(float)) != 0)
+    return "match_ious";
+  if (a.candidates.size() != b.candidates.size()) return "number of reported pairs";
+  for (size_t k = 0; k < a.candidates.size(); ++k) {
+    const CandidatePair &x = a.candidates[k], &y = b.candidates[k];
+    if (x.prior != y.prior || x.gt != y.gt || std::memcmp(&x.cost, &y.cost, sizeof x.cost) != 0 ||
+        std::memcmp(&x.iou, &y.iou, sizeof x.iou) != 0 || x.terms != y.terms || x.inside != y.inside ||
+        x.picked != y.picked)
+      return "reported pair " + std::to_string(k);
+  }
+  if (a.notes != b.notes) return "notes";
+  return "";
 }
 
 }  // namespace
@@ -221,6 +320,83 @@ TEST_CASE("yolov7: a dump without anchors or objectness is a one-line error nami
     CHECK(testing::count_lines(r.err) == 1);
     CHECK(r.err.find(std::string("'") + field + "'") != std::string::npos);
   }
+}
+
+TEST_CASE("yolov7: the sparse search gives the dense search's result to the bit, and runs on crowds") {
+  // 300 generated anchor scenes (tests/scenes.h) and 60 crowds of up to 120
+  // GTs: the sparse search must run on nearly all (a search that declined,
+  // or was switched off, fails here) and must meet its hard cases: GTs
+  // costed over their whole row (a tie at the k boundary), and columns
+  // several GTs picked.
+  int runs = 0, sparse_runs = 0, tied = 0, contested = 0;
+  const auto compare = [&](const Problem& p, const std::string& what) {
+    const auto* info = assign::find_assigner("yolov7");
+    if (!info->check(assign::default_params(*info), p).ok()) return;
+    const Assignment sparse = testing::run_assigner("yolov7", p);
+    const Assignment dense = testing::run_assigner("yolov7", p, {{"search", "dense"}});
+    INFO(what);
+    REQUIRE(difference(sparse, dense) == "");
+    if (p.num_gts() == 0 || sparse.candidate_priors->empty()) return;  // no search ran
+    CHECK(dense.search.path == SearchRecord::Path::kDense);
+    CHECK(dense.search.why_dense == "search=dense");
+    ++runs;
+    sparse_runs += sparse.search.path == SearchRecord::Path::kSparse;
+    for (const std::string& note : sparse.notes) tied += note.find("k-th cheapest cost is shared") != std::string::npos;
+    int picked = 0;
+    for (const CandidatePair& c : sparse.candidates) picked += c.picked;
+    contested += picked > static_cast<int>(sparse.matches->size());
+  };
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    const testing::Scene s = testing::random_scene(seed, testing::SceneKind::kAnchors);
+    compare(s.problem, s.what);
+  }
+  std::mt19937 rng(20261203);
+  for (int scene = 0; scene < 60; ++scene) compare(crowd(&rng, 10 + 2 * scene), fmt::format("crowd {}", scene));
+  MESSAGE("yolov7: sparse on ", sparse_runs, " of ", runs, " scenes; ", tied, " tied GTs; ", contested,
+          " scenes with contested columns");
+  CHECK(runs > 250);
+  CHECK(sparse_runs == runs);
+  CHECK(tied > 20);
+  CHECK(contested > 20);
+}
+
+TEST_CASE("yolov7: the sparse search declines a non-finite class cost, and says so") {
+  // Logits of +20 and +20: y = sqrt(sigmoid(20) * sigmoid(20)) = 1 in
+  // float32, an infinite class cost.
+  Problem p = grid({{4, 4, 20, 20}});
+  p.cls_scores(5, 0) = 20.0f;
+  p.objectness[5] = 20.0f;
+  const Assignment sparse = testing::run_assigner("yolov7", p);
+  CHECK(sparse.search.path == SearchRecord::Path::kDense);
+  CHECK(sparse.search.why_dense.find("class cost is not finite") != std::string::npos);
+  CHECK(difference(sparse, testing::run_assigner("yolov7", p, {{"search", "dense"}})) == "");
+}
+
+TEST_CASE("yolov7: the sparse search's fast paths run on a crowd (costing every GT's whole row fails here)") {
+  // A k boundary that splits the copies of one prior, which no other GT
+  // picks, needs no row; bounds keep the rest of the GTs off their rows.
+  std::mt19937 rng(7);
+  const Problem p = crowd(&rng, 150);
+  const auto levels = assign::yolo_grid_of(p, "yolov7");
+  REQUIRE(levels.ok());
+  const std::vector<assign::CrossGridColumn> columns =
+      assign::cross_grid_columns(p, *levels, 4.0f, 0.5f, assign::CellIndex::kClamp).columns;
+  std::vector<std::array<float, 4>> boxes;
+  for (int64_t g = 0; g < p.num_gts(); ++g)
+    boxes.push_back({p.gt_bboxes(g, 0), p.gt_bboxes(g, 1), p.gt_bboxes(g, 2), p.gt_bboxes(g, 3)});
+  const assign::detail::Yolov7Costs costs(p, columns, boxes, 1.0f, 3.0f);
+  std::string why;
+  assign::detail::Yolov7SparseStats stats;
+  const auto sparse = assign::detail::yolov7_sparse_match(costs, 10, &why, &stats);
+  REQUIRE_MESSAGE(sparse.has_value(), why);
+  const match::DynamicKMatch dense = assign::detail::yolov7_dense_match(costs, 10);
+  CHECK(sparse->dynamic_ks == dense.dynamic_ks);
+  CHECK(sparse->tied_columns == dense.tied_columns);
+  MESSAGE("yolov7 crowd of ", p.num_gts(), " GTs, ", columns.size(), " columns: ", dense.tied_columns.size(),
+          " tied GTs, ", stats.rows_costed, " costed over their row, ", stats.copies_chosen, " chose copies");
+  CHECK(dense.tied_columns.size() > 10);
+  CHECK(stats.copies_chosen > 0);
+  CHECK(stats.rows_costed < static_cast<int64_t>(dense.tied_columns.size()));
 }
 
 }  // namespace assignscope

@@ -143,6 +143,10 @@ struct AssignerInfo {
   // BatchATSSAssigner unit test feeds it: zero-size anchors) instead of
   // reading them as DETR-style strideless locations and refusing.
   bool accepts_zero_stride_priors = false;
+  // Its `check` bounds the pairs it costs (yolov7: (GT, column) pairs, not
+  // (prior, GT)): assign_batch's N x G limit (kMaxPriorGtPairs) does not
+  // apply to it.
+  bool bounds_own_pairs = false;
   // Constructor arguments of the reference that never change its result
   // (num_classes, iou_calculator=BboxOverlaps2D): accepted from configs and ignored.
   std::vector<std::string> config_ignored;

@@ -343,7 +343,7 @@ Result<std::vector<Assignment>> assign_batch(const AssignerInfo& info, const Par
                       kMaxPriorGtPairs));
     // The cost tables are dense over (prior, GT) for now: refuse sizes whose
     // tables would not fit, rather than exhausting memory.
-    if (p.num_priors() > 0 && p.num_gts() > kMaxPriorGtPairs / p.num_priors())
+    if (!info.bounds_own_pairs && p.num_priors() > 0 && p.num_gts() > kMaxPriorGtPairs / p.num_priors())
       return Status::Unsupported(
           fmt::format("{}{}: N x G = {} x {} (prior, GT) pairs is more than this version handles ({}); "
                       "split the image or drop GTs",

@@ -35,7 +35,13 @@
 //                  same row twice (two loss terms upstream), two columns of
 //                  one prior may go to two GTs. gt_inds names the lowest GT
 //                  of a matched prior. candidate_priors: the prior of every
-//                  column, sorted. No max_overlaps.
+//                  column, sorted. No max_overlaps. Reported pairs: each GT
+//                  with the priors of its own columns (`inside`), those it
+//                  picked and those it kept, as SimOTA reports its
+//                  geometric candidates and picks.
+// Steps 3-5 run as a sparse search by default (assign/yolov7_search.h: the
+// pairs with IoU > 0 and lower bounds of the others, no [G, K] table) or,
+// with search=dense, over the reference's every-pair tables; same result.
 // Copies of one prior are identical columns with equal costs: a GT's k
 // boundary falling between them is harmless unless another GT also splits
 // that prior's copies (golden NEW-ASSIGNERS.md); ties are taken in torch's
@@ -44,21 +50,18 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
 
 #include "assign/cross_grid.h"
-#include "assign/scores.h"
-#include "cost/terms.h"
-#include "geometry/boxes.h"
+#include "assign/search_record.h"
+#include "assign/yolov7_search.h"
 #include "match/dynamic_k.h"
 
 namespace assignscope::assign {
 namespace {
-
-constexpr float kIouEps = 1e-8f;  // -torch.log(pair_wise_iou + 1e-8)
 
 // Step 2: GT g as the reference rebuilds it from its normalised targets.
 std::array<float, 4> rebuilt_gt(const Problem& p, int64_t g) {
@@ -77,7 +80,8 @@ class YoloV7 final : public Assigner {
         near_neighbor_thr_(static_cast<float>(params.get_float("near_neighbor_thr"))),
         candidate_topk_(params.get_int("candidate_topk")),
         iou_weight_(static_cast<float>(params.get_float("iou_weight"))),
-        cls_weight_(static_cast<float>(params.get_float("cls_weight"))) {}
+        cls_weight_(static_cast<float>(params.get_float("cls_weight"))),
+        sparse_search_(sparse_search(params)) {}
 
   Assignment assign(const Problem& p) const override {
     const int64_t num_gts = p.num_gts();
@@ -108,87 +112,65 @@ class YoloV7 final : public Assigner {
       return out;
     }
 
-    // Steps 2-3: IoU and cost of every (GT, column), computed once per
-    // distinct prior (its columns are identical).
+    // Steps 2-5: the costs, dynamic k, picks and conflicts, by the sparse
+    // search unless it declines (or search=dense).
     std::vector<std::array<float, 4>> gt_box(static_cast<size_t>(num_gts));
-    std::vector<float> gt_area(static_cast<size_t>(num_gts));
-    for (int64_t g = 0; g < num_gts; ++g) {
-      gt_box[g] = rebuilt_gt(p, g);
-      gt_area[g] = geometry::area(gt_box[g].data());
-    }
-    std::map<int32_t, std::vector<size_t>> columns_of;  // prior -> its columns
-    for (size_t v = 0; v < columns.size(); ++v) columns_of[columns[v].prior].push_back(v);
-
-    std::vector<float> iou(static_cast<size_t>(num_gts * k_columns)), cost(iou.size());
-    std::vector<CostTerms> terms(iou.size());
-    std::vector<float> probs(static_cast<size_t>(p.num_classes()));
-    for (const auto& [prior, copies] : columns_of) {
-      const float obj = objectness_probability(p, prior);
-      for (int64_t c = 0; c < p.num_classes(); ++c) probs[c] = std::sqrt(class_probability(p, prior, c) * obj);
-      const double background = cost::bce_logit_prob_background_total(probs.data(), p.num_classes());
-      const float* pred = &p.pred_bboxes(prior, 0);
-      const float pred_area = geometry::area(pred);
-      for (int64_t g = 0; g < num_gts; ++g) {
-        const float u = geometry::iou(gt_box[g].data(), pred, gt_area[g], pred_area);
-        const float cls = cls_weight_ * cost::bce_logit_prob_class_cost(background, probs[p.gt_labels[g]]);
-        const float iou_cost = iou_weight_ * cost::log_iou_cost(u, 1.0f, kIouEps);
-        for (size_t v : copies) {
-          const size_t at = static_cast<size_t>(g * k_columns) + v;
-          iou[at] = u;
-          terms[at] = {cls, iou_cost, 0.0f};
-          cost[at] = cls + iou_cost;
-        }
-      }
-    }
-
-    // Steps 4-5: dynamic k over all columns, picks and conflicts.
-    const match::DynamicKMatch m =
-        match::dynamic_k_matching(cost.data(), iou.data(), num_gts, num_gts, k_columns, candidate_topk_);
+    for (int64_t g = 0; g < num_gts; ++g) gt_box[g] = rebuilt_gt(p, g);
+    const detail::Yolov7Costs costs(p, columns, std::move(gt_box), cls_weight_, iou_weight_);
+    SearchRecord search = search_plan(sparse_search_, p);
+    std::optional<match::DynamicKMatch> sparse;
+    if (search.path == SearchRecord::Path::kSparse)
+      sparse = detail::yolov7_sparse_match(costs, candidate_topk_, &search.why_dense);
+    const match::DynamicKMatch m = sparse ? std::move(*sparse) : detail::yolov7_dense_match(costs, candidate_topk_);
+    out.search = search_outcome(search, sparse.has_value());
     out.dynamic_ks = m.dynamic_ks;
 
     // Step 6: the kept columns as matches, sorted, with their IoUs.
     std::vector<std::tuple<int32_t, int32_t, float>> kept;
     for (int64_t v = 0; v < k_columns; ++v)
       if (const int32_t g = m.owner[static_cast<size_t>(v)]; g >= 0)
-        kept.emplace_back(columns[static_cast<size_t>(v)].prior, g, iou[static_cast<size_t>(g * k_columns + v)]);
+        kept.emplace_back(columns[static_cast<size_t>(v)].prior, g, costs.iou(g, costs.slot_of_column(v)));
     std::sort(kept.begin(), kept.end());
     for (const auto& [prior, g, u] : kept) {
       out.matches->push_back({prior, g});
       out.match_ious->push_back(u);
       if (out.gt_inds[prior] == 0) out.gt_inds[prior] = g + 1, out.labels[prior] = p.gt_labels[g];
     }
-    record_pairs(columns, columns_of, m, iou, cost, terms, &out);
+    record_pairs(columns, costs, m, &out);
     note_ties(m, &out);
     return out;
   }
 
  private:
-  // The reported pairs: each GT with each distinct candidate prior, `inside`
-  // when the prior is among the GT's own stage-1 columns, `picked` when the
-  // GT took one of its columns. Sorted by (gt, prior).
-  static void record_pairs(const std::vector<CrossGridColumn>& columns,
-                           const std::map<int32_t, std::vector<size_t>>& columns_of, const match::DynamicKMatch& m,
-                           const std::vector<float>& iou, const std::vector<float>& cost,
-                           const std::vector<CostTerms>& terms, Assignment* out) {
-    const auto k_columns = static_cast<int64_t>(columns.size());
-    const auto num_gts = static_cast<int64_t>(m.picks.size());
-    for (int64_t g = 0; g < num_gts; ++g) {
-      std::vector<char> picked(columns.size(), 0);
-      for (int32_t v : m.picks[static_cast<size_t>(g)]) picked[static_cast<size_t>(v)] = 1;
-      for (const auto& [prior, copies] : columns_of) {
-        CandidatePair pair;
-        pair.prior = prior;
-        pair.gt = static_cast<int32_t>(g);
-        const size_t at = static_cast<size_t>(g * k_columns) + copies[0];
-        pair.cost = cost[at];
-        pair.terms = terms[at];
-        pair.iou = iou[at];
-        for (size_t v : copies) {
-          pair.inside |= columns[v].gt == g;
-          pair.picked |= picked[v] != 0;
-        }
-        out->candidates.push_back(pair);
+  // The reported pairs: each GT with the priors of its own stage-1 columns
+  // (`inside`), those it picked a column of (`picked`) and those it kept (a
+  // column several GTs picked goes to the cheapest GT over all, picker or
+  // not), costed as the search costed them. Sorted by (gt, prior).
+  static void record_pairs(const std::vector<CrossGridColumn>& columns, const detail::Yolov7Costs& costs,
+                           const match::DynamicKMatch& m, Assignment* out) {
+    enum Why : uint8_t { kInside, kPicked, kKept };
+    std::vector<std::tuple<int32_t, int32_t, Why>> pairs;  // (gt, slot, why); slots ascend with priors
+    for (size_t v = 0; v < columns.size(); ++v) {
+      const int32_t s = costs.slot_of_column(static_cast<int64_t>(v));
+      pairs.emplace_back(columns[v].gt, s, kInside);
+      if (m.owner[v] >= 0) pairs.emplace_back(m.owner[v], s, kKept);
+    }
+    for (size_t g = 0; g < m.picks.size(); ++g)
+      for (int32_t v : m.picks[g]) pairs.emplace_back(static_cast<int32_t>(g), costs.slot_of_column(v), kPicked);
+    std::sort(pairs.begin(), pairs.end());
+    for (size_t at = 0; at < pairs.size();) {
+      const int32_t g = std::get<0>(pairs[at]), s = std::get<1>(pairs[at]);
+      CandidatePair pair;
+      pair.prior = costs.prior_of_slot(s);
+      pair.gt = g;
+      pair.iou = costs.iou(g, s);
+      pair.cost = costs.cost(g, s, pair.iou);
+      pair.terms = costs.terms(g, s, pair.iou);
+      for (; at < pairs.size() && std::get<0>(pairs[at]) == g && std::get<1>(pairs[at]) == s; ++at) {
+        pair.inside |= std::get<2>(pairs[at]) == kInside;
+        pair.picked |= std::get<2>(pairs[at]) == kPicked;
       }
+      out->candidates.push_back(pair);
     }
   }
 
@@ -209,6 +191,7 @@ class YoloV7 final : public Assigner {
   int64_t candidate_topk_;
   float iou_weight_;
   float cls_weight_;
+  bool sparse_search_;
 };
 
 // base_sizes: per level, the anchors' (w, h) in pixels, [[[12, 16], ...], ...].
@@ -264,6 +247,43 @@ Status check_recorded_settings(const Params& params, const Problem& p, const std
   return Status();
 }
 
+// The pairs a replay costs are (GT, column) pairs, not (prior, GT): search=
+// dense builds [G, K] tables of 8 bytes a pair, bounded as assign_batch
+// bounds N x G (kMaxPriorGtPairs). The sparse search builds none; its worst
+// case (every GT costed over its whole row) is G x K pair costs, bounded at
+// 16 times that. Past the dense bound, an image the sparse search would
+// decline is refused rather than given dense tables.
+constexpr int64_t kMaxSparseColumnPairs = 16 * kMaxPriorGtPairs;
+
+Status check_pair_budget(const Params& params, const Problem& p, const std::vector<YoloLevel>& levels) {
+  const int64_t num_gts = p.num_gts();
+  if (num_gts == 0) return Status();
+  const std::vector<CrossGridColumn> columns =
+      cross_grid_columns(p, levels, static_cast<float>(params.get_float("prior_match_thr")),
+                         static_cast<float>(params.get_float("near_neighbor_thr")), CellIndex::kClamp)
+          .columns;
+  const auto k_columns = static_cast<int64_t>(columns.size());
+  if (k_columns <= kMaxPriorGtPairs / num_gts) return Status();
+  const std::string size = fmt::format("G x K = {} x {} (GT, candidate column) pairs", num_gts, k_columns);
+  if (!sparse_search(params))
+    return Status::Unsupported(
+        fmt::format("yolov7: {} is more than search=dense's tables handle ({}); the default search=sparse builds none",
+                    size, kMaxPriorGtPairs));
+  if (k_columns > kMaxSparseColumnPairs / num_gts)
+    return Status::Unsupported(
+        fmt::format("yolov7: {} is more than this version handles ({}); split the image or drop GTs", size,
+                    kMaxSparseColumnPairs));
+  std::vector<std::array<float, 4>> gt_box(static_cast<size_t>(num_gts));
+  for (int64_t g = 0; g < num_gts; ++g) gt_box[g] = rebuilt_gt(p, g);
+  const detail::Yolov7Costs costs(p, columns, std::move(gt_box), static_cast<float>(params.get_float("cls_weight")),
+                                  static_cast<float>(params.get_float("iou_weight")));
+  if (const std::string why = detail::yolov7_sparse_declines(costs); !why.empty())
+    return Status::Unsupported(fmt::format(
+        "yolov7: {} is more than the dense search's tables handle ({}), and the sparse search cannot run here ({})",
+        size, kMaxPriorGtPairs, why));
+  return Status();
+}
+
 }  // namespace
 
 AssignerInfo yolov7_info() {
@@ -315,6 +335,7 @@ AssignerInfo yolov7_info() {
            /*nullable=*/true,
            canonical_base_sizes},
       });
+  info.params.push_back(search_param());
   info.needs = {{Field::kPriors},     {Field::kAnchors},  {Field::kClsScores}, {Field::kObjectness},
                 {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "dynamic_ks.npy",
@@ -328,15 +349,17 @@ AssignerInfo yolov7_info() {
   // conflicts by the cost over all GTs; a GT without columns of its own
   // still takes others' columns: not geometric.
   info.traits = {CostDefinition::kSimOta,    /*multi_match=*/true, /*dynamic_k=*/true,     /*picks_k=*/false,
-                 /*conflict_over_all=*/true, /*geometric=*/false,  /*records_pairs=*/true, /*sparse_search=*/false};
+                 /*conflict_over_all=*/true, /*geometric=*/false,  /*records_pairs=*/true, /*sparse_search=*/true};
   info.check = [](const Params& params, const Problem& p) {
     if (!p.meta.image_size)
       return Status::InvalidInput(
           "yolov7: meta.image_size is missing; YOLOv7 normalises GTs by the network input size [height, width]");
     const auto levels = yolo_grid_of(p, "yolov7");
     if (!levels.ok()) return levels.status();
-    return check_recorded_settings(params, p, *levels);
+    ASSIGNSCOPE_RETURN_IF_ERROR(check_recorded_settings(params, p, *levels));
+    return check_pair_budget(params, p, *levels);
   };
+  info.bounds_own_pairs = true;
   info.class_names = {{"BatchYOLOv7Assigner", ClassName::Syntax::kAny}, {"YOLOv7Head", ClassName::Syntax::kAny, true}};
   info.config_ignored = {"num_classes"};
   info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmyolo", "0.6.0", "0.7", "mmyolo 0.6"}}; };
