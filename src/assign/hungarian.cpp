@@ -296,18 +296,8 @@ class Hungarian final : public Assigner {
 // A preset's match_costs, as a config writes them.
 std::string match_costs_preset(const std::string& list) { return R"({"match_costs": )" + list + "}"; }
 
-}  // namespace
-
-AssignerInfo hungarian_info() {
-  AssignerInfo info;
-  info.name = kName;
-  info.summary =
-      "DETR's one-to-one matching: class cost (focal, or softmax over C + 1 columns) + L1 on normalised boxes + "
-      "GIoU cost, minimum-cost assignment (scipy's linear_sum_assignment)";
-  info.reference =
-      "mmdetection mmdet/models/task_modules/assigners/hungarian_assigner.py HungarianAssigner (commit 19bceba5), "
-      "match_cost.py FocalLossCost, ClassificationCost, BBoxL1Cost, IoUCost (commit 658c19eb)";
-  info.params = {
+std::vector<ParamSpec> hungarian_params() {
+  return {
       {"cls_weight", ParamType::kFloat, 2.0, "weight of the class cost (0: none)", 0.0, std::nullopt, {}},
       {"cls_cost",
        ParamType::kString,
@@ -360,34 +350,33 @@ AssignerInfo hungarian_info() {
        /*nullable=*/true,
        [](const Json& v) { return cost::canonical_match_cost_list(v); }},
   };
-  info.needs = {{Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
-  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
-  info.make = [](const Params& params) { return std::make_unique<Hungarian>(params); };
-  // One query per GT by a linear assignment over every (query, GT) cost.
-  info.traits = {CostDefinition::kHungarian,  /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/false};
-  info.check = [](const Params& params, const Problem& p) {
-    const std::vector<MatchCost> costs = costs_of(params);
-    if (has_cost(costs, MatchCostType::kBBoxL1) && !p.meta.image_size)
-      return Status::InvalidInput(
-          "meta key 'image_size' ([height, width] of the network input, in meta.json) is missing; assigner hungarian "
-          "needs it to normalise the L1 cost (BBoxL1Cost)");
-    if (p.background_column && has_cost(costs, MatchCostType::kFocalLoss))
-      return Status::InvalidInput(fmt::format(
-          "field 'cls_scores' has C + 1 = {} columns with meta num_classes = {}: a softmax head's scores with a "
-          "\"no object\" column, but hungarian's class cost is FocalLossCost, which takes sigmoid logits [N, C]; "
-          "replay a softmax head with ClassificationCost (-a detr)",
-          p.cls_scores.cols(), p.num_classes()));
-    if (p.meta.scores == ScoreKind::kProbs && has_cost(costs, MatchCostType::kClassification))
-      return Status::InvalidInput(
-          "meta key 'scores' is \"probs\", but ClassificationCost takes the softmax of the head's logits; dump the "
-          "logits (meta.scores \"logits\") to replay it");
-    return Status();
-  };
-  info.validate = validate;
-  info.accepts_background_column = true;
-  info.class_names = {{"HungarianAssigner", ClassName::Syntax::kAny}};
-  info.presets = {
+}
+
+// What a dump must hold for these costs: the image size for BBoxL1Cost, sigmoid
+// logits (no "no object" column) for FocalLossCost, logits for
+// ClassificationCost.
+Status check_costs_fit_dump(const Params& params, const Problem& p) {
+  const std::vector<MatchCost> costs = costs_of(params);
+  if (has_cost(costs, MatchCostType::kBBoxL1) && !p.meta.image_size)
+    return Status::InvalidInput(
+        "meta key 'image_size' ([height, width] of the network input, in meta.json) is missing; assigner hungarian "
+        "needs it to normalise the L1 cost (BBoxL1Cost)");
+  if (p.background_column && has_cost(costs, MatchCostType::kFocalLoss))
+    return Status::InvalidInput(fmt::format(
+        "field 'cls_scores' has C + 1 = {} columns with meta num_classes = {}: a softmax head's scores with a "
+        "\"no object\" column, but hungarian's class cost is FocalLossCost, which takes sigmoid logits [N, C]; "
+        "replay a softmax head with ClassificationCost (-a detr)",
+        p.cls_scores.cols(), p.num_classes()));
+  if (p.meta.scores == ScoreKind::kProbs && has_cost(costs, MatchCostType::kClassification))
+    return Status::InvalidInput(
+        "meta key 'scores' is \"probs\", but ClassificationCost takes the softmax of the head's logits; dump the "
+        "logits (meta.scores \"logits\") to replay it");
+  return Status();
+}
+
+// The match costs of mmdetection's DETR-family configs, and single-cost checks.
+std::vector<Preset> hungarian_presets() {
+  return {
       {"detr",
        "DETR (configs/detr/detr_r50_8xb2-150e_coco.py): ClassificationCost 1.0 (softmax over C + 1 columns), "
        "BBoxL1Cost 5.0 on (cx, cy, w, h), IoUCost giou 2.0",
@@ -412,6 +401,31 @@ AssignerInfo hungarian_info() {
        match_costs_preset(R"([{"type": "FocalLossCost", "weight": 2.0}])"),
        {}},
   };
+}
+
+}  // namespace
+
+AssignerInfo hungarian_info() {
+  AssignerInfo info;
+  info.name = kName;
+  info.summary =
+      "DETR's one-to-one matching: class cost (focal, or softmax over C + 1 columns) + L1 on normalised boxes + "
+      "GIoU cost, minimum-cost assignment (scipy's linear_sum_assignment)";
+  info.reference =
+      "mmdetection mmdet/models/task_modules/assigners/hungarian_assigner.py HungarianAssigner (commit 19bceba5), "
+      "match_cost.py FocalLossCost, ClassificationCost, BBoxL1Cost, IoUCost (commit 658c19eb)";
+  info.params = hungarian_params();
+  info.needs = {{Field::kClsScores}, {Field::kPredBboxes}, {Field::kGtBboxes}, {Field::kGtLabels}};
+  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
+  info.make = [](const Params& params) { return std::make_unique<Hungarian>(params); };
+  // One query per GT by a linear assignment over every (query, GT) cost.
+  info.traits = {CostDefinition::kHungarian,  /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/false};
+  info.check = check_costs_fit_dump;
+  info.validate = validate;
+  info.accepts_background_column = true;
+  info.class_names = {{"HungarianAssigner", ClassName::Syntax::kAny}};
+  info.presets = hungarian_presets();
   info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }

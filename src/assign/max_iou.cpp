@@ -324,17 +324,8 @@ class MaxIou final : public Assigner {
   bool sparse_search_;
 };
 
-}  // namespace
-
-AssignerInfo max_iou_info() {
-  AssignerInfo info;
-  info.name = "max-iou";
-  info.summary =
-      "Max-IoU (RetinaNet): positive at IoU >= 0.5 with the best GT, negative below 0.4, ignored between; each GT "
-      "also takes its best anchors";
-  info.reference =
-      "mmdetection mmdet/models/task_modules/assigners/max_iou_assigner.py MaxIoUAssigner (commit d4ccf312)";
-  info.params = {
+std::vector<ParamSpec> max_iou_params() {
+  return {
       {"pos_iou_thr",
        ParamType::kFloat,
        0.5,
@@ -394,17 +385,11 @@ AssignerInfo max_iou_info() {
        {}},
       search_param(),
   };
-  info.needs = {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
-  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
-  info.make = [](const Params& params) { return std::make_unique<MaxIou>(params); };
-  // IoU thresholds, the best GT of each anchor (always one that reaches the
-  // threshold); the low-quality step gives a GT its best anchors at any IoU.
-  info.traits = {CostDefinition::kNone,       /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
-                 /*conflict_over_all=*/false, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/true};
-  info.aliases = {"retinanet"};
-  info.class_names = {{"MaxIoUAssigner", ClassName::Syntax::kAny}};
-  info.config_ignored = {"iou_calculator"};
-  info.presets = {
+}
+
+// The settings of mmdetection's configs that use MaxIoUAssigner.
+std::vector<Preset> max_iou_presets() {
+  return {
       {"retinanet",
        "RetinaNet (configs/_base_/models/retinanet_r50_fpn.py): pos 0.5, neg 0.4, min_pos_iou 0",
        R"({"pos_iou_thr": 0.5, "neg_iou_thr": 0.4, "min_pos_iou": 0.0, "match_low_quality": true})",
@@ -423,15 +408,43 @@ AssignerInfo max_iou_info() {
        R"({"pos_iou_thr": 0.7, "neg_iou_thr": [0.3, 0.7], "min_pos_iou": 0.3, "match_low_quality": true})",
        {}},
   };
-  info.validate = [](const Params& p, std::vector<std::string>* warnings) -> Status {
-    const Interval neg = p.get_interval("neg_iou_thr");
-    if (neg.hi > p.get_float("pos_iou_thr"))
-      warnings->push_back(
-          fmt::format("neg_iou_thr {} is above pos_iou_thr {}: anchors in between are made negative "
-                      "and then positive, as mmdet does",
-                      neg.hi, p.get_float("pos_iou_thr")));
-    return Status();
-  };
+}
+
+// neg_iou_thr above pos_iou_thr is legal (mmdet makes those anchors negative,
+// then positive): a warning, not an error.
+Status validate_thresholds(const Params& p, std::vector<std::string>* warnings) {
+  const Interval neg = p.get_interval("neg_iou_thr");
+  if (neg.hi > p.get_float("pos_iou_thr"))
+    warnings->push_back(
+        fmt::format("neg_iou_thr {} is above pos_iou_thr {}: anchors in between are made negative "
+                    "and then positive, as mmdet does",
+                    neg.hi, p.get_float("pos_iou_thr")));
+  return Status();
+}
+
+}  // namespace
+
+AssignerInfo max_iou_info() {
+  AssignerInfo info;
+  info.name = "max-iou";
+  info.summary =
+      "Max-IoU (RetinaNet): positive at IoU >= 0.5 with the best GT, negative below 0.4, ignored between; each GT "
+      "also takes its best anchors";
+  info.reference =
+      "mmdetection mmdet/models/task_modules/assigners/max_iou_assigner.py MaxIoUAssigner (commit d4ccf312)";
+  info.params = max_iou_params();
+  info.needs = {{Field::kAnchors, Field::kPriors}, {Field::kGtBboxes}, {Field::kGtLabels}};
+  info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "max_overlaps.npy"};
+  info.make = [](const Params& params) { return std::make_unique<MaxIou>(params); };
+  // IoU thresholds, the best GT of each anchor (always one that reaches the
+  // threshold); the low-quality step gives a GT its best anchors at any IoU.
+  info.traits = {CostDefinition::kNone,       /*multi_match=*/false, /*dynamic_k=*/false,    /*picks_k=*/false,
+                 /*conflict_over_all=*/false, /*geometric=*/false,   /*records_pairs=*/true, /*sparse_search=*/true};
+  info.aliases = {"retinanet"};
+  info.class_names = {{"MaxIoUAssigner", ClassName::Syntax::kAny}};
+  info.config_ignored = {"iou_calculator"};
+  info.presets = max_iou_presets();
+  info.validate = validate_thresholds;
   info.replays = [](const Params&) { return std::vector<FrameworkRange>{{"mmdet", "3.0.0", "4", "mmdetection 3.x"}}; };
   return info;
 }

@@ -59,59 +59,53 @@ void add_groups(const std::map<int64_t, analysis::GroupStats>& classes,
   (*summary)["per_scale"] = std::move(by_scale);
 }
 
-ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageStats& s, const JsonOptions& options) {
-  ojson img;
-  img["name"] = p.name;
-  img["num_priors"] = p.num_priors();
-  img["num_gts"] = p.num_gts();
-  img["num_classes"] = p.num_classes();
-  img["num_levels"] = p.num_levels();
-  img["levels_inferred"] = p.levels_inferred;  // from runs of equal stride: the dump had no num_level_priors
-  img["predictions"] = p.preds_from_distances      ? ojson("pred_distances")
-                       : p.has(Field::kPredBboxes) ? ojson("pred_bboxes")
-                                                   : ojson(nullptr);
-  img["summary"] = {{"positives", s.positives},
-                    {"negatives", s.negatives},
-                    {"ignored", s.ignored},
-                    {"starved_gts", s.starved_gts}};
-  if (s.to_padding > 0) img["summary"]["to_padding"] = s.to_padding;
+// An image's "summary": its counts, then per class and per scale.
+ojson image_summary_json(const analysis::ImageStats& s) {
+  ojson summary = {{"positives", s.positives},
+                   {"negatives", s.negatives},
+                   {"ignored", s.ignored},
+                   {"starved_gts", s.starved_gts}};
+  if (s.to_padding > 0) summary["to_padding"] = s.to_padding;
   if (s.matches >= 0) {
-    img["summary"]["matches"] = s.matches;
-    img["summary"]["priors_serving_several_gts"] = s.priors_serving_several;
+    summary["matches"] = s.matches;
+    summary["priors_serving_several_gts"] = s.priors_serving_several;
   }
-  add_groups(s.classes, s.scales, &img["summary"]);
-  img["levels"] = levels_json(s.levels);
+  add_groups(s.classes, s.scales, &summary);
+  return summary;
+}
 
-  ojson gts = ojson::array();
-  for (const analysis::GtStats& g : s.gts) {
-    ojson lost_to = ojson::array();
-    for (const auto& [other, count] : g.lost_to) lost_to.push_back({{"gt", other}, {"count", count}});
-    ojson j;
-    j["index"] = g.index;
-    j["label"] = g.label;
-    j["box"] = {json_float(g.box[0]), json_float(g.box[1]), json_float(g.box[2]), json_float(g.box[3])};
-    j["area"] = json_float(static_cast<float>(g.area));
-    j["scale"] = analysis::scale_name(g.scale);
-    j["dynamic_k"] = g.dynamic_k >= 0 ? ojson(g.dynamic_k) : ojson(nullptr);
-    j["plan_mass"] = g.plan_mass >= 0 ? ojson(json_float(static_cast<float>(g.plan_mass))) : ojson(nullptr);
-    j["candidates"] = g.candidates;
-    j["picked"] = g.picked;
-    j["positives"] = g.positives;
-    j["lost"] = g.lost;
-    j["lost_to"] = lost_to;
-    j["iou"] = summary_json(g.iou);
-    j["cost"] = summary_json(g.cost);
-    ojson terms = ojson::object();
-    for (size_t t = 0; t < g.terms.size() && !g.cost.empty(); ++t) terms[s.cost_terms[t]] = summary_json(g.terms[t]);
-    j["cost_terms"] = g.cost.empty() ? ojson(nullptr) : std::move(terms);
-    j["centre_distance"] = summary_json(g.centre_distance);
-    j["soft_target_sum"] = g.soft_target_sum ? json_float(static_cast<float>(*g.soft_target_sum)) : ojson(nullptr);
-    j["positives_per_level"] = g.positives_per_level;
-    j["starved"] = g.starved();
-    gts.push_back(std::move(j));
-  }
-  img["gts"] = std::move(gts);
+// One entry of "gts"; `cost_terms` names g.terms.
+ojson gt_json(const analysis::GtStats& g, const std::vector<std::string>& cost_terms) {
+  ojson lost_to = ojson::array();
+  for (const auto& [other, count] : g.lost_to) lost_to.push_back({{"gt", other}, {"count", count}});
+  ojson j;
+  j["index"] = g.index;
+  j["label"] = g.label;
+  j["box"] = {json_float(g.box[0]), json_float(g.box[1]), json_float(g.box[2]), json_float(g.box[3])};
+  j["area"] = json_float(static_cast<float>(g.area));
+  j["scale"] = analysis::scale_name(g.scale);
+  j["dynamic_k"] = g.dynamic_k >= 0 ? ojson(g.dynamic_k) : ojson(nullptr);
+  j["plan_mass"] = g.plan_mass >= 0 ? ojson(json_float(static_cast<float>(g.plan_mass))) : ojson(nullptr);
+  j["candidates"] = g.candidates;
+  j["picked"] = g.picked;
+  j["positives"] = g.positives;
+  j["lost"] = g.lost;
+  j["lost_to"] = lost_to;
+  j["iou"] = summary_json(g.iou);
+  j["cost"] = summary_json(g.cost);
+  ojson terms = ojson::object();
+  for (size_t t = 0; t < g.terms.size() && !g.cost.empty(); ++t) terms[cost_terms[t]] = summary_json(g.terms[t]);
+  j["cost_terms"] = g.cost.empty() ? ojson(nullptr) : std::move(terms);
+  j["centre_distance"] = summary_json(g.centre_distance);
+  j["soft_target_sum"] = g.soft_target_sum ? json_float(static_cast<float>(*g.soft_target_sum)) : ojson(nullptr);
+  j["positives_per_level"] = g.positives_per_level;
+  j["starved"] = g.starved();
+  return j;
+}
 
+// "positives": every positive prior with its GT, label, overlap and level
+// (and its soft target, soft label and weight where the assigner writes them).
+ojson positives_json(const Problem& p, const Assignment& a) {
   ojson positives = ojson::array();
   for (int64_t i = 0; i < a.num_priors(); ++i) {
     if (a.gt_inds[i] <= 0) continue;
@@ -128,7 +122,61 @@ ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageSta
     }
     positives.push_back(std::move(pos));
   }
-  img["positives"] = std::move(positives);
+  return positives;
+}
+
+// --include priors: the dense per-prior arrays, all N long.
+ojson priors_json(const Assignment& a) {
+  ojson overlaps = a.max_overlaps.empty() ? ojson(nullptr) : ojson::array();
+  for (float v : a.max_overlaps) overlaps.push_back(json_float(v));
+  ojson priors = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
+  for (const auto& [name, values] :
+       {std::pair{"assign_metrics", &a.assign_metrics}, std::pair{"assign_metrics_raw", &a.assign_metrics_raw},
+        std::pair{"soft_labels", &a.soft_labels}, std::pair{"soft_weights", &a.soft_weights}}) {
+    if (!*values) continue;
+    ojson array = ojson::array();
+    for (float v : **values) array.push_back(json_float(v));
+    priors[name] = std::move(array);
+  }
+  return priors;
+}
+
+// --include candidates: every (prior, GT) pair the assigner recorded, with its
+// cost terms.
+ojson candidates_json(const Assignment& a) {
+  ojson pairs = ojson::array();
+  for (const CandidatePair& c : a.candidates) {
+    ojson terms = ojson::object();
+    for (size_t t = 0; t < a.cost_terms.size(); ++t) terms[a.cost_terms[t]] = json_float(c.terms[t]);
+    pairs.push_back({{"prior", c.prior},
+                     {"gt", c.gt},
+                     {"cost", json_float(c.cost)},
+                     {"terms", terms},
+                     {"iou", json_float(c.iou)},
+                     {"inside", c.inside},
+                     {"picked", c.picked},
+                     {"assigned", a.gt_inds[c.prior] == c.gt + 1}});
+  }
+  return pairs;
+}
+
+ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageStats& s, const JsonOptions& options) {
+  ojson img;
+  img["name"] = p.name;
+  img["num_priors"] = p.num_priors();
+  img["num_gts"] = p.num_gts();
+  img["num_classes"] = p.num_classes();
+  img["num_levels"] = p.num_levels();
+  img["levels_inferred"] = p.levels_inferred;  // from runs of equal stride: the dump had no num_level_priors
+  img["predictions"] = p.preds_from_distances      ? ojson("pred_distances")
+                       : p.has(Field::kPredBboxes) ? ojson("pred_bboxes")
+                                                   : ojson(nullptr);
+  img["summary"] = image_summary_json(s);
+  img["levels"] = levels_json(s.levels);
+  ojson gts = ojson::array();
+  for (const analysis::GtStats& g : s.gts) gts.push_back(gt_json(g, s.cost_terms));
+  img["gts"] = std::move(gts);
+  img["positives"] = positives_json(p, a);
   if (a.matches) {
     ojson matches = ojson::array();
     for (const Match& m : *a.matches)
@@ -137,37 +185,13 @@ ojson image_json(const Problem& p, const Assignment& a, const analysis::ImageSta
   }
   img["notes"] = a.notes;
   img["warnings"] = a.warnings;
-
   if (options.per_prior) {
-    ojson overlaps = a.max_overlaps.empty() ? ojson(nullptr) : ojson::array();
-    for (float v : a.max_overlaps) overlaps.push_back(json_float(v));
-    img["priors"] = {{"assigned_gt_inds", a.gt_inds}, {"assigned_labels", a.labels}, {"max_overlaps", overlaps}};
+    img["priors"] = priors_json(a);
     if (a.dynamic_ks) img["dynamic_ks"] = *a.dynamic_ks;
-    for (const auto& [name, values] :
-         {std::pair{"assign_metrics", &a.assign_metrics}, std::pair{"assign_metrics_raw", &a.assign_metrics_raw},
-          std::pair{"soft_labels", &a.soft_labels}, std::pair{"soft_weights", &a.soft_weights}}) {
-      if (!*values) continue;
-      ojson array = ojson::array();
-      for (float v : **values) array.push_back(json_float(v));
-      img["priors"][name] = std::move(array);
-    }
   }
   if (options.candidates) {
     img["cost_terms"] = a.cost_terms;
-    ojson pairs = ojson::array();
-    for (const CandidatePair& c : a.candidates) {
-      ojson terms = ojson::object();
-      for (size_t t = 0; t < a.cost_terms.size(); ++t) terms[a.cost_terms[t]] = json_float(c.terms[t]);
-      pairs.push_back({{"prior", c.prior},
-                       {"gt", c.gt},
-                       {"cost", json_float(c.cost)},
-                       {"terms", terms},
-                       {"iou", json_float(c.iou)},
-                       {"inside", c.inside},
-                       {"picked", c.picked},
-                       {"assigned", a.gt_inds[c.prior] == c.gt + 1}});
-    }
-    img["candidates"] = std::move(pairs);
+    img["candidates"] = candidates_json(a);
   }
   return img;
 }

@@ -425,88 +425,75 @@ class PriorGts {
 
 std::string colour_of(int64_t g, int64_t num_gts) { return g < num_gts ? gt_colour(g) : kPaddingGrey; }
 
-// One image of `svg`: its summary line, level panels and legend, from `top`;
-// returns the y below it.
-double draw_image(std::string& out, const Problem& p, const Assignment& a, const std::string& heading, double top,
-                  double width, size_t index) {
-  const analysis::ImageStats s = analysis::compute_stats(p, a);
-  const int64_t num_gts = p.num_gts();
-  const int64_t n = std::min(p.num_priors(), a.num_priors());
-  std::vector<char> starved(static_cast<size_t>(num_gts), 0);
-  for (int64_t g : s.starved_gts) starved[static_cast<size_t>(g)] = 1;
-
-  emit(out, "<g class=\"image\" id=\"image-{}\" data-name=\"{}\">\n", index, xml_escape(p.name));
+// The line above an image's panels: its counts.
+std::string image_summary(const Problem& p, const analysis::ImageStats& s) {
   std::string summary = fmt::format("{} priors · {} GTs · {} positives · {} negatives · {} ignored · {} starved GT{}",
-                                    p.num_priors(), num_gts, s.positives, s.negatives, s.ignored, s.starved_gts.size(),
-                                    s.starved_gts.size() == 1 ? "" : "s");
+                                    p.num_priors(), p.num_gts(), s.positives, s.negatives, s.ignored,
+                                    s.starved_gts.size(), s.starved_gts.size() == 1 ? "" : "s");
   if (s.matches >= 0)
     summary += fmt::format(" · {} matches ({} priors serve several GTs)", s.matches, s.priors_serving_several);
   if (s.to_padding > 0) summary += fmt::format(" · {} positives to padding GT columns", s.to_padding);
-  emit(out, "<text class=\"image-title\" x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(layout::kGap),
-       num(top + 14), xml_escape(heading.empty() ? summary : heading + " · " + summary));
+  return summary;
+}
 
-  const PanelRow row = panel_row(p, top + layout::kImageTitleHeight);
-  const bool dots = n <= layout::kMaxNegativeDots;
-  const PriorGts prior_gts(a);
-  for (size_t l = 0; l < row.levels.size(); ++l) {
-    const Level& level = row.levels[l];
-    const Panel& panel = row.panels[l];
-    const int64_t positives = l < s.levels.size() ? s.levels[l].positives : 0;
-    emit(out, "<g class=\"panel\" id=\"image-{}-level-{}\" data-level=\"{}\">\n", index, l, l);
-    draw_panel_base(out, p, panel, panel_title(level, l, positives, "positives"), starved);
-    const int64_t end = std::min(level.start + level.count, n);
-    const double r = marker_radius(level.stride, panel.scale);
-    double x = 0, y = 0;
-    if (dots) {
-      emit(out, "<g class=\"negatives\" fill=\"{}\">\n", kNegativeGrey);
-      for (int64_t i = level.start; i < end; ++i)
-        if (a.gt_inds[static_cast<size_t>(i)] == 0 && prior_centre(p, i, &x, &y))
-          emit(out, "<circle class=\"negative\" cx=\"{}\" cy=\"{}\" r=\"1\"/>\n", num(panel.x(x)), num(panel.y(y)));
-      out += "</g>\n";
-    }
-    emit(out, "<g class=\"ignoreds\" stroke=\"{}\" stroke-width=\"1.2\">\n", kGrey);
-    for (int64_t i = level.start; i < end; ++i) {
-      if (a.gt_inds[static_cast<size_t>(i)] >= 0 || !prior_centre(p, i, &x, &y)) continue;
-      const double cx = panel.x(x), cy = panel.y(y), h = std::max(r, 2.5);
-      emit(out, "<path class=\"ignored\" data-prior=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\"/>\n", i, num(cx - h),
-           num(cy - h), num(cx + h), num(cy + h), num(cx - h), num(cy + h), num(cx + h), num(cy - h));
-    }
-    out += "</g>\n";
-    out += "<g class=\"positives\" stroke=\"#ffffff\" stroke-width=\"0.5\">\n";
-    for (int64_t i = level.start; i < end; ++i) {
-      const int64_t gi = a.gt_inds[static_cast<size_t>(i)];
-      if (gi <= 0 || !prior_centre(p, i, &x, &y)) continue;
-      const double cx = panel.x(x), cy = panel.y(y);
-      const int64_t g = gi - 1;
-      if (soft_role(a, i) == SoftRole::kAmbiguous) {  // O2F: a ring, the GT's best stays a filled dot
-        emit(out,
-             "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" data-soft=\"ambiguous\" cx=\"{}\" "
-             "cy=\"{}\" r=\"{}\" fill=\"#ffffff\" stroke=\"{}\" stroke-width=\"1.5\"/>\n",
-             i, g, num(cx), num(cy), num(std::max(r - 0.75, 1.0)), colour_of(g, num_gts));
-        continue;
-      }
-      emit(out,
-           "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>\n",
-           i, g < num_gts ? std::to_string(g) : "padding", num(cx), num(cy), num(r), colour_of(g, num_gts));
-      if (!a.matches) continue;
-      int ring = 0;
-      for (int64_t other : prior_gts.of(i)) {
-        if (other == g) continue;
-        ++ring;
-        emit(
-            out,
-            "<circle class=\"extra-match\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" "
-            "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
-            i, other, num(cx), num(cy), num(r + 2 * ring), colour_of(other, num_gts));
-      }
-    }
-    out += "</g>\n";
-    draw_starved_markers(out, p, panel, starved);
+// The priors [level.start, end) of one panel: negatives as dots (when
+// `dots`), ignored priors as crosses, positives in their GT's colour (an
+// O2F ambiguous positive as a ring, a multi-match prior's further GTs as
+// rings around it).
+void draw_level_priors(std::string& out, const Problem& p, const Assignment& a, const PriorGts& prior_gts,
+                       const Panel& panel, const Level& level, int64_t end, bool dots) {
+  const int64_t num_gts = p.num_gts();
+  const double r = marker_radius(level.stride, panel.scale);
+  double x = 0, y = 0;
+  if (dots) {
+    emit(out, "<g class=\"negatives\" fill=\"{}\">\n", kNegativeGrey);
+    for (int64_t i = level.start; i < end; ++i)
+      if (a.gt_inds[static_cast<size_t>(i)] == 0 && prior_centre(p, i, &x, &y))
+        emit(out, "<circle class=\"negative\" cx=\"{}\" cy=\"{}\" r=\"1\"/>\n", num(panel.x(x)), num(panel.y(y)));
     out += "</g>\n";
   }
+  emit(out, "<g class=\"ignoreds\" stroke=\"{}\" stroke-width=\"1.2\">\n", kGrey);
+  for (int64_t i = level.start; i < end; ++i) {
+    if (a.gt_inds[static_cast<size_t>(i)] >= 0 || !prior_centre(p, i, &x, &y)) continue;
+    const double cx = panel.x(x), cy = panel.y(y), h = std::max(r, 2.5);
+    emit(out, "<path class=\"ignored\" data-prior=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\"/>\n", i, num(cx - h),
+         num(cy - h), num(cx + h), num(cy + h), num(cx - h), num(cy + h), num(cx + h), num(cy - h));
+  }
+  out += "</g>\n";
+  out += "<g class=\"positives\" stroke=\"#ffffff\" stroke-width=\"0.5\">\n";
+  for (int64_t i = level.start; i < end; ++i) {
+    const int64_t gi = a.gt_inds[static_cast<size_t>(i)];
+    if (gi <= 0 || !prior_centre(p, i, &x, &y)) continue;
+    const double cx = panel.x(x), cy = panel.y(y);
+    const int64_t g = gi - 1;
+    if (soft_role(a, i) == SoftRole::kAmbiguous) {  // O2F: a ring, the GT's best stays a filled dot
+      emit(out,
+           "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" data-soft=\"ambiguous\" cx=\"{}\" "
+           "cy=\"{}\" r=\"{}\" fill=\"#ffffff\" stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+           i, g, num(cx), num(cy), num(std::max(r - 0.75, 1.0)), colour_of(g, num_gts));
+      continue;
+    }
+    emit(out,
+         "<circle class=\"positive\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>\n", i,
+         g < num_gts ? std::to_string(g) : "padding", num(cx), num(cy), num(r), colour_of(g, num_gts));
+    if (!a.matches) continue;
+    int ring = 0;
+    for (int64_t other : prior_gts.of(i)) {
+      if (other == g) continue;
+      ++ring;
+      emit(out,
+           "<circle class=\"extra-match\" data-prior=\"{}\" data-gt=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" "
+           "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+           i, other, num(cx), num(cy), num(r + 2 * ring), colour_of(other, num_gts));
+    }
+  }
+  out += "</g>\n";
+}
 
-  // The legend.
-  double y = row.bottom + 12;
+// The legend of `svg`'s image from y: the key to the symbols drawn, the
+// assigner's notes, one entry per GT; returns the y below it.
+double draw_image_legend(std::string& out, const Problem& p, const Assignment& a, const analysis::ImageStats& s,
+                         bool dots, double y, double width) {
   const double legend_width = width - 2 * layout::kGap;
   out += "<g class=\"legend\">\n";
   std::vector<KeyItem> key = {{Symbol::kGtBox, "GT box, tagged gt:label"},
@@ -537,9 +524,183 @@ double draw_image(std::string& out, const Problem& p, const Assignment& a, const
     if (g.dynamic_k >= 0) text += fmt::format(" · k {}", g.dynamic_k);
     entries.push_back({g.index, text, g.starved()});
   }
-  y = draw_gt_entries(out, entries, num_gts, layout::kGap, y + 4, legend_width);
-  out += "</g>\n</g>\n";
+  y = draw_gt_entries(out, entries, p.num_gts(), layout::kGap, y + 4, legend_width);
+  out += "</g>\n";
+  return y;
+}
+
+// One image of `svg`: its summary line, level panels and legend, from `top`;
+// returns the y below it.
+double draw_image(std::string& out, const Problem& p, const Assignment& a, const std::string& heading, double top,
+                  double width, size_t index) {
+  const analysis::ImageStats s = analysis::compute_stats(p, a);
+  const int64_t n = std::min(p.num_priors(), a.num_priors());
+  std::vector<char> starved(static_cast<size_t>(p.num_gts()), 0);
+  for (int64_t g : s.starved_gts) starved[static_cast<size_t>(g)] = 1;
+
+  emit(out, "<g class=\"image\" id=\"image-{}\" data-name=\"{}\">\n", index, xml_escape(p.name));
+  const std::string summary = image_summary(p, s);
+  emit(out, "<text class=\"image-title\" x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(layout::kGap),
+       num(top + 14), xml_escape(heading.empty() ? summary : heading + " · " + summary));
+
+  const PanelRow row = panel_row(p, top + layout::kImageTitleHeight);
+  const bool dots = n <= layout::kMaxNegativeDots;
+  const PriorGts prior_gts(a);
+  for (size_t l = 0; l < row.levels.size(); ++l) {
+    const Level& level = row.levels[l];
+    const Panel& panel = row.panels[l];
+    const int64_t positives = l < s.levels.size() ? s.levels[l].positives : 0;
+    emit(out, "<g class=\"panel\" id=\"image-{}-level-{}\" data-level=\"{}\">\n", index, l, l);
+    draw_panel_base(out, p, panel, panel_title(level, l, positives, "positives"), starved);
+    draw_level_priors(out, p, a, prior_gts, panel, level, std::min(level.start + level.count, n), dots);
+    draw_starved_markers(out, p, panel, starved);
+    out += "</g>\n";
+  }
+  const double y = draw_image_legend(out, p, a, s, dots, row.bottom + 12, width);
+  out += "</g>\n";
   return y + layout::kGap;
+}
+
+// --- the picture of a difference -----------------------------------------------
+
+// How a prior's assignment differs between the two sides.
+enum Flip : char { kSame, kPosNeg, kNegPos, kGtChanged, kIgnoredChanged };
+
+// Every prior compared once, with the counts the titles and legend show.
+struct Flips {
+  std::vector<char> flip;                         // [n] a Flip
+  std::array<int64_t, 5> counts{};                // priors per Flip
+  std::vector<int64_t> per_level;                 // priors that differ, per level
+  std::vector<int64_t> positives_a, positives_b;  // [G] each GT's positives on either side
+  std::vector<char> gt_changed;                   // [G] 1: the GT's positives differ
+};
+
+// Classifies the first n priors: 0 same, 1 pos→neg, 2 neg→pos, 3 GT changed,
+// 4 negative↔ignored.
+Flips classify_flips(const Problem& p, const PriorGts& gts_a, const PriorGts& gts_b, int64_t n, size_t num_levels) {
+  const int64_t num_gts = p.num_gts();
+  Flips out;
+  out.flip.assign(static_cast<size_t>(n), kSame);
+  out.per_level.assign(num_levels, 0);
+  out.positives_a.assign(static_cast<size_t>(num_gts), 0);
+  out.positives_b.assign(static_cast<size_t>(num_gts), 0);
+  out.gt_changed.assign(static_cast<size_t>(num_gts), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int64_t> ga = gts_a.of(i), gb = gts_b.of(i);
+    for (int64_t g : ga)
+      if (g < num_gts) ++out.positives_a[static_cast<size_t>(g)];
+    for (int64_t g : gb)
+      if (g < num_gts) ++out.positives_b[static_cast<size_t>(g)];
+    Flip f = kSame;
+    if (!ga.empty() && gb.empty()) f = kPosNeg;
+    else if (ga.empty() && !gb.empty()) f = kNegPos;
+    else if (!ga.empty() && ga != gb) f = kGtChanged;
+    else if (ga.empty() && gts_a.ignored(i) != gts_b.ignored(i)) f = kIgnoredChanged;
+    out.flip[static_cast<size_t>(i)] = f;
+    ++out.counts[f];
+    if (f == kSame) continue;
+    const auto l = static_cast<size_t>(level_of_prior(p, i));
+    if (l < out.per_level.size()) ++out.per_level[l];
+    if (f == kIgnoredChanged) continue;
+    for (const auto* side : {&ga, &gb})
+      for (int64_t g : *side)
+        if (g < num_gts &&
+            !(std::find(ga.begin(), ga.end(), g) != ga.end() && std::find(gb.begin(), gb.end(), g) != gb.end()))
+          out.gt_changed[static_cast<size_t>(g)] = 1;
+  }
+  return out;
+}
+
+// The marker of prior i, which differs (f) between the sides, at (cx, cy):
+// a hollow circle in the first side's GT colour, a filled one in the
+// second's, a circle split in two when the GT changed, a cross when one side
+// ignores it.
+void draw_flip(std::string& out, const Problem& p, const PriorGts& gts_a, const PriorGts& gts_b, int64_t i, char f,
+               double cx, double cy, double r) {
+  const int64_t num_gts = p.num_gts();
+  const std::vector<int64_t> ga = gts_a.of(i), gb = gts_b.of(i);
+  // The GT a side is positive for that the other is not (else its first).
+  const auto differing = [](const std::vector<int64_t>& mine, const std::vector<int64_t>& other) -> int64_t {
+    for (int64_t g : mine)
+      if (std::find(other.begin(), other.end(), g) == other.end()) return g;
+    return mine.empty() ? -1 : mine[0];
+  };
+  const int64_t g_a = differing(ga, gb), g_b = differing(gb, ga);
+  if (f == kPosNeg) {
+    emit(out,
+         "<circle class=\"flip-pos-neg\" data-prior=\"{}\" data-gt-a=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" "
+         "fill=\"none\" "
+         "stroke=\"{}\" stroke-width=\"2\"/>\n",
+         i, g_a, num(cx), num(cy), num(r), colour_of(g_a, num_gts));
+  } else if (f == kNegPos) {
+    emit(out,
+         "<circle class=\"flip-neg-pos\" data-prior=\"{}\" data-gt-b=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" "
+         "fill=\"{}\" "
+         "stroke=\"#ffffff\" stroke-width=\"0.5\"/>\n",
+         i, g_b, num(cx), num(cy), num(r), colour_of(g_b, num_gts));
+  } else if (f == kGtChanged) {
+    emit(out,
+         "<g class=\"flip-gt\" data-prior=\"{0}\" data-gt-a=\"{1}\" data-gt-b=\"{2}\">"
+         "<path d=\"M{3} {4}A{6} {6} 0 0 0 {3} {5}Z\" fill=\"{7}\"/>"
+         "<path d=\"M{3} {4}A{6} {6} 0 0 1 {3} {5}Z\" fill=\"{8}\"/></g>\n",
+         i, g_a, g_b, num(cx), num(cy - r), num(cy + r), num(r), colour_of(g_a, num_gts), colour_of(g_b, num_gts));
+  } else {
+    emit(out,
+         "<path class=\"flip-ignored\" data-prior=\"{}\" data-ignored-in=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\" "
+         "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+         i, gts_a.ignored(i) ? "a" : "b", num(cx - r), num(cy - r), num(cx + r), num(cy + r), num(cx - r), num(cy + r),
+         num(cx + r), num(cy - r), kGrey);
+  }
+}
+
+// The diff's legend from y: the key with the counts, a note when the sides'
+// prior counts differ, one entry per GT whose positives changed; returns the
+// y below it.
+double draw_diff_legend(std::string& out, const Problem& p, const Assignment& a, const Assignment& b,
+                        const std::string& name_a, const std::string& name_b, const Flips& flips, int64_t n, double y,
+                        double width) {
+  const int64_t num_gts = p.num_gts();
+  const std::array<int64_t, 5>& counts = flips.counts;
+  const double legend_width = width - 2 * layout::kGap;
+  out += "<g class=\"legend\">\n";
+  const std::vector<KeyItem> key = {
+      {Symbol::kGtBox, "GT box, tagged gt:label"},
+      {Symbol::kFlipPosNeg, fmt::format("positive in {} only ({}), {}'s GT colour", name_a, counts[kPosNeg], name_a)},
+      {Symbol::kFlipNegPos, fmt::format("positive in {} only ({}), {}'s GT colour", name_b, counts[kNegPos], name_b)},
+      {Symbol::kFlipGt, fmt::format("GT changed ({}): left {}'s GT, right {}'s", counts[kGtChanged], name_a, name_b)},
+      {Symbol::kFlipIgnored, fmt::format("negative in one, ignored in the other ({})", counts[kIgnoredChanged])}};
+  y = draw_key(out, key, layout::kGap, y, legend_width);
+  if (n != p.num_priors() || a.num_priors() != b.num_priors()) {
+    emit(out,
+         "<text class=\"note\" x=\"{}\" y=\"{}\" fill=\"{}\">note: {} has {} priors, {} {}, the dump {}; the "
+         "first {} are compared</text>\n",
+         num(layout::kGap), num(y), kStarvedRed, xml_escape(name_a), a.num_priors(), xml_escape(name_b), b.num_priors(),
+         p.num_priors(), n);
+    y += kLegendRow;
+  }
+  std::vector<GtEntry> entries;
+  int64_t changed = 0;
+  for (int64_t g = 0; g < num_gts; ++g) {
+    if (!flips.gt_changed[static_cast<size_t>(g)]) continue;
+    ++changed;
+    if (static_cast<int64_t>(entries.size()) >= layout::kMaxLegendGts) continue;
+    std::string text =
+        fmt::format("gt {} · label {} · pos {} → {}", g, p.gt_labels[static_cast<size_t>(g)],
+                    flips.positives_a[static_cast<size_t>(g)], flips.positives_b[static_cast<size_t>(g)]);
+    const auto k_of = [&](const Assignment& s) -> std::string {
+      return s.dynamic_ks && static_cast<size_t>(g) < s.dynamic_ks->size()
+                 ? std::to_string((*s.dynamic_ks)[static_cast<size_t>(g)])
+                 : "-";
+    };
+    if (a.dynamic_ks || b.dynamic_ks) text += fmt::format(" · k {} → {}", k_of(a), k_of(b));
+    entries.push_back({g, text, flips.positives_b[static_cast<size_t>(g)] == 0});
+  }
+  emit(out, "<text class=\"legend-summary\" x=\"{}\" y=\"{}\">{} of {} GTs changed their positives{}</text>\n",
+       num(layout::kGap), num(y), changed, num_gts, changed > 0 ? ":" : "");
+  y += kLegendRow;
+  y = draw_gt_entries(out, entries, changed, layout::kGap, y + 4, legend_width);
+  out += "</g>\n";
+  return y;
 }
 
 }  // namespace
@@ -669,42 +830,13 @@ std::string svg(const Batch& batch, const std::vector<Assignment>& results) {
 
 std::string svg_diff(const Problem& p, const Assignment& a, const Assignment& b, const std::string& name_a,
                      const std::string& name_b) {
-  const int64_t num_gts = p.num_gts();
   const int64_t n = std::min({p.num_priors(), a.num_priors(), b.num_priors()});
   const PriorGts gts_a(a), gts_b(b);
   const std::vector<Level> levels = levels_of(p);
   const double width = picture_width(static_cast<int64_t>(levels.size()));
+  const Flips flips = classify_flips(p, gts_a, gts_b, n, levels.size());
+  const std::array<int64_t, 5>& counts = flips.counts;
 
-  // Classify every prior once: 0 same, 1 pos→neg, 2 neg→pos, 3 GT changed, 4 negative↔ignored.
-  enum Flip : char { kSame, kPosNeg, kNegPos, kGtChanged, kIgnoredChanged };
-  std::vector<char> flip(static_cast<size_t>(n), kSame);
-  std::vector<int64_t> positives_a(static_cast<size_t>(num_gts), 0), positives_b(static_cast<size_t>(num_gts), 0);
-  std::vector<char> gt_changed(static_cast<size_t>(num_gts), 0);
-  std::array<int64_t, 5> counts{};
-  std::vector<int64_t> flips_per_level(levels.size(), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    const std::vector<int64_t> ga = gts_a.of(i), gb = gts_b.of(i);
-    for (int64_t g : ga)
-      if (g < num_gts) ++positives_a[static_cast<size_t>(g)];
-    for (int64_t g : gb)
-      if (g < num_gts) ++positives_b[static_cast<size_t>(g)];
-    Flip f = kSame;
-    if (!ga.empty() && gb.empty()) f = kPosNeg;
-    else if (ga.empty() && !gb.empty()) f = kNegPos;
-    else if (!ga.empty() && ga != gb) f = kGtChanged;
-    else if (ga.empty() && gts_a.ignored(i) != gts_b.ignored(i)) f = kIgnoredChanged;
-    flip[static_cast<size_t>(i)] = f;
-    ++counts[f];
-    if (f == kSame) continue;
-    const auto l = static_cast<size_t>(level_of_prior(p, i));
-    if (l < flips_per_level.size()) ++flips_per_level[l];
-    if (f == kIgnoredChanged) continue;
-    for (const auto* side : {&ga, &gb})
-      for (int64_t g : *side)
-        if (g < num_gts &&
-            !(std::find(ga.begin(), ga.end(), g) != ga.end() && std::find(gb.begin(), gb.end(), g) != gb.end()))
-          gt_changed[static_cast<size_t>(g)] = 1;
-  }
   std::string body;
   const double top = layout::kGap + layout::kTitleHeight;
   const int64_t total_flips = n - counts[kSame];
@@ -717,101 +849,29 @@ std::string svg_diff(const Problem& p, const Assignment& a, const Assignment& b,
   emit(body, "<text class=\"image-title\" x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(layout::kGap),
        num(top + 14), xml_escape(summary));
   const PanelRow row = panel_row(p, top + layout::kImageTitleHeight);
-  const std::vector<char> none(static_cast<size_t>(num_gts), 0);
+  const std::vector<char> none(static_cast<size_t>(p.num_gts()), 0);
   for (size_t l = 0; l < row.levels.size(); ++l) {
     const Level& level = row.levels[l];
     const Panel& panel = row.panels[l];
     emit(body, "<g class=\"panel\" id=\"image-0-level-{}\" data-level=\"{}\">\n", l, l);
-    draw_panel_base(body, p, panel, panel_title(level, l, flips_per_level[l], "differ"), none);
+    draw_panel_base(body, p, panel, panel_title(level, l, flips.per_level[l], "differ"), none);
     const int64_t end = std::min(level.start + level.count, n);
     const double r = std::max(marker_radius(level.stride, panel.scale), 3.0);
     double x = 0, y = 0;
     body += "<g class=\"flips\">\n";
     for (int64_t i = level.start; i < end; ++i) {
-      const char f = flip[static_cast<size_t>(i)];
+      const char f = flips.flip[static_cast<size_t>(i)];
       if (f == kSame || !prior_centre(p, i, &x, &y)) continue;
-      const double cx = panel.x(x), cy = panel.y(y);
-      const std::vector<int64_t> ga = gts_a.of(i), gb = gts_b.of(i);
-      // The GT a side is positive for that the other is not (else its first).
-      const auto differing = [](const std::vector<int64_t>& mine, const std::vector<int64_t>& other) -> int64_t {
-        for (int64_t g : mine)
-          if (std::find(other.begin(), other.end(), g) == other.end()) return g;
-        return mine.empty() ? -1 : mine[0];
-      };
-      const int64_t g_a = differing(ga, gb), g_b = differing(gb, ga);
-      if (f == kPosNeg) {
-        emit(body,
-             "<circle class=\"flip-pos-neg\" data-prior=\"{}\" data-gt-a=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" "
-             "fill=\"none\" "
-             "stroke=\"{}\" stroke-width=\"2\"/>\n",
-             i, g_a, num(cx), num(cy), num(r), colour_of(g_a, num_gts));
-      } else if (f == kNegPos) {
-        emit(body,
-             "<circle class=\"flip-neg-pos\" data-prior=\"{}\" data-gt-b=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" "
-             "fill=\"{}\" "
-             "stroke=\"#ffffff\" stroke-width=\"0.5\"/>\n",
-             i, g_b, num(cx), num(cy), num(r), colour_of(g_b, num_gts));
-      } else if (f == kGtChanged) {
-        emit(body,
-             "<g class=\"flip-gt\" data-prior=\"{0}\" data-gt-a=\"{1}\" data-gt-b=\"{2}\">"
-             "<path d=\"M{3} {4}A{6} {6} 0 0 0 {3} {5}Z\" fill=\"{7}\"/>"
-             "<path d=\"M{3} {4}A{6} {6} 0 0 1 {3} {5}Z\" fill=\"{8}\"/></g>\n",
-             i, g_a, g_b, num(cx), num(cy - r), num(cy + r), num(r), colour_of(g_a, num_gts), colour_of(g_b, num_gts));
-      } else {
-        emit(body,
-             "<path class=\"flip-ignored\" data-prior=\"{}\" data-ignored-in=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\" "
-             "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
-             i, gts_a.ignored(i) ? "a" : "b", num(cx - r), num(cy - r), num(cx + r), num(cy + r), num(cx - r),
-             num(cy + r), num(cx + r), num(cy - r), kGrey);
-      }
+      draw_flip(body, p, gts_a, gts_b, i, f, panel.x(x), panel.y(y), r);
     }
     body += "</g>\n</g>\n";
   }
-
-  double y = row.bottom + 12;
-  const double legend_width = width - 2 * layout::kGap;
-  body += "<g class=\"legend\">\n";
-  const std::vector<KeyItem> key = {
-      {Symbol::kGtBox, "GT box, tagged gt:label"},
-      {Symbol::kFlipPosNeg, fmt::format("positive in {} only ({}), {}'s GT colour", name_a, counts[kPosNeg], name_a)},
-      {Symbol::kFlipNegPos, fmt::format("positive in {} only ({}), {}'s GT colour", name_b, counts[kNegPos], name_b)},
-      {Symbol::kFlipGt, fmt::format("GT changed ({}): left {}'s GT, right {}'s", counts[kGtChanged], name_a, name_b)},
-      {Symbol::kFlipIgnored, fmt::format("negative in one, ignored in the other ({})", counts[kIgnoredChanged])}};
-  y = draw_key(body, key, layout::kGap, y, legend_width);
-  if (n != p.num_priors() || a.num_priors() != b.num_priors()) {
-    emit(body,
-         "<text class=\"note\" x=\"{}\" y=\"{}\" fill=\"{}\">note: {} has {} priors, {} {}, the dump {}; the "
-         "first {} are compared</text>\n",
-         num(layout::kGap), num(y), kStarvedRed, xml_escape(name_a), a.num_priors(), xml_escape(name_b), b.num_priors(),
-         p.num_priors(), n);
-    y += kLegendRow;
-  }
-  std::vector<GtEntry> entries;
-  int64_t changed = 0;
-  for (int64_t g = 0; g < num_gts; ++g) {
-    if (!gt_changed[static_cast<size_t>(g)]) continue;
-    ++changed;
-    if (static_cast<int64_t>(entries.size()) >= layout::kMaxLegendGts) continue;
-    std::string text = fmt::format("gt {} · label {} · pos {} → {}", g, p.gt_labels[static_cast<size_t>(g)],
-                                   positives_a[static_cast<size_t>(g)], positives_b[static_cast<size_t>(g)]);
-    const auto k_of = [&](const Assignment& s) -> std::string {
-      return s.dynamic_ks && static_cast<size_t>(g) < s.dynamic_ks->size()
-                 ? std::to_string((*s.dynamic_ks)[static_cast<size_t>(g)])
-                 : "-";
-    };
-    if (a.dynamic_ks || b.dynamic_ks) text += fmt::format(" · k {} → {}", k_of(a), k_of(b));
-    entries.push_back({g, text, positives_b[static_cast<size_t>(g)] == 0});
-  }
-  emit(body, "<text class=\"legend-summary\" x=\"{}\" y=\"{}\">{} of {} GTs changed their positives{}</text>\n",
-       num(layout::kGap), num(y), changed, num_gts, changed > 0 ? ":" : "");
-  y += kLegendRow;
-  y = draw_gt_entries(body, entries, changed, layout::kGap, y + 4, legend_width);
-  body += "</g>\n</g>\n";
-  y += layout::kGap;
+  const double y = draw_diff_legend(body, p, a, b, name_a, name_b, flips, n, row.bottom + 12, width);
+  body += "</g>\n";
 
   const std::string heading = fmt::format("diff: {} → {}", name_a, name_b);
   const std::string sub = fmt::format("{}: {} · {}: {}", name_a, title_of(a), name_b, title_of(b));
-  return document(width, std::ceil(y), "assignscope " + heading, heading, sub, body);
+  return document(width, std::ceil(y + layout::kGap), "assignscope " + heading, heading, sub, body);
 }
 
 }  // namespace assignscope::render

@@ -60,7 +60,8 @@ std::vector<std::vector<float>> make_priors(FuzzedDataProvider& in, const std::v
   for (float s : strides) {
     const int side = std::max(1, static_cast<int>(extent / s));
     for (int y = 0; y < side; ++y)
-      for (int x = 0; x < side; ++x) priors.push_back({(x + offset) * s, (y + offset) * s, s, s});
+      for (int x = 0; x < side; ++x)
+        priors.push_back({(static_cast<float>(x) + offset) * s, (static_cast<float>(y) + offset) * s, s, s});
   }
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0 && priors.size() > 1)
     std::swap(priors.front(), priors[in.ConsumeIntegralInRange<size_t>(1, priors.size() - 1)]);
