@@ -51,13 +51,14 @@ double detail::quality_focal_prob_term(double p, double y) {
 
 double detail::quality_focal_prob_background(const float* probs, int64_t num_classes) {
   double total = 0;
-  for (int64_t c = 0; c < num_classes; ++c) total += quality_focal_prob_term(probs[c], 0.0);
+  for (int64_t c = 0; c < num_classes; ++c) total += quality_focal_prob_term(static_cast<double>(probs[c]), 0.0);
   return total;
 }
 
 float detail::quality_focal_prob_pair(double background, float label_prob, float iou) {
-  return static_cast<float>(background - quality_focal_prob_term(label_prob, 0.0) +
-                            quality_focal_prob_term(label_prob, static_cast<double>(iou)));
+  const auto p = static_cast<double>(label_prob);
+  return static_cast<float>(background - quality_focal_prob_term(p, 0.0) +
+                            quality_focal_prob_term(p, static_cast<double>(iou)));
 }
 
 AssignerInfo align_ota_info() {

@@ -189,7 +189,7 @@ class DynamicSoftLabel final : public Assigner {
       if (rules_.class_cost_over_all_classes)
         background = cost::soft_class_background_total(&p.cls_scores(prior, 0), num_classes);
       for (size_t k = 0; k < slots.classes.size(); ++k)
-        logit[k] = cost::logit_terms(p.cls_scores(prior, slots.classes[k]));
+        logit[k] = cost::logit_terms(static_cast<double>(p.cls_scores(prior, slots.classes[k])));
     };
 
     // Step 2: cost of every (GT column, candidate).
@@ -403,7 +403,7 @@ class DynamicSoftLabel::Sparse final : public detail::SparseCost {
     out.prior = i;
     out.gt = static_cast<int32_t>(g);
     out.iou = u;
-    const cost::Logit logit = cost::logit_terms(x);
+    const cost::Logit logit = cost::logit_terms(static_cast<double>(x));
     out.terms = {all_classes ? cost::soft_class_cost(bg, logit, u)
                              : static_cast<float>(cost::soft_class_term(logit, static_cast<double>(u))),
                  cost::log_iou_cost(u, a_.s_.iou_weight, kIouEps),

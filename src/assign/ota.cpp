@@ -115,7 +115,7 @@ class Ota final : public Assigner {
                                             : geometry::ltrb_from(px, py, &p.pred_bboxes(i, 0));
       background[i] = cost::focal_background_total(&p.cls_scores(i, 0), p.num_classes(), alpha_, gamma_);
       for (size_t k = 0; k < classes.size(); ++k)
-        logit[i * classes.size() + k] = cost::logit_terms(p.cls_scores(i, classes[k]));
+        logit[i * classes.size() + k] = cost::logit_terms(static_cast<double>(p.cls_scores(i, classes[k])));
     }
 
     Costs c;

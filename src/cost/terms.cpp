@@ -67,12 +67,13 @@ namespace {
 template <double (*Bce)(double, bool)>
 double background_total_of(const float* probs, int64_t num_classes) {
   double total = 0;
-  for (int64_t c = 0; c < num_classes; ++c) total += Bce(probs[c], false);
+  for (int64_t c = 0; c < num_classes; ++c) total += Bce(static_cast<double>(probs[c]), false);
   return total;
 }
 template <double (*Bce)(double, bool)>
 float one_hot_cost(double background_total, float label_prob) {
-  return static_cast<float>(background_total - Bce(label_prob, false) + Bce(label_prob, true));
+  const auto p = static_cast<double>(label_prob);
+  return static_cast<float>(background_total - Bce(p, false) + Bce(p, true));
 }
 }  // namespace
 
@@ -107,7 +108,8 @@ double focal_term(const Logit& l, bool target, double alpha, double gamma) {
 
 double focal_background_total(const float* logits, int64_t num_classes, double alpha, double gamma) {
   double total = 0;
-  for (int64_t c = 0; c < num_classes; ++c) total += focal_term(logit_terms(logits[c]), false, alpha, gamma);
+  for (int64_t c = 0; c < num_classes; ++c)
+    total += focal_term(logit_terms(static_cast<double>(logits[c])), false, alpha, gamma);
   return total;
 }
 

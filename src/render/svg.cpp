@@ -305,14 +305,16 @@ double draw_gt_entries(std::string& out, const std::vector<GtEntry>& entries, in
   for (int64_t e = 0; e < shown; ++e) {
     const GtEntry& entry = entries[static_cast<size_t>(e)];
     const double x = left + static_cast<double>(e % columns) * layout::kLegendColumnWidth;
-    const double row_y = y + static_cast<double>(e / columns) * kLegendRow;
+    const int64_t row = e / columns;  // whole rows
+    const double row_y = y + static_cast<double>(row) * kLegendRow;
     emit(out,
          "<rect class=\"legend-swatch\" data-gt=\"{}\" x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>"
          "<text class=\"legend-gt\" data-gt=\"{}\" x=\"{}\" y=\"{}\"{}>{}</text>\n",
          entry.gt, num(x), num(row_y - 9), gt_colour(entry.gt), entry.gt, num(x + 14), num(row_y),
          entry.alarm ? fmt::format(" fill=\"{}\"", kStarvedRed) : "", xml_escape(entry.text));
   }
-  y += static_cast<double>((shown + columns - 1) / columns) * kLegendRow;
+  const int64_t rows = (shown + columns - 1) / columns;
+  y += static_cast<double>(rows) * kLegendRow;
   if (total > shown) {
     emit(out, "<text class=\"legend-more\" x=\"{}\" y=\"{}\">… and {} more GT{}</text>\n", num(left), num(y),
          total - shown, total - shown == 1 ? "" : "s");
