@@ -144,12 +144,12 @@ void add_positive(const Problem& problem, const Assignment& a, const RecordedPai
     // The recorded pair's IoU is the IoU with this GT; max_overlaps can be
     // another GT's (max-iou's low-quality matches) and does not exist for
     // a multi-match result.
-    if (pair) gs.iou.add(pair->iou);
-    else if (!a.matches) gs.iou.add(a.max_overlaps[prior]);
+    if (pair) gs.iou.add(static_cast<double>(pair->iou));
+    else if (!a.matches) gs.iou.add(static_cast<double>(a.max_overlaps[prior]));
   }
   if (pair) {
-    gs.cost.add(pair->cost);
-    for (size_t t = 0; t < gs.terms.size(); ++t) gs.terms[t].add(pair->terms[t]);
+    gs.cost.add(static_cast<double>(pair->cost));
+    for (size_t t = 0; t < gs.terms.size(); ++t) gs.terms[t].add(static_cast<double>(pair->terms[t]));
   }
   if (problem.has(Field::kPriors) && problem.priors(prior, 2) > 0) {
     const auto at = [&](int c) { return static_cast<double>(problem.priors(prior, c)); };

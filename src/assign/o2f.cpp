@@ -318,16 +318,9 @@ double o2f_soft_label_t(int64_t epoch, int64_t max_epoch) {
   return (kMinT - kMaxT) / static_cast<double>(max_epoch - 1) * static_cast<double>(epoch) + kMaxT;
 }
 
-AssignerInfo o2f_info() {
-  AssignerInfo info;
-  info.name = "o2f";
-  info.summary =
-      "One-to-Few: each GT's top-k quality prob^0.2 * IoU^0.8 among centre-sampled points; the best gets label 1, "
-      "the others soft labels that fade with the epoch";
-  info.reference =
-      "strongwolf/o2f o2f_head.py O2FHead.get_targets / _get_target_single_o2o (commit 72473678); mmdetection 2.x "
-      "bbox_overlaps, distance2bbox (v2.25.0)";
-  info.params = {
+// O2FHead's arguments and the schedule, under the reference's names.
+static std::vector<ParamSpec> o2f_params() {
+  return {
       {"o2f_topk",
        ParamType::kInt,
        int64_t{7},
@@ -376,6 +369,18 @@ AssignerInfo o2f_info() {
        /*nullable=*/true},
       {"max_epoch", ParamType::kInt, int64_t{12}, "epochs of the schedule (12: 1x, 36: 3x)", 2.0, std::nullopt, {}},
   };
+}
+
+AssignerInfo o2f_info() {
+  AssignerInfo info;
+  info.name = "o2f";
+  info.summary =
+      "One-to-Few: each GT's top-k quality prob^0.2 * IoU^0.8 among centre-sampled points; the best gets label 1, "
+      "the others soft labels that fade with the epoch";
+  info.reference =
+      "strongwolf/o2f o2f_head.py O2FHead.get_targets / _get_target_single_o2o (commit 72473678); mmdetection 2.x "
+      "bbox_overlaps, distance2bbox (v2.25.0)";
+  info.params = o2f_params();
   info.needs = {{Field::kPriors},     {Field::kClsScores}, {Field::kCenterness},
                 {Field::kPredBboxes}, {Field::kGtBboxes},  {Field::kGtLabels}};
   info.result_files = {"assigned_gt_inds.npy", "assigned_labels.npy", "bbox_targets.npy", "soft_labels.npy",

@@ -233,7 +233,8 @@ Status check_recorded_settings(const Params& params, const Problem& p, const std
       if (levels[l].width == 0) continue;
       for (int64_t a = 0; a < kYoloAnchorsPerCell; ++a) {
         const int64_t first = levels[l].offset + a * levels[l].height * levels[l].width;
-        const double w = p.anchors(first, 2) - p.anchors(first, 0), h = p.anchors(first, 3) - p.anchors(first, 1);
+        const auto w = static_cast<double>(p.anchors(first, 2) - p.anchors(first, 0));
+        const auto h = static_cast<double>(p.anchors(first, 3) - p.anchors(first, 1));
         const double bw = sizes[l][static_cast<size_t>(a)][0].get<double>();
         const double bh = sizes[l][static_cast<size_t>(a)][1].get<double>();
         if (std::fabs(w - bw) > 1e-3 * bw || std::fabs(h - bh) > 1e-3 * bh)
