@@ -762,7 +762,9 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
   cases.emplace_back(kToy + "/expected/simota " + kToy + "/expected/atss -f svg",
                      "--format svg draws priors and GT boxes");
   cases.emplace_back("testdata/batch/stacked-b2 --a simota -f svg", "--format svg draws one image");
-  for (const auto& [args, words] : cases) {
+  for (const auto& c : cases) {
+    const std::string& args = c.first;
+    const auto& words = c.second;
     CAPTURE(args);
     const auto r = run_cli("diff " + args + (args.find(" -f ") == std::string::npos ? " -f table" : ""));
     CHECK(r.exit_code == 2);

@@ -49,7 +49,7 @@ TEST_CASE("dynamic-soft-label: two near-duplicate GTs compete for one prior, and
     CHECK(c.inside);
     CHECK(c.picked);
     CHECK(c.terms[2] == doctest::Approx(c.gt == 0 ? 1e-3 : std::pow(10.0, 0.125 - 3.0)).epsilon(1e-5));
-    CHECK(c.cost == doctest::Approx(c.terms[0] + c.terms[1] + c.terms[2]));
+    CHECK(c.cost == doctest::Approx(static_cast<double>(c.terms[0] + c.terms[1] + c.terms[2])));
   }
   CHECK(found == 2);
 }

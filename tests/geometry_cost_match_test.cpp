@@ -118,9 +118,10 @@ TEST_CASE("cost: the soft class cost over C classes equals a per-prior total plu
     const float iou = unit(rng);
     double direct = 0;  // the reference's way: a soft one-hot target, C terms
     for (int c = 0; c < num_classes; ++c)
-      direct += cost::soft_class_term(x[c], c == label ? static_cast<double>(iou) : 0.0);
+      direct += cost::soft_class_term(static_cast<double>(x[c]), c == label ? static_cast<double>(iou) : 0.0);
     const double total = cost::soft_class_background_total(x.data(), num_classes);
-    CHECK(cost::soft_class_cost(total, cost::logit_terms(x[label]), iou) == doctest::Approx(direct).epsilon(1e-6));
+    CHECK(cost::soft_class_cost(total, cost::logit_terms(static_cast<double>(x[label])), iou) ==
+          doctest::Approx(direct).epsilon(1e-6));
   }
 }
 

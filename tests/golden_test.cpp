@@ -99,7 +99,9 @@ TEST_CASE("golden: every case in ../shared/golden replays exactly") {
   // o2f-* 4 (NEW-ASSIGNERS.md).
   CHECK(r.match >= 198);
   int64_t pending = 0;
-  for (const auto& [name, count] : r.skipped_by_name) {
+  for (const auto& skipped : r.skipped_by_name) {
+    const auto& name = skipped.first;
+    const auto count = skipped.second;
     CAPTURE(name);
     CHECK_MESSAGE(kPending.count(name) == 1, "a result was skipped whose family is not pending: " << name);
     pending += count;

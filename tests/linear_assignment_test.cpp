@@ -266,7 +266,8 @@ TEST_CASE("linear assignment: +inf entries are forbidden pairs, infeasible when 
 
 TEST_CASE("linear assignment: NaN and -inf are refused as scipy refuses them") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{2, 3}, {3, 2}, {2, 2}}) {
+  for (const auto& shape : {std::pair<int64_t, int64_t>{2, 3}, {3, 2}, {2, 2}}) {
+    const int64_t rows = shape.first, cols = shape.second;
     CAPTURE(rows);
     CAPTURE(cols);
     for (const double bad : {nan, -kInf}) {

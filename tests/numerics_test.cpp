@@ -53,7 +53,7 @@ bool finite(double v) { return std::isfinite(v); }
 
 std::string first_nonfinite(const std::vector<float>& v, const char* what) {
   for (size_t i = 0; i < v.size(); ++i)
-    if (!finite(v[i])) return fmt::format("{}[{}] = {}", what, i, v[i]);
+    if (!finite(static_cast<double>(v[i]))) return fmt::format("{}[{}] = {}", what, i, static_cast<double>(v[i]));
   return "";
 }
 

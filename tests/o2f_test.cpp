@@ -92,9 +92,9 @@ TEST_CASE("o2f: top-k of the quality per GT, conflicts by quality, soft labels f
   REQUIRE(a.soft_weights);
   const std::vector<float>& soft = *a.soft_labels;
   CHECK(soft[0] == 0.0f);
-  CHECK(soft[1] == doctest::Approx(ratio * 0.2f).epsilon(1e-6));
+  CHECK(soft[1] == doctest::Approx(static_cast<double>(ratio * 0.2f)).epsilon(1e-6));
   CHECK(soft[2] == 1.0f);
-  CHECK(soft[3] == doctest::Approx(0.2f).epsilon(1e-6));
+  CHECK(soft[3] == doctest::Approx(static_cast<double>(0.2f)).epsilon(1e-6));
   CHECK(soft[4] == 1.0f);
   CHECK(soft[5] == 0.0f);
   CHECK(*a.soft_weights == std::vector<float>{0.0f, 0.4f, 1.0f, 0.4f, 1.0f, 0.0f});
@@ -130,8 +130,8 @@ TEST_CASE("o2f: top-k of the quality per GT, conflicts by quality, soft labels f
   early.back() = {"epoch", "0"};
   const Assignment e0 = run_assigner("o2f", p, early);
   CHECK(e0.gt_inds == a.gt_inds);
-  CHECK((*e0.soft_labels)[3] == doctest::Approx(0.6f).epsilon(1e-6));
-  CHECK((*e0.soft_labels)[1] == doctest::Approx(ratio * 0.6f).epsilon(1e-6));
+  CHECK((*e0.soft_labels)[3] == doctest::Approx(static_cast<double>(0.6f)).epsilon(1e-6));
+  CHECK((*e0.soft_labels)[1] == doctest::Approx(static_cast<double>(ratio * 0.6f)).epsilon(1e-6));
   CHECK((*e0.soft_labels)[2] == 1.0f);
   CHECK(*e0.soft_weights == *a.soft_weights);
 
@@ -145,7 +145,7 @@ TEST_CASE("o2f: top-k of the quality per GT, conflicts by quality, soft labels f
   // them: exactly t.
   const Assignment two = run_assigner("o2f", p, {{"center_sample_radius", "2.5"}, {"o2f_topk", "2"}, {"epoch", "11"}});
   CHECK(two.gt_inds == std::vector<int64_t>{0, 0, 1, 1, 2, 0});
-  CHECK((*two.soft_labels)[3] == doctest::Approx(0.2f).epsilon(1e-6));
+  CHECK((*two.soft_labels)[3] == doctest::Approx(static_cast<double>(0.2f)).epsilon(1e-6));
 }
 
 TEST_CASE("o2f: centre sampling at the default radius, and without it") {

@@ -54,13 +54,13 @@ TEST_CASE("sinkhorn: small eps and costs of 1e6 neither overflow nor give NaN, a
   const std::vector<float> early = match::sinkhorn_plan(cost, rows, cols, mu, nu, 0.01f, 200);
   for (float x : early) CHECK(std::isfinite(x));
   const auto [early_rows, early_cols] = sums(early);
-  for (int i = 0; i < rows; ++i) CHECK(early_rows[i] == doctest::Approx(mu[i]).epsilon(1e-3));
+  for (int i = 0; i < rows; ++i) CHECK(early_rows[i] == doctest::Approx(static_cast<double>(mu[i])).epsilon(1e-3));
   CHECK(early_cols[0] == doctest::Approx(1.0473).epsilon(1e-3));
   CHECK(early_cols[3] == doctest::Approx(0.9557).epsilon(1e-3));
   const std::vector<float> plan = match::sinkhorn_plan(cost, rows, cols, mu, nu, 0.01f, 5000);
   for (float x : plan) CHECK(std::isfinite(x));
   const auto [row_sums, col_sums] = sums(plan);
-  for (int i = 0; i < rows; ++i) CHECK(row_sums[i] == doctest::Approx(mu[i]).epsilon(1e-3));
+  for (int i = 0; i < rows; ++i) CHECK(row_sums[i] == doctest::Approx(static_cast<double>(mu[i])).epsilon(1e-3));
   for (int j = 0; j < cols; ++j) CHECK(col_sums[j] == doctest::Approx(1.0).epsilon(1e-3));
   // Pairs costing 1e6 get no mass.
   CHECK(plan[2] == 0.0f);

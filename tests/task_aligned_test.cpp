@@ -119,7 +119,7 @@ TEST_CASE("task-aligned: the normalisation's eps — mmdet's fixed 10e-8, the fl
   // = 1/2 with eps 1e-7 (mmdet, mmyolo's default), exactly 1 with eps = 0.
   const auto logit = static_cast<float>(std::log(1e-7 / (1.0 - 1e-7)));
   const Problem p = row(kOwnCells, {{logit}, {0}, {0}, {0}}, {{0, 0, 8, 8}}, {0});
-  const double s = cost::sigmoid_f32(logit);
+  const auto s = static_cast<double>(cost::sigmoid_f32(logit));
   CHECK(s == doctest::Approx(1e-7).epsilon(1e-4));
   for (const char* name : {kMmdet, kMmyolo}) {
     CAPTURE(name);
@@ -433,9 +433,9 @@ TEST_CASE("task-aligned.ultralytics: 8.4's STAL widens small GTs for the inside 
   CHECK(before.num_positives() == 0);
   const Assignment after = run(kUltralytics, p, {{"stride", "[8, 16]"}});
   CHECK(after.gt_inds == std::vector<int64_t>{0, 1, 1, 0});
-  CHECK(after.max_overlaps[1] == doctest::Approx(1.0f));  // CIoU with the original box, not the widened one
-  CHECK((*after.assign_metrics)[2] == doctest::Approx(1.0f));
-  CHECK((*after.assign_metrics)[1] == doctest::Approx(0.70711f / 0.93851f).epsilon(1e-4));
+  CHECK(after.max_overlaps[1] == doctest::Approx(1.0));  // CIoU with the original box, not the widened one
+  CHECK((*after.assign_metrics)[2] == doctest::Approx(1.0));
+  CHECK((*after.assign_metrics)[1] == doctest::Approx(static_cast<double>(0.70711f / 0.93851f)).epsilon(1e-4));
   // One stride: stride[0] is both the threshold and the widened side (8 x 8:
   // [12, 2, 20, 10] holds neither x = 12 nor x = 20, strictly).
   CHECK(run(kUltralytics, p, {{"stride", "[8]"}}).num_positives() == 0);
@@ -454,7 +454,7 @@ TEST_CASE("task-aligned.ultralytics: topk2 keeps each GT's best positives after 
   const Assignment one = run(kUltralytics, p, {{"stride", "[8, 16]"}, {"topk2", "1"}});
   CHECK(one.gt_inds == std::vector<int64_t>{0, 0, 1, 0});  // prior 2's metric 0.93851 beats prior 1's 0.70711
   CHECK((*one.assign_metrics)[1] == 0.0f);
-  CHECK((*one.assign_metrics)[2] == doctest::Approx(1.0f));
+  CHECK((*one.assign_metrics)[2] == doctest::Approx(1.0));
   // topk2 equal to topk: `self.topk2 = topk2 or topk` skips the step.
   CHECK(run(kUltralytics, p, {{"stride", "[8, 16]"}, {"topk2", "2"}}).gt_inds == std::vector<int64_t>{0, 1, 1, 0});
   // Equal metrics at the topk2 boundary: the order torch.topk leaves open is noted.

@@ -150,7 +150,9 @@ std::string difference(const Assignment& a, const Assignment& b) {
   if (a.gt_inds != b.gt_inds || a.labels != b.labels) return "gt_inds or labels";
   if (a.dynamic_ks != b.dynamic_ks) return "dynamic_ks";
   if (*a.matches != *b.matches || *a.candidate_priors != *b.candidate_priors) return "matches or candidate_priors";
-  if (std::memcmp(a.match_ious->data(), b.match_ious->data(), a.match_ious->size() * sizeof(float)) != 0)
+  if (a.match_ious->size() != b.match_ious->size() ||
+      (!a.match_ious->empty() &&  // memcmp of an empty vector's null data is undefined
+       std::memcmp(a.match_ious->data(), b.match_ious->data(), a.match_ious->size() * sizeof(float)) != 0))
     return "match_ious";
   if (a.candidates.size() != b.candidates.size()) return "number of reported pairs";
   for (size_t k = 0; k < a.candidates.size(); ++k) {

@@ -22,17 +22,23 @@ seconds=${FUZZ_SECONDS:-50}
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(npy npz json_dump replay)
 
-echo "== build-fuzz: configure and build (clang, -fsanitize=fuzzer,address,undefined)"
-# -O1: libFuzzer's recommendation; compiles all of src/ in 3.5 min here instead of 5.
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DASSIGNSCOPE_FUZZ=ON \
-  -DASSIGNSCOPE_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" 2>&1 | grep -E "warning|error" || true
-cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
+# FUZZ_BUILD_DIR: a build directory configured with clang, -DASSIGNSCOPE_FUZZ=ON
+# and -DASSIGNSCOPE_SANITIZE=ON (tools/test.sh's sanitizer build: the targets
+# link its library, one compile of src/ for both); else build-fuzz/, configured here.
+build=${FUZZ_BUILD_DIR:-build-fuzz}
+if [ -z "${FUZZ_BUILD_DIR:-}" ]; then
+  echo "== build-fuzz: configure and build (clang, -fsanitize=fuzzer,address,undefined)"
+  # -O1: libFuzzer's recommendation; compiles all of src/ in 3.5 min here instead of 5.
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DASSIGNSCOPE_FUZZ=ON \
+    -DASSIGNSCOPE_TESTS=OFF >/dev/null
+fi
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}" 2>&1 | grep -E "warning|error" || true
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p build-fuzz/artifacts
+mkdir -p "$build/artifacts"
 kind_of() {
   case $1 in
     npy) echo npy ;;
@@ -54,9 +60,9 @@ for target in "${targets[@]}"; do
   # -max_len: every seed fits; -malloc_limit_mb: no single allocation above
   # twice the targets' 256 MiB budget; -timeout: seconds for one input.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "build-fuzz/tests/fuzz/fuzz_$target" "$work/$kind" "${dict[@]}" \
+    "$build/tests/fuzz/fuzz_$target" "$work/$kind" "${dict[@]}" \
     -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$target-" >"build-fuzz/fuzz_$target.log" 2>&1 &
+    -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" >"$build/fuzz_$target.log" 2>&1 &
   pids+=($!)
 done
 
@@ -67,7 +73,7 @@ for i in "${!targets[@]}"; do
   kind=$(kind_of "$target")
   rc=0
   wait "${pids[$i]}" || rc=$?
-  log="build-fuzz/fuzz_$target.log"
+  log="$build/fuzz_$target.log"
   seeds=$(ls "tests/fuzz/corpus/$kind" | wc -l)
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
   rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)

@@ -2,7 +2,7 @@
 # The whole test suite: install what is missing, build with warnings as
 # errors (Release) and run every test, build the Debian package and run it
 # from a scratch root (tools/package_test.sh), then build and run the tests
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, then fuzz the readers and the
+# again under AddressSanitizer + UndefinedBehaviorSanitizer (clang), then fuzz the readers and the
 # replay for FUZZ_SECONDS (50) a target (tools/fuzz.sh) and the command line
 # for FUZZ_CLI_RUNS (1500) runs (tools/fuzz_cli.py). The last line says how many ran.
 set -euo pipefail
@@ -26,12 +26,15 @@ run_suite() {  # build-dir, cmake args...
 run_suite build -DCMAKE_BUILD_TYPE=Release -DASSIGNSCOPE_WERROR=ON
 stamp "build: the Debian package (tools/package_test.sh)"
 packaged=$(tools/package_test.sh build | tee -a /dev/stderr | tail -1)
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+# The sanitizer suite is built with clang, its library instrumented for
+# libFuzzer too: the fuzz targets below link it (one compile of src/ for both).
+tools/deps.sh clang libclang-rt-14-dev
+CC=clang CXX=clang++ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
-  -DASSIGNSCOPE_SANITIZE=ON -DASSIGNSCOPE_WERROR=ON   # -O1: what the sanitizers recommend, and a third less to compile
+  -DASSIGNSCOPE_SANITIZE=ON -DASSIGNSCOPE_FUZZ=ON -DASSIGNSCOPE_WERROR=ON   # -O1: what the sanitizers recommend
 
 stamp "fuzz: the .npy, .npz and JSON dump readers, and whole dumps through every assigner"
-fuzzed=$(tools/fuzz.sh | tee -a /dev/stderr | tail -1)   # -a: stderr may be the log file
+fuzzed=$(FUZZ_BUILD_DIR=build-sanitize tools/fuzz.sh | tee -a /dev/stderr | tail -1)   # -a: stderr may be the log file
 stamp "fuzz: the command line end to end (tools/fuzz_cli.py)"
 cli_fuzzed=$(/usr/bin/python3 tools/fuzz_cli.py build/assignscope "${FUZZ_CLI_RUNS:-1500}" "${FUZZ_CLI_SEED:-$(date +%j)}" |
              tee -a /dev/stderr | tail -1)

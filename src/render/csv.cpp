@@ -269,18 +269,20 @@ std::string positives_table(const Batch& batch, const std::vector<Assignment>& r
       const bool overlaps = !a.max_overlaps.empty();
       // The IoU with this GT: the recorded pair's; else max_overlaps, which
       // is this GT's unless the prior serves several (multi-match).
-      row.push_back(pair && overlaps         ? number(pair->iou)
-                    : overlaps && !a.matches ? number(a.max_overlaps[static_cast<size_t>(prior)])
+      row.push_back(pair && overlaps         ? number(static_cast<double>(pair->iou))
+                    : overlaps && !a.matches ? number(static_cast<double>(a.max_overlaps[static_cast<size_t>(prior)]))
                                              : "");
-      row.push_back(overlaps ? number(a.max_overlaps[static_cast<size_t>(prior)]) : "");
-      row.push_back(pair ? number(pair->cost) : "");
-      for (size_t t = 0; t < terms.size(); ++t) row.push_back(pair ? number(pair->terms[t]) : "");
+      row.push_back(overlaps ? number(static_cast<double>(a.max_overlaps[static_cast<size_t>(prior)])) : "");
+      row.push_back(pair ? number(static_cast<double>(pair->cost)) : "");
+      for (size_t t = 0; t < terms.size(); ++t) row.push_back(pair ? number(static_cast<double>(pair->terms[t])) : "");
       row.push_back(pair ? boolean(pair->picked) : "");
-      row.push_back(a.assign_metrics && !a.matches ? number((*a.assign_metrics)[static_cast<size_t>(prior)]) : "");
+      row.push_back(a.assign_metrics && !a.matches
+                        ? number(static_cast<double>((*a.assign_metrics)[static_cast<size_t>(prior)]))
+                        : "");
       if (soft) {
         const bool here = a.soft_labels && a.soft_weights;
-        row.push_back(here ? number((*a.soft_labels)[static_cast<size_t>(prior)]) : "");
-        row.push_back(here ? number((*a.soft_weights)[static_cast<size_t>(prior)]) : "");
+        row.push_back(here ? number(static_cast<double>((*a.soft_labels)[static_cast<size_t>(prior)])) : "");
+        row.push_back(here ? number(static_cast<double>((*a.soft_weights)[static_cast<size_t>(prior)])) : "");
         row.push_back(here ? boolean(soft_role(a, prior) == SoftRole::kBest) : "");
       }
       w.row(std::move(row));
