@@ -112,7 +112,8 @@ double square_hungarian_total(const std::vector<double>& a, int n) {
       int j1 = 0;
       for (int j = 1; j <= n; ++j) {
         if (used[j]) continue;
-        const double cur = a[static_cast<size_t>((i0 - 1) * n + (j - 1))] - u[i0] - v[j];
+        const double cur =
+            a[static_cast<size_t>(i0 - 1) * static_cast<size_t>(n) + static_cast<size_t>(j - 1)] - u[i0] - v[j];
         if (cur < slack[j]) slack[j] = cur, way[j] = j0;
         if (slack[j] < delta) delta = slack[j], j1 = j;
       }
@@ -133,7 +134,8 @@ double square_hungarian_total(const std::vector<double>& a, int n) {
     } while (j0 != 0);
   }
   double total = 0;
-  for (int j = 1; j <= n; ++j) total += a[static_cast<size_t>((owner[j] - 1) * n + (j - 1))];
+  for (int j = 1; j <= n; ++j)
+    total += a[static_cast<size_t>(owner[j] - 1) * static_cast<size_t>(n) + static_cast<size_t>(j - 1)];
   return total;
 }
 
@@ -345,7 +347,9 @@ TEST_CASE("linear assignment: 3 x 6 and 6 x 3 are transposes of each other") {
     const std::vector<double> wide = random_matrix(rng, 3, 6, false);
     std::vector<double> tall(wide.size());
     for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 6; ++c) tall[static_cast<size_t>(c * 3 + r)] = wide[static_cast<size_t>(r * 6 + c)];
+      for (int c = 0; c < 6; ++c)
+        tall[static_cast<size_t>(c) * 3 + static_cast<size_t>(r)] =
+            wide[static_cast<size_t>(r) * 6 + static_cast<size_t>(c)];
     const LinearAssignment w = linear_sum_assignment(wide, 3, 6);
     const LinearAssignment t = linear_sum_assignment(tall, 6, 3);
     check_is_matching(w, wide, 3, 6);

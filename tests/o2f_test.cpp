@@ -283,7 +283,7 @@ void o2f_dump(const testing::TempDir& dir, const std::vector<unsigned char>& cen
       .write(reinterpret_cast<const char*>(centerness.data()), static_cast<std::streamsize>(centerness.size()));
 }
 
-std::vector<unsigned char> zeros_npy(std::vector<int64_t> shape) {
+std::vector<unsigned char> zeros_npy(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   const std::vector<float> values(static_cast<size_t>(n), 0.0f);

@@ -42,7 +42,8 @@ TEST_CASE("sinkhorn: small eps and costs of 1e6 neither overflow nor give NaN, a
     std::vector<double> row(rows, 0.0), col(cols, 0.0);
     for (int i = 0; i < rows; ++i)
       for (int j = 0; j < cols; ++j) {
-        const auto x = static_cast<double>(plan[static_cast<size_t>(i * cols + j)]);
+        const auto x =
+            static_cast<double>(plan[static_cast<size_t>(i) * static_cast<size_t>(cols) + static_cast<size_t>(j)]);
         row[i] += x, col[j] += x;
       }
     return std::pair{row, col};

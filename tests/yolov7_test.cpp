@@ -157,9 +157,11 @@ std::string difference(const Assignment& a, const Assignment& b) {
   if (a.candidates.size() != b.candidates.size()) return "number of reported pairs";
   for (size_t k = 0; k < a.candidates.size(); ++k) {
     const CandidatePair &x = a.candidates[k], &y = b.candidates[k];
-    if (x.prior != y.prior || x.gt != y.gt || std::memcmp(&x.cost, &y.cost, sizeof x.cost) != 0 ||
-        std::memcmp(&x.iou, &y.iou, sizeof x.iou) != 0 || x.terms != y.terms || x.inside != y.inside ||
-        x.picked != y.picked)
+    // Bit for bit (a -0 or a NaN's payload counts): the object representation is the point.
+    if (x.prior != y.prior || x.gt != y.gt ||
+        std::memcmp(&x.cost, &y.cost, sizeof x.cost) != 0 ||  // NOLINT(bugprone-suspicious-memory-comparison)
+        std::memcmp(&x.iou, &y.iou, sizeof x.iou) != 0 ||     // NOLINT(bugprone-suspicious-memory-comparison)
+        x.terms != y.terms || x.inside != y.inside || x.picked != y.picked)
       return "reported pair " + std::to_string(k);
   }
   if (a.notes != b.notes) return "notes";
