@@ -17,8 +17,11 @@
 
 #include "io/dump.h"
 #include "io/npy.h"
+#include "render/data_uri.h"
 #include "render/svg.h"
+#include "image_files.h"
 #include "test_support.h"
+#include "zip_writer.h"
 
 namespace assignscope {
 namespace {
@@ -854,6 +857,51 @@ TEST_CASE("svg: rsvg-convert renders the run and diff pictures, with the markers
   REQUIRE(gained.size() == 74);
   const XmlElement* last = gained.back();
   check_pixel(diff_png, last->number("cx"), last->number("cy"), rgb_of(last->attr("fill")));
+}
+
+TEST_CASE("svg: a dump's image is embedded under the boxes of every level panel, and rsvg-convert renders it") {
+  // The demo case twice, run from inside each copy so the titles match: as it
+  // is, and with a 640 x 640 red image.png.
+  testing::TempDir plain_dir, image_dir;
+  for (const testing::TempDir* tmp : {&plain_dir, &image_dir})
+    for (const auto& entry : fs::directory_iterator(testing::source_path("testdata/coco640-late-g12-objectness")))
+      if (entry.is_regular_file()) fs::copy_file(entry.path(), fs::path(tmp->path()) / entry.path().filename());
+  const std::vector<unsigned char> png = testing::solid_png(640, 640, {255, 0, 0});
+  testing::write_bytes(image_dir.path("image.png"), png);
+  const testing::CliRun plain = testing::run_cli("run . -a simota --format svg", plain_dir.path());
+  const testing::CliRun with = testing::run_cli("run . -a simota --format svg", image_dir.path());
+  REQUIRE(plain.exit_code == 0);
+  REQUIRE_MESSAGE(with.exit_code == 0, with.err);
+  const XmlDocument doc = parse_svg(with.out);
+  const auto images = with_class(doc, "input-image");
+  const auto panels = with_class(doc, "panel");
+  const auto canvases = with_class(doc, "canvas");
+  REQUIRE(panels.size() == 3);
+  REQUIRE(images.size() == panels.size());
+  REQUIRE(canvases.size() == panels.size());
+  const std::string uri = "data:image/png;base64," + render::base64(png);
+  for (size_t i = 0; i < images.size(); ++i) {
+    CAPTURE(i);
+    CHECK(images[i]->name == "image");
+    CHECK(images[i]->attr("href") == uri);
+    CHECK(images[i]->attr("preserveAspectRatio") == "none");
+    for (const char* a : {"x", "y", "width", "height"}) CHECK(images[i]->number(a) == canvases[i]->number(a));
+  }
+  // Nothing else changes: the picture without its <image> lines is the plain one.
+  std::istringstream lines(with.out);
+  std::string line, stripped;
+  while (std::getline(lines, line))
+    if (line.rfind("<image class=\"input-image\"", 0) != 0) stripped += line + "\n";
+  CHECK(stripped == plain.out);
+
+  // Rendered: where the plain picture shows the empty canvas, the red image
+  // shows through at 60 % opacity.
+  const XmlDocument plain_doc = parse_svg(plain.out);
+  const Png plain_png = render_png(plain.out, plain_doc);
+  const Png image_png = render_png(with.out, doc);
+  const double x = canvases[0]->number("x") + 3, y = canvases[0]->number("y") + 3;
+  check_pixel(plain_png, x, y, {247, 247, 247, 255});
+  check_pixel(image_png, x, y, {252, 99, 99, 255});
 }
 
 // --- the command line ------------------------------------------------------------

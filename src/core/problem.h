@@ -14,6 +14,8 @@
 
 #include <Eigen/Core>
 
+#include "core/encoded_image.h"
+
 namespace assignscope {
 
 // [rows, 4] row-major: boxes (x1, y1, x2, y2) or priors (cx, cy, sw, sh).
@@ -109,6 +111,10 @@ struct Problem {
   // other assigner ignores them. Empty for a single image.
   Rows4f padding_gt_bboxes;                // [Gmax - G, 4]
   std::vector<int64_t> padding_gt_labels;  // [Gmax - G]
+
+  // The input image as the assigner saw it, when the dump carries one
+  // (image.png / image.jpg); its size equals meta.image_size when both are given.
+  std::optional<EncodedImage> image;
 
   uint32_t present = 0;  // bit i set: Field(i) was in the dump
   // The dump's priors had stride 0 in every row, as DETR-style dumps store

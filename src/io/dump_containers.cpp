@@ -12,6 +12,7 @@
 #include "io/dump_fields.h"
 #include "io/file_kind.h"
 #include "io/files.h"
+#include "io/image_header.h"
 #include "io/memory.h"
 #include "io/zip.h"
 
@@ -73,6 +74,12 @@ Status expect_regular(const fs::path& path, const char* what) {
                                           printable(path.string(), 4096, true), file_kind_name(kind), what));
 }
 
+// A dump holds one image at most: image.png or image.jpg, not both.
+Status one_image(const std::string& origin, const std::string& first, const std::string& second) {
+  return Status::InvalidInput(
+      fmt::format("{}: holds both {} and {}; expected one image at most", origin, first, second));
+}
+
 }  // namespace
 
 Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options) {
@@ -80,18 +87,27 @@ Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options)
   raw.origin = dir;
   std::error_code ec;
   std::vector<fs::path> files;
+  std::vector<fs::path> images;
   fs::directory_iterator it(dir, ec), end;
   size_t seen = 0;
   for (; !ec && it != end; it.increment(ec)) {
     if (++seen > kMaxDirEntries)
       return Status::InvalidInput(fmt::format("{}: holds more than {} entries; not a dump", dir, kMaxDirEntries));
     const fs::path path = it->path();
+    if (is_image_file_name(path.filename().string())) {
+      ASSIGNSCOPE_RETURN_IF_ERROR(expect_regular(path, "the dump's image"));
+      images.push_back(path);
+      continue;
+    }
     if (path.extension() != ".npy") continue;
     ASSIGNSCOPE_RETURN_IF_ERROR(expect_regular(path, "a field's .npy file"));
     files.push_back(path);
   }
   if (ec) return Status::Io(fmt::format("{}: cannot list: {}", dir, ec.message()));
   std::sort(files.begin(), files.end());
+  std::sort(images.begin(), images.end());
+  if (images.size() > 1)
+    return one_image(printable(dir, 4096, true), images[0].filename().string(), images[1].filename().string());
   // The files share one budget: each is checked against what the ones
   // before it left.
   MemoryBudget budget = memory_budget(options.memory_limit);
@@ -100,6 +116,13 @@ Result<RawDump> read_npy_dir(const std::string& dir, const LoadOptions& options)
     budget.bytes -= std::min<uint64_t>(budget.bytes, array.data.size());
     ASSIGNSCOPE_RETURN_IF_ERROR(
         add_field(&raw, f.stem().string(), std::move(array), printable(f.string(), 4096, true)));
+  }
+  for (const fs::path& f : images) {
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto bytes, read_file_bytes(f.string(), budget));
+    budget.bytes -= std::min<uint64_t>(budget.bytes, bytes.size());
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto image, encoded_image(std::move(bytes), f.filename().string(),
+                                                           printable(f.string(), 4096, true)));
+    raw.image = std::move(image);
   }
   const fs::path meta = fs::path(dir) / "meta.json";
   if (file_kind(meta.string()) != FileKind::kMissing || fs::is_symlink(meta, ec)) {
@@ -155,8 +178,14 @@ Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const st
   raw.origin = path;
   // Every header before any data: a member whose header and directory entry
   // disagree is refused before the others are inflated.
+  const ZipEntry* image_entry = nullptr;
   for (const ZipEntry& e : entries) {
     const std::string origin = path + ":" + printable(e.name, 200, true);
+    if (is_image_file_name(e.name)) {
+      if (image_entry) return one_image(path, image_entry->name, e.name);
+      image_entry = &e;
+      continue;
+    }
     if (!is_npy_member(e.name)) {
       raw.warnings.push_back(fmt::format("{}: member is not an .npy array; ignored", origin));
       continue;
@@ -181,6 +210,12 @@ Result<RawDump> parse_npz_impl(const std::vector<unsigned char>& bytes, const st
       continue;
     }
     ASSIGNSCOPE_RETURN_IF_ERROR(add_field(&raw, name, std::move(array), origin));
+  }
+  if (image_entry) {
+    const std::string origin = path + ":" + image_entry->name;
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto data, read_zip_member(bytes, *image_entry, path));
+    ASSIGNSCOPE_ASSIGN_OR_RETURN(auto image, encoded_image(std::move(data), image_entry->name, origin));
+    raw.image = std::move(image);
   }
   return raw;
 }

@@ -72,6 +72,7 @@ class Validator {
     ASSIGNSCOPE_RETURN_IF_ERROR(parse_meta());
     ASSIGNSCOPE_RETURN_IF_ERROR(check_dtypes());
     ASSIGNSCOPE_RETURN_IF_ERROR(find_batch());
+    ASSIGNSCOPE_RETURN_IF_ERROR(check_image());
     ASSIGNSCOPE_RETURN_IF_ERROR(find_dims());
     LoadedDump out;
     out.batch.source = raw_.origin;
@@ -83,6 +84,7 @@ class Validator {
       ASSIGNSCOPE_ASSIGN_OR_RETURN(auto p, build_image(b));
       out.batch.images.push_back(std::move(p));
     }
+    if (raw_.image) out.batch.images[0].image = std::move(raw_.image);  // one image: check_image
     out.warnings = std::move(raw_.warnings);
     return out;
   }
@@ -91,6 +93,23 @@ class Validator {
   const RawField* get(Field field) const {
     auto it = raw_.fields.find(field_name(field));
     return it == raw_.fields.end() ? nullptr : &it->second;
+  }
+
+  // The dump's image (image.png / image.jpg) belongs to its one image, and
+  // is as large as meta.image_size says the input was.
+  Status check_image() const {
+    if (!raw_.image) return Status();
+    const EncodedImage& image = *raw_.image;
+    if (is_batch_ && num_images_ != 1)
+      return Status::InvalidInput(
+          fmt::format("{}: the dump holds a batch of {} images; expected an image file only in a one-image dump (a "
+                      "directory of one-image dumps gives each its own)",
+                      image.origin, num_images_));
+    if (meta_.image_size && ((*meta_.image_size)[0] != image.height || (*meta_.image_size)[1] != image.width))
+      return Status::InvalidInput(fmt::format(
+          "{}: {} x {} pixels (height x width); expected meta.image_size [{}, {}], the input the assigner saw",
+          image.origin, image.height, image.width, (*meta_.image_size)[0], (*meta_.image_size)[1]));
+    return Status();
   }
 
   Status meta_error(const std::string& key, const std::string& what) const {

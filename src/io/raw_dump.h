@@ -5,6 +5,7 @@
 
 #include <map>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct RawDump {
   std::map<std::string, RawField> fields;  // by field name
   nlohmann::json meta = nlohmann::json::object();
   std::string meta_origin;
+  std::optional<EncodedImage> image;  // image.png / image.jpg, its header read (io/image_header.h)
   std::vector<std::string> warnings;
 };
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "analysis/stats.h"
+#include "render/data_uri.h"
 #include "render/soft_targets.h"
 
 namespace assignscope::render {
@@ -111,7 +112,17 @@ void rect_of_box(std::string& out, const Panel& panel, const Rows4f& boxes, Eige
        num(std::max(std::abs(x2 - x1), 0.5)), num(std::max(std::abs(y2 - y1), 0.5)));
 }
 
-// The panel's frame and title, the ignore boxes and the GT boxes (dashed red
+// The dump's input image under everything else, its pixels where the boxes'
+// coordinates put them, embedded so the picture stands alone.
+void draw_input_image(std::string& out, const EncodedImage& image, const Panel& panel) {
+  emit(out,
+       "<image class=\"input-image\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" preserveAspectRatio=\"none\" "
+       "opacity=\"0.6\" href=\"{}\"/>\n",
+       num(panel.x(0)), num(panel.y(0)), num(static_cast<double>(image.width) * panel.scale),
+       num(static_cast<double>(image.height) * panel.scale), data_uri(image));
+}
+
+// The panel's frame and title, the input image, the ignore boxes and the GT boxes (dashed red
 // with a marker when `starved[g]`), tagged "gt:label" for small G.
 void draw_panel_base(std::string& out, const Problem& p, const Panel& panel, const std::string& title,
                      const std::vector<char>& starved) {
@@ -120,6 +131,7 @@ void draw_panel_base(std::string& out, const Problem& p, const Panel& panel, con
   emit(out,
        "<rect class=\"canvas\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f7f7f7\" stroke=\"#bbbbbb\"/>\n",
        num(panel.left), num(panel.top), num(panel.width()), num(panel.height()));
+  if (p.image) draw_input_image(out, *p.image, panel);
   if (p.gt_bboxes_ignore.rows() > 0) {
     out += "<g fill=\"none\" stroke=\"#8c8c8c\" stroke-dasharray=\"2 2\">\n";
     for (Eigen::Index r = 0; r < p.gt_bboxes_ignore.rows(); ++r) {
@@ -780,6 +792,12 @@ SvgCanvas svg_canvas(const Problem& p) {
   if (p.meta.image_size && (*p.meta.image_size)[0] > 0 && (*p.meta.image_size)[1] > 0) {
     c.height = static_cast<double>((*p.meta.image_size)[0]);
     c.width = static_cast<double>((*p.meta.image_size)[1]);
+    c.from_image_size = true;
+    return c;
+  }
+  if (p.image && p.image->width > 0 && p.image->height > 0) {  // the image's own size
+    c.height = static_cast<double>(p.image->height);
+    c.width = static_cast<double>(p.image->width);
     c.from_image_size = true;
     return c;
   }

@@ -11,8 +11,9 @@
 //          prior), circle.extra-match (the further GTs of a multi-match prior),
 //          path.ignored (a cross per ignored prior), circle.negative (faint
 //          dots, only when N <= kMaxNegativeDots), rect.ignore-box,
-//          text.gt-label, g.panel, g.image, g.legend, text.legend-gt (one per
-//          GT listed), text.legend-more, text.note.
+//          text.gt-label, image.input-image (the dump's image under each
+//          panel's boxes, when it has one), g.panel, g.image, g.legend,
+//          text.legend-gt (one per GT listed), text.legend-more, text.note.
 //   diff:  circle.flip-pos-neg (hollow), circle.flip-neg-pos (filled),
 //          g.flip-gt (two half discs), path.flip-ignored.
 // Legend symbols use "key-..." classes and never count as drawn priors.
@@ -44,8 +45,9 @@ inline constexpr int64_t kMaxLegendGts = 60;       // legend entries per image, 
 }  // namespace svg_layout
 
 // The region of input-image pixels a panel shows: (0, 0, width, height) from
-// meta.image_size when the dump has it, else the bounding box of the prior
-// cells, GT boxes and ignore boxes, widened to include the origin.
+// meta.image_size when the dump has it, else from the size of the dump's
+// image, else the bounding box of the prior cells, GT boxes and ignore
+// boxes, widened to include the origin.
 struct SvgCanvas {
   double x0 = 0, y0 = 0, width = 1, height = 1;
   bool from_image_size = false;
