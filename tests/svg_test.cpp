@@ -478,13 +478,16 @@ TEST_CASE("svg: a crowd keeps one circle per positive and a truncated legend") {
   Problem p;
   p.set_num_priors(n);
   p.priors.resize(n, 4);
-  for (int64_t i = 0; i < n; ++i)
-    p.priors.row(i) << 4.0f + 8.0f * static_cast<float>(i % 80), 4.0f + 8.0f * static_cast<float>(i / 80), 8, 8;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t column = i % 80, row = i / 80;  // a grid 80 priors wide
+    p.priors.row(i) << 4.0f + 8.0f * static_cast<float>(column), 4.0f + 8.0f * static_cast<float>(row), 8, 8;
+  }
   p.num_level_priors = {n};
   p.prior_level.assign(static_cast<size_t>(n), 0);
   p.gt_bboxes.resize(num_gts, 4);
   for (int64_t g = 0; g < num_gts; ++g) {
-    const float x = 8.0f * static_cast<float>(g % 80), y = 8.0f * static_cast<float>(g / 80);
+    const int64_t column = g % 80, row = g / 80;
+    const float x = 8.0f * static_cast<float>(column), y = 8.0f * static_cast<float>(row);
     p.gt_bboxes.row(g) << x, y, x + 8, y + 8;
   }
   p.gt_labels.assign(static_cast<size_t>(num_gts), 7);
@@ -819,7 +822,7 @@ Png render_png(const std::string& svg_text, const XmlDocument& doc) {
   REQUIRE(WEXITSTATUS(status) == 0);
   auto png_bytes = io::read_file_bytes(tmp.path("picture.png"));
   REQUIRE(png_bytes.ok());
-  const Png png = decode_png(*png_bytes);
+  Png png = decode_png(*png_bytes);
   CHECK(png.width == static_cast<uint32_t>(doc.elements[0].number("width")));
   CHECK(png.height == static_cast<uint32_t>(doc.elements[0].number("height")));
   return png;
