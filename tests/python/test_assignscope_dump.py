@@ -348,12 +348,109 @@ def error_checks(tmp):
     check(isinstance(r, dict), "--allow-nonfinite replays a dump written with allow_nonfinite=True")
 
 
+def decode_png(data):
+    """Pixels of a PNG as encode_png writes it (8-bit RGB or grey, any of the five row filters): zlib only."""
+    import struct
+    import zlib
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature")
+    at, idat, header = 8, b"", None
+    while at < len(data):
+        (n,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + n]
+        (crc,) = struct.unpack(">I", data[at + 8 + n:at + 12 + n])
+        check(crc == zlib.crc32(kind + body) & 0xFFFFFFFF, f"PNG chunk {kind!r}: CRC")
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + n
+    width, height, depth, color = header[:4]
+    check(depth == 8 and color in (0, 2), f"PNG IHDR: depth {depth}, colour type {color}")
+    channels = 3 if color == 2 else 1
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, 1 + width * channels)
+    out = np.zeros((height, width * channels), np.int64)
+    for y in range(height):
+        f, row = raw[y, 0], raw[y, 1:].astype(np.int64)
+        above = out[y - 1] if y else np.zeros_like(row)
+        check(f in (0, 2), f"PNG row filter {f}: the encoder writes None or Up")
+        out[y] = (row + (above if f == 2 else 0)) % 256
+    return out.reshape(height, width, channels).squeeze(-1) if channels == 1 else out.reshape(height, width, 3)
+
+
+def image_checks(tmp):
+    # A 16 x 16 picture with a known pixel: uint8 RGB stored as given, and the PNG decodes back to it.
+    rgb = np.zeros((16, 16, 3), np.uint8)
+    rgb[..., 0] = np.arange(16)[None, :] * 16
+    rgb[..., 1] = np.arange(16)[:, None] * 15
+    rgb[5, 7] = (200, 100, 50)
+    d = dump(tmp / "u8", image_size=(16, 16), image=rgb, image_source="hand-made", **TINY)
+    names = sorted(p.name for p in d.iterdir())
+    check("image.png" in names, f"image.png beside the fields: {names}")
+    back = decode_png((d / "image.png").read_bytes())
+    check(back.shape == (16, 16, 3) and np.array_equal(back, rgb), "the PNG round-trips the uint8 pixels")
+    meta = json.loads((d / "meta.json").read_text())
+    check(meta.get("image") == {"file": "image.png", "layout": "hwc", "dtype": "uint8", "channel_order": "rgb",
+                                "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "scale": 1.0,
+                                "source": "hand-made"}, f"meta.image: {meta.get('image')}")
+    r = run(d, "dynamic-soft-label")
+    check(isinstance(r, dict), "assignscope runs a dump with an image")
+    p = subprocess.run([str(BIN), "run", str(d), "-a", "dynamic-soft-label", "--format", "svg"],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0 and "data:image/png;base64," in p.stdout,
+          f"the svg embeds the image: exit {p.returncode}, {p.stderr.strip()[:300]}")
+    # image_size taken from the image when not given.
+    d = dump(tmp / "nosize", image=rgb, **TINY)
+    check(json.loads((d / "meta.json").read_text()).get("image_size") == [16, 16], "image_size from the image")
+
+    # De-normalisation: the inverse of x = (pixel * scale - mean) / std, channel order flipped for BGR.
+    mean, std = np.array([103.53, 116.28, 123.675]), np.array([57.375, 57.12, 58.395])  # mmdet's, BGR order
+    bgr = rgb[..., ::-1].astype(np.float64)
+    x = ((bgr - mean) / std).astype(np.float32).transpose(2, 0, 1)[None]  # [1, 3, H, W] as a tensor holds it
+    d = dump(tmp / "norm", image=FakeTensor(x), image_mean=mean, image_std=std, image_channel_order="bgr", **TINY)
+    check(np.array_equal(decode_png((d / "image.png").read_bytes()), rgb),
+          "mean/std de-normalised, CHW read, BGR flipped to RGB: the original pixels")
+    meta = json.loads((d / "meta.json").read_text())["image"]
+    check(meta["layout"] == "chw" and meta["channel_order"] == "bgr" and meta["mean"] == [float(v) for v in mean],
+          f"meta.image records the de-normalisation: {meta}")
+    d = dump(tmp / "unit", image=rgb.astype(np.float32) / 255, image_scale=1 / 255, **TINY)
+    check(np.array_equal(decode_png((d / "image.png").read_bytes()), rgb), "0..1 floats with image_scale=1/255")
+    d = dump(tmp / "grey.npz", image=rgb[..., 1], **TINY)
+    import zipfile
+    with zipfile.ZipFile(d) as z:
+        check("image.png" in z.namelist(), f"an npz dump holds the member image.png: {z.namelist()}")
+        check(np.array_equal(decode_png(z.read("image.png")), rgb[..., 1]), "grey image round-trips")
+    check(isinstance(run(d, "dynamic-soft-label"), dict), "assignscope runs an npz with an image member")
+    dump(tmp / "u8", image=rgb, overwrite=True, **TINY)  # a dump with its image is a dump: replaced
+
+    # Refusals: one clear ValueError, nothing written.
+    raises(ValueError, lambda: dump(tmp / "big", image_size=(16, 16), image=np.zeros((16, 24, 3), np.uint8),
+                                    **TINY), "image: 16 x 24", "image_size (16, 16)", what="wrong-size image")
+    raises(ValueError, lambda: dump(tmp / "chan", image=np.zeros((16, 16, 4), np.uint8), **TINY),
+           "image: shape (16, 16, 4)", what="four channels")
+    raises(ValueError, lambda: dump(tmp / "nanimg", image=np.full((16, 16), np.nan), **TINY),
+           "image[0, 0] is nan", what="NaN pixel")
+    raises(ValueError, lambda: dump(tmp / "order", image=rgb, image_channel_order="rgba", **TINY),
+           "image_channel_order", what="bad channel order")
+    raises(ValueError, lambda: dump(tmp / "meanlen", image=rgb, image_mean=[1, 2], **TINY),
+           "image_mean", what="two means for three channels")
+    batch = dict(priors=TINY["priors"], cls_scores=np.stack([TINY["cls_scores"]] * 2),
+                 pred_bboxes=np.stack([TINY["pred_bboxes"]] * 2), gt_bboxes=np.stack([TINY["gt_bboxes"]] * 2),
+                 gt_labels=np.stack([TINY["gt_labels"]] * 2), pad_gt_mask=np.ones((2, 1)))
+    raises(ValueError, lambda: dump(tmp / "batch", image=rgb, **batch), "batch of B = 2", what="image in a batch")
+    for name in ("big", "chan", "nanimg", "order", "meanlen", "batch"):
+        check(not (tmp / name).exists(), f"{name}: nothing written after the refusal")
+    one = {k: (v[:1] if k != "priors" else v) for k, v in batch.items()}
+    d = dump(tmp / "batch1", image=rgb, **one)
+    check(isinstance(run(d, "dynamic-soft-label"), dict), "a batch of one image takes its image")
+    check(not [p for p in tmp.iterdir() if p.name.startswith(".")], "no temporary file left behind")
+
+
 def main():
     if not BIN.is_file():
         sys.exit(f"{BIN}: no such file (the assignscope binary)")
     with tempfile.TemporaryDirectory(prefix="assignscope-py-") as t:
         tmp = Path(t)
-        for group in (tiny_checks, round_trip_checks, golden_checks, error_checks):
+        for group in (tiny_checks, round_trip_checks, golden_checks, error_checks, image_checks):
             sub = tmp / group.__name__
             sub.mkdir()
             try:
