@@ -427,6 +427,18 @@ MMDET = {
     "mmdet/models/__init__.py": "",
     "mmdet/models/task_modules/__init__.py": "",
     "mmdet/models/task_modules/assigners/__init__.py": "",
+    "mmdet/models/detectors/__init__.py": "",
+    "mmdet/models/detectors/single_stage.py": '''
+        class SingleStageDetector:
+            """loss(batch_inputs, batch_data_samples) after data_preprocessor, as mmdet 3.x calls it."""
+
+            def __init__(self, data_preprocessor, head_loss):
+                self.data_preprocessor = data_preprocessor
+                self.head_loss = head_loss
+
+            def loss(self, batch_inputs, batch_data_samples):
+                return self.head_loss(batch_inputs, batch_data_samples)
+    ''',
     "mmdet/models/task_modules/assigners/dynamic_soft_label_assigner.py": '''
         import numpy as np
         import torch
@@ -1374,6 +1386,143 @@ def dump_extension_checks(tmp, fakes, support):
            what="unique with overwrite")
 
 
+def png_pixels(path):
+    """Pixels of an image.png as assignscope_dump writes it (8-bit RGB, rows filtered None or Up): zlib only."""
+    import struct
+    import zlib
+    data = Path(path).read_bytes()
+    at, idat, size = 8, b"", None
+    while at < len(data):
+        (n,) = struct.unpack(">I", data[at:at + 4])
+        if data[at + 4:at + 8] == b"IHDR":
+            size = struct.unpack(">II", data[at + 8:at + 16])
+        elif data[at + 4:at + 8] == b"IDAT":
+            idat += data[at + 8:at + 8 + n]
+        at += 12 + n
+    w, h = size
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + 3 * w).astype(np.int64)
+    rows = np.where(raw[:, :1] == 2, np.cumsum(raw[:, 1:], axis=0), raw[:, 1:]) % 256  # all-Up as written
+    return rows.reshape(h, w, 3)
+
+
+def image_hook_checks(tmp, fakes, support):
+    """install(image=True): each framework's network input reaches the dump, de-normalised as it normalised it."""
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (64, 64, 3)).astype(np.uint8)
+
+    # ultralytics: batch["img"] RGB 0..1 [B, 3, H, W]; B = 1 gets its image, B = 2 a warning and none.
+    fakes.use(fakes.root("torch"), fakes.root("u84"))
+    import assignscope_hooks
+    import torch
+    from ultralytics.utils import loss as uloss
+    out = tmp / "u"
+    rec, log = catch()
+    try:
+        h = assignscope_hooks.install(out, every=1, framework="ultralytics", image=True)
+        check("ultralytics.utils.loss.v8DetectionLoss.__call__" in h.patched, f"ultralytics input caught: {h.patched}")
+        criterion = uloss.v8DetectionLoss(Model())
+        preds, batch = ultralytics_inputs(torch, b=1)
+        batch["img"] = torch.Tensor((rgb.transpose(2, 0, 1)[None] / 255).astype(np.float32))
+        criterion(preds, batch)
+        preds, batch = ultralytics_inputs(torch, b=2)
+        batch["img"] = torch.Tensor(np.zeros((2, 3, 64, 64), np.float32))
+        criterion(preds, batch)
+        h.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    check(len(h.written) == 2, f"ultralytics: two dumps: {h.written}")
+    if len(h.written) == 2:
+        one, two = h.written
+        check(np.array_equal(png_pixels(one / "image.png"), rgb), "ultralytics: 0..1 RGB back to the uint8 pixels")
+        check(meta_of(one)["image"]["scale"] == 1 / 255, f"ultralytics meta.image: {meta_of(one).get('image')}")
+        check(not (two / "image.png").exists(), "ultralytics: a batch of 2 is written without an image")
+        check(any("B = 2" in w for w in hook_warnings(log)), f"ultralytics B = 2 warned: {hook_warnings(log)}")
+        if BIN.is_file():
+            p = run_cli("run", one, "-f", "svg")
+            check(p.returncode == 0 and "data:image/png;base64," in p.stdout,
+                  f"ultralytics dump with its image: the svg embeds it ({p.returncode}, {p.stderr[:300]})")
+
+    # YOLOX: imgs BGR 0..255 floats, [B, 3, H, W], caught by get_losses; image batch_idx of each call.
+    fakes.use(fakes.root("torch"), fakes.root("yolox-new"))
+    import assignscope_hooks
+    import torch
+    from yolox.models import yolo_head
+    yolo_head.YOLOXHead.oracle = None
+    anc = make_anchors([(8, 8), (4, 4), (2, 2)], [8, 16, 32])
+    s = np.repeat([8.0, 16.0, 32.0], [64, 16, 4]).astype(np.float32)
+    x_shifts, y_shifts = torch.Tensor((anc[:, 0] / s - 0.5)[None]), torch.Tensor((anc[:, 1] / s - 0.5)[None])
+    outputs = np.zeros((2, len(s), 8), np.float32)
+    outputs[:, :, :2], outputs[:, :, 2:4] = anc, 16
+    labels = np.zeros((2, 1, 5), np.float32)
+    labels[:, 0] = [1, 30, 30, 12, 12]
+    imgs = np.stack([rgb[..., ::-1].transpose(2, 0, 1), rgb.transpose(2, 0, 1)]).astype(np.float32)  # BGR, 0..255
+    out = tmp / "yolox"
+    rec, log = catch()
+    try:
+        h = assignscope_hooks.install(out, every=1, framework="yolox", image=True)
+        yolo_head.YOLOXHead(3).get_losses(torch.Tensor(imgs), x_shifts, y_shifts, torch.Tensor(s[None]),
+                                          torch.Tensor(labels), torch.Tensor(outputs))
+        h.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    check(len(h.written) == 2 and not hook_warnings(log), f"YOLOX: two dumps, no warning: {hook_warnings(log)}")
+    if len(h.written) == 2:
+        check(np.array_equal(png_pixels(h.written[0] / "image.png"), rgb), "YOLOX: BGR image 0 flipped to RGB")
+        check(np.array_equal(png_pixels(h.written[1] / "image.png"), rgb[..., ::-1]), "YOLOX: image 1 of call 2")
+        check(meta_of(h.written[0])["image"]["channel_order"] == "bgr", "YOLOX meta.image: bgr")
+        if BIN.is_file():
+            p = run_cli("run", h.written[0], "-f", "json")
+            check(p.returncode == 0, f"YOLOX dump with its image replays: {p.stderr[:300]}")
+
+    # mmdetection: the detector's loss(batch_inputs) after DetDataPreprocessor (bgr_to_rgb, mean, std).
+    fakes.use(fakes.root("torch"), fakes.root("mmdet"))
+    import assignscope_hooks
+    import torch
+    from mmdet.models.detectors.single_stage import SingleStageDetector
+    from mmdet.models.task_modules.assigners import dynamic_soft_label_assigner as dsl
+    dsl.DynamicSoftLabelAssigner.oracle = None
+
+    class Preprocessor:  # DetDataPreprocessor's attributes: mean / std buffers [C, 1, 1]
+        _channel_conversion = True
+        _enable_normalize = True
+        mean = torch.Tensor(np.array([123.675, 116.28, 103.53], np.float32).reshape(3, 1, 1))
+        std = torch.Tensor(np.array([58.395, 57.12, 57.375], np.float32).reshape(3, 1, 1))
+
+    inputs = np.stack([rgb, rgb[::-1]]).transpose(0, 3, 1, 2).astype(np.float32)  # RGB after bgr_to_rgb
+    inputs = (inputs - Preprocessor.mean.a[None]) / Preprocessor.std.a[None]
+    pred = InstanceData(priors=torch.Tensor(np.concatenate([anc, s[:, None], s[:, None]], 1)),
+                        scores=torch.Tensor(np.zeros((len(s), 3), np.float32)),
+                        bboxes=torch.Tensor(np.concatenate([anc - 8, anc + 8], 1)))
+    gt = InstanceData(bboxes=torch.Tensor(np.array([[10, 10, 30, 30]], np.float32)), labels=torch.Tensor([1]))
+    assigner = dsl.DynamicSoftLabelAssigner()
+
+    def head_loss(batch_inputs, samples):
+        for _ in range(batch_inputs.shape[0]):
+            assigner.assign(pred, gt)
+
+    out = tmp / "mmdet"
+    rec, log = catch()
+    try:
+        h = assignscope_hooks.install(out, every=2, framework="mmdet", image=True)
+        SingleStageDetector(Preprocessor(), head_loss).loss(torch.Tensor(inputs), [None, None])
+        h.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    check(len(h.written) == 1 and not hook_warnings(log), f"mmdet: one dump (calls 1, 3...), {hook_warnings(log)}")
+    if h.written:
+        check(np.array_equal(png_pixels(h.written[0] / "image.png"), rgb),
+              "mmdet: image 0 de-normalised with the preprocessor's mean / std, RGB kept")
+        check(meta_of(h.written[0])["image_size"] == [64, 64], "mmdet: image_size from the input")
+    h = assignscope_hooks.install(tmp / "mmdet2", every=1, framework="mmdet", image=True)
+    SingleStageDetector(Preprocessor(), head_loss).loss(torch.Tensor(inputs), [None, None])
+    h.remove()
+    if check(len(h.written) == 2, f"mmdet every=1: two dumps {h.written}"):
+        check(np.array_equal(png_pixels(h.written[1] / "image.png"), rgb[::-1]), "mmdet: call 2 gets image 1")
+    check(SingleStageDetector.__dict__["loss"].__name__ == "loss" and
+          not getattr(SingleStageDetector.__dict__["loss"], "__assignscope_hook__", False),
+          "remove() restores the detector's loss")
+
+
 def main():
     if not BIN.is_file():
         print(f"note: {BIN} absent; the replays by the binary are skipped")
@@ -1388,7 +1537,8 @@ def main():
         fakes.root = roots.__getitem__
         support = Support(tmp)
         for group in (import_checks, dump_extension_checks, ultralytics84_checks, amp_and_failure_checks,
-                      ultralytics82_checks, ultralytics_golden_checks, yolox_checks, mmdet_checks, mmyolo_checks):
+                      ultralytics82_checks, ultralytics_golden_checks, yolox_checks, mmdet_checks, mmyolo_checks,
+                      image_hook_checks):
             sub = tmp / group.__name__
             sub.mkdir()
             try:
