@@ -6,6 +6,7 @@ Run from the repository root with Debian's python3-numpy:
 
 What it writes (the outputs are committed; tests do not need Python):
   testdata/coco640-late-g12-objectness/  the README demo: a golden case, verbatim
+  testdata/demo-with-image/              the same case with a SYNTHETIC 640 x 640 image.png (see demo_image)
   testdata/golden/<toy case>/            every small golden case, verbatim (results of pending families left out)
   testdata/batch/stacked-b2/             two toy images stacked [B, ...] with pad_gt_mask
   testdata/batch/dirs-b2/                the same two images as a directory of dumps
@@ -18,6 +19,7 @@ import json
 import os
 import shutil
 import struct
+import sys
 import zipfile
 
 import numpy as np
@@ -250,8 +252,65 @@ def bad():
         f.write("a directory that holds no dump\n")
 
 
+def demo_image(gt_bboxes, gt_labels, size=(640, 640)):
+    """A synthetic picture for the demo: a plain scene, a textured ellipse inside each GT box.
+
+    Not a photograph: the golden case's tensors come from a synthetic generator
+    with no image. Sky above, ground below (smooth gradients); each GT an
+    ellipse filling its box, hue from its class (golden-ratio steps round the
+    colour wheel), diagonal stripes, a darker rim, largest boxes first so small
+    ones stay visible. GTs of one class that nearly coincide (0, 1 and 4) draw
+    as one object.
+    """
+    h, w = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
+    t = (y / h)[..., None]
+    sky, ground = np.array([176.0, 196.0, 214.0]), np.array([128.0, 136.0, 112.0])
+    img = np.where(t < 0.55, sky * (1 - 0.3 * t), ground * (1.1 - 0.2 * t))
+    order = np.argsort(-(gt_bboxes[:, 2] - gt_bboxes[:, 0]) * (gt_bboxes[:, 3] - gt_bboxes[:, 1]), kind="stable")
+    for i in order:
+        x1, y1, x2, y2 = (float(v) for v in gt_bboxes[i])
+        cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, max((x2 - x1) / 2, 0.5), max((y2 - y1) / 2, 0.5)
+        r = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2)
+        inside = r <= 1
+        hue = (int(gt_labels[i]) * 0.618034) % 1.0
+        k = (np.array([5.0, 3.0, 1.0]) + hue * 6) % 6  # HSV to RGB, saturation 0.65, value 0.85
+        colour = 255 * 0.85 * (1 - 0.65 * np.clip(np.minimum(k, 4 - k), 0, 1))
+        stripes = 1 + 0.12 * np.sign(np.sin((x + y) * np.pi / 6))[..., None]
+        rim = np.where(r[..., None] > 0.85, 0.6, 1.0)
+        img = np.where(inside[..., None], colour * stripes * rim, img)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def demo_with_image():
+    """testdata/demo-with-image: the demo case verbatim, plus a synthetic image.png and meta.image."""
+    sys.path.insert(0, os.path.join(ROOT, "tools", "python"))
+    sys.dont_write_bytecode = True
+    from assignscope_dump import encode_png
+    out = os.path.join(OUT, "demo-with-image")
+    shutil.copytree(os.path.join(GOLDEN, "coco640-late-g12-objectness"), fresh(out), dirs_exist_ok=True)
+    with open(os.path.join(out, "meta.json")) as f:
+        meta = json.load(f)
+    gt = np.load(os.path.join(out, "gt_bboxes.npy"))
+    labels = np.load(os.path.join(out, "gt_labels.npy")).reshape(-1)
+    with open(os.path.join(out, "image.png"), "wb") as f:
+        f.write(encode_png(demo_image(gt, labels, tuple(meta["image_size"]))))
+    meta["source"] = ("testdata/demo-with-image: the golden case coco640-late-g12-objectness with a SYNTHETIC "
+                      "image (tools/make_testdata.py demo_image: a textured ellipse per GT box, hue by class); "
+                      "the tensors were never computed from it")
+    meta["image"] = {"file": "image.png", "layout": "hwc", "dtype": "uint8", "channel_order": "rgb",
+                     "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "scale": 1.0,
+                     "source": "synthetic, drawn by tools/make_testdata.py (not a photograph)"}
+    with open(os.path.join(out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    for root, dirs, files in os.walk(out):
+        for n in dirs + files:
+            os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)
+
+
 if __name__ == "__main__":
     copy_golden()
+    demo_with_image()
     batches()
     containers()
     bad()

@@ -369,10 +369,10 @@ def decode_png(data):
     channels = 3 if color == 2 else 1
     raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, 1 + width * channels)
     out = np.zeros((height, width * channels), np.int64)
+    check(set(raw[:, 0].tolist()) <= {0, 2}, f"PNG row filters {set(raw[:, 0].tolist())}: expected None or Up")
     for y in range(height):
         f, row = raw[y, 0], raw[y, 1:].astype(np.int64)
         above = out[y - 1] if y else np.zeros_like(row)
-        check(f in (0, 2), f"PNG row filter {f}: the encoder writes None or Up")
         out[y] = (row + (above if f == 2 else 0)) % 256
     return out.reshape(height, width, channels).squeeze(-1) if channels == 1 else out.reshape(height, width, 3)
 
@@ -443,6 +443,17 @@ def image_checks(tmp):
     d = dump(tmp / "batch1", image=rgb, **one)
     check(isinstance(run(d, "dynamic-soft-label"), dict), "a batch of one image takes its image")
     check(not [p for p in tmp.iterdir() if p.name.startswith(".")], "no temporary file left behind")
+
+    # The bundled demo with its synthetic image: 640 x 640, replays as stored, drawn under the svg.
+    demo = SRC / "testdata" / "demo-with-image"
+    pixels = decode_png((demo / "image.png").read_bytes())
+    check(pixels.shape == (640, 640, 3), f"demo image: shape {pixels.shape}")
+    check("SYNTHETIC" in json.loads((demo / "meta.json").read_text())["source"], "the demo says its image is synthetic")
+    c = subprocess.run([str(BIN), "check", str(demo)], capture_output=True, text=True, timeout=600)
+    check(c.returncode == 0, f"assignscope check {demo}: exit {c.returncode}: {c.stderr.strip()[:300]}")
+    p = subprocess.run([str(BIN), "run", str(demo), "-a", "simota", "--format", "svg"], capture_output=True, text=True,
+                       timeout=300)
+    check(p.returncode == 0 and "data:image/png;base64," in p.stdout, f"demo svg embeds its image: {p.stderr[:300]}")
 
 
 def main():
