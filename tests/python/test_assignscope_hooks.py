@@ -1435,8 +1435,26 @@ def image_hook_checks(tmp, fakes, support):
         one, two = h.written
         check(np.array_equal(png_pixels(one / "image.png"), rgb), "ultralytics: 0..1 RGB back to the uint8 pixels")
         check(meta_of(one)["image"]["scale"] == 1 / 255, f"ultralytics meta.image: {meta_of(one).get('image')}")
-        check(not (two / "image.png").exists(), "ultralytics: a batch of 2 is written without an image")
-        check(any("B = 2" in w for w in hook_warnings(log)), f"ultralytics B = 2 warned: {hook_warnings(log)}")
+        check(names(two) == ["img000", "img001"], f"ultralytics B = 2: a directory of one-image dumps: {names(two)}")
+        check(not hook_warnings(log), f"ultralytics: no warnings: {hook_warnings(log)}")
+        if names(two) == ["img000", "img001"]:
+            check(np.array_equal(png_pixels(two / "img001" / "image.png"), np.zeros((64, 64, 3))),
+                  "ultralytics B = 2: image 1 in img001")
+            g = [len(np.load(two / f"img00{i}" / "gt_bboxes.npy")) for i in range(2)]
+            check(g == [3, 2] and meta_of(two / "img001")["image_index"] == 1,
+                  f"ultralytics B = 2: each image its real GTs (image i holds 3 - i, padding dropped): {g}")
+            exp = [np.load(two / f"img00{i}" / "expected" / "ultralytics-8.4.52" / "assigned_gt_inds.npy")
+                   for i in range(2)]
+            check([e.shape for e in exp] == [(84,), (84,)], f"each image its share of the result: {exp}")
+            if BIN.is_file():  # the split batch replays as the stacked one does
+                h = assignscope_hooks.install(tmp / "stacked", every=1, framework="ultralytics")
+                criterion(preds, batch)
+                h.remove()
+                a, b = (run_cli("run", d, "-f", "json") for d in (two, h.written[0]))
+                check(a.returncode == 0 and b.returncode == 0, f"both replay: {a.stderr[:200]} {b.stderr[:200]}")
+                if a.returncode == 0 and b.returncode == 0:
+                    pa, pb = ([img["positives"] for img in json.loads(r.stdout)["images"]] for r in (a, b))
+                    check(pa == pb and len(pa) == 2, "the directory of one-image dumps replays as the stacked batch")
         if BIN.is_file():
             p = run_cli("run", one, "-f", "svg")
             check(p.returncode == 0 and "data:image/png;base64," in p.stdout,
@@ -1518,6 +1536,40 @@ def image_hook_checks(tmp, fakes, support):
     h.remove()
     if check(len(h.written) == 2, f"mmdet every=1: two dumps {h.written}"):
         check(np.array_equal(png_pixels(h.written[1] / "image.png"), rgb[::-1]), "mmdet: call 2 gets image 1")
+
+    # mmyolo: YOLOv5DetDataPreprocessor (mean 0, std 255, bgr_to_rgb) before a batch assigner; B = 1.
+    fakes.use(fakes.root("torch"), fakes.root("mmdet"), fakes.root("mmyolo"))
+    import assignscope_hooks
+    import torch
+    from mmdet.models.detectors.single_stage import SingleStageDetector
+    from mmyolo.models.task_modules.assigners import batch_dsl_assigner as bdsl
+    bdsl.BatchDynamicSoftLabelAssigner.oracle = None
+    case = {p.stem: np.load(p) for p in (GOLDEN_LOCAL / "mmyolo-toy-a").glob("*.npy")}
+    g = len(case["gt_labels"])
+    args = (torch.tensor(case["pred_bboxes"][None]), torch.tensor(case["cls_scores"][None]),
+            torch.tensor(case["priors"]), torch.tensor(case["gt_labels"].astype(np.float32)[None, :, None]),
+            torch.tensor(case["gt_bboxes"][None]), torch.tensor(np.ones((1, g, 1), np.float32)))
+    batch_assigner = bdsl.BatchDynamicSoftLabelAssigner(num_classes=3)
+
+    class YOLOv5Preprocessor:
+        _channel_conversion = True
+        _enable_normalize = True
+        mean = torch.Tensor(np.zeros((3, 1, 1), np.float32))
+        std = torch.Tensor(np.full((3, 1, 1), 255, np.float32))
+
+    out = tmp / "mmyolo"
+    rec, log = catch()
+    try:
+        h = assignscope_hooks.install(out, every=1, framework="mmyolo", image=True)
+        SingleStageDetector(YOLOv5Preprocessor(), lambda inputs, samples: batch_assigner(*args)).loss(
+            torch.Tensor((rgb.transpose(2, 0, 1)[None] / 255).astype(np.float32)), [None])
+        h.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    check(len(h.written) == 1 and not hook_warnings(log), f"mmyolo: one dump, no warning: {hook_warnings(log)}")
+    if h.written:
+        check(np.array_equal(png_pixels(h.written[0] / "image.png"), rgb), "mmyolo: x * 255 back to the pixels")
+        check(meta_of(h.written[0])["image"]["std"] == [255.0] * 3, f"mmyolo meta.image {meta_of(h.written[0])}")
     check(SingleStageDetector.__dict__["loss"].__name__ == "loss" and
           not getattr(SingleStageDetector.__dict__["loss"], "__assignscope_hook__", False),
           "remove() restores the detector's loss")

@@ -46,6 +46,7 @@ import importlib.util
 import inspect
 import os
 import re
+import shutil
 import sys
 import threading
 import warnings
@@ -54,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assignscope_dump import _to_numpy, dump
+from assignscope_dump import _free_name, _to_numpy, dump
 
 __all__ = ["install", "Hooks", "AssignscopeHookWarning", "FRAMEWORKS"]
 
@@ -111,10 +112,13 @@ def install(out_dir="dumps", *, every=500, max_dumps=100, max_bytes=1 << 30, fra
       mmdetection's and mmyolo's ``SingleStageDetector.loss``
       (``batch_inputs`` after ``data_preprocessor``: its ``mean``, ``std``
       and channel flip). The loader takes an image only in a one-image dump:
-      YOLOX and mmdetection dump one image per call and always get theirs;
-      ultralytics and mmyolo dump the batch, which gets the image only when
-      B = 1 (a larger batch is written without, with one warning). Cost:
-      ~0.3 - 1 MB and ~50 ms more per 640 x 640 dump.
+      YOLOX and mmdetection dump one image per call and get theirs;
+      ultralytics and mmyolo dump the batch, so with ``image=True`` a batch
+      of B > 1 is written as a directory of one-image dumps ``img000``,
+      ``img001``, ... (each with its image, its real GTs and its share of the
+      framework's result; ``meta.image_index``), which assignscope reads as
+      the same batch. Cost: ~0.1 - 1 MB and ~50 ms more per 640 x 640 image
+      (times B for the batch frameworks).
 
     Installing again replaces the previous installation: each method is
     patched once. Raises ``ValueError`` for bad arguments, ``ImportError``
@@ -441,8 +445,11 @@ class Hooks:
                     "results": results,
                 }}
 
-        fields.update(snap.get("image") or {})
+        image = dict(snap.get("image") or {})
+        per_image = image.pop("per_image", None)  # a batch's images: written as a directory of one-image dumps
+        fields.update(image)
         estimate = 4096 + sum(int(np.asarray(v).nbytes) for v in fields.values() if isinstance(v, np.ndarray))
+        estimate += sum(int(i["image"].size) for i in per_image or [])
         if expected:
             estimate += sum(int(v.nbytes) for e in expected.values() for v in e["results"].values())
         with _lock:
@@ -456,8 +463,14 @@ class Hooks:
             with warnings.catch_warnings():
                 # inverted predicted boxes are legal (an untrained head makes them): no warning per dump
                 warnings.filterwarnings("ignore", message="pred_bboxes: ")
-                write = functools.partial(dump, self.out_dir / name, source=source, meta=meta, fmt="dir",
-                                          unique=True, allow_nonfinite=self.allow_nonfinite, **fields)
+                def write_one(target, fields, expected, unique=True, source=source, meta=meta):
+                    return dump(target, source=source, meta=meta, fmt="dir", unique=unique,
+                                allow_nonfinite=self.allow_nonfinite, expected=expected, **fields)
+
+                def write(expected):
+                    if per_image is None:
+                        return write_one(self.out_dir / name, fields, expected)
+                    return _write_split(self.out_dir / name, fields, expected, per_image, write_one, source, meta)
                 try:
                     path = write(expected=expected)
                 except ValueError as e:
@@ -474,6 +487,49 @@ class Hooks:
 
 
 # --- helpers ------------------------------------------------------------------
+
+def _split_batch(fields, expected):
+    """A padded batch dump's fields and results, image by image: [(fields, expected)], padding dropped."""
+    mask = np.asarray(fields["pad_gt_mask"]).reshape(np.asarray(fields["gt_bboxes"]).shape[:2]) == 1
+    out = []
+    for b in range(mask.shape[0]):
+        g = int(mask[b].sum())  # real boxes first, as mmyolo and ultralytics pad
+        one = {}
+        for key, value in fields.items():
+            if key == "pad_gt_mask":
+                continue
+            if not isinstance(value, np.ndarray) or (key in ("priors", "anchors") and value.ndim == 2) \
+                    or (key == "num_level_priors" and value.ndim == 1):
+                one[key] = value  # shared, or not an array (scores, image_size, ...)
+            elif key in ("gt_bboxes", "gt_labels", "gt_centers"):
+                one[key] = value[b][:g]
+            else:
+                one[key] = value[b]
+        results = None
+        if expected:
+            results = {label: dict(entry, results={k: (v[b][:g] if k == "dynamic_ks" else v[b])
+                                                   for k, v in entry["results"].items()})
+                       for label, entry in expected.items()}
+        out.append((one, results))
+    return out
+
+
+def _write_split(target, fields, expected, per_image, write_one, source, meta):
+    """A batch as a directory of one-image dumps img000, img001, ..., each with its image; appears at once."""
+    final = _free_name(target)
+    tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
+    try:
+        tmp.mkdir(parents=True)
+        for b, (one, results) in enumerate(_split_batch(fields, expected)):
+            one.update(per_image[b])
+            write_one(tmp / f"img{b:03d}", one, results, unique=False,
+                      source=f"{source}, image {b} of {len(per_image)}", meta=dict(meta, image_index=b))
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
 
 def _kind(phase, error):
     """What makes two failures the same kind (warned once): the phase, the type, and the message's first word,
@@ -739,9 +795,9 @@ def _ultralytics_specs():
         return None
 
     def image(_owner, _a, held):
-        img = _one_of_batch(held, "ultralytics", "v8DetectionLoss's batch['img']")
-        return dict(image=img, image_scale=1 / 255, image_channel_order="rgb",
-                    image_source="ultralytics batch['img'] (RGB, 0..1): pixel = x * 255")
+        return _batch_images(held, "v8DetectionLoss's batch['img']",
+                             dict(image_scale=1 / 255, image_channel_order="rgb",
+                                  image_source="ultralytics batch['img'] (RGB, 0..1): pixel = x * 255"))
 
     return [_Spec("ultralytics", version, cls, "forward", torch,
                   _exact_class(cls, "task-aligned.ultralytics"), capture, results, branch, image)]
@@ -975,23 +1031,24 @@ def _mmyolo_specs():
     def image(_owner, _a, held):
         if not isinstance(held, dict) or held.get("inputs") is None:
             raise ValueError("no batch_inputs: the detector's loss() was not called around the assigner")
-        img = _one_of_batch(held["inputs"], "mmyolo", "the detector's batch_inputs")
-        return dict(image=img, **_mmdet_normalisation(held["preprocessor"], 0))
+        return _batch_images(held["inputs"], "the detector's batch_inputs",
+                             _mmdet_normalisation(held["preprocessor"], None))
 
     return [_Spec("mmyolo", version, cls, "forward", torch, refuse, capture, results, image=image)]
 
 
 # --- the network input (install(image=True)) ---------------------------------------
 
-def _one_of_batch(images, framework, what):
-    """The one image of a [1, C, H, W] batch as numpy; ValueError for none or a batch of several."""
+def _batch_images(images, what, normalisation):
+    """dump()'s image arguments for a batch dump: the image itself when B = 1, else ``per_image``, one set per
+    image, which makes the hooks write the batch as a directory of one-image dumps (the loader takes an image
+    only in a one-image dump)."""
     if images is None:
         raise ValueError(f"no {what} caught during the call")
     b = int(images.shape[0])
-    if b != 1:
-        raise ValueError(f"{framework} dumps the whole batch and the loader takes an image only in a one-image "
-                         f"dump: B = {b} images, none stored")
-    return _np(images[0], "image")
+    if b == 1:
+        return dict(image=_np(images[0], "image"), **normalisation)
+    return {"per_image": [dict(image=_np(images[i], "image"), **normalisation) for i in range(b)]}
 
 
 def _mmdet_normalisation(preprocessor, index):
@@ -1004,8 +1061,8 @@ def _mmdet_normalisation(preprocessor, index):
         raise ValueError("the detector has no data_preprocessor")
     order = "rgb" if getattr(preprocessor, "_channel_conversion", False) else "bgr"
     out = dict(image_channel_order=order,
-               image_source=f"{type(preprocessor).__name__} batch_inputs[{index}] ({order.upper()}): "
-                            f"pixel = x * std + mean")
+               image_source=f"{type(preprocessor).__name__} batch_inputs" + ("" if index is None else f"[{index}]")
+                            + f" ({order.upper()}): pixel = x * std + mean")
     if getattr(preprocessor, "_enable_normalize", False):
         out["image_mean"] = _np(preprocessor.mean, "mean").reshape(-1)
         out["image_std"] = _np(preprocessor.std, "std").reshape(-1)
