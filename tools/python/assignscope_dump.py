@@ -199,9 +199,9 @@ def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=No
     if image is not None:
         gt_shape = fields["gt_bboxes"].shape
         if len(gt_shape) == 3 and gt_shape[0] != 1:
-            raise ValueError(f"image: given for a batch of B = {gt_shape[0]} images (gt_bboxes {_shape(fields['gt_bboxes'])}); "
-                             f"an image belongs to a one-image dump (write a directory of one-image dumps, each "
-                             f"with its image)")
+            raise ValueError(f"image: given for a batch of B = {gt_shape[0]} images (gt_bboxes "
+                             f"{_shape(fields['gt_bboxes'])}); an image belongs to a one-image dump (write a "
+                             f"directory of one-image dumps, each with its image)")
         pixels, image_meta = _image_pixels(image, image_mean, image_std, image_scale, image_channel_order,
                                            image_source)
         if image_size is None:

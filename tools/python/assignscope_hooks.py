@@ -494,6 +494,8 @@ def _split_batch(fields, expected):
     out = []
     for b in range(mask.shape[0]):
         g = int(mask[b].sum())  # real boxes first, as mmyolo and ultralytics pad
+        if not mask[b, :g].all():
+            raise ValueError(f"pad_gt_mask of image {b} marks padding before a real box; expected real boxes first")
         one = {}
         for key, value in fields.items():
             if key == "pad_gt_mask":
