@@ -1483,6 +1483,17 @@ def image_hook_checks(tmp, fakes, support):
         h.remove()
     finally:
         rec.__exit__(None, None, None)
+    rec, log2 = catch()
+    try:  # an input of another size than the assigner's grid: the dump without its image, one warning
+        h2 = assignscope_hooks.install(tmp / "yolox-wrong", every=1, framework="yolox", image=True)
+        yolo_head.YOLOXHead(3).get_losses(torch.Tensor(imgs[:, :, :32]), x_shifts, y_shifts, torch.Tensor(s[None]),
+                                          torch.Tensor(labels), torch.Tensor(outputs))
+        h2.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    check(len(h2.written) == 2 and not any((d / "image.png").exists() for d in h2.written)
+          and any("image: 32 x 64" in w for w in hook_warnings(log2)),
+          f"YOLOX: a wrong-size input is left out with a warning: {h2.written} {hook_warnings(log2)}")
     check(len(h.written) == 2 and not hook_warnings(log), f"YOLOX: two dumps, no warning: {hook_warnings(log)}")
     if len(h.written) == 2:
         check(np.array_equal(png_pixels(h.written[0] / "image.png"), rgb), "YOLOX: BGR image 0 flipped to RGB")

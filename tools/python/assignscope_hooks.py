@@ -467,10 +467,21 @@ class Hooks:
                     return dump(target, source=source, meta=meta, fmt="dir", unique=unique,
                                 allow_nonfinite=self.allow_nonfinite, expected=expected, **fields)
 
-                def write(expected):
+                def write_any(expected, fields, per_image):
                     if per_image is None:
                         return write_one(self.out_dir / name, fields, expected)
                     return _write_split(self.out_dir / name, fields, expected, per_image, write_one, source, meta)
+
+                def write(expected):
+                    try:
+                        return write_any(expected, fields, per_image)
+                    except ValueError as e:
+                        if not (str(e).startswith("image") and (per_image or "image" in fields)):
+                            raise
+                        # an input that does not fit (another size than the assigner's grid): the dump without it
+                        self._warn(spec, _kind("image", e), f"dump written without image.png: {e}")
+                        plain = {k: v for k, v in fields.items() if not k.startswith("image") or k == "image_size"}
+                        return write_any(expected, plain, None)
                 try:
                     path = write(expected=expected)
                 except ValueError as e:
