@@ -145,12 +145,12 @@ TEST_CASE("check: cases are found at any depth, and the directories that were no
   CHECK(last_line(r.out).find(" in 2 cases: 13 match, 0 differ, 0 errors, 0 skipped; 6 directories searched were not "
                               "cases; 1 hidden directory not searched") != std::string::npos);
 
-  // The repository's testdata: the demo case (twice: with its image in demo-with-image), 22 golden copies and 32
+  // The repository's testdata: the demo case (twice: with its image in demo-with-image), 24 golden copies and 32
   // upstream cases below it.
   const auto all = run_cli("check testdata -q");
   CAPTURE(all.out);
   CHECK(all.exit_code == 0);
-  CHECK(last_line(all.out).find(" in 56 cases: ") != std::string::npos);
+  CHECK(last_line(all.out).find(" in 58 cases: ") != std::string::npos);
   CHECK(last_line(all.out).find(" 0 differ, 0 errors, 0 skipped; ") != std::string::npos);
 
   // A case reached twice (a path given twice, a symlink to it) is checked once.

@@ -428,7 +428,7 @@ TEST_CASE("cli: check per-file tolerances, the PASS/FAIL line, --update") {
 TEST_CASE("cli: check a directory of cases, and a glob") {
   const auto r = run_cli("check testdata/golden -q");
   CHECK(r.exit_code == 0);
-  CHECK(r.out.find("in 22 cases") != std::string::npos);
+  CHECK(r.out.find("in 24 cases") != std::string::npos);
   // toy-single-gt, toy-symmetric-ties, toy-tiny-gts-no-prior-inside, toy-two-overlapping-gts
   const auto globbed = run_cli("check 'testdata/golden/toy-[st]*' -q -j 2");
   CHECK(globbed.exit_code == 0);
