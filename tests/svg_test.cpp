@@ -921,6 +921,13 @@ TEST_CASE("svg: a dump's image is embedded under the boxes of every level panel,
   const double x = canvases[0]->number("x") + 3, y = canvases[0]->number("y") + 3;
   check_pixel(plain_png, x, y, {247, 247, 247, 255});
   check_pixel(image_png, x, y, {252, 99, 99, 255});
+  // Over the image, a positive's centre is its GT's colour: the last one of each panel.
+  std::map<double, const XmlElement*> last_per_panel;
+  for (const XmlElement* c : with_class(doc, "positive"))
+    last_per_panel[std::floor(c->number("cx") / (layout::kPanelWidth + layout::kGap))] = c;
+  CHECK(last_per_panel.size() == 3);
+  for (const auto& kv : last_per_panel)
+    check_pixel(image_png, kv.second->number("cx"), kv.second->number("cy"), rgb_of(kv.second->attr("fill")));
 }
 
 // --- what issue 16 asked to see: lost priors, connectors, labels, views ------------
@@ -983,6 +990,27 @@ TEST_CASE("svg: lost priors are those stats count, per GT, and connectors join f
     }
     CHECK(drawn_lost == expected_lost);
     CHECK(count_class(doc, "connector") == expected_connectors);
+    // Zoomed on GT 0 (of every image that has one): exactly its candidates, all its positives.
+    render::SvgView zoom;
+    zoom.gt = 0;
+    int64_t candidates = 0, positives = 0, images_with_gt = 0;
+    for (size_t b = 0; b < r.results.size(); ++b) {
+      if (r.batch.images[b].num_gts() == 0) continue;
+      ++images_with_gt;
+      const analysis::ImageStats s = analysis::compute_stats(r.batch.images[b], r.results[b]);
+      candidates += s.gts[0].candidates;
+      positives += s.gts[0].positives;
+    }
+    if (images_with_gt > 0) {
+      const XmlDocument zoomed = parse_svg(render::svg(r.batch, r.results, zoom));
+      CHECK(count_class(zoomed, "image") == images_with_gt);
+      CHECK(count_class(zoomed, "candidate") == candidates);
+      int64_t drawn = 0;
+      for (const XmlElement* c : with_class(zoomed, "positive"))
+        drawn += c->attr("data-gt") == "0" && std::stoll(c->attr("data-prior")) >= 0;
+      if (r.results[0].matches) CHECK(drawn <= positives);  // a multi-match prior names its lowest GT
+      else CHECK(drawn == positives);
+    }
     for (const auto& kv : drawn_lost) lost_seen += kv.second;
     connectors_seen += expected_connectors;
   }
