@@ -1149,9 +1149,11 @@ TEST_CASE("svg: a crowd of 1,000 GTs renders quickly and stays small") {
   for (float stride : {8.0f, 16.0f, 32.0f}) {
     const auto side = static_cast<int64_t>(640.0f / stride);
     counts.push_back(side * side);
-    for (int64_t i = 0; i < side * side; ++i)
-      priors.push_back({stride * (0.5f + static_cast<float>(i % side)), stride * (0.5f + static_cast<float>(i / side)),
-                        stride, stride});
+    for (int64_t i = 0; i < side * side; ++i) {
+      const int64_t column = i % side, row = i / side;  // whole cells
+      priors.push_back(
+          {stride * (0.5f + static_cast<float>(column)), stride * (0.5f + static_cast<float>(row)), stride, stride});
+    }
   }
   const auto n = static_cast<int64_t>(priors.size());
   p.set_num_priors(n);

@@ -701,7 +701,10 @@ void draw_candidates(std::string& out, const Problem& p, const Assignment& a, in
     const double h = r + 1.5;
     emit(out, "<rect class=\"{}\" data-prior=\"{}\" data-gt=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"{}/>\n",
          pair.inside ? (pair.picked ? "candidate picked" : "candidate") : "pick", pair.prior, g, num(panel.x(x) - h),
-         num(panel.y(y) - h), num(2 * h), num(2 * h), pair.picked ? " stroke-width=\"2\"" : "");
+         num(panel.y(y) - h), num(2 * h), num(2 * h),
+         !pair.picked  ? ""
+         : pair.inside ? " stroke-width=\"2\""
+                       : " stroke-width=\"2\" stroke-dasharray=\"3 2\"");
   }
   out += "</g>\n";
 }
@@ -787,7 +790,9 @@ double draw_image_legend(std::string& out, const Problem& p, const Assignment& a
   key.push_back({Symbol::kConnector, "line: a positive outside its GT's box, to that box"});
   if (lost) key.push_back({Symbol::kLost, "dashed ring, \"g→w\": a prior GT g picked, lost to GT w (bg: background)"});
   if (view.gt)
-    key.push_back({Symbol::kCandidate, fmt::format("square: a candidate of GT {} (thick: picked)", *view.gt)});
+    key.push_back(
+        {Symbol::kCandidate,
+         fmt::format("square: a candidate of GT {} (thick: picked; dashed: picked, no candidate)", *view.gt)});
   if (a.matches) key.push_back({Symbol::kExtraMatch, "ring: a further GT of a multi-match prior"});
   if (a.soft_labels)
     key.push_back({Symbol::kAmbiguous, "ring: an ambiguous positive (soft label < 1; dot: its GT's best)"});
