@@ -1078,6 +1078,7 @@ TEST_CASE("svg: --gt zooms on one GT with exactly its candidates and picks, --re
       CHECK(p.num_priors() > layout::kMaxNegativeDots);
       CHECK(count_class(doc, "negative") > 0);
       CHECK(with_class(doc, "image-title")[0]->text.find("zoomed on GT " + std::to_string(gt)) != std::string::npos);
+      CHECK(with_class(doc, "legend-gt")[0]->attr("data-gt") == std::to_string(gt));  // GT I first
     }
     // --region: every drawn prior lies inside its panel's canvas, and every positive inside the region is drawn.
     render::SvgView region;

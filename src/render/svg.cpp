@@ -816,9 +816,12 @@ double draw_image_legend(std::string& out, const Problem& p, const Assignment& a
   const int64_t cap = std::max(layout::kMaxLegendGts, std::min(starved, 4 * layout::kMaxLegendGts));
   std::vector<GtEntry> entries;
   int64_t starved_listed = 0;
-  for (bool want_starved : {true, false})
+  // With --gt I, GT I comes first of all.
+  const int64_t focus = view.gt ? *view.gt : -1;
+  for (int pass = 0; pass < 3; ++pass)
     for (const analysis::GtStats& g : s.gts) {
-      if (g.starved() != want_starved || static_cast<int64_t>(entries.size()) >= cap) continue;
+      const bool wanted = pass == 0 ? g.index == focus : g.index != focus && g.starved() == (pass == 1);
+      if (!wanted || static_cast<int64_t>(entries.size()) >= cap) continue;
       std::string text = fmt::format("gt {} · label {} · ", g.index, g.label);
       text += g.starved() ? std::string("STARVED") : fmt::format("{} pos", g.positives);
       if (g.dynamic_k >= 0) text += fmt::format(" · k {}", g.dynamic_k);

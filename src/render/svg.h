@@ -32,7 +32,8 @@
 //          under each panel's boxes), rect.input-edge (zoomed: where the
 //          input ends), g.panel (data-view="x1 y1 x2 y2", the input region it
 //          shows, when zoomed), g.image, g.legend, text.legend-gt (one per GT
-//          listed: starved GTs first), text.legend-more, text.note.
+//          listed: GT I with --gt, then the starved GTs, then the others),
+//          text.legend-more, text.note.
 //   diff:  circle.flip-pos-neg (hollow), circle.flip-neg-pos (filled),
 //          g.flip-gt (two half discs), path.flip-ignored; one g.image per
 //          image of a batch.
