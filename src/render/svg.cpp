@@ -174,6 +174,8 @@ class LabelPlacer {
         if (take({x, b.y1 - h - 1 - static_cast<double>(k) * (h + 1), w, h}, at)) return *leader = true, true;
     return false;
   }
+  // Keeps a box free of tags: a marker's.
+  void block(const std::array<double, 4>& r) { placed_.push_back(r); }
   // Takes the box (x, y top, w, h), moved within the panel's width, when it is free.
   bool take(std::array<double, 4> r, std::array<double, 4>* at) {
     r[0] = std::clamp(r[0], panel_.left + 1, std::max(panel_.left + 1, panel_.left + panel_.width() - r[2] - 1));
@@ -880,7 +882,12 @@ double draw_image(std::string& out, const Problem& p, const Assignment& a, const
     const bool dots = negatives_drawn(p, a, panel, level, end);
     any_dots |= dots;
     emit(out, "<g class=\"panel\" id=\"{}\" data-level=\"{}\"{}>\n", panel.id, l, view_attribute(panel));
-    LabelPlacer placer(panel);  // the GT tags, then the lost priors' tags
+    LabelPlacer placer(panel);  // the GT tags, then the lost priors' tags, none over a positive
+    const double r = marker_radius(level.stride, panel.scale);
+    double px = 0, py = 0;
+    for (int64_t i = level.start; i < end; ++i)
+      if (a.gt_inds[static_cast<size_t>(i)] > 0 && prior_centre(p, i, &px, &py) && panel.shows(px, py))
+        placer.block({panel.x(px) - r, panel.y(py) - r, 2 * r, 2 * r});
     draw_panel_base(out, p, panel, panel_title(level, l, positives, "positives"), starved, id + "-input", &placer);
     if (view.gt) draw_candidates(out, p, a, *view.gt, panel, level, end, marker_radius(level.stride, panel.scale));
     draw_level_priors(out, p, a, prior_gts, lost, panel, level, end, dots, &placer);

@@ -25,7 +25,7 @@
 //          path.ignored (a cross per ignored prior), circle.negative (faint
 //          dots: without a view when N <= kMaxNegativeDots; with one, the
 //          negatives inside it when at most kMaxNegativeDots per panel),
-//          rect.ignore-box, text.gt-label (placed so that no two overlap;
+//          rect.ignore-box, text.gt-label (placed over no other tag nor positive;
 //          data-box="x y w h" is the box the placement kept free) with
 //          line.label-leader when moved away from its GT, image.input-image-source
 //          (the dump's image, once per image in <defs>), use.input-image (it,
