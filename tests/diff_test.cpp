@@ -761,7 +761,9 @@ TEST_CASE("cli: diff refuses bad usage and inputs with exit 2 and one line") {
   };
   cases.emplace_back(kToy + "/expected/simota " + kToy + "/expected/atss -f svg",
                      "--format svg draws priors and GT boxes");
-  cases.emplace_back("testdata/batch/stacked-b2 --a simota -f svg", "--format svg draws one image");
+  cases.emplace_back("testdata/batch/stacked-b2 --a simota -f svg --image 2",
+                     "--image 2: the batch holds 2 images; expected 0..1");
+  cases.emplace_back("testdata/batch/stacked-b2 --a simota -f table --gt 0", "--gt applies to --format svg");
   for (const auto& c : cases) {
     const std::string& args = c.first;
     const auto& words = c.second;

@@ -7,14 +7,17 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "analysis/stats.h"
 #include "io/dump.h"
 #include "io/npy.h"
 #include "render/data_uri.h"
@@ -356,11 +359,11 @@ TEST_CASE("svg: every positive, ignored and negative prior and every GT in every
   CHECK(boxes[2]->attr("data-gt") == "2");
   CHECK_FALSE(boxes[0]->has_class("starved"));
 
-  // The legend: per GT its label, positives and dynamic k; the title the assigner.
+  // The legend: per GT its label, positives and dynamic k, the starved GT first; the title the assigner.
   const auto legend = with_class(doc, "legend-gt");
-  CHECK(legend[0]->text == "gt 0 · label 1 · 2 pos · k 2");
-  CHECK(legend[1]->text == "gt 1 · label 0 · 1 pos · k 1");
-  CHECK(legend[2]->text == "gt 2 · label 1 · STARVED · k 1");
+  CHECK(legend[0]->text == "gt 2 · label 1 · STARVED · k 1");
+  CHECK(legend[1]->text == "gt 0 · label 1 · 2 pos · k 2");
+  CHECK(legend[2]->text == "gt 1 · label 0 · 1 pos · k 1");
   CHECK(with_class(doc, "title")[0]->text == "hand-made");
   CHECK(with_class(doc, "gt-label")[0]->text == "0:1");
   const auto titles = with_class(doc, "panel-title");
@@ -502,10 +505,16 @@ TEST_CASE("svg: a crowd keeps one circle per positive and a truncated legend") {
   CHECK(count_class(doc, "starved") == 10);
   CHECK(count_class(doc, "negative") == 0);  // N > kMaxNegativeDots
   CHECK(count_class(doc, "gt-label") == 0);  // G > kMaxBoxLabels
-  CHECK(count_class(doc, "legend-gt") == layout::kMaxLegendGts);
+  const auto legend = with_class(doc, "legend-gt");
+  CHECK(legend.size() == layout::kMaxLegendGts);
+  // Starved GTs first: the last 10, then the others from GT 0.
+  for (size_t e = 0; e < legend.size(); ++e) {
+    const auto k = static_cast<int64_t>(e);
+    CHECK(legend[e]->attr("data-gt") == std::to_string(k < 10 ? num_gts - 10 + k : k - 10));
+  }
   const auto more = with_class(doc, "legend-more");
   REQUIRE(more.size() == 1);
-  CHECK(more[0]->text == "… and 2940 more GTs");
+  CHECK(more[0]->text == "… and 2940 more GTs, none starved");
   CHECK(text.size() < 1500000);  // about 250 bytes per GT
 }
 
@@ -876,25 +885,32 @@ TEST_CASE("svg: a dump's image is embedded under the boxes of every level panel,
   REQUIRE(plain.exit_code == 0);
   REQUIRE_MESSAGE(with.exit_code == 0, with.err);
   const XmlDocument doc = parse_svg(with.out);
+  const auto sources = with_class(doc, "input-image-source");
   const auto images = with_class(doc, "input-image");
   const auto panels = with_class(doc, "panel");
   const auto canvases = with_class(doc, "canvas");
   REQUIRE(panels.size() == 3);
   REQUIRE(images.size() == panels.size());
   REQUIRE(canvases.size() == panels.size());
-  const std::string uri = "data:image/png;base64," + render::base64(png);
+  // Embedded once, used by every panel, scaled onto its canvas.
+  REQUIRE(sources.size() == 1);
+  CHECK(sources[0]->name == "image");
+  CHECK(sources[0]->attr("href") == "data:image/png;base64," + render::base64(png));
+  CHECK(sources[0]->attr("preserveAspectRatio") == "none");
+  CHECK(sources[0]->number("width") == 640);
+  CHECK(with.out.find(render::base64(png)) == with.out.rfind(render::base64(png)));
   for (size_t i = 0; i < images.size(); ++i) {
     CAPTURE(i);
-    CHECK(images[i]->name == "image");
-    CHECK(images[i]->attr("href") == uri);
-    CHECK(images[i]->attr("preserveAspectRatio") == "none");
-    for (const char* a : {"x", "y", "width", "height"}) CHECK(images[i]->number(a) == canvases[i]->number(a));
+    CHECK(images[i]->name == "use");
+    CHECK(images[i]->attr("href") == "#" + sources[0]->attr("id"));
+    const std::string transform = images[i]->attr("transform");
+    CHECK(transform == "translate(" + canvases[i]->attr("x") + " " + canvases[i]->attr("y") + ") scale(0.75)");
   }
-  // Nothing else changes: the picture without its <image> lines is the plain one.
+  // Nothing else changes: the picture without its image lines is the plain one.
   std::istringstream lines(with.out);
   std::string line, stripped;
   while (std::getline(lines, line))
-    if (line.rfind("<image class=\"input-image\"", 0) != 0) stripped += line + "\n";
+    if (line.rfind("<use class=\"input-image\"", 0) != 0 && line.rfind("<defs><image", 0) != 0) stripped += line + "\n";
   CHECK(stripped == plain.out);
 
   // Rendered: where the plain picture shows the empty canvas, the red image
@@ -905,6 +921,269 @@ TEST_CASE("svg: a dump's image is embedded under the boxes of every level panel,
   const double x = canvases[0]->number("x") + 3, y = canvases[0]->number("y") + 3;
   check_pixel(plain_png, x, y, {247, 247, 247, 255});
   check_pixel(image_png, x, y, {252, 99, 99, 255});
+  // Over the image, a positive's centre is its GT's colour: the last one of each panel.
+  std::map<double, const XmlElement*> last_per_panel;
+  for (const XmlElement* c : with_class(doc, "positive"))
+    last_per_panel[std::floor(c->number("cx") / (layout::kPanelWidth + layout::kGap))] = c;
+  CHECK(last_per_panel.size() == 3);
+  for (const auto& kv : last_per_panel)
+    check_pixel(image_png, kv.second->number("cx"), kv.second->number("cy"), rgb_of(kv.second->attr("fill")));
+}
+
+// --- what issue 16 asked to see: lost priors, connectors, labels, views ------------
+
+namespace {
+
+const Replay& demo_replay(const std::vector<Replay>& demo, const std::string& assigner) {
+  for (const Replay& r : demo)
+    if (r.results[0].assigner == assigner) return r;
+  FAIL("no " << assigner << " result in the demo");
+  return demo[0];
+}
+
+// Whether (x, y) lies in the canvas rect of a panel (a small tolerance for rounding).
+bool in_rect(const XmlElement& rect, double x, double y) {
+  return x >= rect.number("x") - 0.1 && x <= rect.number("x") + rect.number("width") + 0.1 &&
+         y >= rect.number("y") - 0.1 && y <= rect.number("y") + rect.number("height") + 0.1;
+}
+
+}  // namespace
+
+TEST_CASE("svg: lost priors are those stats count, per GT, and connectors join far positives to their box") {
+  std::vector<Replay> replays = replay_cases(testing::source_path("testdata/golden"));
+  for (Replay& r : replay_cases(testing::source_path("testdata/coco640-late-g12-objectness")))
+    replays.push_back(std::move(r));
+  int64_t lost_seen = 0, connectors_seen = 0;
+  for (const Replay& r : replays) {
+    CAPTURE(r.label);
+    const XmlDocument doc = parse_svg(render::svg(r.batch, r.results));
+    std::map<std::pair<size_t, int64_t>, int64_t> expected_lost, drawn_lost;  // (image, GT)
+    int64_t expected_connectors = 0;
+    for (size_t b = 0; b < r.results.size(); ++b) {
+      const Problem& p = r.batch.images[b];
+      const analysis::ImageStats s = analysis::compute_stats(p, r.results[b]);
+      for (const analysis::GtStats& g : s.gts)
+        if (g.lost > 0) expected_lost[{b, g.index}] = g.lost;
+      for (size_t i = 0; i < r.results[b].gt_inds.size() && static_cast<Eigen::Index>(i) < p.priors.rows(); ++i) {
+        const int64_t g = r.results[b].gt_inds[i] - 1;
+        if (g < 0 || g >= p.num_gts()) continue;
+        const auto x = static_cast<double>(p.priors(static_cast<Eigen::Index>(i), 0));
+        const auto y = static_cast<double>(p.priors(static_cast<Eigen::Index>(i), 1));
+        const auto box = p.gt_bboxes.row(g).cast<double>();
+        if (std::isfinite(x) && std::isfinite(y) && box.allFinite() &&
+            (x < std::min(box(0), box(2)) || x > std::max(box(0), box(2)) || y < std::min(box(1), box(3)) ||
+             y > std::max(box(1), box(3))))
+          ++expected_connectors;
+      }
+    }
+    // Which image a lost ring belongs to: the g.image elements come in order, before their content.
+    size_t image = 0;
+    for (const XmlElement& e : doc.elements) {
+      if (e.has_class("image")) {
+        const std::string id = e.attr("id");
+        image = static_cast<size_t>(std::stoll(id.substr(id.find('-') + 1)));
+      }
+      if (e.has_class("lost")) {
+        ++drawn_lost[{image, std::stoll(e.attr("data-gt"))}];
+        CHECK(e.attr("data-winner") != e.attr("data-gt"));
+      }
+    }
+    CHECK(drawn_lost == expected_lost);
+    CHECK(count_class(doc, "connector") == expected_connectors);
+    // Zoomed on GT 0 (of every image that has one): exactly its candidates, all its positives.
+    render::SvgView zoom;
+    zoom.gt = 0;
+    int64_t candidates = 0, positives = 0, images_with_gt = 0;
+    for (size_t b = 0; b < r.results.size(); ++b) {
+      if (r.batch.images[b].num_gts() == 0) continue;
+      ++images_with_gt;
+      const analysis::ImageStats s = analysis::compute_stats(r.batch.images[b], r.results[b]);
+      candidates += s.gts[0].candidates;
+      positives += s.gts[0].positives;
+    }
+    if (images_with_gt > 0) {
+      const XmlDocument zoomed = parse_svg(render::svg(r.batch, r.results, zoom));
+      CHECK(count_class(zoomed, "image") == images_with_gt);
+      CHECK(count_class(zoomed, "candidate") == candidates);
+      int64_t drawn = 0;
+      for (const XmlElement* c : with_class(zoomed, "positive"))
+        drawn += c->attr("data-gt") == "0" && std::stoll(c->attr("data-prior")) >= 0;
+      if (r.results[0].matches) CHECK(drawn <= positives);  // a multi-match prior names its lowest GT
+      else CHECK(drawn == positives);
+    }
+    for (const auto& kv : drawn_lost) lost_seen += kv.second;
+    connectors_seen += expected_connectors;
+  }
+  CHECK(lost_seen > 0);
+  CHECK(connectors_seen > 0);
+}
+
+TEST_CASE("svg: positives are large enough to see at every level, and the demo's GT tags do not overlap") {
+  const std::vector<Replay> demo = replay_cases(testing::source_path("testdata/coco640-late-g12-objectness"));
+  for (const Replay& r : demo) {
+    CAPTURE(r.label);
+    const XmlDocument doc = parse_svg(render::svg(r.batch, r.results));
+    for (const XmlElement* c : with_class(doc, "positive")) CHECK(c->number("r") >= layout::kMinMarkerRadius - 1);
+    // The tags of one panel (between two panel elements) never overlap; every GT has one in every panel.
+    std::vector<std::vector<std::array<double, 4>>> boxes;
+    std::vector<std::set<std::string>> tagged;
+    for (const XmlElement& e : doc.elements) {
+      if (e.has_class("panel")) boxes.emplace_back(), tagged.emplace_back();
+      if (!e.has_class("gt-label")) continue;
+      REQUIRE(!boxes.empty());
+      std::istringstream words(e.attr("data-box"));
+      std::array<double, 4> b{};
+      words >> b[0] >> b[1] >> b[2] >> b[3];
+      CHECK(b[2] >= static_cast<double>(e.text.size()) * layout::kLabelCharWidth);
+      for (const auto& o : boxes.back()) {
+        CAPTURE(e.text);
+        CHECK_FALSE((b[0] < o[0] + o[2] && o[0] < b[0] + b[2] && b[1] < o[1] + o[3] && o[1] < b[1] + b[3]));
+      }
+      boxes.back().push_back(b);
+      tagged.back().insert(e.attr("data-gt"));
+    }
+    REQUIRE(tagged.size() == 3);
+    for (const auto& t : tagged)
+      for (const char* g : {"0", "1", "4"}) CHECK(t.count(g) == 1);
+  }
+}
+
+TEST_CASE("svg: --gt zooms on one GT with exactly its candidates and picks, --region clips, --image picks") {
+  const std::vector<Replay> demo = replay_cases(testing::source_path("testdata/coco640-late-g12-objectness"));
+  for (const char* assigner : {"dynamic-soft-label", "simota"}) {
+    const Replay& r = demo_replay(demo, assigner);
+    const Problem& p = r.batch.images[0];
+    const analysis::ImageStats s = analysis::compute_stats(p, r.results[0]);
+    for (int64_t gt : {0, 9, 11}) {
+      CAPTURE(assigner);
+      CAPTURE(gt);
+      render::SvgView view;
+      view.gt = gt;
+      const XmlDocument doc = parse_svg(render::svg(r.batch, r.results, view));
+      const auto candidates = with_class(doc, "candidate");
+      CHECK(static_cast<int64_t>(candidates.size()) == s.gts[static_cast<size_t>(gt)].candidates);
+      int64_t picked = count_class(doc, "pick");
+      for (const XmlElement* c : candidates) {
+        CHECK(c->attr("data-gt") == std::to_string(gt));
+        picked += c->has_class("picked");
+      }
+      CHECK(picked == s.gts[static_cast<size_t>(gt)].picked);
+      // Every positive of GT I is in the picture, and every lost ring of it.
+      int64_t positives = 0, lost = 0;
+      for (const XmlElement* c : with_class(doc, "positive")) positives += c->attr("data-gt") == std::to_string(gt);
+      for (const XmlElement* c : with_class(doc, "lost")) lost += c->attr("data-gt") == std::to_string(gt);
+      CHECK(positives == s.gts[static_cast<size_t>(gt)].positives);
+      CHECK(lost == s.gts[static_cast<size_t>(gt)].lost);
+      // Zoomed: the grid (negatives as dots) is drawn although the image has more than kMaxNegativeDots priors.
+      CHECK(p.num_priors() > layout::kMaxNegativeDots);
+      CHECK(count_class(doc, "negative") > 0);
+      CHECK(with_class(doc, "image-title")[0]->text.find("zoomed on GT " + std::to_string(gt)) != std::string::npos);
+      CHECK(with_class(doc, "legend-gt")[0]->attr("data-gt") == std::to_string(gt));  // GT I first
+    }
+    // --region: every drawn prior lies inside its panel's canvas, and every positive inside the region is drawn.
+    render::SvgView region;
+    region.region = std::array<double, 4>{100, 120, 400, 360};
+    const XmlDocument doc = parse_svg(render::svg(r.batch, r.results, region));
+    const auto canvases = with_class(doc, "canvas");
+    REQUIRE(canvases.size() == 3);
+    int64_t inside = 0;
+    for (size_t i = 0; i < r.results[0].gt_inds.size(); ++i) {
+      const auto x = static_cast<double>(p.priors(static_cast<Eigen::Index>(i), 0));
+      const auto y = static_cast<double>(p.priors(static_cast<Eigen::Index>(i), 1));
+      inside += r.results[0].gt_inds[i] > 0 && x >= 100 && x <= 400 && y >= 120 && y <= 360;
+    }
+    CHECK(count_class(doc, "positive") == inside);
+    for (const char* c : {"positive", "negative", "lost"})
+      for (const XmlElement* e : with_class(doc, c)) {
+        bool in_some = false;
+        for (const XmlElement* canvas : canvases) in_some |= in_rect(*canvas, e->number("cx"), e->number("cy"));
+        CHECK(in_some);
+      }
+    for (const XmlElement* panel : with_class(doc, "panel")) CHECK(panel->attr("data-view") == "100 120 400 360");
+  }
+  // Views that do not fit the input.
+  const Replay& r = demo[0];
+  render::SvgView bad;
+  bad.gt = 12;
+  CHECK(render::check_svg_view(r.batch, bad).message() == "--gt 12: the image has 12 GTs; expected 0..11");
+  bad.gt.reset();
+  bad.image = 1;
+  CHECK(render::check_svg_view(r.batch, bad).message() == "--image 1: the input is one image; expected 0");
+  bad.image.reset();
+  bad.region = std::array<double, 4>{10, 10, 5, 20};
+  CHECK(render::check_svg_view(r.batch, bad).message().rfind("--region 10,10,5,20: expected", 0) == 0);
+  CHECK(!render::parse_svg_region("1,2,3").ok());
+  CHECK(!render::parse_svg_region("1,2,3,x").ok());
+  CHECK(*render::parse_svg_region("1,2.5,3,4") == std::array<double, 4>{1, 2.5, 3, 4});
+}
+
+TEST_CASE("svg: the demo shows the README's facts: GTs 0/1/4 split their priors, GT 11 gets a positive in GT 9") {
+  const std::vector<Replay> demo = replay_cases(testing::source_path("testdata/coco640-late-g12-objectness"));
+  const Replay& r = demo_replay(demo, "dynamic-soft-label");
+  const Problem& p = r.batch.images[0];
+  const analysis::ImageStats s = analysis::compute_stats(p, r.results[0]);
+  const XmlDocument doc = parse_svg(render::svg(r.batch, r.results));
+  // The near-duplicates lose picks to each other: lost rings between 0, 1 and 4.
+  int64_t among = 0;
+  for (const XmlElement* e : with_class(doc, "lost")) {
+    const std::set<std::string> dup = {"0", "1", "4"};
+    among += dup.count(e->attr("data-gt")) == 1 && dup.count(e->attr("data-winner")) == 1;
+  }
+  CHECK(among > 0);
+  // GT 11's positives lie outside its box: each has a connector.
+  int64_t connectors_11 = 0;
+  for (const XmlElement* e : with_class(doc, "connector")) connectors_11 += e->attr("data-gt") == "11";
+  CHECK(connectors_11 > 0);
+  CHECK(s.gts[11].positives > 0);
+  // Per-level counts in the panel titles.
+  const auto titles = with_class(doc, "panel-title");
+  REQUIRE(titles.size() == s.levels.size());
+  for (size_t l = 0; l < titles.size(); ++l)
+    CHECK(titles[l]->text.find(fmt::format("{} positives", s.levels[l].positives)) != std::string::npos);
+}
+
+TEST_CASE("svg: a crowd of 1,000 GTs renders quickly and stays small") {
+  // 1000 GTs on a 640 x 640 image, three levels (strides 8, 16, 32), GT g gets level-0 prior 6g.
+  Problem p;
+  std::vector<std::array<float, 4>> priors;
+  std::vector<int64_t> counts;
+  for (float stride : {8.0f, 16.0f, 32.0f}) {
+    const auto side = static_cast<int64_t>(640.0f / stride);
+    counts.push_back(side * side);
+    for (int64_t i = 0; i < side * side; ++i) {
+      const int64_t column = i % side, row = i / side;  // whole cells
+      priors.push_back(
+          {stride * (0.5f + static_cast<float>(column)), stride * (0.5f + static_cast<float>(row)), stride, stride});
+    }
+  }
+  const auto n = static_cast<int64_t>(priors.size());
+  p.set_num_priors(n);
+  p.priors.resize(n, 4);
+  for (int64_t i = 0; i < n; ++i)
+    p.priors.row(i) << priors[static_cast<size_t>(i)][0], priors[static_cast<size_t>(i)][1],
+        priors[static_cast<size_t>(i)][2], priors[static_cast<size_t>(i)][3];
+  p.num_level_priors = counts;
+  p.prior_level.assign(static_cast<size_t>(n), 0);
+  for (int64_t i = counts[0]; i < n; ++i) p.prior_level[static_cast<size_t>(i)] = i < counts[0] + counts[1] ? 1 : 2;
+  const int64_t num_gts = 1000;
+  p.gt_bboxes.resize(num_gts, 4);
+  std::vector<int64_t> gt_inds(static_cast<size_t>(n), 0);
+  for (int64_t g = 0; g < num_gts; ++g) {
+    const int64_t prior = 6 * g;
+    const float x = priors[static_cast<size_t>(prior)][0], y = priors[static_cast<size_t>(prior)][1];
+    p.gt_bboxes.row(g) << x - 6, y - 6, x + 6, y + 6;
+    gt_inds[static_cast<size_t>(prior)] = g + 1;
+  }
+  p.gt_labels.assign(static_cast<size_t>(num_gts), 0);
+  p.meta.image_size = std::array<int64_t, 2>{640, 640};
+  p.mark(Field::kPriors);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string text = render::svg(one_image(p), {hand_assignment(gt_inds, num_gts)});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("1000-GT crowd: " << seconds << " s, " << text.size() << " bytes");
+  CHECK(seconds < 1.0);
+  CHECK(text.size() < 2000000);
+  CHECK(count_class(parse_svg(text), "positive") == num_gts);
 }
 
 // --- the command line ------------------------------------------------------------
@@ -948,6 +1227,50 @@ TEST_CASE("cli: run --format svg writes the picture, chosen by a .svg extension 
   r = testing::run_cli("run " + toy + " -a dynamic-soft-label --format svg --include priors");
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--include") != std::string::npos);
+}
+
+TEST_CASE("cli: --gt, --region and --image on run and diff pictures, and their errors") {
+  testing::TempDir tmp;
+  const std::string demo = "testdata/coco640-late-g12-objectness", batch = "testdata/batch/stacked-b2";
+  auto r = testing::run_cli("run " + demo + " -a dynamic-soft-label -f svg --gt 11");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(count_class(parse_svg(r.out), "panel") == 3);
+  r = testing::run_cli("run " + demo + " -a dynamic-soft-label -f svg --region 0,0,320,320");
+  CHECK(r.exit_code == 0);
+  // A batch: every image, or one.
+  r = testing::run_cli("run " + batch + " -a simota -f svg");
+  REQUIRE(r.exit_code == 0);
+  const XmlDocument run_both = parse_svg(r.out);
+  CHECK(count_class(run_both, "image") == 2);
+  r = testing::run_cli("run " + batch + " -a simota -f svg --image 1");
+  REQUIRE(r.exit_code == 0);
+  const XmlDocument one = parse_svg(r.out);
+  REQUIRE(count_class(one, "image") == 1);
+  CHECK(with_class(one, "image")[0]->attr("id") == "image-1");
+  // diff -f svg on a 2-image batch: one block per image, or --image K.
+  r = testing::run_cli("diff " + batch + " -a simota -b atss -f svg");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const XmlDocument both = parse_svg(r.out);
+  CHECK(count_class(both, "image") == 2);
+  CHECK(count_class(both, "panel") == count_class(run_both, "panel"));
+  r = testing::run_cli("diff " + batch + " -a simota -b atss -f svg --image 0 --gt 0");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(count_class(parse_svg(r.out), "image") == 1);
+  // Errors: one line naming the flag and the valid range, exit 2.
+  for (const auto& c : std::vector<std::pair<std::string, std::string>>{
+           {"run " + batch + " -a simota -f svg --image 2", "--image 2: the batch holds 2 images; expected 0..1"},
+           {"run " + batch + " -a simota -f svg --image -1", "--image -1: the batch holds 2 images; expected 0..1"},
+           {"run " + demo + " -a simota -f svg --gt 12", "--gt 12: the image has 12 GTs; expected 0..11"},
+           {"run " + demo + " -a simota -f json --gt 1", "--gt applies to --format svg"},
+           {"run " + demo + " -a simota -f svg --region 1,2,3", "--region 1,2,3: expected x1,y1,x2,y2"},
+           {"diff " + batch + " -a simota -b atss -f svg --image 5", "--image 5: the batch holds 2 images"},
+           {"diff " + demo + " -a simota -b atss -f svg --gt 40", "--gt 40: the image has 12 GTs"}}) {
+    CAPTURE(c.first);
+    r = testing::run_cli(c.first);
+    CHECK(r.exit_code == 2);
+    CHECK(testing::count_lines(r.err) == 1);
+    CHECK(r.err.find(c.second) != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: the picture in docs/cli.md is what its command draws today") {

@@ -18,9 +18,13 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 namespace assignscope::assign {
 struct AssignerInfo;
+}
+namespace assignscope::render {
+struct SvgView;
 }
 
 namespace assignscope::cli {
@@ -117,5 +121,18 @@ void print_selection_notes(const char* command, const AssignerSelection& selecti
 // The assigner's default parameters with `NAME=VALUE` overrides.
 Result<Params> params_from_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets,
                                 const std::string& flag);
+
+// --gt I, --region x1,y1,x2,y2, --image K: what `run -f svg` and `diff -f
+// svg` draw (svg_view_flags.cpp). Given with another format: a usage error.
+struct SvgViewFlags {
+  int64_t gt = -1, image = -1;
+  std::string region;
+  bool gt_given = false, image_given = false;  // set by settle_svg_view
+  CLI::Option* gt_option = nullptr;
+  CLI::Option* image_option = nullptr;
+};
+void add_svg_view_flags(CLI::App& app, SvgViewFlags& flags);
+// The view, or a usage error when the flags are given with a format that is not svg.
+Result<render::SvgView> settle_svg_view(SvgViewFlags& flags, const std::string& format);
 
 }  // namespace assignscope::cli

@@ -30,6 +30,7 @@ constexpr const char* kDiffExamples = R"(examples:
   assignscope diff DUMP -a task-aligned -b task-aligned.mmyolo --format json | jq .summary
   assignscope diff 'dumps/*' -a simota -b simota.yolox --fail-if 'positives-jaccard<0.95'  # many dumps, one batch
   assignscope diff DUMP -a dynamic-soft-label -b simota -o flips.svg     # a picture of the priors that differ
+  assignscope diff 'dumps/*' -a simota -b atss -o f.svg --image 1 --gt 3  # image 1 of the batch, zoomed on its GT 3
   assignscope diff DUMP/expected/baseline mine/                          # two results of `run --format npy`
   assignscope diff old.json new.json --fail-if 'positives-jaccard<0.9' --fail-if 'starved-one-side>0'
 
@@ -121,6 +122,8 @@ struct DiffFlags {
   int64_t top = 20;
   int threads = 0;
   bool force = false, allow_nonfinite = false;
+  SvgViewFlags svg_flags;    // --gt, --region, --image
+  render::SvgView svg_view;  // from them
   DiffFlags() { side_b.side = 'b'; }
   bool replay() const { return side_a.any() || side_b.any(); }
 };
@@ -161,6 +164,7 @@ void add_diff_flags(CLI::App& app, DiffFlags& f) {
       ->check(CLI::Range(0, 1024));
   app.add_flag("--force", f.force, "replace an existing output file");
   app.add_flag("--allow-nonfinite", f.allow_nonfinite, "replay dumps that hold NaN or Inf instead of refusing them");
+  add_svg_view_flags(app, f.svg_flags);
   app.footer(kDiffExamples);
 }
 
@@ -185,6 +189,7 @@ Status settle_diff_flags(DiffFlags& f) {
         "(DUMP -a NAME -b NAME)");
   if (f.format == "svg" && f.output.empty() && stdout_is_terminal())
     return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(f.svg_view, settle_svg_view(f.svg_flags, f.format));
   return Status();
 }
 
@@ -239,9 +244,7 @@ Result<DiffOutcome> diff_replayed(DiffFlags& f) {
   ASSIGNSCOPE_ASSIGN_OR_RETURN(const AssignerSelection selected_b, select_side(f.side_b, batch));
   print_selection_notes("diff", selected_a, "a");
   print_selection_notes("diff", selected_b, "b");
-  if (f.format == "svg" && batch.images.size() != 1)
-    return Status::Usage(fmt::format("--format svg draws one image, and {} holds {}; diff them as a table or JSON",
-                                     batch.source, batch.images.size()));
+  ASSIGNSCOPE_RETURN_IF_ERROR(render::check_svg_view(batch, f.svg_view));
   ASSIGNSCOPE_ASSIGN_OR_RETURN(const std::vector<Assignment> a, replay_side(selected_a, batch, f.threads, 'a'));
   ASSIGNSCOPE_ASSIGN_OR_RETURN(const std::vector<Assignment> b, replay_side(selected_b, batch, f.threads, 'b'));
   print_replay_warnings("diff", batch, a, "a: " + selected_a.info->name);
@@ -255,7 +258,7 @@ Result<DiffOutcome> diff_replayed(DiffFlags& f) {
                  out.diff.a.assigner.c_str(), out.diff.a.params.empty() ? "" : " · ", out.diff.a.params.c_str());
   if (f.format == "svg") {
     const auto names = side_names(out.diff.a, out.diff.b);
-    out.picture = render::svg_diff(batch.images[0], a[0], b[0], names.first, names.second);
+    out.picture = render::svg_diff(batch, a, b, names.first, names.second, f.svg_view);
   }
   return out;
 }

@@ -36,6 +36,8 @@ constexpr const char* kRunExamples = R"EX(examples:
   assignscope run 'dumps/*' -a simota --threads 2 --format table                 # many dumps: one batch, all cores
   assignscope run 'dumps/*' -a simota -o gts.csv                                 # a bad dump is reported, the rest written (exit 2)
   assignscope run DUMP -a simota -o assignment.svg                               # a picture: GT boxes, positives per pyramid level
+  assignscope run DUMP -a simota -o gt11.svg --gt 11                             # zoomed on GT 11: its grid, candidates, lost priors
+  assignscope run 'dumps/*' -a simota -o one.svg --image 2 --region 0,0,320,320  # one image of a batch, one region
 
 DUMP is a directory of <field>.npy files (+ meta.json), an .npz, a .json, or a directory of
 one-image dumps (a batch); see docs/format.md. Several DUMPs (or a quoted glob) are replayed as
@@ -180,6 +182,8 @@ struct RunFlags {
   int threads = 0;
   render::CsvTable csv_table = render::CsvTable::kGts;  // from --csv
   render::JsonOptions json_options;                     // from --include
+  SvgViewFlags svg_flags;                               // --gt, --region, --image
+  render::SvgView svg_view;                             // from them
 };
 
 void add_run_flags(CLI::App& app, RunFlags& f) {
@@ -217,6 +221,7 @@ void add_run_flags(CLI::App& app, RunFlags& f) {
                "stop at the first dump or image that fails and write nothing (the default for one dump)")
       ->excludes(keep_going_flag);
   app.add_flag("--allow-nonfinite", f.allow_nonfinite, "replay inputs that hold NaN or Inf instead of refusing them");
+  add_svg_view_flags(app, f.svg_flags);
   app.footer(kRunExamples);
 }
 
@@ -239,6 +244,7 @@ Status settle_run_flags(RunFlags& f) {
     return Status::Usage("--format npy writes a directory of .npy files: give -o DIR");
   if (f.format == "svg" && output_is_stdout(f.output) && stdout_is_terminal())
     return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(f.svg_view, settle_svg_view(f.svg_flags, f.format));
   if (f.include.empty()) return Status();
   if (f.format != "json") return Status::Usage("--include applies to --format json");
   for (const std::string& item : CLI::detail::split(f.include, ',')) {
@@ -337,7 +343,7 @@ int write_run(const RunFlags& f, const assign::AssignerInfo& info, const Batch& 
   } else {
     const std::string text = f.format == "json" ? render::json_text(render::json(batch, results, f.json_options)) + "\n"
                              : f.format == "csv" ? render::csv(batch, results, f.csv_table)
-                             : f.format == "svg" ? render::svg(batch, results)
+                             : f.format == "svg" ? render::svg(batch, results, f.svg_view)
                                                  : render::table(batch, results);
     written = io::write_file_atomic(f.output.empty() ? "-" : f.output, text, f.force);
   }
@@ -369,6 +375,8 @@ int run_command(int argc, char** argv) {
   print_selection_notes("run", *selected);
   std::vector<Assignment> results;
   if (const auto done = replay_run(flags, *selected, batch, &results, &failures)) return *done;
+  if (const Status view = render::check_svg_view(batch, flags.svg_view); !view.ok())
+    return fail("run", view.message(), 2);
   if (flags.json_options.candidates)
     if (const Status bounded = check_json_candidates(results); !bounded.ok()) return fail("run", bounded.message(), 2);
   return write_run(flags, *selected->info, batch, results, failures);

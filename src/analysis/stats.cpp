@@ -95,26 +95,18 @@ class RecordedPairs {
   std::vector<size_t> order_;  // empty: the pairs are in order
 };
 
-// Candidates, picks and losses from the pairs the assigner recorded.
-// With multi-match results a picked pair that is a match is kept, not
-// lost, even when gt_inds names another GT for its prior.
+// Candidates and picks from the pairs the assigner recorded, losses from
+// lost_picks.
 void count_picks_and_losses(const Assignment& a, ImageStats* s) {
-  std::vector<std::map<int64_t, int64_t>> lost_to(static_cast<size_t>(s->num_gts));
-  std::set<std::pair<int64_t, int64_t>> matched;
-  if (a.matches)
-    for (const Match& m : *a.matches) matched.insert({m.prior, m.gt});
-  for (size_t c = 0; c < a.candidates.size(); ++c) {
-    const CandidatePair& pair = a.candidates[c];
+  for (const CandidatePair& pair : a.candidates) {
     GtStats& gs = s->gts[pair.gt];
     if (pair.inside) ++gs.candidates;
-    if (!pair.picked) continue;
-    ++gs.picked;
-    if (matched.count({pair.prior, pair.gt}) != 0) continue;
-    const int64_t owner = a.gt_inds[pair.prior] - 1;  // -1: negative (kBackground), -2: ignored
-    if (owner != pair.gt && owner >= kBackground) {
-      ++gs.lost;
-      ++lost_to[pair.gt][owner];
-    }
+    if (pair.picked) ++gs.picked;
+  }
+  std::vector<std::map<int64_t, int64_t>> lost_to(static_cast<size_t>(s->num_gts));
+  for (const LostPick& lost : lost_picks(a)) {
+    ++s->gts[lost.gt].lost;
+    ++lost_to[lost.gt][lost.winner];
   }
   for (int64_t g = 0; g < s->num_gts; ++g) {
     auto& v = s->gts[g].lost_to;
@@ -220,6 +212,19 @@ void finish_gts(ImageStats* s) {
 }
 
 }  // namespace
+
+std::vector<LostPick> lost_picks(const Assignment& a) {
+  std::set<std::pair<int64_t, int64_t>> matched;
+  if (a.matches)
+    for (const Match& m : *a.matches) matched.insert({m.prior, m.gt});
+  std::vector<LostPick> lost;
+  for (const CandidatePair& pair : a.candidates) {
+    if (!pair.picked || matched.count({pair.prior, pair.gt}) != 0) continue;
+    const int64_t owner = a.gt_inds[pair.prior] - 1;  // -1: negative (kBackground), -2: ignored
+    if (owner != pair.gt && owner >= kBackground) lost.push_back({pair.prior, pair.gt, owner});
+  }
+  return lost;
+}
 
 ImageStats compute_stats(const Problem& problem, const Assignment& a) {
   ImageStats s;

@@ -110,6 +110,18 @@ struct ImageStats {
 
 ImageStats compute_stats(const Problem& problem, const Assignment& assignment);
 
+// A prior GT `gt` picked (CandidatePair::picked) that went elsewhere: to GT
+// `winner`, or to the background (kBackground). GtStats::lost and lost_to
+// count these. With multi-match results a picked pair that is a match is
+// kept, not lost, even when gt_inds names another GT for its prior.
+struct LostPick {
+  int64_t prior = 0;
+  int64_t gt = 0;
+  int64_t winner = kBackground;
+};
+// In the order of Assignment::candidates.
+std::vector<LostPick> lost_picks(const Assignment& assignment);
+
 // A batch (or several dumps replayed together): every image's statistics and
 // their totals.
 struct BatchStats {
