@@ -56,7 +56,8 @@ std::optional<ojson> prior_grids(const Problem& p) {
     int64_t columns = 1;
     while (columns < count && at(first + columns, 1) == y0) ++columns;
     for (int64_t k = 0; k < count; ++k) {
-      const double x = x0 + sx * static_cast<double>(k % columns), y = y0 + sy * static_cast<double>(k / columns);
+      const int64_t row = k / columns, column = k % columns;
+      const double x = x0 + sx * static_cast<double>(column), y = y0 + sy * static_cast<double>(row);
       if (std::abs(at(first + k, 0) - x) > 0.01 || std::abs(at(first + k, 1) - y) > 0.01) return std::nullopt;
     }
     grids.push_back({x0, y0, sx, sy, columns});

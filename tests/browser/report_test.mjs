@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import zlib from 'node:zlib';
 
 const [bin, sourceDir, artifactDir, goldenDir] = process.argv.slice(2);
 if (!bin || !sourceDir || !artifactDir) {
@@ -154,6 +155,20 @@ const DUMP = 'testdata/coco640-late-g12-objectness';
   }
   equal(rows.length + also.length, pairs.filter((c) => c.inside || rows.some((r) => +r[0] === c.gt)).length, 'single: tooltip pairs, no more');
   for (let l = 0; l < im.num_levels; ++l) await page.check(`input.layer-toggle[data-level="${l}"]`);
+  // The empty canvas near a negative prior: the nearest prior's tooltip (the
+  // last of level 0, whose centre no coarser prior shares).
+  const last = im.levels[0].priors - 1;
+  if (im.priors.assigned_gt_inds[last] === 0) {
+    const xy = await page.evaluate((k) => {
+      const svg = document.querySelector('svg.panel');
+      const g = window.assignscope.data.images[0].grid[0];
+      const pt = new DOMPoint(g[0] + g[2] * (k % g[4]), g[1] + g[3] * Math.floor(k / g[4])).matrixTransform(svg.getScreenCTM());
+      return [pt.x, pt.y];
+    }, last);
+    await page.mouse.move(xy[0] + 1, xy[1] + 1);
+    await page.waitForSelector(`#tooltip[data-prior="${last}"]:not([hidden])`);
+    check((await page.textContent('#tooltip')).includes('negative'), `single: hovering near prior ${last} shows it negative`);
+  }
 
   // Click the GT that lost the most picks (else the one with most positives).
   const gts = im.gts.slice().sort((a, b) => (b.lost - a.lost) || (b.positives - a.positives));
@@ -191,6 +206,46 @@ const DUMP = 'testdata/coco640-late-g12-objectness';
   noProblems(o, 'single');
   console.log(`single: ${path.basename(file)} ${fs.statSync(file).size} bytes, opened in ${o.ms} ms (script ${o.scriptMs.toFixed(0)} ms)`);
   await page.close();
+}
+
+// ---- 1b. the dump's image under the boxes (image.png beside its fields) ----
+function crc32(bytes) {
+  let c = ~0;
+  for (const b of bytes) { c ^= b; for (let k = 0; k < 8; ++k) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
+  return ~c >>> 0;
+}
+function gradientPng(w, h) {  // an RGB PNG: a gradient with a checker, so a screenshot shows it
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; ++y)
+    for (let x = 0; x < w; ++x) {
+      const o = y * (w * 3 + 1) + 1 + 3 * x;
+      raw[o] = (x * 255 / w) | 0; raw[o + 1] = (y * 255 / h) | 0; raw[o + 2] = (((x >> 5) ^ (y >> 5)) & 1) ? 200 : 90;
+    }
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0); body.copy(out, 4); out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+{
+  const withImage = path.join(work, 'with-image');
+  fs.cpSync(path.join(sourceDir, DUMP), withImage, { recursive: true });
+  fs.rmSync(path.join(withImage, 'expected'), { recursive: true, force: true });
+  fs.writeFileSync(path.join(withImage, 'image.png'), gradientPng(640, 640));
+  const file = report('image', [withImage, '-a', 'dynamic-soft-label']);
+  const o = await open(file);
+  equal(await count(o.page, 'image.input-image'), 1, 'image: drawn under the boxes');
+  const href = await o.page.getAttribute('image.input-image', 'href');
+  check(href.startsWith('data:image/png;base64,'), 'image: inlined as a data URI');
+  const box = await o.page.$eval('image.input-image', (e) => { const r = e.getBoundingClientRect(); return [r.width, r.height]; });
+  check(box[0] > 100 && box[1] > 100, `image: laid out (${box})`);
+  await screenshot(o.page, 'report-image');
+  noProblems(o, 'image');
+  await o.page.close();
 }
 
 // ---- 2. a batch: the navigator ----
