@@ -195,9 +195,10 @@ ojson candidates_json(const Assignment& a, int64_t num_gts) {
   for (size_t k = 0; k < a.candidates.size(); ++k) {
     if (!keep[k]) continue;
     const CandidatePair& c = a.candidates[k];
-    cp.push_back(c.prior), cg.push_back(c.gt), cc.push_back(sig4(double{c.cost})), ci.push_back(sig4(double{c.iou}));
+    cp.push_back(c.prior), cg.push_back(c.gt), cc.push_back(sig4(static_cast<double>(c.cost))),
+        ci.push_back(sig4(static_cast<double>(c.iou)));
     cf.push_back((c.inside ? 1 : 0) | (c.picked ? 2 : 0));
-    for (size_t t = 0; t < terms.size(); ++t) terms[t].push_back(sig4(double{c.terms[t]}));
+    for (size_t t = 0; t < terms.size(); ++t) terms[t].push_back(sig4(static_cast<double>(c.terms[t])));
   }
   return {{"pairs", a.candidates.size()}, {"detail_per_gt", kDetailPerGt}, {"inside_runs", std::move(runs)},
           {"prior", std::move(cp)},       {"gt", std::move(cg)},           {"cost", std::move(cc)},
@@ -212,7 +213,8 @@ ojson side_json(const Problem& p, const Assignment& a) {
   ojson side;
   side["gt"] = a.gt_inds;
   ojson iou = ojson::array();
-  for (float v : a.max_overlaps) iou.push_back(v == kMmdetNegativeOverlap ? ojson(nullptr) : sig3(double{v}));
+  for (float v : a.max_overlaps)
+    iou.push_back(v == kMmdetNegativeOverlap ? ojson(nullptr) : sig3(static_cast<double>(v)));
   side["iou"] = a.max_overlaps.empty() ? ojson(nullptr) : std::move(iou);
   if (a.matches) {
     ojson mp = ojson::array(), mg = ojson::array();

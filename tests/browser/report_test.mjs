@@ -295,6 +295,23 @@ function gradientPng(w, h) {  // an RGB PNG: a gradient with a checker, so a scr
   await page.close();
 }
 
+// ---- 3b. diff mode over a batch: each image's counts ----
+{
+  const BATCH = 'testdata/batch/dirs-b2';
+  const file = report('diff-batch', [BATCH, '-a', 'dynamic-soft-label', '-b', 'task-aligned']);
+  const diff = JSON.parse(cli(['diff', BATCH, '-a', 'dynamic-soft-label', '-b', 'task-aligned', '--format', 'json']));
+  const o = await open(file);
+  for (let i = 0; i < diff.images.length; ++i) {
+    await o.page.selectOption('#image-select', String(i));
+    const got = await o.page.$eval('#diff-counts', (e) => [+e.dataset.posToNeg, +e.dataset.negToPos, +e.dataset.changedGt, +e.dataset.ignoredChanges]);
+    const s = diff.images[i].summary;
+    equal(got, [s.pos_to_neg, s.neg_to_pos, s.changed_gt, s.ignored_changes], `diff batch: image ${i} counts`);
+    equal(await count(o.page, 'circle.flip'), diff.images[i].flips.length, `diff batch: image ${i} drawn flips`);
+  }
+  noProblems(o, 'diff batch');
+  await o.page.close();
+}
+
 // ---- 4. a crowd of 1,000 GTs opens in under 2 s ----
 {
   const inputs = path.join(artifactDir, 'inputs');
