@@ -192,6 +192,10 @@ TEST_CASE("cli: report writes one HTML file, its errors are one line, exit 2") {
   CHECK(data["sides"].size() == 2);
   CHECK(data["sides"][1]["assigner"] == "dynamic-soft-label");
   CHECK(data["sides"][1]["params"]["topk"] == 5);
+  // Side b naming no assigner and changing nothing: a warning, as diff gives.
+  r = testing::run_cli("report " + dump + " -b simota -o '" + tmp.path("same.html") + "'");
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("warning: sides a and b are the same assigner") != std::string::npos);
   // A batch: one entry per image.
   r = testing::run_cli("report testdata/batch/dirs-b2 -a dynamic-soft-label -o '" + tmp.path("b.html") + "'");
   CHECK(r.exit_code == 0);

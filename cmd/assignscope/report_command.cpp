@@ -127,6 +127,11 @@ int report_command(int argc, char** argv) {
         select_assigner({f.name_b, f.preset_b, f.config_b, f.sets_b, "-b/--assigner-b", "--set-b"}, &batch);
     if (!selected_b.ok()) return fail("report", "side b: " + selected_b.status().message(), 2);
     print_selection_notes("report", *selected_b, "b");
+    if (selected_b->label == selected_a->label && selected_b->params.to_json() == selected_a->params.to_json())
+      std::fprintf(stderr,
+                   "assignscope report: warning: sides a and b are the same assigner with the same parameters (%s): "
+                   "the diff compares it with itself\n",
+                   render::for_terminal(selected_a->label).c_str());
     results_b = replay(*selected_b, batch, f.threads);
     if (!results_b.ok()) return fail("report", results_b.status().message(), exit_code(results_b.status()));
     print_replay_warnings("report", batch, *results_b, "b: " + selected_b->info->name);
