@@ -7,7 +7,8 @@
 # for FUZZ_CLI_RUNS (1500) runs (tools/fuzz_cli.py). The last line says how many ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh librsvg2-bin python3-numpy dpkg-dev file  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python; dpkg-shlibdeps and file let cpack compute the .deb's Depends
+tools/deps.sh librsvg2-bin python3-numpy dpkg-dev file chromium nodejs npm  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python; dpkg-shlibdeps and file let cpack compute the .deb's Depends; chromium, node and npm drive the HTML report (tests/browser)
+[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund  # playwright-core, pinned by tests/browser/package-lock.json
 jobs=$(nproc)
 SECONDS=0
 stamp() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }  # the phases' start times show where the time goes

@@ -34,6 +34,7 @@ int check_command(int argc, char** argv);
 int list_command(int argc, char** argv);
 int diff_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
+int report_command(int argc, char** argv);
 
 // Shared helpers of the sub-commands.
 bool stdout_is_terminal();

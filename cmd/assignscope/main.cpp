@@ -306,6 +306,7 @@ constexpr Command kCommands[] = {
     {"list", "list the assigners, their flavours, parameters and references", list_command},
     {"diff", "compare two assigners, settings or stored results on the same priors", diff_command},
     {"bench", "time an assigner on a dump, in-process: per image, per batch, peak memory", bench_command},
+    {"report", "write one self-contained interactive HTML report (hover, click a GT, diff, batches)", report_command},
 };
 
 void usage(std::FILE* out) {
