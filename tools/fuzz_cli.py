@@ -160,13 +160,14 @@ FLAGS = ["-j", "1", "-j", "2", "--allow-nonfinite", "-q", "--quiet", "--force", 
 
 
 def random_command(rng, binary, dumps, outdir, params):
-    sub = rng.choice(["run"] * 6 + ["diff"] * 2 + ["check", "list", "bench", "help", "runn", "", "--version", "-V"])
+    sub = rng.choice(["run"] * 6 + ["diff"] * 2 + ["report"] * 2 +
+                     ["check", "list", "bench", "help", "runn", "", "--version", "-V"])
     args = [binary] + ([sub] if sub else [])
-    if sub in ("run", "bench", "diff"):
+    if sub in ("run", "bench", "diff", "report"):
         args += [rng.choice(dumps)]
-        if sub == "diff" and rng.random() < 0.7:
+        if sub in ("diff", "report") and rng.random() < 0.7:
             args += [rng.choice(["-b", "--assigner-b"]), rng.choice(list(params))]
-    if sub in ("run", "bench", "diff") and rng.random() < 0.8:
+    if sub in ("run", "bench", "diff", "report") and rng.random() < 0.8:
         name = rng.choice(list(params) + ["simotaa", "ATSS", "RTMDet", "yolov8", "tal", "x" * 300])
         args += [rng.choice(["-a", "--assigner"]), name]
         for _ in range(rng.randrange(0, 3)):
@@ -179,9 +180,10 @@ def random_command(rng, binary, dumps, outdir, params):
         args.append(FLAGS[i])
         if FLAGS[i] in ("--set",):
             args.append(rng.choice(["a", "=", "topk=", "topk=1=2", "topk"]))
-    if sub in ("run", "diff") and rng.random() < 0.6:
+    if sub in ("run", "diff", "report") and rng.random() < 0.6:
         out = rng.choice(["-", "/dev/null", "/dev/stdout", "x.png", "result.JSON", "r.json", "r.csv", "dir/",
-                          "link.json", "existing.json", "deep/no/such/dir/r.json", "r.npy", ""])
+                          "link.json", "existing.json", "deep/no/such/dir/r.json", "r.npy", "", "r.html", "R.HTM",
+                          "existing.html"])
         args += ["-o", out if out in ("-", "/dev/null", "/dev/stdout", "") else os.path.join(outdir, out)]
     return args
 
