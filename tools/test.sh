@@ -7,7 +7,10 @@
 # for FUZZ_CLI_RUNS (1500) runs (tools/fuzz_cli.py). The last line says how many ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh librsvg2-bin python3-numpy dpkg-dev file chromium nodejs npm  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python; dpkg-shlibdeps and file let cpack compute the .deb's Depends; chromium, node and npm drive the HTML report (tests/browser)
+tools/deps.sh librsvg2-bin python3-numpy dpkg-dev file chromium  # rsvg-convert renders the SVG pictures (tests/svg_test.cpp); numpy runs tests/python; dpkg-shlibdeps and file let cpack compute the .deb's Depends; chromium shows the HTML report (tests/browser)
+# node and npm drive it: Debian's, unless the machine has a node with its npm already (NodeSource's nodejs
+# carries npm and conflicts with Debian's npm package, so asking apt for npm there would fail).
+{ command -v node && command -v npm; } >/dev/null || tools/deps.sh nodejs npm
 [ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund  # playwright-core, pinned by tests/browser/package-lock.json
 jobs=$(nproc)
 SECONDS=0
