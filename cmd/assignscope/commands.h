@@ -118,6 +118,10 @@ struct AssignerSelection {
 Result<AssignerSelection> select_assigner(const SelectFlags& flags, const Batch* batch);
 // Its notes and warnings on stderr ("assignscope run: note: ...").
 void print_selection_notes(const char* command, const AssignerSelection& selection, const std::string& side = "");
+// The selection replayed over the batch on `threads` workers, with the
+// command's progress line on stderr (diff's sides, report's).
+Result<std::vector<Assignment>> replay_with_progress(const char* command, const AssignerSelection& selection,
+                                                     const Batch& batch, int threads);
 
 // The assigner's default parameters with `NAME=VALUE` overrides.
 Result<Params> params_from_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets,

@@ -221,12 +221,7 @@ Result<AssignerSelection> select_side(const SideFlags& f, const Batch& batch) {
 
 // Replays one side over the batch, with its own progress line as run shows it.
 Result<std::vector<Assignment>> replay_side(const AssignerSelection& s, const Batch& batch, int threads, char side) {
-  assign::BatchOptions batch_options;
-  batch_options.threads = threads;
-  ProgressLine progress("diff", batch.images.size());
-  batch_options.progress = progress.callback();
-  auto results = assign::assign_batch(*s.info, s.params, batch, batch_options);
-  progress.finish();
+  auto results = replay_with_progress("diff", s, batch, threads);
   if (!results.ok()) return results.status().WithContext(fmt::format("side {} ({})", side, s.info->name));
   return results;
 }

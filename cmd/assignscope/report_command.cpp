@@ -80,17 +80,6 @@ Status check_output(const std::string& output) {
   return Status();
 }
 
-// Replays one side over the batch, with a progress line as run shows it.
-Result<std::vector<Assignment>> replay(const AssignerSelection& s, const Batch& batch, int threads) {
-  assign::BatchOptions options;
-  options.threads = threads;
-  ProgressLine progress("report", batch.images.size());
-  options.progress = progress.callback();
-  auto results = assign::assign_batch(*s.info, s.params, batch, options);
-  progress.finish();
-  return results;
-}
-
 }  // namespace
 
 int report_command(int argc, char** argv) {
@@ -116,7 +105,7 @@ int report_command(int argc, char** argv) {
   auto selected_a = select_assigner({f.name_a, f.preset_a, f.config_a, f.sets_a}, &batch);
   if (!selected_a.ok()) return fail("report", selected_a.status().message(), 2);
   print_selection_notes("report", *selected_a, f.diff() ? "a" : "");
-  auto results_a = replay(*selected_a, batch, f.threads);
+  auto results_a = replay_with_progress("report", *selected_a, batch, f.threads);
   if (!results_a.ok()) return fail("report", results_a.status().message(), exit_code(results_a.status()));
   print_replay_warnings("report", batch, *results_a, f.diff() ? "a: " + selected_a->info->name : "");
 
@@ -132,7 +121,7 @@ int report_command(int argc, char** argv) {
                    "assignscope report: warning: sides a and b are the same assigner with the same parameters (%s): "
                    "the diff compares it with itself\n",
                    render::for_terminal(selected_a->label).c_str());
-    results_b = replay(*selected_b, batch, f.threads);
+    results_b = replay_with_progress("report", *selected_b, batch, f.threads);
     if (!results_b.ok()) return fail("report", results_b.status().message(), exit_code(results_b.status()));
     print_replay_warnings("report", batch, *results_b, "b: " + selected_b->info->name);
     side_b = {selected_b->label, &*results_b};

@@ -116,4 +116,15 @@ void print_selection_notes(const char* command, const AssignerSelection& selecti
     std::fprintf(stderr, "assignscope %s: warning: %s%s\n", command, prefix.c_str(), printable(w, 400, true).c_str());
 }
 
+Result<std::vector<Assignment>> replay_with_progress(const char* command, const AssignerSelection& selection,
+                                                     const Batch& batch, int threads) {
+  assign::BatchOptions options;
+  options.threads = threads;
+  ProgressLine progress(command, batch.images.size());
+  options.progress = progress.callback();
+  auto results = assign::assign_batch(*selection.info, selection.params, batch, options);
+  progress.finish();
+  return results;
+}
+
 }  // namespace assignscope::cli
