@@ -500,8 +500,9 @@ SvgCanvas panel_view(const Problem& p, const std::vector<const Assignment*>& sid
   if (!view.gt || *view.gt < 0 || *view.gt >= p.num_gts() || !box_is_finite(p.gt_bboxes, *view.gt))
     return svg_canvas(p);
   const int64_t g = *view.gt;
-  double x0 = std::min(p.gt_bboxes(g, 0), p.gt_bboxes(g, 2)), x1 = std::max(p.gt_bboxes(g, 0), p.gt_bboxes(g, 2));
-  double y0 = std::min(p.gt_bboxes(g, 1), p.gt_bboxes(g, 3)), y1 = std::max(p.gt_bboxes(g, 1), p.gt_bboxes(g, 3));
+  const auto coord = [&](int c) { return static_cast<double>(p.gt_bboxes(g, c)); };
+  double x0 = std::min(coord(0), coord(2)), x1 = std::max(coord(0), coord(2));
+  double y0 = std::min(coord(1), coord(3)), y1 = std::max(coord(1), coord(3));
   const auto include = [&](int64_t prior) {
     if (prior < level.start || prior >= level.start + level.count || prior >= p.priors.rows()) return;
     double x = 0, y = 0;
