@@ -33,7 +33,7 @@ const std::string kOta = "testdata/golden/ota-toy-a";                // 1 result
 
 // A copy of a bundled case, writable.
 std::string copy_case(const TempDir& tmp, const std::string& from, const std::string& to) {
-  const std::string dest = tmp.path(to);
+  std::string dest = tmp.path(to);
   fs::create_directories(fs::path(dest).parent_path());
   fs::copy(testing::source_path(from), dest, fs::copy_options::recursive);
   for (const auto& e : fs::recursive_directory_iterator(dest))
