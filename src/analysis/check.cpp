@@ -58,8 +58,14 @@ std::string element_name(const std::string& file, const std::vector<int64_t>& sh
   }
   const bool per_prior = file == "assigned_gt_inds.npy" || file == "assigned_labels.npy" ||
                          file == "max_overlaps.npy" || file == "assign_metrics.npy" ||
-                         file == "assign_metrics_raw.npy" || file == "soft_labels.npy" || file == "soft_weights.npy";
-  const char* what = file == "dynamic_ks.npy" ? "gt" : per_prior ? "prior" : nullptr;
+                         file == "assign_metrics_raw.npy" || file == "soft_labels.npy" || file == "soft_weights.npy" ||
+                         // head losses (golden LOSSES.md)
+                         file.find("_per_prior.npy") != std::string::npos || file == "target_scores.npy" ||
+                         file == "cls_target_ious.npy" || file == "label_weights.npy" || file == "target_labels.npy" ||
+                         file == "obj_targets.npy";
+  const bool per_gt =
+      file == "dynamic_ks.npy" || (file.find("_per_gt.npy") != std::string::npos && file != "loss_per_gt.npy");
+  const char* what = per_gt ? "gt" : per_prior ? "prior" : nullptr;
   if (what && idx.size() == 1) return fmt::format("{} {}", what, idx[0]);
   if (what && idx.size() == 2) return fmt::format("image {} {} {}", idx[0], what, idx[1]);
   std::string s = "element [";
@@ -291,7 +297,8 @@ FileCheck compare_loss_file(const io::NpyArray& expected, const loss::LossFile& 
     if (same) continue;
     ++fc.differing;
     if (firsts.size() < 3)
-      firsts.push_back(fmt::format("{}: expected {}, got {}", element_name(got.name, expected.shape, i), e, g));
+      firsts.push_back(fmt::format("{}: expected {}, got {}", element_name(got.name, expected.shape, i),
+                                   static_cast<float>(e), static_cast<float>(g)));
   }
   if (fc.differing) {
     fc.detail = fmt::format("{} of {} differ", fc.differing, expected.size());
