@@ -33,7 +33,7 @@ const std::string kOta = "testdata/golden/ota-toy-a";                // 1 result
 
 // A copy of a bundled case, writable.
 std::string copy_case(const TempDir& tmp, const std::string& from, const std::string& to) {
-  const std::string dest = tmp.path(to);
+  std::string dest = tmp.path(to);
   fs::create_directories(fs::path(dest).parent_path());
   fs::copy(testing::source_path(from), dest, fs::copy_options::recursive);
   for (const auto& e : fs::recursive_directory_iterator(dest))
@@ -195,14 +195,24 @@ TEST_CASE("check: a skipped result fails the run unless --allow-skipped, with a 
         std::string::npos);
   CHECK(allowed.out.find("skip ") == std::string::npos);  // -q: accepted skips are not listed
 
-  // A head loss's result (params.json "loss") is skipped too, and fails the same way.
+  // A head loss assignscope does not have (params.json "loss") is skipped too,
+  // and fails the same way.
   nlohmann::json loss = read_json(copy + "/expected/max-iou/params.json");
-  loss["loss"] = "loss.rtmdet";
+  loss["loss"] = "loss.rtmdett";
   write_json(copy + "/expected/max-iou/params.json", loss);
   const auto with_loss = run_cli("check " + copy + " -q");
   CHECK(with_loss.exit_code == 2);
-  CHECK(with_loss.out.find("no head loss 'loss.rtmdet'") != std::string::npos);
+  CHECK(with_loss.out.find("no head loss 'loss.rtmdett' (did you mean 'loss.rtmdet'?)") != std::string::npos);
   CHECK(last_line(with_loss.out).find("3 skipped") != std::string::npos);
+
+  // A head loss's result holding only an assignment never passes on it.
+  loss["loss"] = "loss.rtmdet";
+  write_json(copy + "/expected/max-iou/params.json", loss);
+  const auto assignment_only = run_cli("check " + copy + " -q --allow-skipped");
+  CHECK(assignment_only.exit_code == 2);
+  CHECK(assignment_only.out.find("lists no loss.npy") != std::string::npos);
+  loss["loss"] = "loss.rtmdett";
+  write_json(copy + "/expected/max-iou/params.json", loss);
 
   // Every result skipped: nothing was compared, which never passes, allowed or not.
   for (const auto& e : fs::directory_iterator(copy + "/expected"))

@@ -16,7 +16,9 @@
 #include "core/text.h"
 #include "io/dump.h"
 #include "io/files.h"
+#include "loss/loss.h"
 #include "render/diff.h"
+#include "render/loss.h"
 #include "render/svg.h"
 
 namespace assignscope::cli {
@@ -32,6 +34,7 @@ constexpr const char* kDiffExamples = R"(examples:
   assignscope diff DUMP -a dynamic-soft-label -b simota -o flips.svg     # a picture of the priors that differ
   assignscope diff 'dumps/*' -a simota -b atss -o f.svg --image 1 --gt 3  # image 1 of the batch, zoomed on its GT 3
   assignscope diff DUMP/expected/baseline mine/                          # two results of `run --format npy`
+  assignscope diff DUMP -a dynamic-soft-label -b simota --loss rtmdet    # how RTMDet's loss moves, per GT
   assignscope diff old.json new.json --fail-if 'positives-jaccard<0.9' --fail-if 'starved-one-side>0'
 
 Side a is spelled as `run` spells its assigner, with the side: -a/--assigner, --set-a, --preset-a, --config-a
@@ -118,7 +121,7 @@ std::pair<std::string, std::string> side_names(const analysis::DiffSide& a, cons
 struct DiffFlags {
   std::vector<std::string> paths, fail_if;
   SideFlags side_a, side_b;
-  std::string format, output;
+  std::string format, output, loss_head;
   int64_t top = 20;
   int threads = 0;
   bool force = false, allow_nonfinite = false;
@@ -160,6 +163,9 @@ void add_diff_flags(CLI::App& app, DiffFlags& f) {
                  "table | json | svg (default: table on a terminal, json otherwise; with -o, from its extension)")
       ->check(CLI::IsMember({"table", "json", "svg"}));
   app.add_option("-o,--output", f.output, "write here instead of stdout");
+  app.add_option("--loss", f.loss_head,
+                 "HEAD: show how that head's loss (rtmdet, yolox, ultralytics) moves from side a's assignment to side "
+                 "b's: in total, per level, per GT (table or json; DUMP... only)");
   app.add_option("-j,--threads", f.threads, "images replayed at once (default 0: one per core)")
       ->check(CLI::Range(0, 1024));
   app.add_flag("--force", f.force, "replace an existing output file");
@@ -190,6 +196,12 @@ Status settle_diff_flags(DiffFlags& f) {
   if (f.format == "svg" && f.output.empty() && stdout_is_terminal())
     return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
   ASSIGNSCOPE_ASSIGN_OR_RETURN(f.svg_view, settle_svg_view(f.svg_flags, f.format));
+  if (!f.loss_head.empty()) {
+    if (!loss::find_loss(f.loss_head)) return loss::unknown_loss(f.loss_head);
+    if (f.format == "svg") return Status::Usage("--loss writes a table or json; not svg");
+    if (!f.replay())
+      return Status::Usage("--loss computes the loss from the dump: give DUMP... with -a NAME and/or -b NAME");
+  }
   return Status();
 }
 
@@ -197,6 +209,7 @@ Status settle_diff_flags(DiffFlags& f) {
 struct DiffOutcome {
   analysis::BatchDiff diff;
   std::string picture;
+  std::string loss_text;  // --loss: the loss diff, as the format asks
 };
 
 // A side that names no assigner takes the other's, with its preset unless it
@@ -251,6 +264,18 @@ Result<DiffOutcome> diff_replayed(DiffFlags& f) {
                  "assignscope diff: warning: sides a and b are the same assigner with the same parameters (%s%s%s): "
                  "the diff compares it with itself\n",
                  out.diff.a.assigner.c_str(), out.diff.a.params.empty() ? "" : " · ", out.diff.a.params.c_str());
+  if (!f.loss_head.empty()) {
+    const loss::LossInfo* head = loss::find_loss(f.loss_head);
+    loss::LossSettings sa, sb;
+    sa.assignments = &a, sa.assigner = selected_a.info->name;
+    sb.assignments = &b, sb.assigner = selected_b.info->name;
+    auto la = loss::compute_loss(*head, batch, sa);
+    if (!la.ok()) return la.status().WithContext("side a");
+    auto lb = loss::compute_loss(*head, batch, sb);
+    if (!lb.ok()) return lb.status().WithContext("side b");
+    out.loss_text = f.format == "json" ? render::loss_diff_json(batch, *la, *lb).dump(1) + "\n"
+                                       : render::loss_diff_table(batch, *la, *lb);
+  }
   if (f.format == "svg") {
     const auto names = side_names(out.diff.a, out.diff.b);
     out.picture = render::svg_diff(batch, a, b, names.first, names.second, f.svg_view);
@@ -282,9 +307,10 @@ int report_diff(const DiffFlags& f, const DiffOutcome& out, const std::vector<an
     if (!comparable.ok()) return fail("diff", comparable.message(), exit_code(comparable));
   }
   const std::vector<analysis::ConditionResult> results = analysis::evaluate(conditions, totals);
-  const std::string text = f.format == "json"  ? render::diff_json(out.diff, results).dump(1) + "\n"
-                           : f.format == "svg" ? out.picture
-                                               : render::diff_table(out.diff, f.top);
+  const std::string text = !out.loss_text.empty() ? out.loss_text
+                           : f.format == "json"   ? render::diff_json(out.diff, results).dump(1) + "\n"
+                           : f.format == "svg"    ? out.picture
+                                                  : render::diff_table(out.diff, f.top);
   if (f.output.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     if (std::fflush(stdout) != 0) return fail("diff", "cannot write to stdout", 2);

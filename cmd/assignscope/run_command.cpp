@@ -17,6 +17,8 @@
 #include "io/dump.h"
 #include "io/files.h"
 #include "io/result_layout.h"
+#include "loss/loss.h"
+#include "render/loss.h"
 #include "render/render.h"
 #include "render/svg.h"
 
@@ -38,6 +40,8 @@ constexpr const char* kRunExamples = R"EX(examples:
   assignscope run DUMP -a simota -o assignment.svg                               # a picture: GT boxes, positives per pyramid level
   assignscope run DUMP -a simota -o gt11.svg --gt 11                             # zoomed on GT 11: its grid, candidates, lost priors
   assignscope run 'dumps/*' -a simota -o one.svg --image 2 --region 0,0,320,320  # one image of a batch, one region
+  assignscope run DUMP -a simota --loss rtmdet                                   # RTMDet's loss under SimOTA's assignment
+  assignscope run DUMP --loss yolox --format npy -o OUT                          # the head's own assigner; `check OUT` replays it
 
 DUMP is a directory of <field>.npy files (+ meta.json), an .npz, a .json, or a directory of
 one-image dumps (a batch); see docs/format.md. Several DUMPs (or a quoted glob) are replayed as
@@ -176,7 +180,7 @@ std::vector<Assignment> assign_each(const assign::AssignerInfo& info, const Para
 
 // Everything `run` reads from its command line, and what it settles from it.
 struct RunFlags {
-  std::string assigner_name, preset, config, format, output, include, csv_name;
+  std::string assigner_name, preset, config, format, output, include, csv_name, loss_head;
   std::vector<std::string> dump_paths, sets;
   bool force = false, allow_nonfinite = false, keep_going = false, fail_fast = false;
   int threads = 0;
@@ -212,6 +216,9 @@ void add_run_flags(CLI::App& app, RunFlags& f) {
   app.add_option("--include", f.include, "json extras, comma-separated: priors (per-prior arrays), candidates");
   app.add_option("-j,--threads", f.threads, "images replayed at once (default 0: one per core)")
       ->check(CLI::Range(0, 1024));
+  app.add_option("--loss", f.loss_head,
+                 "HEAD: the loss that head computes under the assignment (rtmdet, yolox, ultralytics); without -a, "
+                 "under the head's own assigner. Per GT, per level and in total; npy: the golden loss files");
   app.add_flag("--force", f.force, "replace an existing output");
   CLI::Option* keep_going_flag = app.add_flag(
       "-k,--keep-going", f.keep_going,
@@ -245,6 +252,12 @@ Status settle_run_flags(RunFlags& f) {
   if (f.format == "svg" && output_is_stdout(f.output) && stdout_is_terminal())
     return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
   ASSIGNSCOPE_ASSIGN_OR_RETURN(f.svg_view, settle_svg_view(f.svg_flags, f.format));
+  if (!f.loss_head.empty()) {
+    if (!loss::find_loss(f.loss_head)) return loss::unknown_loss(f.loss_head);
+    if (f.format == "svg") return Status::Usage("--loss writes a table, json, csv or npy; not svg");
+    if (!f.csv_name.empty()) return Status::Usage("--loss writes one CSV (a row per GT); --csv does not apply");
+    if (!f.include.empty()) return Status::Usage("--include does not apply to --loss");
+  }
   if (f.include.empty()) return Status();
   if (f.format != "json") return Status::Usage("--include applies to --format json");
   for (const std::string& item : CLI::detail::split(f.include, ',')) {
@@ -357,6 +370,60 @@ int write_run(const RunFlags& f, const assign::AssignerInfo& info, const Batch& 
   return 0;
 }
 
+// --loss HEAD: the head's loss under `results` (nullptr: its own assigner),
+// written in the chosen format; npy as the golden loss layout with a
+// params.json that `check` replays. The exit code.
+int write_loss(const RunFlags& f, const Batch& batch, const std::vector<Assignment>* results,
+               const std::string& assigner, const Failures& failures) {
+  const loss::LossInfo* head = loss::find_loss(f.loss_head);
+  loss::LossSettings settings;
+  settings.assignments = results;
+  settings.assigner = assigner;
+  auto computed = loss::compute_loss(*head, batch, settings);
+  if (!computed.ok()) return fail("run", computed.status().message(), exit_code(computed.status()));
+  const loss::LossResult& r = *computed;
+  Status written;
+  if (f.format == "npy") {
+    if (failures.count > 0)
+      return fail("run",
+                  fmt::format("--format npy stores a result for `check`, which replays every dump it names: {} "
+                              "(above), so nothing was written",
+                              failures.summary()),
+                  std::max(failures.code, 2));
+    auto replayed_paths = io::expand_paths(f.dump_paths);
+    if (!replayed_paths.ok()) return fail("run", replayed_paths.status().message(), exit_code(replayed_paths.status()));
+    // params.json as run writes it for the assignment (the dumps relative to
+    // DIR), then the loss's own keys.
+    auto layout = io::npy_layout(batch, r.assignments, head->reference, {*replayed_paths, f.output});
+    if (!layout.ok()) return fail("run", layout.status().message(), exit_code(layout.status()));
+    nlohmann::ordered_json params;
+    for (const io::NamedBytes& nb : *layout)
+      if (nb.name == "params.json")
+        params = nlohmann::ordered_json::parse(std::string(nb.bytes.begin(), nb.bytes.end()), nullptr, false);
+    if (!params.is_object()) return fail("run", "internal: params.json of the layout is not an object", 3);
+    params["loss"] = head->name;
+    params["head"] = head->reference;
+    params["assigner_params"] = params["params"];
+    params["params"] = nlohmann::ordered_json::object();
+    std::vector<io::NamedBytes> files = loss::npy_files(r);
+    nlohmann::ordered_json names = nlohmann::ordered_json::array();
+    for (const io::NamedBytes& nb : files) names.push_back(nb.name);
+    params["files"] = names;
+    const std::string text = params.dump(1) + "\n";
+    files.push_back({"params.json", std::vector<unsigned char>(text.begin(), text.end())});
+    written = io::write_directory_atomic(f.output, files, f.force);
+  } else {
+    const std::string text = f.format == "json"  ? render::json_text(render::loss_json(batch, r)) + "\n"
+                             : f.format == "csv" ? render::loss_csv(batch, r)
+                                                 : render::loss_table(batch, r);
+    written = io::write_file_atomic(f.output.empty() ? "-" : f.output, text, f.force);
+  }
+  if (!written.ok()) return fail("run", written.message(), exit_code(written));
+  if (failures.count > 0)
+    return fail("run", fmt::format("{} (above) and left out", failures.summary()), std::max(failures.code, 2));
+  return 0;
+}
+
 }  // namespace
 
 int run_command(int argc, char** argv) {
@@ -370,6 +437,9 @@ int run_command(int argc, char** argv) {
   io::LoadedDump loaded;
   if (const auto done = load_run(flags, &loaded, &failures)) return *done;
   Batch& batch = loaded.batch;
+  if (!flags.loss_head.empty() && flags.assigner_name.empty() && flags.preset.empty() && flags.config.empty() &&
+      flags.sets.empty())
+    return write_loss(flags, batch, nullptr, "", failures);  // the head's own assigner
   auto selected = select_assigner({flags.assigner_name, flags.preset, flags.config, flags.sets}, &batch);
   if (!selected.ok()) return fail("run", selected.status().message(), 2);
   print_selection_notes("run", *selected);
@@ -379,6 +449,7 @@ int run_command(int argc, char** argv) {
     return fail("run", view.message(), 2);
   if (flags.json_options.candidates)
     if (const Status bounded = check_json_candidates(results); !bounded.ok()) return fail("run", bounded.message(), 2);
+  if (!flags.loss_head.empty()) return write_loss(flags, batch, &results, selected->info->name, failures);
   return write_run(flags, *selected->info, batch, results, failures);
 }
 

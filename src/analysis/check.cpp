@@ -21,6 +21,7 @@
 #include "io/dump.h"
 #include "io/files.h"
 #include "io/result_layout.h"
+#include "loss/loss.h"
 
 namespace assignscope::analysis {
 namespace fs = std::filesystem;
@@ -57,8 +58,14 @@ std::string element_name(const std::string& file, const std::vector<int64_t>& sh
   }
   const bool per_prior = file == "assigned_gt_inds.npy" || file == "assigned_labels.npy" ||
                          file == "max_overlaps.npy" || file == "assign_metrics.npy" ||
-                         file == "assign_metrics_raw.npy" || file == "soft_labels.npy" || file == "soft_weights.npy";
-  const char* what = file == "dynamic_ks.npy" ? "gt" : per_prior ? "prior" : nullptr;
+                         file == "assign_metrics_raw.npy" || file == "soft_labels.npy" || file == "soft_weights.npy" ||
+                         // head losses (golden LOSSES.md)
+                         file.find("_per_prior.npy") != std::string::npos || file == "target_scores.npy" ||
+                         file == "cls_target_ious.npy" || file == "label_weights.npy" || file == "target_labels.npy" ||
+                         file == "obj_targets.npy";
+  const bool per_gt =
+      file == "dynamic_ks.npy" || (file.find("_per_gt.npy") != std::string::npos && file != "loss_per_gt.npy");
+  const char* what = per_gt ? "gt" : per_prior ? "prior" : nullptr;
   if (what && idx.size() == 1) return fmt::format("{} {}", what, idx[0]);
   if (what && idx.size() == 2) return fmt::format("image {} {} {}", idx[0], what, idx[1]);
   std::string s = "element [";
@@ -257,6 +264,98 @@ std::string stored_name_hint(const std::string& name) {
   return "";
 }
 
+std::vector<std::string> loss_names() {
+  std::vector<std::string> names;
+  for (const loss::LossInfo& info : loss::registry()) names.push_back(info.name);
+  return names;
+}
+
+// LOSSES.md "Tolerance": integer files exactly; float files 1e-5 relative
+// with an absolute floor of 1e-7 x the file's largest |value| (1e-6 for
+// IoU-like values); no sentinels. A --tolerance given for a file wins.
+FileCheck compare_loss_file(const io::NpyArray& expected, const loss::LossFile& got, const CheckOptions& options) {
+  FileCheck fc;
+  fc.file = got.name;
+  fc.compared = true;
+  if (expected.shape != got.shape) {
+    fc.differing = std::max<int64_t>(expected.size(), static_cast<int64_t>(got.values.size()));
+    fc.detail = fmt::format("shape {} expected, the replay has {}", io::shape_string(expected.shape),
+                            io::shape_string(got.shape));
+    return fc;
+  }
+  double largest = 0.0;
+  for (int64_t i = 0; i < expected.size(); ++i) largest = std::max(largest, std::fabs(expected.to_double(i)));
+  Tolerance tol{1e-5, got.kind == loss::FileKind::kIouLike ? 1e-6 : 1e-7 * largest};
+  if (got.kind == loss::FileKind::kInteger) tol = {0.0, 0.0};
+  const bool overridden = options.file_tolerance.count(got.name) || options.tolerance;
+  if (overridden && got.kind != loss::FileKind::kInteger) tol = tolerance_for(got.name, options);
+  std::vector<std::string> firsts;
+  for (int64_t i = 0; i < expected.size(); ++i) {
+    const double e = expected.to_double(i), g = got.values[static_cast<size_t>(i)];
+    const bool same = std::isnan(e) || std::isnan(g) ? std::isnan(e) && std::isnan(g)
+                                                     : std::fabs(e - g) <= tol.atol + tol.rtol * std::fabs(e);
+    if (same) continue;
+    ++fc.differing;
+    if (firsts.size() < 3)
+      firsts.push_back(fmt::format("{}: expected {}, got {}", element_name(got.name, expected.shape, i),
+                                   static_cast<float>(e), static_cast<float>(g)));
+  }
+  if (fc.differing) {
+    fc.detail = fmt::format("{} of {} differ", fc.differing, expected.size());
+    for (const std::string& f : firsts) fc.detail += "; " + f;
+  }
+  return fc;
+}
+
+ResultCheck compare_loss(const io::StoredResult& expected, const loss::LossResult& replay,
+                         const CheckOptions& options) {
+  ResultCheck rc;
+  rc.images = static_cast<int64_t>(replay.assignments.size());
+  for (const Assignment& a : replay.assignments) rc.positives += a.num_positives();
+  // The loss itself must be compared, never the assignment alone.
+  if (!expected.files.count("loss.npy") || !replay.file("loss.npy")) {
+    rc.verdict = Verdict::kError;
+    rc.detail = "the stored loss result lists no loss.npy in params.json \"files\"; nothing decisive to compare";
+    return rc;
+  }
+  rc.verdict = Verdict::kMatch;
+  for (const auto& [name, array] : expected.files) {
+    const loss::LossFile* mine = replay.file(name);
+    if (!mine) {
+      FileCheck fc;
+      fc.file = name;
+      fc.detail = "not produced by this head in assignscope yet; not compared";
+      rc.files.push_back(fc);
+      continue;
+    }
+    if (!is_numeric(array.dtype.kind)) {
+      rc.verdict = Verdict::kError;
+      rc.detail =
+          fmt::format("{}/{}: stored with dtype {}, which holds no numbers", expected.dir, name, array.dtype.descr());
+      return rc;
+    }
+    FileCheck fc = compare_loss_file(array, *mine, options);
+    if (fc.differing) {
+      rc.verdict = Verdict::kDiffer;
+      if (rc.detail.empty()) rc.detail = name + ": " + fc.detail;
+    }
+    rc.files.push_back(std::move(fc));
+  }
+  if (rc.verdict == Verdict::kDiffer && options.update) {
+    std::vector<io::NamedBytes> changed;
+    for (io::NamedBytes& f : loss::npy_files(replay))
+      if (expected.files.count(f.name)) changed.push_back(std::move(f));
+    const Status st = io::rewrite_result(expected.dir, changed);
+    if (!st.ok()) {
+      rc.verdict = Verdict::kError;
+      rc.detail = "--update: " + st.message();
+      return rc;
+    }
+    rc.verdict = Verdict::kUpdated;
+  }
+  return rc;
+}
+
 ResultCheck replay_one(const std::string& case_name, const std::string& label, const std::string& result_dir,
                        const Result<io::LoadedDump>& dump, const CheckOptions& options) {
   ResultCheck rc;
@@ -273,9 +372,27 @@ ResultCheck replay_one(const std::string& case_name, const std::string& label, c
   // assignment too, but is never counted as matched on that alone.
   if (stored->params.contains("loss") && stored->params["loss"].is_string()) {
     rc.assigner = stored->params["loss"].get<std::string>();
-    rc.verdict = Verdict::kSkipped;
-    rc.detail = fmt::format("assignscope has no head loss '{}' to replay yet", rc.assigner);
-    return rc;
+    const loss::LossInfo* head = loss::find_loss(rc.assigner);
+    if (!head || head->name != rc.assigner) {
+      rc.verdict = Verdict::kSkipped;
+      rc.detail =
+          fmt::format("assignscope has no head loss '{}'{}", rc.assigner, did_you_mean(rc.assigner, loss_names()));
+      return rc;
+    }
+    if (!dump.ok()) return fail(dump.status());
+    loss::LossSettings settings;
+    if (stored->params.contains("params") && stored->params["params"].is_object())
+      settings.params = stored->params["params"];
+    if (stored->params.contains("assigner_params") && stored->params["assigner_params"].is_object())
+      settings.assigner_params = stored->params["assigner_params"];
+    if (stored->params["assigner"].is_string()) settings.assigner = stored->params["assigner"].get<std::string>();
+    auto replay = loss::compute_loss(*head, dump->batch, settings);
+    if (!replay.ok()) return fail(replay.status().WithContext(result_dir));
+    ResultCheck compared = compare_loss(*stored, *replay, options);
+    compared.case_name = rc.case_name;
+    compared.label = rc.label;
+    compared.assigner = rc.assigner;
+    return compared;
   }
   rc.assigner = stored->params["assigner"].get<std::string>();
   const assign::AssignerInfo* info = assign::find_assigner(rc.assigner);

@@ -55,6 +55,18 @@
 #include "match/torch_order.h"
 
 namespace assignscope::assign {
+
+std::array<float, 4> gt_cxcywh_of(const Problem& p, int64_t g) {
+  if (p.gt_cxcywh.rows() > 0) return {p.gt_cxcywh(g, 0), p.gt_cxcywh(g, 1), p.gt_cxcywh(g, 2), p.gt_cxcywh(g, 3)};
+  return geometry::to_cxcywh(&p.gt_bboxes(g, 0));
+}
+
+std::array<float, 4> pred_cxcywh_of(const Problem& p, int64_t i) {
+  if (p.pred_cxcywh.rows() > 0)
+    return {p.pred_cxcywh(i, 0), p.pred_cxcywh(i, 1), p.pred_cxcywh(i, 2), p.pred_cxcywh(i, 3)};
+  return geometry::to_cxcywh(&p.pred_bboxes(i, 0));
+}
+
 namespace {
 
 // SimOTA's class cost: sum_c BCE(p_c, onehot(l)_c), logs clamped at -100.
@@ -79,18 +91,6 @@ constexpr Rules kYolox{"simota.yolox", kOneHotBce, false, true, true, true, 1e-8
 
 // Where a prior stands relative to one GT.
 enum Geometry : uint8_t { kInCentre = 1, kInBox = 2 };
-
-// YOLOX's (cx, cy, w, h): as the dump stored them (box_format "cxcywh", as
-// YOLOX hands them to its assigner), else converted from xyxy in float32.
-std::array<float, 4> gt_cxcywh_of(const Problem& p, int64_t g) {
-  if (p.gt_cxcywh.rows() > 0) return {p.gt_cxcywh(g, 0), p.gt_cxcywh(g, 1), p.gt_cxcywh(g, 2), p.gt_cxcywh(g, 3)};
-  return geometry::to_cxcywh(&p.gt_bboxes(g, 0));
-}
-std::array<float, 4> pred_cxcywh_of(const Problem& p, int64_t i) {
-  if (p.pred_cxcywh.rows() > 0)
-    return {p.pred_cxcywh(i, 0), p.pred_cxcywh(i, 1), p.pred_cxcywh(i, 2), p.pred_cxcywh(i, 3)};
-  return geometry::to_cxcywh(&p.pred_bboxes(i, 0));
-}
 
 class SimOta final : public Assigner {
  public:

@@ -3,6 +3,7 @@
 // (DAMO-YOLO's AlignOTA, assign/align_ota.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -12,6 +13,12 @@ namespace assignscope::assign {
 
 AssignerInfo simota_info();
 AssignerInfo simota_yolox_info();
+
+// YOLOX's (cx, cy, w, h) of GT g / prediction i: as the dump stored them
+// (box_format "cxcywh", as YOLOX hands them to its assigner), else converted
+// from xyxy in float32 (geometry::to_cxcywh).
+std::array<float, 4> gt_cxcywh_of(const Problem& p, int64_t g);
+std::array<float, 4> pred_cxcywh_of(const Problem& p, int64_t i);
 
 namespace detail {
 

@@ -91,7 +91,6 @@ using cost::torch_pow;
 
 constexpr double kHarnessAnchorScale = 8.0;      // side of the square anchors the golden harness built, in strides
 constexpr float kToodNormEps = 10e-8f;           // TOODHead._get_targets_single's 10e-8
-constexpr float kCiouEps = 1e-7f;                // ultralytics bbox_iou's eps
 constexpr float kMmdetRejected = -100000000.0f;  // mmdet's -INF of overlaps_inf
 
 enum class Overlap {
@@ -122,27 +121,9 @@ constexpr Rules kMmyolo{
 constexpr Rules kUltralytics{
     "task-aligned.ultralytics", false, 1e-9f, Overlap::kCiouClamped, true, true, false, true, false, 0.0f, false};
 
-// ultralytics' bbox_iou(gt, pred, xywh=False, CIoU=True).clamp_(0), float32 in
-// its operation order: heights + eps, union + eps, enclosing diagonal + eps,
-// alpha = v / (v - iou + (1 + eps)).
+// ultralytics' bbox_iou(gt, pred, xywh=False, CIoU=True).clamp_(0).
 float ciou_clamped(const float* gt, const float* pred) {
-  constexpr double kPi = 3.141592653589793;  // math.pi
-  constexpr auto kFourOverPiSquared = static_cast<float>(4.0 / (kPi * kPi));
-  constexpr auto kOnePlusEps = static_cast<float>(1.0 + 1e-7);
-  const float w1 = gt[2] - gt[0], h1 = gt[3] - gt[1] + kCiouEps;
-  const float w2 = pred[2] - pred[0], h2 = pred[3] - pred[1] + kCiouEps;
-  const float inter = geometry::overlap(gt, pred);
-  const float iou = inter / (w1 * h1 + w2 * h2 - inter + kCiouEps);
-  const float cw = std::max(gt[2], pred[2]) - std::min(gt[0], pred[0]);
-  const float ch = std::max(gt[3], pred[3]) - std::min(gt[1], pred[1]);
-  const float c2 = cw * cw + ch * ch + kCiouEps;
-  const float dx = pred[0] + pred[2] - gt[0] - gt[2];
-  const float dy = pred[1] + pred[3] - gt[1] - gt[3];
-  const float rho2 = (dx * dx + dy * dy) / 4.0f;
-  const float datan = std::atan(w2 / h2) - std::atan(w1 / h1);
-  const float v = kFourOverPiSquared * (datan * datan);
-  const float alpha = v / (v - iou + kOnePlusEps);
-  const float ciou = iou - (rho2 / c2 + v * alpha);
+  const float ciou = geometry::ciou(gt, pred);
   return ciou < 0.0f ? 0.0f : ciou;  // clamp_(0); NaN stays NaN
 }
 

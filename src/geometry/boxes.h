@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 namespace assignscope::geometry {
 
@@ -30,6 +31,43 @@ inline float iou(const float* a, const float* b, float area_a, float area_b) {
 }
 
 inline float iou(const float* a, const float* b) { return iou(a, b, area(a), area(b)); }
+
+// GIoU as mmdet's bbox_overlaps(a, b, mode='giou', is_aligned=True,
+// eps=1e-6) (GIoULoss): the union and the enclosing box's area clamped at
+// eps, iou - (enclose - union) / enclose.
+inline float giou(const float* a, const float* b) {
+  const float ov = overlap(a, b);
+  const float uni = std::max(area(a) + area(b) - ov, 1e-6f);
+  const float ew = std::max(std::max(a[2], b[2]) - std::min(a[0], b[0]), 0.0f);
+  const float eh = std::max(std::max(a[3], b[3]) - std::min(a[1], b[1]), 0.0f);
+  const float enclose = std::max(ew * eh, 1e-6f);
+  return ov / uni - (enclose - uni) / enclose;
+}
+
+// CIoU as ultralytics' bbox_iou(a, b, xywh=False, CIoU=True, eps=1e-7),
+// float32 in its operation order: heights + eps, union + eps, enclosing
+// diagonal + eps, alpha = v / (v - iou + (1 + eps)). The argument order
+// matters to the last bit (the centre distance is b's minus a's).
+inline float ciou(const float* a, const float* b) {
+  constexpr float kEps = 1e-7f;
+  constexpr double kPi = 3.141592653589793;  // math.pi
+  constexpr auto kFourOverPiSquared = static_cast<float>(4.0 / (kPi * kPi));
+  constexpr auto kOnePlusEps = static_cast<float>(1.0 + 1e-7);
+  const float w1 = a[2] - a[0], h1 = a[3] - a[1] + kEps;
+  const float w2 = b[2] - b[0], h2 = b[3] - b[1] + kEps;
+  const float inter = overlap(a, b);
+  const float iou = inter / (w1 * h1 + w2 * h2 - inter + kEps);
+  const float cw = std::max(a[2], b[2]) - std::min(a[0], b[0]);
+  const float ch = std::max(a[3], b[3]) - std::min(a[1], b[1]);
+  const float c2 = cw * cw + ch * ch + kEps;
+  const float dx = b[0] + b[2] - a[0] - a[2];
+  const float dy = b[1] + b[3] - a[1] - a[3];
+  const float rho2 = (dx * dx + dy * dy) / 4.0f;
+  const float datan = std::atan(w2 / h2) - std::atan(w1 / h1);
+  const float v = kFourOverPiSquared * (datan * datan);
+  const float alpha = v / (v - iou + kOnePlusEps);
+  return iou - (rho2 / c2 + v * alpha);
+}
 
 // IoF as mmdet's bbox_overlaps(a, b, mode='iof', eps=1e-6): the overlap over
 // the area of `a` (the first argument), overlap / max(area(a), eps).
