@@ -135,6 +135,21 @@ FileCheck compare_arrays(const std::string& file, const io::NpyArray& expected, 
   return fc;
 }
 
+// --update: the stored result's files rewritten with the replay's (only the
+// files it holds); rc becomes kUpdated, or kError naming what failed.
+void update_stored(const io::StoredResult& expected, std::vector<io::NamedBytes> produced, ResultCheck* rc) {
+  std::vector<io::NamedBytes> changed;
+  for (io::NamedBytes& f : produced)
+    if (expected.files.count(f.name)) changed.push_back(std::move(f));  // only what the stored result holds
+  const Status st = io::rewrite_result(expected.dir, changed);
+  if (!st.ok()) {
+    rc->verdict = Verdict::kError;
+    rc->detail = "--update: " + st.message();
+    return;
+  }
+  rc->verdict = Verdict::kUpdated;
+}
+
 }  // namespace
 
 Tolerance default_tolerance(const std::string& file) {
@@ -224,18 +239,7 @@ ResultCheck compare(const io::StoredResult& expected, const Batch& batch, const 
         break;
       }
   }
-  if (rc.verdict == Verdict::kDiffer && options.update) {
-    std::vector<io::NamedBytes> changed;
-    for (io::NamedBytes& f : *produced)
-      if (expected.files.count(f.name)) changed.push_back(std::move(f));  // only what the stored result holds
-    const Status st = io::rewrite_result(expected.dir, changed);
-    if (!st.ok()) {
-      rc.verdict = Verdict::kError;
-      rc.detail = "--update: " + st.message();
-      return rc;
-    }
-    rc.verdict = Verdict::kUpdated;
-  }
+  if (rc.verdict == Verdict::kDiffer && options.update) update_stored(expected, std::move(*produced), &rc);
   return rc;
 }
 
@@ -341,18 +345,7 @@ ResultCheck compare_loss(const io::StoredResult& expected, const loss::LossResul
     }
     rc.files.push_back(std::move(fc));
   }
-  if (rc.verdict == Verdict::kDiffer && options.update) {
-    std::vector<io::NamedBytes> changed;
-    for (io::NamedBytes& f : loss::npy_files(replay))
-      if (expected.files.count(f.name)) changed.push_back(std::move(f));
-    const Status st = io::rewrite_result(expected.dir, changed);
-    if (!st.ok()) {
-      rc.verdict = Verdict::kError;
-      rc.detail = "--update: " + st.message();
-      return rc;
-    }
-    rc.verdict = Verdict::kUpdated;
-  }
+  if (rc.verdict == Verdict::kDiffer && options.update) update_stored(expected, loss::npy_files(replay), &rc);
   return rc;
 }
 
