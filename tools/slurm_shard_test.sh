@@ -101,6 +101,7 @@ finish() {
   fi
 }
 trap finish EXIT
+trap 'exit 130' INT TERM   # so that finish stops Slurm on ^C or a CI timeout too
 
 fail() {
   echo "slurm: error: $*" >&2
