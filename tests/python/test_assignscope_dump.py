@@ -456,12 +456,37 @@ def image_checks(tmp):
     check(p.returncode == 0 and "data:image/png;base64," in p.stdout, f"demo svg embeds its image: {p.stderr[:300]}")
 
 
+def image_id_checks(tmp):
+    """meta={"image_id": ...}: the image's id in its dataset (trend follows its GTs), written as given, else refused."""
+    for i, (given, stored) in enumerate([("train2017/000000391895.jpg", "train2017/000000391895.jpg"),
+                                         (391895, 391895), (np.int64(42), 42), (np.uint32(0), 0),
+                                         ("x" * 1000, "x" * 1000), ("é" * 500, "é" * 500)]):
+        d = dump(tmp / f"id{i}", meta={"image_id": given}, **TINY)
+        m = json.loads((d / "meta.json").read_text())
+        check(m.get("image_id") == stored and type(m.get("image_id")) is type(stored),
+              f"image_id {given!r} written as {stored!r}: {m.get('image_id')!r}")
+    d = dump(tmp / "id.npz", meta={"image_id": 7}, **TINY)
+    m = json.loads(str(np.load(d)["meta"]))
+    check(m.get("image_id") == 7, f"image_id in an npz dump's meta: {m}")
+    d = dump(tmp / "id-none", meta={"image_id": None}, **TINY)
+    check("image_id" not in json.loads((d / "meta.json").read_text()), "image_id None left out")
+    for name in ("id0", "id1", "id4", "id5", "id.npz"):  # id4, id5: 1000 characters, 1000 UTF-8 bytes
+        r = run(tmp / name, "dynamic-soft-label")
+        check(isinstance(r, dict), f"a dump with meta.image_id replays: {name}")
+    for bad in ("", "x" * 1001, "é" * 501, "\udc80", -1, np.int64(-3), 2 ** 63, True, np.bool_(False), 1.0, [1],
+                {"id": 1}):
+        raises(ValueError, lambda: dump(tmp / "bad-id", meta={"image_id": bad}, **TINY), "meta['image_id']",
+               "expected", "a non-empty str of at most 1000 characters", "integer", what=f"image_id {bad!r}")
+    check(not (tmp / "bad-id").exists(), "nothing written by the refused image ids")
+
+
 def main():
     if not BIN.is_file():
         sys.exit(f"{BIN}: no such file (the assignscope binary)")
     with tempfile.TemporaryDirectory(prefix="assignscope-py-") as t:
         tmp = Path(t)
-        for group in (tiny_checks, round_trip_checks, golden_checks, error_checks, image_checks):
+        for group in (tiny_checks, round_trip_checks, golden_checks, error_checks, image_checks,
+                      image_id_checks):
             sub = tmp / group.__name__
             sub.mkdir()
             try:

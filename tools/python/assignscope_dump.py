@@ -53,7 +53,8 @@ _OWN_META = ("version", "image_size", "num_classes", "scores", "box_format", "so
 # Keys of the dump-format additions (issue 12) and the JSON type each must have.
 _META_TYPES = {"framework": str, "framework_version": str, "device": str, "dtype": str, "assigner": str,
                "preset": str, "branch": str, "autocast": bool, "assigner_params": dict,
-               "step": int, "epoch": int, "rank": int}
+               "step": int, "epoch": int, "rank": int, "image_id": "image_id"}
+_IMAGE_ID_MAX = 1000  # the loader's limit on a str image_id, in UTF-8 bytes
 # Result files a stored result (expected/<label>/) may hold: what each is indexed by, and its kind.
 _RESULT_FILES = {"assigned_gt_inds": ("prior", "int"), "assigned_labels": ("prior", "int"),
                  "max_overlaps": ("prior", "float"), "assign_metrics": ("prior", "float"),
@@ -119,8 +120,11 @@ def dump(path, *, gt_bboxes, gt_labels, priors=None, anchors=None, cls_scores=No
     - ``meta``: more ``meta.json`` keys, a dict: ``framework``,
       ``framework_version``, ``device``, ``dtype``, ``assigner``, ``preset``,
       ``branch`` (str), ``autocast`` (bool), ``assigner_params`` (dict),
-      ``step``, ``epoch``, ``rank`` (integers >= 0), or any other key with a
-      JSON value. The keys dump() writes itself (``version``,
+      ``step``, ``epoch``, ``rank`` (integers >= 0), ``image_id`` (the
+      image's id in its dataset, written as given: a str of 1 to 1000
+      characters, e.g. its file path, or an integer >= 0, e.g. COCO's
+      ``img_id``; ``assignscope trend`` follows its GTs across steps), or any
+      other key with a JSON value. The keys dump() writes itself (``version``,
       ``image_size``, ``num_classes``, ``scores``, ``box_format``,
       ``source``) are set through their arguments, not here.
     - ``expected``: stored results to write inside the dump, as
@@ -686,7 +690,9 @@ def _check_meta(extra):
             raise ValueError(f"meta[{key!r}]: dump() writes this key from its own argument"
                              + ("" if key == "version" else f" ({key}=...)") + "; not through meta=")
         want = _META_TYPES.get(key)
-        if want is int:
+        if want == "image_id":
+            value = None if value is None else _image_id(value)
+        elif want is int:
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
                                       or value < 0):
                 raise ValueError(f"meta[{key!r}] is {value!r}; expected an integer >= 0 (or None)")
@@ -702,6 +708,29 @@ def _check_meta(extra):
             continue  # an unknown value is left out rather than written as null
         out[key] = _json_value(f"meta[{key!r}]", value)
     return out
+
+
+def _image_id(value):
+    """meta.image_id checked: a non-empty str of at most 1000 characters (UTF-8 bytes) or an integer in
+    [0, 2**63), returned as a str or a Python int; ValueError naming meta['image_id'] otherwise."""
+    if isinstance(value, str):
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            size = -1  # a lone surrogate: not text JSON can carry to the loader
+        if 0 < size <= _IMAGE_ID_MAX:
+            return value
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
+            and 0 <= int(value) < 2 ** 63:
+        return int(value)
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:60] + "..."
+        if isinstance(value, str):
+            shown += f" ({len(value)} characters" + (f", {size} UTF-8 bytes)" if size != len(value) else ")")
+    raise ValueError(f"meta['image_id'] is {type(value).__name__} {shown}; expected the image's id in its "
+                     f"dataset: a non-empty str of at most {_IMAGE_ID_MAX} characters (UTF-8 bytes; a file path) "
+                     f"or an integer in [0, 2**63) (a COCO img_id)")
 
 
 def _dims(fields):
