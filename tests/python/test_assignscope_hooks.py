@@ -734,8 +734,11 @@ def ultralytics84_checks(tmp, fakes, support):
     rec, log = catch()
     try:
         h = assignscope_hooks.install(out, every=2, framework="ultralytics", epoch=lambda: 7)
-        check(h.frameworks == ["ultralytics"] and h.patched == ["ultralytics.utils.tal.TaskAlignedAssigner.forward"],
-              f"hooked: {h.frameworks} {h.patched}")
+        # the assigner, and the losses that hand over batch["im_file"] (meta.image_id), even without image=True
+        check(h.frameworks == ["ultralytics"] and h.patched == [
+            "ultralytics.utils.tal.TaskAlignedAssigner.forward", "ultralytics.utils.loss.v8DetectionLoss.__call__",
+            "ultralytics.utils.loss.v8DetectionLoss.loss", "ultralytics.utils.loss.E2ELoss.__call__"],
+            f"hooked: {h.frameworks} {h.patched}")
         criterion = uloss.E2ELoss(Model())
         returned_copies = []
         for step in range(5):  # steps 1..5; each runs one2many then one2one
@@ -1586,6 +1589,224 @@ def image_hook_checks(tmp, fakes, support):
           "remove() restores the detector's loss")
 
 
+class DataSample:
+    """mmengine's DetDataSample as far as the hooks read it: ``metainfo``, a dict."""
+
+    def __init__(self, **meta):
+        self._meta = meta
+
+    @property
+    def metainfo(self):
+        return dict(self._meta)
+
+
+def image_id_hook_checks(tmp, fakes, support):
+    """meta.image_id: each dumped image's id in its dataset, always (no image=True needed), never raising."""
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, (64, 64, 3)).astype(np.uint8)
+
+    # ultralytics: batch["im_file"], one path per image.
+    fakes.use(fakes.root("torch"), fakes.root("u84"))
+    import assignscope_hooks
+    import torch
+    from ultralytics.utils import loss as uloss
+
+    def ultra(b, files, **extra):
+        preds, batch = ultralytics_inputs(torch, b=b)
+        if files is not _ABSENT:
+            batch["im_file"] = files
+        batch.update(extra)
+        return preds, batch
+
+    rec, log = catch()
+    try:
+        h = assignscope_hooks.install(tmp / "u", every=1, framework="ultralytics")
+        criterion = uloss.v8DetectionLoss(Model())
+        criterion(*ultra(1, ("images/train/a.jpg",)))  # the dataloader collates im_file as a tuple
+        criterion(*ultra(2, ["images/train/a.jpg", "images/train/b.jpg"]))  # a stacked batch dump: no id
+        criterion(*ultra(1, [Path("images/train/p.jpg")]))  # a pathlib.Path: its text
+        uloss.E2ELoss(Model())({"one2many": ultra(1, ["c.jpg"])[0], "one2one": ultra(1, ["c.jpg"])[0]},
+                               ultra(1, ["c.jpg"])[1])
+        h.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    check(len(h.written) == 5 and not hook_warnings(log), f"ultralytics: five dumps, no warning: {hook_warnings(log)}")
+    if len(h.written) == 5:
+        ids = [meta_of(d).get("image_id") for d in h.written]
+        check(ids == ["images/train/a.jpg", None, "images/train/p.jpg", "c.jpg", "c.jpg"],
+              f"ultralytics: B = 1 its im_file, B = 2 stacked none, both E2E branches theirs: {ids}")
+
+    rec, log = catch()
+    try:
+        h = assignscope_hooks.install(tmp / "u-img", every=1, framework="ultralytics", image=True)
+        criterion = uloss.v8DetectionLoss(Model())
+        img = torch.Tensor(np.zeros((2, 3, 64, 64), np.float32))
+        criterion(*ultra(2, ["a.jpg", "b.jpg"], img=img))
+        criterion(*ultra(2, ["a.jpg", None], img=img))  # an image without its path: that dump without the id
+        h.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    check(len(h.written) == 2 and not hook_warnings(log), f"ultralytics image=True: {h.written} {hook_warnings(log)}")
+    if len(h.written) == 2 and names(h.written[0]) == ["img000", "img001"]:
+        ids = [[meta_of(d / f"img00{i}").get("image_id") for i in range(2)] for d in h.written]
+        check(ids == [["a.jpg", "b.jpg"], ["a.jpg", None]], f"ultralytics B = 2 split: each image its path: {ids}")
+        if BIN.is_file():
+            p = run_cli("run", h.written[0], "-f", "json")
+            check(p.returncode == 0, f"a split batch with image ids replays: {p.stderr[:300]}")
+
+    rec, log = catch()
+    try:  # odd im_file values: the dump is written without the id, one warning per kind, training goes on
+        h = assignscope_hooks.install(tmp / "u-odd", every=1, framework="ultralytics")
+        criterion = uloss.v8DetectionLoss(Model())
+        losses = [criterion(*ultra(1, files)) for files in ("a.jpg", [""], ["a.jpg", "b.jpg"], [-1], [True],
+                                                          ["x" * 1001], [{"path": "a.jpg"}])]
+        h.remove()
+    finally:
+        rec.__exit__(None, None, None)
+    w = hook_warnings(log)
+    check(len(h.written) == 7 and all(isinstance(v, float) for v in losses)
+          and not any("image_id" in meta_of(d) for d in h.written),
+          f"ultralytics: odd im_file values leave image_id out, the dumps are written: {h.written}")
+    check(len(w) == 2 and "batch['im_file'] is str" in w[0] and "meta['image_id'] is str ''" in w[1],
+          f"ultralytics: odd im_file values warned about, once per kind: {w}")
+
+    # YOLOX: get_losses receives no image ids; none recorded, with or without image=True.
+    fakes.use(fakes.root("torch"), fakes.root("yolox-new"))
+    import assignscope_hooks
+    import torch
+    from yolox.models import yolo_head
+    yolo_head.YOLOXHead.oracle = None
+    anc = make_anchors([(8, 8), (4, 4), (2, 2)], [8, 16, 32])
+    s = np.repeat([8.0, 16.0, 32.0], [64, 16, 4]).astype(np.float32)
+    x_shifts, y_shifts = torch.Tensor((anc[:, 0] / s - 0.5)[None]), torch.Tensor((anc[:, 1] / s - 0.5)[None])
+    outputs = np.zeros((2, len(s), 8), np.float32)
+    outputs[:, :, :2], outputs[:, :, 2:4] = anc, 16
+    labels = np.zeros((2, 1, 5), np.float32)
+    labels[:, 0] = [1, 30, 30, 12, 12]
+    imgs = torch.Tensor(np.zeros((2, 3, 64, 64), np.float32))
+    for image in (False, True):
+        rec, log = catch()
+        try:
+            h = assignscope_hooks.install(tmp / f"yolox-{image}", every=1, framework="yolox", image=image)
+            check(("yolox.models.yolo_head.YOLOXHead.get_losses" in h.patched) == image,
+                  f"YOLOX: get_losses caught only for image=True: {h.patched}")
+            yolo_head.YOLOXHead(3).get_losses(imgs, x_shifts, y_shifts, torch.Tensor(s[None]),
+                                              torch.Tensor(labels), torch.Tensor(outputs))
+            h.remove()
+        finally:
+            rec.__exit__(None, None, None)
+        check(len(h.written) == 2 and not any("image_id" in meta_of(d) for d in h.written) and not hook_warnings(log),
+              f"YOLOX (image={image}): no image_id, no warning: {hook_warnings(log)}")
+
+    # mmdetection: batch_data_samples[i].metainfo img_id (COCO's), else img_path; the n-th assign call is image n - 1.
+    fakes.use(fakes.root("torch"), fakes.root("mmdet"))
+    import assignscope_hooks
+    import torch
+    from mmdet.models.detectors.single_stage import SingleStageDetector
+    from mmdet.models.task_modules.assigners import dynamic_soft_label_assigner as dsl
+    dsl.DynamicSoftLabelAssigner.oracle = None
+
+    class Preprocessor:
+        _channel_conversion = False
+        _enable_normalize = False
+
+    pred = InstanceData(priors=torch.Tensor(np.concatenate([anc, s[:, None], s[:, None]], 1)),
+                        scores=torch.Tensor(np.zeros((len(s), 3), np.float32)),
+                        bboxes=torch.Tensor(np.concatenate([anc - 8, anc + 8], 1)))
+    gt = InstanceData(bboxes=torch.Tensor(np.array([[10, 10, 30, 30]], np.float32)), labels=torch.Tensor([1]))
+    assigner = dsl.DynamicSoftLabelAssigner()
+
+    def head_loss(batch_inputs, samples):
+        for _ in range(batch_inputs.shape[0]):
+            assigner.assign(pred, gt)
+
+    inputs = torch.Tensor(np.stack([rgb, rgb[::-1]]).transpose(0, 3, 1, 2).astype(np.float32))
+    detector = SingleStageDetector(Preprocessor(), head_loss)
+    for image in (False, True):
+        rec, log = catch()
+        try:
+            h = assignscope_hooks.install(tmp / f"mmdet-{image}", every=1, framework="mmdet", image=image)
+            detector.loss(inputs, [DataSample(img_id=139, img_path="val/139.jpg"), DataSample(img_path="b.jpg")])
+            detector.loss(inputs, batch_data_samples=[DataSample(img_id=np.int64(285)), DataSample(img_id=632)])
+            detector.loss(inputs, [DataSample(img_id=-5), DataSample(img_id=True)])  # odd: left out, warned
+            detector.loss(inputs, [DataSample(), None])  # nothing to record: no warning
+            assigner.assign(pred, gt)  # outside the detector's loss: no samples
+            h.remove()
+        finally:
+            rec.__exit__(None, None, None)
+        ids = [meta_of(d).get("image_id") for d in h.written]
+        check(ids == [139, "b.jpg", 285, 632, None, None, None, None, None],
+              f"mmdet (image={image}): each assign call its image's id: {ids}")
+        w = [x for x in hook_warnings(log) if "image.png" not in x]  # the call outside loss(): no image either
+        check(len(w) == 1 and "meta['image_id'] is int -5" in w[0],
+              f"mmdet (image={image}): one warning for odd ids: {w}")
+        if image and len(h.written) == 9:  # BGR (no channel conversion), stored as RGB
+            check(np.array_equal(png_pixels(h.written[1] / "image.png"), rgb[::-1, :, ::-1]),
+                  "mmdet: call 2 gets image 1 and its id")
+    h = assignscope_hooks.install(tmp / "mmdet-every", every=2, framework="mmdet")
+    detector.loss(inputs, [DataSample(img_id=1), DataSample(img_id=2)])
+    detector.loss(inputs, [DataSample(img_id=3), DataSample(img_id=4)])
+    h.remove()
+    ids = [meta_of(d).get("image_id") for d in h.written]
+    check(ids == [1, 3], f"mmdet every=2: calls 1 and 3, images 0 of each step: {ids}")
+
+    # mmyolo: the same data samples in the non-fast path; yolov5_collate's img_metas hold no id.
+    fakes.use(fakes.root("torch"), fakes.root("mmdet"), fakes.root("mmyolo"))
+    import assignscope_hooks
+    import torch
+    from mmdet.models.detectors.single_stage import SingleStageDetector
+    from mmyolo.models.task_modules.assigners import batch_dsl_assigner as bdsl
+    bdsl.BatchDynamicSoftLabelAssigner.oracle = None
+    case = {p.stem: np.load(p) for p in (GOLDEN_LOCAL / "mmyolo-toy-a").glob("*.npy")}
+    g = len(case["gt_labels"])
+
+    def batch_args(b):
+        rep = lambda a: torch.tensor(np.repeat(a[None], b, 0))  # noqa: E731
+        return (rep(case["pred_bboxes"]), rep(case["cls_scores"]), torch.tensor(case["priors"]),
+                rep(case["gt_labels"].astype(np.float32)[:, None]), rep(case["gt_bboxes"]),
+                rep(np.ones((g, 1), np.float32)))
+
+    batch_assigner = bdsl.BatchDynamicSoftLabelAssigner(num_classes=3)
+
+    class YOLOv5Preprocessor:
+        _channel_conversion = True
+        _enable_normalize = True
+        mean = torch.Tensor(np.zeros((3, 1, 1), np.float32))
+        std = torch.Tensor(np.full((3, 1, 1), 255, np.float32))
+
+    def yolo_loss(batch_inputs, samples):
+        return batch_assigner(*batch_args(int(batch_inputs.shape[0])))
+
+    one = torch.Tensor((rgb.transpose(2, 0, 1)[None] / 255).astype(np.float32))
+    two = torch.Tensor(np.concatenate([one.a, one.a]))
+    for image in (False, True):
+        rec, log = catch()
+        try:
+            h = assignscope_hooks.install(tmp / f"mmyolo-{image}", every=1, framework="mmyolo", image=image)
+            detector = SingleStageDetector(YOLOv5Preprocessor(), yolo_loss)
+            detector.loss(one, [DataSample(img_id=9, img_path="9.jpg")])
+            detector.loss(two, [DataSample(img_path="a.jpg"), DataSample(img_id=10)])
+            detector.loss(one, {"bboxes_labels": None, "img_metas": [{"batch_input_shape": (64, 64)}]})
+            h.remove()
+        finally:
+            rec.__exit__(None, None, None)
+        check(len(h.written) == 3 and not hook_warnings(log), f"mmyolo (image={image}): {hook_warnings(log)}")
+        if len(h.written) == 3:
+            ids = [meta_of(h.written[0]).get("image_id"), meta_of(h.written[2]).get("image_id")]
+            check(ids == [9, None], f"mmyolo (image={image}): B = 1 its img_id; yolov5_collate's metas none: {ids}")
+            if image:
+                split = [meta_of(h.written[1] / f"img00{i}").get("image_id") for i in range(2)]
+                check(split == ["a.jpg", 10], f"mmyolo B = 2 split: each image its id: {split}")
+            else:
+                check("image_id" not in meta_of(h.written[1]), "mmyolo B = 2 stacked: no image_id")
+                if BIN.is_file():
+                    p = run_cli("run", h.written[0], "-f", "json")
+                    check(p.returncode == 0, f"mmyolo dump with an image id replays: {p.stderr[:300]}")
+
+
+_ABSENT = object()
+
+
 def main():
     if not BIN.is_file():
         print(f"note: {BIN} absent; the replays by the binary are skipped")
@@ -1601,7 +1822,7 @@ def main():
         support = Support(tmp)
         for group in (import_checks, dump_extension_checks, ultralytics84_checks, amp_and_failure_checks,
                       ultralytics82_checks, ultralytics_golden_checks, yolox_checks, mmdet_checks, mmyolo_checks,
-                      image_hook_checks):
+                      image_hook_checks, image_id_hook_checks):
             sub = tmp / group.__name__
             sub.mkdir()
             try:

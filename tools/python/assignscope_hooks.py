@@ -26,6 +26,15 @@ parameters, and (``record_result=True``) what the framework's assigner
 returned in that very call, as ``expected/<framework>-<version>/``, so that
 ``assignscope check dumps/`` compares the replay with the framework.
 
+Where the framework hands it over, ``meta.image_id`` records the dumped
+image's id in its dataset, so that ``assignscope trend`` follows the same GTs
+across steps: ultralytics' ``batch["im_file"]`` (the image's path),
+mmdetection's and mmyolo's ``batch_data_samples[i].metainfo`` ``img_id``
+(COCO's integer id), else its ``img_path``. YOLOX's ``get_losses`` receives
+no image ids: its dumps have none. A batch dump of B > 1 images (ultralytics,
+mmyolo without ``image=True``) has no single image, so no ``image_id``; with
+``image=True`` it is split into one-image dumps, each with its own.
+
 Only training calls are dumped: a call made while gradients are disabled or
 inference mode is on (a validator's loss) passes straight through. Nothing
 raised while dumping reaches the training loop: it becomes one warning
@@ -55,7 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assignscope_dump import _free_name, _to_numpy, dump
+from assignscope_dump import _free_name, _image_id, _to_numpy, dump
 
 __all__ = ["install", "Hooks", "AssignscopeHookWarning", "FRAMEWORKS"]
 
@@ -120,6 +129,14 @@ def install(out_dir="dumps", *, every=500, max_dumps=100, max_bytes=1 << 30, fra
       the same batch. Cost: ~0.1 - 1 MB and ~50 ms more per 640 x 640 image
       (times B for the batch frameworks).
 
+    ``meta.image_id`` (the image's id in its dataset, see above) is recorded
+    whatever ``image`` is: the same loss methods are patched for ultralytics,
+    mmdetection and mmyolo to catch ``batch["im_file"]`` /
+    ``batch_data_samples`` (a reference for the step, read on dumped calls
+    only). A missing id is left out silently, an odd one (not a non-empty str
+    of at most 1000 characters nor an integer >= 0, or a count that does not
+    match the batch) with one warning.
+
     Installing again replaces the previous installation: each method is
     patched once. Raises ``ValueError`` for bad arguments, ``ImportError``
     when a framework named in ``framework`` cannot be hooked, and
@@ -164,14 +181,16 @@ def install(out_dir="dumps", *, every=500, max_dumps=100, max_bytes=1 << 30, fra
             for spec in specs:
                 hooks._patch(spec)
             hooks.frameworks.append(name)
-            if hooks.image and _STASH_KEY.get(name, name) not in hooks._stashed:
+            if (hooks.image or name in _ID_FRAMEWORKS) and _STASH_KEY.get(name, name) not in hooks._stashed:
                 try:
                     for cls, attr, pick in _STASH_BUILDERS[name]():
                         hooks._patch_stash(_STASH_KEY.get(name, name), cls, attr, pick)
                     hooks._stashed.add(_STASH_KEY.get(name, name))
                 except Exception as e:  # noqa: BLE001 - the dumps are still worth writing without the image
+                    what = (["image.png"] if hooks.image else []) + (["meta.image_id"] if name in _ID_FRAMEWORKS
+                                                                     else [])
                     warnings.warn(f"assignscope_hooks: {name}: the network input cannot be caught ({e}); dumps "
-                                  f"are written without image.png", AssignscopeHookWarning, stacklevel=2)
+                                  f"are written without {' nor '.join(what)}", AssignscopeHookWarning, stacklevel=2)
         if not hooks.frameworks:
             raise RuntimeError(f"assignscope_hooks.install: could not hook any of {', '.join(names)}")
         _active = hooks
@@ -332,6 +351,26 @@ class Hooks:
             self._warn(spec, _kind("image", e), f"dump written without image.png: {e}")
             return {}
 
+    def _image_ids(self, spec, owner, arguments, held):
+        """The dumped images' ids in their dataset (one per image of the call, None where unknown), checked as
+        meta.image_id; None when the framework handed over none. An odd value is left out with one warning."""
+        try:
+            ids = spec.image_ids(owner, arguments, held)
+        except Exception as e:  # noqa: BLE001 - the dump goes on without its image ids
+            self._warn(spec, _kind("image_id", e), f"meta.image_id left out: {e}")
+            return None
+        if ids is None:
+            return None
+        out = []
+        for value in ids:
+            try:
+                value = os.fspath(value) if isinstance(value, os.PathLike) else value  # a pathlib.Path: its text
+                out.append(None if value is None else _image_id(value))
+            except ValueError as e:
+                self._warn(spec, "image_id:value", f"meta.image_id left out: {e}")
+                out.append(None)
+        return out if any(v is not None for v in out) else None
+
     # --- one call -------------------------------------------------------------
 
     def _warn(self, spec, kind, message):
@@ -359,7 +398,7 @@ class Hooks:
         if why:
             self._warn(spec, "refused:" + why, f"not dumped: {why}")
             return None
-        held = getattr(self._inputs, _STASH_KEY.get(spec.framework, spec.framework), None) if self.image else None
+        held = getattr(self._inputs, _STASH_KEY.get(spec.framework, spec.framework), None)
         if isinstance(held, dict) and "calls" in held:
             held["calls"] += 1  # mmdetection: the n-th assign call of the step is image n - 1
         branch = self._branch(spec, owner)
@@ -375,6 +414,8 @@ class Hooks:
         snapshot = spec.capture(owner, arguments)  # numpy copies, before the original can change anything
         if self.image and spec.image is not None:
             snapshot["image"] = self._image(spec, owner, arguments)
+        if spec.image_ids is not None:
+            snapshot["image_ids"] = self._image_ids(spec, owner, arguments, held)
         return {"step": step, "branch": branch, "owner": owner, "snapshot": snapshot, "torch": torch}
 
     def _stop(self, spec, why):
@@ -445,6 +486,8 @@ class Hooks:
                     "results": results,
                 }}
 
+        ids = snap.get("image_ids")
+        one_image_meta = meta if not ids or len(ids) != 1 or ids[0] is None else dict(meta, image_id=ids[0])
         image = dict(snap.get("image") or {})
         per_image = image.pop("per_image", None)  # a batch's images: written as a directory of one-image dumps
         fields.update(image)
@@ -463,14 +506,15 @@ class Hooks:
             with warnings.catch_warnings():
                 # inverted predicted boxes are legal (an untrained head makes them): no warning per dump
                 warnings.filterwarnings("ignore", message="pred_bboxes: ")
-                def write_one(target, fields, expected, unique=True, source=source, meta=meta):
+                def write_one(target, fields, expected, unique=True, source=source, meta=one_image_meta):
                     return dump(target, source=source, meta=meta, fmt="dir", unique=unique,
                                 allow_nonfinite=self.allow_nonfinite, expected=expected, **fields)
 
                 def write_any(expected, fields, per_image):
                     if per_image is None:
                         return write_one(self.out_dir / name, fields, expected)
-                    return _write_split(self.out_dir / name, fields, expected, per_image, write_one, source, meta)
+                    return _write_split(self.out_dir / name, fields, expected, per_image, write_one, source, meta,
+                                        ids)
 
                 def write(expected):
                     try:
@@ -527,16 +571,18 @@ def _split_batch(fields, expected):
     return out
 
 
-def _write_split(target, fields, expected, per_image, write_one, source, meta):
-    """A batch as a directory of one-image dumps img000, img001, ..., each with its image; appears at once."""
+def _write_split(target, fields, expected, per_image, write_one, source, meta, ids=None):
+    """A batch as a directory of one-image dumps img000, img001, ..., each with its image (and its id in its
+    dataset when known); appears at once."""
     final = _free_name(target)
     tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
     try:
         tmp.mkdir(parents=True)
         for b, (one, results) in enumerate(_split_batch(fields, expected)):
             one.update(per_image[b])
+            more = {"image_id": ids[b]} if ids and len(ids) == len(per_image) and ids[b] is not None else {}
             write_one(tmp / f"img{b:03d}", one, results, unique=False,
-                      source=f"{source}, image {b} of {len(per_image)}", meta=dict(meta, image_index=b))
+                      source=f"{source}, image {b} of {len(per_image)}", meta=dict(meta, image_index=b, **more))
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -694,7 +740,8 @@ def _params_of(owner, names):
 class _Spec:
     """One patched method: where, how a call is captured, how its result maps to assignscope's files."""
 
-    def __init__(self, framework, version, cls, attr, torch, refuse, capture, results, branch=None, image=None):
+    def __init__(self, framework, version, cls, attr, torch, refuse, capture, results, branch=None, image=None,
+                 image_ids=None):
         self.framework = framework
         self.version = version
         self.cls = cls
@@ -706,6 +753,7 @@ class _Spec:
         self.results = results
         self.branch = branch
         self.image = image  # (owner, arguments, the caught input) -> dump()'s image arguments
+        self.image_ids = image_ids  # (owner, arguments, the caught input) -> [id or None per image] or None
         self.signature = None
 
 
@@ -808,12 +856,23 @@ def _ultralytics_specs():
         return None
 
     def image(_owner, _a, held):
-        return _batch_images(held, "v8DetectionLoss's batch['img']",
+        return _batch_images(held.get("inputs") if isinstance(held, dict) else None, "v8DetectionLoss's batch['img']",
                              dict(image_scale=1 / 255, image_channel_order="rgb",
                                   image_source="ultralytics batch['img'] (RGB, 0..1): pixel = x * 255"))
 
+    def image_ids(_owner, a, held):
+        files = held.get("ids") if isinstance(held, dict) else None  # batch["im_file"]: one path per image
+        if files is None:
+            return None
+        if not isinstance(files, (list, tuple)):
+            raise ValueError(f"batch['im_file'] is {type(files).__name__}; expected a list of paths")
+        b = int(a["gt_bboxes"].shape[0])
+        if len(files) != b:
+            raise ValueError(f"batch['im_file'] holds {len(files)} paths for a batch of {b} images")
+        return list(files)
+
     return [_Spec("ultralytics", version, cls, "forward", torch,
-                  _exact_class(cls, "task-aligned.ultralytics"), capture, results, branch, image)]
+                  _exact_class(cls, "task-aligned.ultralytics"), capture, results, branch, image, image_ids)]
 
 
 # --- YOLOX ----------------------------------------------------------------------
@@ -984,7 +1043,17 @@ def _mmdet_specs():
             raise ValueError(f"assign call {index + 1} of a batch of {int(inputs.shape[0])} images")
         return dict(image=_np(inputs[index], "image"), **_mmdet_normalisation(held["preprocessor"], index))
 
-    return [_Spec("mmdet", version, cls, "assign", torch, refuse, capture, results, image=image)]
+    def image_ids(_owner, _a, held):
+        if not isinstance(held, dict):
+            return None  # called outside a detector's loss(): no data samples
+        samples = _mmdet_samples(held.get("samples"))
+        index = held["calls"] - 1  # as image(): the n-th assign call of the step is image n - 1
+        if samples is None or not 0 <= index < len(samples):
+            return None
+        return [_mmdet_sample_id(samples[index])]
+
+    return [_Spec("mmdet", version, cls, "assign", torch, refuse, capture, results, image=image,
+                  image_ids=image_ids)]
 
 
 # --- mmyolo ---------------------------------------------------------------------
@@ -1047,7 +1116,17 @@ def _mmyolo_specs():
         return _batch_images(held["inputs"], "the detector's batch_inputs",
                              _mmdet_normalisation(held["preprocessor"], None))
 
-    return [_Spec("mmyolo", version, cls, "forward", torch, refuse, capture, results, image=image)]
+    def image_ids(_owner, a, held):
+        samples = _mmdet_samples(held.get("samples")) if isinstance(held, dict) else None
+        if samples is None:
+            return None
+        b = int(a["gt_bboxes"].shape[0])
+        if len(samples) != b:
+            raise ValueError(f"{len(samples)} data samples for a batch of {b} images")
+        return [_mmdet_sample_id(sample) for sample in samples]
+
+    return [_Spec("mmyolo", version, cls, "forward", torch, refuse, capture, results, image=image,
+                  image_ids=image_ids)]
 
 
 # --- the network input (install(image=True)) ---------------------------------------
@@ -1082,6 +1161,24 @@ def _mmdet_normalisation(preprocessor, index):
     return out
 
 
+def _mmdet_samples(samples):
+    """The per-image entries of a detector's batch_data_samples: a list of DetDataSample, or of dicts under
+    "img_metas" (mmyolo's yolov5_collate path, whose metas hold no img_id nor img_path); None when neither."""
+    if isinstance(samples, dict):
+        samples = samples.get("img_metas")
+    return samples if isinstance(samples, (list, tuple)) else None
+
+
+def _mmdet_sample_id(sample):
+    """An image's id in its dataset from its data sample: metainfo "img_id" (COCO's integer id), else
+    "img_path"; None when it has neither."""
+    info = sample if isinstance(sample, dict) else getattr(sample, "metainfo", None)
+    if not isinstance(info, dict):
+        return None
+    value = info.get("img_id")
+    return info.get("img_path") if value is None else value
+
+
 def _argument(args, kwargs, position, name):
     """A call's argument by position (self at 0) or by keyword."""
     return args[position] if len(args) > position else kwargs.get(name)
@@ -1092,7 +1189,7 @@ def _ultralytics_stash():
 
     def pick(args, kwargs):
         batch = _argument(args, kwargs, 2, "batch")
-        return batch.get("img") if isinstance(batch, dict) else None
+        return {"inputs": batch.get("img"), "ids": batch.get("im_file")} if isinstance(batch, dict) else None
 
     out = []
     for name in ("v8DetectionLoss", "E2ELoss", "E2EDetectLoss"):
@@ -1115,6 +1212,7 @@ def _mmdet_stash():
 
     def pick(args, kwargs):
         return {"inputs": _argument(args, kwargs, 1, "batch_inputs"),
+                "samples": _argument(args, kwargs, 2, "batch_data_samples"),
                 "preprocessor": getattr(args[0], "data_preprocessor", None), "calls": 0}
 
     return [(single.SingleStageDetector, "loss", pick)]
@@ -1123,6 +1221,9 @@ def _mmdet_stash():
 _STASH_BUILDERS = {"ultralytics": _ultralytics_stash, "yolox": _yolox_stash, "mmdet": _mmdet_stash,
                    "mmyolo": _mmdet_stash}
 _STASH_KEY = {"mmyolo": "mmdet"}  # mmyolo's detectors are mmdetection's: one patch catches both
+# Frameworks whose caught batch also holds the images' ids in their dataset: their input is caught even without
+# image=True (a reference for the step, read on dumped calls only). YOLOX's get_losses receives no ids.
+_ID_FRAMEWORKS = ("ultralytics", "mmdet", "mmyolo")
 
 
 _SPEC_BUILDERS = {"ultralytics": _ultralytics_specs, "yolox": _yolox_specs, "mmdet": _mmdet_specs,
