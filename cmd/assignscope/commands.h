@@ -25,6 +25,10 @@ struct AssignerInfo;
 }
 namespace assignscope::render {
 struct SvgView;
+struct TrendRun;
+}  // namespace assignscope::render
+namespace assignscope::analysis {
+struct Trend;
 }
 
 namespace assignscope::cli {
@@ -35,6 +39,8 @@ int list_command(int argc, char** argv);
 int diff_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int report_command(int argc, char** argv);
+int trend_command(int argc, char** argv);
+int merge_command(int argc, char** argv);
 
 // Shared helpers of the sub-commands.
 bool stdout_is_terminal();
@@ -126,6 +132,11 @@ Result<std::vector<Assignment>> replay_with_progress(const char* command, const 
 // The assigner's default parameters with `NAME=VALUE` overrides.
 Result<Params> params_from_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets,
                                 const std::string& flag);
+
+// trend's and merge's outputs: table, csv, json or svg of `trend`, to
+// `output` (- : stdout) (trend_command.cpp).
+Status write_trend(const std::string& format, const std::string& output, bool force, const render::TrendRun& run,
+                   const analysis::Trend& trend);
 
 // --gt I, --region x1,y1,x2,y2, --image K: what `run -f svg` and `diff -f
 // svg` draw (svg_view_flags.cpp). Given with another format: a usage error.

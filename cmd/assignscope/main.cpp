@@ -307,6 +307,8 @@ constexpr Command kCommands[] = {
     {"diff", "compare two assigners, settings or stored results on the same priors", diff_command},
     {"bench", "time an assigner on a dump, in-process: per image, per batch, peak memory", bench_command},
     {"report", "write one self-contained interactive HTML report (hover, click a GT, diff, batches)", report_command},
+    {"trend", "assignment through training: per step, positives, dynamic k, starved GTs, IoU, loss", trend_command},
+    {"merge", "add up the partials of a sharded trend (trend --shard I/N) into one result", merge_command},
 };
 
 void usage(std::FILE* out) {

@@ -66,6 +66,9 @@ struct Meta {
   std::string assigner;         // the registry name that replays it
   std::string assigner_params;  // JSON object text: that assigner's parameters, "" when absent
   std::string preset;
+  // The image's id in its dataset (a COCO id, a file name), when recorded:
+  // `trend` follows its GTs across steps. An integer is kept as its digits.
+  std::string image_id;
 };
 
 struct Problem {

@@ -131,6 +131,24 @@ std::vector<std::string> dump_dir_members(const std::string& path) {
   return members;
 }
 
+namespace {
+void add_units(const std::string& path, int depth, std::vector<std::string>* out) {
+  const std::vector<std::string> members = depth < 4 ? dump_dir_members(path) : std::vector<std::string>{};
+  if (members.empty()) {
+    out->push_back(path);
+    return;
+  }
+  for (const std::string& m : members) add_units(m, depth + 1, out);
+}
+}  // namespace
+
+Result<std::vector<std::string>> dump_units(const std::vector<std::string>& patterns) {
+  ASSIGNSCOPE_ASSIGN_OR_RETURN(auto paths, expand_paths(patterns));
+  std::vector<std::string> out;
+  for (const std::string& path : paths) add_units(path, 0, &out);
+  return out;
+}
+
 Result<LoadedDump> load_dumps(const std::vector<std::string>& patterns, const LoadOptions& options) {
   ASSIGNSCOPE_ASSIGN_OR_RETURN(auto expanded, expand_paths(patterns));
   const std::vector<std::string>& paths = expanded;

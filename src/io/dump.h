@@ -26,6 +26,13 @@ Result<LoadedDump> load_dump(const std::string& path, const LoadOptions& options
 // is not such a directory. For callers that load them one by one.
 std::vector<std::string> dump_dir_members(const std::string& path);
 
+// Every dump under `patterns`, for commands that read one at a time
+// (`trend`): globs expanded (io/paths.h), and a directory of dumps replaced
+// by its one-image dumps in name order, a directory of such directories
+// (step-000500/<image>/) by theirs, up to 4 levels down. A path that is not
+// a directory of dumps is kept as given (it is read, and fails, later).
+Result<std::vector<std::string>> dump_units(const std::vector<std::string>& patterns);
+
 // Several dumps replayed together: each path as load_dump reads it, or a
 // glob pattern (`*`, `?`, `[...]`, for shells that pass it unexpanded) that
 // must match something. One path gives exactly load_dump's batch; several

@@ -196,6 +196,13 @@ class Validator {
         return meta_error(key, fmt::format("is {}; expected an integer", json_snippet(m[key])));
       *slot = m[key].get<int64_t>();
     }
+    if (m.contains("image_id") && !m["image_id"].is_null()) {
+      const auto& v = m["image_id"];
+      if (v.is_number_integer()) meta_.image_id = v.dump();
+      else if (v.is_string() && !v.get<std::string>().empty() && v.get<std::string>().size() <= 1000)
+        meta_.image_id = v.get<std::string>();
+      else return meta_error("image_id", fmt::format("is {}; expected a string or an integer", json_snippet(v)));
+    }
     if (m.contains("autocast") && !m["autocast"].is_null()) {
       if (!m["autocast"].is_boolean())
         return meta_error("autocast", fmt::format("is {}; expected true or false", json_snippet(m["autocast"])));
