@@ -160,14 +160,26 @@ FLAGS = ["-j", "1", "-j", "2", "--allow-nonfinite", "-q", "--quiet", "--force", 
 
 
 def random_command(rng, binary, dumps, outdir, params):
-    sub = rng.choice(["run"] * 6 + ["diff"] * 2 + ["report"] * 2 +
-                     ["check", "list", "bench", "help", "runn", "", "--version", "-V"])
+    sub = rng.choice(["run"] * 6 + ["diff"] * 2 + ["report"] * 2 + ["trend"] * 2 +
+                     ["merge", "check", "list", "bench", "help", "runn", "", "--version", "-V"])
     args = [binary] + ([sub] if sub else [])
-    if sub in ("run", "bench", "diff", "report"):
+    if sub in ("run", "bench", "diff", "report", "trend"):
         args += [rng.choice(dumps)]
+    if sub == "trend":
+        if rng.random() < 0.5:
+            args += ["--shard", rng.choice(["0/2", "1/2", "2/2", "0/1", "x", "0/0", "-1/3", "1/2/3", "9" * 30 + "/2"])]
+        if rng.random() < 0.3:
+            args += ["--by", rng.choice(["step", "epoch", "iteration"])]
+        if rng.random() < 0.3:
+            args += ["--loss", rng.choice(["rtmdet", "yolox", "ultralytics", "rtmdett"])]
+    if sub == "merge":
+        for _ in range(rng.randrange(0, 4)):
+            args += [rng.choice([os.path.join(outdir, "part0.json"), os.path.join(outdir, "part1.json"),
+                                 os.path.join(outdir, "part*.json"), os.path.join(outdir, "existing.json"),
+                                 os.path.join(dumps[0], "meta.json"), "/dev/null", "/nonexistent"])]
         if sub in ("diff", "report") and rng.random() < 0.7:
             args += [rng.choice(["-b", "--assigner-b"]), rng.choice(list(params))]
-    if sub in ("run", "bench", "diff", "report") and rng.random() < 0.8:
+    if sub in ("run", "bench", "diff", "report", "trend") and rng.random() < 0.8:
         name = rng.choice(list(params) + ["simotaa", "ATSS", "RTMDet", "yolov8", "tal", "x" * 300])
         args += [rng.choice(["-a", "--assigner"]), name]
         for _ in range(rng.randrange(0, 3)):
@@ -180,10 +192,10 @@ def random_command(rng, binary, dumps, outdir, params):
         args.append(FLAGS[i])
         if FLAGS[i] in ("--set",):
             args.append(rng.choice(["a", "=", "topk=", "topk=1=2", "topk"]))
-    if sub in ("run", "diff", "report") and rng.random() < 0.6:
+    if sub in ("run", "diff", "report", "trend", "merge") and rng.random() < 0.6:
         out = rng.choice(["-", "/dev/null", "/dev/stdout", "x.png", "result.JSON", "r.json", "r.csv", "dir/",
                           "link.json", "existing.json", "deep/no/such/dir/r.json", "r.npy", "", "r.html", "R.HTM",
-                          "existing.html"])
+                          "existing.html", "part0.json", "part1.json", "r.svg"])
         args += ["-o", out if out in ("-", "/dev/null", "/dev/stdout", "") else os.path.join(outdir, out)]
     return args
 
@@ -227,7 +239,9 @@ def main():
             fields = mutate(rng, fields)
         meta = rng.choice([{"version": 1}, {"version": 1, "image_size": [64, 64]}, {"scores": "probs"},
                            {"version": 1, "image_size": [0.5, 0.5]}, "{", "[]", '{"version": 1e999}', None,
-                           {"box_format": "cxcywh"}, {"num_classes": 1}])
+                           {"box_format": "cxcywh"}, {"num_classes": 1}, {"version": 1, "step": 3},
+                           {"step": 7, "epoch": 0, "image_id": "img-1"}, {"step": -1, "image_id": 12},
+                           {"step": 1.5}, {"image_id": []}, {"image_id": ""}])
         dumps.append(write_dump(rng, inputs, fields, meta))
     for _ in range(10):
         dumps.append(odd_filesystem(rng, inputs, good))

@@ -6,69 +6,34 @@
 #   tools/slurm_shard_test.sh BINARY OUTDIR N DUMPS...
 # BINARY: the assignscope to run (e.g. build/assignscope); OUTDIR: the job script, the parts, the
 # tasks' output and exit codes, merged and single results (created; its previous parts removed).
-# Environment: ASSIGNER (dynamic-soft-label), SLURM_SHARD_TIMEOUT (300 s for the array),
-# SLURM_SHARD_COMMANDS (standin | trend: which commands below).
+# Environment: ASSIGNER (dynamic-soft-label), TREND_FLAGS (--loss rtmdet: more flags of trend),
+# SLURM_SHARD_TIMEOUT (300 s for the array).
 # The last line: "slurm: N array tasks on NODE (slurm VERSION), merged bytes identical to a
 # single-process run (M dumps, S s)"; exit 1 on a mismatch, a failed or missing task, or a timeout,
 # 2 on bad usage. Slurm is stopped on exit; its logs are kept (and printed) when something failed.
 set -euo pipefail
 
 # ======================================================================================
-# The commands under test: edit here. Each runs with BINARY and ASSIGNER set; shard_task runs
-# inside the Slurm job (it is copied into the job script with `declare -f`), so it may use only
-# its arguments, BINARY and ASSIGNER.
-#
-# standin (until `trend --shard` and `merge` exist): task I replays its contiguous block of the
-# dumps with `run -f csv`, one dump at a time; the merge is `cat` of the parts in shard order; the
-# single-process run replays every dump in turn the same way.
-# trend: task I writes its partial aggregate (`trend --shard I/N -f partial`), `merge` joins the
-# N partials, the single-process `trend` must produce the same JSON byte for byte.
+# The commands under test. shard_task runs inside the Slurm job (copied into the job script with
+# `declare -f`), so it may use only its arguments, BINARY, ASSIGNER and TREND_FLAGS.
+# Task I writes its partial (`trend --shard I/N -f partial`), `merge` joins the N partials, and
+# the single-process `trend` over the same arguments must write the same JSON byte for byte.
 # ======================================================================================
-commands=${SLURM_SHARD_COMMANDS:-standin}
-
-if [ "$commands" = standin ]; then
-  part_ext=csv
-  # shard_task I N OUT DUMPS...: array task I of N writes its part to OUT.
-  shard_task() {
-    local i=$1 n=$2 out=$3; shift 3
-    local m=$# first last d
-    first=$((i * m / n)) last=$(((i + 1) * m / n))   # dumps [first, last)
-    : >"$out"
-    for d in "${@:first+1:last-first}"; do
-      "$BINARY" run "$d" -a "$ASSIGNER" -f csv >>"$out"
-    done
-  }
-  # merge_parts OUT PARTS...: the parts, in shard order, into OUT.
-  merge_parts() {
-    local out=$1; shift
-    cat "$@" >"$out"
-  }
-  # single_run OUT DUMPS...: one process over every dump; must equal the merge.
-  single_run() {
-    local out=$1 d; shift
-    : >"$out"
-    for d in "$@"; do
-      "$BINARY" run "$d" -a "$ASSIGNER" -f csv >>"$out"
-    done
-  }
-elif [ "$commands" = trend ]; then
-  part_ext=json
-  shard_task() {
-    local i=$1 n=$2 out=$3; shift 3
-    "$BINARY" trend "$@" -a "$ASSIGNER" --shard "$i/$n" -f partial -o "$out"
-  }
-  merge_parts() {
-    local out=$1; shift
-    "$BINARY" merge "$@" -f json -o "$out"
-  }
-  single_run() {
-    local out=$1; shift
-    "$BINARY" trend "$@" -a "$ASSIGNER" -f json -o "$out"
-  }
-else
-  echo "error: SLURM_SHARD_COMMANDS is standin or trend, not $commands" >&2
-  exit 2
-fi
+part_ext=json
+shard_task() {  # I N OUT DUMPS...
+  local i=$1 n=$2 out=$3; shift 3
+  # shellcheck disable=SC2086  # TREND_FLAGS: several words
+  "$BINARY" trend "$@" -a "$ASSIGNER" $TREND_FLAGS --shard "$i/$n" -f partial -o "$out"
+}
+merge_parts() {  # OUT PARTS...
+  local out=$1; shift
+  "$BINARY" merge "$@" -f json -o "$out"
+}
+single_run() {  # OUT DUMPS...
+  local out=$1; shift
+  # shellcheck disable=SC2086
+  "$BINARY" trend "$@" -a "$ASSIGNER" $TREND_FLAGS -f json -o "$out"
+}
 # ======================================================================================
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,6 +41,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ -x "$1" ] || { echo "error: $1 is not an executable" >&2; exit 2; }
 BINARY=$(realpath "$1")
 ASSIGNER=${ASSIGNER:-dynamic-soft-label}
+TREND_FLAGS=${TREND_FLAGS---loss rtmdet}
 mkdir -p "$2"
 out=$(realpath "$2")
 n=$3
@@ -87,7 +53,7 @@ for d in "$@"; do
   dumps+=("$(realpath "$d")")
 done
 timeout_s=${SLURM_SHARD_TIMEOUT:-300}
-export BINARY ASSIGNER
+export BINARY ASSIGNER TREND_FLAGS
 SECONDS=0
 
 slurm_dir=$(mktemp -d /tmp/slurm-local.XXXXXX)   # short: munge's socket path must fit in 108 bytes
@@ -131,7 +97,7 @@ job_script=$out/shard_job.sh
   echo "#SBATCH --ntasks=1 --cpus-per-task=1"
   echo "#SBATCH --time=$(((timeout_s + 59) / 60))"
   echo 'set -euo pipefail'
-  printf 'export BINARY=%q ASSIGNER=%q\n' "$BINARY" "$ASSIGNER"
+  printf 'export BINARY=%q ASSIGNER=%q TREND_FLAGS=%q\n' "$BINARY" "$ASSIGNER" "$TREND_FLAGS"
   printf 'dumps=('; printf ' %q' "${dumps[@]}"; printf ' )\n'
   declare -f shard_task
   echo 'i=$SLURM_ARRAY_TASK_ID'
@@ -179,4 +145,5 @@ checked single_rc single_run "$out/single.$part_ext" "${dumps[@]}"
 cmp "$out/merged.$part_ext" "$out/single.$part_ext" ||
   fail "the merge of $n shards differs from the single-process run ($out/merged.$part_ext, $out/single.$part_ext)"
 ok=1
-echo "slurm: $n array tasks on $node (slurm $version), merged bytes identical to a single-process run (${#dumps[@]} dumps, $SECONDS s)"
+replayed=$(grep -m1 -oE '"dumps": [0-9]+' "$out/single.$part_ext" | grep -oE '[0-9]+')
+echo "slurm: $n array tasks on $node (slurm $version), merged bytes identical to a single-process run ($replayed dumps, $SECONDS s)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build with warnings as
 # errors (Release) and run every test, build the Debian package and run it
-# from a scratch root (tools/package_test.sh), then build and run the tests
+# from a scratch root (tools/package_test.sh), run a sharded trend as a job
+# array on a local one-node Slurm (tools/slurm_shard_test.sh), then build and run the tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer (clang), then fuzz the readers and the
 # replay for FUZZ_SECONDS (50) a target (tools/fuzz.sh) and the command line
 # for FUZZ_CLI_RUNS (1500) runs (tools/fuzz_cli.py). The last line says how many ran.
@@ -30,6 +31,14 @@ run_suite() {  # build-dir, cmake args...
 run_suite build -DCMAKE_BUILD_TYPE=Release -DASSIGNSCOPE_WERROR=ON
 stamp "build: the Debian package (tools/package_test.sh)"
 packaged=$(tools/package_test.sh build | tee -a /dev/stderr | tail -1)
+# An epoch across machines, for real: a one-node Slurm from Debian's slurm-wlm and munge on this
+# machine, a job array of 4 `trend --shard I/4` tasks over the bundled series, `merge`d and
+# compared byte for byte with one process (docs/sharding.md). ASSIGNSCOPE_SLURM=0 skips it.
+slurm="slurm: skipped (ASSIGNSCOPE_SLURM=0)"
+if [ "${ASSIGNSCOPE_SLURM:-1}" = 1 ]; then
+  stamp "slurm: a sharded trend as a job array on a local one-node Slurm (tools/slurm_shard_test.sh)"
+  slurm=$(tools/slurm_shard_test.sh build/assignscope build/slurm-shard 4 testdata/trend-series | tee -a /dev/stderr | tail -1)
+fi
 # The sanitizer suite is built with clang, its library instrumented for
 # libFuzzer too: the fuzz targets below link it (one compile of src/ for both).
 tools/deps.sh clang libclang-rt-14-dev
@@ -49,6 +58,7 @@ sanitized=$(grep -oE 'out of [0-9]+' build-sanitize/ctest.log | grep -oE '[0-9]+
 stamp "done"
 echo "${golden:-golden: ../shared/golden absent, full replay not run}"
 echo "$packaged"
+echo "$slurm"
 echo "$fuzzed"
 echo "$cli_fuzzed"
 echo "assignscope tests: ${release} passed (Release), ${sanitized} passed (ASan+UBSan)"
