@@ -260,7 +260,9 @@ TEST_CASE("trend: the bundled series shows the cold start (k and positives rise 
     const Trend t = series_parts(assigner, 1, identity_order(18))[0];
     REQUIRE(t.steps.size() == 6);
     double k = 0, positives = 0, iou = 0;
-    for (const auto& [step, s] : t.steps) {
+    for (const auto& entry : t.steps) {
+      const int64_t step = entry.first;
+      const analysis::TrendStep& s = entry.second;
       CAPTURE(step);
       const render::StepView v = render::step_view(s);
       CHECK(s.images == 3);

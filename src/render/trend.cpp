@@ -27,12 +27,14 @@ std::string csv_num(double v) { return fmt::format("{}", static_cast<float>(v));
 
 std::vector<std::string> count_bin_names() {
   std::vector<std::string> out;
+  out.reserve(kCountBins);
   for (int i = 0; i < kCountBins; ++i) out.push_back(i + 1 < kCountBins ? std::to_string(i) : fmt::format("{}+", i));
   return out;
 }
 
 std::vector<std::string> iou_bin_names() {
   std::vector<std::string> out;
+  out.reserve(kIouBins);
   for (int i = 0; i < kIouBins; ++i)
     out.push_back(
         fmt::format("{:.1f}-{:.1f}", static_cast<double>(i) / kIouBins, static_cast<double>(i + 1) / kIouBins));
@@ -114,6 +116,7 @@ nlohmann::ordered_json trend_json(const TrendRun& run, const Trend& t) {
   out["dumps"] = t.dumps;
   out["failed"] = t.failed;
   std::vector<std::string> relative;
+  relative.reserve(kRelativeBins);
   for (int i = 0; i < kRelativeBins; ++i) relative.emplace_back(analysis::relative_bin_name(i));
   out["bins"] = {{"count", count_bin_names()}, {"iou", iou_bin_names()}, {"relative", relative}};
   nlohmann::ordered_json steps = nlohmann::ordered_json::array();
@@ -185,7 +188,9 @@ std::string trend_csv(const TrendRun& /*run*/, const Trend& t) {
   for (const std::string& c : t.loss_components) out += "," + c;
   out += "\n";
   const std::string no_loss(t.loss_components.size(), ',');
-  for (const auto& [step, s] : t.steps) {
+  for (const auto& entry : t.steps) {  // (not a structured binding: the lambda below uses it)
+    const int64_t step = entry.first;
+    const TrendStep& s = entry.second;
     const StepView v = step_view(s);
     std::string losses;
     for (size_t k = 0; k < t.loss_components.size(); ++k)
@@ -247,13 +252,13 @@ std::string trend_table(const TrendRun& run, const Trend& t) {
   bool any_k = false;
   for (const auto& [step, s] : t.steps) any_k = any_k || s.k_gts > 0;
   if (any_k) {
+    const std::vector<std::string> bins = count_bin_names();
     out += "\ndynamic k (GTs per k)\n";
     for (const auto& [step, s] : t.steps) {
       std::string line;
       for (int i = 0; i < kCountBins; ++i)
         if (s.k_histogram[static_cast<size_t>(i)] > 0)
-          line +=
-              fmt::format("  {}:{}", count_bin_names()[static_cast<size_t>(i)], s.k_histogram[static_cast<size_t>(i)]);
+          line += fmt::format("  {}:{}", bins[static_cast<size_t>(i)], s.k_histogram[static_cast<size_t>(i)]);
       out += fmt::format("{:>8}{}\n", step, line.empty() ? "  -" : line);
     }
   }

@@ -179,9 +179,10 @@ std::string trend_svg(const TrendRun& run, const Trend& t) {
                      xml_escape(run.assigner), images, t.steps.size(), t.by,
                      run.loss.empty() ? "" : ", with " + xml_escape(run.loss));
   if (list.empty()) out += "<text x=\"8\" y=\"50\" font-size=\"12\">no steps to chart</text>\n";
-  for (size_t i = 0; i < list.size(); ++i)
-    out += panel(list[i], kPanelW * static_cast<double>(i % kColumns),
-                 title + kPanelH * static_cast<double>(i / kColumns), lo, hi);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const size_t row = i / kColumns, column = i % kColumns;
+    out += panel(list[i], kPanelW * static_cast<double>(column), title + kPanelH * static_cast<double>(row), lo, hi);
+  }
   return out + "</svg>\n";
 }
 
