@@ -112,6 +112,24 @@ TEST_CASE("cli: trend's table, CSV and SVG") {
   CHECK(points == 6);
 }
 
+TEST_CASE("cli: trend -o page.html is one offline page of the tables and charts") {
+  testing::TempDir tmp;
+  const auto r = testing::run_cli("trend " + kSeries + " -a simota -o " + tmp.path("trend.html"));
+  CAPTURE(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string page = testing::read_text(tmp.path("trend.html"));
+  CHECK(page.rfind("<!doctype html>", 0) == 0);
+  CHECK(page.find("content=\"default-src 'none'; style-src 'unsafe-inline'\"") != std::string::npos);
+  CHECK(page.find("<script") == std::string::npos);
+  CHECK(page.find(" src=") == std::string::npos);  // nothing to fetch
+  CHECK(page.find(" href=") == std::string::npos);
+  CHECK(page.find("<table id=\"steps\">") != std::string::npos);
+  CHECK(page.find("<table id=\"sizes\">") != std::string::npos);
+  CHECK(page.find("<table id=\"tracked\">") != std::string::npos);
+  CHECK(page.find("<svg ") != std::string::npos);
+  // The browser test (tests/browser) opens it in Chromium and reads its cells.
+}
+
 TEST_CASE("cli: trend --shard I/N partials merge to the single-process bytes") {
   testing::TempDir tmp;
   for (const std::string format : {"json", "csv", "table", "svg"}) {

@@ -133,7 +133,7 @@ Result<std::vector<Assignment>> replay_with_progress(const char* command, const 
 Result<Params> params_from_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets,
                                 const std::string& flag);
 
-// trend's and merge's outputs: table, csv, json or svg of `trend`, to
+// trend's and merge's outputs: table, csv, json, svg or html of `trend`, to
 // `output` (- : stdout) (trend_command.cpp).
 Status write_trend(const std::string& format, const std::string& output, bool force, const render::TrendRun& run,
                    const analysis::Trend& trend);

@@ -30,7 +30,8 @@ Every shard 0..N-1 of one listing (the same DUMPS arguments) must be given once;
 repeated shard, or parts of different runs (assigner, parameters, loss, listing), is an error
 that names the file. Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)EX";
 
-const OutputFormats kMergeOutputs = {{{".json", "json"}, {".txt", "table"}, {".csv", "csv"}, {".svg", "svg"}}, "", ""};
+const OutputFormats kMergeOutputs = {
+    {{".json", "json"}, {".txt", "table"}, {".csv", "csv"}, {".svg", "svg"}, {".html", "html"}}, "", ""};
 
 // A partial file is JSON of counts: far below this.
 constexpr uint64_t kMaxPartialBytes = uint64_t{1} << 30;
@@ -87,7 +88,7 @@ int merge_command(int argc, char** argv) {
   app.add_option("part", paths, "the partial files (globs too): every shard once")->required();
   app.add_option(
       "-f,--format", format,
-      "table | csv | json | svg (default: table on a terminal, json otherwise; with -o, from its extension)");
+      "table | csv | json | svg | html (default: table on a terminal, json otherwise; with -o, from its extension)");
   app.add_option("-o,--output", output, "write here instead of stdout (- is stdout)");
   app.add_flag("--force", force, "replace an existing output");
   app.footer(kMergeExamples);
@@ -97,7 +98,7 @@ int merge_command(int argc, char** argv) {
     if (!chosen.ok()) return fail("merge", chosen.status().message(), 2);
     format = *chosen;
   }
-  if (const Status st = check_choice("--format", format, {"table", "csv", "json", "svg"}); !st.ok())
+  if (const Status st = check_choice("--format", format, {"table", "csv", "json", "svg", "html"}); !st.ok())
     return fail("merge", st.message(), 2);
 
   auto expanded = io::expand_paths(paths);

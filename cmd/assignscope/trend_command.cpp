@@ -34,6 +34,7 @@ constexpr const char* kTrendExamples = R"EX(examples:
   assignscope trend 'dumps/step-*' --loss rtmdet                                # no -a: what the hooks recorded; with the head's loss
   assignscope trend dumps -a simota -o trend.csv                                # one row per step x group (all, COCO size, size/stride, level)
   assignscope trend dumps -a simota -o trend.svg                                # line charts
+  assignscope trend dumps -a simota -o trend.html                               # one offline page: tables and charts
   assignscope trend dumps -a simota --shard 3/8 -o part-3.json                  # shard 3 of 8: a partial for `assignscope merge`
   assignscope merge part-*.json -o trend.json                                   # the same bytes as one process over all dumps
 
@@ -47,7 +48,8 @@ takes every N-th dump from the I-th (0-based) of the whole listing, so N shards 
 arguments cover every dump once; docs/sharding.md runs them as a Slurm job array.
 Exit codes: 0 ok, 2 bad usage or input, 3 internal error.)EX";
 
-const OutputFormats kTrendOutputs = {{{".json", "json"}, {".txt", "table"}, {".csv", "csv"}, {".svg", "svg"}}, "", ""};
+const OutputFormats kTrendOutputs = {
+    {{".json", "json"}, {".txt", "table"}, {".csv", "csv"}, {".svg", "svg"}, {".html", "html"}}, "", ""};
 
 struct TrendFlags {
   std::vector<std::string> dump_paths, sets;
@@ -134,6 +136,7 @@ Status write_trend(const std::string& format, const std::string& output, bool fo
   if (format == "json") text = render::json_text(render::trend_json(run, trend)) + "\n";
   else if (format == "csv") text = render::trend_csv(run, trend);
   else if (format == "svg") text = render::trend_svg(run, trend);
+  else if (format == "html") text = render::trend_html(run, trend);
   else text = render::trend_table(run, trend);
   return io::write_file_atomic(output_is_stdout(output) ? "-" : output, text, force);
 }
@@ -155,9 +158,10 @@ int trend_command(int argc, char** argv) {
                  "HEAD: also the loss that head computes under the assignment, each image on its own (rtmdet, yolox, "
                  "ultralytics); the mean per image of each component");
   app.add_option("--by", f.by, "what groups the dumps: step (meta.json \"step\", default) or epoch");
-  app.add_option("-f,--format", f.format,
-                 "table | csv | json | svg | partial (default: table on a terminal, json otherwise; with -o, from its "
-                 "extension; with --shard, partial)");
+  app.add_option(
+      "-f,--format", f.format,
+      "table | csv | json | svg | html | partial (default: table on a terminal, json otherwise; with -o, from its "
+      "extension; with --shard, partial)");
   app.add_option("-o,--output", f.output, "write here instead of stdout (- is stdout)");
   app.add_option("--shard", f.shard, "I/N: only every N-th dump from the I-th (0-based): a partial for merge");
   app.add_option("-j,--threads", f.threads, "dumps replayed at once (default 0: one per core)")
@@ -184,7 +188,8 @@ int trend_command(int argc, char** argv) {
       f.format = *fmt_;
     }
   }
-  if (const Status st = check_choice("--format", f.format, {"table", "csv", "json", "svg", "partial"}); !st.ok())
+  if (const Status st = check_choice("--format", f.format, {"table", "csv", "json", "svg", "html", "partial"});
+      !st.ok())
     return fail("trend", st.message(), 2);
   const loss::LossInfo* head = nullptr;
   if (!f.loss_head.empty()) {

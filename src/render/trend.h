@@ -1,7 +1,7 @@
 // `assignscope trend`'s outputs (docs/cli.md "trend"): one row per training
 // step as a table, CSV (one row per step × group: all, COCO size, size over
-// the finest stride, level), JSON (schema assignscope.trend/1) and SVG line
-// charts. All of them are functions of the exact Trend (analysis/trend.h),
+// the finest stride, level), JSON (schema assignscope.trend/1), SVG line
+// charts and an HTML page of them all. All of them are functions of the exact Trend (analysis/trend.h),
 // so a merged run prints the bytes of a single-process run.
 #pragma once
 
@@ -25,6 +25,9 @@ nlohmann::ordered_json trend_json(const TrendRun& run, const analysis::Trend& tr
 std::string trend_csv(const TrendRun& run, const analysis::Trend& trend);
 std::string trend_table(const TrendRun& run, const analysis::Trend& trend);
 std::string trend_svg(const TrendRun& run, const analysis::Trend& trend);
+// One offline page (no script, no request): the per-step table, the charts,
+// the zero-positive rates by size and the tracked GTs.
+std::string trend_html(const TrendRun& run, const analysis::Trend& trend);
 
 // The derived values every output shows for a step.
 struct StepView {

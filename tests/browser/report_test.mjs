@@ -79,8 +79,8 @@ async function open(file) {
   // Open: until the first frame after the script is painted (layout included).
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const ms = Date.now() - start;
-  const scriptMs = await page.evaluate(() => window.assignscope.openMs);
-  const timings = await page.evaluate(() => JSON.stringify(window.assignscope.timings));
+  const scriptMs = await page.evaluate(() => (window.assignscope ? window.assignscope.openMs : null));  // trend's page has no script
+  const timings = await page.evaluate(() => (window.assignscope ? JSON.stringify(window.assignscope.timings) : '{}'));
   return { page, problems, ms, scriptMs, timings };
 }
 function noProblems(o, what) { check(o.problems.length === 0, `${what}: ${o.problems.join('; ')}`); }
@@ -382,6 +382,25 @@ function gradientPng(w, h) {  // an RGB PNG: a gradient with a checker, so a scr
   console.log(`every assigner: ${done.size} of ${names.length} reported and opened` + (missing.length ? ` (no stored case for ${missing.join(', ')})` : ''));
   // With the shared golden cases at hand, every registered assigner has one.
   if (roots.length > 1) check(missing.length === 0, `every assigner: no case replayed for ${missing.join(', ')}`);
+}
+
+// ---- 6. trend's page (trend -o x.html): offline, the tables and charts of the JSON ----
+{
+  const out = path.join(work, 'trend.html');
+  cli(['trend', 'testdata/trend-series', '--loss', 'rtmdet', '-o', out, '--force']);
+  const json = JSON.parse(cli(['trend', 'testdata/trend-series', '--loss', 'rtmdet', '-f', 'json']));
+  const o = await open(out);
+  noProblems(o, 'trend page');
+  equal(await count(o.page, '#steps tr'), json.steps.length + 1, 'trend page: a row per step (and the header)');
+  const firstRow = await o.page.$$eval('#steps tr:nth-child(2) td', (tds) => tds.map((td) => td.textContent));
+  equal(+firstRow[2], json.steps[0].gts, 'trend page: the first step\'s GTs');
+  equal(firstRow[3], json.steps[0].positives_per_gt.toFixed(2), 'trend page: the first step\'s positives per GT');
+  equal(await count(o.page, 'svg g.chart'), 7, 'trend page: seven charts');
+  const circles = await count(o.page, 'g.series[data-name="positives per GT"] circle');
+  equal(circles, json.steps.length, 'trend page: a point per step on the positives line');
+  equal(await count(o.page, '#tracked tr'), json.tracked.length + 1, 'trend page: a row per tracked GT');
+  await screenshot(o.page, 'trend-series');
+  await o.page.close();
 }
 
 await browser.close();
