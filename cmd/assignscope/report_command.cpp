@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "io/dump.h"
 #include "io/files.h"
+#include "loss/loss.h"
 #include "render/render.h"
 #include "render/report.h"
 
@@ -24,6 +25,7 @@ constexpr const char* kReportExamples = R"EX(examples:
   assignscope report testdata/batch/dirs-b2 -a dynamic-soft-label -o batch.html        # a batch: an image navigator
   assignscope report DUMP -a dynamic-soft-label -b simota -o diff.html                 # diff mode: two assigners side by side
   assignscope report DUMP -a dynamic-soft-label --set-b topk=5 -o topk.html            # ... or two settings of one
+  assignscope report DUMP -a simota --loss rtmdet -o loss.html                         # with RTMDet's loss per GT and per prior
 
 The page needs no network and no file beside it: the image, the data, the script and the style are
 inlined. Hover a prior for its index, level, IoU, the GT it went to and every cost term of its
@@ -34,7 +36,7 @@ mode; a side that names no assigner takes the other's. Exit codes: 0 ok, 2 bad u
 
 struct ReportFlags {
   std::vector<std::string> dump_paths, sets_a, sets_b;
-  std::string name_a, preset_a, config_a, name_b, preset_b, config_b, output;
+  std::string name_a, preset_a, config_a, name_b, preset_b, config_b, output, loss_head;
   bool force = false, allow_nonfinite = false;
   int threads = 0;
   bool diff() const { return !name_b.empty() || !preset_b.empty() || !config_b.empty() || !sets_b.empty(); }
@@ -60,6 +62,9 @@ void add_report_flags(CLI::App& app, ReportFlags& f) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("-o,--output", f.output, "the HTML file to write (.html or .htm)")->required();
+  app.add_option("--loss", f.loss_head,
+                 "HEAD: also the loss that head computes under each side's assignment (rtmdet, yolox, ultralytics): "
+                 "per-GT columns, per-prior values in the tooltip, the image's total");
   app.add_option("-j,--threads", f.threads, "images replayed at once (default 0: one per core)")
       ->check(CLI::Range(0, 1024));
   app.add_flag("--force", f.force, "replace an existing output");
@@ -89,6 +94,11 @@ int report_command(int argc, char** argv) {
   add_report_flags(app, f);
   if (const auto done = parse_flags(app, argc, argv, "report")) return *done;
   if (const Status st = check_output(f.output); !st.ok()) return fail("report", st.message(), 2);
+  const loss::LossInfo* head = nullptr;
+  if (!f.loss_head.empty()) {
+    head = loss::find_loss(f.loss_head);
+    if (!head) return fail("report", "--loss: " + loss::unknown_loss(f.loss_head).message(), 2);
+  }
 
   io::LoadOptions load_options;
   load_options.allow_nonfinite = f.allow_nonfinite;
@@ -109,7 +119,20 @@ int report_command(int argc, char** argv) {
   if (!results_a.ok()) return fail("report", results_a.status().message(), exit_code(results_a.status()));
   print_replay_warnings("report", batch, *results_a, f.diff() ? "a: " + selected_a->info->name : "");
 
-  render::ReportSide side_a{selected_a->label, &*results_a}, side_b;
+  // The head's loss under one side's assignment.
+  const auto loss_of = [&](const AssignerSelection& selection,
+                           const std::vector<Assignment>& results) -> Result<loss::LossResult> {
+    loss::LossSettings settings;
+    settings.assignments = &results;
+    settings.assigner = selection.info->name;
+    return loss::compute_loss(*head, batch, settings);
+  };
+  Result<loss::LossResult> loss_a = Status::Internal("unset"), loss_b = Status::Internal("unset");
+  if (head) {
+    loss_a = loss_of(*selected_a, *results_a);
+    if (!loss_a.ok()) return fail("report", loss_a.status().message(), exit_code(loss_a.status()));
+  }
+  render::ReportSide side_a{selected_a->label, &*results_a, head ? &*loss_a : nullptr}, side_b;
   Result<std::vector<Assignment>> results_b = std::vector<Assignment>{};
   if (f.diff()) {
     auto selected_b =
@@ -124,7 +147,11 @@ int report_command(int argc, char** argv) {
     results_b = replay_with_progress("report", *selected_b, batch, f.threads);
     if (!results_b.ok()) return fail("report", results_b.status().message(), exit_code(results_b.status()));
     print_replay_warnings("report", batch, *results_b, "b: " + selected_b->info->name);
-    side_b = {selected_b->label, &*results_b};
+    if (head) {
+      loss_b = loss_of(*selected_b, *results_b);
+      if (!loss_b.ok()) return fail("report", "side b: " + loss_b.status().message(), exit_code(loss_b.status()));
+    }
+    side_b = {selected_b->label, &*results_b, head ? &*loss_b : nullptr};
   }
   const std::string page = render::report_html(batch, side_a, side_b);
   const Status written = io::write_file_atomic(output_is_stdout(f.output) ? "-" : f.output, page, f.force);

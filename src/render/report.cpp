@@ -105,13 +105,15 @@ void add_geometry(const Problem& p, ojson* img) {
 
 // The per-GT table: the columns of `run --csv gts` (docs/cli.md) that
 // describe a GT, lost_to as one readable cell ("3×#1 1×bg"), a row per GT.
-ojson gt_table(const analysis::ImageStats& s) {
+ojson gt_table(const analysis::ImageStats& s, const loss::LossResult* loss, size_t image) {
   const auto mean = [](const analysis::Summary& v) { return v.empty() ? ojson(nullptr) : sig4(v.mean); };
   ojson columns = {"gt",   "label",   "area",    "scale",   "candidates", "dynamic_k", "picked",   "positives",
                    "lost", "lost_to", "starved", "iou_min", "iou_mean",   "iou_max",   "cost_mean"};
   for (const std::string& term : s.cost_terms) columns.push_back("cost_" + term + "_mean");
   for (const char* c : {"centre_distance_mean", "soft_target_sum", "plan_mass"}) columns.push_back(c);
   for (size_t l = 0; l < s.levels.size(); ++l) columns.push_back(fmt::format("positives_level{}", l));
+  if (loss)
+    for (const std::string& c : loss->components) columns.push_back(c);
   ojson rows = ojson::array();
   for (const analysis::GtStats& g : s.gts) {
     std::string lost_to;
@@ -133,6 +135,12 @@ ojson gt_table(const analysis::ImageStats& s) {
     row.push_back(g.plan_mass >= 0 ? sig4(g.plan_mass) : ojson(nullptr));
     for (size_t l = 0; l < s.levels.size(); ++l)
       row.push_back(l < g.positives_per_level.size() ? ojson(g.positives_per_level[l]) : ojson(0));
+    if (loss) {  // the GT's share of each component, normalised as the head's totals
+      const auto& per_gt = loss->per_gt[image];
+      for (size_t k = 0; k < loss->components.size(); ++k)
+        row.push_back(static_cast<size_t>(g.index) < per_gt.size() ? sig4(per_gt[static_cast<size_t>(g.index)][k])
+                                                                   : ojson(nullptr));
+    }
     rows.push_back(std::move(row));
   }
   return {{"columns", std::move(columns)}, {"rows", std::move(rows)}};
@@ -208,7 +216,7 @@ ojson candidates_json(const Assignment& a, int64_t num_gts) {
 // Step 3: one side of one image: the dense per-prior GT [N], IoU [N] (4
 // digits), multi-match pairs, candidate pairs as columns, the GT rows and
 // the per-level and per-scale counts of the charts.
-ojson side_json(const Problem& p, const Assignment& a) {
+ojson side_json(const Problem& p, const Assignment& a, const loss::LossResult* loss, size_t image) {
   const analysis::ImageStats s = analysis::compute_stats(p, a);
   ojson side;
   side["gt"] = a.gt_inds;
@@ -226,7 +234,26 @@ ojson side_json(const Problem& p, const Assignment& a) {
   side["dynamic_ks"] = a.dynamic_ks ? ojson(*a.dynamic_ks) : ojson(nullptr);
   side["cost_terms"] = a.cost_terms;
   side["candidates"] = candidates_json(a, p.num_gts());
-  side["gt_table"] = gt_table(s);
+  side["gt_table"] = gt_table(s, loss, image);
+  if (loss) {  // per prior [K][N] and the image's total per component
+    ojson per_prior = ojson::array(), total = ojson::array();
+    for (size_t k = 0; k < loss->components.size(); ++k) {
+      ojson column = ojson::array();
+      double sum = 0;
+      for (const std::vector<double>& prior : loss->per_prior[image]) {
+        column.push_back(prior[k] == 0 ? ojson(0) : sig3(prior[k]));
+        sum += prior[k];
+      }
+      per_prior.push_back(std::move(column));
+      total.push_back(sig4(sum));
+    }
+    side["loss"] = {{"head", loss->head},
+                    {"components", loss->components},
+                    {"total", std::move(total)},
+                    {"per_prior", std::move(per_prior)}};
+  } else {
+    side["loss"] = nullptr;
+  }
   ojson levels = ojson::array();
   for (const analysis::LevelStats& l : s.levels)
     levels.push_back({{"level", l.level}, {"positives", l.positives}, {"gts_served", l.gts_served}});
@@ -315,9 +342,9 @@ ojson report_data(const Batch& batch, const ReportSide& a, const ReportSide& b) 
     ojson img;
     add_geometry(p, &img);
     ojson per_side = ojson::array();
-    per_side.push_back(side_json(p, (*a.results)[i]));
+    per_side.push_back(side_json(p, (*a.results)[i], a.loss, i));
     if (b.results != nullptr) {
-      per_side.push_back(side_json(p, (*b.results)[i]));
+      per_side.push_back(side_json(p, (*b.results)[i], b.loss, i));
       img["diff"] = diff_json_of(p, (*a.results)[i], (*b.results)[i]);
     } else {
       img["diff"] = nullptr;

@@ -21,6 +21,7 @@
 //   select#image-select (batches), select#side-select (a, b, diff)
 //   circle.flip[data-kind], #diff-counts[data-pos-to-neg ...], table#diff-table
 //   svg#chart-levels rect.bar, svg#chart-scales rect.bar
+//   #tooltip .loss, span[data-loss] (with --loss)
 #pragma once
 
 #include <string>
@@ -30,6 +31,7 @@
 
 #include "core/assignment.h"
 #include "core/problem.h"
+#include "loss/loss.h"
 
 namespace assignscope::render {
 
@@ -41,6 +43,10 @@ inline constexpr const char* kReportSchema = "assignscope.report/1";
 struct ReportSide {
   std::string label;
   const std::vector<Assignment>* results = nullptr;
+  // `report --loss HEAD`: the head's loss under `results` (one LossResult
+  // for the batch): per-GT columns in the table, per-prior values in the
+  // tooltip, the image's total in its summary.
+  const loss::LossResult* loss = nullptr;
 };
 
 // The report's data: `b` given (results non-null), a diff of a and b per

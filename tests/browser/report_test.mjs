@@ -384,6 +384,37 @@ function gradientPng(w, h) {  // an RGB PNG: a gradient with a checker, so a scr
   if (roots.length > 1) check(missing.length === 0, `every assigner: no case replayed for ${missing.join(', ')}`);
 }
 
+// ---- 7. report --loss: the head's loss per GT (table), per prior (tooltip), per image (summary) ----
+{
+  const file = report('loss', [DUMP, '-a', 'simota', '--loss', 'rtmdet']);
+  const loss = JSON.parse(cli(['run', DUMP, '-a', 'simota', '--loss', 'rtmdet', '-f', 'json'])).images[0];
+  const o = await open(file);
+  const { page } = o;
+  noProblems(o, 'loss');
+  const cols = await page.$$eval('#gt-table thead th', (ths) => ths.map((th) => th.dataset.key));
+  check(cols.includes('loss_cls') && cols.includes('loss_bbox'), 'loss: the table has the components: ' + cols.join(','));
+  const rows = await page.$$eval('#gt-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  const close4 = (a, b) => Math.abs(a - b) <= 1e-3 * Math.max(Math.abs(b), 1e-6);
+  for (const g of loss.gts) {
+    const row = rows.find((r) => +r[0] === g.gt);
+    check(row && close4(+row[cols.indexOf('loss_bbox')], g.loss.loss_bbox),
+      `loss: GT ${g.gt} loss_bbox ${row && row[cols.indexOf('loss_bbox')]} vs run --loss ${g.loss.loss_bbox}`);
+  }
+  const summary = await page.textContent('span[data-loss="0"]');
+  const shown = /loss_cls ([-0-9.e+]+)/.exec(summary);
+  check(shown && close4(+shown[1], loss.total.loss_cls), `loss: the summary's loss_cls ${summary} vs run --loss ${loss.total.loss_cls}`);
+  // A positive in the middle of the image (one at its top edge is under the sticky header).
+  const prior = await page.$$eval('circle.positive', (cs) => {
+    const byY = cs.map((c) => [+c.getAttribute('cy'), c.dataset.prior]).sort((a, b) => a[0] - b[0]);
+    return byY[byY.length >> 1][1];
+  });
+  await page.hover(`circle.positive[data-prior="${prior}"]`);
+  await page.waitForSelector('#tooltip:not([hidden]) .loss');
+  const tip = await page.textContent('#tooltip .loss');
+  check(tip.includes('loss.rtmdet') && tip.includes('loss_cls') && tip.includes('loss_bbox'), 'loss: the tooltip shows the prior\'s loss: ' + tip);
+  await page.close();
+}
+
 // ---- 6. trend's page (trend -o x.html): offline, the tables and charts of the JSON ----
 {
   const out = path.join(work, 'trend.html');

@@ -174,6 +174,8 @@
       gts.join(', GT ') + ' (label ' + im.gt_labels[s.gt[i] - 1] + ')';
     else html += s.gt[i] < 0 ? 'ignored' : 'negative';
     if (s.iou) html += ' · IoU ' + fmt(s.iou[i]);
+    if (s.loss) html += '<div class="loss">' + esc(s.loss.head) + ': ' +
+      s.loss.components.map((c, k) => esc(c) + ' ' + fmt(s.loss.per_prior[k][i])).join(' · ') + '</div>';
     const pairs = ds.byPrior.get(i) || [];
     if (pairs.length) {
       const c = s.candidates;
@@ -409,7 +411,9 @@
       const m = im.sides[s].summary;
       parts.push((shown.length > 1 || DATA.sides.length > 1 ? esc(DATA.sides[s].label) + ': ' : '') + '<span data-count="positives" data-side="' + s + '">' +
         m.positives + '</span> positives · ' + m.ignored + ' ignored · ' + m.negatives + ' negatives · ' +
-        (m.starved_gts ? '<span class="starved">' + m.starved_gts + ' starved GTs</span>' : 'no starved GT'));
+        (m.starved_gts ? '<span class="starved">' + m.starved_gts + ' starved GTs</span>' : 'no starved GT') +
+        (im.sides[s].loss ? ' · <span data-loss="' + s + '">' + esc(im.sides[s].loss.head) + ' ' +
+          im.sides[s].loss.components.map((c, k) => esc(c) + ' ' + fmt(im.sides[s].loss.total[k])).join(' · ') + '</span>' : ''));
     }
     $('image-summary').innerHTML = (im.name ? esc(im.name) + ' · ' : '') + im.num_priors + ' priors · ' + im.gt_boxes.length + ' GTs · ' +
       parts.join(' | ');
