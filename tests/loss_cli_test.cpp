@@ -3,9 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "assign/assigner.h"
 #include "io/dump.h"
+#include "io/files.h"
+#include "io/npy.h"
 #include "loss/loss.h"
 #include "test_support.h"
 
@@ -116,6 +119,78 @@ TEST_CASE("loss: every head under every assigner the demo dump feeds gives finit
     }
   }
   CHECK(pairs >= 20);
+}
+
+}  // namespace assignscope
+
+namespace assignscope {
+namespace {
+std::vector<double> npy_values(const std::string& path) {
+  auto a = io::read_npy_file(path);
+  REQUIRE(a.ok());
+  std::vector<double> out;
+  for (int64_t i = 0; i < a->size(); ++i) out.push_back(a->to_double(i));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("loss: --loss HEAD+PRESET, and what choose_loss refuses") {
+  auto v84 = loss::choose_loss("ultralytics+v8.4");
+  REQUIRE(v84.ok());
+  CHECK(v84->info->name == "loss.ultralytics");
+  CHECK(v84->label == "loss.ultralytics+v8.4");
+  CHECK(v84->params == nlohmann::json({{"version", "8.4.52"}}));
+  auto plain = loss::choose_loss("loss.rtmdet");
+  REQUIRE(plain.ok());
+  CHECK(plain->params.empty());
+  CHECK(plain->label == "loss.rtmdet");
+  testing::check_error(loss::choose_loss("ultralytics+v8.44").status(), ErrorKind::kUsage,
+                       "loss.ultralytics has no preset 'v8.44'", {"did you mean 'v8.4'", "v8.2, v8.4"});
+  testing::check_error(loss::choose_loss("rtmdet+v8.4").status(), ErrorKind::kUsage, "loss.rtmdet has no preset",
+                       {"it has none"});
+  testing::check_error(loss::choose_loss("ultralytic").status(), ErrorKind::kUsage, "unknown head loss",
+                       {"did you mean"});
+}
+
+TEST_CASE("cli: --loss ultralytics replays the version asked for, else the one the dump records") {
+  const std::string toy = std::string(ASSIGNSCOPE_SHARED_GOLDEN) + "/loss-toy-ultralytics";
+  if (!std::filesystem::exists(toy)) {
+    MESSAGE("../shared/golden absent: the golden test reports it");
+    return;
+  }
+  // The stored (box, cls, dfl) x B of each version: the [3] vector of 8.4.52, the scalar sum of 8.2.0.
+  const auto stored = [&](const std::string& label) { return npy_values(toy + "/expected/" + label + "/loss.npy"); };
+  const std::vector<double> v84 = stored("loss.ultralytics+v8.4"), v82 = stored("loss.ultralytics");
+  REQUIRE(v84.size() == 3);
+  REQUIRE(v82.size() == 1);
+  testing::TempDir tmp;
+  const auto loss_npy = [&](const std::string& dump, const std::string& args) {
+    const std::string out = tmp.path("out");
+    std::filesystem::remove_all(out);
+    const auto r =
+        testing::run_cli("run '" + dump + "' -a task-aligned.ultralytics" + args + " -f npy -o '" + out + "'");
+    CAPTURE(r.err);
+    REQUIRE(r.exit_code == 0);
+    return std::make_pair(npy_values(out + "/loss.npy"), r.err);
+  };
+  const auto close = [](const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::fabs(a[i] - b[i]) > 1e-5 * std::max(1.0, std::fabs(b[i]))) return false;
+    return true;
+  };
+  CHECK(close(loss_npy(toy, "+v8.4 --loss ultralytics+v8.4").first, v84));
+  CHECK(close(loss_npy(toy, " --loss ultralytics").first, v82));  // nothing recorded: 8.2.0
+  CHECK(close(loss_npy(toy, " --loss ultralytics+v8.2").first, v82));
+  // A dump the hooks wrote under ultralytics 8.4: its own version, said in a note.
+  const std::string copy = tmp.path("toy84");
+  std::filesystem::copy(toy, copy, std::filesystem::copy_options::recursive);
+  nlohmann::json meta = parse(testing::read_text(copy + "/meta.json"));
+  meta["framework"] = "ultralytics", meta["framework_version"] = "8.4.52";
+  REQUIRE(io::write_file_atomic(copy + "/meta.json", meta.dump(), true).ok());
+  const auto recorded = loss_npy(copy, "+v8.4 --loss ultralytics");
+  CHECK(close(recorded.first, v84));
+  CHECK(recorded.second.find("note: the dump records ultralytics 8.4.52") != std::string::npos);
 }
 
 }  // namespace assignscope

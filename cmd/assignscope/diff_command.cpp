@@ -197,7 +197,7 @@ Status settle_diff_flags(DiffFlags& f) {
     return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
   ASSIGNSCOPE_ASSIGN_OR_RETURN(f.svg_view, settle_svg_view(f.svg_flags, f.format));
   if (!f.loss_head.empty()) {
-    if (!loss::find_loss(f.loss_head)) return loss::unknown_loss(f.loss_head);
+    if (auto head = loss::choose_loss(f.loss_head); !head.ok()) return head.status();
     if (f.format == "svg") return Status::Usage("--loss writes a table or json; not svg");
     if (!f.replay())
       return Status::Usage("--loss computes the loss from the dump: give DUMP... with -a NAME and/or -b NAME");
@@ -265,8 +265,10 @@ Result<DiffOutcome> diff_replayed(DiffFlags& f) {
                  "the diff compares it with itself\n",
                  out.diff.a.assigner.c_str(), out.diff.a.params.empty() ? "" : " · ", out.diff.a.params.c_str());
   if (!f.loss_head.empty()) {
-    const loss::LossInfo* head = loss::find_loss(f.loss_head);
+    const loss::LossChoice choice = *loss::choose_loss(f.loss_head);  // checked with the flags
+    const loss::LossInfo* head = choice.info;
     loss::LossSettings sa, sb;
+    sa.params = sb.params = choice.params;
     sa.assignments = &a, sa.assigner = selected_a.info->name;
     sb.assignments = &b, sb.assigner = selected_b.info->name;
     auto la = loss::compute_loss(*head, batch, sa);

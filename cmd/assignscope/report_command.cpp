@@ -94,10 +94,11 @@ int report_command(int argc, char** argv) {
   add_report_flags(app, f);
   if (const auto done = parse_flags(app, argc, argv, "report")) return *done;
   if (const Status st = check_output(f.output); !st.ok()) return fail("report", st.message(), 2);
-  const loss::LossInfo* head = nullptr;
+  loss::LossChoice head;
   if (!f.loss_head.empty()) {
-    head = loss::find_loss(f.loss_head);
-    if (!head) return fail("report", "--loss: " + loss::unknown_loss(f.loss_head).message(), 2);
+    auto chosen = loss::choose_loss(f.loss_head);
+    if (!chosen.ok()) return fail("report", "--loss: " + chosen.status().message(), 2);
+    head = *chosen;
   }
 
   io::LoadOptions load_options;
@@ -123,16 +124,17 @@ int report_command(int argc, char** argv) {
   const auto loss_of = [&](const AssignerSelection& selection,
                            const std::vector<Assignment>& results) -> Result<loss::LossResult> {
     loss::LossSettings settings;
+    settings.params = head.params;
     settings.assignments = &results;
     settings.assigner = selection.info->name;
-    return loss::compute_loss(*head, batch, settings);
+    return loss::compute_loss(*head.info, batch, settings);
   };
   Result<loss::LossResult> loss_a = Status::Internal("unset"), loss_b = Status::Internal("unset");
-  if (head) {
+  if (head.info) {
     loss_a = loss_of(*selected_a, *results_a);
     if (!loss_a.ok()) return fail("report", loss_a.status().message(), exit_code(loss_a.status()));
   }
-  render::ReportSide side_a{selected_a->label, &*results_a, head ? &*loss_a : nullptr}, side_b;
+  render::ReportSide side_a{selected_a->label, &*results_a, head.info ? &*loss_a : nullptr}, side_b;
   Result<std::vector<Assignment>> results_b = std::vector<Assignment>{};
   if (f.diff()) {
     auto selected_b =
@@ -147,11 +149,11 @@ int report_command(int argc, char** argv) {
     results_b = replay_with_progress("report", *selected_b, batch, f.threads);
     if (!results_b.ok()) return fail("report", results_b.status().message(), exit_code(results_b.status()));
     print_replay_warnings("report", batch, *results_b, "b: " + selected_b->info->name);
-    if (head) {
+    if (head.info) {
       loss_b = loss_of(*selected_b, *results_b);
       if (!loss_b.ok()) return fail("report", "side b: " + loss_b.status().message(), exit_code(loss_b.status()));
     }
-    side_b = {selected_b->label, &*results_b, head ? &*loss_b : nullptr};
+    side_b = {selected_b->label, &*results_b, head.info ? &*loss_b : nullptr};
   }
   const std::string page = render::report_html(batch, side_a, side_b);
   const Status written = io::write_file_atomic(output_is_stdout(f.output) ? "-" : f.output, page, f.force);

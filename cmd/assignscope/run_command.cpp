@@ -253,7 +253,7 @@ Status settle_run_flags(RunFlags& f) {
     return Status::Usage("--format svg writes a picture: give -o FILE.svg, or pipe it");
   ASSIGNSCOPE_ASSIGN_OR_RETURN(f.svg_view, settle_svg_view(f.svg_flags, f.format));
   if (!f.loss_head.empty()) {
-    if (!loss::find_loss(f.loss_head)) return loss::unknown_loss(f.loss_head);
+    if (auto head = loss::choose_loss(f.loss_head); !head.ok()) return head.status();
     if (f.format == "svg") return Status::Usage("--loss writes a table, json, csv or npy; not svg");
     if (!f.csv_name.empty()) return Status::Usage("--loss writes one CSV (a row per GT); --csv does not apply");
     if (!f.include.empty()) return Status::Usage("--include does not apply to --loss");
@@ -375,13 +375,17 @@ int write_run(const RunFlags& f, const assign::AssignerInfo& info, const Batch& 
 // params.json that `check` replays. The exit code.
 int write_loss(const RunFlags& f, const Batch& batch, const std::vector<Assignment>* results,
                const std::string& assigner, const Failures& failures) {
-  const loss::LossInfo* head = loss::find_loss(f.loss_head);
+  const loss::LossChoice choice = *loss::choose_loss(f.loss_head);  // checked with the flags
+  const loss::LossInfo* head = choice.info;
   loss::LossSettings settings;
+  settings.params = choice.params;
   settings.assignments = results;
   settings.assigner = assigner;
   auto computed = loss::compute_loss(*head, batch, settings);
   if (!computed.ok()) return fail("run", computed.status().message(), exit_code(computed.status()));
   const loss::LossResult& r = *computed;
+  for (const std::string& n : r.notes)
+    std::fprintf(stderr, "assignscope run: note: %s\n", render::for_terminal(n).c_str());
   Status written;
   if (f.format == "npy") {
     if (failures.count > 0)
@@ -404,7 +408,7 @@ int write_loss(const RunFlags& f, const Batch& batch, const std::vector<Assignme
     params["loss"] = head->name;
     params["head"] = head->reference;
     params["assigner_params"] = params["params"];
-    params["params"] = nlohmann::ordered_json::object();
+    params["params"] = nlohmann::ordered_json(choice.params);  // the preset's ({"version": "8.4.52"}), else {}
     std::vector<io::NamedBytes> files = loss::npy_files(r);
     nlohmann::ordered_json names = nlohmann::ordered_json::array();
     for (const io::NamedBytes& nb : files) names.push_back(nb.name);

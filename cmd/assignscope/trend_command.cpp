@@ -84,7 +84,7 @@ std::string listing_fingerprint(const std::vector<std::string>& units) {
 // One dump: read, replayed, reduced into `out`. Invalid input for a dump
 // whose recorded assigner is not the one replayed (without -a).
 Status add_dump(const std::string& path, const TrendFlags& f, const AssignerSelection& selection,
-                const std::string& recorded, const loss::LossInfo* head, analysis::Trend* out) {
+                const std::string& recorded, const loss::LossChoice& head, analysis::Trend* out) {
   io::LoadOptions options;
   options.allow_nonfinite = f.allow_nonfinite;
   ASSIGNSCOPE_ASSIGN_OR_RETURN(io::LoadedDump dump, io::load_dump(path, options));
@@ -110,20 +110,22 @@ Status add_dump(const std::string& path, const TrendFlags& f, const AssignerSele
     const analysis::ImageStats stats = analysis::compute_stats(p, results[i]);
     const std::string source = batch.is_batch ? path + "/" + (p.name.empty() ? std::to_string(i) : p.name) : path;
     std::vector<double> components;
-    if (head) {  // the head's loss over this image alone
+    if (head.info) {  // the head's loss over this image alone
       Batch one;
       one.source = source;
       one.gt_columns = p.num_gts();
       one.images.push_back(p);
       const std::vector<Assignment> assignment{results[i]};
       loss::LossSettings settings;
+      settings.params = head.params;
       settings.assignments = &assignment;
       settings.assigner = selection.info->name;
-      ASSIGNSCOPE_ASSIGN_OR_RETURN(loss::LossResult r, loss::compute_loss(*head, one, settings));
+      ASSIGNSCOPE_ASSIGN_OR_RETURN(loss::LossResult r, loss::compute_loss(*head.info, one, settings));
       if (out->loss_components.empty()) out->loss_components = r.components;
       components = r.total;
     }
-    analysis::add_image(out, steps[i], p.meta.image_id, source, p, results[i], stats, head ? &components : nullptr);
+    analysis::add_image(out, steps[i], p.meta.image_id, source, p, results[i], stats,
+                        head.info ? &components : nullptr);
   }
   return Status();
 }
@@ -191,10 +193,11 @@ int trend_command(int argc, char** argv) {
   if (const Status st = check_choice("--format", f.format, {"table", "csv", "json", "svg", "html", "partial"});
       !st.ok())
     return fail("trend", st.message(), 2);
-  const loss::LossInfo* head = nullptr;
+  loss::LossChoice head;
   if (!f.loss_head.empty()) {
-    head = loss::find_loss(f.loss_head);
-    if (!head) return fail("trend", "--loss: " + loss::unknown_loss(f.loss_head).message(), 2);
+    auto chosen = loss::choose_loss(f.loss_head);
+    if (!chosen.ok()) return fail("trend", "--loss: " + chosen.status().message(), 2);
+    head = *chosen;
   }
   if (!output_is_stdout(f.output) && !f.force && std::filesystem::exists(f.output))  // before the long part
     return fail("trend", f.output + ": exists; not overwriting it (pass --force to replace it)", 2);
@@ -276,7 +279,7 @@ int trend_command(int argc, char** argv) {
                 std::max(code, 2));
   total.failed = static_cast<int64_t>(failures.size());
 
-  render::TrendRun run{selection->label, selection->params.to_json(), head ? head->name : ""};
+  render::TrendRun run{selection->label, selection->params.to_json(), head.label};
   Status written;
   if (f.format == "partial") {
     nlohmann::ordered_json out;

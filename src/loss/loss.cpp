@@ -43,6 +43,29 @@ Status unknown_loss(const std::string& name) {
   return Status::Usage(fmt::format("unknown head loss '{}'{}; heads: {}", name, did_you_mean(name, names), list));
 }
 
+Result<LossChoice> choose_loss(const std::string& text) {
+  const size_t plus = text.find('+');
+  const std::string name = text.substr(0, plus);
+  LossChoice out;
+  out.info = find_loss(name);
+  if (!out.info) return unknown_loss(name);
+  out.label = out.info->name;
+  if (plus == std::string::npos) return out;
+  const std::string preset = text.substr(plus + 1);
+  std::vector<std::string> names;
+  for (const LossPreset& p : out.info->presets) {
+    names.push_back(p.name);
+    if (p.name != preset) continue;
+    out.params = p.params;
+    out.label += "+" + p.name;
+    return out;
+  }
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  return Status::Usage(fmt::format("{} has no preset '{}'{}; {}", out.info->name, preset, did_you_mean(preset, names),
+                                   names.empty() ? "it has none" : "presets: " + list));
+}
+
 Result<LossResult> compute_loss(const LossInfo& info, const Batch& batch, const LossSettings& settings) {
   for (const Problem& p : batch.images)
     for (Field f : info.needs)

@@ -70,12 +70,20 @@ struct LossSettings {
   std::string assigner;
 };
 
+// A named setting of a head: `--loss ultralytics+v8.4`.
+struct LossPreset {
+  std::string name;  // "v8.4"
+  std::string summary;
+  nlohmann::json params;  // LossSettings::params
+};
+
 struct LossInfo {
   std::string name;        // "loss.rtmdet"
   std::string short_name;  // "rtmdet": what `--loss` takes
   std::string summary;
   std::string reference;
   std::vector<Field> needs;  // every one must be present
+  std::vector<LossPreset> presets;
   Result<LossResult> (*compute)(const Batch& batch, const LossSettings& settings) = nullptr;
 };
 
@@ -85,6 +93,16 @@ const std::vector<LossInfo>& registry();
 const LossInfo* find_loss(const std::string& name);
 // The error for an unknown head: did-you-mean and the list of heads (usage).
 Status unknown_loss(const std::string& name);
+
+// What `--loss` names: HEAD or HEAD+PRESET (short or registry name:
+// "ultralytics+v8.4"), with the preset's settings; usage errors with a
+// did-you-mean.
+struct LossChoice {
+  const LossInfo* info = nullptr;
+  nlohmann::json params = nlohmann::json::object();  // LossSettings::params
+  std::string label;                                 // "loss.ultralytics+v8.4"
+};
+Result<LossChoice> choose_loss(const std::string& text);
 
 // Checks the head's needs on every image, then computes.
 Result<LossResult> compute_loss(const LossInfo& info, const Batch& batch, const LossSettings& settings);

@@ -62,9 +62,20 @@ std::vector<float> derived_weights(const Problem& p, const Assignment& a) {
 
 Result<LossResult> compute(const Batch& batch, const LossSettings& settings) {
   LossResult r;
-  const std::string version = settings.params.contains("version") && settings.params["version"].is_string()
-                                  ? settings.params["version"].get<std::string>()
-                                  : "8.2.0";
+  // The version: as given (params.json, `--loss ultralytics+v8.4`), else
+  // what the dumps record (the hooks write meta.framework_version), else 8.2.0.
+  std::string version = "8.2.0";
+  if (settings.params.contains("version") && settings.params["version"].is_string()) {
+    version = settings.params["version"].get<std::string>();
+  } else if (!batch.images.empty() && std::all_of(batch.images.begin(), batch.images.end(), [](const Problem& p) {
+               return p.meta.framework == "ultralytics" && p.meta.framework_version.rfind("8.4.", 0) == 0;
+             })) {
+    version = "8.4.52";
+    r.notes.push_back(
+        fmt::format("the dump records ultralytics {}: 8.4.52's v8DetectionLoss replayed (its loss.npy "
+                    "is the [3] vector (box, cls, dfl) x B); --loss ultralytics+v8.2 for 8.2.0's",
+                    batch.images[0].meta.framework_version));
+  }
   if (version != "8.2.0" && version != "8.4.52")
     return Status::Unsupported(
         fmt::format("loss.ultralytics: version '{}' is not replayed (8.2.0 or 8.4.52)", version));
@@ -216,6 +227,10 @@ LossInfo ultralytics_loss_info() {
   info.summary = "ultralytics v8DetectionLoss: BCE class / target_scores_sum (0.5), CIoU (7.5), DFL (1.5)";
   info.reference = "ultralytics 8.2.0 / 8.4.52 v8DetectionLoss (utils/loss.py, tal.py, metrics.py)";
   info.needs = {Field::kClsScores, Field::kPredDist, Field::kGtBboxes, Field::kGtLabels};
+  info.presets = {{"v8.2", "ultralytics 8.2.0: loss.npy the scalar (box + cls + dfl) x B", {{"version", "8.2.0"}}},
+                  {"v8.4",
+                   "ultralytics 8.4.52: loss.npy the [3] vector (box, cls, dfl) x B; the assigner with STAL",
+                   {{"version", "8.4.52"}}}};
   info.compute = compute;
   return info;
 }

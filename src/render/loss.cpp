@@ -80,6 +80,7 @@ nlohmann::ordered_json loss_json(const Batch& batch, const loss::LossResult& r) 
   j["source"] = batch.source;
   j["components"] = r.components;
   j["total"] = components_json(r.components, r.total);
+  j["notes"] = r.notes;
   j["levels"] = nlohmann::ordered_json::array();
   for (const auto& l : r.per_level) j["levels"].push_back(components_json(r.components, l));
   j["images"] = nlohmann::ordered_json::array();
