@@ -33,9 +33,12 @@ replays the series with the built binary and checks it.
 """
 import json
 import os
-import shutil
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_testdata import fresh, write_dir  # noqa: E402  (one way to write a one-image dump)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "testdata", "trend-series")
@@ -60,23 +63,6 @@ IMAGES = [
      (11, 8, 3, None), (8, 12, 0, None), (6, 4, 2, None), (4, 5, 1, (180.4, 190.2)), (4, 4, 2, (185.7, 192.6)),
      (3, 7, 3, (190.9, 189.1)), (14, 30, 0, None), (60, 48, 2, (20, 150)), (48, 58, 0, (46, 160))],
 ]
-
-
-def fresh(path):
-    if os.path.exists(path):
-        shutil.rmtree(path)
-    os.makedirs(path)
-    return path
-
-
-def write_dir(path, fields, meta=None):
-    """As tools/make_testdata.py writes a one-image dump: one .npy per field and a meta.json."""
-    fresh(path)
-    for name, a in fields.items():
-        np.save(os.path.join(path, name + ".npy"), a)
-    if meta is not None:
-        with open(os.path.join(path, "meta.json"), "w") as f:
-            json.dump(meta, f, indent=1)
 
 
 def make_priors():
