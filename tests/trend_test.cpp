@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -89,11 +90,11 @@ TEST_CASE("exact sum: hand-derived values") {
   tiny.add(0x1p-96), tiny.add(0x1p-97);  // the second is below the resolution: truncated to 0
   CHECK(tiny.value() == 0x1p-96);
   ExactSum third;
-  for (int i = 0; i < 3; ++i) third.add(0.1f);  // float32 0.1 three times, exactly
+  for (int i = 0; i < 3; ++i) third.add(static_cast<double>(0.1f));  // float32 0.1 three times, exactly
   CHECK(third.value() == 3.0 * static_cast<double>(0.1f));
   ExactSum refused;
   CHECK_FALSE(refused.add(std::nan("")));
-  CHECK_FALSE(refused.add(INFINITY));
+  CHECK_FALSE(refused.add(std::numeric_limits<double>::infinity()));
   CHECK_FALSE(refused.add(0x1p80));
   CHECK(refused.value() == 0.0);
   CHECK(ExactSum().value() == 0.0);
