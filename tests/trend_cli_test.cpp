@@ -223,6 +223,8 @@ TEST_CASE("cli: trend's bad flags and inputs are one line, exit 2") {
   REQUIRE(io::write_file_atomic(tmp.path("mine.json"), std::string("keep"), true).ok());
   check_usage_error(testing::run_cli("trend " + kSeries + " -a simota -o " + tmp.path("mine.json")), {"--force"});
   CHECK(testing::read_text(tmp.path("mine.json")) == "keep");
+  CHECK(testing::run_cli("trend " + kSeries + " -a simota -f csv -o /dev/null").exit_code ==
+        0);  // a device: written in place
 }
 
 }  // namespace assignscope

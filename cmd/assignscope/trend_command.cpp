@@ -199,7 +199,9 @@ int trend_command(int argc, char** argv) {
     if (!chosen.ok()) return fail("trend", "--loss: " + chosen.status().message(), 2);
     head = *chosen;
   }
-  if (!output_is_stdout(f.output) && !f.force && std::filesystem::exists(f.output))  // before the long part
+  std::error_code ec;  // before the long part; devices and pipes (/dev/null) are written in place
+  if (!output_is_stdout(f.output) && !f.force &&
+      (std::filesystem::is_regular_file(f.output, ec) || std::filesystem::is_directory(f.output, ec)))
     return fail("trend", f.output + ": exists; not overwriting it (pass --force to replace it)", 2);
 
   // The dumps, and this shard's among them.
