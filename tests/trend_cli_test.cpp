@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -225,6 +227,34 @@ TEST_CASE("cli: trend's bad flags and inputs are one line, exit 2") {
   CHECK(testing::read_text(tmp.path("mine.json")) == "keep");
   CHECK(testing::run_cli("trend " + kSeries + " -a simota -f csv -o /dev/null").exit_code ==
         0);  // a device: written in place
+}
+
+}  // namespace assignscope
+
+namespace assignscope {
+
+TEST_CASE("cli: run --shard I/N replays every N-th dump, and the shards' rows are the whole run's") {
+  const auto whole = testing::run_cli("run '" + kSeries + "/step-*/*' -a simota -f csv");  // the 18 dumps
+  REQUIRE(whole.exit_code == 0);
+  std::multiset<std::string> rows, sharded;
+  const auto add_rows = [](const std::string& csv, std::multiset<std::string>* into) {
+    std::istringstream in(csv);
+    std::string line;
+    std::getline(in, line);                                                    // the header
+    while (std::getline(in, line)) into->insert(line.substr(line.find(',')));  // less the image's index in its batch
+  };
+  add_rows(whole.out, &rows);
+  REQUIRE(rows.size() == 6 * 38);  // a row per GT: 38 GTs at each of the 6 steps
+  for (int i = 0; i < 3; ++i) {
+    const auto part = testing::run_cli(fmt::format("run {} -a simota -f csv --shard {}/3", kSeries, i));
+    CAPTURE(part.err);
+    REQUIRE(part.exit_code == 0);
+    add_rows(part.out, &sharded);
+  }
+  CHECK(sharded == rows);
+  check_usage_error(testing::run_cli("run " + kSeries + " -a simota --shard 3/3"), {"--shard", "0 <= I < N"});
+  check_usage_error(testing::run_cli("run testdata/coco640-late-g12-objectness -a simota --shard 1/2"),
+                    {"--shard 1/2", "1 dump", "none of them in shard 1"});
 }
 
 }  // namespace assignscope

@@ -133,6 +133,14 @@ Result<std::vector<Assignment>> replay_with_progress(const char* command, const 
 Result<Params> params_from_sets(const assign::AssignerInfo& info, const std::vector<std::string>& sets,
                                 const std::string& flag);
 
+// --shard I/N (run, trend): every N-th dump of the whole listing from the
+// I-th (0-based), so N shards over the same arguments cover each dump once.
+struct Shard {
+  int64_t index = 0, count = 1;
+};
+Result<Shard> parse_shard(const std::string& text);  // usage error naming --shard
+std::vector<std::string> shard_of(const std::vector<std::string>& listing, const Shard& shard);
+
 // trend's and merge's outputs: table, csv, json, svg or html of `trend`, to
 // `output` (- : stdout) (trend_command.cpp).
 Status write_trend(const std::string& format, const std::string& output, bool force, const render::TrendRun& run,

@@ -42,6 +42,7 @@ constexpr const char* kRunExamples = R"EX(examples:
   assignscope run 'dumps/*' -a simota -o one.svg --image 2 --region 0,0,320,320  # one image of a batch, one region
   assignscope run DUMP -a simota --loss rtmdet                                   # RTMDet's loss under SimOTA's assignment
   assignscope run DUMP --loss yolox --format npy -o OUT                          # the head's own assigner; `check OUT` replays it
+  assignscope run 'dumps/*' -a simota --shard 3/8 -o gts-3.csv                   # every 8th dump from the 4th: one array task's share
 
 DUMP is a directory of <field>.npy files (+ meta.json), an .npz, a .json, or a directory of
 one-image dumps (a batch); see docs/format.md. Several DUMPs (or a quoted glob) are replayed as
@@ -180,7 +181,7 @@ std::vector<Assignment> assign_each(const assign::AssignerInfo& info, const Para
 
 // Everything `run` reads from its command line, and what it settles from it.
 struct RunFlags {
-  std::string assigner_name, preset, config, format, output, include, csv_name, loss_head;
+  std::string assigner_name, preset, config, format, output, include, csv_name, loss_head, shard;
   std::vector<std::string> dump_paths, sets;
   bool force = false, allow_nonfinite = false, keep_going = false, fail_fast = false;
   int threads = 0;
@@ -219,6 +220,9 @@ void add_run_flags(CLI::App& app, RunFlags& f) {
   app.add_option("--loss", f.loss_head,
                  "HEAD: the loss that head computes under the assignment (rtmdet, yolox, ultralytics); without -a, "
                  "under the head's own assigner. Per GT, per level and in total; npy: the golden loss files");
+  app.add_option("--shard", f.shard,
+                 "I/N: only every N-th dump of the whole listing (directories of dumps opened), from the I-th "
+                 "(0-based): one task's part of an epoch (docs/sharding.md)");
   app.add_flag("--force", f.force, "replace an existing output");
   CLI::Option* keep_going_flag = app.add_flag(
       "-k,--keep-going", f.keep_going,
@@ -272,6 +276,18 @@ Status settle_run_flags(RunFlags& f) {
 // for several dumps) each on its own with failures reported. An exit code
 // when there is nothing to replay.
 std::optional<int> load_run(RunFlags& f, io::LoadedDump* loaded, Failures* failures) {
+  if (!f.shard.empty()) {  // this shard's dumps, each on its own
+    auto shard = parse_shard(f.shard);
+    if (!shard.ok()) return fail("run", shard.status().message(), 2);
+    auto listing = io::dump_units(f.dump_paths);
+    if (!listing.ok()) return fail("run", listing.status().message(), exit_code(listing.status()));
+    f.dump_paths = shard_of(*listing, *shard);
+    if (f.dump_paths.empty())
+      return fail("run",
+                  fmt::format("--shard {}: the listing has {} dump{}, none of them in shard {}", f.shard,
+                              listing->size(), listing->size() == 1 ? "" : "s", shard->index),
+                  2);
+  }
   io::LoadOptions load_options;
   load_options.allow_nonfinite = f.allow_nonfinite;
   // Several dumps keep going by default: one bad dump does not discard the

@@ -8,6 +8,7 @@
 #include "assign/assigner.h"
 #include "assign/config.h"
 #include "commands.h"
+#include "core/number.h"
 #include "core/text.h"
 
 namespace assignscope::cli {
@@ -114,6 +115,22 @@ void print_selection_notes(const char* command, const AssignerSelection& selecti
     std::fprintf(stderr, "assignscope %s: note: %s%s\n", command, prefix.c_str(), printable(n, 400, true).c_str());
   for (const std::string& w : selection.warnings)
     std::fprintf(stderr, "assignscope %s: warning: %s%s\n", command, prefix.c_str(), printable(w, 400, true).c_str());
+}
+
+Result<Shard> parse_shard(const std::string& text) {
+  const size_t slash = text.find('/');
+  const auto i = slash == std::string::npos ? std::nullopt : parse_int(text.substr(0, slash));
+  const auto n = slash == std::string::npos ? std::nullopt : parse_int(text.substr(slash + 1));
+  if (!i || !n || *n < 1 || *n > (int64_t{1} << 20) || *i < 0 || *i >= *n)
+    return Status::Usage(fmt::format("--shard {}: expected I/N with 0 <= I < N (0-based), e.g. --shard 0/8", text));
+  return Shard{*i, *n};
+}
+
+std::vector<std::string> shard_of(const std::vector<std::string>& listing, const Shard& shard) {
+  std::vector<std::string> out;
+  for (size_t i = static_cast<size_t>(shard.index); i < listing.size(); i += static_cast<size_t>(shard.count))
+    out.push_back(listing[i]);
+  return out;
 }
 
 Result<std::vector<Assignment>> replay_with_progress(const char* command, const AssignerSelection& selection,

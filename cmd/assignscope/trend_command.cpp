@@ -58,19 +58,6 @@ struct TrendFlags {
   int threads = 0;
 };
 
-struct Shard {
-  int64_t index = 0, count = 1;
-};
-
-Result<Shard> parse_shard(const std::string& text) {
-  const size_t slash = text.find('/');
-  const auto i = slash == std::string::npos ? std::nullopt : parse_int(text.substr(0, slash));
-  const auto n = slash == std::string::npos ? std::nullopt : parse_int(text.substr(slash + 1));
-  if (!i || !n || *n < 1 || *n > (int64_t{1} << 20) || *i < 0 || *i >= *n)
-    return Status::Usage(fmt::format("--shard {}: expected I/N with 0 <= I < N (0-based), e.g. --shard 0/8", text));
-  return Shard{*i, *n};
-}
-
 // FNV-1a 64 of the whole listing: shards of different listings do not merge.
 std::string listing_fingerprint(const std::vector<std::string>& units) {
   uint64_t h = 1469598103934665603ull;
@@ -209,9 +196,7 @@ int trend_command(int argc, char** argv) {
   if (!listed.ok()) return fail("trend", listed.status().message(), exit_code(listed.status()));
   const std::vector<std::string>& all = *listed;
   if (all.empty()) return fail("trend", "no dump given", 2);
-  std::vector<std::string> units;
-  for (size_t i = static_cast<size_t>(shard.index); i < all.size(); i += static_cast<size_t>(shard.count))
-    units.push_back(all[i]);
+  const std::vector<std::string> units = shard_of(all, shard);
 
   // The assigner: named, or what the first dump of the whole listing records
   // (the same for every shard).
