@@ -36,9 +36,13 @@ float soft_class_cost(double background_total, const Logit& label_logit, float i
                             soft_class_term(label_logit, static_cast<double>(iou)));
 }
 
-double bce_prob(double p, bool target) {
-  return target ? -std::fmax(std::log(p), -100.0) : -std::fmax(std::log1p(-p), -100.0);
-}
+namespace {
+// fmax(v, -100) (F.binary_cross_entropy's clamp) inline: libm's fmax is a
+// call per class. A NaN gives -100, as fmax does.
+double clamp_log(double v) { return v >= -100.0 ? v : -100.0; }
+}  // namespace
+
+double bce_prob(double p, bool target) { return target ? -clamp_log(std::log(p)) : -clamp_log(std::log1p(-p)); }
 
 namespace {
 // A one-hot BCE summed over the classes, from the sum of every class's
