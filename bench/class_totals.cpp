@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@
 
 using namespace assignscope;
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   std::vector<std::string> paths(argv + 1, argv + argc);
   if (paths.empty()) {
     std::fprintf(stderr, "usage: assignscope_class_totals DUMP...\n");
@@ -47,4 +50,15 @@ int main(int argc, char** argv) {
                 checksum);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "assignscope_class_totals: error: %s\n", e.what());
+    return 2;
+  }
 }
