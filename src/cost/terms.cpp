@@ -1,11 +1,8 @@
 // Cost terms in the references' arithmetic.
 #include "cost/terms.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include "cost/vector_math.h"
 
 namespace assignscope::cost {
 
@@ -32,34 +29,20 @@ double soft_class_term(const Logit& l, double y) {
   return (l.softplus - l.x * y) * scale * scale;
 }
 
-// sum_c softplus(x_c) * sigmoid(x_c)^2 in float32, as the reference's
-// elementwise kernels evaluate each term, vectorised: eight running float
-// sums (the reference's reduction is also blocked), added in double.
-ASSIGNSCOPE_VECTOR_CLONES double soft_class_background_total(const float* logits, int64_t num_classes) {
-  constexpr int kChunk = 64, kLanes = 8;
-  float terms[kChunk];
-  float lane[kLanes] = {};
-  double total = 0;
-  for (int64_t c = 0; c < num_classes; c += kChunk) {
-    const int n = static_cast<int>(std::min<int64_t>(kChunk, num_classes - c));
-    for (int j = 0; j < n; ++j) terms[j] = vmath::soft_background_term(logits[c + j]);
-    int j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-      for (int l = 0; l < kLanes; ++l) lane[l] += terms[j + l];
-    for (; j < n; ++j) total += static_cast<double>(terms[j]);
-  }
-  for (float v : lane) total += static_cast<double>(v);
-  return total;
-}
+// soft_class_background_total: cost/class_totals.cpp.
 
 float soft_class_cost(double background_total, const Logit& label_logit, float iou) {
   return static_cast<float>(background_total - soft_class_term(label_logit, 0.0) +
                             soft_class_term(label_logit, static_cast<double>(iou)));
 }
 
-double bce_prob(double p, bool target) {
-  return target ? -std::fmax(std::log(p), -100.0) : -std::fmax(std::log1p(-p), -100.0);
-}
+namespace {
+// fmax(v, -100) (F.binary_cross_entropy's clamp) inline: libm's fmax is a
+// call per class. A NaN gives -100, as fmax does.
+double clamp_log(double v) { return v >= -100.0 ? v : -100.0; }
+}  // namespace
+
+double bce_prob(double p, bool target) { return target ? -clamp_log(std::log(p)) : -clamp_log(std::log1p(-p)); }
 
 namespace {
 // A one-hot BCE summed over the classes, from the sum of every class's

@@ -36,7 +36,8 @@ inline double soft_class_term(double x, double y) { return soft_class_term(logit
 // (prior, GT) pair:
 //   sum_c term(x_c, y_c) = background_total - term(x_l, 0) + term(x_l, iou)
 // where background_total = sum_c term(x_c, 0) is computed once per prior and
-// the GT class's Logit once per (prior, class).
+// the GT class's Logit once per (prior, class). The background total's
+// float32 terms, summation order and vector paths: cost/class_totals.h.
 double soft_class_background_total(const float* logits, int64_t num_classes);
 float soft_class_cost(double background_total, const Logit& label_logit, float iou);
 
