@@ -199,14 +199,27 @@ class Ota final : public Assigner {
                  {}};
     const std::vector<int64_t>& classes = t.slots.classes;
     t.logit.resize(static_cast<size_t>(n) * classes.size());
+    const int64_t num_classes = p.num_classes();
+    std::vector<int64_t> slot_of(static_cast<size_t>(std::max<int64_t>(num_classes, 0)), -1);
+    for (size_t k = 0; k < classes.size(); ++k)
+      if (classes[k] >= 0 && classes[k] < num_classes) slot_of[classes[k]] = static_cast<int64_t>(k);
     for (int64_t i = 0; i < n; ++i) {
       const float px = p.priors(i, 0), py = p.priors(i, 1);
       t.pred_ltrb[i] = p.preds_from_distances ? std::array<float, 4>{p.pred_distances(i, 0), p.pred_distances(i, 1),
                                                                      p.pred_distances(i, 2), p.pred_distances(i, 3)}
                                               : geometry::ltrb_from(px, py, &p.pred_bboxes(i, 0));
-      t.background[i] = cost::focal_background_total(&p.cls_scores(i, 0), p.num_classes(), alpha_, gamma_);
+      // cost::focal_background_total's sum, in its order, keeping the
+      // Logit of each class some GT has rather than computing it twice.
+      double total = 0;
+      for (int64_t c = 0; c < num_classes; ++c) {
+        const cost::Logit l = cost::logit_terms(static_cast<double>(p.cls_scores(i, c)));
+        total += cost::focal_term(l, false, alpha_, gamma_);
+        if (slot_of[c] >= 0) t.logit[i * classes.size() + static_cast<size_t>(slot_of[c])] = l;
+      }
+      t.background[i] = total;
       for (size_t k = 0; k < classes.size(); ++k)
-        t.logit[i * classes.size() + k] = cost::logit_terms(static_cast<double>(p.cls_scores(i, classes[k])));
+        if (classes[k] < 0 || classes[k] >= num_classes)
+          t.logit[i * classes.size() + k] = cost::logit_terms(static_cast<double>(p.cls_scores(i, classes[k])));
     }
     return t;
   }

@@ -110,36 +110,56 @@ class PenaltySolve {
   // values as computed in every update.
   void column_updates(const std::vector<float>& log_nu) {
     const float u_max = max_or_nan(u_, &work_->full_row);  // over the rows not held in full
-    std::vector<float> values;
+    const size_t held = full_rows_.size();
+    if (held_t_.size() != held * static_cast<size_t>(c_.cols)) {
+      // The held rows' costs by column, for a contiguous pass per column.
+      held_t_.resize(held * static_cast<size_t>(c_.cols));
+      for (size_t h = 0; h < held; ++h)
+        for (int64_t j = 0; j < c_.cols; ++j) held_t_[static_cast<size_t>(j) * held + h] = full_[full_rows_[h]][j];
+    }
+    std::vector<float> held_u(held), held_values(held), listed_values;
+    std::vector<int64_t> listed_rows;
+    for (size_t h = 0; h < held; ++h) held_u[h] = u_[full_rows_[h]];
     for (int64_t j = 0; j < c_.cols; ++j) {
-      values.clear();
-      auto listed = static_cast<size_t>(col_start_[j]);
-      const auto listed_end = static_cast<size_t>(col_start_[j + 1]);
-      size_t held = 0;
-      // The listed entries of rows not held in full, and the rows held in
-      // full, merged in row order (the order of the float64 sum).
-      while (listed < listed_end || held < full_rows_.size()) {
-        const int64_t lr = listed < listed_end ? col_row_[listed] : c_.rows;
-        const int64_t hr = held < full_rows_.size() ? full_rows_[held] : c_.rows;
-        if (hr <= lr) {
-          values.push_back(m_at(full_[hr][j], hr, j));
-          ++held;
-          if (hr == lr) ++listed;
-        } else {
-          if (!work_->full_row[lr]) values.push_back(m_at(col_cost_[listed], lr, j));
-          ++listed;
+      const float vj = v_[j];
+      const float* hc = &held_t_[static_cast<size_t>(j) * held];
+      for (size_t h = 0; h < held; ++h) held_values[h] = ((-hc[h] + held_u[h]) + vj) / eps_;
+      listed_values.clear(), listed_rows.clear();
+      for (int64_t e = col_start_[j]; e < col_start_[j + 1]; ++e)
+        if (!work_->full_row[col_row_[e]]) {
+          listed_values.push_back(m_at(col_cost_[e], col_row_[e], j));
+          listed_rows.push_back(col_row_[e]);
         }
-      }
-      work_->entry_updates += static_cast<int64_t>(values.size());
-      const bool all_rows = static_cast<int64_t>(values.size()) == c_.rows;
-      if (!all_rows && !skipped_underflow(((-c_.floor + u_max) + v_[j]) / eps_, max_or_nan(values, nullptr))) {
+      const size_t count = held + listed_values.size();
+      work_->entry_updates += static_cast<int64_t>(count);
+      const float held_max = max_or_nan(held_values, nullptr), listed_max = max_or_nan(listed_values, nullptr);
+      const float m = std::max(held_max, listed_max);
+      const bool all_rows = static_cast<int64_t>(count) == c_.rows;
+      const bool exact = !std::isnan(held_max) && !std::isnan(listed_max) &&
+                         (all_rows ? std::isfinite(m) : skipped_underflow(((-c_.floor + u_max) + vj) / eps_, m));
+      float lse = 0;
+      if (!exact) {
         // The plain path over every row of this column.
         ++work_->full_column_updates;
-        values.resize(static_cast<size_t>(c_.rows));
+        std::vector<float> values(static_cast<size_t>(c_.rows));
         for (int64_t r = 0; r < c_.rows; ++r) values[r] = m_at(cost_of(r, j), r, j);
         work_->entry_updates += c_.rows;
+        lse = logsumexp(values);
+      } else if (count == 1) {
+        lse = m + 0.0f;  // log(exp(0)) + m
+      } else {
+        // exp(x - m) summed in row order (held and listed rows merged),
+        // the terms that are exactly 0 left out.
+        double sum = 0;
+        size_t h = 0, l = 0;
+        while (h < held || l < listed_rows.size()) {
+          const bool take_held = l == listed_rows.size() || (h < held && full_rows_[h] < listed_rows[l]);
+          const float d = (take_held ? held_values[h++] : listed_values[l++]) - m;
+          if (d > kUnderflow) sum += static_cast<double>(std::exp(d));
+        }
+        lse = std::log(static_cast<float>(sum)) + m;
       }
-      v_[j] = eps_ * (log_nu[j] - logsumexp(values)) + v_[j];
+      v_[j] = eps_ * (log_nu[j] - lse) + vj;
     }
   }
 
@@ -155,7 +175,9 @@ class PenaltySolve {
       }
       if (work_->full_row[r]) {
         values.resize(static_cast<size_t>(c_.cols));
-        for (int64_t j = 0; j < c_.cols; ++j) values[j] = m_at(full_[r][j], r, j);
+        const float* cost = full_[r].data();
+        const float ur = u_[r];
+        for (int64_t j = 0; j < c_.cols; ++j) values[j] = ((-cost[j] + ur) + v_[j]) / eps_;
       }
       work_->entry_updates += static_cast<int64_t>(values.size());
       u_[r] = eps_ * (log_mu[r] - logsumexp(values)) + u_[r];
@@ -201,6 +223,7 @@ class PenaltySolve {
   std::vector<float> u_, v_;
   std::vector<std::vector<float>> full_;  // [rows] the costs of rows held in full, else empty
   std::vector<int64_t> full_rows_;        // rows held in full, increasing
+  std::vector<float> held_t_;             // [cols, held rows] their costs by column
   std::vector<int64_t> col_start_;        // [cols + 1] listed entries by column
   std::vector<int32_t> col_row_;
   std::vector<float> col_cost_;
