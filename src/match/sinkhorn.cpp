@@ -64,12 +64,14 @@ namespace {
 // The largest of `values`, NaN when one of them is NaN.
 float max_or_nan(const std::vector<float>& values, const std::vector<char>* skip) {
   float m = -std::numeric_limits<float>::infinity();
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (skip != nullptr && (*skip)[i]) continue;
-    if (std::isnan(values[i])) return values[i];
-    m = std::max(m, values[i]);
+  bool nan = false;
+  if (skip == nullptr) {
+    for (float x : values) nan |= std::isnan(x), m = std::max(m, x);  // no branch: vectorised
+  } else {
+    for (size_t i = 0; i < values.size(); ++i)
+      if (!(*skip)[i]) nan |= std::isnan(values[i]), m = std::max(m, values[i]);
   }
-  return m;
+  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
 }
 
 // True when exp of every skipped entry, bounded above by `bound`, adds an
@@ -151,12 +153,16 @@ class PenaltySolve {
         // exp(x - m) summed in row order (held and listed rows merged),
         // the terms that are exactly 0 left out.
         double sum = 0;
-        size_t h = 0, l = 0;
-        while (h < held || l < listed_rows.size()) {
-          const bool take_held = l == listed_rows.size() || (h < held && full_rows_[h] < listed_rows[l]);
-          const float d = (take_held ? held_values[h++] : listed_values[l++]) - m;
+        const auto add = [&](float x) {
+          const float d = x - m;
           if (d > kUnderflow) sum += static_cast<double>(std::exp(d));
+        };
+        size_t l = 0;
+        for (size_t h = 0; h < held; ++h) {
+          for (; l < listed_rows.size() && listed_rows[l] < full_rows_[h]; ++l) add(listed_values[l]);
+          add(held_values[h]);
         }
+        for (; l < listed_rows.size(); ++l) add(listed_values[l]);
         lse = std::log(static_cast<float>(sum)) + m;
       }
       v_[j] = eps_ * (log_nu[j] - lse) + vj;
