@@ -2,10 +2,13 @@
 // hand-checkable image.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include "analysis/stats.h"
+#include "assign/ota.h"
 #include "match/sinkhorn.h"
 #include "test_support.h"
 
@@ -187,6 +190,148 @@ TEST_CASE("ota: a NaN in a row makes the row's maximum NaN, as torch.max does") 
   CHECK(std::isnan(plan[3]));
   CHECK(std::isfinite(plan[0]));
   CHECK(a.gt_inds == std::vector<int64_t>{1, 1, 1, 1});
+}
+
+// Bitwise equality of two float vectors (NaN equal to NaN).
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(a[i] == b[i] && std::signbit(a[i]) == std::signbit(b[i])) && !(std::isnan(a[i]) && std::isnan(b[i])))
+      return false;
+  return true;
+}
+
+TEST_CASE("sinkhorn: the penalty-sparse solve gives the dense plan bit for bit, updating only what counts") {
+  // Rows 0..5 list a few columns at costs 0..10 over a penalty of 1e6 +
+  // something; row 3 lists none (its u climbs to ~1e6 and it is held in
+  // full); row 6 (the background) lists every column.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  const int64_t rows = 7, cols = 40;
+  match::PenaltyCost pc;
+  pc.rows = rows, pc.cols = cols, pc.floor = 1e6f;
+  std::vector<float> dense(static_cast<size_t>(rows * cols));
+  pc.row_start.push_back(0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const bool listed = r == rows - 1 || (r != 3 && unit(rng) < 0.2f);
+      const float c = 10.0f * unit(rng);
+      dense[static_cast<size_t>(r * cols + j)] = listed ? c : (c + 1e6f);
+      if (listed) pc.col.push_back(static_cast<int32_t>(j)), pc.cost.push_back(c);
+    }
+    pc.row_start.push_back(static_cast<int64_t>(pc.col.size()));
+  }
+  pc.cost_at = [&](int64_t r, int64_t j) { return dense[static_cast<size_t>(r * cols + j)]; };
+  std::vector<float> mu = {2, 1, 3, 1, 2, 1, 0};
+  mu[rows - 1] = static_cast<float>(cols) - std::accumulate(mu.begin(), mu.end() - 1, 0.0f);
+  const std::vector<float> nu(cols, 1.0f);
+  for (int64_t iterations : {0, 1, 3, 50}) {
+    CAPTURE(iterations);
+    match::SinkhornWork work;
+    const std::vector<float> sparse = match::sinkhorn_plan(pc, mu, nu, 0.1f, iterations, &work);
+    CHECK(same_bits(sparse, match::sinkhorn_plan(dense, rows, cols, mu, nu, 0.1f, iterations)));
+    CHECK(work.full_column_updates == 0);
+    CHECK(work.full_row == std::vector<char>{0, 0, 0, iterations > 0 ? char{1} : char{0}, 0, 0, 1});
+    if (iterations == 50) CHECK(work.entry_updates < 50 * 2 * rows * cols / 2);
+  }
+}
+
+// A random image on a 64 x 64 grid of three levels (84 priors, C = 3): GTs
+// large and small, some too small to hold a prior point (no candidate).
+Problem random_image(std::mt19937& rng, int gts) {
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::vector<std::array<float, 4>> priors, preds;
+  std::vector<std::vector<float>> logits;
+  for (float stride : {8.0f, 16.0f, 32.0f})
+    for (float y = stride / 2; y < 64; y += stride)
+      for (float x = stride / 2; x < 64; x += stride) {
+        priors.push_back({x, y, stride, stride});
+        const float w = stride * (0.5f + 2 * unit(rng)), h = stride * (0.5f + 2 * unit(rng));
+        preds.push_back({x - w / 2, y - h / 2, x + w / 2, y + h / 2});
+        logits.push_back({8 * unit(rng) - 6, 8 * unit(rng) - 6, 8 * unit(rng) - 6});
+      }
+  std::vector<std::array<float, 4>> boxes;
+  std::vector<int64_t> labels;
+  for (int g = 0; g < gts; ++g) {
+    const float size = g % 4 == 3 ? 1.5f : 4 + 40 * unit(rng);
+    const float x = (64 - size) * unit(rng), y = (64 - size) * unit(rng);
+    boxes.push_back({x, y, x + size, y + size * (0.5f + unit(rng))});
+    labels.push_back(static_cast<int64_t>(3 * unit(rng)) % 3);
+  }
+  return testing::make_problem(priors, preds, logits, boxes, labels);
+}
+
+TEST_CASE("ota: the sparse path is taken and replays the dense path exactly") {
+  const auto* info = assign::find_assigner("ota");
+  REQUIRE(info);
+  Params params = assign::default_params(*info);
+  REQUIRE(params.set("candidate_topk", "10").ok());
+  std::mt19937 rng(2024);
+  int64_t sparse_rows = 0;
+  for (int trial = 0; trial < 12; ++trial) {
+    CAPTURE(trial);
+    const Problem p = random_image(rng, 1 + trial * 3 % 17);
+    assign::detail::OtaPath fast, plain;
+    const Assignment a = assign::detail::ota_replay(params, p, true, &fast);
+    const Assignment b = assign::detail::ota_replay(params, p, false, &plain);
+    REQUIRE(fast.sparse);
+    CHECK(!plain.sparse);
+    CHECK(fast.work.full_column_updates == 0);
+    CHECK(fast.work.listed < (p.num_gts() + 1) * p.num_priors());
+    // Held in full: the background row, and the rows of GTs without a candidate.
+    REQUIRE(fast.work.full_row.size() == static_cast<size_t>(p.num_gts() + 1));
+    CHECK(fast.work.full_row.back() == 1);
+    for (int64_t g = 0; g < p.num_gts(); ++g) {
+      const bool has_candidate = std::any_of(a.candidates.begin(), a.candidates.end(),
+                                             [g](const CandidatePair& c) { return c.gt == g && c.inside; });
+      CHECK(fast.work.full_row[static_cast<size_t>(g)] == (has_candidate ? 0 : 1));
+      sparse_rows += has_candidate ? 1 : 0;
+    }
+    CHECK(a.gt_inds == b.gt_inds);
+    CHECK(a.labels == b.labels);
+    CHECK(same_bits(a.max_overlaps, b.max_overlaps));
+    CHECK(a.dynamic_ks == b.dynamic_ks);
+    CHECK(same_bits(*a.transport_plan, *b.transport_plan));
+    CHECK(a.notes == b.notes);
+    REQUIRE(a.candidates.size() == b.candidates.size());
+    for (size_t k = 0; k < a.candidates.size(); ++k) {
+      const CandidatePair &x = a.candidates[k], &y = b.candidates[k];
+      CHECK((x.prior == y.prior && x.gt == y.gt && x.inside == y.inside && x.picked == y.picked));
+      CHECK(same_bits({x.cost, x.iou, x.terms[0], x.terms[1], x.terms[2]},
+                      {y.cost, y.iou, y.terms[0], y.terms[1], y.terms[2]}));
+    }
+  }
+  CHECK(sparse_rows > 50);
+}
+
+TEST_CASE("ota: non-finite inputs take the dense path") {
+  Problem p = testing::row_of_four({{2, 0, 22, 8}}, {0});
+  p.cls_scores(3, 0) = NAN;
+  const auto* info = assign::find_assigner("ota");
+  Params params = assign::default_params(*info);
+  REQUIRE(params.set("candidate_topk", "4").ok());
+  assign::detail::OtaPath path;
+  assign::detail::ota_replay(params, p, true, &path);
+  CHECK(!path.sparse);
+}
+
+TEST_CASE("ota: supplies beyond the priors: the sparse path's NaN plan is the dense path's, at any iteration count") {
+  Problem p = testing::row_of_four({{0.5f, 0.5f, 31.5f, 7.5f}, {0.5f, 0.5f, 31.5f, 7.5f}}, {0, 0});
+  for (int i = 0; i < 4; ++i) p.pred_bboxes.row(i) << 0.5f, 0.5f, 31.5f, 7.5f;
+  const auto* info = assign::find_assigner("ota");
+  for (const char* iterations : {"0", "1", "2", "3", "50"}) {
+    CAPTURE(iterations);
+    Params params = assign::default_params(*info);
+    REQUIRE(params.set("candidate_topk", "4").ok());
+    REQUIRE(params.set("sinkhorn_iters", iterations).ok());
+    assign::detail::OtaPath fast;
+    const Assignment a = assign::detail::ota_replay(params, p, true, &fast);
+    const Assignment b = assign::detail::ota_replay(params, p, false, nullptr);
+    CHECK(fast.sparse);
+    CHECK(same_bits(*a.transport_plan, *b.transport_plan));
+    CHECK(a.gt_inds == b.gt_inds);
+    CHECK(a.candidates.size() == b.candidates.size());
+  }
 }
 
 }  // namespace assignscope

@@ -86,7 +86,8 @@ double focal_term(const Logit& l, bool target, double alpha, double gamma) {
   const double bce = target ? l.softplus - l.x : l.softplus;  // softplus(-x) = softplus(x) - x
   const double one_minus_pt = target ? 1.0 - l.sigmoid : l.sigmoid;
   const double alpha_t = alpha < 0 ? 1.0 : (target ? alpha : 1.0 - alpha);
-  return alpha_t * bce * std::pow(one_minus_pt, gamma);
+  // gamma = 2 (the default): a square, as torch computes (x ** 2) too.
+  return alpha_t * bce * (gamma == 2.0 ? one_minus_pt * one_minus_pt : std::pow(one_minus_pt, gamma));
 }
 
 double focal_background_total(const float* logits, int64_t num_classes, double alpha, double gamma) {
