@@ -54,15 +54,11 @@ nlohmann::ordered_json group_json(const SizeGroup& g) {
           {"rate", num(zero_rate(g))}};
 }
 
-// A tracked GT over the steps where its image was seen: those with two
-// steps or more.
-struct TrackRow {
-  std::string image_id;
-  size_t gt = 0;
-  const analysis::TrackedGt* first = nullptr;
-  bool box_changes = false;
-  std::vector<std::pair<int64_t, const analysis::TrackedGt*>> points;
-};
+std::string percent(double v) { return fmt::format("{:.1f}%", 100 * v); }
+
+}  // namespace
+
+double zero_rate(const SizeGroup& g) { return ratio(g.starved, g.gts); }
 
 std::vector<TrackRow> track_rows(const Trend& t) {
   std::vector<TrackRow> rows;
@@ -85,12 +81,6 @@ std::vector<TrackRow> track_rows(const Trend& t) {
   }
   return rows;
 }
-
-std::string percent(double v) { return fmt::format("{:.1f}%", 100 * v); }
-
-}  // namespace
-
-double zero_rate(const SizeGroup& g) { return ratio(g.starved, g.gts); }
 
 StepView step_view(const TrendStep& s) {
   StepView v;

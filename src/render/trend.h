@@ -6,6 +6,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,5 +42,16 @@ struct StepView {
 };
 StepView step_view(const analysis::TrendStep& s);
 double zero_rate(const analysis::SizeGroup& g);  // starved / gts, 0 without GTs
+
+// A tracked GT over the steps where its image was seen (images seen at two
+// steps or more), its first step's values in `first`.
+struct TrackRow {
+  std::string image_id;
+  size_t gt = 0;
+  const analysis::TrackedGt* first = nullptr;
+  bool box_changes = false;
+  std::vector<std::pair<int64_t, const analysis::TrackedGt*>> points;  // (step, the GT there)
+};
+std::vector<TrackRow> track_rows(const analysis::Trend& trend);
 
 }  // namespace assignscope::render

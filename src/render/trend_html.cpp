@@ -3,6 +3,7 @@
 // across steps.
 #include <fmt/format.h>
 
+#include "render/render.h"
 #include "render/svg.h"
 #include "render/trend.h"
 
@@ -21,6 +22,8 @@ std::string header(const std::vector<std::string>& names) {
 }
 std::string fixed(double v, int digits) { return fmt::format("{:.{}f}", v, digits); }
 std::string percent(double v) { return fmt::format("{:.1f} %", 100 * v); }
+// A box side from the coordinates' shortest float32 spellings (as the JSON gives them): 6, not 6.00001.
+double side(float lo, float hi) { return json_float(hi).get<double>() - json_float(lo).get<double>(); }
 std::string or_dash(double v, int digits) { return v >= 0 ? fixed(v, digits) : "–"; }
 
 constexpr const char* kStyle = R"CSS(
@@ -89,24 +92,22 @@ std::string trend_html(const TrendRun& run, const Trend& t) {
   out += "</table>\n";
 
   // The same GTs across steps.
-  const nlohmann::ordered_json j = trend_json(run, t);
-  if (!j["tracked"].empty()) {
+  const std::vector<TrackRow> rows = track_rows(t);
+  if (!rows.empty()) {
     out += fmt::format("<h2>The same GTs across {}s (k / positives)</h2>\n<table id=\"tracked\">\n", t.by);
     std::vector<std::string> columns = {"image id", "GT", "label", "w × h"};
     for (const auto& [step, s] : t.steps) columns.push_back(std::to_string(step));
     out += header(columns);
-    for (const auto& track : j["tracked"]) {
-      const auto& box = track["box"];
-      out += "<tr>" + cell(track["image_id"].get<std::string>(), false) + cell(track["gt"].dump()) +
-             cell(track["label"].dump()) +
-             cell(fmt::format("{:g} × {:g}", box[2].get<double>() - box[0].get<double>(),
-                              box[3].get<double>() - box[1].get<double>()));
+    for (const TrackRow& row : rows) {
+      const auto& box = row.first->box;
+      out += "<tr>" + cell(row.image_id, false) + cell(std::to_string(row.gt)) +
+             cell(std::to_string(row.first->label)) +
+             cell(fmt::format("{:g} × {:g}", side(box[0], box[2]), side(box[1], box[3])));
       for (const auto& [step, s] : t.steps) {
         std::string text = "–";
-        for (const auto& point : track["steps"])
-          if (point[t.by] == step)
-            text = (point["dynamic_k"].is_null() ? std::string("–") : point["dynamic_k"].dump()) + " / " +
-                   point["positives"].dump();
+        for (const auto& [at, gt] : row.points)
+          if (at == step)
+            text = (gt->dynamic_k >= 0 ? std::to_string(gt->dynamic_k) : "–") + " / " + std::to_string(gt->positives);
         out += cell(text);
       }
       out += "</tr>\n";
